@@ -1,0 +1,77 @@
+"""The one error hierarchy of pnrguard.
+
+Every error knows the HTTP status it maps to, so the web shell translates errors in one
+handler. Messages never contain personal data: they name positions, codes and ids.
+"""
+
+from __future__ import annotations
+
+
+class PnrguardError(Exception):
+    """Base of every error pnrguard raises on purpose."""
+
+    http_status: int = 500
+    code: str = "internal"
+
+
+class InputError(PnrguardError):
+    """Bad input from outside (a carrier, a peer, an operator)."""
+
+    http_status = 400
+    code = "bad_input"
+
+
+class ParseError(InputError):
+    """A message could not be read. `segment_index` is 0-based within the interchange
+    (None when the failure is before segmentation, e.g. an undecodable envelope)."""
+
+    code = "parse_error"
+
+    def __init__(self, reason: str, *, segment_index: int | None = None) -> None:
+        self.reason = reason
+        self.segment_index = segment_index
+        where = f"segment {segment_index}: " if segment_index is not None else ""
+        super().__init__(f"{where}{reason}")
+
+
+class EdifactError(ParseError):
+    """UN/EDIFACT syntax or envelope error."""
+
+    code = "edifact_syntax"
+
+
+class MessageError(ParseError):
+    """The EDIFACT is well formed but the PNRGOV / PAXLST content cannot be read."""
+
+    code = "message_content"
+
+
+class NotFoundError(PnrguardError):
+    http_status = 404
+    code = "not_found"
+
+
+class ForbiddenError(PnrguardError):
+    http_status = 403
+    code = "forbidden"
+
+
+class ConflictError(PnrguardError):
+    http_status = 409
+    code = "conflict"
+
+
+class ConfigError(PnrguardError):
+    code = "config"
+
+
+class CryptoError(PnrguardError):
+    """A key is missing, destroyed, or a ciphertext failed authentication."""
+
+    code = "crypto"
+
+
+class WatchlistFormatError(InputError):
+    """A watchlist file could not be read; names the line or record, never the content."""
+
+    code = "watchlist_format"
