@@ -75,3 +75,24 @@ class WatchlistFormatError(InputError):
     """A watchlist file could not be read; names the line or record, never the content."""
 
     code = "watchlist_format"
+
+
+class AuditError(PnrguardError):
+    """The audit log refused an entry (e.g. a record id that looks personal) or a checkpoint
+    or key could not be read. Messages name fields and positions, never values."""
+
+    code = "audit"
+
+
+class AuditVerificationError(AuditError):
+    """The audit log does not verify: `seq` is the first broken entry (None when the break is
+    not tied to one entry, e.g. a bad checkpoint signature), `reason` a stable code."""
+
+    code = "audit_verification"
+
+    def __init__(self, reason: str, *, seq: int | None = None, detail: str = "") -> None:
+        self.reason = reason
+        self.seq = seq
+        self.detail = detail
+        where = f"seq {seq}: " if seq is not None else ""
+        super().__init__(f"{where}{reason}{': ' + detail if detail else ''}")

@@ -1,0 +1,91 @@
+"""Annex I of Directive 2016/681: the only PNR elements a PIU may hold.
+
+`FIELD_ELEMENTS` maps every field of the booking model to its Annex I element, and a test
+checks that every model field is mapped, so the model cannot silently grow beyond Annex I.
+`MASKED_AT_6_MONTHS` lists what Art. 12(3) requires to be masked (depersonalised).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Element(enum.IntEnum):
+    """Annex I element numbers, as the Directive numbers them."""
+
+    LOCATOR = 1
+    DATES_OF_RESERVATION = 2
+    DATES_OF_TRAVEL = 3
+    NAMES = 4
+    ADDRESS_AND_CONTACT = 5
+    PAYMENT = 6
+    ITINERARY = 7
+    FREQUENT_FLYER = 8
+    AGENCY = 9
+    TRAVEL_STATUS = 10
+    SPLIT_DIVIDED = 11
+    GENERAL_REMARKS = 12
+    TICKETING = 13
+    SEATS = 14
+    CODE_SHARE = 15
+    BAGGAGE = 16
+    OTHER_TRAVELLERS = 17
+    API_DATA = 18
+    HISTORY = 19
+
+
+#: (class name, field name) -> Annex I element. Nested classes are listed by their own name.
+FIELD_ELEMENTS: dict[tuple[str, str], Element] = {
+    ("Booking", "source"): Element.LOCATOR,
+    ("Booking", "carrier"): Element.LOCATOR,
+    ("Booking", "locator"): Element.LOCATOR,
+    ("Booking", "created"): Element.DATES_OF_RESERVATION,
+    ("Booking", "ticketed"): Element.DATES_OF_RESERVATION,
+    ("Booking", "reported_flight"): Element.ITINERARY,
+    ("Booking", "travellers"): Element.NAMES,
+    ("Booking", "itinerary"): Element.ITINERARY,
+    ("Booking", "addresses"): Element.ADDRESS_AND_CONTACT,
+    ("Booking", "contacts"): Element.ADDRESS_AND_CONTACT,
+    ("Booking", "payments"): Element.PAYMENT,
+    ("Booking", "agency"): Element.AGENCY,
+    ("Booking", "check_ins"): Element.TRAVEL_STATUS,
+    ("Booking", "split_from"): Element.SPLIT_DIVIDED,
+    ("Booking", "remarks"): Element.GENERAL_REMARKS,
+    ("Booking", "tickets"): Element.TICKETING,
+    ("Booking", "seats"): Element.SEATS,
+    ("Booking", "bags"): Element.BAGGAGE,
+    ("Booking", "service_requests"): Element.GENERAL_REMARKS,
+    ("Booking", "party_size"): Element.OTHER_TRAVELLERS,
+    ("Booking", "history"): Element.HISTORY,
+    ("Booking", "reporting_party"): Element.AGENCY,
+    ("Traveller", "ref"): Element.OTHER_TRAVELLERS,
+    ("Traveller", "surname"): Element.NAMES,
+    ("Traveller", "given_names"): Element.NAMES,
+    ("Traveller", "traveller_type"): Element.OTHER_TRAVELLERS,
+    ("Traveller", "accompanied_by_ref"): Element.OTHER_TRAVELLERS,
+    ("Traveller", "documents"): Element.API_DATA,
+    ("Traveller", "addresses"): Element.ADDRESS_AND_CONTACT,
+    ("Traveller", "frequent_flyers"): Element.FREQUENT_FLYER,
+    ("Traveller", "gender"): Element.API_DATA,
+    ("Traveller", "date_of_birth"): Element.API_DATA,
+    ("Traveller", "nationality"): Element.API_DATA,
+    ("Traveller", "residence_country"): Element.API_DATA,
+    ("Traveller", "birth_place"): Element.API_DATA,
+    ("Leg", "operating_carrier"): Element.CODE_SHARE,
+    ("Leg", "operating_flight_number"): Element.CODE_SHARE,
+}
+
+#: Booking-level fields masked after 6 months (Art. 12(3)): they identify the person.
+#: Everything else (itinerary, dates, tickets without holder names, seats, bags, agency,
+#: status, code-share) stays usable for analysis, keyed to traveller references only.
+MASKED_AT_6_MONTHS: frozenset[str] = frozenset(
+    {
+        "travellers",  # names, number of fellow travellers' names, API data, FF data
+        "addresses",
+        "contacts",
+        "payments",
+        "remarks",  # general remarks may identify the person
+        "service_requests",  # SSR free text (DOCS/DOCA/CTC) identifies the person
+        "history",  # history repeats the elements above
+    }
+)
