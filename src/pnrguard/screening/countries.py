@@ -46,6 +46,7 @@ _OVERRIDES: dict[str, str] = {
     "SWAZILAND": "SWZ",
     "UNITED KINGDOM": "GBR",
     "UK": "GBR",
+    "D": "DEU",  # German passports write D, not DEU
     "UNITED STATES": "USA",
     "USA": "USA",
     "BAHAMAS, THE": "BHS",

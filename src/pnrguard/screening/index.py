@@ -1,0 +1,259 @@
+"""Candidate retrieval: an inverted index from name tokens to list names.
+
+Two levels keep it compact and fast. Level one is the vocabulary of distinct core tokens
+(a few hundred thousand even for a million entries) with lookup keys that lead to them:
+metaphone keys (transliteration variants), one-deletion keys (typos, SymSpell style) and
+glued particle forms (`ALZAWAHIRI`). Level two maps each token to a sorted int32 array of
+name ids. A query touches only the postings of tokens similar to its own, never the list.
+"""
+
+from __future__ import annotations
+
+import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz.distance import Indel
+
+from pnrguard.screening.models import WatchlistEntry
+from pnrguard.screening.names import (
+    _VARIANTS,
+    deletions,
+    name_form,
+    phonetic_key,
+    split_glued_particle,
+)
+
+IntArray = npt.NDArray[np.int32]
+
+#: Below this similarity a list token is not considered the same name as a query token.
+TOKEN_MIN_SIMILARITY = 0.72
+#: Most names a query may hand to the scorer; beyond it the best by token count are kept.
+MAX_CANDIDATE_NAMES = 600
+
+_EMPTY: IntArray = np.zeros(0, dtype=np.int32)
+
+
+def token_similarity(query: str, listed: str) -> float:
+    """Similarity of two name tokens in 0..1: edit ratio, raised for known variants and
+    equal sound keys (long enough to mean something)."""
+    if query == listed:
+        return 1.0
+    ratio = Indel.normalized_similarity(query, listed)
+    if _VARIANTS.get(query, query) == _VARIANTS.get(listed, listed):
+        return max(ratio, 0.95)
+    key = phonetic_key(query)
+    if len(key) >= 3 and ratio >= 0.5 and key == phonetic_key(listed):
+        return max(ratio, 0.88)
+    return ratio
+
+
+def normalise_document(number: str) -> str:
+    """Document numbers compare on letters and digits only (`92/664` == `92664`)."""
+    return "".join(ch for ch in number.upper() if ch.isalnum())
+
+
+@dataclass(slots=True)
+class TokenMatches:
+    """For one query token: the list tokens it matched and how well."""
+
+    token: str
+    matches: dict[int, float]
+
+
+class NameIndex:
+    """Inverted index over every name (primary and aliases) of a list of entries."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self.tokens: list[str] = []
+        self.keys: dict[str, int | list[int]] = {}
+        self.postings: list[IntArray] = []
+        self.name_entity: IntArray = _EMPTY
+        self.name_offsets: IntArray = _EMPTY
+        self.name_token_ids: IntArray = _EMPTY
+        self.entity_first_name: IntArray = _EMPTY
+        self.entity_year: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
+        self.documents: dict[str, list[int]] = {}
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def build(cls, entries: Iterable[WatchlistEntry]) -> tuple[NameIndex, list[WatchlistEntry]]:
+        """Index entries; returns the index and the entries in entity-index order."""
+        index = cls()
+        kept: list[WatchlistEntry] = []
+        building: list[array.array[int]] = []
+        name_entity = array.array("i")
+        offsets = array.array("i", [0])
+        token_ids = array.array("i")
+        entity_first = array.array("i")
+        entity_year = array.array("h")
+        vocab = index.vocab
+        glued_keys: dict[str, set[int]] = {}
+        for entry in entries:
+            ei = len(kept)
+            kept.append(entry)
+            entity_first.append(len(name_entity))
+            entity_year.append(entry.dobs[0].year if entry.dobs else 0)
+            for doc in entry.documents:
+                number = normalise_document(doc.number)
+                if len(number) >= 4:
+                    index.documents.setdefault(number, []).append(ei)
+            seen_names: set[tuple[str, ...]] = set()
+            for raw in entry.names:
+                form = name_form(raw)
+                if not form.core or form.core in seen_names:
+                    continue
+                seen_names.add(form.core)
+                name_id = len(name_entity)
+                name_entity.append(ei)
+                ids: list[int] = []
+                for token in form.core:
+                    tid = vocab.get(token)
+                    if tid is None:
+                        tid = len(index.tokens)
+                        vocab[token] = tid
+                        index.tokens.append(token)
+                        building.append(array.array("i"))
+                    if tid not in ids:
+                        ids.append(tid)
+                        building[tid].append(name_id)
+                token_ids.extend(ids)
+                offsets.append(len(token_ids))
+                for glued, token in form.glued:
+                    glued_keys.setdefault(glued, set()).add(vocab[token])
+        entity_first.append(len(name_entity))
+        index.postings = [np.frombuffer(b, dtype=np.int32) if len(b) else _EMPTY for b in building]
+        index.name_entity = np.frombuffer(name_entity, dtype=np.int32) if name_entity else _EMPTY
+        index.name_offsets = np.frombuffer(offsets, dtype=np.int32)
+        index.name_token_ids = np.frombuffer(token_ids, dtype=np.int32) if token_ids else _EMPTY
+        index.entity_first_name = np.frombuffer(entity_first, dtype=np.int32)
+        index.entity_year = np.frombuffer(entity_year, dtype=np.int16)
+        index._build_keys(glued_keys)
+        return index, kept
+
+    def _add_key(self, key: str, tid: int) -> None:
+        current = self.keys.get(key)
+        if current is None:
+            self.keys[key] = tid
+        elif isinstance(current, int):
+            if current != tid:
+                self.keys[key] = [current, tid]
+        elif tid not in current:
+            current.append(tid)
+
+    def _build_keys(self, glued_keys: dict[str, set[int]]) -> None:
+        for tid, token in enumerate(self.tokens):
+            key = phonetic_key(token)
+            if key:
+                self._add_key("#" + key, tid)
+            for deleted in deletions(token):
+                self._add_key("~" + deleted, tid)
+        for glued, tids in glued_keys.items():
+            for tid in tids:
+                self._add_key("+" + glued, tid)
+
+    # ------------------------------------------------------------------ query
+    def _key_ids(self, key: str) -> Sequence[int]:
+        found = self.keys.get(key)
+        if found is None:
+            return ()
+        return (found,) if isinstance(found, int) else found
+
+    def match_token(self, token: str) -> TokenMatches:
+        """List tokens similar to one query token, with their similarity."""
+        vocab = self.vocab
+        candidates: dict[int, float] = {}
+        exact = vocab.get(token)
+        if exact is not None:
+            candidates[exact] = 1.0
+        for tid in self._key_ids("+" + token):
+            candidates[tid] = max(candidates.get(tid, 0.0), 0.97)
+        rest = split_glued_particle(token)
+        if rest is not None and (tid_rest := vocab.get(rest)) is not None:
+            candidates[tid_rest] = max(candidates.get(tid_rest, 0.0), 0.95)
+        probe: set[int] = set()
+        key = phonetic_key(token)
+        if key:
+            probe.update(self._key_ids("#" + key))
+        canonical = _VARIANTS.get(token)
+        if canonical is not None and (tid_c := vocab.get(canonical)) is not None:
+            probe.add(tid_c)
+        probe.update(self._key_ids("~" + token))
+        for deleted in deletions(token):
+            tid_d = vocab.get(deleted)
+            if tid_d is not None:
+                probe.add(tid_d)
+            probe.update(self._key_ids("~" + deleted))
+        tokens = self.tokens
+        for tid in probe:
+            if tid in candidates:
+                continue
+            sim = token_similarity(token, tokens[tid])
+            if sim >= TOKEN_MIN_SIMILARITY:
+                candidates[tid] = sim
+        return TokenMatches(token, candidates)
+
+    def _token_set(self, matches: TokenMatches) -> IntArray:
+        arrays = [self.postings[tid] for tid in matches.matches]
+        if not arrays:
+            return _EMPTY
+        if len(arrays) == 1:
+            return arrays[0]
+        return np.unique(np.concatenate(arrays))
+
+    def candidate_names(
+        self, token_matches: Sequence[TokenMatches], *, dob_year: int | None = None
+    ) -> IntArray:
+        """Name ids sharing enough tokens with the query (two, or all of a shorter name).
+
+        Prefix filtering keeps it fast for common names: a name sharing two tokens shares
+        one of the rarest n-1, so only their postings are merged and the commonest token is
+        only probed (binary search) for the names already found.
+        """
+        sets = [self._token_set(m) for m in token_matches]
+        sets = [s for s in sets if len(s)]
+        if not sets:
+            return _EMPTY
+        need = min(2, len(token_matches))
+        sets.sort(key=len)
+        if len(sets) == 1:
+            ids = sets[0]
+            counts = np.ones(len(ids), dtype=np.int32)
+        else:
+            pivot, largest = sets[:-1], sets[-1]
+            if len(pivot) == 1:
+                ids = pivot[0]
+                counts = np.ones(len(ids), dtype=np.int32)
+            else:
+                ids, counts64 = np.unique(np.concatenate(pivot), return_counts=True)
+                counts = counts64.astype(np.int32)
+            pos = np.searchsorted(largest, ids)
+            pos[pos >= len(largest)] = 0
+            counts = counts + (largest[pos] == ids).astype(np.int32)
+        lengths = self.name_offsets[ids + 1] - self.name_offsets[ids]
+        keep = counts >= np.minimum(need, lengths)
+        ids, counts = ids[keep], counts[keep]
+        if len(ids) > MAX_CANDIDATE_NAMES:
+            # Rank by tokens shared, then by a compatible year of birth, then by shortness.
+            rank = counts.astype(np.int64) * 4
+            if dob_year is not None:
+                years = self.entity_year[self.name_entity[ids]]
+                rank += ((years == 0) | (np.abs(years.astype(np.int32) - dob_year) <= 1)) * 2
+            rank -= (self.name_offsets[ids + 1] - self.name_offsets[ids]) > counts
+            top = np.argpartition(-rank, MAX_CANDIDATE_NAMES)[:MAX_CANDIDATE_NAMES]
+            ids = ids[top]
+        return ids
+
+    def name_tokens(self, name_id: int) -> list[int]:
+        start, end = self.name_offsets[name_id], self.name_offsets[name_id + 1]
+        tokens: list[int] = self.name_token_ids[start:end].tolist()
+        return tokens
+
+    def entity_names(self, entity: int) -> range:
+        return range(int(self.entity_first_name[entity]), int(self.entity_first_name[entity + 1]))
+
+    def by_document(self, number: str) -> list[int]:
+        return self.documents.get(normalise_document(number), [])
