@@ -42,10 +42,14 @@ _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
 def _b64decode(text: str, what: str) -> bytes:
+    # Canonical only: unused trailing bits must be zero, so no two texts mean the same bytes.
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
         raise AuditError(f"{what} is not standard base64") from exc
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise AuditError(f"{what} is not canonical base64")
+    return raw
 
 
 def _check_key_name(name: str) -> str:
@@ -98,8 +102,6 @@ class Checkpoint:
         if not _DECIMAL.fullmatch(size_text):
             raise AuditError("checkpoint size is not a canonical decimal")
         root = _b64decode(root_text, "checkpoint root")
-        if base64.b64encode(root).decode("ascii") != root_text:
-            raise AuditError("checkpoint root is not canonical base64")
         return cls(origin=origin, size=int(size_text), root=root, extensions=tuple(ext))
 
 
@@ -125,7 +127,7 @@ class Verifier:
 
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # base64 may contain "+"
         if len(parts) != 3:
             raise AuditError("verifier key must be <name>+<hex id>+<base64 key>")
         name, hex_id, b64 = parts
@@ -190,20 +192,15 @@ def _split_note(note: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
     return body, sigs
 
 
-def sign_checkpoint(checkpoint: Checkpoint, signer: Signer) -> str:
-    """The signed note text of a checkpoint."""
-    body = checkpoint.body()
-    return body + "\n" + signer.signature_line(body)
+def sign_note(text: str, signer: Signer) -> str:
+    """Sign a note text (non-empty lines, ending in a newline) in the signed-note format."""
+    if not text.endswith("\n") or "\n\n" in text or text.startswith("\n"):
+        raise AuditError("note text must be non-empty lines ending in a newline")
+    return text + "\n" + signer.signature_line(text)
 
 
-def cosign(note: str, signer: Signer) -> str:
-    """Add a signature to an existing signed note (e.g. a peer node witnessing ours)."""
-    body, _ = _split_note(note)
-    return note + signer.signature_line(body)
-
-
-def open_checkpoint(note: str, verifier: Verifier, *, origin: str | None = None) -> Checkpoint:
-    """Verify a signed checkpoint and return it.
+def open_note(note: str, verifier: Verifier) -> str:
+    """Verify a signed note and return its text.
 
     Per the signed-note spec, signatures by unknown keys are ignored; the note must carry a
     valid signature by `verifier`, and a signature that names `verifier`'s key but does not
@@ -221,7 +218,24 @@ def open_checkpoint(note: str, verifier: Verifier, *, origin: str | None = None)
         verified = True
     if not verified:
         raise AuditVerificationError("bad_signature", detail="no signature by the node key")
-    checkpoint = Checkpoint.from_body(body)
+    return body
+
+
+def sign_checkpoint(checkpoint: Checkpoint, signer: Signer) -> str:
+    """The signed note text of a checkpoint."""
+    return sign_note(checkpoint.body(), signer)
+
+
+def cosign(note: str, signer: Signer) -> str:
+    """Add a signature to an existing signed note (e.g. a peer node witnessing ours)."""
+    body, _ = _split_note(note)
+    return note + signer.signature_line(body)
+
+
+def open_checkpoint(note: str, verifier: Verifier, *, origin: str | None = None) -> Checkpoint:
+    """Verify a signed checkpoint (see `open_note`) and return it; with `origin`, refuse a
+    checkpoint of another log."""
+    checkpoint = Checkpoint.from_body(open_note(note, verifier))
     if origin is not None and checkpoint.origin != origin:
         raise AuditVerificationError("bad_signature", detail="checkpoint is for another log")
     return checkpoint

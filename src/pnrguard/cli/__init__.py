@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import typer
 
+from pnrguard.cli import match
+
 app = typer.Typer(
     name="pnrguard",
     help="pnrguard: a Passenger Information Unit node.",
@@ -15,3 +17,15 @@ app = typer.Typer(
 )
 
 # --- command registrations (one line each) ---
+app.command("match")(match.match)
+from pnrguard.cli import synth as _synth  # noqa: E402, I001 — commands register after app exists
+app.command("synth")(_synth.synth)
+from pnrguard.cli import audit as _audit  # noqa: E402, I001 — commands register after app exists
+app.add_typer(_audit.app, name="audit")
+from pnrguard.cli import ingest as _ingest  # noqa: E402, I001 — commands register after app exists
+app.command("ingest")(_ingest.ingest)
+from pnrguard.cli import parse as _parse  # noqa: E402, I001 — commands register after app exists
+app.command("parse")(_parse.parse)
+from pnrguard.cli import serve as _serve  # noqa: E402, I001 — commands register after app exists
+app.command("serve")(_serve.serve)
+app.command("demo")(_serve.demo)

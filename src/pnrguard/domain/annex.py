@@ -73,7 +73,61 @@ FIELD_ELEMENTS: dict[tuple[str, str], Element] = {
     ("Traveller", "birth_place"): Element.API_DATA,
     ("Leg", "operating_carrier"): Element.CODE_SHARE,
     ("Leg", "operating_flight_number"): Element.CODE_SHARE,
+    ("Leg", "status"): Element.TRAVEL_STATUS,  # HK, TK ...: confirmation status
+    ("Leg", "party_size"): Element.OTHER_TRAVELLERS,  # RPI: number in party
 }
+
+
+def _each(cls: str, element: Element, names: str) -> dict[tuple[str, str], Element]:
+    """Map the listed fields of one nested class to one element. The names are written out
+    (not read from the model) so that a field added to the model without a decision here
+    fails the completeness test instead of being mapped silently."""
+    return {(cls, name): element for name in names.split()}
+
+
+# Nested classes: each field takes the element of the class as a whole. A class reused in
+# another element (an Address used as a billing address) takes that element through the
+# containing field (`Payment.billing_address` -> element 6).
+FIELD_ELEMENTS |= _each(
+    "Leg",
+    Element.ITINERARY,
+    "carrier flight_number origin destination departure arrival booking_class equipment",
+)
+FIELD_ELEMENTS |= _each(
+    "Document",
+    Element.API_DATA,
+    "doc_type number issuing_country expiry nationality surname given_names gender"
+    " date_of_birth date_of_issue",
+)
+FIELD_ELEMENTS |= _each(
+    "Address", Element.ADDRESS_AND_CONTACT, "kind street city region postal_code country phone"
+)
+FIELD_ELEMENTS |= _each("Contact", Element.ADDRESS_AND_CONTACT, "kind value traveller_ref")
+FIELD_ELEMENTS |= _each(
+    "Payment",
+    Element.PAYMENT,
+    "form card_vendor card_number card_expiry holder amount currency billing_address",
+)
+FIELD_ELEMENTS |= _each("FrequentFlyer", Element.FREQUENT_FLYER, "airline number tier")
+FIELD_ELEMENTS |= _each("Seat", Element.SEATS, "seat traveller_ref leg_index cabin")
+FIELD_ELEMENTS |= _each("Bag", Element.BAGGAGE, "traveller_ref leg_index count weight unit tag_numbers pool")
+FIELD_ELEMENTS |= _each(
+    "Ticket",
+    Element.TICKETING,
+    "number traveller_ref issue_date document_type one_way fare_amount fare_currency"
+    " total_amount fare_calculation",
+)
+FIELD_ELEMENTS |= _each("CheckIn", Element.TRAVEL_STATUS, "traveller_ref leg_index status at")
+# SSRs carry element 12 (remarks), 14 (seats) or 18 (DOCS) depending on the code; the class
+# is filed under 12, where the sensitive-data filter scans it.
+FIELD_ELEMENTS |= _each(
+    "ServiceRequest",
+    Element.GENERAL_REMARKS,
+    "code status carrier text traveller_ref leg_index",
+)
+FIELD_ELEMENTS |= _each("Remark", Element.GENERAL_REMARKS, "kind text traveller_ref")
+FIELD_ELEMENTS |= _each("Agency", Element.AGENCY, "airline location iata_number agent_id country")
+FIELD_ELEMENTS |= _each("HistoryEntry", Element.HISTORY, "text")
 
 #: Booking-level fields masked after 6 months (Art. 12(3)): they identify the person.
 #: Everything else (itinerary, dates, tickets without holder names, seats, bags, agency,

@@ -32,6 +32,12 @@ IntArray = npt.NDArray[np.int32]
 TOKEN_MIN_SIMILARITY = 0.72
 #: Most names a query may hand to the scorer; beyond it the best by token count are kept.
 MAX_CANDIDATE_NAMES = 600
+#: Distinct query tokens whose vocabulary matches are remembered (cleared when full).
+MATCH_CACHE_SIZE = 200_000
+#: Merged postings of a query token's spellings are cached when at least this long ...
+SET_CACHE_MIN = 2_000
+#: ... up to this many name ids in all (4 bytes each), then the cache starts afresh.
+SET_CACHE_MAX_IDS = 50_000_000
 
 _EMPTY: IntArray = np.zeros(0, dtype=np.int32)
 
@@ -77,6 +83,11 @@ class NameIndex:
         self.entity_first_name: IntArray = _EMPTY
         self.entity_year: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
         self.documents: dict[str, list[int]] = {}
+        # Query tokens repeat heavily (given names, common surnames): their vocabulary
+        # matches are cached per index, bounded, and copied out so callers may extend them.
+        self._match_cache: dict[str, dict[int, float]] = {}
+        self._set_cache: dict[tuple[int, ...], IntArray] = {}
+        self._set_cache_size = 0
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -164,6 +175,15 @@ class NameIndex:
 
     def match_token(self, token: str) -> TokenMatches:
         """List tokens similar to one query token, with their similarity."""
+        cached = self._match_cache.get(token)
+        if cached is None:
+            cached = self._match_token(token)
+            if len(self._match_cache) >= MATCH_CACHE_SIZE:
+                self._match_cache.clear()
+            self._match_cache[token] = cached
+        return TokenMatches(token, dict(cached))
+
+    def _match_token(self, token: str) -> dict[int, float]:
         vocab = self.vocab
         candidates: dict[int, float] = {}
         exact = vocab.get(token)
@@ -172,8 +192,9 @@ class NameIndex:
         for tid in self._key_ids("+" + token):
             candidates[tid] = max(candidates.get(tid, 0.0), 0.97)
         rest = split_glued_particle(token)
-        if rest is not None and (tid_rest := vocab.get(rest)) is not None:
-            candidates[tid_rest] = max(candidates.get(tid_rest, 0.0), 0.95)
+        if rest is not None:  # ALZAWAHIRY -> ZAWAHIRY, matched fuzzily, slightly discounted
+            for tid, sim in self.match_token(rest).matches.items():
+                candidates[tid] = max(candidates.get(tid, 0.0), round(sim * 0.97, 4))
         probe: set[int] = set()
         key = phonetic_key(token)
         if key:
@@ -194,7 +215,7 @@ class NameIndex:
             sim = token_similarity(token, tokens[tid])
             if sim >= TOKEN_MIN_SIMILARITY:
                 candidates[tid] = sim
-        return TokenMatches(token, candidates)
+        return candidates
 
     def _token_set(self, matches: TokenMatches) -> IntArray:
         arrays = [self.postings[tid] for tid in matches.matches]
@@ -202,7 +223,18 @@ class NameIndex:
             return _EMPTY
         if len(arrays) == 1:
             return arrays[0]
-        return np.unique(np.concatenate(arrays))
+        key = tuple(sorted(matches.matches))
+        cached = self._set_cache.get(key)
+        if cached is not None:
+            return cached
+        merged: IntArray = np.unique(np.concatenate(arrays))
+        if len(merged) >= SET_CACHE_MIN:  # common names (MOHAMMED and its spellings): merge once
+            if self._set_cache_size + len(merged) > SET_CACHE_MAX_IDS:
+                self._set_cache.clear()
+                self._set_cache_size = 0
+            self._set_cache[key] = merged
+            self._set_cache_size += len(merged)
+        return merged
 
     def candidate_names(
         self, token_matches: Sequence[TokenMatches], *, dob_year: int | None = None
@@ -245,7 +277,8 @@ class NameIndex:
             rank -= (self.name_offsets[ids + 1] - self.name_offsets[ids]) > counts
             top = np.argpartition(-rank, MAX_CANDIDATE_NAMES)[:MAX_CANDIDATE_NAMES]
             ids = ids[top]
-        return ids
+        result: IntArray = ids.astype(np.int32, copy=False)
+        return result
 
     def name_tokens(self, name_id: int) -> list[int]:
         start, end = self.name_offsets[name_id], self.name_offsets[name_id + 1]

@@ -65,6 +65,7 @@ _VARIANTS: dict[str, str] = {
 
 _APOSTROPHES = re.compile(r"['’‘`´ʻʼʿʾ\u02b9\u02bc\u0027]")
 _NON_LETTERS = re.compile(r"[^A-Z]+")
+_GREEK_DIGRAPHS = (("ου", "ou"), ("ού", "ou"), ("ΟΥ", "OU"), ("Ου", "Ou"), ("ΟΎ", "OU"))
 _HAN_HANGUL = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
 
 
@@ -73,6 +74,8 @@ def _romanise(text: str) -> str:
     `SURNAME GIVENGIVEN`, the way passports write them."""
     if text.isascii():
         return text
+    for greek, latin in _GREEK_DIGRAPHS:  # ICAO Doc 9303 writes ΟΥ as OU, anyascii as OY
+        text = text.replace(greek, latin)
     parts: list[str] = []
     pos = 0
     for match in _HAN_HANGUL.finditer(text):
@@ -125,8 +128,9 @@ def strip_glued_title(given_names: str) -> str:
 class NameForm:
     """A normalised name split for matching.
 
-    `core`: the tokens that identify (titles and particles removed; if that would leave
-    nothing the particles stay). `glued`: each particle run glued to its token
+    `core`: the tokens that identify (titles and particles removed, unless fewer than two
+    tokens would be left: then the particles stay, so the result never depends on order).
+    `glued`: each particle run glued to its token
     (`AL ZAWAHIRI` -> `ALZAWAHIRI`) paired with the core token it stands for.
     """
 
@@ -139,22 +143,17 @@ class NameForm:
 def name_form(text: str) -> NameForm:
     norm = normalise(text)
     tokens = norm.split()
-    core: list[str] = []
+    core = [t for t in tokens if t not in PARTICLES]
+    if len(core) < 2:  # "ABU BAKR", "WALAD AA": the particle is part of too short a name
+        return NameForm(norm, tuple(tokens), ())
     glued: list[tuple[str, str]] = []
     pending: list[str] = []
     for token in tokens:
         if token in PARTICLES:
             pending.append(token)
-            continue
-        core.append(token)
-        if pending:
+        elif pending:
             glued.append(("".join(pending) + token, token))
             pending = []
-    if not core:
-        core = tokens
-        glued = []
-    elif pending:  # trailing particles: they are names here (e.g. a surname "DA")
-        core.extend(pending)
     return NameForm(norm, tuple(core), tuple(glued))
 
 

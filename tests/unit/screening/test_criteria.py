@@ -59,8 +59,13 @@ def booking(*, form: str = "CA", one_way: bool = True, created_days_before: int 
                 documents=[Document(doc_type="P", number="123456789", nationality="GBR")],
                 frequent_flyers=[FrequentFlyer(airline="DL", number="1234567890")],
             ),
-            Traveller(ref="2", surname="SMITH", given_names="ANNA", traveller_type=TravellerType.INFANT,
-                      accompanied_by_ref="1"),
+            Traveller(
+                ref="2",
+                surname="SMITH",
+                given_names="ANNA",
+                traveller_type=TravellerType.INFANT,
+                accompanied_by_ref="1",
+            ),
         ],
         payments=[Payment(form=form)],
         tickets=[Ticket(number="0062120234533", traveller_ref="1", one_way=one_way)],
@@ -151,8 +156,7 @@ def test_a_criterion_must_serve_an_offence() -> None:
 
 
 def test_expired_and_disabled_rules_do_not_run() -> None:
-    expired = rule(ONE_WAY_CASH, rule_id="old", review_date=TODAY - dt.timedelta(days=10),
-                   expires=TODAY)
+    expired = rule(ONE_WAY_CASH, rule_id="old", review_date=TODAY - dt.timedelta(days=10), expires=TODAY)
     disabled = rule(ONE_WAY_CASH, rule_id="off", enabled=False)
     live = rule(ONE_WAY_CASH, rule_id="live")
     engine = CriteriaEngine([expired, disabled, live], today=TODAY)

@@ -1,0 +1,49 @@
+"""`pnrguard serve` and `pnrguard demo`: run the node's web app with Uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from pnrguard.cli.ingest import ingest
+from pnrguard.cli.synth import synth
+from pnrguard.service.bootstrap import Node
+from pnrguard.web.app import create_app
+
+DEMO_DIR = Path("var/demo")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the node (web app and APIs) on the configured database."""
+    node = Node.from_settings()
+    try:
+        uvicorn.run(create_app(node), host=host, port=port, log_level="info", access_log=False)
+    finally:
+        node.close()
+
+
+def demo(
+    flights: Annotated[int, typer.Option(help="Synthetic flights to generate.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic traffic.")] = 1,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare the data, do not serve.")] = False,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+) -> None:
+    """Generate synthetic traffic, ingest it into the embedded store and serve the node.
+
+    Idempotent: run it again and the same messages are recognised as duplicates.
+    """
+    console = Console()
+    console.print(f"[bold]pnrguard demo[/]: synthetic traffic into {DEMO_DIR}/")
+    synth(DEMO_DIR, flights=flights, seed=seed)
+    ingest([DEMO_DIR])
+    if no_serve:
+        return
+    console.print(f"serving on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    serve(host="127.0.0.1", port=port)

@@ -1,0 +1,27 @@
+"""One entry point for carrier messages: parse the interchange once, read it by message type.
+
+Carriers push PNRGOV and PAXLST to the same inbox, so the caller need not know which it
+got; the UNH message type decides.
+"""
+
+from __future__ import annotations
+
+from pnrguard.errors import MessageError
+from pnrguard.formats.edifact import parse_interchange
+from pnrguard.formats.result import ReadResult
+
+
+def read_message(data: bytes | str, *, strict: bool = False) -> ReadResult:
+    """Read a PNRGOV or PAXLST interchange. Raises only `ParseError` subclasses:
+    `EdifactError` for the syntax, `MessageError` for content or an unknown message type."""
+    ichg = parse_interchange(data, strict=strict)
+    kinds = {m.type.strip().upper() for m in ichg.messages}
+    if "PNRGOV" in kinds:
+        from pnrguard.formats.pnrgov import read_pnrgov
+
+        return read_pnrgov(ichg, strict=strict)
+    if "PAXLST" in kinds:
+        from pnrguard.formats.paxlst import read_paxlst
+
+        return read_paxlst(ichg, strict=strict)
+    raise MessageError("unknown message type", segment_index=ichg.messages[0].header.index)

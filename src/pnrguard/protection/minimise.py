@@ -1,0 +1,128 @@
+"""Annex I minimisation: the PIU holds only the 19 Annex I elements (Art. 8(1), 12).
+
+Minimisation happens by construction: the readers map what they recognise into the booking
+model, which has a field only for Annex I data, and count by tag every segment they could not
+place (`ReadResult.unknown_segments`). This module turns those counts into audit-ready
+numbers and guards the construction itself:
+
+- `minimisation_counts` gives ``dropped.segment.<tag>`` counts for the audit log, never
+  content. Tags are lower-cased (the audit log's count keys are lower-case) and a tag that
+  is not a plain EDIFACT tag is counted under ``dropped.segment.invalid`` so that a malformed
+  message cannot smuggle text into the log through a tag.
+- `assert_annex_only` checks that a booking is built only from the model's classes and that
+  every field it holds is mapped to an Annex I element in `domain.annex.FIELD_ELEMENTS`.
+  A subclass that grew a field, or a value of an unexpected type (a raw segment, a dict of
+  whatever a carrier sent), fails it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import re
+from functools import cache
+from typing import Any
+
+from pnrguard.domain import model
+from pnrguard.domain.annex import FIELD_ELEMENTS
+from pnrguard.domain.model import Booking
+from pnrguard.errors import PnrguardError
+from pnrguard.formats.result import ReadResult
+
+_TAG = re.compile(r"[A-Z][A-Z0-9]{0,2}")
+#: Exact leaf types a model field may hold (exact, so a str subclass carrying more cannot
+#: pass): plain scalars, dates and the model's own enums.
+_LEAVES: frozenset[type[Any]] = frozenset(
+    {str, int, bool, type(None), dt.date, dt.datetime}
+    | {v for v in vars(model).values() if isinstance(v, type) and issubclass(v, enum.Enum)}
+)
+
+
+class AnnexViolation(PnrguardError):
+    """A booking holds something that is not an Annex I element. A programming error in a
+    reader (data must never reach storage this way), so it maps to HTTP 500. The message
+    names classes and fields, never values."""
+
+    code = "annex_violation"
+
+
+def minimisation_counts(result: ReadResult) -> dict[str, int]:
+    """Audit-ready counts of what the reader dropped: ``{"dropped.segment.ebd": 2, ...}``."""
+    counts: dict[str, int] = {}
+    for tag, n in result.unknown_segments.items():
+        if n <= 0:
+            continue
+        name = tag.strip().upper()
+        key = f"dropped.segment.{name.lower()}" if _TAG.fullmatch(name) else "dropped.segment.invalid"
+        counts[key] = counts.get(key, 0) + n
+    return dict(sorted(counts.items()))
+
+
+@cache
+def model_classes() -> dict[type[Any], tuple[str, ...]]:
+    """Every dataclass of `domain.model`, with its field names."""
+    found: dict[type[Any], tuple[str, ...]] = {}
+    for value in vars(model).values():
+        if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == model.__name__:
+            found[value] = tuple(f.name for f in dataclasses.fields(value))
+    return found
+
+
+def unmapped_fields() -> list[tuple[str, str]]:
+    """Model fields with no Annex I element in `FIELD_ELEMENTS` (should be empty)."""
+    return sorted(
+        (cls.__name__, name)
+        for cls, names in model_classes().items()
+        for name in names
+        if (cls.__name__, name) not in FIELD_ELEMENTS
+    )
+
+
+def assert_annex_only(booking: Booking) -> None:
+    """Raise `AnnexViolation` unless `booking` holds only Annex I fields of model classes.
+
+    Walks the whole booking. Each object must be exactly one of the model's dataclasses
+    (no subclasses), each of its fields mapped in `FIELD_ELEMENTS`, and each leaf a plain
+    scalar, None, or a list of those or of model objects. The walk is bounded by the size of
+    the booking and never recurses, so no object graph can make it spin or overflow.
+    """
+    fields = _mapped_fields()
+    stack: list[object] = [booking]
+    budget = 1_000_000
+    while stack:
+        budget -= 1
+        if budget < 0:
+            raise AnnexViolation("booking too large to check")
+        obj = stack.pop()
+        cls = type(obj)
+        names = fields.get(cls)
+        if names is None:
+            raise AnnexViolation(f"{cls.__name__} is not a model class")
+        if getattr(obj, "__dict__", None):
+            raise AnnexViolation(f"{cls.__name__} carries attributes outside the model")
+        for name in names:
+            value = getattr(obj, name)
+            kind = type(value)
+            if kind in _LEAVES:
+                continue
+            items = value if kind is list else (value,)
+            for item in items:
+                kind = type(item)
+                if kind in _LEAVES:
+                    continue
+                if kind in fields:
+                    stack.append(item)
+                else:
+                    raise AnnexViolation(f"{cls.__name__}.{name}: unexpected {kind.__name__}")
+
+
+@cache
+def _mapped_fields() -> dict[type[Any], tuple[str, ...]]:
+    """Model classes with their field names, checked once against `FIELD_ELEMENTS`: the
+    per-booking walk then needs no map look-ups."""
+    missing = unmapped_fields()
+    if missing:
+        names = ", ".join(f"{c}.{f}" for c, f in missing)
+        raise AnnexViolation(f"model fields without an Annex I element: {names}")
+    return model_classes()

@@ -1,0 +1,215 @@
+"""Booking storage tables: the message inbox, the quarantine, bookings, versions and keys.
+
+What is stored in clear and why (docs/data-protection.md, "Storage"):
+
+- `message`: the inbox. Only facts about a message (when, how big, its SHA-256 for
+  idempotency, type, sender, outcome and category counts), never its content. The raw
+  message of an accepted message is not kept at all: it still holds the sensitive data that
+  must be deleted at once, and the parsed, protected booking is the record.
+- `quarantine`: a message we could not read, kept whole so nothing a carrier sent is lost,
+  but encrypted under a per-message data key wrapped by the key store.
+- `booking`: one row per booking with the columns needed to find it and to run retention
+  and the review queue without decrypting anything: carrier, locator (the key carriers and
+  analysts use), reservation time, the reported flight (non-personal) and life-cycle dates.
+  `identity_digest` is a keyed HMAC of the booking's natural key (never a plain hash of
+  personal data), so a re-push finds its booking with one index probe.
+- `booking_version`: every push of a booking (Annex I element 19), with two AES-GCM blobs
+  (identity fields / other fields) and a keyed digest of the content to tell an identical
+  re-push (a duplicate) from a changed one (a new version).
+- `booking_key`: the booking's two data keys, wrapped. Deleting these rows is the
+  crypto-shredding of the booking.
+- `node_secret`: node-wide secrets created on first use and stored wrapped by the key store
+  (the HMAC key of the digests), so the database alone reveals nothing.
+
+The schema is created only by Alembic (`migrations/versions/0001_bookings.py`); a test checks
+that these definitions and the migrated schema agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from pnrguard.store.db import metadata
+
+__all__ = [
+    "ID_LENGTH",
+    "UTCDateTime",
+    "booking",
+    "booking_key",
+    "booking_version",
+    "message",
+    "node_secret",
+    "quarantine",
+]
+
+#: Opaque ids are 32 lower-case hex characters (a time-ordered 128-bit value).
+ID_LENGTH = 32
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A point in time, stored as UTC and always read back timezone-aware.
+
+    Why: SQLite has no time-zone type and returns naive values, PostgreSQL's `timestamptz`
+    returns aware ones; code comparing the two would break on one of them. Naive input is
+    refused, because guessing its zone is how retention deadlines go wrong.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+            raise ValueError("UTCDateTime needs a timezone-aware datetime")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        at: dt.datetime = value
+        return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
+
+
+def _id(name: str = "id", *args: Any, **kwargs: Any) -> Column[str]:
+    return Column(name, String(ID_LENGTH), *args, **kwargs)
+
+
+MESSAGE_STATUSES = ("accepted", "duplicate", "quarantined", "discarded")
+BOOKING_STATES = ("active", "masked", "deleted")
+KEY_KINDS = ("identity", "content")
+SOURCES = ("PNR", "API")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+message = Table(
+    "message",
+    metadata,
+    _id(primary_key=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    # SHA-256 of the raw bytes: the same message twice is stored once. NULL on a duplicate
+    # receipt (it points to the original with `duplicate_of`) and on a discarded quarantine
+    # (so that a re-send after an operator discarded it is read again).
+    Column("sha256", LargeBinary(32), nullable=True, unique=True),
+    Column("size", Integer, nullable=False),
+    Column("message_type", String(16), nullable=False),
+    Column("sender", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    _id("duplicate_of", ForeignKey("message.id"), nullable=True),
+    Column("bookings_new", Integer, nullable=False, server_default="0"),
+    Column("bookings_new_version", Integer, nullable=False, server_default="0"),
+    Column("bookings_duplicate", Integer, nullable=False, server_default="0"),
+    # Category counts only: {deviation code: n}, {segment tag: n}, {category: n}.
+    Column("deviations", JSON, nullable=False),
+    Column("minimisation", JSON, nullable=False),
+    Column("sensitive", JSON, nullable=False),
+    CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
+    CheckConstraint(
+        "(status = 'duplicate' AND duplicate_of IS NOT NULL AND sha256 IS NULL)"
+        " OR (status = 'discarded' AND duplicate_of IS NULL AND sha256 IS NULL)"
+        " OR (status IN ('accepted', 'quarantined') AND duplicate_of IS NULL AND sha256 IS NOT NULL)",
+        name="digest",
+    ),
+    Index("ix_message_received_at", "received_at"),
+    Index("ix_message_duplicate_of", "duplicate_of"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    _id("message_id", ForeignKey("message.id"), primary_key=True),
+    Column("quarantined_at", UTCDateTime(), nullable=False),
+    Column("reason_code", String(32), nullable=False),
+    # Positions and codes only (ParseError messages never carry content), capped.
+    Column("reason_text", String(200), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="1"),
+    # The raw message, AES-GCM under a per-message data key wrapped by the key store.
+    Column("kek_version", Integer, nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("raw_blob", LargeBinary, nullable=False),
+    Index("ix_quarantine_quarantined_at", "quarantined_at"),
+)
+
+booking = Table(
+    "booking",
+    metadata,
+    _id(primary_key=True),
+    Column("source", String(3), nullable=False),
+    Column("carrier", String(8), nullable=False),
+    Column("locator", String(16), nullable=False),
+    Column("created", DateTime(timezone=False), nullable=True),  # as the carrier sent it
+    # HMAC-SHA256 (node digest key) of the natural key; NULL once retired (see repository).
+    Column("identity_digest", LargeBinary(32), nullable=True, unique=True),
+    Column("flight_carrier", String(8), nullable=False),
+    Column("flight_number", String(8), nullable=False),
+    Column("flight_date", Date, nullable=True),
+    Column("origin", String(5), nullable=False),
+    Column("destination", String(5), nullable=False),
+    Column("first_seen", UTCDateTime(), nullable=False),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Column("state", String(8), nullable=False, server_default="active"),
+    Column("masked_at", UTCDateTime(), nullable=True),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+    Column("latest_version", Integer, nullable=False),
+    CheckConstraint(_in("source", SOURCES), name="source"),
+    CheckConstraint(_in("state", BOOKING_STATES), name="state"),
+    Index("ix_booking_carrier_locator", "carrier", "locator"),
+    Index("ix_booking_flight", "flight_carrier", "flight_number", "flight_date"),
+    Index("ix_booking_state_first_seen", "state", "first_seen"),
+)
+
+booking_key = Table(
+    "booking_key",
+    metadata,
+    _id("booking_id", ForeignKey("booking.id"), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("key_version", Integer, nullable=False),  # data-key version (in every field's AAD)
+    Column("kek_version", Integer, nullable=False),  # which master key wrapped it
+    Column("wrapped", LargeBinary, nullable=False),
+    CheckConstraint(_in("kind", KEY_KINDS), name="kind"),
+)
+
+booking_version = Table(
+    "booking_version",
+    metadata,
+    _id("booking_id", ForeignKey("booking.id"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    _id("message_id", ForeignKey("message.id"), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("content_digest", LargeBinary(32), nullable=False),  # HMAC, see repository
+    Column("key_version", Integer, nullable=False),
+    Column("identity_blob", LargeBinary, nullable=False),
+    Column("content_blob", LargeBinary, nullable=False),
+    Index("ix_booking_version_message_id", "message_id"),
+)
+
+node_secret = Table(
+    "node_secret",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("kek_version", Integer, nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,67 @@
+"""The node's HTTP face: a FastAPI app built over a `Node` (the composition root).
+
+This first version serves the health check and an operations overview that shows counts
+only; the analyst workspace, the carrier push API and the peer API build on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select, text
+
+from pnrguard import __version__
+from pnrguard.errors import PnrguardError
+from pnrguard.service.bootstrap import Node
+from pnrguard.store.tables import booking, booking_version, message
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def overview_counts(node: Node) -> dict[str, Any]:
+    """Figures an operator may see: counts, never content."""
+    with node.engine.connect() as conn:
+        by_status = dict(
+            conn.execute(select(message.c.status, func.count()).group_by(message.c.status)).all()
+        )
+        bookings = conn.execute(select(func.count()).select_from(booking)).scalar_one()
+        versions = conn.execute(select(func.count()).select_from(booking_version)).scalar_one()
+    return {
+        "messages": {str(k): int(v) for k, v in by_status.items()},
+        "bookings": int(bookings),
+        "booking_versions": int(versions),
+    }
+
+
+def create_app(node: Node) -> FastAPI:
+    app = FastAPI(title="pnrguard", version=__version__, docs_url=None, redoc_url=None)
+    app.state.node = node
+
+    @app.exception_handler(PnrguardError)
+    async def _pnrguard_error(_request: Request, exc: PnrguardError) -> JSONResponse:
+        # The one translation of domain errors into HTTP; messages carry no personal data.
+        return JSONResponse({"error": exc.code, "detail": str(exc)}, status_code=exc.http_status)
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        with node.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", response_class=HTMLResponse)
+    def overview(request: Request) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(
+            request,
+            "overview.html",
+            {"node_name": node.settings.node_name, "counts": overview_counts(node)},
+        )
+
+    @app.get("/api/overview")
+    def overview_json() -> dict[str, Any]:
+        return overview_counts(node)
+
+    return app
