@@ -240,3 +240,22 @@ def test_concurrent_pushes_of_one_booking(node: Node, conformance_dir: Path) -> 
     assert _count(node.engine, booking) == 2
     assert _count(node.engine, booking_version) == 2
     assert _count(node.engine, message) == 4
+
+
+def test_ingest_screens_new_bookings_against_the_current_list(node: Node, conformance_dir: Path) -> None:
+    from pnrguard.service.screening import HitStatus, import_watchlist
+    from pnrguard.store.screening import hit
+
+    listed = b"entity_id,name,aliases,dob,nationality,documents\nE1,\"SMITHJR, John\",,1964-07-12,GB,\n"
+    import_watchlist(
+        listed, name="national-list", fmt="csv", purpose=Purpose.TERRORIST_OFFENCES, engine=node.engine,
+        keystore=node.keystore, audit=node.audit, clock=node.clock, actor="operator:test",
+    )  # fmt: skip
+    result = node.ingest((conformance_dir / BASIC).read_bytes())
+
+    with node.engine.connect() as conn:
+        rows = conn.execute(select(hit.c.booking_id, hit.c.entity_id, hit.c.status)).all()
+    assert [(r.entity_id, r.status) for r in rows] == [("E1", HitStatus.OPEN.value)]
+    assert rows[0].booking_id in result.booking_ids
+    operations = [e.operation for e in node.entries()]  # type: ignore[attr-defined]
+    assert operations.index(Operation.COLLECTION) < operations.index(Operation.COMBINATION)

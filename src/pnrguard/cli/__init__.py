@@ -29,3 +29,13 @@ app.command("parse")(_parse.parse)
 from pnrguard.cli import serve as _serve  # noqa: E402, I001 — commands register after app exists
 app.command("serve")(_serve.serve)
 app.command("demo")(_serve.demo)
+from pnrguard.cli import watchlist as _watchlist  # noqa: E402, I001 — commands register after app exists
+app.add_typer(_watchlist.app, name="watchlist")
+from pnrguard.cli import criteria as _criteria  # noqa: E402, I001 — commands register after app exists
+app.add_typer(_criteria.app, name="criteria")
+from pnrguard.cli import carriers as _carriers  # noqa: E402, I001 — commands register after app exists
+app.add_typer(_carriers.app, name="carriers")
+from pnrguard.cli import worker as _worker  # noqa: E402, I001 — commands register after app exists
+app.command("worker")(_worker.worker)
+from pnrguard.cli import users as _users  # noqa: E402, I001 — commands register after app exists
+app.add_typer(_users.app, name="users")

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from pnrguard.cli.ingest import ingest
 from pnrguard.cli.synth import synth
+from pnrguard.cli.users import seed_demo
 from pnrguard.service.bootstrap import Node
 from pnrguard.web.app import create_app
 
@@ -43,6 +44,8 @@ def demo(
     console.print(f"[bold]pnrguard demo[/]: synthetic traffic into {DEMO_DIR}/")
     synth(DEMO_DIR, flights=flights, seed=seed)
     ingest([DEMO_DIR])
+    with Node.from_settings() as node:  # demo users (one per role) and hits to review
+        seed_demo(node, console)
     if no_serve:
         return
     console.print(f"serving on http://127.0.0.1:{port} (Ctrl-C to stop)")

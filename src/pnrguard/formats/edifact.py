@@ -14,9 +14,13 @@ Every loop is bounded by the input: no input can make the reader spin.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pnrguard.errors import EdifactError
 
@@ -81,12 +85,13 @@ class Deviation:
         return f"{self.code}{where}{tag}"
 
 
-@dataclass(slots=True)
-class Segment:
+class Segment(NamedTuple):
     """One segment: its tag and its data elements, each a list of components.
 
     `elements[0]` is the first data element after the tag. `index` is the 0-based position
     of the segment within the interchange, for error messages that name no content.
+    A named tuple rather than a dataclass: it is built in C, and the tokenizer makes one
+    per segment (hundreds of thousands per batch; see bench/parse.py).
     """
 
     tag: str
@@ -95,7 +100,7 @@ class Segment:
 
     def get(self, element: int, component: int = 0) -> str:
         """The component's value, or "" where the carrier left it out."""
-        elements = self.elements
+        elements = self[1]
         if element < len(elements):
             comps = elements[element]
             if component < len(comps):
@@ -103,7 +108,8 @@ class Segment:
         return ""
 
     def element(self, element: int) -> list[str]:
-        return self.elements[element] if element < len(self.elements) else []
+        elements = self[1]
+        return elements[element] if element < len(elements) else []
 
 
 @dataclass(slots=True)
@@ -288,23 +294,32 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment], list[Deviation]]:
     rel = delims.release
     esep, csep = delims.element, delims.component
     segments: list[Segment] = []
-    raw_segments = _split_escaped(body, delims.segment, rel)
-    for raw in raw_segments:
-        raw = raw.lstrip(" \t")
+    append = segments.append
+    index = 1 if body_start else 0
+    new_segment = tuple.__new__
+    for raw in _split_escaped(body, delims.segment, rel):
+        if raw[:1] in (" ", "\t"):
+            raw = raw.lstrip(" \t")
         if not raw:
             continue
-        index = len(segments) + (1 if body_start else 0)
         if rel and rel in raw:
             elements = [
                 [_unescape(c, rel) for c in _split_escaped(e, csep, rel)]
                 for e in _split_escaped(raw, esep, rel)
             ]
+            tag = elements[0][0]
+            del elements[0]
         else:
-            elements = [e.split(csep) for e in raw.split(esep)]
-        tag = elements[0][0].strip()
+            tag, _, rest = raw.partition(esep)
+            elements = [e.split(csep) for e in rest.split(esep)] if rest else []
+            if csep in tag:
+                tag = tag.partition(csep)[0]
         if len(tag) != MAX_TAG_LEN or not tag.isalnum():
-            deviations.append(Deviation("irregular_tag", index))
-        segments.append(Segment(tag, elements[1:], index))
+            tag = tag.strip()
+            if len(tag) != MAX_TAG_LEN or not tag.isalnum():
+                deviations.append(Deviation("irregular_tag", index))
+        append(new_segment(Segment, (tag, elements, index)))
+        index += 1
     if not segments:
         raise EdifactError("no segments found")
     return delims, segments, deviations
@@ -313,9 +328,43 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment], list[Deviation]]:
 # --- envelopes ------------------------------------------------------------------------------
 
 
+_COUNT_RE = re.compile(r"[0-9]{1,9}")
+
+
 def _count(value: str) -> int | None:
+    """A control count, or None when it is not one (ASCII digits only: `isdigit` accepts
+    superscripts, and `int` refuses very long digit strings with a ValueError)."""
     value = value.strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if _COUNT_RE.fullmatch(value) else None
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a reader builds many small objects.
+
+    Reading allocates millions of short lists and strings, none of them cyclic; the
+    collector's repeated full passes over them made the reader about five times slower
+    (measured in bench/parse.py). Reference counting still frees everything. The pause is
+    counted, so concurrent readers in several threads keep it until the last one is done.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def parse_interchange(data: bytes | str, *, strict: bool = False) -> Interchange:
@@ -326,6 +375,11 @@ def parse_interchange(data: bytes | str, *, strict: bool = False) -> Interchange
     interchange without UNZ) and the absence of any message are always errors, because data
     would be lost silently.
     """
+    with gc_paused():
+        return _parse_interchange(data, strict=strict)
+
+
+def _parse_interchange(data: bytes | str, *, strict: bool) -> Interchange:
     if isinstance(data, bytes):
         text, deviations = decode(data)
     else:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
-import gc
 from collections.abc import Callable, Sequence
 
 from pnrguard.domain.model import (
@@ -61,6 +60,7 @@ from pnrguard.formats.edifact import (
     OutgoingMessage,
     RawSegment,
     Segment,
+    gc_paused,
     parse_interchange,
     safe_tag,
     write_interchange,
@@ -411,8 +411,13 @@ class _BookingReader:
             return False
         locators = [el[1] for el in els if len(el) > 1 and el[1]]
         if self.rci_seen:
-            # The leg's (DCS) copy of the record or a repeat; else a new PNR without SRC.
-            return not (b.locator in locators or self.state == _LEG or not locators)
+            if b.locator in locators or not locators:
+                return False  # a repeat, or the leg's (DCS) copy of the record
+            if self.state == _LEG:
+                # Another locator in a leg: the operating carrier's record, unless it gives a
+                # creation date as only a PNR's own RCI does: then SRC was left out.
+                return any(len(el) > 3 and el[3] for el in els)
+            return True
         self.rci_seen = True
         chosen = 0
         for i, el in enumerate(els):
@@ -424,7 +429,7 @@ class _BookingReader:
         b.locator = el[1] if len(el) > 1 else ""
         date_v = el[3] if len(el) > 3 else ""
         time_v = el[4] if len(el) > 4 else ""
-        if not date_v and len(el) > 2 and len(el[2]) == 6 and el[2].isdigit():
+        if len(el) > 2 and len(el[2]) == 6 and el[2].isdigit() and _date6(date_v) is None:
             date_v, time_v = el[2], el[3] if len(el) > 3 else ""  # RCI+UA:80F4E3:110318:2220
         b.created = _datetime(date_v, time_v) if date_v else None
         if len(locators) > 1:
@@ -1091,15 +1096,9 @@ def read_pnrgov(data: bytes | str | Interchange, *, strict: bool = False) -> Rea
     `strict=True` raises `MessageError` (or `EdifactError`) at the first deviation instead
     of recording it. Raises only `ParseError` subclasses, whatever the input.
     """
-    # Parsing makes many small objects and no cycles; the cyclic collector would rescan
-    # them over and over (it halves throughput on a large flight), so it pauses meanwhile.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # Reading makes many small objects and no cycles: the cyclic collector pauses meanwhile.
+    with gc_paused():
         return _read(data, strict)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _read(data: bytes | str | Interchange, strict: bool) -> ReadResult:

@@ -7,13 +7,18 @@ got; the UNH message type decides.
 from __future__ import annotations
 
 from pnrguard.errors import MessageError
-from pnrguard.formats.edifact import parse_interchange
+from pnrguard.formats.edifact import gc_paused, parse_interchange
 from pnrguard.formats.result import ReadResult
 
 
 def read_message(data: bytes | str, *, strict: bool = False) -> ReadResult:
     """Read a PNRGOV or PAXLST interchange. Raises only `ParseError` subclasses:
     `EdifactError` for the syntax, `MessageError` for content or an unknown message type."""
+    with gc_paused():
+        return _read(data, strict=strict)
+
+
+def _read(data: bytes | str, *, strict: bool) -> ReadResult:
     ichg = parse_interchange(data, strict=strict)
     kinds = {m.type.strip().upper() for m in ichg.messages}
     if "PNRGOV" in kinds:

@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.domain.model import Booking
-from pnrguard.errors import NotFoundError, ParseError
+from pnrguard.errors import ConflictError, NotFoundError, ParseError
 from pnrguard.formats.reader import read_message
 from pnrguard.formats.result import ReadResult
 from pnrguard.protection.keystore import KeyStore
@@ -47,6 +47,7 @@ from pnrguard.protection.minimise import AnnexViolation, minimisation_counts
 from pnrguard.protection.protect import protect
 from pnrguard.protection.sensitive import SensitiveFilter, SensitiveReport
 from pnrguard.service.clock import Clock
+from pnrguard.service.screening import screen_saved
 from pnrguard.store.repository import (
     BookingRepository,
     MessageRepository,
@@ -78,6 +79,7 @@ DEFAULT_QUARANTINE_RETENTION = dt.timedelta(days=30)
 #: An audit entry holds at most 10,000 record ids; larger messages get several entries.
 _AUDIT_IDS_PER_ENTRY = 10_000
 _RETRIES = 3
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 _NOT_OPAQUE = re.compile(r"[^A-Za-z0-9._:/+=#-]")
 
 
@@ -225,6 +227,10 @@ def _store_accepted(
     _append_collection(
         log, actor=actor, role=role, message_id=message_id, record_ids=booking_ids, counts=counts
     )
+    # Screening at ingest, in the same transaction: a stored booking is never unscreened.
+    screen_saved(
+        conn, read.bookings, outcomes, keystore=keystore, audit=log, now=received_at, reference=message_id
+    )
     return IngestResult(
         message_id=message_id,
         status=IngestStatus.ACCEPTED,
@@ -265,15 +271,24 @@ def _quarantine(
     return IngestResult(message_id=message_id, status=IngestStatus.QUARANTINED, reason=read.reason_code)
 
 
+def _retryable(exc: DBAPIError) -> bool:
+    """A unique-key race (another worker stored the same booking or message first), or a
+    PostgreSQL deadlock / serialisation failure: starting again will succeed."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
+
+
 def _with_retries(work: Callable[[], IngestResult]) -> IngestResult:
     for attempt in range(_RETRIES):
         try:
             return work()
-        except IntegrityError:
-            # Another worker stored the same booking or message first; start again and
-            # find its rows. Only unique-key races end up here: our SQL is otherwise valid.
-            if attempt == _RETRIES - 1:
+        except DBAPIError as exc:
+            if not _retryable(exc):
                 raise
+            if attempt == _RETRIES - 1:
+                # The driver's message quotes parameters: say what happened, not with what.
+                raise ConflictError("ingest kept colliding with concurrent writers; retry") from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -566,7 +566,7 @@ class BookingRepository:
                 update(booking)
                 .where(booking.c.id == bindparam("b_id"))
                 .values(last_seen=bindparam("p_last_seen")),
-                list(seen_only.values()),
+                [seen_only[k] for k in sorted(seen_only)],  # id order: no lock-order deadlocks
             )
         if changed:
             conn.execute(
@@ -581,7 +581,7 @@ class BookingRepository:
                     origin=bindparam("p_origin"),
                     destination=bindparam("p_destination"),
                 ),
-                list(changed.values()),
+                [changed[k] for k in sorted(changed)],
             )
         return outcomes
 
@@ -706,7 +706,7 @@ class BookingRepository:
         return bool(done.rowcount)
 
     # -- deletion ------------------------------------------------------------------------
-    def delete(self, booking_id: str, *, at: dt.datetime) -> bool:
+    def delete(self, booking_id: str, *, at: dt.datetime | None = None) -> bool:
         """Crypto-shred a booking: delete its wrapped keys and every version, and leave a
         tombstone row (state `deleted`, no locator, reservation time or digest) so that ids
         held elsewhere (audit entries, hits) still resolve to "deleted". Returns False if it
@@ -714,6 +714,7 @@ class BookingRepository:
         summary = self.summary(booking_id)
         if summary.state == "deleted":
             return False
+        at = at or self._now or dt.datetime.now(dt.UTC)
         conn = self._conn
         conn.execute(delete(booking_key).where(booking_key.c.booking_id == booking_id))
         conn.execute(delete(booking_version).where(booking_version.c.booking_id == booking_id))

@@ -396,9 +396,17 @@ def add_version(
 ) -> None:
     conn.execute(
         insert(watchlist_version).values(
-            watchlist_id=watchlist_id, version=version, imported_at=at, imported_by=by, sha256=sha256,
-            added=added, removed=removed, changed=changed, total=total, rescreened_at=None,
-        )  # fmt: skip
+            watchlist_id=watchlist_id,
+            version=version,
+            imported_at=at,
+            imported_by=by,
+            sha256=sha256,
+            added=added,
+            removed=removed,
+            changed=changed,
+            total=total,
+            rescreened_at=None,
+        )
     )
 
 
@@ -439,16 +447,57 @@ def entries_at(
             select(watchlist_entry.c.entity_id, watchlist_entry.c.data, watchlist_entry.c.fingerprint).where(
                 watchlist_entry.c.watchlist_id == watchlist_id,
                 watchlist_entry.c.entity_id.in_(chunk),
-                watchlist_entry.c.first_version <= version,
-                or_(
-                    watchlist_entry.c.removed_version.is_(None),
-                    watchlist_entry.c.removed_version > version,
-                ),
+                _valid_at(version),
             )
         )
         for r in rows:
             out[r.entity_id] = (entry_from_data(r.data), r.fingerprint)
     return out
+
+
+def _valid_at(version: int) -> Any:
+    return and_(
+        watchlist_entry.c.first_version <= version,
+        or_(watchlist_entry.c.removed_version.is_(None), watchlist_entry.c.removed_version > version),
+    )
+
+
+def entries_at_version(conn: Connection, watchlist_id: int, version: int) -> list[tuple[WatchlistEntry, str]]:
+    """(entry, fingerprint) of the whole list as it was in `version`: exact even while a
+    newer version is being imported, so a hit never names a version it was not made from."""
+    rows = conn.execute(
+        select(watchlist_entry.c.data, watchlist_entry.c.fingerprint)
+        .where(watchlist_entry.c.watchlist_id == watchlist_id, _valid_at(version))
+        .order_by(watchlist_entry.c.entity_id)
+    )
+    return [(entry_from_data(r.data), r.fingerprint) for r in rows]
+
+
+def entries_first_in(conn: Connection, watchlist_id: int, version: int) -> list[tuple[WatchlistEntry, str]]:
+    """(entry, fingerprint) of the entries `version` added or changed: its delta to screen."""
+    rows = conn.execute(
+        select(watchlist_entry.c.data, watchlist_entry.c.fingerprint)
+        .where(watchlist_entry.c.watchlist_id == watchlist_id, watchlist_entry.c.first_version == version)
+        .order_by(watchlist_entry.c.entity_id)
+    )
+    return [(entry_from_data(r.data), r.fingerprint) for r in rows]
+
+
+def entities_superseded_in(conn: Connection, watchlist_id: int, version: int) -> list[str]:
+    """Entity ids whose entry `version` changed (an old row ended and a new one began)."""
+    ended = select(watchlist_entry.c.entity_id).where(
+        watchlist_entry.c.watchlist_id == watchlist_id, watchlist_entry.c.removed_version == version
+    )
+    rows = conn.execute(
+        select(watchlist_entry.c.entity_id)
+        .where(
+            watchlist_entry.c.watchlist_id == watchlist_id,
+            watchlist_entry.c.first_version == version,
+            watchlist_entry.c.entity_id.in_(ended),
+        )
+        .order_by(watchlist_entry.c.entity_id)
+    )
+    return [r.entity_id for r in rows]
 
 
 def retire_entries(conn: Connection, watchlist_id: int, entity_ids: Sequence[str], *, version: int) -> None:
@@ -504,11 +553,19 @@ def _rule_from_row(r: Row[Any]) -> Rule:
 def insert_rule(conn: Connection, rule: Rule, *, at: dt.datetime, by: str) -> None:
     conn.execute(
         insert(criteria_rule).values(
-            rule_id=rule.rule_id, version=rule.version, name=rule.name, description=rule.description,
-            expression=rule.expression, purpose=rule.purpose.value, owner=rule.owner,
-            review_date=rule.review_date, expires=rule.expires, enabled=rule.enabled,
-            created_at=at, created_by=by,
-        )  # fmt: skip
+            rule_id=rule.rule_id,
+            version=rule.version,
+            name=rule.name,
+            description=rule.description,
+            expression=rule.expression,
+            purpose=rule.purpose.value,
+            owner=rule.owner,
+            review_date=rule.review_date,
+            expires=rule.expires,
+            enabled=rule.enabled,
+            created_at=at,
+            created_by=by,
+        )
     )
 
 
@@ -521,7 +578,10 @@ def latest_rules(conn: Connection) -> list[Rule]:
     )
     q = (
         select(criteria_rule)
-        .join(newest, and_(newest.c.rule_id == criteria_rule.c.rule_id, newest.c.v == criteria_rule.c.version))
+        .join(
+            newest,
+            and_(newest.c.rule_id == criteria_rule.c.rule_id, newest.c.v == criteria_rule.c.version),
+        )
         .order_by(criteria_rule.c.rule_id)
     )
     return [_rule_from_row(r) for r in conn.execute(q)]
@@ -755,7 +815,9 @@ def withdraw_open_hits(
             conn.execute(
                 update(hit)
                 .where(hit.c.id.in_(part), hit.c.status == HitStatus.OPEN.value)
-                .values(status=HitStatus.WITHDRAWN.value, reviewed_by=by, reviewed_at=at, review_reason=reason)
+                .values(
+                    status=HitStatus.WITHDRAWN.value, reviewed_by=by, reviewed_at=at, review_reason=reason
+                )
             )
         ids += found
     return ids
@@ -784,9 +846,14 @@ def add_suppression(
 ) -> None:
     conn.execute(
         insert(suppression).values(
-            hit_id=hit_id, person_digest=person_digest, match_key=match_key, fingerprint=fingerprint,
-            created_at=at, created_by=by, reason=reason,
-        )  # fmt: skip
+            hit_id=hit_id,
+            person_digest=person_digest,
+            match_key=match_key,
+            fingerprint=fingerprint,
+            created_at=at,
+            created_by=by,
+            reason=reason,
+        )
     )
 
 
@@ -807,13 +874,14 @@ def suppressions_for(conn: Connection, digests: Iterable[bytes]) -> dict[tuple[b
 # --- bookings to rescreen -------------------------------------------------------------------
 
 
-def active_booking_page(conn: Connection, *, after: str, limit: int) -> list[str]:
-    """Ids of active bookings after `after`, in id order (keyset pagination: each page is
-    one short query, so a rescreen over millions of bookings holds no cursor)."""
+def active_booking_page(conn: Connection, *, after: str, limit: int) -> list[tuple[str, int]]:
+    """(id, latest version) of active bookings after `after`, in id order (keyset
+    pagination: each page is one short query, so a rescreen over millions of bookings holds
+    no cursor and no list of every id)."""
     rows = conn.execute(
-        select(booking.c.id)
+        select(booking.c.id, booking.c.latest_version)
         .where(booking.c.state == "active", booking.c.id > after)
         .order_by(booking.c.id)
         .limit(limit)
     )
-    return [r.id for r in rows]
+    return [(r.id, int(r.latest_version)) for r in rows]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select, text
@@ -18,6 +18,9 @@ from pnrguard import __version__
 from pnrguard.errors import PnrguardError
 from pnrguard.service.bootstrap import Node
 from pnrguard.store.tables import booking, booking_version, message
+from pnrguard.web import workspace
+from pnrguard.web.auth import ANY_HUMAN, require_role
+from pnrguard.web.carrier import carrier_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -52,7 +55,7 @@ def create_app(node: Node) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.get("/", response_class=HTMLResponse, dependencies=[Depends(require_role(*ANY_HUMAN))])
     def overview(request: Request) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(
             request,
@@ -60,8 +63,10 @@ def create_app(node: Node) -> FastAPI:
             {"node_name": node.settings.node_name, "counts": overview_counts(node)},
         )
 
-    @app.get("/api/overview")
+    @app.get("/api/overview", dependencies=[Depends(require_role(*ANY_HUMAN))])
     def overview_json() -> dict[str, Any]:
         return overview_counts(node)
 
+    app.include_router(carrier_router(node))
+    workspace.install(app, node)
     return app

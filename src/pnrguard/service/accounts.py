@@ -1,0 +1,332 @@
+"""Accounts, roles, passwords and sessions of the workspace.
+
+Why it looks like this:
+
+- **Roles are the node's.** Directive 2016/681 gives distinct powers to the PIU's staff
+  (review and transmit), its Data Protection Officer (monitor everything), the judicial
+  authority (approve unmasking, Art. 12(3)) and the operators who keep the node running
+  (no access to personal data at all). Carriers and peer PIUs are machine identities: they
+  push and exchange through their own APIs and are refused everywhere in the workspace.
+- **Passwords** are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second
+  recommended profile); an unknown username costs the same hash as a wrong password, so
+  timing does not tell which accounts exist. Ten failures in a row lock an account for
+  fifteen minutes.
+- **Sessions** are 256-bit random tokens; only their SHA-256 is stored. A session ends
+  after `idle` without use or `lifetime` after login, whichever comes first, and is
+  replaced at every login (no fixation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.engine import Engine
+
+from pnrguard.errors import ConflictError, InputError, NotFoundError
+from pnrguard.store import accounts as store
+from pnrguard.store.accounts import AccountRecord, SessionRecord
+from pnrguard.store.repository import new_id
+
+__all__ = [
+    "HUMAN_ROLES",
+    "MACHINE_ROLES",
+    "Account",
+    "Role",
+    "SessionPolicy",
+    "authenticate",
+    "create_account",
+    "generate_password",
+    "list_accounts",
+    "open_session",
+    "resolve_session",
+    "set_disabled",
+]
+
+
+class Role(StrEnum):
+    """Who may do what is decided per route (see docs/workspace.md, the route table)."""
+
+    ANALYST = "analyst"
+    SUPERVISOR = "supervisor"
+    DPO = "dpo"
+    JUDICIAL = "judicial"  # approves unmasking (Art. 12(3)); the lifecycle workspace
+    ADMIN = "admin"  # runs the node; never sees personal data
+    CARRIER = "carrier"  # machine identity: pushes PNR and API data
+    PEER = "peer"  # machine identity: another member state's PIU
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Role.ANALYST: "Analyst",
+    Role.SUPERVISOR: "Supervisor",
+    Role.DPO: "Data Protection Officer",
+    Role.JUDICIAL: "Judicial authority",
+    Role.ADMIN: "Administrator",
+    Role.CARRIER: "Carrier (machine)",
+    Role.PEER: "Peer PIU (machine)",
+}
+
+HUMAN_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.DPO, Role.JUDICIAL, Role.ADMIN})
+MACHINE_ROLES = frozenset({Role.CARRIER, Role.PEER})
+
+#: Usernames are opaque ids in the audit log, so they follow its alphabet and carry no "@".
+_USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,31}")
+_MIN_PASSWORD = 12
+_MAX_FAILURES = 10
+_LOCKOUT = dt.timedelta(minutes=15)
+
+_HASHER = PasswordHasher()
+#: Verified against when the username is unknown, so both paths cost one argon2 hash.
+_DUMMY_HASH = _HASHER.hash("pnrguard-no-such-account")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An account as the workspace sees it (no hash)."""
+
+    id: str
+    username: str
+    role: Role
+    disabled: bool
+    oidc_subject: str | None
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+
+    @classmethod
+    def from_record(cls, r: AccountRecord) -> Account:
+        return cls(r.id, r.username, Role(r.role), r.disabled, r.oidc_subject, r.created_at, r.last_login_at)
+
+    @property
+    def is_human(self) -> bool:
+        return self.role in HUMAN_ROLES
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    idle: dt.timedelta = dt.timedelta(minutes=30)
+    lifetime: dt.timedelta = dt.timedelta(hours=12)
+
+
+def generate_password() -> str:
+    """A random password for a new account (about 120 bits), printed once by the CLI."""
+    return secrets.token_urlsafe(15)
+
+
+def check_username(username: str) -> str:
+    if not _USERNAME.fullmatch(username):
+        raise InputError("a username is 2-32 of a-z 0-9 . _ - and starts with a letter")
+    return username
+
+
+def create_account(
+    engine: Engine,
+    *,
+    username: str,
+    role: Role | str,
+    password: str | None = None,
+    oidc_subject: str | None = None,
+    now: dt.datetime,
+) -> Account:
+    """Create an account. Humans need a password, an OIDC subject or both; machine
+    identities get neither here (they authenticate to their own APIs), so they can never
+    log in to the workspace."""
+    role = Role(role)
+    check_username(username)
+    if role in MACHINE_ROLES and (password or oidc_subject):
+        raise InputError("machine identities do not log in to the workspace")
+    if role in HUMAN_ROLES and not (password or oidc_subject):
+        raise InputError("a person needs a password or an OIDC subject")
+    if password is not None and len(password) < _MIN_PASSWORD:
+        raise InputError(f"a password has at least {_MIN_PASSWORD} characters")
+    rec = AccountRecord(
+        id=new_id(),
+        username=username,
+        role=role.value,
+        password_hash=_HASHER.hash(password) if password else None,
+        oidc_subject=oidc_subject,
+        disabled=False,
+        failed_logins=0,
+        locked_until=None,
+        created_at=now,
+        last_login_at=None,
+    )
+    with engine.begin() as conn:
+        if store.get_account(conn, username=username) is not None:
+            raise ConflictError("an account with that username exists")
+        if oidc_subject and store.get_account(conn, oidc_subject=oidc_subject) is not None:
+            raise ConflictError("an account with that OIDC subject exists")
+        store.insert_account(conn, rec)
+    return Account.from_record(rec)
+
+
+def list_accounts(engine: Engine) -> list[Account]:
+    with engine.connect() as conn:
+        return [Account.from_record(r) for r in store.list_accounts(conn)]
+
+
+def get_account(engine: Engine, username: str) -> Account:
+    with engine.connect() as conn:
+        rec = store.get_account(conn, username=username)
+    if rec is None:
+        raise NotFoundError("no such account")
+    return Account.from_record(rec)
+
+
+def set_disabled(engine: Engine, username: str, *, disabled: bool = True) -> Account:
+    """Disable (or re-enable) an account; disabling ends its sessions at once."""
+    with engine.begin() as conn:
+        rec = store.get_account(conn, username=username)
+        if rec is None:
+            raise NotFoundError("no such account")
+        store.update_account(conn, rec.id, disabled=disabled)
+        if disabled:
+            store.delete_sessions_of(conn, rec.id)
+        rec = store.get_account(conn, account_id=rec.id)
+    assert rec is not None
+    return Account.from_record(rec)
+
+
+def set_password(engine: Engine, username: str, password: str) -> None:
+    """Set a new password (the demo resets its users' passwords on every run)."""
+    if len(password) < _MIN_PASSWORD:
+        raise InputError(f"a password has at least {_MIN_PASSWORD} characters")
+    with engine.begin() as conn:
+        rec = store.get_account(conn, username=username)
+        if rec is None:
+            raise NotFoundError("no such account")
+        if Role(rec.role) in MACHINE_ROLES:
+            raise InputError("machine identities do not log in to the workspace")
+        store.update_account(
+            conn, rec.id, password_hash=_HASHER.hash(password), failed_logins=0, locked_until=None
+        )
+        store.delete_sessions_of(conn, rec.id)
+
+
+def authenticate(engine: Engine, *, username: str, password: str, now: dt.datetime) -> Account | None:
+    """The account if the password is right and the account may log in; None otherwise.
+
+    Always one argon2 verification, whatever the outcome, so timing tells nothing."""
+    with engine.begin() as conn:
+        rec = store.get_account(conn, username=username) if _USERNAME.fullmatch(username) else None
+        if rec is None or rec.password_hash is None:
+            _verify(_DUMMY_HASH, password)
+            return None
+        ok = _verify(rec.password_hash, password)
+        locked = rec.locked_until is not None and rec.locked_until > now
+        if rec.disabled or locked or Role(rec.role) not in HUMAN_ROLES:
+            return None
+        if not ok:
+            failures = rec.failed_logins + 1
+            store.update_account(
+                conn,
+                rec.id,
+                failed_logins=0 if failures >= _MAX_FAILURES else failures,
+                locked_until=now + _LOCKOUT if failures >= _MAX_FAILURES else rec.locked_until,
+            )
+            return None
+        values: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        if _HASHER.check_needs_rehash(rec.password_hash):
+            values["password_hash"] = _HASHER.hash(password)
+        store.update_account(conn, rec.id, **values)
+        rec = store.get_account(conn, account_id=rec.id)
+    assert rec is not None
+    return Account.from_record(rec)
+
+
+def account_for_oidc(engine: Engine, *, subject: str, now: dt.datetime) -> Account | None:
+    """The enabled human account registered for this OIDC subject ("<issuer> <sub>")."""
+    with engine.begin() as conn:
+        rec = store.get_account(conn, oidc_subject=subject)
+        if rec is None or rec.disabled or Role(rec.role) not in HUMAN_ROLES:
+            return None
+        store.update_account(conn, rec.id, last_login_at=now)
+    return Account.from_record(rec)
+
+
+def _verify(hash_: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hash_, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("ascii", "replace")).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    token: str  # the cookie value: shown to the browser once, never stored
+    csrf_token: str
+    expires_at: dt.datetime
+
+
+def open_session(
+    engine: Engine, account: Account, *, now: dt.datetime, policy: SessionPolicy | None = None
+) -> OpenSession:
+    """Start a session for an authenticated account (expired sessions are swept here)."""
+    policy = policy or SessionPolicy()
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    expires = now + policy.lifetime
+    with engine.begin() as conn:
+        store.delete_expired_sessions(conn, now=now)
+        store.insert_session(
+            conn,
+            SessionRecord(
+                token_hash=_digest(token),
+                account_id=account.id,
+                csrf_token=csrf,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=expires,
+            ),
+        )
+    return OpenSession(token, csrf, expires)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSession:
+    account: Account
+    csrf_token: str
+
+
+def resolve_session(
+    engine: Engine, token: str, *, now: dt.datetime, policy: SessionPolicy | None = None
+) -> ActiveSession | None:
+    """The session's account, if the session is alive and the account enabled."""
+    policy = policy or SessionPolicy()
+    if not token or len(token) > 100:
+        return None
+    digest = _digest(token)
+    with engine.begin() as conn:
+        s = store.get_session(conn, digest)
+        if s is None:
+            return None
+        if s.expires_at <= now or s.last_seen_at + policy.idle <= now:
+            store.delete_session(conn, digest)
+            return None
+        rec = store.get_account(conn, account_id=s.account_id)
+        if rec is None or rec.disabled:
+            store.delete_session(conn, digest)
+            return None
+        # Writing last_seen on every request would serialise requests on SQLite; a minute's
+        # precision is plenty for an idle timeout of half an hour.
+        if now - s.last_seen_at > dt.timedelta(minutes=1):
+            store.touch_session(conn, digest, at=now)
+    return ActiveSession(Account.from_record(rec), s.csrf_token)
+
+
+def close_session(engine: Engine, token: str) -> None:
+    with engine.begin() as conn:
+        store.delete_session(conn, _digest(token))

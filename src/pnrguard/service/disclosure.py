@@ -1,0 +1,521 @@
+"""Transmissions to competent authorities and their disclosure packages (JSON and PDF).
+
+Why it works this way:
+
+- **Only what a person approved leaves the node** (Art. 6(2)(a), 6(5)): a transmission
+  names a *confirmed* hit (or a booking found for a competent authority's request), the
+  recipient, the legal purpose and a justification. With four eyes (the default) it waits
+  for a supervisor other than the proposer; the release is the disclosure and is logged as
+  one (purpose, booking and hit ids, recipient, transmission id).
+- **The package is rebuilt, never stored**: it holds personal data, and a second copy of
+  it in the database would escape the booking's encryption and its retention (masking,
+  crypto-shredding). It is rebuilt on download from the booking version it names; its
+  SHA-256 at release is stored, so anyone can tell whether a copy is the one released (a
+  package rebuilt after the booking was masked differs, and says so: masked data stays
+  masked in every export).
+- **The PDF is written here** (a few dozen lines of PDF 1.4 with the standard Helvetica
+  font): the package is text, and a dependency for that would be more code to trust than
+  this. The JSON is the authoritative form; the PDF is its printable rendering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from anyascii import anyascii
+from sqlalchemy.engine import Connection, Engine
+
+from pnrguard.audit.log import AuditLog
+from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
+from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.protection.keystore import KeyStore
+from pnrguard.service.accounts import Account, Role
+from pnrguard.service.review import ReviewPolicy, booking_view, consultation_purpose
+from pnrguard.store import screening as hits_store
+from pnrguard.store import workspace as store
+from pnrguard.store.repository import BookingRepository, new_id
+from pnrguard.store.screening import HitKind, HitStatus
+from pnrguard.store.workspace import AuthorityRecord, TransmissionRecord
+
+__all__ = [
+    "PACKAGE_FORMAT",
+    "Package",
+    "add_authority",
+    "approve_transmission",
+    "list_authorities",
+    "package",
+    "propose_transmission",
+    "reject_transmission",
+    "render_pdf",
+]
+
+PACKAGE_FORMAT = "pnrguard-disclosure/1"
+AuditFactory = Callable[[Connection], AuditLog]
+Clock = Callable[[], dt.datetime]
+_MAX_TEXT = 2000
+_CODE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def purpose_label(p: Purpose | str) -> str:
+    return str(Purpose(p).value).replace("_", " ").capitalize()
+
+
+def _reason(text: str, what: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InputError(f"{what} is mandatory")
+    if len(text) > _MAX_TEXT:
+        raise InputError(f"{what} has at most {_MAX_TEXT} characters")
+    return text
+
+
+# --- competent authorities -----------------------------------------------------------------
+
+
+def list_authorities(engine: Engine) -> list[AuthorityRecord]:
+    with engine.connect() as conn:
+        return store.list_authorities(conn)
+
+
+def add_authority(engine: Engine, *, code: str, name: str, kind: str, now: dt.datetime) -> AuthorityRecord:
+    """Register a competent authority (Art. 7(1)): a code used in audit entries, a name."""
+    code = code.strip().upper()
+    if not code or len(code) > 32 or not set(code) <= _CODE:
+        raise InputError("an authority code is 1-32 of A-Z 0-9 - _ .")
+    if kind not in store.AUTHORITY_KINDS:
+        raise InputError(f"kind is one of {', '.join(store.AUTHORITY_KINDS)}")
+    name = _reason(name, "a name")[:200]
+    rec = AuthorityRecord(new_id(), code, name, kind, now)
+    with engine.begin() as conn:
+        if store.authority_by_code(conn, code) is not None:
+            raise ConflictError("an authority with that code exists")
+        store.insert_authority(conn, rec)
+    return rec
+
+
+# --- transmissions -------------------------------------------------------------------------
+
+_TRANSMITTERS = frozenset({Role.ANALYST, Role.SUPERVISOR})
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    transmission: TransmissionRecord
+    data: dict[str, Any]
+    json_bytes: bytes
+    sha256: bytes
+
+    def pdf(self) -> bytes:
+        return render_pdf(f"Disclosure {self.transmission.id}", package_lines(self.data))
+
+
+def propose_transmission(
+    *,
+    user: Account,
+    authority_id: str,
+    purpose: Purpose | str,
+    justification: str,
+    hit_id: str | None = None,
+    request_id: str | None = None,
+    booking_id: str | None = None,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+    clock: Clock,
+    node_name: str,
+    policy: ReviewPolicy,
+) -> TransmissionRecord:
+    """Propose transmitting a confirmed hit's booking (or a booking found for a request) to
+    a competent authority. Without four eyes it is released at once.
+
+    Raises `ConflictError` for a hit that is not confirmed or a request that is not open,
+    `ForbiddenError` for a booking the request's searches did not find."""
+    if user.role not in _TRANSMITTERS:
+        raise ForbiddenError("only analysts and supervisors transmit")
+    try:
+        purpose = Purpose(purpose)
+    except ValueError:
+        raise InputError("unknown purpose") from None
+    if purpose not in INVESTIGATIVE_PURPOSES:
+        raise InputError("a transmission serves terrorism or an Annex II offence")
+    justification = _reason(justification, "a justification")
+    now = clock()
+    with engine.begin() as conn:
+        authority = store.get_authority(conn, authority_id)
+        if authority is None:
+            raise NotFoundError("no such competent authority")
+        if hit_id is not None:
+            h = hits_store.get_hit(conn, hit_id)
+            if h.status is not HitStatus.CONFIRMED:
+                raise ConflictError(f"hit {hit_id} is {h.status.value}: only confirmed hits are transmitted")
+            target, version = h.booking_id, h.booking_version
+        elif request_id is not None and booking_id is not None:
+            req = store.get_request(conn, request_id)
+            if req is None:
+                raise NotFoundError("no such request")
+            if req.status != "open":
+                raise ConflictError(f"request {request_id} is {req.status}")
+            if not store.was_found(conn, request_id, booking_id):
+                raise ForbiddenError("the booking was not found by this request's searches")
+            if Purpose(req.purpose) is not purpose or req.authority_id != authority_id:
+                raise InputError("an answer goes to the requesting authority, for the request's purpose")
+            target = booking_id
+            version = BookingRepository(conn, keystore).summary(booking_id).latest_version
+        else:
+            raise InputError("a transmission names a hit, or a request and a booking")
+        if BookingRepository(conn, keystore).summary(target).state == "deleted":
+            raise ConflictError("the booking was deleted")
+        rec = TransmissionRecord(
+            id=new_id(),
+            hit_id=hit_id,
+            request_id=request_id if hit_id is None else None,
+            booking_id=target,
+            booking_version=version,
+            authority_id=authority_id,
+            purpose=purpose.value,
+            justification=justification,
+            status="pending",
+            proposed_by=user.username,
+            proposed_at=now,
+            decided_by=None,
+            decided_at=None,
+            decision_reason=None,
+            released_at=None,
+            package_sha256=None,
+        )
+        if policy.four_eyes:
+            store.insert_transmission(conn, rec)
+            return rec
+        released = _released(rec, by=user.username, at=now, reason="released without second approval")
+        pkg = _package(conn, keystore, released, user=user, node_name=node_name)
+        released = _with(released, package_sha256=pkg.sha256)
+        store.insert_transmission(conn, released)
+        _log_disclosure(audit(conn), released, authority, user)
+    return released
+
+
+def _with(rec: TransmissionRecord, **changes: Any) -> TransmissionRecord:
+    return replace(rec, **changes)
+
+
+def _released(rec: TransmissionRecord, *, by: str, at: dt.datetime, reason: str) -> TransmissionRecord:
+    return _with(rec, status="released", decided_by=by, decided_at=at, decision_reason=reason, released_at=at)
+
+
+def _log_disclosure(
+    log: AuditLog, rec: TransmissionRecord, authority: AuthorityRecord, user: Account
+) -> None:
+    ids = [rec.booking_id, *([rec.hit_id] if rec.hit_id else []), f"authority:{authority.code}"]
+    if rec.request_id:
+        ids.append(f"request:{rec.request_id}")
+    log.append(
+        actor=user.username,
+        role=user.role.value,
+        operation=Operation.DISCLOSURE,
+        purpose=Purpose(rec.purpose),
+        record_ids=ids,
+        counts={"bookings.disclosed": 1},
+        reference=rec.id,
+    )
+
+
+def approve_transmission(
+    transmission_id: str,
+    *,
+    user: Account,
+    reason: str,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+    clock: Clock,
+    node_name: str,
+) -> TransmissionRecord:
+    """The second approval (four eyes): a supervisor who did not propose it releases it."""
+    if user.role is not Role.SUPERVISOR:
+        raise ForbiddenError("only a supervisor approves a transmission")
+    reason = _reason(reason, "an approval reason")
+    now = clock()
+    with engine.begin() as conn:
+        rec = store.get_transmission(conn, transmission_id, for_update=True)
+        if rec is None:
+            raise NotFoundError("no such transmission")
+        if rec.proposed_by == user.username:
+            raise ForbiddenError("four eyes: the second approval is someone else's")
+        if rec.status != "pending":
+            raise ConflictError(f"transmission {transmission_id} is {rec.status}")
+        if rec.hit_id is not None and hits_store.get_hit(conn, rec.hit_id).status is not HitStatus.CONFIRMED:
+            raise ConflictError("the hit is no longer confirmed")
+        authority = store.get_authority(conn, rec.authority_id)
+        assert authority is not None
+        released = _released(rec, by=user.username, at=now, reason=reason)
+        pkg = _package(conn, keystore, released, user=user, node_name=node_name)
+        if not store.decide_transmission(
+            conn, transmission_id, status="released", by=user.username, at=now, reason=reason,
+            package_sha256=pkg.sha256,
+        ):  # fmt: skip
+            raise ConflictError(f"transmission {transmission_id} is no longer pending")
+        _log_disclosure(audit(conn), released, authority, user)
+    return _with(released, package_sha256=pkg.sha256)
+
+
+def reject_transmission(
+    transmission_id: str, *, user: Account, reason: str, engine: Engine, clock: Clock
+) -> TransmissionRecord:
+    """A supervisor stops a pending transmission (with a reason); nothing leaves the node."""
+    if user.role is not Role.SUPERVISOR:
+        raise ForbiddenError("only a supervisor rejects a transmission")
+    reason = _reason(reason, "a rejection reason")
+    now = clock()
+    with engine.begin() as conn:
+        if not store.decide_transmission(
+            conn, transmission_id, status="rejected", by=user.username, at=now, reason=reason
+        ):
+            rec = store.get_transmission(conn, transmission_id)
+            if rec is None:
+                raise NotFoundError("no such transmission")
+            raise ConflictError(f"transmission {transmission_id} is {rec.status}")
+        rec = store.get_transmission(conn, transmission_id)
+    assert rec is not None
+    return rec
+
+
+def get_transmission(engine: Engine, transmission_id: str) -> tuple[TransmissionRecord, AuthorityRecord]:
+    with engine.connect() as conn:
+        rec = store.get_transmission(conn, transmission_id)
+        if rec is None:
+            raise NotFoundError("no such transmission")
+        authority = store.get_authority(conn, rec.authority_id)
+    assert authority is not None
+    return rec, authority
+
+
+def package(
+    transmission_id: str,
+    *,
+    user: Account,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+    node_name: str,
+) -> Package:
+    """Rebuild a released transmission's package for download; logged as a consultation."""
+    with engine.begin() as conn:
+        rec = store.get_transmission(conn, transmission_id)
+        if rec is None:
+            raise NotFoundError("no such transmission")
+        if rec.status != "released":
+            raise ConflictError(f"transmission {transmission_id} is {rec.status}: nothing was released")
+        pkg = _package(conn, keystore, rec, user=user, node_name=node_name)
+        audit(conn).append(
+            actor=user.username,
+            role=user.role.value,
+            operation=Operation.CONSULTATION,
+            purpose=consultation_purpose(user, Purpose(rec.purpose)),
+            record_ids=[rec.booking_id, *([rec.hit_id] if rec.hit_id else [])],
+            counts={"packages.downloaded": 1},
+            reference=rec.id,
+        )
+    return pkg
+
+
+def _package(
+    conn: Connection, keystore: KeyStore, rec: TransmissionRecord, *, user: Account, node_name: str
+) -> Package:
+    authority = store.get_authority(conn, rec.authority_id)
+    assert authority is not None
+    view = booking_view(
+        conn, keystore, rec.booking_id, user=user, purpose=Purpose(rec.purpose), version=rec.booking_version
+    )
+    origin: dict[str, Any]
+    if rec.hit_id is not None:
+        h = hits_store.get_hit(conn, rec.hit_id)
+        match: dict[str, Any]
+        if h.kind is HitKind.WATCHLIST:
+            wl = next((w for w in hits_store.list_watchlists(conn) if w.id == h.watchlist_id), None)
+            match = {
+                "list": wl.name if wl else None,
+                "list_version": h.list_version,
+                "entity_id": h.entity_id,
+            }
+        else:
+            match = {"rule_id": h.rule_id, "rule_version": h.rule_version}
+        origin = {
+            "hit": {
+                "hit_id": h.id,
+                "kind": h.kind.value,
+                "traveller_ref": h.traveller_ref,
+                "score": h.score,
+                "features": [{"feature": f, "value": v} for f, v in h.features],
+                "match": match,
+                "reviewed_by": h.reviewed_by,
+                "reviewed_at": h.reviewed_at.isoformat() if h.reviewed_at else None,
+                "review_reason": h.review_reason,
+            }
+        }
+        basis = "Directive (EU) 2016/681, Art. 6(2)(a) and 6(6): a confirmed match, reviewed by a person"
+    else:
+        req = store.get_request(conn, rec.request_id or "")
+        assert req is not None
+        origin = {
+            "request": {
+                "request_id": req.id,
+                "case_reference": req.case_reference,
+                "registered_at": req.registered_at.isoformat(),
+                "reason": req.reason,
+            }
+        }
+        basis = "Directive (EU) 2016/681, Art. 6(2)(b) and 6(6): a duly reasoned request"
+    approvals = [{"step": "proposed", "by": rec.proposed_by, "at": rec.proposed_at.isoformat()}]
+    if rec.decided_by is not None and rec.decided_at is not None:
+        approvals.append(
+            {
+                "step": "released",
+                "by": rec.decided_by,
+                "at": rec.decided_at.isoformat(),
+                "reason": rec.decision_reason,
+            }
+        )
+    data: dict[str, Any] = {
+        "format": PACKAGE_FORMAT,
+        "transmission_id": rec.id,
+        "node": node_name,
+        "released_at": rec.released_at.isoformat() if rec.released_at else None,
+        "recipient": {"code": authority.code, "name": authority.name, "kind": authority.kind},
+        "purpose": {"code": rec.purpose, "label": purpose_label(rec.purpose)},
+        "legal_basis": basis,
+        "conditions": (
+            "Processed only for the purpose stated (Art. 7(4)); no onward transfer without the "
+            "PIU's permission; no decision with adverse legal effect on automated processing alone "
+            "(Art. 7(6))."
+        ),
+        "justification": rec.justification,
+        "approvals": approvals,
+        **origin,
+        "booking": view.to_json(),
+    }
+    raw = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8")
+    return Package(rec, data, raw, hashlib.sha256(raw).digest())
+
+
+# --- PDF -----------------------------------------------------------------------------------
+
+
+def package_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The package as (style, text) lines: "h" a heading, "t" text. Nested values are
+    written as indented `key: value` lines so nothing in the JSON is left out."""
+    out: list[tuple[str, str]] = [
+        ("h", "Disclosure package (Directive (EU) 2016/681)"),
+        ("t", f"Transmission {data['transmission_id']} from {data['node']}"),
+        ("t", f"Released {data['released_at']}"),
+        ("t", f"Recipient: {data['recipient']['name']} ({data['recipient']['code']})"),
+        ("t", f"Purpose: {data['purpose']['label']}"),
+        ("t", f"Legal basis: {data['legal_basis']}"),
+        ("t", f"Conditions: {data['conditions']}"),
+        ("t", f"Justification: {data['justification']}"),
+        ("t", "The JSON package is authoritative; this is its printable rendering."),
+    ]
+    for section in ("approvals", "hit", "request", "booking"):
+        if section in data:
+            out.append(("h", section.capitalize()))
+            _walk(data[section], 0, out)
+    return out
+
+
+def _walk(value: Any, depth: int, out: list[tuple[str, str]], key: str = "") -> None:
+    pad = "  " * depth
+    label = f"{key}: " if key else ""
+    if isinstance(value, dict):
+        if key:
+            out.append(("t", f"{pad}{key}:"))
+            depth += 1
+        for k, v in value.items():
+            if v in (None, "", [], {}):
+                continue
+            _walk(v, depth, out, str(k))
+    elif isinstance(value, list):
+        if all(not isinstance(v, dict | list) for v in value):
+            out.append(("t", f"{pad}{label}{', '.join(str(v) for v in value)}"))
+            return
+        out.append(("t", f"{pad}{key}:"))
+        for i, v in enumerate(value, start=1):
+            _walk(v, depth + 1, out, f"#{i}")
+    else:
+        out.append(("t", f"{pad}{label}{value}"))
+
+
+def _pdf_text(text: str) -> bytes:
+    """Text for a PDF string in WinAnsiEncoding: what cp1252 cannot encode is
+    transliterated (the JSON keeps the original script)."""
+    chars = []
+    for ch in text:
+        try:
+            ch.encode("cp1252")
+            chars.append(ch)
+        except UnicodeEncodeError:
+            chars.append(anyascii(ch) or "?")
+    raw = "".join(chars).encode("cp1252", errors="replace")
+    return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+
+def render_pdf(title: str, lines: list[tuple[str, str]]) -> bytes:
+    """A minimal, deterministic PDF 1.4: A4 pages of Helvetica text, no compression."""
+    width = 96
+    wrapped: list[tuple[str, str]] = []
+    for style, text in lines:
+        indent = len(text) - len(text.lstrip(" "))
+        parts = textwrap.wrap(text, width=width, subsequent_indent=" " * (indent + 4)) or [""]
+        if style == "h":
+            wrapped.append(("t", ""))
+        wrapped += [(style, p) for p in parts]
+    per_page = 58
+    pages = [wrapped[i : i + per_page] for i in range(0, len(wrapped), per_page)] or [[]]
+
+    objects: list[bytes] = []  # object n is objects[n - 1]
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(b"")  # the page tree, filled in below
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>")
+    objects.append(b"<< /Producer (pnrguard) /Title (" + _pdf_text(title) + b") >>")
+    kids: list[int] = []
+    for n, page in enumerate(pages, start=1):
+        ops = [b"BT", b"50 800 Td", b"13 TL"]
+        for style, text in page:
+            font = b"/F2 11 Tf" if style == "h" else b"/F1 9 Tf"
+            ops.append(font + b" (" + _pdf_text(text) + b") Tj T*")
+        ops += [
+            b"/F1 8 Tf",
+            b"0 -10 Td",
+            b"(" + _pdf_text(f"{title} - page {n} of {len(pages)}") + b") Tj",
+            b"ET",
+        ]
+        stream = b"\n".join(ops)
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        content_ref = len(objects)
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> >>" % content_ref
+        )
+        kids.append(len(objects))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)

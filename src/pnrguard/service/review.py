@@ -1,0 +1,615 @@
+"""Hit review for the workspace: the queue, the hit page, decisions, and the masking seam.
+
+Why it is built this way:
+
+- **A person decides** (Art. 6(5)): the queue lists every hit, the hit page puts the
+  traveller, the booking, the list entry or rule and the per-feature explanation side by
+  side, and the decision (confirm or dismiss, with a mandatory reason) is recorded by
+  `service.screening.review_hit`, which also keeps the suppression of Art. 12(5).
+- **Every look is logged**: opening a hit decrypts a booking, so it appends a
+  *consultation* under the hit's purpose (the DPO's look is logged under
+  `dpo_supervision`), in the same transaction as the read.
+- **Masked stays masked**: `can_see_identity` is the one place that decides whether the
+  identity fields of a booking (names, documents, contacts, payments, remarks, API data,
+  history) may be decrypted for a viewer. For a masked booking it says no, and
+  `booking_view` then never asks the key store for the identity key, so no view, export or
+  API built on it can show them. The lifecycle work plugs judicial unmasking approvals in
+  there (docs/workspace.md, "The unmasking seam").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection, Engine
+
+from pnrguard.audit.log import AuditLog
+from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
+from pnrguard.domain.model import Booking, Leg, Traveller, to_dict
+from pnrguard.errors import CryptoError, NotFoundError
+from pnrguard.protection.keystore import KeyStore
+from pnrguard.screening.criteria import Rule
+from pnrguard.screening.criteria_view import to_utc
+from pnrguard.screening.models import Feature, WatchlistEntry
+from pnrguard.screening.score import explain
+from pnrguard.screening.screener import Screener
+from pnrguard.service.accounts import Account, Role
+from pnrguard.service.screening import ReviewDecision, person_query, review_hit
+from pnrguard.store import screening as hits_store
+from pnrguard.store.repository import BookingRepository, BookingSummary
+from pnrguard.store.screening import HitKind, HitRecord, HitStatus, hit
+from pnrguard.store.tables import booking
+
+__all__ = [
+    "MASKED",
+    "BookingView",
+    "HitPage",
+    "Page",
+    "QueueRow",
+    "ReviewPolicy",
+    "booking_view",
+    "can_see_identity",
+    "consultation_purpose",
+    "decide",
+    "hit_page",
+    "hit_queue",
+]
+
+#: What a view shows in place of a masked field.
+MASKED = "masked"
+AuditFactory = Callable[[Connection], AuditLog]
+T = TypeVar("T")
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPolicy:
+    """How the node reviews and transmits.
+
+    `four_eyes`: a transmission needs a second person, a supervisor, to approve it before
+    anything leaves the node. On by default (the stricter reading); a node turns it off with
+    ``PNRGUARD_FOUR_EYES=false``.
+    """
+
+    four_eyes: bool = True
+
+    @classmethod
+    def from_env(cls) -> ReviewPolicy:
+        value = os.environ.get("PNRGUARD_FOUR_EYES", "true").strip().lower()
+        return cls(four_eyes=value not in {"0", "false", "no", "off"})
+
+
+# --- the masking seam --------------------------------------------------------------------
+
+
+def can_see_identity(booking_id: str, *, user: Account, purpose: Purpose, conn: Connection) -> bool:
+    """May `user` see the identity fields of this booking for `purpose`?
+
+    Today: yes for an active booking, no for a masked or deleted one, whoever asks.
+
+    The seam for judicial unmasking (Art. 12(3)): the lifecycle work adds here the lookup of
+    an approved, in-scope unmasking (this booking, this purpose, this requester, not
+    expired). Everything that shows identity data asks this function first and nothing
+    else, so that one change covers every view, export and API.
+    """
+    del user, purpose  # used once unmasking approvals exist (see the docstring)
+    state = conn.execute(select(booking.c.state).where(booking.c.id == booking_id)).scalar_one_or_none()
+    return state == "active"
+
+
+def consultation_purpose(user: Account, purpose: Purpose) -> Purpose:
+    """The purpose a look is logged under: the DPO looks to supervise (Art. 6(7)), not to
+    investigate, and the log should say so."""
+    return Purpose.DPO_SUPERVISION if user.role is Role.DPO else purpose
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A carrier time (local to its airport) with its UTC instant, for display."""
+
+    local: dt.datetime
+    airport: str
+    utc: dt.datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "local": self.local.isoformat(timespec="minutes"),
+            "airport": self.airport,
+            "utc": self.utc.strftime("%Y-%m-%dT%H:%MZ") if self.utc else None,
+        }
+
+
+def moment(local: dt.datetime | None, airport: str) -> Moment | None:
+    if local is None:
+        return None
+    return Moment(local.replace(tzinfo=None), airport, to_utc(local, airport))
+
+
+@dataclass(frozen=True, slots=True)
+class LegView:
+    carrier: str
+    flight_number: str
+    origin: str
+    destination: str
+    departure: Moment | None
+    arrival: Moment | None
+    booking_class: str
+    status: str
+    operating: str
+
+    @classmethod
+    def of(cls, leg: Leg) -> LegView:
+        operating = ""
+        if leg.operating_carrier and leg.operating_carrier != leg.carrier:
+            operating = f"{leg.operating_carrier}{leg.operating_flight_number}"
+        return cls(
+            leg.carrier,
+            leg.flight_number,
+            leg.origin,
+            leg.destination,
+            moment(leg.departure, leg.origin),
+            moment(leg.arrival, leg.destination),
+            leg.booking_class,
+            leg.status,
+            operating,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "carrier": self.carrier,
+            "flight_number": self.flight_number,
+            "origin": self.origin,
+            "destination": self.destination,
+            "departure": self.departure.to_json() if self.departure else None,
+            "arrival": self.arrival.to_json() if self.arrival else None,
+            "booking_class": self.booking_class,
+            "status": self.status,
+            "operated_by": self.operating,
+        }
+
+
+#: Identity fields of a booking (`domain.annex.MASKED_AT_6_MONTHS`) as the views name them.
+IDENTITY_SECTIONS = (
+    "travellers",
+    "addresses",
+    "contacts",
+    "payments",
+    "remarks",
+    "service_requests",
+    "history",
+)
+#: Content fields shown in every state (itinerary and the rest are in their own fields).
+CONTENT_SECTIONS = ("tickets", "seats", "bags", "check_ins")
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    """One booking version as a viewer may see it. When `identity_visible` is False the
+    identity sections hold the string "masked" and nothing was decrypted with the identity
+    key; `summary` holds only the clear columns."""
+
+    summary: BookingSummary
+    version: int
+    identity_visible: bool
+    reserved: dt.datetime | None
+    ticketed: dt.date | None
+    reported_flight: LegView | None
+    itinerary: tuple[LegView, ...]
+    agency: dict[str, Any] | None
+    party_size: int | None
+    sections: dict[str, Any]  # identity sections: lists of dicts, or MASKED
+    content: dict[str, Any]  # content sections: lists of dicts
+
+    @property
+    def state(self) -> str:
+        return self.summary.state
+
+    def travellers(self) -> list[dict[str, Any]]:
+        value = self.sections["travellers"]
+        return value if isinstance(value, list) else []
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.summary
+        return {
+            "booking_id": s.id,
+            "version": self.version,
+            "state": s.state,
+            "source": s.source.value,
+            "carrier": s.carrier,
+            "locator": s.locator,
+            "reserved": self.reserved.isoformat() if self.reserved else None,
+            "ticketed": self.ticketed.isoformat() if self.ticketed else None,
+            "identity": "visible" if self.identity_visible else MASKED,
+            "reported_flight": self.reported_flight.to_json() if self.reported_flight else None,
+            "itinerary": [leg.to_json() for leg in self.itinerary],
+            "agency": self.agency,
+            # The number of travellers on the PNR is masked too (Art. 12(2)(a)).
+            "party_size": self.party_size if self.identity_visible else MASKED,
+            **self.sections,
+            **self.content,
+        }
+
+
+def _plain(items: Sequence[Any]) -> list[dict[str, Any]]:
+    out = to_dict(list(items))
+    assert isinstance(out, list)
+    return out
+
+
+def booking_view(
+    conn: Connection,
+    keystore: KeyStore,
+    booking_id: str,
+    *,
+    user: Account,
+    purpose: Purpose,
+    version: int | None = None,
+) -> BookingView:
+    """Decrypt a booking version for `user`: identity fields only if `can_see_identity`.
+
+    Does not log: the caller logs the consultation in the same transaction."""
+    repo = BookingRepository(conn, keystore)
+    summary = repo.summary(booking_id)
+    visible = can_see_identity(booking_id, user=user, purpose=purpose, conn=conn)
+    b: Booking = repo.get(booking_id, version=version, include_identity=visible)
+    sections: dict[str, Any] = {}
+    for name in IDENTITY_SECTIONS:
+        sections[name] = _plain(getattr(b, name)) if visible else MASKED
+    content = {name: _plain(getattr(b, name)) for name in CONTENT_SECTIONS}
+    if not visible:
+        # Seats, bags, tickets and check-ins name no one, but their traveller refs would
+        # tell how many people travel together; the count is masked too.
+        for items in content.values():
+            for item in items:
+                item.pop("traveller_ref", None)
+    return BookingView(
+        summary=summary,
+        version=version or summary.latest_version,
+        identity_visible=visible,
+        reserved=b.created,
+        ticketed=b.ticketed,
+        reported_flight=LegView.of(b.reported_flight) if b.reported_flight else None,
+        itinerary=tuple(LegView.of(leg) for leg in b.itinerary),
+        agency=to_dict(b.agency) if b.agency else None,
+        party_size=b.party_size if visible else None,
+        sections=sections,
+        content=content,
+    )
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list: `items`, the 1-based `number`, and the totals."""
+
+    items: list[T]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A hit in the queue: ids, flight and scores; never a name."""
+
+    hit_id: str
+    status: HitStatus
+    kind: HitKind
+    purpose: Purpose
+    score: float
+    match: str  # "list <name>" or "rule <id> v<n>"
+    booking_state: str
+    flight: str
+    origin: str
+    destination: str
+    flight_date: dt.date | None
+    departure: Moment | None
+    created_at: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hit_id": self.hit_id,
+            "status": self.status.value,
+            "kind": self.kind.value,
+            "purpose": self.purpose.value,
+            "score": self.score,
+            "match": self.match,
+            "booking_state": self.booking_state,
+            "flight": self.flight,
+            "origin": self.origin,
+            "destination": self.destination,
+            "flight_date": self.flight_date.isoformat() if self.flight_date else None,
+            "departure": self.departure.to_json() if self.departure else None,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+PAGE_SIZE = 25
+
+
+def hit_queue(
+    engine: Engine, keystore: KeyStore, *, status: HitStatus | None, page: int = 1, page_size: int = PAGE_SIZE
+) -> Page[QueueRow]:
+    """Hits with `status` (None: all), by departure: day and flight from the clear booking
+    columns in SQL, then the exact departure time within the page.
+
+    Why not exactly by time across pages: the departure time is itinerary content, stored
+    encrypted; decrypting every hit's booking to sort would cost one decryption per hit per
+    view. The day-and-flight order is exact for flights on different days and the same
+    flight; within a day the page shows times and is sorted by them. Reading the flight
+    time is not logged as a consultation: it is the schedule of a flight, not data about a
+    person, and no identity key is used.
+    """
+    page = max(page, 1)
+    cond = [] if status is None else [hit.c.status == status.value]
+    with engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(hit).where(*cond)).scalar_one())
+        wl_names = {w.id: w.name for w in hits_store.list_watchlists(conn)}
+        q = (
+            select(
+                hit,
+                booking.c.state.label("b_state"),
+                booking.c.flight_carrier,
+                booking.c.flight_number,
+                booking.c.flight_date,
+                booking.c.origin,
+                booking.c.destination,
+            )
+            .select_from(hit.join(booking, and_(booking.c.id == hit.c.booking_id)))
+            .where(*cond)
+            .order_by(
+                booking.c.flight_date.is_(None),
+                booking.c.flight_date,
+                booking.c.flight_carrier,
+                booking.c.flight_number,
+                hit.c.created_at,
+                hit.c.id,
+            )
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        rows = conn.execute(q).all()
+        repo = BookingRepository(conn, keystore)
+        items: list[QueueRow] = []
+        for r in rows:
+            rec = HitRecord.from_row(r)
+            departure: Moment | None = None
+            if r.b_state != "deleted":
+                try:
+                    b = repo.get(rec.booking_id, version=rec.booking_version, include_identity=False)
+                except (NotFoundError, CryptoError):
+                    b = None
+                leg = (b.reported_flight or (b.itinerary[0] if b.itinerary else None)) if b else None
+                if leg is not None:
+                    departure = moment(leg.departure, leg.origin)
+            if rec.kind is HitKind.WATCHLIST:
+                match = f"list {wl_names.get(rec.watchlist_id or -1, '?')}"
+            else:
+                match = f"rule {rec.rule_id} v{rec.rule_version}"
+            items.append(
+                QueueRow(
+                    rec.id,
+                    rec.status,
+                    rec.kind,
+                    rec.purpose,
+                    rec.score,
+                    match,
+                    r.b_state,
+                    f"{r.flight_carrier}{r.flight_number}",
+                    r.origin,
+                    r.destination,
+                    r.flight_date,
+                    departure,
+                    rec.created_at,
+                )
+            )
+    items.sort(
+        key=lambda i: (
+            i.flight_date is None,
+            i.flight_date or dt.date.min,
+            i.departure.utc if i.departure and i.departure.utc else dt.datetime.max.replace(tzinfo=dt.UTC),
+            i.flight,
+        )
+    )
+    return Page(items, page, page_size, total)
+
+
+# --- the hit page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRow:
+    feature: str
+    value: float
+    explanation: str  # empty when the traveller's identity is masked
+
+
+@dataclass(frozen=True, slots=True)
+class HitPage:
+    """Everything a reviewer sees on one hit. Holds personal data: built per request."""
+
+    hit: HitRecord
+    booking: BookingView
+    traveller: dict[str, Any] | None  # None when masked
+    watchlist_name: str | None
+    entry: WatchlistEntry | None
+    rule: Rule | None
+    features: tuple[FeatureRow, ...]
+    explanation: str
+    transmittable: bool = field(default=False)
+
+    def to_json(self) -> dict[str, Any]:
+        h = self.hit
+        entry = None
+        if self.entry is not None:
+            e = self.entry
+            entry = {
+                "list": self.watchlist_name,
+                "list_version": h.list_version,
+                "entity_id": e.entity_id,
+                "name": e.name,
+                "aliases": list(e.aliases),
+                "dobs": [d.isoformat() for d in e.dobs],
+                "nationalities": list(e.nationalities),
+                "documents": [
+                    {"number": d.number, "kind": d.kind, "country": d.country} for d in e.documents
+                ],
+            }
+        rule = None
+        if self.rule is not None:
+            r = self.rule
+            rule = {
+                "rule_id": r.rule_id,
+                "version": r.version,
+                "name": r.name,
+                "expression": r.expression,
+                "description": r.description,
+                "owner": r.owner,
+            }
+        return {
+            "hit_id": h.id,
+            "status": h.status.value,
+            "kind": h.kind.value,
+            "purpose": h.purpose.value,
+            "score": h.score,
+            "traveller_ref": h.traveller_ref,
+            "traveller": self.traveller if self.traveller is not None else MASKED,
+            "watchlist_entry": entry,
+            "rule": rule,
+            "features": [
+                {"feature": f.feature, "value": f.value, "explanation": f.explanation} for f in self.features
+            ],
+            "explanation": self.explanation,
+            "review": {
+                "by": h.reviewed_by,
+                "at": h.reviewed_at.isoformat() if h.reviewed_at else None,
+                "reason": h.review_reason,
+            },
+            "booking": self.booking.to_json(),
+        }
+
+
+def traveller_refs(b: Booking) -> dict[str, Traveller]:
+    """Travellers by the ref screening gave them (`service.screening` numbers refless ones
+    `#1`, `#2`, ... by position, and renumbers duplicates the same way)."""
+    out: dict[str, Traveller] = {}
+    for i, t in enumerate(b.travellers, start=1):
+        ref = t.ref[:32] if t.ref else f"#{i}"
+        if ref in out:
+            ref = f"#{i}"
+        out[ref] = t
+    return out
+
+
+def hit_page(
+    hit_id: str, *, user: Account, engine: Engine, keystore: KeyStore, audit: AuditFactory
+) -> HitPage:
+    """Load a hit for review and log the consultation (hit and booking ids, the purpose).
+
+    For a masked booking the traveller stays masked and the explanation shows numbers only:
+    the feature texts compare the traveller's name and documents with the entry's."""
+    with engine.begin() as conn:
+        h = hits_store.get_hit(conn, hit_id)
+        view = booking_view(
+            conn, keystore, h.booking_id, user=user, purpose=h.purpose, version=h.booking_version
+        )
+        traveller_data: dict[str, Any] | None = None
+        traveller: Traveller | None = None
+        if view.identity_visible:
+            full = BookingRepository(conn, keystore).get(h.booking_id, version=h.booking_version)
+            traveller = traveller_refs(full).get(h.traveller_ref)
+            if traveller is not None:
+                traveller_data = to_dict(traveller)
+        entry: WatchlistEntry | None = None
+        rule: Rule | None = None
+        wl_name: str | None = None
+        features: tuple[FeatureRow, ...] = tuple(FeatureRow(f, v, "") for f, v in h.features)
+        explanation = ""
+        if h.kind is HitKind.WATCHLIST and h.watchlist_id is not None and h.entity_id is not None:
+            wl_name = next((w.name for w in hits_store.list_watchlists(conn) if w.id == h.watchlist_id), None)
+            found = hits_store.entries_at(conn, h.watchlist_id, [h.entity_id], h.list_version or 0)
+            if h.entity_id in found:
+                entry = found[h.entity_id][0]
+                if traveller is not None:
+                    cands = Screener.build([entry]).screen(
+                        person_query(h.traveller_ref, traveller), threshold=0.0
+                    )
+                    if cands:
+                        feats: tuple[Feature, ...] = cands[0].features
+                        features = tuple(FeatureRow(f.feature, f.value, f.explanation) for f in feats)
+                        explanation = explain(feats)
+        elif h.kind is HitKind.RULE and h.rule_id is not None and h.rule_version is not None:
+            rule = hits_store.rule_version(conn, h.rule_id, h.rule_version)
+            if rule is not None:
+                explanation = f"rule {rule.rule_id} v{rule.version}: {rule.expression}"
+        audit(conn).append(
+            actor=user.username,
+            role=user.role.value,
+            operation=Operation.CONSULTATION,
+            purpose=consultation_purpose(user, h.purpose),
+            record_ids=[h.id, h.booking_id],
+            counts={"hits.opened": 1, "identity.masked": 0 if view.identity_visible else 1},
+            reference=h.id,
+        )
+    return HitPage(
+        h,
+        view,
+        traveller_data,
+        wl_name,
+        entry,
+        rule,
+        features,
+        explanation,
+        transmittable=h.status is HitStatus.CONFIRMED,
+    )
+
+
+def decide(
+    hit_id: str,
+    *,
+    user: Account,
+    decision: ReviewDecision | str,
+    reason: str,
+    engine: Engine,
+    audit: AuditFactory,
+    clock: Clock,
+) -> HitRecord:
+    """Confirm or dismiss an open hit with a mandatory reason (`service.screening.review_hit`:
+    the alteration is logged under the hit's purpose and a dismissal is remembered)."""
+    return review_hit(
+        hit_id,
+        reviewer=user.username,
+        decision=decision,
+        reason=reason,
+        engine=engine,
+        audit=audit,
+        clock=clock,
+        role=user.role.value,
+    )
+
+
+def investigative_purposes() -> list[Purpose]:
+    """Purposes a request or a transmission may name, terrorism first, then Annex II order."""
+    return [p for p in Purpose if p in INVESTIGATIVE_PURPOSES]

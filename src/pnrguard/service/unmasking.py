@@ -1,0 +1,429 @@
+"""Unmasking (Directive 2016/681 Art. 12(3)): after masking, the full data of a booking is
+shown only for a duly reasoned request that a judicial authority approved *beforehand*,
+within the records, requester, purpose and time window the approval names, with the DPO
+informed.
+
+The flow:
+
+1. `request_unmasking`: an analyst names the masked bookings, the purpose (terrorism or an
+   Annex II offence), the case reference, the reasoning and the window. The request's
+   *level* is ``dormant`` if any booking is in the EU-US dormant store, else ``masked``.
+2. `approve_unmasking`: a judicial-authority user (role ``judicial``; ``judicial_senior``
+   for the dormant level) approves or rejects it with a reason. Nobody approves their own
+   request. The DPO gets a notification row (listed in the DPO view) and the decision is
+   audited (``unmasking``, counts ``unmasking.approved`` / ``unmasking.rejected``).
+3. `can_see_identity` is the one check every read path asks; `unmask_view` returns the full
+   booking only when it says yes, audited as ``unmasking`` and ``consultation`` with the
+   request id as reference; otherwise it audits a ``refusal`` and raises `ForbiddenError`.
+
+The check is a query, not a cache: an approval whose window ends, or a booking deleted
+meanwhile, is refused on the next call. Times come from the injected clock.
+
+Users: any object with an ``id`` (str) and ``roles`` (a collection of role codes) or a
+single ``role``; `Principal` is the plain one used by the CLI and tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from pnrguard.audit.log import AuditLog
+from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
+from pnrguard.domain.model import Booking
+from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.protection.keystore import KeyStore
+from pnrguard.service.clock import Clock
+from pnrguard.service.ingest import AuditFactory, opaque
+from pnrguard.store.lifecycle import (
+    dpo_notification,
+    read_sealed,
+    unmasking_approval,
+    unmasking_request,
+    unmasking_request_booking,
+)
+from pnrguard.store.repository import BookingRepository, new_id
+from pnrguard.store.tables import booking
+
+__all__ = [
+    "JUDICIAL",
+    "JUDICIAL_SENIOR",
+    "MAX_WINDOW",
+    "MIN_REASON",
+    "Decision",
+    "Principal",
+    "approve_unmasking",
+    "can_see_identity",
+    "covering_request",
+    "request_unmasking",
+    "unmask_view",
+]
+
+JUDICIAL = "judicial"
+JUDICIAL_SENIOR = "judicial_senior"
+#: "Duly reasoned": a reason shorter than this is refused as a placeholder.
+MIN_REASON = 20
+#: The longest window an approval may cover; longer needs a new request.
+MAX_WINDOW = dt.timedelta(days=90)
+_ID_MAX = 64
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A user as the service layer sees one: an opaque id and role codes."""
+
+    id: str
+    roles: frozenset[str] = frozenset()
+
+
+def _uid(user: Any) -> str:
+    """The user's id as the audit log takes it (an opaque id: no spaces, no "@")."""
+    uid = user if isinstance(user, str) else getattr(user, "id", None)
+    if not isinstance(uid, str) or not uid or len(uid) > _ID_MAX:
+        raise InputError("user must have an id of 1-64 characters")
+    return opaque(uid)
+
+
+def _roles(user: Any) -> frozenset[str]:
+    roles = getattr(user, "roles", None)
+    if roles is None:
+        role = getattr(user, "role", None)
+        return frozenset([str(role)]) if role else frozenset()
+    return frozenset(str(r) for r in roles)
+
+
+def _audit_for(audit: AuditLog | AuditFactory, conn: Connection) -> AuditLog:
+    return audit if isinstance(audit, AuditLog) else audit(conn)
+
+
+def _role_code(user: Any, default: str) -> str:
+    """A role code fit for the audit log (lower-case snake_case)."""
+    for r in sorted(_roles(user)):
+        code = re.sub(r"[^a-z0-9_]", "_", r.lower())[:32]
+        if code[:1].isalpha():
+            return code
+    return default
+
+
+# --- requests and approvals --------------------------------------------------------------
+
+
+def request_unmasking(
+    *,
+    requester: Any,
+    purpose: Purpose | str,
+    case_reference: str,
+    reason: str,
+    booking_ids: Sequence[str],
+    valid_from: dt.datetime,
+    valid_until: dt.datetime,
+    engine: Engine,
+    clock: Clock,
+) -> str:
+    """Record a reasoned request to see the identity data of masked bookings; returns its id.
+
+    Refused (`InputError`) without an investigative purpose, a case reference, a reason of
+    at least `MIN_REASON` characters, a window of at most `MAX_WINDOW` that has not ended,
+    or with a booking that is not masked (an active booking needs no unmasking; a deleted
+    one has nothing left to show)."""
+    who = _uid(requester)
+    try:
+        p = Purpose(purpose)
+    except ValueError:
+        raise InputError("unknown purpose code") from None
+    if p not in INVESTIGATIVE_PURPOSES:
+        raise InputError("unmasking needs an investigative purpose (terrorism or an Annex II offence)")
+    if not case_reference or len(case_reference) > _ID_MAX:
+        raise InputError("a case reference of 1-64 characters is required")
+    if len(reason.strip()) < MIN_REASON:
+        raise InputError(f"a duly reasoned request needs a reason of at least {MIN_REASON} characters")
+    for at in (valid_from, valid_until):
+        if at.utcoffset() is None:
+            raise InputError("the window needs timezone-aware times")
+    if not valid_from < valid_until or valid_until - valid_from > MAX_WINDOW:
+        raise InputError(f"the window must be non-empty and at most {MAX_WINDOW.days} days")
+    ids = list(dict.fromkeys(booking_ids))
+    if not ids:
+        raise InputError("name at least one booking")
+    now = clock.now()
+    if valid_until <= now:
+        raise InputError("the window has already ended")
+    request_id = new_id()
+    with engine.begin() as conn:
+        rows = {
+            r.id: r
+            for r in conn.execute(
+                select(booking.c.id, booking.c.state, booking.c.dormant_at).where(booking.c.id.in_(ids))
+            )
+        }
+        for bid in ids:
+            r = rows.get(bid)
+            if r is None or r.state == "deleted":
+                raise NotFoundError(f"booking {bid} not found or deleted")
+            if r.state != "masked":
+                raise InputError(f"booking {bid} is not masked; no unmasking is needed")
+        level = "dormant" if any(rows[b].dormant_at is not None for b in ids) else "masked"
+        conn.execute(
+            insert(unmasking_request).values(
+                id=request_id,
+                requested_at=now,
+                requester=who,
+                purpose=p.value,
+                case_reference=case_reference,
+                reason=reason.strip(),
+                valid_from=valid_from,
+                valid_until=valid_until,
+                level=level,
+                status="pending",
+            )
+        )
+        conn.execute(
+            insert(unmasking_request_booking), [{"request_id": request_id, "booking_id": b} for b in ids]
+        )
+    return request_id
+
+
+def approve_unmasking(
+    request_id: str,
+    *,
+    judge: Any,
+    decision: Decision | str,
+    reason: str,
+    engine: Engine,
+    audit: AuditLog | AuditFactory,
+    clock: Clock,
+) -> Decision:
+    """A judicial authority's decision on a pending request, with a reason.
+
+    `ForbiddenError` unless `judge` holds ``judicial`` (``judicial_senior`` for a dormant
+    request) and is not the requester; `ConflictError` if already decided. Either way the
+    DPO is notified and the decision audited; the reason stays in the request's table."""
+    who = _uid(judge)
+    roles = _roles(judge)
+    d = Decision(decision)
+    if len(reason.strip()) < 1:
+        raise InputError("a decision needs a reason")
+    now = clock.now()
+    with engine.begin() as conn:
+        q = select(unmasking_request).where(unmasking_request.c.id == request_id)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        req = conn.execute(q).first()
+        if req is None:
+            raise NotFoundError(f"unmasking request {request_id} not found")
+        needed = {JUDICIAL_SENIOR} if req.level == "dormant" else {JUDICIAL, JUDICIAL_SENIOR}
+        if not roles & needed:
+            raise ForbiddenError(
+                f"approving a {req.level}-level unmasking needs the role {' or '.join(sorted(needed))}"
+            )
+        if who == req.requester:
+            raise ForbiddenError("nobody approves their own unmasking request")
+        if req.status != "pending":
+            raise ConflictError(f"unmasking request {request_id} was already {req.status}")
+        role = (
+            JUDICIAL_SENIOR
+            if JUDICIAL_SENIOR in roles and req.level == "dormant"
+            else sorted(roles & needed)[0]
+        )
+        conn.execute(
+            insert(unmasking_approval).values(
+                request_id=request_id,
+                judge=who,
+                judge_role=role,
+                decision=d.value,
+                reason=reason.strip(),
+                decided_at=now,
+            )
+        )
+        conn.execute(
+            update(unmasking_request).where(unmasking_request.c.id == request_id).values(status=d.value)
+        )
+        ids = list(
+            conn.execute(
+                select(unmasking_request_booking.c.booking_id).where(
+                    unmasking_request_booking.c.request_id == request_id
+                )
+            ).scalars()
+        )
+        conn.execute(
+            insert(dpo_notification).values(
+                id=new_id(),
+                created_at=now,
+                kind=f"unmasking_{d.value}",
+                reference=request_id,
+                counts={"bookings": len(ids)},
+            )
+        )
+        _audit_for(audit, conn).append(
+            actor=who,
+            role=role,
+            operation=Operation.UNMASKING,
+            purpose=Purpose(req.purpose),
+            record_ids=ids,
+            counts={f"unmasking.{d.value}": 1, "bookings": len(ids)},
+            reference=request_id,
+        )
+    return d
+
+
+# --- the check and the view --------------------------------------------------------------
+
+
+def covering_request(
+    conn: Connection, booking_id: str, *, user: Any, purpose: Purpose | str, now: dt.datetime
+) -> str | None:
+    """The id of an approved request that lets `user` see `booking_id` for `purpose` at
+    `now`, or None. Approved *before* now, window ``valid_from <= now < valid_until``, the
+    booking named, the same requester and purpose, and a level that covers the booking's
+    tier (a dormant booking needs a dormant-level approval)."""
+    try:
+        p = Purpose(purpose)
+    except ValueError:
+        return None
+    row = conn.execute(
+        select(booking.c.state, booking.c.dormant_at).where(booking.c.id == booking_id)
+    ).first()
+    if row is None or row.state != "masked":
+        return None
+    levels = ("dormant",) if row.dormant_at is not None else ("masked", "dormant")
+    q = (
+        select(unmasking_request.c.id)
+        .join(unmasking_request_booking, unmasking_request_booking.c.request_id == unmasking_request.c.id)
+        .join(unmasking_approval, unmasking_approval.c.request_id == unmasking_request.c.id)
+        .where(
+            unmasking_request_booking.c.booking_id == booking_id,
+            unmasking_request.c.requester == _uid(user),
+            unmasking_request.c.purpose == p.value,
+            unmasking_request.c.status == "approved",
+            unmasking_request.c.level.in_(levels),
+            unmasking_approval.c.decision == "approved",
+            unmasking_approval.c.decided_at <= now,
+            unmasking_request.c.valid_from <= now,
+            unmasking_request.c.valid_until > now,
+        )
+        .order_by(unmasking_request.c.valid_until.desc())
+        .limit(1)
+    )
+    return conn.execute(q).scalar()
+
+
+def can_see_identity(
+    booking_id: str, *, user: Any, purpose: Purpose | str, engine: Engine, clock: Clock
+) -> bool:
+    """Whether `user` may see the identity fields of `booking_id` for `purpose` now.
+
+    Active bookings: yes (the role and purpose checks of the workspace apply before this);
+    deleted or unknown: no; masked: only under an approved request (`covering_request`)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(booking.c.state).where(booking.c.id == booking_id)).first()
+        if row is None or row.state == "deleted":
+            return False
+        if row.state == "active":
+            return True
+        return covering_request(conn, booking_id, user=user, purpose=purpose, now=clock.now()) is not None
+
+
+def unmask_view(
+    booking_id: str,
+    *,
+    user: Any,
+    purpose: Purpose | str,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditLog | AuditFactory,
+    clock: Clock,
+    seal_keystore: KeyStore | None = None,
+    version: int | None = None,
+) -> Booking:
+    """The full booking, identity included, for `user` and `purpose` (module docstring).
+
+    Masked bookings are opened with their sealed key only under a covering request; the
+    view is audited (``unmasking`` + ``consultation``, reference = the request). Without one:
+    a ``refusal`` entry is committed and `ForbiddenError` raised. Active bookings are
+    returned whole with a ``consultation`` entry."""
+    who = _uid(user)
+    role = _role_code(user, "analyst")
+    now = clock.now()
+    with engine.begin() as conn:
+        state = conn.execute(
+            select(booking.c.state, booking.c.dormant_at).where(booking.c.id == booking_id)
+        ).first()
+        if state is None or state.state == "deleted":
+            raise NotFoundError(f"booking {booking_id} not found or deleted")
+        try:
+            p = Purpose(purpose)
+        except ValueError:
+            raise InputError("unknown purpose code") from None
+        log = _audit_for(audit, conn)
+        if state.state == "active":
+            result = BookingRepository(conn, keystore).get(booking_id, version=version)
+            log.append(
+                actor=who,
+                role=role,
+                operation=Operation.CONSULTATION,
+                purpose=p,
+                record_ids=[booking_id],
+                counts={"bookings": 1},
+            )
+            return result
+        request_id = covering_request(conn, booking_id, user=user, purpose=p, now=now)
+        if request_id is not None:
+            tier = "dormant" if state.dormant_at is not None else "masked"
+            result = read_sealed(
+                conn,
+                booking_id,
+                keystore=keystore,
+                seal_keystore=seal_keystore or keystore,
+                tier=tier,
+                version=version,
+            )
+            log.append(
+                actor=who,
+                role=role,
+                operation=Operation.UNMASKING,
+                purpose=p,
+                record_ids=[booking_id],
+                counts={"unmasking.view": 1},
+                reference=request_id,
+            )
+            log.append(
+                actor=who,
+                role=role,
+                operation=Operation.CONSULTATION,
+                purpose=p,
+                record_ids=[booking_id],
+                counts={"bookings": 1},
+                reference=request_id,
+            )
+            return result
+    # Refused: the refusal must be logged even though the caller gets an error.
+    with engine.begin() as conn:
+        _audit_for(audit, conn).append(
+            actor=who,
+            role=role,
+            operation=Operation.REFUSAL,
+            purpose=p,
+            record_ids=[booking_id],
+            counts={"unmasking.refused": 1},
+        )
+    raise ForbiddenError(
+        "identity data of a masked booking is shown only under an approved unmasking request "
+        "covering this booking, user, purpose and time"
+    )
+
+
+def roles_of(user: Any) -> Collection[str]:
+    """The role codes of a user object (for shells that show them)."""
+    return _roles(user)

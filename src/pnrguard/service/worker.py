@@ -1,0 +1,132 @@
+"""Workers that drain the gateway's inbox queue into the ingest use case.
+
+A `WorkerPool` runs N threads in one process: inside `pnrguard serve` (inline workers,
+`PNRGUARD_GATEWAY_INLINE_WORKERS`) or in `pnrguard worker`. Why both: inline workers make
+the embedded node one process; separate worker processes keep parsing (CPU-bound Python)
+off the web process's GIL, which is what keeps acknowledgement latency low under load
+(docs/operations.md). Any number of pools on any number of hosts may share one database:
+claims never collide (SKIP LOCKED / the SQLite write lock), and a dead pool's claims come
+free when their lease runs out.
+
+An idle worker waits `poll_seconds`, or less: the web process's enqueuer wakes its inline
+workers after each commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pnrguard.service.bootstrap import Node
+from pnrguard.service.gateway import (
+    GatewaySettings,
+    ProcessOutcome,
+    ProcessStatus,
+    housekeeping,
+    process_next,
+)
+
+__all__ = ["WorkerPool"]
+
+log = logging.getLogger("pnrguard.worker")
+
+#: How often a pool forgets old processed rows and old rejection entries.
+HOUSEKEEPING_SECONDS = 600.0
+
+Observer = Callable[[ProcessOutcome], None]
+
+
+@dataclass(slots=True)
+class WorkerPool:
+    """N worker threads over one node. `start`, then `stop` (finishes the current messages)."""
+
+    node: Node
+    settings: GatewaySettings
+    threads: int = 1
+    observer: Observer | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _workers: list[threading.Thread] = field(default_factory=list)
+    _last_housekeeping: float = 0.0
+    _hk_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> WorkerPool:
+        for i in range(self.threads):
+            t = threading.Thread(target=self._loop, name=f"gateway-worker-{i}", daemon=True)
+            t.start()
+            self._workers.append(t)
+        log.info("workers_started", extra={"fields": {"count": self.threads}})
+        return self
+
+    def wake(self) -> None:
+        """Tell idle workers that something was queued."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        for t in self._workers:
+            t.join(max(0.0, deadline - time.monotonic()))
+        log.info("workers_stopped", extra={"fields": {"count": len(self._workers)}})
+
+    def step(self) -> ProcessOutcome | None:
+        """Process at most one message (the loop body; tests call it directly)."""
+        node = self.node
+        outcome = process_next(
+            engine=node.engine,
+            keystore=node.keystore,
+            ingest=node.ingest,
+            clock=node.clock,
+            settings=self.settings,
+        )
+        if outcome is not None:
+            fields = {
+                "receipt": outcome.inbox_id,
+                "status": outcome.status.value,
+                "outcome": outcome.outcome,
+                "message_id": outcome.message_id or "",
+                "duration_ms": round(outcome.seconds * 1000, 2),
+            }
+            if outcome.error:
+                fields["error"] = outcome.error
+            failing = outcome.status in (ProcessStatus.RETRY, ProcessStatus.FAILED)
+            level = logging.WARNING if failing else logging.INFO
+            log.log(level, "message_processed", extra={"fields": fields})
+            if self.observer is not None:
+                self.observer(outcome)
+        return outcome
+
+    def drain(self, *, timeout: float = 600.0) -> int:
+        """Process in the calling thread until nothing is due; returns how many were handled."""
+        n = 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.step() is not None:
+            n += 1
+        return n
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_housekeeping < HOUSEKEEPING_SECONDS or not self._hk_lock.acquire(blocking=False):
+            return
+        try:
+            self._last_housekeeping = now
+            done, rejections = housekeeping(self.node.engine, settings=self.settings, clock=self.node.clock)
+            if done or rejections:
+                log.info("housekeeping", extra={"fields": {"count": done + rejections}})
+        finally:
+            self._hk_lock.release()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._housekeeping()
+                if self.step() is None:
+                    self._wake.wait(self.settings.poll_seconds)
+                    self._wake.clear()
+            except Exception as exc:  # the database is down: wait and try again, never die
+                log.error("worker_error", extra={"fields": {"error": type(exc).__name__}})
+                self._stop.wait(min(5.0, self.settings.poll_seconds * 8))

@@ -1,0 +1,336 @@
+"""The analyst workspace: hit queue, hit page, decisions and transmissions.
+
+Thin: each route checks its roles (`require_role`), translates the form into a call of
+`service.review` or `service.disclosure`, and renders. URLs carry opaque ids only (hit,
+transmission, booking, request ids), never a name or a locator; searches that take
+personal criteria are POST forms (`web/requests.py`).
+
+`install(app)` adds everything the workspace needs to the node's app: the routers, the
+static files, the settings and the error pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from pnrguard.errors import InputError, PnrguardError
+from pnrguard.service import disclosure, review
+from pnrguard.service.accounts import Account, Role
+from pnrguard.service.bootstrap import Node
+from pnrguard.service.review import PAGE_SIZE, Page, ReviewPolicy
+from pnrguard.store import workspace as ws_store
+from pnrguard.store.screening import HitStatus
+from pnrguard.web import admin, oidc
+from pnrguard.web import requests as requests_views
+from pnrguard.web.auth import AuthSettings, node_of, require_role
+from pnrguard.web.auth import router as auth_router
+from pnrguard.web.views import error_page, json_response, render
+
+__all__ = ["install", "router"]
+
+READERS = (Role.ANALYST, Role.SUPERVISOR, Role.DPO)
+REVIEWERS = (Role.ANALYST, Role.SUPERVISOR)
+
+router = APIRouter()
+
+_HIT_STATUSES = ("open", "confirmed", "dismissed", "withdrawn", "all")
+_TRANSMISSION_STATUSES = ("pending", "released", "rejected", "all")
+_DONE = {
+    "confirmed": "Hit confirmed. It can now be transmitted.",
+    "dismissed": "Hit dismissed. The same match will not come back for this person.",
+    "proposed": "Transmission proposed: it waits for a supervisor's second approval.",
+    "released": "Transmission released: the disclosure is logged and the package is ready.",
+    "rejected": "Transmission rejected: nothing was released.",
+}
+
+
+def policy_of(request: Request) -> ReviewPolicy:
+    p: ReviewPolicy = request.app.state.review_policy
+    return p
+
+
+def _status_filter(value: str, allowed: tuple[str, ...], default: str) -> str:
+    return value if value in allowed else default
+
+
+# --- hits ----------------------------------------------------------------------------------
+
+
+def _queue(request: Request, status: str, page: int) -> tuple[str, Page[review.QueueRow]]:
+    status = _status_filter(status, _HIT_STATUSES, "open")
+    node = node_of(request)
+    return status, review.hit_queue(
+        node.engine, node.keystore, status=None if status == "all" else HitStatus(status), page=page
+    )
+
+
+@router.get("/hits", include_in_schema=False)
+def hits(
+    request: Request,
+    status: str = "open",
+    page: int = 1,
+    _: Account = Depends(require_role(*READERS)),  # noqa: B008 — FastAPI's dependency idiom
+) -> Response:
+    status, result = _queue(request, status, page)
+    return render(request, "hits.html", {"page": result, "status": status, "statuses": _HIT_STATUSES})
+
+
+@router.get("/api/hits")
+def hits_json(
+    request: Request,
+    status: str = "open",
+    page: int = 1,
+    _: Account = Depends(require_role(*READERS)),  # noqa: B008
+) -> Response:
+    status, result = _queue(request, status, page)
+    return json_response(
+        {
+            "status": status,
+            "page": result.number,
+            "pages": result.pages,
+            "total": result.total,
+            "page_size": PAGE_SIZE,
+            "items": [i.to_json() for i in result.items],
+        }
+    )
+
+
+def _hit_page(request: Request, hit_id: str, user: Account) -> review.HitPage:
+    node = node_of(request)
+    return review.hit_page(hit_id, user=user, engine=node.engine, keystore=node.keystore, audit=node.audit)
+
+
+@router.get("/hits/{hit_id}", include_in_schema=False)
+def hit_view(
+    request: Request,
+    hit_id: str,
+    done: str = "",
+    user: Account = Depends(require_role(*READERS)),  # noqa: B008
+) -> Response:
+    p = _hit_page(request, hit_id, user)
+    node = node_of(request)
+    with node.engine.connect() as conn:
+        transmissions = ws_store.transmissions_of_hit(conn, hit_id)
+        authorities = ws_store.list_authorities(conn)
+    return render(
+        request,
+        "hit.html",
+        {
+            "p": p,
+            "message": _DONE.get(done, ""),
+            "can_decide": user.role in REVIEWERS,
+            "transmissions": transmissions,
+            "authorities": authorities,
+            "authorities_by_id": {a.id: a for a in authorities},
+            "purposes": review.investigative_purposes(),
+            "four_eyes": policy_of(request).four_eyes,
+        },
+    )
+
+
+@router.get("/api/hits/{hit_id}")
+def hit_json(
+    request: Request,
+    hit_id: str,
+    user: Account = Depends(require_role(*READERS)),  # noqa: B008
+) -> Response:
+    return json_response(_hit_page(request, hit_id, user).to_json())
+
+
+@router.post("/hits/{hit_id}/decision", include_in_schema=False)
+def hit_decision(
+    request: Request,
+    hit_id: str,
+    decision: str = Form(""),
+    reason: str = Form(""),
+    user: Account = Depends(require_role(*REVIEWERS)),  # noqa: B008
+) -> Response:
+    if decision not in ("confirm", "dismiss"):
+        raise InputError("choose confirm or dismiss")
+    node = node_of(request)
+    done = review.decide(
+        hit_id,
+        user=user,
+        decision=decision,
+        reason=reason,
+        engine=node.engine,
+        audit=node.audit,
+        clock=node.clock,
+    )
+    return RedirectResponse(f"/hits/{hit_id}?done={done.status.value}", status_code=303)
+
+
+@router.post("/hits/{hit_id}/transmissions", include_in_schema=False)
+def hit_transmit(
+    request: Request,
+    hit_id: str,
+    authority_id: str = Form(""),
+    purpose: str = Form(""),
+    justification: str = Form(""),
+    user: Account = Depends(require_role(*REVIEWERS)),  # noqa: B008
+) -> Response:
+    node = node_of(request)
+    rec = disclosure.propose_transmission(
+        user=user,
+        hit_id=hit_id,
+        authority_id=authority_id,
+        purpose=purpose,
+        justification=justification,
+        engine=node.engine,
+        keystore=node.keystore,
+        audit=node.audit,
+        clock=node.clock,
+        node_name=node.settings.node_name,
+        policy=policy_of(request),
+    )
+    done = "released" if rec.status == "released" else "proposed"
+    return RedirectResponse(f"/transmissions/{rec.id}?done={done}", status_code=303)
+
+
+# --- transmissions -------------------------------------------------------------------------
+
+
+@router.get("/transmissions", include_in_schema=False)
+def transmissions(
+    request: Request,
+    status: str = "pending",
+    page: int = 1,
+    _: Account = Depends(require_role(*READERS)),  # noqa: B008
+) -> Response:
+    status = _status_filter(status, _TRANSMISSION_STATUSES, "pending")
+    page = max(page, 1)
+    with node_of(request).engine.connect() as conn:
+        items, total = ws_store.list_transmissions(
+            conn, status=None if status == "all" else status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+        authorities = {a.id: a for a in ws_store.list_authorities(conn)}
+    return render(
+        request,
+        "transmissions.html",
+        {
+            "page": Page(items, page, PAGE_SIZE, total),
+            "status": status,
+            "statuses": _TRANSMISSION_STATUSES,
+            "authorities_by_id": authorities,
+        },
+    )
+
+
+@router.get("/transmissions/{transmission_id}", include_in_schema=False)
+def transmission_view(
+    request: Request,
+    transmission_id: str,
+    done: str = "",
+    user: Account = Depends(require_role(*READERS)),  # noqa: B008
+) -> Response:
+    rec, authority = disclosure.get_transmission(node_of(request).engine, transmission_id)
+    return render(
+        request,
+        "transmission.html",
+        {
+            "t": rec,
+            "authority": authority,
+            "message": _DONE.get(done, ""),
+            "can_approve": user.role is Role.SUPERVISOR and user.username != rec.proposed_by,
+        },
+    )
+
+
+@router.post("/transmissions/{transmission_id}/decision", include_in_schema=False)
+def transmission_decision(
+    request: Request,
+    transmission_id: str,
+    decision: str = Form(""),
+    reason: str = Form(""),
+    user: Account = Depends(require_role(Role.SUPERVISOR)),  # noqa: B008
+) -> Response:
+    node = node_of(request)
+    if decision == "approve":
+        disclosure.approve_transmission(
+            transmission_id,
+            user=user,
+            reason=reason,
+            engine=node.engine,
+            keystore=node.keystore,
+            audit=node.audit,
+            clock=node.clock,
+            node_name=node.settings.node_name,
+        )
+        done = "released"
+    elif decision == "reject":
+        disclosure.reject_transmission(
+            transmission_id, user=user, reason=reason, engine=node.engine, clock=node.clock
+        )
+        done = "rejected"
+    else:
+        raise InputError("approve or reject")
+    return RedirectResponse(f"/transmissions/{transmission_id}?done={done}", status_code=303)
+
+
+def _package(request: Request, transmission_id: str, user: Account) -> disclosure.Package:
+    node = node_of(request)
+    return disclosure.package(
+        transmission_id,
+        user=user,
+        engine=node.engine,
+        keystore=node.keystore,
+        audit=node.audit,
+        node_name=node.settings.node_name,
+    )
+
+
+def _download(body: bytes, media_type: str, filename: str, sha256: bytes | None) -> Response:
+    response = Response(body, media_type=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if sha256 is not None:
+        response.headers["X-Package-SHA256-At-Release"] = sha256.hex()
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.get("/transmissions/{transmission_id}/package.json")
+def package_json(
+    request: Request,
+    transmission_id: str,
+    user: Account = Depends(require_role(*READERS)),  # noqa: B008
+) -> Response:
+    pkg = _package(request, transmission_id, user)
+    return _download(
+        pkg.json_bytes,
+        "application/json",
+        f"disclosure-{transmission_id}.json",
+        pkg.transmission.package_sha256,
+    )
+
+
+@router.get("/transmissions/{transmission_id}/package.pdf")
+def package_pdf(
+    request: Request,
+    transmission_id: str,
+    user: Account = Depends(require_role(*READERS)),  # noqa: B008
+) -> Response:
+    pkg = _package(request, transmission_id, user)
+    return _download(pkg.pdf(), "application/pdf", f"disclosure-{transmission_id}.pdf", None)
+
+
+# --- installation --------------------------------------------------------------------------
+
+
+def install(app: FastAPI, node: Node) -> None:
+    """Add the workspace to the node's app (called once by `create_app`)."""
+    app.state.auth_settings = AuthSettings()
+    app.state.review_policy = ReviewPolicy.from_env()
+    # Pages get HTML error pages; APIs keep the app's JSON errors (see `views.error_page`).
+    app.add_exception_handler(PnrguardError, error_page)
+    app.include_router(auth_router)
+    app.include_router(oidc.router)
+    app.include_router(router)
+    app.include_router(requests_views.router)
+    app.include_router(admin.router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    del node  # the app's state holds it already
