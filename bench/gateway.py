@@ -37,7 +37,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -50,9 +49,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI, Request, Response
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select, text
+from starlette.concurrency import run_in_threadpool
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RECIPIENT = "PIUDE"
@@ -70,7 +71,8 @@ def templates(count: int, *, bookings: int = 50) -> list[tuple[str, str, str]]:
     base = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=3)
     seed = 7
     while len(out) < count:
-        for push in generate(seed, flights=20, passengers_per_flight=(90, 110), base_date=base, piu_country="DE"):
+        pushes = generate(seed, flights=20, passengers_per_flight=(90, 110), base_date=base, piu_country="DE")
+        for push in pushes:
             if abs(len(push.bookings) - bookings) <= 6:
                 out.append((push.pnrgov, push.sender, push.control_ref))
         seed += 1
@@ -190,7 +192,8 @@ def server(db: Db, *, inline_workers: int, baseline: bool = False) -> Any:
                     break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"server exited: {(db.workdir / f'server-{port}.log').read_text()[-2000:]}")
+                    tail = (db.workdir / f"server-{port}.log").read_text()[-2000:]
+                    raise RuntimeError(f"server exited: {tail}") from None
                 time.sleep(0.1)
         yield port
     finally:
@@ -354,8 +357,8 @@ def verify(db: Db, bodies: list[bytes]) -> dict[str, int]:
     engine = make_engine(db.url)
     try:
         with engine.connect() as conn:
-            stored = {bytes(d) for d in conn.execute(select(message.c.sha256).where(message.c.sha256.is_not(None)))
-                      .scalars()}  # fmt: skip
+            q = select(message.c.sha256).where(message.c.sha256.is_not(None))
+            stored = {bytes(d) for d in conn.execute(q).scalars()}
             push_rows = conn.execute(
                 select(func.count()).select_from(message).where(message.c.channel == "push")
             ).scalar_one()
@@ -382,8 +385,6 @@ def verify(db: Db, bodies: list[bytes]) -> dict[str, int]:
 def serve_baseline(port: int) -> None:
     """The peer design: ingest synchronously inside the request, answer when stored."""
     import uvicorn
-    from fastapi import FastAPI, Request, Response
-    from starlette.concurrency import run_in_threadpool
 
     from pnrguard.service.bootstrap import Node
 
@@ -457,7 +458,8 @@ def main() -> None:
             for name, r in (("gateway, saturation (intake only)", sat),
                             (f"gateway, offered {args.rate:g}/s + 1 inline worker", tgt)):  # fmt: skip
                 table.add_row(db.name, name, str(r.sent), f"{r.rate:.0f}", f"{r.pct(0.5):.1f}",
-                              f"{r.pct(0.99):.1f}", str(dict(sorted(r.statuses.items()))), lost, dup)  # fmt: skip
+                              f"{r.pct(0.99):.1f}", str(dict(sorted(r.statuses.items()))),
+                              lost, dup)  # fmt: skip
         with database(kind, args.pg) as db:
             tokens = add_carriers(db, carriers)
             with server(db, inline_workers=0, baseline=True) as port:

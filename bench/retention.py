@@ -53,8 +53,14 @@ T0 = dt.datetime(2020, 1, 15, 12, 0, tzinfo=dt.UTC)
 PG_URL = os.environ.get("PNRGUARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ORIGIN = "bench.invalid/retention"
 CHUNK = 20_000
-IDENTITY = b'{"travellers":[{"ref":"1","surname":"BENCHMARK","given_names":"ANNA MS"}],"contacts":[{"kind":"phone","value":"+4930123456"}]}'
-CONTENT = b'{"source":"PNR","carrier":"XY","locator":"ABC123","itinerary":[{"carrier":"XY","flight_number":"123","origin":"FRA","destination":"JFK"}]}'
+IDENTITY = (
+    b'{"travellers":[{"ref":"1","surname":"BENCHMARK","given_names":"ANNA MS"}],'
+    b'"contacts":[{"kind":"phone","value":"+4930123456"}]}'
+)
+CONTENT = (
+    b'{"source":"PNR","carrier":"XY","locator":"ABC123",'
+    b'"itinerary":[{"carrier":"XY","flight_number":"123","origin":"FRA","destination":"JFK"}]}'
+)
 
 
 def _engine(db: str, where: str) -> Engine:
@@ -73,21 +79,50 @@ def _rows(keystore: LocalKeyFileStore, start: int, count: int, mid: str) -> tupl
         bid = f"{i:032x}"
         k = BookingKeys.generate()
         w = wrap_booking_keys(keystore, k, booking_id=bid)
-        bookings.append({
-            "id": bid, "source": "PNR", "carrier": "XY", "locator": f"L{i:07d}", "created": None,
-            "identity_digest": i.to_bytes(32, "big"), "flight_carrier": "XY", "flight_number": "123",
-            "flight_date": None, "origin": "FRA", "destination": "JFK", "first_seen": T0, "last_seen": T0,
-            "state": "active", "masked_at": None, "deleted_at": None, "latest_version": 1, "travellers": 1,
-        })  # fmt: skip
+        bookings.append(
+            {
+                "id": bid,
+                "source": "PNR",
+                "carrier": "XY",
+                "locator": f"L{i:07d}",
+                "created": None,
+                "identity_digest": i.to_bytes(32, "big"),
+                "flight_carrier": "XY",
+                "flight_number": "123",
+                "flight_date": None,
+                "origin": "FRA",
+                "destination": "JFK",
+                "first_seen": T0,
+                "last_seen": T0,
+                "state": "active",
+                "masked_at": None,
+                "deleted_at": None,
+                "latest_version": 1,
+                "travellers": 1,
+            }
+        )
         for kind, wk in (("identity", w.identity), ("content", w.content)):
-            keys.append({"booking_id": bid, "kind": kind, "key_version": 1, "kek_version": wk.kek_version,
-                         "wrapped": wk.blob})  # fmt: skip
-        versions.append({
-            "booking_id": bid, "version": 1, "message_id": mid, "received_at": T0, "content_digest": bytes(32),
-            "key_version": 1,
-            "identity_blob": encrypt_field(k.identity, IDENTITY, aad=_aad("identity_blob", bid)),
-            "content_blob": encrypt_field(k.content, CONTENT, aad=_aad("content_blob", bid)),
-        })  # fmt: skip
+            keys.append(
+                {
+                    "booking_id": bid,
+                    "kind": kind,
+                    "key_version": 1,
+                    "kek_version": wk.kek_version,
+                    "wrapped": wk.blob,
+                }
+            )
+        versions.append(
+            {
+                "booking_id": bid,
+                "version": 1,
+                "message_id": mid,
+                "received_at": T0,
+                "content_digest": bytes(32),
+                "key_version": 1,
+                "identity_blob": encrypt_field(k.identity, IDENTITY, aad=_aad("identity_blob", bid)),
+                "content_blob": encrypt_field(k.content, CONTENT, aad=_aad("content_blob", bid)),
+            }
+        )
     return bookings, keys, versions
 
 
@@ -110,9 +145,22 @@ def seed(db: str, where: str, n: int, keyfile: Path) -> None:
     ks = LocalKeyFileStore(keyfile, create_if_missing=True)
     mid = uuid.uuid4().hex
     with engine.begin() as conn:
-        conn.execute(insert(message).values(
-            id=mid, received_at=T0, sha256=bytes(32), size=1, message_type="PNRGOV", sender="XY", channel="bench",
-            status="accepted", duplicate_of=None, deviations={}, minimisation={}, sensitive={}))  # fmt: skip
+        conn.execute(
+            insert(message).values(
+                id=mid,
+                received_at=T0,
+                sha256=bytes(32),
+                size=1,
+                message_type="PNRGOV",
+                sender="XY",
+                channel="bench",
+                status="accepted",
+                duplicate_of=None,
+                deviations={},
+                minimisation={},
+                sensitive={},
+            )
+        )
     for start in range(0, n, CHUNK):
         b, k, v = _rows(ks, start, min(CHUNK, n - start), mid)
         if db == "postgresql":
@@ -136,20 +184,33 @@ def run(db: str, where: str, months: int, keyfile: Path) -> dict[str, Any]:
     clock = FixedClock(T0.replace(year=T0.year + months // 12, month=T0.month + months % 12))
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
-    s = run_retention(engine=engine, keystore=ks, clock=clock,
-                      audit=lambda c: SqlAuditLog(c, origin=ORIGIN, clock=clock),
-                      include_quarantine=False, include_audit_log=False)  # fmt: skip
+    s = run_retention(
+        engine=engine,
+        keystore=ks,
+        clock=clock,
+        audit=lambda c: SqlAuditLog(c, origin=ORIGIN, clock=clock),
+        include_quarantine=False,
+        include_audit_log=False,
+    )
     secs = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with engine.connect() as conn:
         states = dict(conn.execute(select(booking.c.state, func.count()).group_by(booking.c.state)).all())
     engine.dispose()
-    return {"masked": s.masked, "deleted": s.deleted, "seconds": secs, "base_kb": base, "peak_kb": peak,
-            "states": {str(k): int(v) for k, v in states.items()}}  # fmt: skip
+    return {
+        "masked": s.masked,
+        "deleted": s.deleted,
+        "seconds": secs,
+        "base_kb": base,
+        "peak_kb": peak,
+        "states": {str(k): int(v) for k, v in states.items()},
+    }
 
 
 def _child(*args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -169,7 +230,8 @@ def measure(db: str, n: int) -> dict[str, Any]:
         seeded = time.perf_counter() - t
         mask = _child("run", db, where, "7", str(keyfile))
         shred = _child("run", db, where, "61", str(keyfile))
-        assert mask["masked"] == n and shred["deleted"] == n, (mask, shred)
+        assert mask["masked"] == n, mask
+        assert shred["deleted"] == n, shred
         assert shred["states"] == {"deleted": n}, shred
         size = sum(p.stat().st_size for p in tmp.glob("bench.db*")) if db == "sqlite" else 0
     finally:
@@ -201,17 +263,28 @@ def main() -> None:
     dbs = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     console = Console(width=150)
     table = Table(title=f"Retention: mask then crypto-shred (batches of 1,000), N = {n:,}")
-    for col in ("database", "bookings", "mask rows/s", "shred rows/s", "peak RSS mask", "peak RSS shred",
-                "seed s"):  # fmt: skip
+    for col in (
+        "database",
+        "bookings",
+        "mask rows/s",
+        "shred rows/s",
+        "peak RSS mask",
+        "peak RSS shred",
+        "seed s",
+    ):
         table.add_column(col, justify="right")
     for db in dbs:
         for size in (n // 10, n):
             r = measure(db, size)
             table.add_row(
-                db, f"{size:,}", f"{size / r['mask']['seconds']:,.0f}", f"{size / r['shred']['seconds']:,.0f}",
-                f"{r['mask']['peak_kb'] / 1024:,.0f} MB", f"{r['shred']['peak_kb'] / 1024:,.0f} MB",
+                db,
+                f"{size:,}",
+                f"{size / r['mask']['seconds']:,.0f}",
+                f"{size / r['shred']['seconds']:,.0f}",
+                f"{r['mask']['peak_kb'] / 1024:,.0f} MB",
+                f"{r['shred']['peak_kb'] / 1024:,.0f} MB",
                 f"{r['seed_s']:,.0f}",
-            )  # fmt: skip
+            )
             console.print(f"{db} {size:,}: {json.dumps(r)}", highlight=False)
     console.print(table)
 

@@ -23,6 +23,22 @@ class Settings(BaseSettings):
     retention_profile: str = "eu-2016-681"
     #: Largest message a carrier may push, in bytes.
     max_message_bytes: int = 20 * 1024 * 1024
+    # --- federation (docs/federation.md) ---
+    #: ISO country code of this node's member state (on its identity card).
+    node_country: str = "XX"
+    #: The node's TLS certificate chain (PEM, leaf first) and key, for mutual TLS with peers.
+    tls_cert_file: Path = Path("var/tls/node.pem")
+    tls_key_file: Path = Path("var/tls/node.key")
+    #: The CA that issued `tls_cert_file` (goes on the identity card peers register).
+    tls_ca_file: Path = Path("var/tls/ca.pem")
+    #: Where the mutual-TLS peer API listens (`pnrguard peers serve`).
+    peer_api_host: str = "127.0.0.1"
+    peer_api_port: int = 8443
+    #: The public base URL peers call (on the identity card; its authority is checked on
+    #: every signed request). Default: https://<peer_api_host>:<peer_api_port>.
+    peer_api_url: str | None = None
+    #: Largest accepted age of a signed message, in seconds (RFC 9421 created/expires).
+    signature_window: int = 300
 
 
 def load_settings() -> Settings:

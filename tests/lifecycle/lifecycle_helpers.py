@@ -42,8 +42,13 @@ def pnr(
     remark: str = "",
     flight: str = "123",
 ) -> Booking:
-    leg = Leg(carrier="XY", flight_number=flight, origin="FRA", destination="JFK",
-              departure=dt.datetime(2026, 1, 20, 9, 15))  # fmt: skip
+    leg = Leg(
+        carrier="XY",
+        flight_number=flight,
+        origin="FRA",
+        destination="JFK",
+        departure=dt.datetime(2026, 1, 20, 9, 15),
+    )
     return Booking(
         source=Source.PNR,
         carrier="XY",
@@ -74,14 +79,23 @@ class World:
         with self.engine.begin() as conn:
             mid = new_id()
             MessageRepository(conn, self.ks).add(
-                message_id=mid, received_at=at, sha256=mid.encode()[:32], size=1, channel="test",
+                message_id=mid,
+                received_at=at,
+                sha256=mid.encode()[:32],
+                size=1,
+                channel="test",
                 status=MessageStatus.ACCEPTED,
-            )  # fmt: skip
-            return BookingRepository(conn, self.ks, now=at).save_version(b, message_id=mid, received_at=at).booking_id
+            )
+            return (
+                BookingRepository(conn, self.ks, now=at)
+                .save_version(b, message_id=mid, received_at=at)
+                .booking_id
+            )
 
     def run(self, profile: RetentionProfile = DEFAULT_PROFILE, **kw: Any) -> RetentionSummary:
-        return run_retention(engine=self.engine, keystore=self.ks, audit=self.audit, clock=self.clock,
-                             profile=profile, **kw)  # fmt: skip
+        return run_retention(
+            engine=self.engine, keystore=self.ks, audit=self.audit, clock=self.clock, profile=profile, **kw
+        )
 
     def entries(self, operation: Operation | None = None) -> list[AuditEntry]:
         with self.engine.connect() as conn:
@@ -113,24 +127,75 @@ class World:
             if list_name is not None:
                 wl = get_watchlist(conn, list_name)
                 if wl is None:
-                    wid = create_watchlist(conn, name=list_name, fmt="csv", purpose=Purpose.TERRORIST_OFFENCES, at=at)
-                    conn.execute(insert(watchlist_version).values(
-                        watchlist_id=wid, version=1, imported_at=at, imported_by="t", sha256=b"\0" * 32,
-                        added=1, removed=0, changed=0, total=1, rescreened_at=at))  # fmt: skip
+                    wid = create_watchlist(
+                        conn, name=list_name, fmt="csv", purpose=Purpose.TERRORIST_OFFENCES, at=at
+                    )
+                    conn.execute(
+                        insert(watchlist_version).values(
+                            watchlist_id=wid,
+                            version=1,
+                            imported_at=at,
+                            imported_by="t",
+                            sha256=b"\0" * 32,
+                            added=1,
+                            removed=0,
+                            changed=0,
+                            total=1,
+                            rescreened_at=at,
+                        )
+                    )
                 else:
                     wid = wl.id
-                values = {"kind": "watchlist", "watchlist_id": wid, "list_version": 1, "entity_id": "E1",
-                          "match_key": f"list:{list_name}:E1:{hid}"}  # fmt: skip
+                values = {
+                    "kind": "watchlist",
+                    "watchlist_id": wid,
+                    "list_version": 1,
+                    "entity_id": "E1",
+                    "match_key": f"list:{list_name}:E1:{hid}",
+                }
             else:
                 assert rule_id is not None
-                if conn.execute(select(criteria_rule.c.rule_id).where(criteria_rule.c.rule_id == rule_id)).first() is None:
-                    conn.execute(insert(criteria_rule).values(
-                        rule_id=rule_id, version=1, name=rule_id, description="d", expression="true",
-                        purpose="terrorist_offences", owner="o", review_date=dt.date(2027, 1, 1),
-                        expires=dt.date(2027, 6, 1), enabled=True, created_at=at, created_by="t"))  # fmt: skip
-                values = {"kind": "rule", "rule_id": rule_id, "rule_version": 1, "match_key": f"rule:{rule_id}:{hid}"}
-            conn.execute(insert(hit).values(
-                id=hid, booking_id=booking_id, booking_version=1, traveller_ref=traveller_ref,
-                purpose="terrorist_offences", score=0.9, features=[], person_digest=b"\1" * 32,
-                status=status, created_at=at, **values))  # fmt: skip
+                if (
+                    conn.execute(
+                        select(criteria_rule.c.rule_id).where(criteria_rule.c.rule_id == rule_id)
+                    ).first()
+                    is None
+                ):
+                    conn.execute(
+                        insert(criteria_rule).values(
+                            rule_id=rule_id,
+                            version=1,
+                            name=rule_id,
+                            description="d",
+                            expression="true",
+                            purpose="terrorist_offences",
+                            owner="o",
+                            review_date=dt.date(2027, 1, 1),
+                            expires=dt.date(2027, 6, 1),
+                            enabled=True,
+                            created_at=at,
+                            created_by="t",
+                        )
+                    )
+                values = {
+                    "kind": "rule",
+                    "rule_id": rule_id,
+                    "rule_version": 1,
+                    "match_key": f"rule:{rule_id}:{hid}",
+                }
+            conn.execute(
+                insert(hit).values(
+                    id=hid,
+                    booking_id=booking_id,
+                    booking_version=1,
+                    traveller_ref=traveller_ref,
+                    purpose="terrorist_offences",
+                    score=0.9,
+                    features=[],
+                    person_digest=b"\1" * 32,
+                    status=status,
+                    created_at=at,
+                    **values,
+                )
+            )
         return hid

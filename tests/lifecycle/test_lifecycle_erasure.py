@@ -42,15 +42,23 @@ def _victim() -> object:
     return pnr(
         "SHRED1",
         [person("1", SURNAME, "KUNIGUNDE", doc=DOC)],
-        contacts=[Contact(kind="email", value=EMAIL, traveller_ref="1"),
-                  Contact(kind="phone", value=PHONE, traveller_ref="1")],  # fmt: skip
+        contacts=[
+            Contact(kind="email", value=EMAIL, traveller_ref="1"),
+            Contact(kind="phone", value=PHONE, traveller_ref="1"),
+        ],
     )
 
 
 def _secrets_of(conn: Connection, bid: str) -> list[bytes]:
     """The booking's stored ciphertexts and wrapped keys: what must vanish from the files."""
-    out = [bytes(v) for v in conn.execute(select(booking_key.c.wrapped).where(booking_key.c.booking_id == bid)).scalars()]
-    out += [bytes(v) for v in conn.execute(select(sealed_key.c.wrapped).where(sealed_key.c.booking_id == bid)).scalars()]
+    out = [
+        bytes(v)
+        for v in conn.execute(select(booking_key.c.wrapped).where(booking_key.c.booking_id == bid)).scalars()
+    ]
+    out += [
+        bytes(v)
+        for v in conn.execute(select(sealed_key.c.wrapped).where(sealed_key.c.booking_id == bid)).scalars()
+    ]
     for r in conn.execute(select(booking_version).where(booking_version.c.booking_id == bid)):
         out += [bytes(r.identity_blob), bytes(r.content_blob)]
     return out
@@ -103,7 +111,7 @@ def test_sqlite_file_and_wal_hold_no_trace(sqlite_engine: Engine, tmp_path: Path
     def positive_control(secrets: list[bytes]) -> None:  # the probe below can see them
         assert all(blob[13:45] in files() for blob in secrets)
 
-    w, bid, secrets = _make_and_delete(sqlite_engine, positive_control)
+    _w, bid, secrets = _make_and_delete(sqlite_engine, positive_control)
     for data in (db.read_bytes(), wal.read_bytes() if wal.exists() else b""):
         low = data.lower()
         for value in PLAIN:
@@ -122,10 +130,12 @@ def test_sqlite_file_and_wal_hold_no_trace(sqlite_engine: Engine, tmp_path: Path
 def test_postgresql_holds_no_plaintext_and_no_keys(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("the SQLite file is scanned byte by byte in the test above")
-    w, bid, secrets = _make_and_delete(engine)
+    _w, _bid, secrets = _make_and_delete(engine)
     with engine.connect() as conn:
         assert _sql_scan(conn, PLAIN) == []
-        assert _sql_scan(conn, [s[13:45] for s in secrets], binary_only=True) == []  # no ciphertext or key left in any row
+        assert (
+            _sql_scan(conn, [s[13:45] for s in secrets], binary_only=True) == []
+        )  # no ciphertext or key left in any row
     # Rewrite the tables, then read their files where permitted.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for t in ("booking_key", "sealed_key", "booking_version", "booking"):
@@ -134,8 +144,12 @@ def test_postgresql_holds_no_plaintext_and_no_keys(engine: Engine) -> None:
         try:
             files = []
             for t in ("booking_key", "sealed_key", "booking_version", "booking"):
-                path = conn.execute(text("SELECT pg_relation_filepath(CAST(:t AS regclass))"), {"t": t}).scalar_one()
-                files.append(bytes(conn.execute(text("SELECT pg_read_binary_file(:p)"), {"p": path}).scalar_one()))
+                path = conn.execute(
+                    text("SELECT pg_relation_filepath(CAST(:t AS regclass))"), {"t": t}
+                ).scalar_one()
+                files.append(
+                    bytes(conn.execute(text("SELECT pg_read_binary_file(:p)"), {"p": path}).scalar_one())
+                )
         except DBAPIError:
             pytest.skip("this role may not read relation files; the SQL scan above is the proof")
     data = b"".join(files)

@@ -30,8 +30,16 @@ pytestmark = pytest.mark.storage
 
 
 def _report(w: World, surname: str, **kw: object) -> str:
-    r = access_report(dpo="dpo1", surname=surname, engine=w.engine, keystore=w.ks, audit=w.audit,
-                      clock=w.clock, origin=ORIGIN, **kw)  # type: ignore[arg-type]  # fmt: skip
+    r = access_report(
+        dpo="dpo1",
+        surname=surname,
+        engine=w.engine,
+        keystore=w.ks,
+        audit=w.audit,
+        clock=w.clock,
+        origin=ORIGIN,
+        **kw,
+    )  # type: ignore[arg-type]
     return r.to_json()
 
 
@@ -39,15 +47,24 @@ def test_access_report_lists_everything_about_the_traveller_and_nothing_else(eng
     w = World(engine)
     shared = pnr(
         "FAM001",
-        [person("1", "KOWALCZYK", "ANNA", doc="PL1111111", dob=dt.date(1980, 5, 1)),
-         person("2", "NIEDERMEYER", "BORIS", doc="DE2222222")],
-        contacts=[Contact(kind="email", value="anna.k@example.test", traveller_ref="1"),
-                  Contact(kind="phone", value="+48111222333", traveller_ref="2"),
-                  Contact(kind="phone", value="+49999000111")],  # booking-level: could be either's
-    )  # fmt: skip
+        [
+            person("1", "KOWALCZYK", "ANNA", doc="PL1111111", dob=dt.date(1980, 5, 1)),
+            person("2", "NIEDERMEYER", "BORIS", doc="DE2222222"),
+        ],
+        contacts=[
+            Contact(kind="email", value="anna.k@example.test", traveller_ref="1"),
+            Contact(kind="phone", value="+48111222333", traveller_ref="2"),
+            Contact(kind="phone", value="+49999000111"),
+        ],  # booking-level: could be either's
+    )
     fam = w.save(shared)
-    solo = w.save(pnr("SOLO01", [person("1", "KOWALCZYK", "ANNA", doc="PL1111111")],
-                      contacts=[Contact(kind="phone", value="+48555666777")]))  # fmt: skip
+    solo = w.save(
+        pnr(
+            "SOLO01",
+            [person("1", "KOWALCZYK", "ANNA", doc="PL1111111")],
+            contacts=[Contact(kind="phone", value="+48555666777")],
+        )
+    )
     stranger = w.save(pnr("STR001", [person("1", "ZIMMERMANN", "CARL")]))
     own_hit = w.add_hit(fam, traveller_ref="1", status="confirmed")
     other_hit = w.add_hit(fam, traveller_ref="2", status="open")
@@ -57,28 +74,57 @@ def test_access_report_lists_everything_about_the_traveller_and_nothing_else(eng
     text = _report(w, "Kowalczyk", carrier="XY", locator="FAM001", booking_ids=[solo, stranger])
     for present in ("KOWALCZYK", "PL1111111", "anna.k@example.test", "+48555666777", fam, solo, own_hit):
         assert present in text, present
-    for absent in ("NIEDERMEYER", "BORIS", "DE2222222", "+48111222333", "+49999000111", "ZIMMERMANN",
-                   stranger, other_hit):  # fmt: skip
+    for absent in (
+        "NIEDERMEYER",
+        "BORIS",
+        "DE2222222",
+        "+48111222333",
+        "+49999000111",
+        "ZIMMERMANN",
+        stranger,
+        other_hit,
+    ):
         assert absent not in text, absent
     assert '"withheld_elements": 2' in text  # Boris's phone and the shared one, counted not shown
     entries = w.entries()
-    assert any(e.operation is Operation.UNMASKING and e.purpose is Purpose.DATA_SUBJECT_REQUEST for e in entries)
-    consult = [e for e in entries if e.operation is Operation.CONSULTATION and e.purpose is Purpose.DATA_SUBJECT_REQUEST]
+    assert any(
+        e.operation is Operation.UNMASKING and e.purpose is Purpose.DATA_SUBJECT_REQUEST for e in entries
+    )
+    consult = [
+        e
+        for e in entries
+        if e.operation is Operation.CONSULTATION and e.purpose is Purpose.DATA_SUBJECT_REQUEST
+    ]
     assert sorted(consult[-1].record_ids) == sorted([fam, solo])
     # The masking entry named all three bookings; the report shows only the traveller's own.
     assert '"other_record_ids": 1' in text
     # With a date of birth the solo booking (no birth date recorded) no longer matches.
     narrowed = _report(w, "KOWALCZYK", date_of_birth=dt.date(1980, 5, 1), booking_ids=[fam, solo])
-    assert fam in narrowed and solo not in narrowed
+    assert fam in narrowed
+    assert solo not in narrowed
 
 
 def test_rectification_is_a_new_audited_version(engine: Engine) -> None:
     w = World(engine)
     bid = w.save(pnr("RECT01", [person("1", "MUELLLER", "JOHANN")]))
-    rid = request_rectification(dpo="dpo1", booking_id=bid, field_path="travellers.0.surname", channel="letter",
-                                engine=engine, clock=w.clock)  # fmt: skip
-    version = apply_rectification(rid, dpo="dpo1", value="MUELLER", reason="Passport copy shows MUELLER.",
-                                  engine=engine, keystore=w.ks, audit=w.audit, clock=w.clock)  # fmt: skip
+    rid = request_rectification(
+        dpo="dpo1",
+        booking_id=bid,
+        field_path="travellers.0.surname",
+        channel="letter",
+        engine=engine,
+        clock=w.clock,
+    )
+    version = apply_rectification(
+        rid,
+        dpo="dpo1",
+        value="MUELLER",
+        reason="Passport copy shows MUELLER.",
+        engine=engine,
+        keystore=w.ks,
+        audit=w.audit,
+        clock=w.clock,
+    )
     assert version == 2
     assert w.get(bid).travellers[0].surname == "MUELLER"
     assert w.get(bid, version=1).travellers[0].surname == "MUELLLER"  # history kept (element 19)
@@ -86,11 +132,27 @@ def test_rectification_is_a_new_audited_version(engine: Engine) -> None:
     assert (alt.record_ids, alt.reference, alt.purpose) == ((bid,), rid, Purpose.DATA_SUBJECT_REQUEST)
     assert "MUELLER" not in repr(alt)
     with pytest.raises(ConflictError):
-        apply_rectification(rid, dpo="dpo1", value="X", reason="again", engine=engine, keystore=w.ks,
-                            audit=w.audit, clock=w.clock)  # fmt: skip
-    other = request_rectification(dpo="dpo1", booking_id=bid, field_path="travellers.0.given_names",
-                                  channel="email", engine=engine, clock=w.clock)  # fmt: skip
-    reject_rectification(other, dpo="dpo1", reason="Matches the travel document.", engine=engine, clock=w.clock)
+        apply_rectification(
+            rid,
+            dpo="dpo1",
+            value="X",
+            reason="again",
+            engine=engine,
+            keystore=w.ks,
+            audit=w.audit,
+            clock=w.clock,
+        )
+    other = request_rectification(
+        dpo="dpo1",
+        booking_id=bid,
+        field_path="travellers.0.given_names",
+        channel="email",
+        engine=engine,
+        clock=w.clock,
+    )
+    reject_rectification(
+        other, dpo="dpo1", reason="Matches the travel document.", engine=engine, clock=w.clock
+    )
     # Deleting the booking leaves the requests without any value of the traveller's.
     w.clock.set(T0.replace(year=T0.year + 6))
     assert w.run().deleted == 1
@@ -109,14 +171,27 @@ def test_art20_statistics_on_a_known_dataset(engine: Engine) -> None:
     w.add_hit(b, traveller_ref="1", status="confirmed", rule_id=None, list_name="UNSC", at=y)
     w.add_hit(c, traveller_ref="2", status="open", rule_id=None, list_name="UNSC", at=y)
     with engine.begin() as conn:
-        w.audit(conn).append(actor="analyst7", role="analyst", operation=Operation.DISCLOSURE,
-                             purpose=Purpose.FRAUD, record_ids=[a, b], reference="peer-msg-1")  # fmt: skip
-        w.audit(conn).append(actor="analyst7", role="analyst", operation=Operation.DISCLOSURE,
-                             purpose=Purpose.FRAUD, record_ids=[a], reference="peer-msg-2")  # fmt: skip
+        w.audit(conn).append(
+            actor="analyst7",
+            role="analyst",
+            operation=Operation.DISCLOSURE,
+            purpose=Purpose.FRAUD,
+            record_ids=[a, b],
+            reference="peer-msg-1",
+        )
+        w.audit(conn).append(
+            actor="analyst7",
+            role="analyst",
+            operation=Operation.DISCLOSURE,
+            purpose=Purpose.FRAUD,
+            record_ids=[a],
+            reference="peer-msg-2",
+        )
     assert backfill_traveller_counts(engine=engine, keystore=w.ks, audit=w.audit) == 4
     start, end = y.replace(month=1, day=1), y.replace(year=y.year + 1, month=1, day=1)
     r = statistics(engine, start=start, end=end)
-    assert r.bookings == {"PNR": 3} and r.passengers_collected == {"PNR": 6}
+    assert r.bookings == {"PNR": 3}
+    assert r.passengers_collected == {"PNR": 6}
     assert r.bookings_without_count == 0
     assert r.passengers_exchanged == 2
     assert r.identified_for_further_examination == 2  # (a, 1) and (b, 1)
@@ -124,9 +199,11 @@ def test_art20_statistics_on_a_known_dataset(engine: Engine) -> None:
     per = {(p.kind, p.name): (p.hits, p.confirmed) for p in r.per_rule_or_list}
     assert per == {("rule", "R1"): (2, 1), ("rule", "R2"): (1, 1), ("list", "UNSC"): (2, 1)}
     text = statistics_csv(r)
-    assert "passengers_collected,total,6" in text and "confirmed_hits_per_list,UNSC,1" in text
+    assert "passengers_collected,total,6" in text
+    assert "confirmed_hits_per_list,UNSC,1" in text
 
     found = search_audit(engine, origin=ORIGIN, operation=Operation.DISCLOSURE, record_id=b)
     assert [e.reference for e in found] == ["peer-msg-1"]
     exported = audit_csv(found)
-    assert exported.splitlines()[0].startswith("seq,at,actor") and "peer-msg-1" in exported
+    assert exported.splitlines()[0].startswith("seq,at,actor")
+    assert "peer-msg-1" in exported

@@ -26,12 +26,16 @@ NOW = dt.datetime(2026, 8, 31, 12, 0, tzinfo=dt.UTC)
 
 def test_months_are_calendar_months_with_clamped_days() -> None:
     assert months_before(NOW, 6) == dt.datetime(2026, 2, 28, 12, 0, tzinfo=dt.UTC)
-    assert months_before(dt.datetime(2028, 8, 31, tzinfo=dt.UTC), 6) == dt.datetime(2028, 2, 29, tzinfo=dt.UTC)
+    assert months_before(dt.datetime(2028, 8, 31, tzinfo=dt.UTC), 6) == dt.datetime(
+        2028, 2, 29, tzinfo=dt.UTC
+    )
     assert months_before(NOW, 60) == dt.datetime(2021, 8, 31, 12, 0, tzinfo=dt.UTC)
     assert months_before(NOW, 0) == NOW
 
 
-@given(st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1)), st.integers(0, 240))
+@given(
+    st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1)), st.integers(0, 240)
+)
 def test_months_before_is_monotonic_and_close(at: dt.datetime, months: int) -> None:
     at = at.replace(tzinfo=dt.UTC)
     back = months_before(at, months)

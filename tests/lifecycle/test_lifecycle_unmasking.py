@@ -41,16 +41,22 @@ def _masked(w: World, n: int = 2) -> list[str]:
 
 def _request(w: World, ids: list[str], **kw: object) -> str:
     args: dict[str, object] = {
-        "requester": ANALYST, "purpose": PURPOSE, "case_reference": "CASE-2026-118", "reason": REASON,
-        "booking_ids": ids, "valid_from": MASKED_AT + dt.timedelta(days=1),
+        "requester": ANALYST,
+        "purpose": PURPOSE,
+        "case_reference": "CASE-2026-118",
+        "reason": REASON,
+        "booking_ids": ids,
+        "valid_from": MASKED_AT + dt.timedelta(days=1),
         "valid_until": MASKED_AT + dt.timedelta(days=8),
-    }  # fmt: skip
+    }
     args.update(kw)
     return request_unmasking(engine=w.engine, clock=w.clock, **args)  # type: ignore[arg-type]
 
 
 def _view(w: World, bid: str, user: Principal = ANALYST, purpose: str = PURPOSE) -> object:
-    return unmask_view(bid, user=user, purpose=purpose, engine=w.engine, keystore=w.ks, audit=w.audit, clock=w.clock)
+    return unmask_view(
+        bid, user=user, purpose=purpose, engine=w.engine, keystore=w.ks, audit=w.audit, clock=w.clock
+    )
 
 
 def test_refused_without_approval_then_allowed_only_within_scope_and_window(engine: Engine) -> None:
@@ -64,8 +70,15 @@ def test_refused_without_approval_then_allowed_only_within_scope_and_window(engi
         _view(w, a)
     assert not can_see_identity(a, user=ANALYST, purpose=PURPOSE, engine=engine, clock=w.clock)
 
-    approve_unmasking(rid, judge=JUDGE, decision="approved", reason="Necessary and proportionate.",
-                      engine=engine, audit=w.audit, clock=w.clock)  # fmt: skip
+    approve_unmasking(
+        rid,
+        judge=JUDGE,
+        decision="approved",
+        reason="Necessary and proportionate.",
+        engine=engine,
+        audit=w.audit,
+        clock=w.clock,
+    )
     full = _view(w, a)
     assert full.travellers[0].surname == "SURNAME0"  # type: ignore[attr-defined]
     assert can_see_identity(a, user=ANALYST, purpose=PURPOSE, engine=engine, clock=w.clock)
@@ -86,18 +99,28 @@ def test_refused_without_approval_then_allowed_only_within_scope_and_window(engi
     assert [(e.actor, e.record_ids, e.reference) for e in unm] == [("analyst7", (a,), rid)]
     assert [(e.actor, e.record_ids) for e in cons] == [("analyst7", (a,))]
     refusals = w.entries(Operation.REFUSAL)
-    assert len(refusals) == 6 and all(e.counts == {"unmasking.refused": 1} for e in refusals)
+    assert len(refusals) == 6
+    assert all(e.counts == {"unmasking.refused": 1} for e in refusals)
     decisions = [e for e in w.entries(Operation.UNMASKING) if "unmasking.approved" in e.counts]
     assert [(e.actor, e.role, e.reference) for e in decisions] == [("judge1", "judicial", rid)]
     for e in w.entries():  # no personal data in the log
-        assert "SURNAME" not in repr(e) and "D00000" not in repr(e) and "Courier" not in repr(e)
+        assert "SURNAME" not in repr(e)
+        assert "D00000" not in repr(e)
+        assert "Courier" not in repr(e)
 
     notes = notifications(engine, pending_only=True)
     assert [(n.kind, n.reference) for n in notes] == [("unmasking_approved", rid)]
     [rec] = approvals(engine)
-    assert (rec.request_id, rec.status, rec.judge, rec.bookings, rec.views) == (rid, "approved", "judge1", 1, 1)
+    assert (rec.request_id, rec.status, rec.judge, rec.bookings, rec.views) == (
+        rid,
+        "approved",
+        "judge1",
+        1,
+        1,
+    )
     csv_text = approvals_csv([rec])
-    assert rid in csv_text and REASON not in csv_text
+    assert rid in csv_text
+    assert REASON not in csv_text
 
 
 def test_approval_rules(engine: Engine) -> None:
@@ -105,17 +128,33 @@ def test_approval_rules(engine: Engine) -> None:
     (a,) = _masked(w, 1)
     rid = _request(w, [a])
     with pytest.raises(ForbiddenError):  # an analyst is no judicial authority
-        approve_unmasking(rid, judge=OTHER, decision="approved", reason="ok", engine=engine, audit=w.audit,
-                          clock=w.clock)  # fmt: skip
+        approve_unmasking(
+            rid, judge=OTHER, decision="approved", reason="ok", engine=engine, audit=w.audit, clock=w.clock
+        )
     selfish = Principal("analyst7", frozenset({"judicial"}))
     with pytest.raises(ForbiddenError):  # nobody approves their own request
-        approve_unmasking(rid, judge=selfish, decision="approved", reason="ok", engine=engine, audit=w.audit,
-                          clock=w.clock)  # fmt: skip
-    approve_unmasking(rid, judge=JUDGE, decision="rejected", reason="Not necessary.", engine=engine,
-                      audit=w.audit, clock=w.clock)  # fmt: skip
+        approve_unmasking(
+            rid, judge=selfish, decision="approved", reason="ok", engine=engine, audit=w.audit, clock=w.clock
+        )
+    approve_unmasking(
+        rid,
+        judge=JUDGE,
+        decision="rejected",
+        reason="Not necessary.",
+        engine=engine,
+        audit=w.audit,
+        clock=w.clock,
+    )
     with pytest.raises(ConflictError):
-        approve_unmasking(rid, judge=JUDGE, decision="approved", reason="changed my mind", engine=engine,
-                          audit=w.audit, clock=w.clock)  # fmt: skip
+        approve_unmasking(
+            rid,
+            judge=JUDGE,
+            decision="approved",
+            reason="changed my mind",
+            engine=engine,
+            audit=w.audit,
+            clock=w.clock,
+        )
     w.clock.set(MASKED_AT + dt.timedelta(days=2))
     with pytest.raises(ForbiddenError):  # rejected
         _view(w, a)
@@ -141,8 +180,41 @@ def test_dormant_bookings_need_a_senior_approval(engine: Engine) -> None:
     start = w.clock.now()
     rid = _request(w, [a], valid_from=start, valid_until=start + dt.timedelta(days=5))
     with pytest.raises(ForbiddenError):
-        approve_unmasking(rid, judge=JUDGE, decision="approved", reason="ok", engine=engine, audit=w.audit,
-                          clock=w.clock)  # fmt: skip
-    approve_unmasking(rid, judge=SENIOR, decision="approved", reason="Exceptional necessity.", engine=engine,
-                      audit=w.audit, clock=w.clock)  # fmt: skip
+        approve_unmasking(
+            rid, judge=JUDGE, decision="approved", reason="ok", engine=engine, audit=w.audit, clock=w.clock
+        )
+    approve_unmasking(
+        rid,
+        judge=SENIOR,
+        decision="approved",
+        reason="Exceptional necessity.",
+        engine=engine,
+        audit=w.audit,
+        clock=w.clock,
+    )
     assert _view(w, a).travellers[0].surname == "DORMANT"  # type: ignore[attr-defined]
+
+
+def test_the_workspace_seam_takes_an_account_with_one_role(engine: Engine) -> None:
+    """`service.review.can_see_identity` delegates to `can_see_identity_on` with its
+    `Account` (one `role`); `read_visible` then returns the full booking and the request."""
+    from types import SimpleNamespace
+
+    from pnrguard.service.unmasking import can_see_identity_on, read_visible
+
+    w = World(engine)
+    (a,) = _masked(w, 1)
+    account = SimpleNamespace(id="analyst7", role="analyst")
+    judge = SimpleNamespace(id="judge9", role="judicial")
+    rid = _request(w, [a])
+    approve_unmasking(
+        rid, judge=judge, decision="approved", reason="ok", engine=engine, audit=w.audit, clock=w.clock
+    )
+    inside = MASKED_AT + dt.timedelta(days=3)
+    with engine.connect() as conn:
+        assert can_see_identity_on(a, user=account, purpose=PURPOSE, conn=conn, now=inside)
+        assert not can_see_identity_on(a, user=account, purpose=PURPOSE, conn=conn, now=MASKED_AT)
+        b, covering = read_visible(conn, w.ks, a, user=account, purpose=PURPOSE, now=inside)
+        assert (b.travellers[0].surname, covering) == ("SURNAME0", rid)
+        with pytest.raises(ForbiddenError):
+            read_visible(conn, w.ks, a, user=account, purpose=PURPOSE, now=MASKED_AT)

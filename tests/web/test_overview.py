@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 from pydantic import SecretStr
+from workspace_env import PASSWORD, login
 
+from live_server import live_server
 from pnrguard.config import Settings
+from pnrguard.service import accounts
+from pnrguard.service.accounts import Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.web.app import create_app
-from live_server import live_server
 
 
 @pytest.fixture
@@ -31,7 +34,12 @@ def test_overview_counts_ingested_messages_without_personal_data(node: Node, con
     node.ingest(sample)
     node.ingest(sample)  # the same message again is a duplicate
     node.ingest(b"UNB+IATA:1+XX+YY+240101:0000+1'UNH+1+PNRGOV:13:1:IA'")  # truncated
+    accounts.create_account(
+        node.engine, username="admin", role=Role.ADMIN, password=PASSWORD, now=node.clock()
+    )
     with live_server(create_app(node)) as base, httpx.Client(base_url=base) as client:
+        assert client.get("/api/overview").status_code == 401  # counts are for logged-in staff
+        assert login(client, "admin", PASSWORD).status_code == 303
         api = client.get("/api/overview").json()
         page = client.get("/")
     assert api["messages"] == {"accepted": 1, "duplicate": 1, "quarantined": 1}

@@ -39,3 +39,10 @@ from pnrguard.cli import worker as _worker  # noqa: E402, I001 — commands regi
 app.command("worker")(_worker.worker)
 from pnrguard.cli import users as _users  # noqa: E402, I001 — commands register after app exists
 app.add_typer(_users.app, name="users")
+from pnrguard.cli import retention as _retention  # noqa: E402, I001 — commands register after app exists
+app.add_typer(_retention.app, name="retention")
+from pnrguard.cli import dpo as _dpo  # noqa: E402, I001 — commands register after app exists
+app.add_typer(_dpo.app, name="dpo")
+from pnrguard.cli import peers as _peers  # noqa: E402, I001 — commands register after app exists
+app.add_typer(_peers.app, name="peers")
+app.add_typer(_peers.node_app, name="node")

@@ -8,6 +8,7 @@ or Ctrl-C finishes the message in hand, then stops.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from types import FrameType
@@ -31,6 +32,7 @@ def worker(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Queue the rows parked as failed again, then run.")
     ] = False,
+    parent: Annotated[int, typer.Option(hidden=True, help="Stop when this process is gone.")] = 0,
 ) -> None:
     """Process queued carrier messages until stopped."""
     configure_logging()
@@ -53,5 +55,11 @@ def worker(
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         pool.start()
-        stop.wait()
+        while not stop.wait(1.0):
+            if parent and os.getppid() != parent:  # the serve process is gone
+                break
         pool.stop()
+
+
+if __name__ == "__main__":  # `python -m pnrguard.cli.worker`: how `serve` starts inline workers
+    typer.run(worker)

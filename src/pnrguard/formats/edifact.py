@@ -96,7 +96,7 @@ class Segment(NamedTuple):
 
     tag: str
     elements: list[list[str]]
-    index: int = 0
+    index: int = 0  # type: ignore[assignment]  # shadows tuple.index(), which no reader uses
 
     def get(self, element: int, component: int = 0) -> str:
         """The component's value, or "" where the carrier left it out."""

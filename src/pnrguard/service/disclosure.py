@@ -371,7 +371,9 @@ def _package(
             }
         }
         basis = "Directive (EU) 2016/681, Art. 6(2)(b) and 6(6): a duly reasoned request"
-    approvals = [{"step": "proposed", "by": rec.proposed_by, "at": rec.proposed_at.isoformat()}]
+    approvals: list[dict[str, str | None]] = [
+        {"step": "proposed", "by": rec.proposed_by, "at": rec.proposed_at.isoformat()}
+    ]
     if rec.decided_by is not None and rec.decided_at is not None:
         approvals.append(
             {

@@ -61,10 +61,13 @@ __all__ = [
     "approvals_csv",
     "audit_csv",
     "backfill_traveller_counts",
+    "disclosures",
     "notifications",
+    "request_detail",
     "search_audit",
     "statistics",
     "statistics_csv",
+    "statistics_rows",
 ]
 
 _BATCH = 500

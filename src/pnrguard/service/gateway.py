@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -138,8 +138,12 @@ class GatewaySettings(BaseSettings):
     lease_seconds: float = Field(default=120.0, gt=0)
     #: After this many failed attempts (system errors, not bad input) a row is parked as failed.
     max_attempts: int = Field(default=8, ge=1)
-    #: Worker threads started inside `pnrguard serve` (0: run `pnrguard worker` separately).
+    #: Workers started by `pnrguard serve` (0: run `pnrguard worker` separately).
     inline_workers: int = Field(default=1, ge=0)
+    #: "process": one child process running `pnrguard worker --threads N` (the default:
+    #: ingest is CPU-bound Python, and in the web process it would hold the GIL the push
+    #: handler needs, tripling acknowledgement latency); "thread": threads in the web process.
+    inline_mode: Literal["process", "thread"] = "process"
     #: How long a credential snapshot is used before it is re-read (revocation delay).
     credential_ttl_seconds: float = Field(default=5.0, ge=0)
     #: Most pushes committed together.

@@ -61,7 +61,9 @@ __all__ = [
     "Principal",
     "approve_unmasking",
     "can_see_identity",
+    "can_see_identity_on",
     "covering_request",
+    "read_visible",
     "request_unmasking",
     "unmask_view",
 ]
@@ -319,6 +321,21 @@ def covering_request(
     return conn.execute(q).scalar()
 
 
+def can_see_identity_on(
+    booking_id: str, *, user: Any, purpose: Purpose | str, conn: Connection, now: dt.datetime | None = None
+) -> bool:
+    """`can_see_identity` on the caller's connection (what `service.review` delegates to).
+
+    `now` defaults to the system time; use cases with an injected clock pass it."""
+    row = conn.execute(select(booking.c.state).where(booking.c.id == booking_id)).first()
+    if row is None or row.state == "deleted":
+        return False
+    if row.state == "active":
+        return True
+    at = now or dt.datetime.now(dt.UTC)
+    return covering_request(conn, booking_id, user=user, purpose=purpose, now=at) is not None
+
+
 def can_see_identity(
     booking_id: str, *, user: Any, purpose: Purpose | str, engine: Engine, clock: Clock
 ) -> bool:
@@ -327,12 +344,39 @@ def can_see_identity(
     Active bookings: yes (the role and purpose checks of the workspace apply before this);
     deleted or unknown: no; masked: only under an approved request (`covering_request`)."""
     with engine.connect() as conn:
-        row = conn.execute(select(booking.c.state).where(booking.c.id == booking_id)).first()
-        if row is None or row.state == "deleted":
-            return False
-        if row.state == "active":
-            return True
-        return covering_request(conn, booking_id, user=user, purpose=purpose, now=clock.now()) is not None
+        return can_see_identity_on(booking_id, user=user, purpose=purpose, conn=conn, now=clock.now())
+
+
+def read_visible(
+    conn: Connection,
+    keystore: KeyStore,
+    booking_id: str,
+    *,
+    user: Any,
+    purpose: Purpose | str,
+    version: int | None = None,
+    now: dt.datetime | None = None,
+    seal_keystore: KeyStore | None = None,
+) -> tuple[Booking, str | None]:
+    """The full booking for a viewer `can_see_identity_on` admits, and the id of the request
+    that covers it (None for an active booking). For views that log themselves: the caller
+    appends the ``unmasking`` entry (reference = that id) with its consultation.
+    `ForbiddenError` when the viewer is not admitted (no entry is written here)."""
+    at = now or dt.datetime.now(dt.UTC)
+    row = conn.execute(
+        select(booking.c.state, booking.c.dormant_at).where(booking.c.id == booking_id)
+    ).first()
+    if row is not None and row.state == "active":
+        return BookingRepository(conn, keystore).get(booking_id, version=version), None
+    request_id = (
+        covering_request(conn, booking_id, user=user, purpose=purpose, now=at) if row is not None else None
+    )
+    if row is None or request_id is None:
+        raise ForbiddenError("identity data of this booking is not visible to this user for this purpose")
+    tier = "dormant" if row.dormant_at is not None else "masked"
+    b = read_sealed(conn, booking_id, keystore=keystore, seal_keystore=seal_keystore or keystore, tier=tier,
+                    version=version)  # fmt: skip
+    return b, request_id
 
 
 def unmask_view(

@@ -76,6 +76,7 @@ from pnrguard.store.repository import (
 )
 from pnrguard.store.screening import hit
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime, booking, booking_key, booking_version
+from pnrguard.store.workspace import authority_request, request_result
 
 __all__ = [
     "SEAL_TIERS",
@@ -581,8 +582,9 @@ def write_rectified_version(
 
 
 class StoreRetentionLinks(RetentionLinks):
-    """Objective links from the store: a confirmed hit, an open retention hold (a case), or
-    a pending or approved unmasking request whose window has not ended."""
+    """Objective links from the store: a confirmed hit, an open retention hold (a case), a
+    competent authority's request still open that found the booking, or a pending or
+    approved unmasking request whose window has not ended."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -601,6 +603,13 @@ class StoreRetentionLinks(RetentionLinks):
                     select(retention_hold.c.booking_id).where(
                         retention_hold.c.booking_id.in_(chunk), retention_hold.c.released_at.is_(None)
                     )
+                ).scalars()
+            )
+            out.update(
+                conn.execute(
+                    select(request_result.c.booking_id)
+                    .join(authority_request, authority_request.c.id == request_result.c.request_id)
+                    .where(request_result.c.booking_id.in_(chunk), authority_request.c.status == "open")
                 ).scalars()
             )
             out.update(

@@ -28,7 +28,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 def overview_counts(node: Node) -> dict[str, Any]:
     """Figures an operator may see: counts, never content."""
     with node.engine.connect() as conn:
-        by_status = dict(
+        by_status: dict[str, int] = dict(
             conn.execute(select(message.c.status, func.count()).group_by(message.c.status)).all()
         )
         bookings = conn.execute(select(func.count()).select_from(booking)).scalar_one()

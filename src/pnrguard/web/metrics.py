@@ -48,6 +48,11 @@ class _QueueCollector(Collector):
                 self._cached = (now, depth, lag)
             return self._cached[1], self._cached[2]
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The metric names, without a database query (registration calls this)."""
+        yield GaugeMetricFamily("pnrguard_gateway_queue_depth", "", labels=["status"])
+        yield GaugeMetricFamily("pnrguard_gateway_screening_lag_seconds", "")
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             depth, lag = self._stats()

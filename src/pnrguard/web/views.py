@@ -2,7 +2,8 @@
 
 Why one helper: every page that can show personal data must carry the same headers
 (`Cache-Control: no-store` so no shared or browser cache keeps it, a strict Content
-Security Policy since the workspace runs no script at all, no referrer so ids never leak
+Security Policy since the workspace runs no script at all, no referrer beyond the node itself so
+ids never leak
 to another site). Rendering through `render` makes that impossible to forget.
 """
 
@@ -30,7 +31,7 @@ SECURITY_HEADERS = {
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }

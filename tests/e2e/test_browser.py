@@ -1,0 +1,114 @@
+"""The workspace in a real browser (Debian's chromium driven by Playwright).
+
+An analyst logs in with the keyboard, reviews the queue, dismisses one hit, confirms
+another and proposes its transmission; a supervisor gives the second approval; opening a
+record without a purpose is refused. Screenshots of the main pages go to
+$PNRGUARD_SCREENSHOTS (set it to docs/screenshots to refresh the README's pictures).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+
+from workspace_env import PASSWORD, Env, env  # noqa: F401 — after the path above; `env` is the fixture
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    target = os.environ.get("PNRGUARD_SCREENSHOTS")
+    out = Path(target) if target else tmp_path / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def test_review_dismiss_confirm_transmit_and_refuse_without_purpose(env: Env, shots: Path) -> None:  # noqa: F811 — the imported fixture
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    base = env.base
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 1200, "height": 860}).new_page()
+
+        def log_in(username: str) -> None:
+            page.goto(f"{base}/login")
+            page.get_by_label("Username").fill(username)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.keyboard.press("Enter")  # keyboard first: no mouse needed
+            page.wait_for_url(f"{base}/hits")
+
+        # The analyst logs in and sees the queue.
+        log_in("u-analyst")
+        expect(page.get_by_role("heading", name="Hits to review")).to_be_visible()
+        page.screenshot(path=str(shots / "queue.png"))
+
+        # Dismiss the first hit, with a reason.
+        page.locator("tbody a", has_text="Open").first.click()
+        expect(page.get_by_role("heading", name="Why it matched")).to_be_visible()
+        page.screenshot(path=str(shots / "hit.png"), full_page=False)
+        page.get_by_label("Dismiss").check()
+        page.get_by_label("Reason (mandatory)").fill("Different date of birth and nationality.")
+        page.get_by_role("button", name="Record decision").click()
+        expect(page.get_by_role("status")).to_contain_text("Hit dismissed")
+
+        # Confirm the next one and propose its transmission.
+        page.goto(f"{base}/hits")
+        page.locator("tbody a", has_text="Open").first.click()
+        page.get_by_label("Confirm").check()
+        page.get_by_label("Reason (mandatory)").fill("Same name, date of birth and nationality as the entry.")
+        page.get_by_role("button", name="Record decision").click()
+        expect(page.get_by_role("status")).to_contain_text("Hit confirmed")
+        page.get_by_label("Competent authority").select_option(label="National Police (POLICE)")
+        page.get_by_label("Justification (mandatory)").fill("Alert for the national counter-terrorism case.")
+        page.get_by_role("button", name="Propose transmission").click()
+        expect(page.get_by_role("status")).to_contain_text("waits for a supervisor")
+        transmission_url = page.url.split("?")[0]
+        page.screenshot(path=str(shots / "transmission-pending.png"))
+        page.get_by_role("button", name="Log out").click()
+
+        # The supervisor gives the second approval.
+        log_in("u-supervisor")
+        page.goto(transmission_url)
+        page.get_by_label("Reason (mandatory)").fill("Necessary and proportionate for the stated purpose.")
+        page.get_by_role("button", name="Approve and release").click()
+        expect(page.get_by_role("status")).to_contain_text("Transmission released")
+        expect(page.get_by_role("link", name="PDF")).to_be_visible()
+        page.screenshot(path=str(shots / "transmission-released.png"))
+
+        # A record cannot be opened without a purpose.
+        booking_id = env.audit()[-1].record_ids[0]
+        page.goto(f"{base}/bookings/{booking_id}")
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+        expect(page.get_by_role("alert")).to_contain_text("opens only under a purpose")
+        page.screenshot(path=str(shots / "refused-without-purpose.png"))
+
+        # The requests page, for the README.
+        page.goto(f"{base}/requests/new")
+        page.get_by_label("Case reference").fill("CASE-2025/17")
+        page.get_by_label("Purpose").select_option("illicit_trafficking_in_drugs")
+        page.get_by_label("Reason").fill("Suspected courier of a trafficking network; travel dates needed.")
+        page.get_by_role("button", name="Register").click()
+        expect(page.get_by_role("heading", name="Search under this request")).to_be_visible()
+        page.screenshot(path=str(shots / "request.png"))
+        browser.close()
+
+    released = [e for e in env.audit() if e.operation.value == "disclosure"]
+    assert len(released) == 1
+    assert released[0].actor == "u-supervisor"
+    assert len(env.hit_ids("dismissed")) == 1
+    assert len(env.hit_ids("confirmed")) == 1

@@ -1,0 +1,160 @@
+"""Every route of the app, as every role and as nobody: who is let in and who is refused.
+
+`ACCESS` declares each route's roles. The test walks the app's real route table, so a new
+route that is not declared here fails `test_every_route_is_declared`, and a declared route
+whose guard disagrees with the declaration fails the walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from workspace_env import Env
+
+from pnrguard.service.accounts import Role
+
+pytestmark = pytest.mark.storage
+
+A, S, D, J, ADM, C, P = (
+    Role.ANALYST, Role.SUPERVISOR, Role.DPO, Role.JUDICIAL, Role.ADMIN, Role.CARRIER, Role.PEER,
+)  # fmt: skip
+HUMANS = frozenset({A, S, D, J, ADM})
+READERS = frozenset({A, S, D})
+REVIEWERS = frozenset({A, S})
+PUBLIC = "public"
+#: Routes of other parts of the node with their own authentication (carrier bearer tokens,
+#: the metrics scrape): listed so nothing goes undeclared, walked elsewhere.
+OWN_AUTH = "own-auth"
+
+ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/static"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("GET", "/auth/oidc/start"): PUBLIC,
+    ("GET", "/auth/oidc/callback"): PUBLIC,
+    ("GET", "/metrics"): OWN_AUTH,
+    ("POST", "/carrier/v1/messages"): OWN_AUTH,
+    ("GET", "/carrier/v1/messages/{receipt}"): OWN_AUTH,
+    ("GET", "/health/gateway"): OWN_AUTH,
+    ("POST", "/logout"): HUMANS,
+    ("GET", "/"): HUMANS,
+    ("GET", "/api/overview"): HUMANS,
+    ("GET", "/hits"): READERS,
+    ("GET", "/api/hits"): READERS,
+    ("GET", "/hits/{hit_id}"): READERS,
+    ("GET", "/api/hits/{hit_id}"): READERS,
+    ("POST", "/hits/{hit_id}/decision"): REVIEWERS,
+    ("POST", "/hits/{hit_id}/transmissions"): REVIEWERS,
+    ("GET", "/transmissions"): READERS,
+    ("GET", "/transmissions/{transmission_id}"): READERS,
+    ("POST", "/transmissions/{transmission_id}/decision"): frozenset({S}),
+    ("GET", "/transmissions/{transmission_id}/package.json"): READERS,
+    ("GET", "/transmissions/{transmission_id}/package.pdf"): READERS,
+    ("GET", "/requests"): READERS,
+    ("GET", "/requests/new"): REVIEWERS,
+    ("POST", "/requests"): REVIEWERS,
+    ("GET", "/requests/{request_id}"): READERS,
+    ("POST", "/requests/{request_id}/search"): REVIEWERS,
+    ("POST", "/requests/{request_id}/decision"): REVIEWERS,
+    ("GET", "/requests/{request_id}/bookings/{booking_id}"): READERS,
+    ("GET", "/api/requests/{request_id}/bookings/{booking_id}"): READERS,
+    ("POST", "/requests/{request_id}/bookings/{booking_id}/transmissions"): REVIEWERS,
+    ("GET", "/bookings/{booking_id}"): READERS,
+    ("GET", "/admin/accounts"): frozenset({ADM}),
+    ("POST", "/admin/accounts"): frozenset({ADM}),
+    ("POST", "/admin/accounts/{account_id}/disable"): frozenset({ADM}),
+    ("POST", "/admin/accounts/{account_id}/enable"): frozenset({ADM}),
+    ("GET", "/admin/authorities"): frozenset({ADM}),
+    ("POST", "/admin/authorities"): frozenset({ADM}),
+}
+
+
+def _walk(routes: Iterable[Any]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route, through FastAPI's included routers and mounts."""
+    for r in routes:
+        if hasattr(r, "effective_candidates"):  # FastAPI's included router
+            yield from _walk(r.effective_candidates())
+            continue
+        original = getattr(r, "original_route", r)
+        methods = getattr(original, "methods", None) or {"GET"}
+        for m in sorted(set(methods) - {"HEAD"}):
+            yield m, r.path
+
+
+def _concrete(path: str) -> str:
+    # Ids that exist nowhere: an allowed role then gets 404 (or 400), never 401/403.
+    return (
+        path.replace("{receipt}", "0" * 32)
+        .replace("{hit_id}", "0" * 32)
+        .replace("{transmission_id}", "0" * 32)
+        .replace("{request_id}", "0" * 32)
+        .replace("{booking_id}", "0" * 32)
+        .replace("{account_id}", "0" * 32)
+        .replace("/static", "/static/workspace.css")
+    )
+
+
+def test_every_route_is_declared(env: Env) -> None:
+    routes = set(_walk(env.app.routes))  # type: ignore[attr-defined]
+    assert routes - set(ACCESS) == set(), "declare the roles of these new routes in ACCESS"
+    assert set(ACCESS) - routes == set(), "these declared routes no longer exist"
+
+
+def _call(client: httpx.Client, method: str, path: str, csrf: str | None) -> httpx.Response:
+    if method == "GET":
+        return client.get(path)
+    return client.post(path, data={"csrf_token": csrf} if csrf else {})
+
+
+def test_every_role_is_refused_where_it_must_be(env: Env) -> None:
+    checked = 0
+    sessions = {role: env.session_client(env.users[role]) for role in Role}
+    anonymous = httpx.Client(base_url=env.base, timeout=30)
+    # Logout last: it ends the session the rest of the walk uses.
+    order = sorted(ACCESS, key=lambda k: k == ("POST", "/logout"))
+    for method, path in order:
+        access = ACCESS[(method, path)]
+        if access == OWN_AUTH:
+            continue
+        url = _concrete(path)
+        r = _call(anonymous, method, url, None)
+        if access == PUBLIC:
+            assert r.status_code not in (401, 403) or path.startswith("/auth/oidc") or path == "/login", (
+                method, path, r.status_code,
+            )  # fmt: skip
+            continue
+        assert r.status_code == 401, (method, path, "anonymous", r.status_code)
+        assert isinstance(access, frozenset)
+        for role, (client, csrf) in sessions.items():
+            r = _call(client, method, url, csrf)
+            code = (
+                r.json().get("error")
+                if r.headers.get("content-type", "").startswith("application/json")
+                else None
+            )
+            where = (method, path, role.value, r.status_code)
+            if role in access:
+                assert r.status_code != 401, where
+                assert code != "role_refused", where
+            else:
+                assert r.status_code == 403, where
+                assert code == "role_refused", where
+            checked += 1
+    for client, _ in sessions.values():
+        client.close()
+    anonymous.close()
+    assert checked >= 7 * 30
+
+
+def test_machine_identities_cannot_log_in(env: Env) -> None:
+    from workspace_env import PASSWORD, login
+
+    with httpx.Client(base_url=env.base) as c:
+        for role in (Role.CARRIER, Role.PEER):
+            r = login(c, env.users[role].username, PASSWORD)
+            assert r.status_code == 401
