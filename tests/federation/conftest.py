@@ -87,7 +87,9 @@ def _tls(dirpath: Path, ca: trustme.CA, name: str, **kw: Any) -> tuple[Path, Pat
     return cert, key, ca_pem
 
 
-def make_member(base: Path, name: str, db_url: str, *, country: str, ca: trustme.CA | None = None, **tls: Any) -> Member:
+def make_member(
+    base: Path, name: str, db_url: str, *, country: str, ca: trustme.CA | None = None, **tls: Any
+) -> Member:
     ca = ca or trustme.CA(organization_name=f"{name} PIU CA")
     d = base / name
     cert, key, ca_pem = _tls(d / "tls", ca, name, **tls)
@@ -104,10 +106,16 @@ def make_member(base: Path, name: str, db_url: str, *, country: str, ca: trustme
         "PNRGUARD_PEER_API_URL": f"https://127.0.0.1:{port}",
     }
     settings = Settings(
-        database_url=SecretStr(db_url), key_file=d / "keys.json", node_name=name, node_country=country,
-        tls_cert_file=cert, tls_key_file=key, tls_ca_file=ca_pem, peer_api_port=port,
+        database_url=SecretStr(db_url),
+        key_file=d / "keys.json",
+        node_name=name,
+        node_country=country,
+        tls_cert_file=cert,
+        tls_key_file=key,
+        tls_ca_file=ca_pem,
+        peer_api_port=port,
         peer_api_url=f"https://127.0.0.1:{port}",
-    )  # fmt: skip
+    )
     node = Node.from_settings(settings)
     now = node.clock()
     users = {
@@ -123,9 +131,14 @@ def trust(a: Member, b: Member, kind: PeerKind = PeerKind.MEMBER_STATE, onward: 
     """`a` registers `b`, the fingerprints confirmed out of band (here: read from b's card)."""
     card = b.card()
     svc.register_peer(
-        card, cert_fingerprint=card.cert_fingerprint, key_fingerprint=card.keyid, kind=kind,
-        onward_condition=onward, actor="operator", node=a.node,
-    )  # fmt: skip
+        card,
+        cert_fingerprint=card.cert_fingerprint,
+        key_fingerprint=card.keyid,
+        kind=kind,
+        onward_condition=onward,
+        actor="operator",
+        node=a.node,
+    )
 
 
 def start(m: Member) -> None:
@@ -187,7 +200,9 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         c = make_member(base, "c.piu", f"{PG_URL}?options=-csearch_path%3D{schema}", country="EU")
         d = make_member(base, "d.piu", f"sqlite:///{base / 'd.db'}", country="DK")
         now = dt.datetime.now(dt.UTC)
-        e = make_member(base, "e.piu", f"sqlite:///{base / 'e.db'}", country="EE", not_after=now + SHORT_LIVED)
+        e = make_member(
+            base, "e.piu", f"sqlite:///{base / 'e.db'}", country="EE", not_after=now + SHORT_LIVED
+        )
         members = [a, b, c, d, e]
         renewed = _tls(base / "e.piu" / "renewed", e.ca, "e.piu")
         trust(a, b)
@@ -195,7 +210,12 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         trust(a, d)
         trust(a, e)
         trust(b, a)
-        trust(b, c, PeerKind.THIRD_COUNTRY, onward="Undertaking 2025-7: no onward transfer without express authorisation")
+        trust(
+            b,
+            c,
+            PeerKind.THIRD_COUNTRY,
+            onward="Undertaking 2025-7: no onward transfer without express authorisation",
+        )
         trust(c, a)
         trust(c, b)
         trust(d, a)

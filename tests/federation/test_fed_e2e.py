@@ -54,23 +54,37 @@ def refusals(m: Member) -> dict[str, int]:
 
 def request(m: Member, peer: str, subject: Subject, **kw: Any) -> store.ExchangeRecord:
     return svc.send_request(
-        user=m.users[A_], peer_name=peer, subject=subject, purpose=kw.pop("purpose", DRUGS),
-        case_ref=kw.pop("case_ref", f"CASE-{new_id()[-8:]}"), legal_basis="Directive (EU) 2016/681 Art. 9(2)",
+        user=m.users[A_],
+        peer_name=peer,
+        subject=subject,
+        purpose=kw.pop("purpose", DRUGS),
+        case_ref=kw.pop("case_ref", f"CASE-{new_id()[-8:]}"),
+        legal_basis="Directive (EU) 2016/681 Art. 9(2)",
         reasoning="Suspected courier on a known route; booking linked to seized consignment.",
-        node=m.node, client=m.client(), **kw,
-    )  # fmt: skip
+        node=m.node,
+        client=m.client(),
+        **kw,
+    )
 
 
 def test_request_waits_for_a_person_then_the_answer_is_logged_at_both_ends(federation: Federation) -> None:
     a, b = federation.a, federation.b
     with b.node.engine.begin() as conn:
-        ids = list(conn.execute(select(booking.c.id).where(booking.c.state == "active").order_by(booking.c.id).limit(2)).scalars())
+        ids = list(
+            conn.execute(
+                select(booking.c.id).where(booking.c.state == "active").order_by(booking.c.id).limit(2)
+            ).scalars()
+        )
         repo = BookingRepository(conn, b.node.keystore)
         target = repo.summary(ids[0])
         full = repo.get(ids[1])
         repo.mark_masked(ids[1], at=b.node.clock())
-    out = request(a, "b.piu", Subject(kind="booking", carrier=target.carrier, locator=target.locator),
-                  handling=[HandlingCode.H0, HandlingCode.H2])  # fmt: skip
+    out = request(
+        a,
+        "b.piu",
+        Subject(kind="booking", carrier=target.carrier, locator=target.locator),
+        handling=[HandlingCode.H0, HandlingCode.H2],
+    )
     assert out.status == "sent"
     assert out.peer_message_id is not None
 
@@ -87,19 +101,48 @@ def test_request_waits_for_a_person_then_the_answer_is_logged_at_both_ends(feder
 
     # Nothing leaves without a person: an operator-less answer is refused, a short reason too.
     with pytest.raises(ForbiddenError):
-        svc.approve_answer(inbound.id, user=b.users[Role.DPO], reason=REASON, booking_ids=ids, evaluation=EVAL,
-                           node=b.node, client=b.client())  # fmt: skip
+        svc.approve_answer(
+            inbound.id,
+            user=b.users[Role.DPO],
+            reason=REASON,
+            booking_ids=ids,
+            evaluation=EVAL,
+            node=b.node,
+            client=b.client(),
+        )
     with pytest.raises(Exception, match="reasoned"):
-        svc.approve_answer(inbound.id, user=b.users[S_], reason="ok", booking_ids=ids, evaluation=EVAL,
-                           node=b.node, client=b.client())  # fmt: skip
-    answer = svc.approve_answer(inbound.id, user=b.users[S_], reason=REASON, booking_ids=ids, evaluation=EVAL,
-                                handling=[HandlingCode.H0, HandlingCode.H1], node=b.node, client=b.client())  # fmt: skip
+        svc.approve_answer(
+            inbound.id,
+            user=b.users[S_],
+            reason="ok",
+            booking_ids=ids,
+            evaluation=EVAL,
+            node=b.node,
+            client=b.client(),
+        )
+    answer = svc.approve_answer(
+        inbound.id,
+        user=b.users[S_],
+        reason=REASON,
+        booking_ids=ids,
+        evaluation=EVAL,
+        handling=[HandlingCode.H0, HandlingCode.H1],
+        node=b.node,
+        client=b.client(),
+    )
     assert answer.status == "sent"
     assert answer.records == 2
     assert answer.masked_records == 1
     with pytest.raises(ConflictError):  # decided once
-        svc.approve_answer(inbound.id, user=b.users[S_], reason=REASON, booking_ids=ids, evaluation=EVAL,
-                           node=b.node, client=b.client())  # fmt: skip
+        svc.approve_answer(
+            inbound.id,
+            user=b.users[S_],
+            reason=REASON,
+            booking_ids=ids,
+            evaluation=EVAL,
+            node=b.node,
+            client=b.client(),
+        )
 
     # At A: the request is answered; the masked booking came masked.
     with a.node.engine.connect() as conn:
@@ -148,20 +191,54 @@ def test_refused_request_tells_the_requester(federation: Federation) -> None:
 
 def test_transfer_of_a_confirmed_hit_h2_and_third_country(federation: Federation) -> None:
     a, b, c = federation.a, federation.b, federation.c
-    import_watchlist(synthetic_watchlist(b.node, people=6), name="fed-list", fmt="csv", purpose=DRUGS,
-                     engine=b.node.engine, keystore=b.node.keystore, audit=b.node.audit, clock=b.node.clock,
-                     actor="test", role="admin")  # fmt: skip
+    import_watchlist(
+        synthetic_watchlist(b.node, people=6),
+        name="fed-list",
+        fmt="csv",
+        purpose=DRUGS,
+        engine=b.node.engine,
+        keystore=b.node.keystore,
+        audit=b.node.audit,
+        clock=b.node.clock,
+        actor="test",
+        role="admin",
+    )
     with b.node.engine.connect() as conn:
-        hit_ids = list(conn.execute(select(hit.c.id).where(hit.c.status == "open").order_by(hit.c.id)).scalars())
+        hit_ids = list(
+            conn.execute(select(hit.c.id).where(hit.c.status == "open").order_by(hit.c.id)).scalars()
+        )
     assert len(hit_ids) >= 2
     with pytest.raises(ConflictError):  # an unreviewed hit never leaves
-        svc.send_transfer(user=b.users[A_], peer_name="a.piu", case_ref="BE-T-1", reason=REASON, evaluation=EVAL,
-                          hit_id=hit_ids[0], node=b.node, client=b.client())  # fmt: skip
-    review_hit(hit_ids[0], reviewer=b.users[A_].username, decision=ReviewDecision.CONFIRM, reason=REASON,
-               engine=b.node.engine, audit=b.node.audit, clock=b.node.clock)  # fmt: skip
-    sent = svc.send_transfer(user=b.users[A_], peer_name="a.piu", case_ref="BE-T-1", reason=REASON, evaluation=EVAL,
-                             hit_id=hit_ids[0], handling=[HandlingCode.H0, HandlingCode.H2],
-                             node=b.node, client=b.client())  # fmt: skip
+        svc.send_transfer(
+            user=b.users[A_],
+            peer_name="a.piu",
+            case_ref="BE-T-1",
+            reason=REASON,
+            evaluation=EVAL,
+            hit_id=hit_ids[0],
+            node=b.node,
+            client=b.client(),
+        )
+    review_hit(
+        hit_ids[0],
+        reviewer=b.users[A_].username,
+        decision=ReviewDecision.CONFIRM,
+        reason=REASON,
+        engine=b.node.engine,
+        audit=b.node.audit,
+        clock=b.node.clock,
+    )
+    sent = svc.send_transfer(
+        user=b.users[A_],
+        peer_name="a.piu",
+        case_ref="BE-T-1",
+        reason=REASON,
+        evaluation=EVAL,
+        hit_id=hit_ids[0],
+        handling=[HandlingCode.H0, HandlingCode.H2],
+        node=b.node,
+        client=b.client(),
+    )
     assert sent.status == "sent"
     with a.node.engine.connect() as conn:
         got = store.find_message(conn, peer_id=_peer_id(a, "b.piu"), direction="in", message_id=sent.id)
@@ -172,16 +249,34 @@ def test_transfer_of_a_confirmed_hit_h2_and_third_country(federation: Federation
     # H2: A may not pass it on to C without B's recorded permission.
     before = refusals(a).get("exchange.refused.h2", 0)
     with pytest.raises(ForbiddenError, match="H2"):
-        svc.send_transfer(user=a.users[A_], peer_name="c.piu", case_ref="AT-F-1", reason=REASON, evaluation=EVAL,
-                          forward_message_id=got.id, node=a.node, client=a.client())  # fmt: skip
+        svc.send_transfer(
+            user=a.users[A_],
+            peer_name="c.piu",
+            case_ref="AT-F-1",
+            reason=REASON,
+            evaluation=EVAL,
+            forward_message_id=got.id,
+            node=a.node,
+            client=a.client(),
+        )
     assert refusals(a)["exchange.refused.h2"] == before + 1
     with pytest.raises(ForbiddenError):  # an analyst does not record permissions
-        svc.record_onward_permission(got.id, to_peer_name="c.piu", reference="BE-LETTER-42", user=a.users[A_],
-                                     node=a.node)  # fmt: skip
-    svc.record_onward_permission(got.id, to_peer_name="c.piu", reference="BE-LETTER-42", user=a.users[S_],
-                                 node=a.node)  # fmt: skip
-    fwd = svc.send_transfer(user=a.users[A_], peer_name="c.piu", case_ref="AT-F-1", reason=REASON, evaluation=EVAL,
-                            forward_message_id=got.id, node=a.node, client=a.client())  # fmt: skip
+        svc.record_onward_permission(
+            got.id, to_peer_name="c.piu", reference="BE-LETTER-42", user=a.users[A_], node=a.node
+        )
+    svc.record_onward_permission(
+        got.id, to_peer_name="c.piu", reference="BE-LETTER-42", user=a.users[S_], node=a.node
+    )
+    fwd = svc.send_transfer(
+        user=a.users[A_],
+        peer_name="c.piu",
+        case_ref="AT-F-1",
+        reason=REASON,
+        evaluation=EVAL,
+        forward_message_id=got.id,
+        node=a.node,
+        client=a.client(),
+    )
     assert fwd.status == "sent"
     assert "H2" in fwd.handling  # the restriction travels on
     with c.node.engine.connect() as conn:
@@ -190,13 +285,30 @@ def test_transfer_of_a_confirmed_hit_h2_and_third_country(federation: Federation
     assert "H2" in at_c.handling
 
     # Third country (C is registered at B as one): the condition travels, H2 added, DPO told.
-    review_hit(hit_ids[1], reviewer=b.users[A_].username, decision=ReviewDecision.CONFIRM, reason=REASON,
-               engine=b.node.engine, audit=b.node.audit, clock=b.node.clock)  # fmt: skip
-    tc = svc.send_transfer(user=b.users[A_], peer_name="c.piu", case_ref="BE-T-2", reason=REASON, evaluation=EVAL,
-                           hit_id=hit_ids[1], node=b.node, client=b.client())  # fmt: skip
+    review_hit(
+        hit_ids[1],
+        reviewer=b.users[A_].username,
+        decision=ReviewDecision.CONFIRM,
+        reason=REASON,
+        engine=b.node.engine,
+        audit=b.node.audit,
+        clock=b.node.clock,
+    )
+    tc = svc.send_transfer(
+        user=b.users[A_],
+        peer_name="c.piu",
+        case_ref="BE-T-2",
+        reason=REASON,
+        evaluation=EVAL,
+        hit_id=hit_ids[1],
+        node=b.node,
+        client=b.client(),
+    )
     assert "H2" in tc.handling
     with b.node.engine.connect() as conn:
-        kinds = conn.execute(select(dpo_notification.c.kind).where(dpo_notification.c.reference == tc.id)).scalars()
+        kinds = conn.execute(
+            select(dpo_notification.c.kind).where(dpo_notification.c.reference == tc.id)
+        ).scalars()
         assert list(kinds) == ["third_country_transfer"]
     with c.node.engine.connect() as conn:
         row = store.find_message(conn, peer_id=_peer_id(c, "b.piu"), direction="in", message_id=tc.id)
@@ -231,25 +343,36 @@ def _peer_id(m: Member, name: str) -> str:
 
 def _envelope(sender: str, recipient: str = "a.piu") -> Envelope:
     return Envelope(
-        message_id=new_id(), kind=MessageKind.REQUEST, sender=sender, recipient=recipient,
-        sent_at=dt.datetime.now(dt.UTC), case_ref="PROBE-1", purpose=DRUGS, legal_basis="Art. 9(2)",
-        handling=[HandlingCode.H0], reasoning="A probe of the door, reasoned at length.",
+        message_id=new_id(),
+        kind=MessageKind.REQUEST,
+        sender=sender,
+        recipient=recipient,
+        sent_at=dt.datetime.now(dt.UTC),
+        case_ref="PROBE-1",
+        purpose=DRUGS,
+        legal_basis="Art. 9(2)",
+        handling=[HandlingCode.H0],
+        reasoning="A probe of the door, reasoned at length.",
         subject=Subject(kind="person", surname="PROBE"),
-    )  # fmt: skip
+    )
 
 
-def _raw(sender: Member, to: Member, *, key: Any = None, cert: tuple[Any, Any] | None = None,
-         keyid_of: Any = None) -> tuple[httpx.Client, str, bytes, dict[str, str]]:  # fmt: skip
+def _raw(
+    sender: Member, to: Member, *, key: Any = None, cert: tuple[Any, Any] | None = None, keyid_of: Any = None
+) -> tuple[httpx.Client, str, bytes, dict[str, str]]:
     env = _envelope(sender.name)
     body = env.to_bytes()
     url = to.url + MESSAGE_PATH
     signing = key or sender.node.keystore.signing_key()
-    headers = sign_request(key=signing, url=url, body=body, message_id=env.message_id,
-                           now=int(time.time()), window=300)  # fmt: skip
+    headers = sign_request(
+        key=signing, url=url, body=body, message_id=env.message_id, now=int(time.time()), window=300
+    )
     if keyid_of is not None:  # claim another key's id (a forgery)
         from pnrguard.exchange.identity import key_fingerprint
 
-        headers["signature-input"] = headers["signature-input"].replace(key_fingerprint(signing), key_fingerprint(keyid_of))
+        headers["signature-input"] = headers["signature-input"].replace(
+            key_fingerprint(signing), key_fingerprint(keyid_of)
+        )
     cert_file, key_file = cert or (sender.settings.tls_cert_file, sender.settings.tls_key_file)
     ctx = client_context(cert_file=cert_file, key_file=key_file, peer_ca_pem=to.ca.cert_pem.bytes().decode())
     return httpx.Client(verify=ctx, timeout=10, trust_env=False), url, body, headers
@@ -299,7 +422,9 @@ def test_refusals_are_clear_and_logged_by_the_receiver(federation: Federation) -
 
     # Expired certificate: E's registered certificate expires; E calls with a renewed one
     # (same CA, so TLS admits it) and the app refuses the stale registration.
-    left = (next(p for p in svc.list_peers(a.node) if p.name == "e.piu").cert_not_after - dt.datetime.now(dt.UTC))
+    left = next(p for p in svc.list_peers(a.node) if p.name == "e.piu").cert_not_after - dt.datetime.now(
+        dt.UTC
+    )
     time.sleep(max(0.0, left.total_seconds()) + 0.5)
     data = refused(*_raw(e, a, cert=federation.e_renewed))
     assert data["error"] == "certificate_expired"
@@ -309,19 +434,28 @@ def test_refusals_are_clear_and_logged_by_the_receiver(federation: Federation) -
     for code in ("replay", "bad_signature", "unknown_peer", "revoked_peer", "certificate_expired"):
         key = f"exchange.refused.{code}"
         assert after.get(key, 0) == before.get(key, 0) + 1, key
-    assert all(e.purpose is Purpose.SYSTEM_SECURITY for e in audit(a, operation=Operation.REFUSAL)
-               if any(k.startswith("exchange.refused.") and k != "exchange.refused.h2" for k in e.counts))  # fmt: skip
+    assert all(
+        e.purpose is Purpose.SYSTEM_SECURITY
+        for e in audit(a, operation=Operation.REFUSAL)
+        if any(k.startswith("exchange.refused.") and k != "exchange.refused.h2" for k in e.counts)
+    )
 
 
 def test_tls_refuses_expired_and_foreign_certificates(federation: Federation) -> None:
     a, e = federation.a, federation.e
     peer_a = next(p for p in svc.list_peers(e.node) if p.name == "a.piu")
-    left = (next(p for p in svc.list_peers(a.node) if p.name == "e.piu").cert_not_after - dt.datetime.now(dt.UTC))
+    left = next(p for p in svc.list_peers(a.node) if p.name == "e.piu").cert_not_after - dt.datetime.now(
+        dt.UTC
+    )
     time.sleep(max(0.0, left.total_seconds()) + 0.5)
     env = _envelope("e.piu")
-    # E's own TLS certificate has expired: the handshake is refused, the error says why.
-    with pytest.raises(PeerUnreachable, match="certificate expired"):
-        e.client().post(peer_a, env.to_bytes(), env.message_id)
+    # E's own TLS certificate has expired: A's TLS stack refuses it...
+    client, url, body, headers = _raw(e, a)
+    with client, pytest.raises(httpx.TransportError):
+        client.post(url, content=body, headers=headers)
+    # ...and E's client says why before trying (TLS 1.3 would only show a closed connection).
+    with pytest.raises(PeerUnreachable, match="TLS certificate expired"):
+        svc.make_client(e.node).post(peer_a, env.to_bytes(), env.message_id)
     # A certificate from a CA that no registered peer uses never reaches the app.
     stranger = trustme.CA().issue_cert("127.0.0.1")
     d = e.settings.tls_cert_file.parent.parent / "stranger"
@@ -329,7 +463,7 @@ def test_tls_refuses_expired_and_foreign_certificates(federation: Federation) ->
     (d / "c.pem").write_bytes(b"".join(p.bytes() for p in stranger.cert_chain_pems))
     (d / "k.pem").write_bytes(stranger.private_key_pem.bytes())
     client, url, body, headers = _raw(e, a, cert=(d / "c.pem", d / "k.pem"))
-    with client, pytest.raises(httpx.TransportError, match="(?i)unknown ca|certificate"):
+    with client, pytest.raises(httpx.TransportError):
         client.post(url, content=body, headers=headers)
 
 
@@ -345,10 +479,16 @@ def test_load_1000_signed_requests_from_two_peers(federation: Federation) -> Non
     def one(args: tuple[Member, Any]) -> store.ExchangeRecord:
         m, client = args
         return svc.send_request(
-            user=m.users[A_], peer_name="a.piu", subject=subject, purpose=DRUGS, case_ref="LOAD-1",
-            legal_basis="Art. 9(2)", reasoning="Bounded load test of the federation path.",
-            node=m.node, client=client,
-        )  # fmt: skip
+            user=m.users[A_],
+            peer_name="a.piu",
+            subject=subject,
+            purpose=DRUGS,
+            case_ref="LOAD-1",
+            legal_basis="Art. 9(2)",
+            reasoning="Bounded load test of the federation path.",
+            node=m.node,
+            client=client,
+        )
 
     with a.node.engine.connect() as conn:
         start_count = conn.execute(select(func.count()).select_from(store.exchange_message)).scalar_one()
@@ -372,21 +512,29 @@ def test_load_1000_signed_requests_from_two_peers(federation: Federation) -> Non
     assert all(r.status == "sent" for r in sent)
     assert len({r.peer_message_id for r in sent}) == 2 * n_each  # none processed twice
     with a.node.engine.connect() as conn:
-        rows = conn.execute(
-            select(store.exchange_message.c.message_id).where(store.exchange_message.c.case_ref == "LOAD-1")
-        ).scalars().all()
+        rows = (
+            conn.execute(
+                select(store.exchange_message.c.message_id).where(
+                    store.exchange_message.c.case_ref == "LOAD-1"
+                )
+            )
+            .scalars()
+            .all()
+        )
         total = conn.execute(select(func.count()).select_from(store.exchange_message)).scalar_one()
     assert sorted(rows) == sorted(r.id for r in sent)  # none lost, none twice
     assert total - start_count == 2 * n_each
-    collected = [e for e in audit(a, operation=Operation.COLLECTION) if "exchange.request.received" in e.counts]
+    collected = [
+        e for e in audit(a, operation=Operation.COLLECTION) if "exchange.request.received" in e.counts
+    ]
     refs = {e.reference for e in collected}
     assert {r.peer_message_id for r in sent} <= refs
     for m in (b, c):
-        for _, cl in senders:
-            pass
         with m.node.engine.connect() as conn:
             n = conn.execute(
-                select(func.count()).select_from(store.exchange_message).where(
+                select(func.count())
+                .select_from(store.exchange_message)
+                .where(
                     store.exchange_message.c.case_ref == "LOAD-1", store.exchange_message.c.status == "sent"
                 )
             ).scalar_one()

@@ -39,10 +39,14 @@ PG_URL = os.environ.get("PNRGUARD_TEST_PG_URL", "postgresql+psycopg://postgres@1
 MAX_BYTES = 400_000
 
 
-def synthetic_pushes(seed: int = 5, *, flights: int = 3, passengers: int | tuple[int, int] = 20) -> list[Push]:
+def synthetic_pushes(
+    seed: int = 5, *, flights: int = 3, passengers: int | tuple[int, int] = 20
+) -> list[Push]:
     """Pushes prepared in the last few days (inside the replay window) for PIUDE."""
     base = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=3)
-    return list(generate(seed, flights=flights, passengers_per_flight=passengers, base_date=base, piu_country="DE"))
+    return list(
+        generate(seed, flights=flights, passengers_per_flight=passengers, base_date=base, piu_country="DE")
+    )
 
 
 def with_ref(body: bytes, old: str, new: str) -> bytes:

@@ -3,6 +3,7 @@ errors on any bytes, and the push endpoint never answers 500."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,8 @@ def mutated(draw: st.DrawFn) -> bytes:
     body = draw(st.sampled_from(BODIES))
     i = draw(st.integers(0, len(body)))
     j = draw(st.integers(i, min(len(body), i + 64)))
-    junk = draw(st.binary(max_size=16) | st.sampled_from([b"'", b"+", b":", b"?", b"UNZ+1+1'", b"UNH+", b"\xff"]))
+    special = st.sampled_from([b"'", b"+", b":", b"?", b"UNZ+1+1'", b"UNH+", b"\xff"])
+    junk = draw(st.binary(max_size=16) | special)
     how = draw(st.sampled_from(["cut", "splice", "replace", "double"]))
     if how == "cut":
         return body[:i]
@@ -46,10 +48,8 @@ ANY_BYTES = st.binary(max_size=3000) | mutated()
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(ANY_BYTES)
 def test_read_message_raises_only_parse_error(data: bytes) -> None:
-    try:
+    with contextlib.suppress(ParseError):
         read_message(data)
-    except ParseError:
-        pass
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -67,10 +67,12 @@ def test_envelope_check_returns_or_rejects(data: bytes) -> None:
             future_skew=dt.timedelta(days=1),
         )
     except GatewayRejection as exc:
-        assert exc.http_status in (400, 403, 409, 413, 415)
-        assert len(exc.detail) <= 200
+        rejection = exc
+    else:
+        assert env.messages >= 1
         return
-    assert env.messages >= 1
+    assert rejection.http_status in (400, 403, 409, 413, 415)
+    assert len(rejection.detail) <= 200
 
 
 @pytest.fixture
@@ -85,7 +87,9 @@ def sqlite_gw(sqlite_engine: Engine, tmp_path: Path) -> Iterator[GatewayEnv]:
 @given(body=ANY_BYTES, sender=st.sampled_from(SENDERS), content_type=st.sampled_from(
     ["application/edifact", "text/plain; charset=utf-8", "application/octet-stream", "text/html", ""]
 ))  # fmt: skip
-def test_push_endpoint_never_fails(sqlite_gw: GatewayEnv, body: bytes, sender: str, content_type: str) -> None:
+def test_push_endpoint_never_fails(
+    sqlite_gw: GatewayEnv, body: bytes, sender: str, content_type: str
+) -> None:
     r = sqlite_gw.push(body, carrier=sender, **({"Content-Type": content_type} if content_type else {}))
     assert r.status_code in (200, 202, 400, 403, 409, 413, 415), r.text
     ack = r.json()

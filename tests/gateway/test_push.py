@@ -41,7 +41,8 @@ def test_accepted_push_is_committed_before_the_acknowledgement(gw: GatewayEnv) -
     r = gw.push(BODY, carrier=SENDER, json=False)
     # The row must be visible to *another* connection the moment the response is here.
     with gw.node.engine.connect() as other:
-        row = other.execute(select(gateway_inbox).where(gateway_inbox.c.control_ref == FIRST.control_ref)).one()
+        q = select(gateway_inbox).where(gateway_inbox.c.control_ref == FIRST.control_ref)
+        row = other.execute(q).one()
     assert r.status_code == 202
     assert r.headers["content-type"].startswith("application/edifact")
     assert f"UCI+{FIRST.control_ref}+{SENDER}+{RECIPIENT}+7'" in r.text
@@ -195,11 +196,13 @@ def test_a_retried_row_is_stored_once(gw: GatewayEnv) -> None:
 
     first = process_next(engine=node.engine, keystore=node.keystore, ingest=ingest_then_crash,  # type: ignore[arg-type]
                          clock=node.clock, settings=settings)  # fmt: skip
-    assert first is not None and first.status is ProcessStatus.RETRY
+    assert first is not None
+    assert first.status is ProcessStatus.RETRY
     clock = FixedClock(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))  # past the back-off
     again = process_next(engine=node.engine, keystore=node.keystore, ingest=node.ingest, clock=clock,
                          settings=settings)  # fmt: skip
-    assert again is not None and again.status is ProcessStatus.ALREADY
+    assert again is not None
+    assert again.status is ProcessStatus.ALREADY
     with node.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(message)).scalar_one() == 1
         assert conn.execute(select(gateway_inbox.c.status)).scalar_one() == "done"
@@ -213,13 +216,15 @@ def test_a_dead_workers_claim_is_taken_over_after_its_lease(gw: GatewayEnv) -> N
     node = gw.node
     now = dt.datetime.now(dt.UTC)
     with node.engine.begin() as conn:  # a worker claims, then dies without a trace
-        assert GatewayRepository(conn).claim(now=now, lease_until=now + dt.timedelta(seconds=60), token="dead")
+        lease = now + dt.timedelta(seconds=60)
+        assert GatewayRepository(conn).claim(now=now, lease_until=lease, token="dead")
     assert process_next(engine=node.engine, keystore=node.keystore, ingest=node.ingest, clock=node.clock,
                         settings=gw.gateway.settings) is None  # fmt: skip  # still leased
     later = FixedClock(now + dt.timedelta(seconds=61))
     done = process_next(engine=node.engine, keystore=node.keystore, ingest=node.ingest, clock=later,
                         settings=gw.gateway.settings)  # fmt: skip
-    assert done is not None and done.status is ProcessStatus.INGESTED
+    assert done is not None
+    assert done.status is ProcessStatus.INGESTED
     with node.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(message)).scalar_one() == 1
 

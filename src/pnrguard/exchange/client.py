@@ -30,9 +30,9 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from pnrguard.errors import PnrguardError
+from pnrguard.errors import ConfigError, PnrguardError
 from pnrguard.exchange import signatures as sig
-from pnrguard.exchange.identity import client_context, key_fingerprint, public_key_from_raw
+from pnrguard.exchange.identity import client_context, key_fingerprint, load_certificate, public_key_from_raw
 from pnrguard.exchange.messages import Envelope
 from pnrguard.exchange.peers import Peer
 
@@ -172,6 +172,12 @@ def _tls_reason(exc: BaseException) -> str:
         if "[SSL:" in text:
             return text.split("]", 1)[0].split(":", 1)[1].strip().lower().replace("_", " ")
         cur = cur.__cause__ or cur.__context__
+    if isinstance(exc, httpx.RemoteProtocolError):
+        # TLS 1.3: a refused client certificate shows as a connection closed without answer.
+        return (
+            "the peer closed the connection without answering (with TLS 1.3, how a refused client "
+            "certificate shows: expired, or from a CA the peer does not trust)"
+        )
     return type(exc).__name__
 
 
@@ -197,6 +203,11 @@ class PeerClient:
         self._timeout = timeout
         self._clients: dict[tuple[str, str], httpx.Client] = {}
         self._lock = threading.Lock()
+        try:
+            own = load_certificate(cert_file.read_bytes())
+        except OSError:
+            raise ConfigError("the node's TLS certificate file cannot be read") from None
+        self._cert_not_after = int(own.not_valid_after_utc.timestamp())
 
     def _client(self, peer: Peer) -> httpx.Client:
         k = (peer.id, peer.ca_pem)
@@ -226,6 +237,13 @@ class PeerClient:
 
     def post(self, peer: Peer, body: bytes, message_id: str) -> Receipt:
         url = peer.url.rstrip("/") + MESSAGE_PATH
+        if self._clock() >= self._cert_not_after:
+            # With TLS 1.3 a peer refuses a client certificate after the handshake, and the
+            # caller would only see a closed connection: say what is wrong before trying.
+            raise PeerUnreachable(
+                f"cannot deliver to peer {peer.name}: this node's TLS certificate expired; renew it "
+                "(peers refuse an expired certificate in the TLS handshake)"
+            )
         headers = sign_request(
             key=self._key, url=url, body=body, message_id=message_id, now=self._clock(), window=self._window
         )

@@ -46,7 +46,7 @@ __all__ = [
     "parse_envelope",
 ]
 
-ENVELOPE_FORMAT = "pnrguard-exchange/1"
+ENVELOPE_FORMAT: Literal["pnrguard-exchange/1"] = "pnrguard-exchange/1"
 MIN_REASONING = 20
 
 MessageId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]

@@ -902,6 +902,52 @@ def send_transfer(
     now = node.clock()
     local_id = new_id()
     codes = list(dict.fromkeys(handling))
+    try:
+        return _send_transfer(
+            user=user,
+            peer_name=peer_name,
+            case_ref=case_ref,
+            reason=reason,
+            evaluation=evaluation,
+            hit_id=hit_id,
+            forward_message_id=forward_message_id,
+            codes=codes,
+            handling_conditions=handling_conditions,
+            legal_basis=legal_basis,
+            node=node,
+            client=client,
+            local_id=local_id,
+            now=now,
+        )
+    except _H2Blocked as blocked:
+        # Logged after the use case's transaction ended (SQLite has one writer at a time).
+        _refuse_h2(node, user=user, src=blocked.src, peer=blocked.peer)
+        raise AssertionError("unreachable") from None
+
+
+class _H2Blocked(Exception):
+    def __init__(self, src: ExchangeRecord, peer: Peer) -> None:
+        self.src, self.peer = src, peer
+        super().__init__("H2")
+
+
+def _send_transfer(
+    *,
+    user: Account,
+    peer_name: str,
+    case_ref: str,
+    reason: str,
+    evaluation: Evaluation,
+    hit_id: str | None,
+    forward_message_id: str | None,
+    codes: list[HandlingCode],
+    handling_conditions: str | None,
+    legal_basis: str,
+    node: Node,
+    client: PeerClient,
+    local_id: str,
+    now: dt.datetime,
+) -> ExchangeRecord:
     with node.engine.begin() as conn:
         directory = SqlPeerDirectory(conn)
         peer = _usable_peer(directory, name=peer_name)
@@ -928,7 +974,7 @@ def send_transfer(
             if HandlingCode.H2.value in src.handling and not store.has_permission(
                 conn, message_id=src.id, to_peer_id=peer.id
             ):
-                _refuse_h2(node, user=user, src=src, peer=peer)
+                raise _H2Blocked(src, peer)
             source_env = _unseal(conn, node.keystore, src.id)
             records = list(source_env.records)
             codes = list(dict.fromkeys([*codes, *source_env.handling]))

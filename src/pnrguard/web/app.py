@@ -1,7 +1,9 @@
 """The node's HTTP face: a FastAPI app built over a `Node` (the composition root).
 
-This first version serves the health check and an operations overview that shows counts
-only; the analyst workspace, the carrier push API and the peer API build on it.
+It serves the health check, an operations overview (counts only), the carrier push API, the
+analyst workspace and the federation pages. The peer API runs on its own mutual-TLS
+listener (`pnrguard peers serve`, see docs/federation.md), so browsers never need a client
+certificate.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pnrguard import __version__
 from pnrguard.errors import PnrguardError
 from pnrguard.service.bootstrap import Node
 from pnrguard.store.tables import booking, booking_version, message
-from pnrguard.web import workspace
+from pnrguard.web import exchange_views, workspace
 from pnrguard.web.auth import ANY_HUMAN, require_role
 from pnrguard.web.carrier import carrier_router
 
@@ -69,4 +71,5 @@ def create_app(node: Node) -> FastAPI:
 
     app.include_router(carrier_router(node))
     workspace.install(app, node)
+    exchange_views.install(app, node)
     return app

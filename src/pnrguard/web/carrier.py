@@ -341,10 +341,10 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
             outcome = await asyncio.wrap_future(gw.enqueuer.submit_push(values, envelope, credential))
         except Exception:
             metrics.rejections.labels(Reason.UNAVAILABLE.value).inc()
-            exc = GatewayRejection(
+            down = GatewayRejection(
                 Reason.UNAVAILABLE, "the inbox is unavailable; nothing was stored", envelope=envelope
             )
-            return respond(request, AckInfo.rejected(exc), started, {"Retry-After": "5"})
+            return respond(request, AckInfo.rejected(down), started, {"Retry-After": "5"})
         if outcome.status is EnqueueStatus.REJECTED:
             assert outcome.rejection is not None
             metrics.rejections.labels(outcome.rejection.reason.value).inc()
