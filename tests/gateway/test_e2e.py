@@ -27,10 +27,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from gateway_env import PG_URL, RECIPIENT, gateway_env, synthetic_pushes, with_ref
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
-from conftest import PG_URL, RECIPIENT, gateway_env, synthetic_pushes, with_ref
 from live_server import free_port
 from pnrguard.store.db import make_engine
 from pnrguard.store.gateway import gateway_inbox

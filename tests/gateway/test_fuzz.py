@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gateway_env import RECIPIENT, GatewayEnv, gateway_env, synthetic_pushes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from conftest import RECIPIENT, GatewayEnv, gateway_env, synthetic_pushes
 from pnrguard.errors import ParseError
 from pnrguard.formats.reader import read_message
 from pnrguard.service.gateway import GatewayRejection, check_envelope

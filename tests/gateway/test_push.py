@@ -9,9 +9,9 @@ import re
 from collections.abc import Callable
 
 import pytest
+from gateway_env import MAX_BYTES, RECIPIENT, GatewayEnv, synthetic_pushes, with_ref
 from sqlalchemy import func, select
 
-from conftest import MAX_BYTES, RECIPIENT, GatewayEnv, synthetic_pushes, with_ref
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.gateway import ProcessStatus, process_next, revoke_credential
 from pnrguard.store.gateway import carrier_credential, gateway_inbox, gateway_quarantine

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import schemathesis
 from fastapi import FastAPI
+from gateway_env import gateway_settings, make_node
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy.engine import Engine
 
-from conftest import gateway_settings, make_node
 from pnrguard.service.gateway import issue_credential
 from pnrguard.web.carrier import CarrierGateway, carrier_router
 

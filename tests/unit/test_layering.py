@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "pnrguard"
-CORE = ["domain", "formats", "screening", "audit"]
-PURE_PROTECTION = ["sensitive.py", "minimise.py", "protect.py", "crypto.py"]
-SHELLS = ("pnrguard.store", "pnrguard.service", "pnrguard.web", "pnrguard.cli", "pnrguard.exchange")
+CORE = ["domain", "formats", "screening", "audit", "exchange"]
+PURE_PROTECTION = ["sensitive.py", "minimise.py", "protect.py", "crypto.py", "retention.py"]
+SHELLS = ("pnrguard.store", "pnrguard.service", "pnrguard.web", "pnrguard.cli")
 
 
 def _imports(path: Path) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -21,8 +22,21 @@ DEMO_DIR = Path("var/demo")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers_inline: Annotated[
+        int | None,
+        typer.Option(
+            "--workers-inline",
+            min=0,
+            help="Ingest workers started with the server (0: run `pnrguard worker` separately). "
+            "Default: PNRGUARD_GATEWAY_INLINE_WORKERS, else 1.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve the node (web app and APIs) on the configured database."""
+    """Serve the node (web app, carrier push API, workspace) on the configured database."""
+    if workers_inline is not None:
+        # The gateway reads its settings from the environment when the app is built.
+        os.environ["PNRGUARD_GATEWAY_INLINE_WORKERS"] = str(workers_inline)
     node = Node.from_settings()
     try:
         uvicorn.run(create_app(node), host=host, port=port, log_level="info", access_log=False)

@@ -10,8 +10,9 @@
   bookings (see bench/retention.py); a crash loses at most the batch in flight, which the
   next run picks up.
 - **Idempotent**: every action moves a booking out of the predicate that selected it
-  (active -> masked, not dormant -> dormant, not deleted -> deleted), and every UPDATE
-  re-checks the state, so a second run finds nothing to do and appends no booking entries.
+  (active -> masked, not dormant -> dormant, not deleted -> deleted), and rows are acted on
+  only as claimed (locked) and re-checked by `due` in the same transaction, so a second run
+  finds nothing to do and appends no booking entries.
 - **Safe with several workers at once**: on PostgreSQL batches are claimed with
   ``FOR UPDATE SKIP LOCKED``, so two workers never take the same booking; on SQLite every
   transaction holds the write lock from its start. No booking is processed (or audited)

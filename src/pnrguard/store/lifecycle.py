@@ -373,9 +373,12 @@ def mask_bookings(
                 booking_key.c.booking_id.in_(chunk), booking_key.c.kind == KeyKind.IDENTITY.value
             )
         )
+        # By id only: the rows are claimed (locked) in this transaction and were active.
+        # A `state = 'active'` term here made SQLite pick the state index and scan every
+        # active booking per batch (quadratic over a run; bench/retention.py).
         conn.execute(
             update(booking)
-            .where(booking.c.id.in_(chunk), booking.c.state == "active")
+            .where(booking.c.id.in_(chunk))
             .values(
                 state="masked",
                 masked_at=at,
