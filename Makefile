@@ -25,7 +25,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/crypto.py
 	$(BIN)/python bench/screen.py
+	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/retention.py
+	$(BIN)/python bench/gateway.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

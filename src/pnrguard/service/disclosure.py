@@ -36,7 +36,7 @@ from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
-from pnrguard.service.review import ReviewPolicy, booking_view, consultation_purpose
+from pnrguard.service.review import ReviewPolicy, booking_view, consultation_purpose, log_unmasking
 from pnrguard.store import screening as hits_store
 from pnrguard.store import workspace as store
 from pnrguard.store.repository import BookingRepository, new_id
@@ -193,7 +193,7 @@ def propose_transmission(
             store.insert_transmission(conn, rec)
             return rec
         released = _released(rec, by=user.username, at=now, reason="released without second approval")
-        pkg = _package(conn, keystore, released, user=user, node_name=node_name)
+        pkg = _package(conn, keystore, released, user=user, node_name=node_name, log=audit(conn))
         released = _with(released, package_sha256=pkg.sha256)
         store.insert_transmission(conn, released)
         _log_disclosure(audit(conn), released, authority, user)
@@ -254,7 +254,7 @@ def approve_transmission(
         authority = store.get_authority(conn, rec.authority_id)
         assert authority is not None
         released = _released(rec, by=user.username, at=now, reason=reason)
-        pkg = _package(conn, keystore, released, user=user, node_name=node_name)
+        pkg = _package(conn, keystore, released, user=user, node_name=node_name, log=audit(conn))
         if not store.decide_transmission(
             conn, transmission_id, status="released", by=user.username, at=now, reason=reason,
             package_sha256=pkg.sha256,
@@ -311,7 +311,7 @@ def package(
             raise NotFoundError("no such transmission")
         if rec.status != "released":
             raise ConflictError(f"transmission {transmission_id} is {rec.status}: nothing was released")
-        pkg = _package(conn, keystore, rec, user=user, node_name=node_name)
+        pkg = _package(conn, keystore, rec, user=user, node_name=node_name, log=audit(conn))
         audit(conn).append(
             actor=user.username,
             role=user.role.value,
@@ -325,13 +325,20 @@ def package(
 
 
 def _package(
-    conn: Connection, keystore: KeyStore, rec: TransmissionRecord, *, user: Account, node_name: str
+    conn: Connection,
+    keystore: KeyStore,
+    rec: TransmissionRecord,
+    *,
+    user: Account,
+    node_name: str,
+    log: AuditLog,
 ) -> Package:
     authority = store.get_authority(conn, rec.authority_id)
     assert authority is not None
     view = booking_view(
         conn, keystore, rec.booking_id, user=user, purpose=Purpose(rec.purpose), version=rec.booking_version
     )
+    log_unmasking(log, view, user=user, purpose=Purpose(rec.purpose))
     origin: dict[str, Any]
     if rec.hit_id is not None:
         h = hits_store.get_hit(conn, rec.hit_id)

@@ -31,7 +31,7 @@ from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundE
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.names import normalise
 from pnrguard.service.accounts import Account, Role
-from pnrguard.service.review import BookingView, Page, booking_view, consultation_purpose
+from pnrguard.service.review import BookingView, Page, booking_view, consultation_purpose, log_unmasking
 from pnrguard.store import workspace as store
 from pnrguard.store.repository import BookingRepository, BookingSummary, new_id
 from pnrguard.store.tables import booking
@@ -310,7 +310,9 @@ def open_record(
     purpose = Purpose(req.purpose)
     with engine.begin() as conn:
         view = booking_view(conn, keystore, booking_id, user=user, purpose=purpose)
-        audit(conn).append(
+        log = audit(conn)
+        log_unmasking(log, view, user=user, purpose=purpose)
+        log.append(
             actor=user.username,
             role=user.role.value,
             operation=Operation.CONSULTATION,

@@ -38,6 +38,7 @@ from pnrguard.screening.criteria_view import to_utc
 from pnrguard.screening.models import Feature, WatchlistEntry
 from pnrguard.screening.score import explain
 from pnrguard.screening.screener import Screener
+from pnrguard.service import unmasking
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.screening import ReviewDecision, person_query, review_hit
 from pnrguard.store import screening as hits_store
@@ -90,16 +91,29 @@ class ReviewPolicy:
 def can_see_identity(booking_id: str, *, user: Account, purpose: Purpose, conn: Connection) -> bool:
     """May `user` see the identity fields of this booking for `purpose`?
 
-    Today: yes for an active booking, no for a masked or deleted one, whoever asks.
-
-    The seam for judicial unmasking (Art. 12(3)): the lifecycle work adds here the lookup of
-    an approved, in-scope unmasking (this booking, this purpose, this requester, not
-    expired). Everything that shows identity data asks this function first and nothing
-    else, so that one change covers every view, export and API.
+    Yes for an active booking; for a masked (or dormant) one only under a judicial approval
+    that covers this booking, this requester, this purpose and now (Art. 12(3); see
+    `service.unmasking`); never for a deleted one. Everything that shows identity data asks
+    this function first and nothing else, so that one rule covers every view, export and API.
     """
-    del user, purpose  # used once unmasking approvals exist (see the docstring)
-    state = conn.execute(select(booking.c.state).where(booking.c.id == booking_id)).scalar_one_or_none()
-    return state == "active"
+    return unmasking.can_see_identity_on(booking_id, user=user, purpose=purpose, conn=conn)
+
+
+def log_unmasking(log: AuditLog, view: BookingView, *, user: Account, purpose: Purpose) -> None:
+    """Append the `unmasking` entry a view of masked data owes, naming the approved request.
+
+    Called by every use case that shows a `BookingView`, beside its consultation entry."""
+    if view.unmasked_under is None:
+        return
+    log.append(
+        actor=user.username,
+        role=user.role.value,
+        operation=Operation.UNMASKING,
+        purpose=consultation_purpose(user, purpose),
+        record_ids=[view.summary.id],
+        counts={"unmasking.view": 1},
+        reference=view.unmasked_under,
+    )
 
 
 def consultation_purpose(user: Account, purpose: Purpose) -> Purpose:
@@ -207,6 +221,8 @@ class BookingView:
     party_size: int | None
     sections: dict[str, Any]  # identity sections: lists of dicts, or MASKED
     content: dict[str, Any]  # content sections: lists of dicts
+    #: The approved unmasking request that made a masked booking's identity visible.
+    unmasked_under: str | None = None
 
     @property
     def state(self) -> str:
@@ -256,10 +272,10 @@ def booking_view(
     """Decrypt a booking version for `user`: identity fields only if `can_see_identity`.
 
     Does not log: the caller logs the consultation in the same transaction."""
-    repo = BookingRepository(conn, keystore)
-    summary = repo.summary(booking_id)
-    visible = can_see_identity(booking_id, user=user, purpose=purpose, conn=conn)
-    b: Booking = repo.get(booking_id, version=version, include_identity=visible)
+    b, visible, unmasked_under = visible_booking(
+        conn, keystore, booking_id, user=user, purpose=purpose, version=version
+    )
+    summary = BookingRepository(conn, keystore).summary(booking_id)
     sections: dict[str, Any] = {}
     for name in IDENTITY_SECTIONS:
         sections[name] = _plain(getattr(b, name)) if visible else MASKED
@@ -282,7 +298,30 @@ def booking_view(
         party_size=b.party_size if visible else None,
         sections=sections,
         content=content,
+        unmasked_under=unmasked_under,
     )
+
+
+def visible_booking(
+    conn: Connection,
+    keystore: KeyStore,
+    booking_id: str,
+    *,
+    user: Account,
+    purpose: Purpose,
+    version: int | None = None,
+) -> tuple[Booking, bool, str | None]:
+    """The booking as `user` may see it: (booking, identity visible, covering request id).
+
+    A masked booking's identity key is sealed (service.retention), so an admitted viewer
+    reads it through `unmasking.read_visible`; anyone else gets content fields only."""
+    if not can_see_identity(booking_id, user=user, purpose=purpose, conn=conn):
+        repo = BookingRepository(conn, keystore)
+        return repo.get(booking_id, version=version, include_identity=False), False, None
+    b, request_id = unmasking.read_visible(
+        conn, keystore, booking_id, user=user, purpose=purpose, version=version
+    )
+    return b, True, request_id
 
 
 # --- the queue ---------------------------------------------------------------------------
@@ -537,8 +576,11 @@ def hit_page(
         )
         traveller_data: dict[str, Any] | None = None
         traveller: Traveller | None = None
+        log_unmasking(audit(conn), view, user=user, purpose=h.purpose)
         if view.identity_visible:
-            full = BookingRepository(conn, keystore).get(h.booking_id, version=h.booking_version)
+            full, _, _ = visible_booking(
+                conn, keystore, h.booking_id, user=user, purpose=h.purpose, version=h.booking_version
+            )
             traveller = traveller_refs(full).get(h.traveller_ref)
             if traveller is not None:
                 traveller_data = to_dict(traveller)

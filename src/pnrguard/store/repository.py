@@ -515,6 +515,7 @@ class BookingRepository:
                         "masked_at": None,
                         "deleted_at": None,
                         "latest_version": k.version,
+                        "travellers": len(b.travellers),  # Art. 20 counts, kept after masking
                     }
                 )
                 wrapped = wrap_booking_keys(self._keystore, keys, booking_id=k.id)
@@ -534,6 +535,7 @@ class BookingRepository:
                     "b_id": k.id,
                     "p_last_seen": received_at,
                     "p_latest_version": k.version,
+                    "p_travellers": len(b.travellers),
                     **{f"p_{name}": value for name, value in _flight_columns(b).items()},
                 }
             version_rows.append(
@@ -575,6 +577,7 @@ class BookingRepository:
                 .values(
                     last_seen=bindparam("p_last_seen"),
                     latest_version=bindparam("p_latest_version"),
+                    travellers=bindparam("p_travellers"),
                     flight_carrier=bindparam("p_flight_carrier"),
                     flight_number=bindparam("p_flight_number"),
                     flight_date=bindparam("p_flight_date"),

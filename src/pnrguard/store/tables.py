@@ -173,7 +173,8 @@ booking = Table(
     Column("masked_at", UTCDateTime(), nullable=True),
     Column("deleted_at", UTCDateTime(), nullable=True),
     Column("latest_version", Integer, nullable=False),
-    Column("dormant_at", UTCDateTime(), nullable=True), Column("travellers", Integer, nullable=True),  # 0006_lifecycle
+    Column("dormant_at", UTCDateTime(), nullable=True),  # 0006_lifecycle
+    Column("travellers", Integer, nullable=True),  # 0006_lifecycle: Art. 20 counts survive masking
     CheckConstraint(_in("source", SOURCES), name="source"),
     CheckConstraint(_in("state", BOOKING_STATES), name="state"),
     Index("ix_booking_carrier_locator", "carrier", "locator"),

@@ -23,6 +23,7 @@ from pnrguard.store.tables import booking, booking_version, message
 from pnrguard.web import exchange_views, workspace
 from pnrguard.web.auth import ANY_HUMAN, require_role
 from pnrguard.web.carrier import carrier_router
+from pnrguard.web.dpo import router as dpo_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -72,4 +73,5 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(carrier_router(node))
     workspace.install(app, node)
     exchange_views.install(app, node)
+    app.include_router(dpo_router)
     return app
