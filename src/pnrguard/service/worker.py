@@ -35,6 +35,9 @@ log = logging.getLogger("pnrguard.worker")
 
 #: How often a pool forgets old processed rows and old rejection entries.
 HOUSEKEEPING_SECONDS = 600.0
+#: How often a pool signs an audit checkpoint ("published at intervals"): the entries after
+#: the last checkpoint are the only ones a forger could drop unnoticed, so keep that short.
+CHECKPOINT_SECONDS = 60.0
 
 Observer = Callable[[ProcessOutcome], None]
 
@@ -51,6 +54,7 @@ class WorkerPool:
     _wake: threading.Event = field(default_factory=threading.Event)
     _workers: list[threading.Thread] = field(default_factory=list)
     _last_housekeeping: float = 0.0
+    _last_checkpoint: float = 0.0
     _hk_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> WorkerPool:
@@ -110,13 +114,20 @@ class WorkerPool:
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
-        if now - self._last_housekeeping < HOUSEKEEPING_SECONDS or not self._hk_lock.acquire(blocking=False):
+        hk_due = now - self._last_housekeeping >= HOUSEKEEPING_SECONDS
+        cp_due = now - self._last_checkpoint >= CHECKPOINT_SECONDS
+        if not (hk_due or cp_due) or not self._hk_lock.acquire(blocking=False):
             return
         try:
-            self._last_housekeeping = now
-            done, rejections = housekeeping(self.node.engine, settings=self.settings, clock=self.node.clock)
-            if done or rejections:
-                log.info("housekeeping", extra={"fields": {"count": done + rejections}})
+            if hk_due:
+                self._last_housekeeping = now
+                node = self.node
+                done, rejections = housekeeping(node.engine, settings=self.settings, clock=node.clock)
+                if done or rejections:
+                    log.info("housekeeping", extra={"fields": {"count": done + rejections}})
+            if cp_due:
+                self._last_checkpoint = now
+                self.node.checkpoint_audit()
         finally:
             self._hk_lock.release()
 
