@@ -112,3 +112,47 @@ def test_review_dismiss_confirm_transmit_and_refuse_without_purpose(env: Env, sh
     assert released[0].actor == "u-supervisor"
     assert len(env.hit_ids("dismissed")) == 1
     assert len(env.hit_ids("confirmed")) == 1
+
+
+def test_judge_approves_an_unmasking_request(env: Env, shots: Path) -> None:  # noqa: F811
+    """A judge finds the pending request through the navigation, reads the reasoning (no
+    traveller on the page) and approves it; the DPO is notified."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    import datetime as dt
+
+    from playwright.sync_api import expect, sync_playwright
+    from test_unmasking import REASON, _hits_by_booking, _mask_all
+
+    from pnrguard.service.accounts import Role
+    from pnrguard.service.dpo import notifications
+    from pnrguard.service.unmasking import request_unmasking
+
+    [(_, booking_id)] = _hits_by_booking(env, 1)
+    _mask_all(env)
+    now = dt.datetime.now(dt.UTC)
+    rid = request_unmasking(
+        requester=env.users[Role.ANALYST], purpose="terrorist_offences", case_reference="CASE-2026/7",
+        reason=REASON, booking_ids=[booking_id], valid_from=now, valid_until=now + dt.timedelta(days=7),
+        engine=env.node.engine, clock=env.node.clock,
+    )  # fmt: skip
+    base = env.base
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 1200, "height": 860}).new_page()
+        page.goto(f"{base}/login")
+        page.get_by_label("Username").fill("u-judicial")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/")
+        page.get_by_role("link", name="Unmasking").click()
+        expect(page.get_by_role("heading", name="Unmasking requests to decide")).to_be_visible()
+        page.get_by_role("link", name="Decide").first.click()
+        expect(page.get_by_text(REASON)).to_be_visible()
+        page.get_by_label("Approve").check()
+        page.get_by_label("Reason (mandatory)").fill("Necessary and proportionate for the stated case.")
+        page.screenshot(path=str(shots / "unmasking-decision.png"))
+        page.get_by_role("button", name="Record decision").click()
+        expect(page.get_by_role("status")).to_contain_text("Approved")
+        browser.close()
+    assert ("unmasking_approved", rid) in [(n.kind, n.reference) for n in notifications(env.node.engine)]

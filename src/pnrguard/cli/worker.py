@@ -60,6 +60,3 @@ def worker(
                 break
         pool.stop()
 
-
-if __name__ == "__main__":  # `python -m pnrguard.cli.worker`: how `serve` starts inline workers
-    typer.run(worker)

@@ -195,7 +195,7 @@ def _die_with_parent() -> None:
 
 def spawn_worker_process(threads: int) -> subprocess.Popen[bytes]:
     """`pnrguard worker --threads N` as a child of this process, with the same settings."""
-    cmd = [sys.executable, "-m", "pnrguard.cli.worker", "--threads", str(threads)]
+    cmd = [sys.executable, "-m", "pnrguard", "worker", "--threads", str(threads)]
     cmd += ["--parent", str(os.getpid())]
     # S603: the command is our own interpreter and module, no outside input.
     return subprocess.Popen(cmd, preexec_fn=_die_with_parent)  # noqa: S603
