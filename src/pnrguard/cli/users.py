@@ -197,4 +197,8 @@ def seed_demo(node: Node, console: Console | None = None) -> dict[str, str]:
     for username, password in passwords.items():
         table.add_row(username, DEMO_USERS[username].label, password)
     console.print(table)
+    with node.engine.connect() as conn:
+        waiting = select(func.count()).select_from(hit).where(hit.c.status == "open")
+        open_hits = conn.execute(waiting).scalar_one()
+    console.print(f"hits waiting for review: {open_hits} (log in as analyst)")
     return passwords
