@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Row
 
-from pnrguard.store.db import metadata
+from pnrguard.store.db import in_values, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
 
 __all__ = [
@@ -54,9 +54,6 @@ __all__ = [
 #: Role codes (see `service.accounts.Role`); a check constraint keeps the table honest.
 ROLES = ("analyst", "supervisor", "dpo", "judicial", "admin", "carrier", "peer")
 
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 account = Table(
@@ -72,7 +69,7 @@ account = Table(
     Column("locked_until", UTCDateTime(), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("last_login_at", UTCDateTime(), nullable=True),
-    CheckConstraint(_in("role", ROLES), name="role"),
+    CheckConstraint(in_values("role", ROLES), name="role"),
 )
 
 web_session = Table(

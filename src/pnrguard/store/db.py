@@ -6,6 +6,7 @@ tables defined on `metadata` are the code's view of them, and a test checks they
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
@@ -23,6 +24,12 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def in_values(column: str, values: Iterable[str]) -> str:
+    """A CHECK constraint body `column IN ('a', 'b')`: the allowed codes, enforced by the
+    database too, so a bug in the code cannot store a state the use cases do not know."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -46,7 +46,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pnrguard.errors import ConflictError
 from pnrguard.exchange.peers import Peer, PeerDirectory, PeerKind
-from pnrguard.store.db import metadata
+from pnrguard.store.db import in_values, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
 
 __all__ = [
@@ -71,9 +71,6 @@ DIRECTIONS = ("in", "out")
 MESSAGE_STATUSES = ("awaiting_approval", "approved", "refused", "sent", "answered", "received", "failed")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
 
 peer = Table(
     "peer",
@@ -94,7 +91,7 @@ peer = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked", Boolean, nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
-    CheckConstraint(_in("kind", PEER_KINDS), name="kind"),
+    CheckConstraint(in_values("kind", PEER_KINDS), name="kind"),
     CheckConstraint("third_country = (kind = 'third_country')", name="third_country"),
 )
 
@@ -129,8 +126,8 @@ exchange_message = Table(
     Column("kek_version", Integer, nullable=False),
     Column("wrapped_key", LargeBinary, nullable=False),
     Column("payload", LargeBinary, nullable=False),
-    CheckConstraint(_in("direction", DIRECTIONS), name="direction"),
-    CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
+    CheckConstraint(in_values("direction", DIRECTIONS), name="direction"),
+    CheckConstraint(in_values("status", MESSAGE_STATUSES), name="status"),
     UniqueConstraint("peer_id", "direction", "message_id", name="uq_exchange_message_peer_direction_id"),
     Index("ix_exchange_message_status_created_at", "status", "created_at"),
     Index("ix_exchange_message_in_reply_to", "in_reply_to"),

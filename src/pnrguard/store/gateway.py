@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from pnrguard.store.db import metadata
+from pnrguard.store.db import in_values, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
 
 __all__ = [
@@ -65,9 +65,6 @@ __all__ = [
 
 INBOX_STATUSES = ("queued", "processing", "done", "failed")
 
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 carrier_credential = Table(
@@ -108,7 +105,7 @@ gateway_inbox = Table(
     Column("outcome", String(16), nullable=True),
     # An error class name or code of the last failed attempt; never a message text.
     Column("last_error", String(64), nullable=True),
-    CheckConstraint(_in("status", INBOX_STATUSES), name="status"),
+    CheckConstraint(in_values("status", INBOX_STATUSES), name="status"),
     CheckConstraint(
         "(status IN ('queued', 'processing', 'failed') AND payload IS NOT NULL)"
         " OR (status = 'done' AND payload IS NULL AND wrapped_key IS NULL)",

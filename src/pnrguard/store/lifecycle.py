@@ -63,7 +63,7 @@ from pnrguard.errors import CryptoError, NotFoundError
 from pnrguard.protection.crypto import KeyKind, decrypt_field, encrypt_field, key_context
 from pnrguard.protection.keystore import KeyStore, Secret, WrappedKey
 from pnrguard.protection.retention import RetentionLinks
-from pnrguard.store.db import metadata
+from pnrguard.store.db import in_values, metadata
 from pnrguard.store.repository import (
     _IDENTITY_FIELDS,
     BookingRepository,
@@ -109,9 +109,6 @@ RUN_STATUSES = ("running", "done", "failed")
 _SEAL_PREFIX = b"pnrguard/sealed-identity-key/v1\x00"
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
 
 def _id(name: str, *args: Any, **kwargs: Any) -> Column[str]:
     return Column(name, String(ID_LENGTH), *args, **kwargs)
@@ -128,7 +125,7 @@ sealed_key = Table(
     Column("kek_version", Integer, nullable=False),
     Column("wrapped", LargeBinary, nullable=False),
     Column("sealed_at", UTCDateTime(), nullable=False),
-    CheckConstraint(_in("tier", SEAL_TIERS), name="tier"),
+    CheckConstraint(in_values("tier", SEAL_TIERS), name="tier"),
 )
 
 retention_hold = Table(
@@ -159,8 +156,8 @@ unmasking_request = Table(
     Column("valid_until", UTCDateTime(), nullable=False),
     Column("level", String(8), nullable=False),
     Column("status", String(8), nullable=False),
-    CheckConstraint(_in("level", REQUEST_LEVELS), name="level"),
-    CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
+    CheckConstraint(in_values("level", REQUEST_LEVELS), name="level"),
+    CheckConstraint(in_values("status", REQUEST_STATUSES), name="status"),
     CheckConstraint("valid_until > valid_from", name="window"),
     Index("ix_unmasking_request_status", "status"),
 )
@@ -182,7 +179,7 @@ unmasking_approval = Table(
     Column("decision", String(8), nullable=False),
     Column("reason", Text, nullable=False),
     Column("decided_at", UTCDateTime(), nullable=False),
-    CheckConstraint(_in("decision", DECISIONS), name="decision"),
+    CheckConstraint(in_values("decision", DECISIONS), name="decision"),
 )
 
 dpo_notification = Table(
@@ -212,7 +209,7 @@ rectification_request = Table(
     Column("decided_at", UTCDateTime(), nullable=True),
     Column("decision_reason", Text, nullable=True),
     Column("new_version", Integer, nullable=True),
-    CheckConstraint(_in("status", RECTIFICATION_STATUSES), name="status"),
+    CheckConstraint(in_values("status", RECTIFICATION_STATUSES), name="status"),
     Index("ix_rectification_request_booking_id", "booking_id"),
 )
 
@@ -226,7 +223,7 @@ retention_run = Table(
     Column("finished_at", UTCDateTime(), nullable=True),
     Column("status", String(8), nullable=False),
     Column("counts", JSON, nullable=False),
-    CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+    CheckConstraint(in_values("status", RUN_STATUSES), name="status"),
     Index("ix_retention_run_started_at", "started_at"),
 )
 

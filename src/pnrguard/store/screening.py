@@ -66,7 +66,7 @@ from pnrguard.errors import NotFoundError
 from pnrguard.screening.criteria import Rule
 from pnrguard.screening.models import Gender, IdentityDocument, WatchlistEntry
 from pnrguard.screening.watchlists import parse_partial_date
-from pnrguard.store.db import metadata
+from pnrguard.store.db import in_values, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime, booking
 
 __all__ = [
@@ -105,9 +105,6 @@ class HitStatus(StrEnum):
     DISMISSED = "dismissed"
     WITHDRAWN = "withdrawn"
 
-
-def _in(column: str, values: Iterable[str]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 # --- tables ------------------------------------------------------------------------------
@@ -203,8 +200,8 @@ hit = Table(
         ["watchlist_id", "list_version"], ["watchlist_version.watchlist_id", "watchlist_version.version"]
     ),
     ForeignKeyConstraint(["rule_id", "rule_version"], ["criteria_rule.rule_id", "criteria_rule.version"]),
-    CheckConstraint(_in("kind", HIT_KINDS), name="kind"),
-    CheckConstraint(_in("status", HIT_STATUSES), name="status"),
+    CheckConstraint(in_values("kind", HIT_KINDS), name="kind"),
+    CheckConstraint(in_values("status", HIT_STATUSES), name="status"),
     CheckConstraint(
         "(kind = 'watchlist' AND watchlist_id IS NOT NULL AND list_version IS NOT NULL"
         " AND entity_id IS NOT NULL AND rule_id IS NULL AND rule_version IS NULL)"

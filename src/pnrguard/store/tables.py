@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from pnrguard.store.db import metadata
+from pnrguard.store.db import in_values, metadata
 
 __all__ = [
     "ID_LENGTH",
@@ -99,9 +99,6 @@ KEY_KINDS = ("identity", "content")
 SOURCES = ("PNR", "API")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
 
 message = Table(
     "message",
@@ -125,7 +122,7 @@ message = Table(
     Column("deviations", JSON, nullable=False),
     Column("minimisation", JSON, nullable=False),
     Column("sensitive", JSON, nullable=False),
-    CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
+    CheckConstraint(in_values("status", MESSAGE_STATUSES), name="status"),
     CheckConstraint(
         "(status = 'duplicate' AND duplicate_of IS NOT NULL AND sha256 IS NULL)"
         " OR (status = 'discarded' AND duplicate_of IS NULL AND sha256 IS NULL)"
@@ -175,8 +172,8 @@ booking = Table(
     Column("latest_version", Integer, nullable=False),
     Column("dormant_at", UTCDateTime(), nullable=True),  # 0006_lifecycle
     Column("travellers", Integer, nullable=True),  # 0006_lifecycle: Art. 20 counts survive masking
-    CheckConstraint(_in("source", SOURCES), name="source"),
-    CheckConstraint(_in("state", BOOKING_STATES), name="state"),
+    CheckConstraint(in_values("source", SOURCES), name="source"),
+    CheckConstraint(in_values("state", BOOKING_STATES), name="state"),
     Index("ix_booking_carrier_locator", "carrier", "locator"),
     Index("ix_booking_flight", "flight_carrier", "flight_number", "flight_date"),
     Index("ix_booking_state_first_seen", "state", "first_seen"),
@@ -190,7 +187,7 @@ booking_key = Table(
     Column("key_version", Integer, nullable=False),  # data-key version (in every field's AAD)
     Column("kek_version", Integer, nullable=False),  # which master key wrapped it
     Column("wrapped", LargeBinary, nullable=False),
-    CheckConstraint(_in("kind", KEY_KINDS), name="kind"),
+    CheckConstraint(in_values("kind", KEY_KINDS), name="kind"),
 )
 
 booking_version = Table(

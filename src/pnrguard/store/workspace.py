@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Row
 
-from pnrguard.store.db import metadata
+from pnrguard.store.db import in_values, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
 
 __all__ = [
@@ -64,9 +64,6 @@ REQUEST_STATUSES = ("open", "answered", "refused")
 TRANSMISSION_STATUSES = ("pending", "released", "rejected")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
 
 competent_authority = Table(
     "competent_authority",
@@ -76,7 +73,7 @@ competent_authority = Table(
     Column("name", String(200), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
-    CheckConstraint(_in("kind", AUTHORITY_KINDS), name="kind"),
+    CheckConstraint(in_values("kind", AUTHORITY_KINDS), name="kind"),
 )
 
 authority_request = Table(
@@ -93,7 +90,7 @@ authority_request = Table(
     Column("decided_by", String(64), nullable=True),
     Column("decided_at", UTCDateTime(), nullable=True),
     Column("decision_reason", Text, nullable=True),
-    CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
+    CheckConstraint(in_values("status", REQUEST_STATUSES), name="status"),
     Index("ix_authority_request_status_registered_at", "status", "registered_at"),
 )
 
@@ -124,7 +121,7 @@ transmission = Table(
     Column("decision_reason", Text, nullable=True),
     Column("released_at", UTCDateTime(), nullable=True),
     Column("package_sha256", LargeBinary(32), nullable=True),
-    CheckConstraint(_in("status", TRANSMISSION_STATUSES), name="status"),
+    CheckConstraint(in_values("status", TRANSMISSION_STATUSES), name="status"),
     CheckConstraint("hit_id IS NOT NULL OR request_id IS NOT NULL", name="origin"),
     CheckConstraint(
         "(status = 'released' AND released_at IS NOT NULL AND package_sha256 IS NOT NULL)"
