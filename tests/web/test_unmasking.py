@@ -307,10 +307,10 @@ def test_lists_empty_states_pagination_and_the_dpo(env: Env) -> None:
     hits = _hits_by_booking(env, 1)
     _mask_all(env)
     now = dt.datetime.now(dt.UTC)
-    analyst = env.users[Role.ANALYST]
+    account = env.users[Role.ANALYST]
     for i in range(26):
         request_unmasking(
-            requester=analyst,
+            requester=account,
             purpose=PURPOSE,
             case_reference=f"CASE-{i:03d}",
             reason=REASON,
