@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 import trustme
+from fed_env import Federation, Member
 from sqlalchemy import func, select
 
-from conftest import Federation, Member
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
 from pnrguard.cli.users import synthetic_watchlist
 from pnrguard.errors import ConflictError, ForbiddenError

@@ -4,8 +4,11 @@ Why it works this way (Directive 2016/681 Art. 9-11, REQUIREMENTS §6, DESIGN.md
 
 - **Only what a person approved leaves.** An incoming request waits in the workspace queue
   (`awaiting_approval`); `approve_answer` is a named person's decision with a reason, and
-  only then is an answer built and sent. A spontaneous transfer (`send_transfer`) sends a
-  *confirmed* hit's booking, or data received earlier when its handling codes allow it.
+  only then is an answer built and sent. With four eyes (`ReviewPolicy.four_eyes`, the
+  setting transmissions to authorities use) the drafted answer waits (`awaiting_second`)
+  until a supervisor other than that person approves it (`second_approval`).
+  A spontaneous transfer (`send_transfer`) sends a *confirmed* hit's booking, or data
+  received earlier when its handling codes allow it.
 - **Masked stays masked.** An answer reads each booking through the unmasking seam
   (`service.unmasking.can_see_identity_on`): a depersonalised booking leaves without its
   identity fields unless an approved unmasking request covers this booking, approver and
@@ -81,6 +84,7 @@ from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.ingest import opaque
+from pnrguard.service.review import ReviewPolicy
 from pnrguard.service.unmasking import can_see_identity_on, read_visible
 from pnrguard.store import exchange as store
 from pnrguard.store import screening as hits_store
@@ -105,7 +109,9 @@ __all__ = [
     "refuse_request",
     "register_peer",
     "retry_delivery",
+    "return_answer",
     "revoke_peer",
+    "second_approval",
     "send_request",
     "send_transfer",
 ]
@@ -618,16 +624,19 @@ def send_request(
     kind: MessageKind = MessageKind.REQUEST,
     node: Node,
     client: PeerClient,
+    local_id: str | None = None,
 ) -> ExchangeRecord:
     """Send a duly reasoned request (Art. 9(2); Europol's with ``kind=europol_request``).
 
     The subject is personal data: it is disclosed to the peer, so the delivery is logged as
-    a disclosure (no personal content: ids and counts)."""
+    a disclosure (no personal content: ids and counts). `local_id` lets a caller (the
+    workspace) know the message's id before delivery, so a failed delivery, which raises,
+    can still be shown and retried."""
     _decider(user)
     if kind not in REQUEST_KINDS:
         raise InputError("send_request sends requests")
     now = node.clock()
-    local_id = new_id()
+    local_id = _fresh_id(local_id)
     codes = list(dict.fromkeys(handling))
     with node.engine.begin() as conn:
         peer = _usable_peer(SqlPeerDirectory(conn), name=peer_name)
@@ -665,6 +674,14 @@ def send_request(
     return _deliver(
         local_id, peer, env, user=user, node=node, client=client, counts={f"exchange.{kind.value}.sent": 1}
     )
+
+
+def _fresh_id(local_id: str | None) -> str:
+    if local_id is None:
+        return new_id()
+    if not _HEX32.fullmatch(local_id):
+        raise InputError("a message id is 32 hex characters")
+    return local_id
 
 
 def _read_records(
@@ -726,17 +743,25 @@ def approve_answer(
     handling_conditions: str | None = None,
     node: Node,
     client: PeerClient,
+    policy: ReviewPolicy | None = None,
 ) -> ExchangeRecord:
     """A person approves the answer to an incoming request; only then does it leave.
 
     `booking_ids` are the bookings the person found and decided to send (none: the answer is
     ``no_data``). Masked bookings leave masked unless `can_see_identity_on` admits this
-    person for the request's purpose (an approved unmasking request)."""
+    person for the request's purpose (an approved unmasking request).
+
+    With ``policy.four_eyes`` the answer is built and sealed now (what the first person saw
+    is what leaves) but waits, with its request, in ``awaiting_second`` for a supervisor's
+    `second_approval`; nothing is delivered and the first approval is logged. The workspace
+    passes the node's policy; without one (service-level callers) one approval sends."""
     _decider(user)
     reason = _reason(reason)
     now = node.clock()
     answer_id = new_id()
     codes = list(dict.fromkeys(handling))
+    four_eyes = policy is not None and policy.four_eyes
+    status = "awaiting_second" if four_eyes else "approved"
     with node.engine.begin() as conn:
         rec = store.get_message(conn, local_id)
         if rec is None or rec.direction != "in" or rec.kind not in {k.value for k in REQUEST_KINDS}:
@@ -768,7 +793,7 @@ def approve_answer(
             conn,
             local_id,
             expect=("awaiting_approval",),
-            status="approved",
+            status=status,
             decided_by=user.username,
             decided_at=now,
             decision_reason=reason,
@@ -781,7 +806,7 @@ def approve_answer(
                 direction="out",
                 peer=peer,
                 env=env,
-                status="approved",
+                status=status,
                 now=now,
                 keystore=node.keystore,
                 data=env.to_bytes(),
@@ -790,6 +815,21 @@ def approve_answer(
                 reason=reason,
             ),
         )
+        if four_eyes:
+            node.audit(conn).append(
+                actor=user.username,
+                role=user.role.value,
+                operation=Operation.ALTERATION,
+                purpose=purpose,
+                record_ids=[f"peer:{peer.name}", f"peer-msg:{rec.message_id}", f"msg:{answer_id}"],
+                counts={"exchange.answer.first_approval": 1, "bookings": len(records)},
+                reference=local_id,
+            )
+    if four_eyes:
+        with node.engine.connect() as conn:
+            draft = store.get_message(conn, answer_id)
+        assert draft is not None
+        return draft
     out = _deliver(
         answer_id,
         peer,
@@ -807,6 +847,118 @@ def approve_answer(
     with node.engine.begin() as conn:
         store.set_status(conn, local_id, expect=("approved",), status="answered")
     return out
+
+
+def _second_decider(user: Account, reason: str) -> str:
+    if not user.is_human or user.role is not Role.SUPERVISOR:
+        raise ForbiddenError("only a supervisor gives the second approval of an answer")
+    return _reason(reason)
+
+
+def _awaiting_second(conn: Connection, local_id: str, user: Account) -> tuple[ExchangeRecord, ExchangeRecord]:
+    """The incoming request and its drafted answer, checked for a second decision by `user`."""
+    rec = store.get_message(conn, local_id)
+    if rec is None or rec.direction != "in" or rec.kind not in {k.value for k in REQUEST_KINDS}:
+        raise NotFoundError("no such incoming request")
+    draft = store.draft_answer(conn, local_id)
+    if rec.status != "awaiting_second" or draft is None:
+        raise ConflictError(f"request {local_id} is {rec.status}, not awaiting a second approval")
+    if draft.decided_by == user.username:
+        raise ForbiddenError("four eyes: the second approval is someone else's")
+    return rec, draft
+
+
+def second_approval(
+    local_id: str, *, user: Account, reason: str, node: Node, client: PeerClient
+) -> ExchangeRecord:
+    """Four eyes: a supervisor other than the first approver lets the drafted answer to the
+    incoming request `local_id` leave, exactly as the first person built it.
+
+    The approval is logged (``alteration``) and committed before delivery, so a failed
+    delivery leaves a retryable ``failed`` answer (`retry_delivery`), not a second draft;
+    the disclosure is logged under the supervisor's name when the receipt is in hand."""
+    reason = _second_decider(user, reason)
+    now = node.clock()
+    with node.engine.begin() as conn:
+        rec, draft = _awaiting_second(conn, local_id, user)
+        peer = _usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
+        for row_id in (draft.id, local_id):
+            if not store.set_status(
+                conn,
+                row_id,
+                expect=("awaiting_second",),
+                status="approved",
+                second_approver=user.username,
+                second_approved_at=now,
+            ):
+                raise ConflictError(f"request {local_id} was decided meanwhile")
+        node.audit(conn).append(
+            actor=user.username,
+            role=user.role.value,
+            operation=Operation.ALTERATION,
+            purpose=Purpose(rec.purpose),
+            record_ids=[f"peer:{peer.name}", f"peer-msg:{rec.message_id}", f"msg:{draft.id}"],
+            counts={"exchange.answer.second_approval": 1},
+            reference=local_id,
+        )
+        env = _unseal(conn, node.keystore, draft.id)
+    out = _deliver(
+        draft.id,
+        peer,
+        env,
+        user=user,
+        node=node,
+        client=client,
+        record_ids=[r.ref for r in env.records],
+        counts={
+            "exchange.answer.sent": 1,
+            "bookings": len(env.records),
+            "bookings.masked": sum(1 for r in env.records if r.masked),
+        },
+    )
+    with node.engine.begin() as conn:
+        store.set_status(conn, local_id, expect=("approved",), status="answered")
+    return out
+
+
+def return_answer(local_id: str, *, user: Account, reason: str, node: Node) -> ExchangeRecord:
+    """Four eyes, the other way: a supervisor sends a drafted answer back. Nothing leaves;
+    the draft is marked ``refused`` and the request returns to the queue for a new decision
+    (approve again, or refuse the request)."""
+    reason = _second_decider(user, reason)
+    now = node.clock()
+    with node.engine.begin() as conn:
+        rec, draft = _awaiting_second(conn, local_id, user)
+        if not store.set_status(
+            conn,
+            draft.id,
+            expect=("awaiting_second",),
+            status="refused",
+            second_approver=user.username,
+            second_approved_at=now,
+            error=f"sent back: {reason}"[:200],  # for the first approver, on the draft's page
+        ) or not store.set_status(
+            conn,
+            local_id,
+            expect=("awaiting_second",),
+            status="awaiting_approval",
+            decided_by=None,
+            decided_at=None,
+            decision_reason=None,
+        ):
+            raise ConflictError(f"request {local_id} was decided meanwhile")
+        node.audit(conn).append(
+            actor=user.username,
+            role=user.role.value,
+            operation=Operation.ALTERATION,
+            purpose=Purpose(rec.purpose),
+            record_ids=[f"peer-msg:{rec.message_id}", f"msg:{draft.id}"],
+            counts={"exchange.answer.returned": 1},
+            reference=local_id,
+        )
+        back = store.get_message(conn, local_id)
+    assert back is not None
+    return back
 
 
 def refuse_request(
@@ -891,16 +1043,18 @@ def send_transfer(
     legal_basis: str = "Directive (EU) 2016/681 Art. 9(1)",
     node: Node,
     client: PeerClient,
+    local_id: str | None = None,
 ) -> ExchangeRecord:
     """A spontaneous transfer (Art. 9(1)) of a confirmed hit's booking, or the forward of
     data received from another peer (`forward_message_id`), which carries that data's
-    handling codes on and is refused under H2 without a recorded permission."""
+    handling codes on and is refused under H2 without a recorded permission. `local_id`:
+    as for `send_request`."""
     _decider(user)
     reason = _reason(reason)
     if (hit_id is None) == (forward_message_id is None):
         raise InputError("a transfer names either a confirmed hit or a received message to forward")
     now = node.clock()
-    local_id = new_id()
+    local_id = _fresh_id(local_id)
     codes = list(dict.fromkeys(handling))
     try:
         return _send_transfer(

@@ -14,7 +14,8 @@ What is stored in clear and why:
 - `replay_nonce`: every accepted signature nonce per keyid until its signature expires, in
   the database so it survives restarts and is shared by all workers (DESIGN.md).
 
-The schema is created by `migrations/versions/0007_exchange.py` only.
+The schema is created by `migrations/versions/0007_exchange.py` and
+`0008_exchange_four_eyes.py` (the second approval of answers) only.
 """
 
 from __future__ import annotations
@@ -68,8 +69,20 @@ DIRECTIONS = ("in", "out")
 #: id). refused: a person refused an incoming request. sent: delivered, the peer's receipt
 #: recorded. answered: a request (either side) has its answer. received: an incoming answer
 #: or transfer, stored. failed: delivery was refused by the peer (see `error`).
-MESSAGE_STATUSES = ("awaiting_approval", "approved", "refused", "sent", "answered", "received", "failed")
-
+#: awaiting_second: four eyes (`ReviewPolicy.four_eyes`): a person approved the answer to an
+#: incoming request (both the request and the drafted answer carry this status) and a
+#: supervisor other than that person must approve it before it leaves; deliberately not
+#: ``approved``, so `retry_delivery` cannot send a draft past the second approval.
+MESSAGE_STATUSES = (
+    "awaiting_approval",
+    "approved",
+    "refused",
+    "sent",
+    "answered",
+    "received",
+    "failed",
+    "awaiting_second",
+)
 
 
 peer = Table(
@@ -120,6 +133,10 @@ exchange_message = Table(
     Column("decided_by", String(64), nullable=True),
     Column("decided_at", UTCDateTime(), nullable=True),
     Column("decision_reason", Text, nullable=True),
+    # Four eyes on answers: the supervisor who gave the second approval (decided_by is the
+    # first), so the row shows both people; the audit log has both entries too.
+    Column("second_approver", String(64), nullable=True),
+    Column("second_approved_at", UTCDateTime(), nullable=True),
     Column("sent_at", UTCDateTime(), nullable=True),
     Column("error", String(200), nullable=True),
     # The envelope, AES-GCM under a per-message data key wrapped by the key store.
@@ -263,6 +280,8 @@ class ExchangeRecord:
     decision_reason: str | None
     sent_at: dt.datetime | None
     error: str | None
+    second_approver: str | None = None
+    second_approved_at: dt.datetime | None = None
 
     @classmethod
     def from_row(cls, r: Row[Any]) -> ExchangeRecord:
@@ -289,6 +308,8 @@ class ExchangeRecord:
             r.decision_reason,
             r.sent_at,
             r.error,
+            r.second_approver,
+            r.second_approved_at,
         )
 
 
@@ -323,6 +344,28 @@ def list_messages(
         q = q.where(exchange_message.c.direction == direction)
     if status is not None:
         q = q.where(exchange_message.c.status == status)
+    return [ExchangeRecord.from_row(r) for r in conn.execute(q)]
+
+
+def draft_answer(conn: Connection, request_id: str) -> ExchangeRecord | None:
+    """The answer drafted for an incoming request that waits for its second approval."""
+    r = conn.execute(
+        select(*_META).where(
+            exchange_message.c.in_reply_to == request_id,
+            exchange_message.c.direction == "out",
+            exchange_message.c.status == "awaiting_second",
+        )
+    ).first()
+    return ExchangeRecord.from_row(r) if r is not None else None
+
+
+def answers_to(conn: Connection, request_id: str) -> list[ExchangeRecord]:
+    """Every outgoing answer (sent, failed, drafted or sent back) to an incoming request."""
+    q = (
+        select(*_META)
+        .where(exchange_message.c.in_reply_to == request_id, exchange_message.c.direction == "out")
+        .order_by(exchange_message.c.created_at, exchange_message.c.id)
+    )
     return [ExchangeRecord.from_row(r) for r in conn.execute(q)]
 
 
