@@ -28,7 +28,7 @@ from pnrguard.errors import EdifactError
 
 # ISO 9735 syntax identifiers -> Python codecs. UNOA/UNOB are ASCII subsets, but carriers
 # send UTF-8 or Latin-1 under them; we read those leniently and record a deviation.
-_CODECS = {
+SYNTAX_CODECS: dict[str, str] = {
     "UNOA": "ascii",
     "UNOB": "ascii",
     "UNOC": "latin-1",
@@ -153,7 +153,7 @@ def decode(data: bytes) -> tuple[str, list[Deviation]]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     match = _SYNTAX_RE.search(data, 0, 4096)
-    codec = _CODECS.get(match.group(1).decode("ascii"), "") if match else ""
+    codec = SYNTAX_CODECS.get(match.group(1).decode("ascii"), "") if match else ""
     if codec and codec not in ("ascii", "utf-8"):
         try:
             return data.decode(codec), deviations

@@ -53,6 +53,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from pnrguard.errors import CryptoError, EdifactError, InputError, PnrguardError
+from pnrguard.formats import edifact
 from pnrguard.formats.edifact import (
     Delimiters,
     OutgoingMessage,
@@ -101,20 +102,7 @@ _SAFE_REF = re.compile(r"[^A-Za-z0-9._-]")
 #: what it can be sure of (no NUL bytes). A declared UTF-8 (UNOW/UNOY) that is not UTF-8
 #: is refused: nobody can know what the text says.
 SYNTAX_CODECS: dict[str, str] = {
-    "UNOA": "",
-    "UNOB": "",
-    "UNOC": "latin-1",
-    "UNOD": "iso8859_2",
-    "UNOE": "iso8859_5",
-    "UNOF": "iso8859_7",
-    "UNOG": "iso8859_3",
-    "UNOH": "iso8859_4",
-    "UNOI": "iso8859_6",
-    "UNOJ": "iso8859_8",
-    "UNOK": "iso8859_9",
-    "UNOW": "utf-8",
-    "UNOX": "iso2022_jp",
-    "UNOY": "utf-8",
+    syntax: "" if codec == "ascii" else codec for syntax, codec in edifact.SYNTAX_CODECS.items()
 }
 #: Media types carriers use for EDIFACT over HTTP (RFC 1767 registers application/EDIFACT).
 MEDIA_TYPES = frozenset({"application/edifact", "text/plain", "application/octet-stream"})
