@@ -7,6 +7,8 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,11 +20,11 @@ depends_on = None
 _ROLES = "'analyst', 'supervisor', 'dpo', 'judicial', 'admin', 'carrier', 'peer'"
 
 
-def _ts(name: str, nullable: bool = False) -> sa.Column[sa.DateTime]:
+def _ts(name: str, nullable: bool = False) -> sa.Column[dt.datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
-def _id(name: str, nullable: bool = False) -> sa.Column[sa.String]:
+def _id(name: str, nullable: bool = False) -> sa.Column[str]:
     return sa.Column(name, sa.String(length=32), nullable=nullable)
 
 
