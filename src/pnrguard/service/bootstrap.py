@@ -75,9 +75,7 @@ class Node:
         settings = settings or load_settings()
         url = settings.database_url.get_secret_value()
         _prepare_sqlite_dir(url)
-        # hide_parameters: SQLAlchemy quotes statement parameters (locators, digests,
-        # ciphertexts) in exception messages and echo logs; none of that may reach a log.
-        engine = make_engine(url, hide_parameters=True)
+        engine = make_engine(url)
         try:
             upgrade(engine)
             keystore = _open_keystore(settings.key_file, engine)

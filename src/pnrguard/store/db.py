@@ -38,7 +38,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     SQLite: WAL (readers never block the writer), foreign keys on, a busy timeout so that
     several workers wait instead of failing, and real BEGIN/SAVEPOINT semantics (pysqlite's
     own transaction handling is turned off, as the SQLAlchemy docs recommend).
+
+    Statement parameters are hidden from error messages by default: SQLAlchemy would quote
+    them (locators, digests, ciphertext) in exceptions that end up in logs.
     """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {})
         kwargs["connect_args"].setdefault("timeout", 30)
@@ -61,7 +65,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _drop_server_detail)
+    return engine
+
+
+def _drop_server_detail(context: Any) -> None:
+    """Cut PostgreSQL's DETAIL line from driver errors before anything formats them.
+
+    A constraint violation's DETAIL quotes the failing row ("Failing row contains (...)",
+    "Key (locator)=(...) already exists"): personal data that would reach logs through the
+    exception text. The error code, the constraint name and the primary message stay.
+    """
+    for exc in (context.original_exception, context.sqlalchemy_exception):
+        args = getattr(exc, "args", ())
+        if args and isinstance(args[0], str) and "\nDETAIL:" in args[0]:
+            exc.args = (args[0].split("\nDETAIL:", 1)[0], *args[1:])
 
 
 def alembic_config(engine: Engine) -> Config:
