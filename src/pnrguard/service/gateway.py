@@ -81,6 +81,7 @@ __all__ = [
     "Enqueuer",
     "GatewayRejection",
     "GatewaySettings",
+    "InboxBacklog",
     "Reason",
     "check_envelope",
     "contrl_ack",
@@ -140,6 +141,14 @@ class GatewaySettings(BaseSettings):
     poll_seconds: float = Field(default=0.25, gt=0)
     #: Rejection entries are deleted after this many days.
     rejection_retention_days: float = Field(default=30.0, gt=0)
+    #: Backpressure: while this many messages wait in the inbox (queued or processing), a
+    #: push is refused with 503 `queue_full` and Retry-After. 0: no limit.
+    max_queue_depth: int = Field(default=50_000, ge=0)
+    #: The depth a push is compared with is a count at most this old (milliseconds): a
+    #: push never waits for a query (see `InboxBacklog`).
+    queue_depth_refresh_ms: int = Field(default=500, ge=1)
+    #: Retry-After (seconds) of a `queue_full` refusal.
+    queue_full_retry_after_seconds: int = Field(default=30, ge=1)
 
     @property
     def recipient_ids(self) -> frozenset[str]:
@@ -176,6 +185,7 @@ class Reason(StrEnum):
     FUTURE = "prepared_in_future"
     REPLAY = "replay"
     UNAVAILABLE = "unavailable"
+    QUEUE_FULL = "queue_full"
 
 
 #: reason -> (HTTP status, CONTRL 0085 syntax error code, service segment tag)
@@ -196,6 +206,7 @@ _REASONS: dict[Reason, tuple[int, str, str]] = {
     Reason.FUTURE: (400, "12", "UNB"),
     Reason.REPLAY: (409, "26", "UNB"),  # duplicate detected
     Reason.UNAVAILABLE: (503, "18", ""),
+    Reason.QUEUE_FULL: (503, "18", ""),  # backpressure: 0085 has no capacity code
 }
 
 
@@ -625,10 +636,18 @@ class Enqueuer:
     says committed. A database failure fails the whole group: none of them is acknowledged.
     """
 
-    def __init__(self, engine: Engine, *, batch_max: int = 128, on_commit: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        batch_max: int = 128,
+        on_commit: Callable[[], None] | None = None,
+        on_queued: Callable[[int], None] | None = None,
+    ):
         self._engine = engine
         self._batch_max = batch_max
         self._on_commit = on_commit
+        self._on_queued = on_queued
         self._queue: queue.SimpleQueue[_Push | _Reject | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -735,12 +754,106 @@ class Enqueuer:
             if not isinstance(exc, Exception):
                 raise
             return
+        queued = sum(1 for o in outcomes.values() if o.status is EnqueueStatus.QUEUED)
+        if queued and self._on_queued is not None:  # before anyone is acknowledged
+            self._on_queued(queued)
         for i, p in enumerate(pushes):
             p.future.set_result(outcomes[i])
         for r in rejects:
             r.future.set_result(EnqueueOutcome(EnqueueStatus.REJECTED))
-        if self._on_commit is not None and any(o.status is EnqueueStatus.QUEUED for o in outcomes.values()):
+        if queued and self._on_commit is not None:
             self._on_commit()
+
+
+class InboxBacklog:
+    """Whether the inbox is too deep to take more pushes (backpressure), with no query per push.
+
+    The push handler asks `full()`, a comparison with a cached depth: the rows `queued` or
+    `processing`, counted by one small thread at most every `refresh_seconds`, and only
+    while pushes arrive or the inbox is full (an idle node runs no query; a full one counts
+    every interval, so intake resumes as soon as the workers have caught up). Between two
+    counts the enqueuer adds the rows this process committed (`queued`), so a process
+    never overshoots the limit by its own pushes; other web processes' pushes and the
+    workers' progress show at the next count. The limit is therefore a bound to within one
+    refresh interval's traffic, erring towards "full" (a row committed while a count runs
+    may be counted twice until the next count), which is what a safety valve should do.
+    """
+
+    def __init__(self, engine: Engine, *, max_depth: int, refresh_seconds: float) -> None:
+        self._engine = engine
+        self.max_depth = max_depth
+        self._interval = refresh_seconds
+        self._counted = 0  # the last count
+        self._added = 0  # rows this process queued since the count began
+        self._counted_at = -1e18
+        self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def depth(self) -> int:
+        """The cached depth (no query)."""
+        return self._counted + self._added
+
+    @property
+    def at_limit(self) -> bool:
+        """Whether the cached depth has reached the limit (no query, no refresh asked)."""
+        return self.max_depth > 0 and self.depth >= self.max_depth
+
+    def full(self) -> bool:
+        """The push handler's check: cheap, never blocks; asks for a count when stale."""
+        if self.max_depth <= 0:
+            return False
+        if time.monotonic() - self._counted_at >= self._interval and not self._wanted.is_set():
+            if self._thread is None:
+                self._start()
+            self._wanted.set()
+        return self.depth >= self.max_depth
+
+    def queued(self, count: int) -> None:
+        """The enqueuer committed `count` new rows (called on its thread)."""
+        with self._lock:
+            self._added += count
+
+    def refresh(self) -> None:
+        """Count the backlog now (the refresher thread; tests)."""
+        with self._refresh_lock:
+            with self._lock:
+                before = self._added  # committed before the count starts: the count sees them
+            with self._engine.connect() as conn:
+                counted = GatewayRepository(conn).pending()
+            with self._lock:
+                self._counted = counted
+                self._added -= before
+                self._counted_at = time.monotonic()
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wanted.set()
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, name="gateway-backlog", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wanted.wait(self._interval if self.at_limit else None)
+            if self._stop.is_set():
+                return
+            try:
+                self.refresh()
+            except Exception as exc:  # the database is down: keep the last count, try again
+                log.error("backlog_count_failed", extra={"fields": {"error": type(exc).__name__}})
+            self._wanted.clear()
+            self._stop.wait(self._interval)  # at most one count per interval
 
 
 def queue_values(

@@ -375,14 +375,26 @@ class GatewayRepository:
 
     # -- observation and housekeeping ------------------------------------------------------
     def depth(self) -> dict[str, int]:
+        # IN, not `!= 'done'`: the (status, available_at) index then reads only the pending
+        # rows, not the processed ones kept for the replay window (the bulk of the table).
         rows = self._conn.execute(
             select(gateway_inbox.c.status, func.count())
-            .where(gateway_inbox.c.status != "done")
+            .where(gateway_inbox.c.status.in_(("queued", "processing", "failed")))
             .group_by(gateway_inbox.c.status)
         )
         out = dict.fromkeys(("queued", "processing", "failed"), 0)
         out.update({str(s): int(n) for s, n in rows})
         return out
+
+    def pending(self) -> int:
+        """Rows waiting for a worker or being processed: the backlog backpressure limits."""
+        return int(
+            self._conn.execute(
+                select(func.count())
+                .select_from(gateway_inbox)
+                .where(gateway_inbox.c.status.in_(("queued", "processing")))
+            ).scalar_one()
+        )
 
     def oldest_pending(self) -> dt.datetime | None:
         """Receipt time of the oldest message not yet processed (the screening lag's start)."""

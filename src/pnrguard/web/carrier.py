@@ -10,8 +10,9 @@ acknowledgement is a CONTRL interchange (`application/edifact`, the default) or 
 form (`Accept: application/json`). Status: 202 queued; 200 an identical re-send of a queued
 or processed interchange (the original receipt); 400, 403, 409, 413, 415 refused, each with
 an entry in `gateway_quarantine`; 401 unknown token (no entry: an unauthenticated client
-gets no write into our database); 503 the inbox is unavailable or full (nothing stored,
-re-send later).
+gets no write into our database); 503 the inbox is full (`queue_full`, backpressure: an
+entry, the database is up) or unavailable (no entry: the database is what failed); either
+way the interchange is not stored and the answer carries Retry-After.
 
 The handler is `async` and does no blocking I/O: commits happen on the enqueuer thread,
 so the event loop keeps accepting while a group commit runs.
@@ -48,6 +49,7 @@ from pnrguard.service.gateway import (
     EnqueueStatus,
     GatewayRejection,
     GatewaySettings,
+    InboxBacklog,
     Reason,
     check_envelope,
     contrl_ack,
@@ -132,7 +134,8 @@ _PUSH_BODY = {
 
 @dataclass(slots=True)
 class CarrierGateway:
-    """The gateway's per-process state: settings, credential cache, enqueuer, workers, metrics."""
+    """The gateway's per-process state: settings, credential cache, enqueuer, backlog
+    (backpressure), workers, metrics."""
 
     node: Node
     settings: GatewaySettings
@@ -140,6 +143,7 @@ class CarrierGateway:
     credentials: CredentialCache
     enqueuer: Enqueuer
     workers: WorkerPool
+    backlog: InboxBacklog
     child: subprocess.Popen[bytes] | None = None
 
     @classmethod
@@ -150,9 +154,16 @@ class CarrierGateway:
         metrics = GatewayMetrics(node)
         threads = settings.inline_workers if inline_workers is None else inline_workers
         workers = WorkerPool(node, settings, threads=threads, observer=metrics.observe_processed)
-        enqueuer = Enqueuer(node.engine, batch_max=settings.batch_max, on_commit=workers.wake)
+        backlog = InboxBacklog(
+            node.engine,
+            max_depth=settings.max_queue_depth,
+            refresh_seconds=settings.queue_depth_refresh_ms / 1000,
+        )
+        enqueuer = Enqueuer(
+            node.engine, batch_max=settings.batch_max, on_commit=workers.wake, on_queued=backlog.queued
+        )
         credentials = CredentialCache(node.engine, ttl=settings.credential_ttl_seconds)
-        return cls(node, settings, metrics, credentials, enqueuer, workers)
+        return cls(node, settings, metrics, credentials, enqueuer, workers, backlog)
 
     @property
     def node_id(self) -> str:
@@ -178,6 +189,7 @@ class CarrierGateway:
             self.child = None
         self.workers.stop()
         self.enqueuer.close()
+        self.backlog.close()
 
 
 def _die_with_parent() -> None:
@@ -263,6 +275,7 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
         credential: Credential,
         size: int,
         sha256: bytes | None,
+        headers: dict[str, str] | None = None,
     ) -> Response:
         values = rejection_values(exc, at=node.clock.now(), credential=credential, size=size, sha256=sha256)
         try:
@@ -281,7 +294,7 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
                 }
             },
         )
-        return respond(request, AckInfo.rejected(exc), started)
+        return respond(request, AckInfo.rejected(exc), started, headers)
 
     async def authenticate(bearer: HTTPAuthorizationCredentials | None) -> Credential | None:
         if bearer is None:
@@ -336,6 +349,15 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
             )
         except GatewayRejection as exc:
             return await reject(request, exc, started, credential=credential, size=len(raw), sha256=None)
+        # Backpressure after the envelope checks (the CONTRL then names the interchange; a
+        # faulty one gets its real reason) and before encryption and the commit. No query:
+        # a cached depth (`InboxBacklog`).
+        if gw.backlog.full():
+            full = GatewayRejection(Reason.QUEUE_FULL, "inbox full, re-send later", envelope=envelope)
+            retry = {"Retry-After": str(settings.queue_full_retry_after_seconds)}
+            return await reject(
+                request, full, started, credential=credential, size=len(raw), sha256=None, headers=retry
+            )
         values = queue_values(node.keystore, raw, envelope=envelope, credential=credential, now=now)
         try:
             outcome = await asyncio.wrap_future(gw.enqueuer.submit_push(values, envelope, credential))
@@ -413,6 +435,8 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
                 "queue": depth,
                 "screening_lag_seconds": round(lag, 3),
                 "inline_workers": gw.workers.threads,
+                "max_queue_depth": settings.max_queue_depth,
+                "accepting": not gw.backlog.at_limit,
                 "recipients_configured": bool(settings.recipient_ids),
             }
         )
