@@ -256,3 +256,58 @@ def test_synthetic_bookings_round_trip_exactly(engine: Engine) -> None:
         outcomes = repo.save_versions(bookings, message_id=_message(conn, ks), received_at=T0)
         for b, o in zip(bookings, outcomes, strict=True):
             assert repo.get(o.booking_id, version=o.version) == b
+
+
+def test_get_many_equals_get_in_two_queries(engine: Engine) -> None:
+    from sqlalchemy import delete, event
+
+    pushes = list(generate(12, flights=1, passengers_per_flight=20, base_date=dt.date(2026, 3, 2)))
+    bookings = [b for p in pushes for b in [*p.bookings, *p.paxlst_bookings]]
+    ks = InMemoryKeyStore()
+    with engine.begin() as conn:
+        repo = BookingRepository(conn, ks)
+        outcomes = repo.save_versions(bookings, message_id=_message(conn, ks), received_at=T0)
+        two = repo.save_versions([_pnr(), _pnr(remark="X")], message_id=_message(conn, ks), received_at=T0)
+        masked, deleted = outcomes[0].booking_id, outcomes[1].booking_id
+        conn.execute(  # what masking does: the identity key leaves `booking_key`
+            delete(booking_key).where(booking_key.c.booking_id == masked, booking_key.c.kind == "identity")
+        )
+        assert repo.mark_masked(masked, at=T0)
+        assert repo.delete(deleted, at=T0)
+    ids = list(dict.fromkeys(o.booking_id for o in outcomes))
+    old = (two[0].booking_id, 1)
+    refs: list[tuple[str, int | None]] = [(i, None) for i in ids] + [old]
+    with engine.connect() as conn:
+        repo = BookingRepository(conn, ks)
+        statements: list[str] = []
+
+        def seen(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(conn, "before_cursor_execute", seen)
+        many = repo.get_many(refs)
+        event.remove(conn, "before_cursor_execute", seen)
+        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 2  # keys, versions: not four per booking
+    assert masked not in many  # its identity key is gone: `get` raises CryptoError
+    assert deleted not in many
+    with engine.connect() as conn:
+        repo = BookingRepository(conn, ks)
+        readable = [i for i in ids if i not in (masked, deleted)]
+        assert set(many) == {*readable, old[0]}
+        for i in readable:
+            assert many[i] == repo.get(i)
+        assert many[old[0]] == repo.get(old[0], version=1) == _pnr()
+        # The masked view: content key only, equal to `get(include_identity=False)`.
+        content_only = repo.get_many([(i, None) for i in ids], include_identity=False)
+        assert set(content_only) == set(readable) | {masked}
+        for i in [*readable, masked]:
+            assert content_only[i] == repo.get(i, include_identity=False)
+        with pytest.raises(CryptoError):
+            repo.get(masked)
+        with pytest.raises(NotFoundError):
+            repo.get(deleted)
+        # Unknown ids and versions, another node's keys: left out, as `get` would refuse them.
+        assert repo.get_many([("0" * 32, None), (old[0], 9)]) == {}
+        assert repo.get_many([]) == {}
+        assert BookingRepository(conn, InMemoryKeyStore()).get_many(refs) == {}

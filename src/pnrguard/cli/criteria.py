@@ -122,7 +122,11 @@ def add(
         raise fail(exc) from None
     try:
         with Node.from_settings() as node:
-            stored = save_rule(rule, actor=operator(), engine=node.engine, audit=node.audit, clock=node.clock)
+            # With the key store, a new rule also screens stored bookings of flights not yet departed.
+            stored = save_rule(
+                rule, actor=operator(), engine=node.engine, audit=node.audit, clock=node.clock,
+                keystore=node.keystore,
+            )  # fmt: skip
     except (PnrguardError, SQLAlchemyError) as exc:
         raise fail(exc) from None
     Console().print(f"rule {stored.rule_id} version {stored.version}", markup=False, highlight=False)

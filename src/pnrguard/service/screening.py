@@ -15,6 +15,10 @@ How the pieces fit (docs/watchlists.md, "Hits, versions and rescreening"):
   removed entry are withdrawn at once; open hits of a changed entry that no longer match
   are withdrawn when the rescreen ends. A version's `rescreened_at` is set last, so an
   interrupted rescreen is visible and is resumed by importing the same file again.
+- **On a rule save** a new active rule version is run over the stored active bookings whose
+  reported flight departs today or later (node clock), in batches like a list rescreen.
+  Past flights are not re-assessed by a new criterion: criteria assess travellers before
+  arrival or departure; past travel is for duly reasoned requests (proportionality).
 - **A hit** is created once per (booking, traveller, match key) and holds no personal
   content. An open hit is brought up to date when the same match is produced again; a
   decision stands (a confirmed hit is never touched; a dismissed one is reopened only when
@@ -53,7 +57,7 @@ from sqlalchemy.engine import Connection, Engine
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
 from pnrguard.domain.model import Booking, Traveller
-from pnrguard.errors import ConflictError, CryptoError, InputError, NotFoundError, WatchlistFormatError
+from pnrguard.errors import ConflictError, InputError, NotFoundError, WatchlistFormatError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.criteria import CriteriaEngine, Rule, compile_rule
 from pnrguard.screening.index import normalise_document
@@ -82,6 +86,7 @@ __all__ = [
     "ImportResult",
     "RescreenResult",
     "ReviewDecision",
+    "RuleRescreenResult",
     "RuleStatistics",
     "ScreenResult",
     "ScreeningCache",
@@ -90,6 +95,7 @@ __all__ = [
     "list_watchlists",
     "open_hit",
     "person_query",
+    "rescreen_rule",
     "rescreen_version",
     "review_hit",
     "rule_statistics",
@@ -379,6 +385,36 @@ def _list_hit(
     )  # fmt: skip
 
 
+def _rule_hits(
+    rules: CriteriaEngine,
+    b: Booking,
+    pairs: Sequence[tuple[str, Traveller]],
+    *,
+    booking_id: str,
+    booking_version: int,
+    digest: _PersonDigest,
+    errors: dict[str, int],
+    now: dt.datetime,
+) -> list[HitRecord]:
+    """The rule hits of one booking (`pairs` from `_travellers`); evaluation errors are
+    added to `errors` by rule id."""
+    run = rules.run(_with_refs(b, pairs))
+    for rule_id, n in run.errors.items():
+        errors[rule_id] = errors.get(rule_id, 0) + n
+    by_ref = dict(pairs)
+    out: list[HitRecord] = []
+    for rh in run.hits:
+        out.append(HitRecord(
+            id=new_id(), booking_id=booking_id, booking_version=booking_version,
+            traveller_ref=rh.traveller_ref, kind=HitKind.RULE, purpose=rh.purpose,
+            match_key=_rule_key(rh.rule_id), watchlist_id=None, list_version=None, entity_id=None,
+            fingerprint=None, rule_id=rh.rule_id, rule_version=rh.rule_version, score=1.0,
+            features=(("rule", 1.0),), person_digest=digest(by_ref[rh.traveller_ref]),
+            status=HitStatus.OPEN, created_at=now,
+        ))  # fmt: skip
+    return out
+
+
 # --- screening at ingest -------------------------------------------------------------------
 
 
@@ -419,7 +455,6 @@ def _screen(
     for b, booking_id, version in todo:
         pairs = _travellers(b)
         travellers += len(pairs)
-        by_ref = dict(pairs)
         for ref, t in pairs:
             query = person_query(ref, t)
             person: bytes | None = None
@@ -442,32 +477,10 @@ def _screen(
                         )
                     )
         if rules.compiled:
-            run = rules.run(_with_refs(b, pairs))
-            for rule_id, n in run.errors.items():
-                errors[rule_id] = errors.get(rule_id, 0) + n
-            for rh in run.hits:
-                proposed.append(
-                    HitRecord(
-                        id=new_id(),
-                        booking_id=booking_id,
-                        booking_version=version,
-                        traveller_ref=rh.traveller_ref,
-                        kind=HitKind.RULE,
-                        purpose=rh.purpose,
-                        match_key=_rule_key(rh.rule_id),
-                        watchlist_id=None,
-                        list_version=None,
-                        entity_id=None,
-                        fingerprint=None,
-                        rule_id=rh.rule_id,
-                        rule_version=rh.rule_version,
-                        score=1.0,
-                        features=(("rule", 1.0),),
-                        person_digest=digest(by_ref[rh.traveller_ref]),
-                        status=HitStatus.OPEN,
-                        created_at=now,
-                    )
-                )
+            proposed += _rule_hits(
+                rules, b, pairs, booking_id=booking_id, booking_version=version, digest=digest,
+                errors=errors, now=now,
+            )  # fmt: skip
     recorded = _record(conn, proposed)
     log = _audit_for(audit, conn)
     booking_ids = list(dict.fromkeys(bid for _, bid, _ in todo))
@@ -734,11 +747,11 @@ def rescreen_version(
             digest = _PersonDigest(conn, keystore, now)
             proposed: list[HitRecord] = []
             screened: list[str] = []
+            readable = repo.get_many(page)
+            unreadable += len(page) - len(readable)
             for booking_id, booking_version in page:
-                try:
-                    b = repo.get(booking_id, version=booking_version)
-                except (CryptoError, NotFoundError):
-                    unreadable += 1
+                b = readable.get(booking_id)
+                if b is None:
                     continue
                 screened.append(booking_id)
                 for tref, t in _travellers(b):
@@ -931,6 +944,22 @@ def _same_rule(a: Rule, b: Rule) -> bool:
     return dataclasses.replace(a, version=0) == dataclasses.replace(b, version=0)
 
 
+@dataclass(frozen=True, slots=True)
+class RuleRescreenResult:
+    """One rule version run over the stored active bookings whose flight has not departed."""
+
+    rule_id: str
+    version: int
+    bookings: int = 0
+    travellers: int = 0
+    unreadable: int = 0  # keys gone meanwhile (masked or shredded)
+    hits_new: int = 0
+    hits_refreshed: int = 0
+    suppressed: int = 0
+    errors: int = 0  # evaluations that failed on the data (see `CriteriaRun.errors`)
+    seconds: float = 0.0
+
+
 def save_rule(
     rule: Rule,
     *,
@@ -939,11 +968,17 @@ def save_rule(
     audit: AuditPort,
     clock: Clock,
     role: str = "operator",
+    keystore: KeyStore | None = None,
+    batch_size: int = RESCREEN_BATCH,
 ) -> Rule:
     """Store a rule as its next version (`rule.version` is ignored; the stored rule with its
     version is returned). Validated by `compile_rule` first (raises `CriteriaError`). Saving
     a rule identical to its current version stores nothing. Disabling is saving a version
-    with `enabled=False`: rows are never updated, so every hit names the exact rule."""
+    with `enabled=False`: rows are never updated, so every hit names the exact rule.
+
+    With the `keystore`, a new version that is active is then run over the stored bookings
+    whose flight has not departed yet (`rescreen_rule`, after the version is committed);
+    without it only bookings ingested from now on are assessed by it."""
     if not RULE_ID.fullmatch(rule.rule_id):
         raise InputError("a rule id is 1-40 of A-Z a-z 0-9 . _ - (starting with a letter or digit)")
     compile_rule(rule)
@@ -959,7 +994,98 @@ def save_rule(
             record_ids=[f"rule:{stored.rule_id}:{stored.version}"], counts={"rules.saved": 1},
             reference=_rule_key(stored.rule_id),
         )  # fmt: skip
+    if keystore is not None and stored.is_active(now.date()):
+        rescreen_rule(
+            stored.rule_id, stored.version, engine=engine, keystore=keystore, audit=audit, clock=clock,
+            actor=actor, role=role, batch_size=batch_size,
+        )  # fmt: skip
     return stored
+
+
+def rescreen_rule(
+    rule_id: str,
+    version: int,
+    *,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditPort,
+    clock: Clock,
+    actor: str,
+    role: str = "operator",
+    batch_size: int = RESCREEN_BATCH,
+) -> RuleRescreenResult:
+    """Run one rule version over every stored active booking whose reported flight departs
+    today or later (node clock, fixed at the start of the run), one transaction per
+    `batch_size` bookings, each audited as a `combination` under the rule's purpose.
+
+    Why only flights not yet departed (proportionality): pre-determined criteria serve the
+    assessment of travellers before their arrival or departure (Art. 6(2)(a), (3)(b)).
+    Running a new criterion over past travel would profile everyone stored after the fact,
+    for no decision still to be taken at a border; past data is for duly reasoned requests
+    (Art. 6(2)(b)). Bookings without a flight date are left out for the same reason. The
+    day is the unit because the flight date is the only clear column (a flight that left
+    this morning is still screened: the error is on the side of the assessment the rule
+    was made for). Idempotent: open hits are brought up to the new version, decisions
+    stand, suppressions apply. An interrupted run is not resumed by itself: run it again."""
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        rule = store.rule_version(conn, rule_id, version)
+    if rule is None:
+        raise NotFoundError(f"rule {rule_id} version {version} not found")
+    today = clock().date()
+    criteria = CriteriaEngine([rule], today=today)
+    ref = f"rule:{rule_id}:{version}"
+    bookings = travellers = unreadable = hits_new = refreshed = suppressed = 0
+    errors: dict[str, int] = {}
+    after = ""
+    while criteria.compiled:
+        now = clock()
+        with engine.begin() as conn:
+            repo = BookingRepository(conn, keystore, now=now)
+            page = repo.active_refs(after=after, limit=batch_size, departing_from=today)
+            if not page:
+                break
+            readable = repo.get_many(page)
+            unreadable += len(page) - len(readable)
+            digest = _PersonDigest(conn, keystore, now)
+            proposed: list[HitRecord] = []
+            screened: list[str] = []
+            batch_travellers = 0
+            for booking_id, booking_version in page:
+                b = readable.get(booking_id)
+                if b is None:
+                    continue
+                screened.append(booking_id)
+                pairs = _travellers(b)
+                batch_travellers += len(pairs)
+                proposed += _rule_hits(
+                    criteria, b, pairs, booking_id=booking_id, booking_version=booking_version,
+                    digest=digest, errors=errors, now=now,
+                )  # fmt: skip
+            recorded = _record(conn, proposed)
+            new_ids = [h.id for h in recorded.new]
+            _append_chunked(
+                _audit_for(audit, conn), actor=actor, role=role, operation=Operation.COMBINATION,
+                purpose=rule.purpose, record_ids=screened + new_ids, reference=ref,
+                counts={
+                    "bookings.screened": len(screened), "travellers.screened": batch_travellers,
+                    "hits.new": len(new_ids), "hits.refreshed": recorded.refreshed,
+                    "hits.suppressed": recorded.suppressed,
+                },
+            )  # fmt: skip
+            bookings += len(screened)
+            travellers += batch_travellers
+            hits_new += len(new_ids)
+            refreshed += recorded.refreshed
+            suppressed += recorded.suppressed
+        after = page[-1][0]
+        if len(page) < batch_size:
+            break
+    return RuleRescreenResult(
+        rule_id=rule_id, version=version, bookings=bookings, travellers=travellers,
+        unreadable=unreadable, hits_new=hits_new, hits_refreshed=refreshed, suppressed=suppressed,
+        errors=sum(errors.values()), seconds=time.perf_counter() - started,
+    )  # fmt: skip
 
 
 def list_rules(*, engine: Engine) -> list[Rule]:

@@ -546,3 +546,71 @@ def test_cli_watchlist_and_criteria(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert out.splitlines()[1] == "R1,2,drugs-unit,illicit_trafficking_in_drugs,disabled,yes,0,0,0,0,"
     code, out, _ = run("criteria", "list")
     assert (code, "disabled" in out) == (0, True)
+
+
+# --- a new rule version and the stored bookings ----------------------------------------------
+
+
+def departing(b: Booking, day: dt.date) -> Booking:
+    assert b.reported_flight is not None
+    leg = dataclasses.replace(b.reported_flight, departure=dt.datetime.combine(day, dt.time(9, 15)))
+    return dataclasses.replace(b, reported_flight=leg, itinerary=[dataclasses.replace(leg)])
+
+
+ACTOR_OWNER = "analyst:owner"
+
+
+def save_rule_rescreening(node: Node, r: Rule) -> Rule:
+    return save_rule(
+        r, actor=ACTOR_OWNER, engine=node.engine, audit=node.audit, clock=node.clock,
+        keystore=node.keystore, batch_size=2,
+    )  # fmt: skip
+
+
+def test_new_rule_screens_stored_bookings_whose_flight_has_not_departed(node: Node) -> None:
+    today = T0.date()
+    outcomes, _ = node.save(
+        departing(pnr("FUT111"), today + dt.timedelta(days=2)),
+        departing(pnr("TOD222"), today),  # departs today: still before departure
+        departing(pnr("PST333"), today - dt.timedelta(days=1)),  # departed: not re-assessed
+        departing(pnr("OTH444", carrier="ZZ"), today + dt.timedelta(days=2)),
+    )
+    future, same_day, past, other = (o.booking_id for o in outcomes)
+    assert node.hits() == []
+    stored = save_rule_rescreening(node, rule())
+    hits = node.hits()
+    assert {h.booking_id for h in hits} == {future, same_day}
+    assert all((h.rule_id, h.rule_version, h.status) == ("R1", 1, HitStatus.OPEN) for h in hits)
+    combos = [e for e in node.entries() if e.operation is Operation.COMBINATION]
+    assert len(combos) == 2  # batches of 2 over the 3 bookings not departed
+    assert {(e.purpose, e.reference, e.actor) for e in combos} == {(stored.purpose, "rule:R1:1", ACTOR_OWNER)}
+    screened = {i for e in combos for i in e.record_ids}
+    assert {future, same_day, other} <= screened
+    assert past not in screened
+    assert sum(e.counts["bookings.screened"] for e in combos) == 3
+    assert sum(e.counts["hits.new"] for e in combos) == 2
+
+    # Only the review date changes: the open hits are brought up to the new version, not doubled.
+    assert save_rule_rescreening(node, rule(review_date=dt.date(2026, 5, 1))).version == 2
+    again = node.hits()
+    assert [h.id for h in again] == [h.id for h in hits]
+    assert {(h.rule_version, h.status) for h in again} == {(2, HitStatus.OPEN)}
+    # Saving the same version again stores nothing and screens nothing.
+    entries = len(node.entries())
+    save_rule_rescreening(node, rule(review_date=dt.date(2026, 5, 1)))
+    assert len(node.entries()) == entries
+
+
+def test_rule_rescreen_keeps_decisions_and_skips_inactive_versions(node: Node) -> None:
+    node.save(pnr("AAA111"), pnr("BBB222", traveller("SMITH", "ANNA", dt.date(1980, 1, 2), "X1")))
+    save_rule_rescreening(node, rule())
+    first, second = node.hits()
+    node.review(first.id, ReviewDecision.CONFIRM, "known pattern")
+    node.review(second.id, ReviewDecision.DISMISS, "explained")
+    save_rule_rescreening(node, rule(name="renamed"))
+    assert {(h.id, h.status, h.rule_version) for h in node.hits()} == {
+        (first.id, HitStatus.CONFIRMED, 1), (second.id, HitStatus.DISMISSED, 1)
+    }  # fmt: skip
+    entries = len(node.entries())
+    save_rule_rescreening(node, rule(name="renamed", enabled=False))  # a disabled version: no run
+    assert [e.operation for e in node.entries()[entries:]] == [Operation.ALTERATION]
