@@ -18,10 +18,12 @@ from pnrguard.service.accounts import Role
 
 pytestmark = pytest.mark.storage
 
-A, S, D, J, ADM, C, P = (
-    Role.ANALYST, Role.SUPERVISOR, Role.DPO, Role.JUDICIAL, Role.ADMIN, Role.CARRIER, Role.PEER,
+A, S, D, J, JS, ADM, C, P = (
+    Role.ANALYST, Role.SUPERVISOR, Role.DPO, Role.JUDICIAL, Role.JUDICIAL_SENIOR, Role.ADMIN,
+    Role.CARRIER, Role.PEER,
 )  # fmt: skip
-HUMANS = frozenset({A, S, D, J, ADM})
+HUMANS = frozenset({A, S, D, J, JS, ADM})
+JUDGES = frozenset({J, JS})
 READERS = frozenset({A, S, D})
 REVIEWERS = frozenset({A, S})
 PUBLIC = "public"
@@ -81,11 +83,11 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/api/requests/{request_id}/bookings/{booking_id}"): READERS,
     ("POST", "/requests/{request_id}/bookings/{booking_id}/transmissions"): REVIEWERS,
     ("GET", "/bookings/{booking_id}"): READERS,
-    ("GET", "/unmasking"): frozenset({A, S, D, J}),
+    ("GET", "/unmasking"): frozenset({A, S, D}) | JUDGES,
     ("GET", "/unmasking/new"): REVIEWERS,
     ("POST", "/unmasking"): REVIEWERS,
-    ("GET", "/unmasking/{request_id}"): frozenset({A, S, D, J}),
-    ("POST", "/unmasking/{request_id}/decision"): frozenset({J}),
+    ("GET", "/unmasking/{request_id}"): frozenset({A, S, D}) | JUDGES,
+    ("POST", "/unmasking/{request_id}/decision"): JUDGES,
     ("GET", "/admin/accounts"): frozenset({ADM}),
     ("POST", "/admin/accounts"): frozenset({ADM}),
     ("POST", "/admin/accounts/{account_id}/disable"): frozenset({ADM}),
@@ -169,7 +171,8 @@ def test_every_role_is_refused_where_it_must_be(env: Env) -> None:
     for client, _ in sessions.values():
         client.close()
     anonymous.close()
-    assert checked >= 7 * 30
+    assert set(sessions) == set(Role)  # the walk covers every role, judicial_senior included
+    assert checked >= len(Role) * 30
 
 
 def test_machine_identities_cannot_log_in(env: Env) -> None:

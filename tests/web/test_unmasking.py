@@ -21,15 +21,18 @@ from sqlalchemy import func, select
 from workspace_env import Env, csrf_from
 
 from pnrguard.audit.models import Operation, Purpose
+from pnrguard.protection.retention import EU_US_2012
 from pnrguard.service.accounts import Role
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.dpo import notifications
+from pnrguard.service.ingest import opaque
 from pnrguard.service.retention import run_retention
 from pnrguard.service.review import booking_view, investigative_purposes
 from pnrguard.service.unmasking import request_unmasking
 from pnrguard.store.lifecycle import unmasking_request
 from pnrguard.store.repository import BookingRepository
 from pnrguard.store.screening import entries_at, get_hit, hit
+from pnrguard.store.tables import booking
 
 pytestmark = pytest.mark.storage
 
@@ -77,6 +80,23 @@ def _mask_all(env: Env) -> None:
         include_audit_log=False,
     )
     assert summary.masked > 0
+
+
+def _make_dormant(env: Env) -> None:
+    """The EU-US 2012 profile, 61 months on: every booking goes to the dormant store (masked
+    straight into the dormant tier), none is old enough (10 years) to be deleted."""
+    later = FixedClock(dt.datetime.now(dt.UTC) + dt.timedelta(days=61 * 31))
+    summary = run_retention(
+        engine=env.node.engine,
+        keystore=env.node.keystore,
+        audit=env.node.audit,
+        clock=later,
+        profile=EU_US_2012,
+        include_quarantine=False,
+        include_audit_log=False,
+    )
+    assert summary.dormant > 0
+    assert summary.deleted == 0
 
 
 def _ask(
@@ -187,6 +207,89 @@ def test_request_approve_then_the_requester_sees_names_within_scope(db_env: Env)
         view = booking_view(conn, env.node.keystore, bid, user=env.users[Role.ANALYST], purpose=other_purpose)
     assert not view.identity_visible
     assert len([e for e in env.audit(operation=Operation.UNMASKING) if "unmasking.view" in e.counts]) == 1
+
+
+def test_dormant_request_is_decided_by_a_senior_judge_only(db_env: Env) -> None:
+    """EU-US 2012 data between 5 and 10 years: the higher approval level. A judicial
+    authority sees the request but cannot decide it (notice, and 403 if posted anyway); a
+    senior judicial authority decides it in the workspace, and the requester then sees the
+    identity data within the window, opened at the dormant tier."""
+    env = db_env
+    [(hit_id, bid)] = _hits_by_booking(env, 1)
+    every, unlisted = _names(env, hit_id)
+    assert unlisted
+    _make_dormant(env)
+    with env.node.engine.connect() as conn:
+        assert conn.execute(select(booking.c.dormant_at).where(booking.c.id == bid)).scalar() is not None
+    with env.client(Role.ANALYST) as analyst:
+        page = analyst.get(f"/hits/{hit_id}").text
+        assert not [v for v in unlisted if v in page]
+        assert "Request unmasking" in page
+        rid = _asked(analyst, bid)
+    with env.node.engine.connect() as conn:
+        level = conn.execute(select(unmasking_request.c.level).where(unmasking_request.c.id == rid))
+        assert level.scalar_one() == "dormant"
+
+    with env.client(Role.JUDICIAL) as judge:
+        assert rid in judge.get("/unmasking").text  # in the queue: the judge knows it waits
+        detail = judge.get(f"/unmasking/{rid}").text
+        assert "only a senior judicial authority may decide this request" in detail
+        assert "Record decision" not in detail
+        refused = _decide(judge, rid, "approved", "Necessary and proportionate for the stated case.")
+        assert refused.status_code == 403
+        assert "only a senior judicial authority may decide it" in refused.text
+    with env.node.engine.connect() as conn:
+        status = conn.execute(select(unmasking_request.c.status).where(unmasking_request.c.id == rid))
+        assert status.scalar_one() == "pending"
+    assert notifications(env.node.engine) == []
+
+    with env.client(Role.JUDICIAL_SENIOR) as senior:
+        queue = senior.get("/unmasking").text
+        assert rid in queue
+        assert "Decide" in queue
+        detail = senior.get(f"/unmasking/{rid}").text
+        assert "Record decision" in detail
+        assert "only a senior judicial authority" not in detail
+        assert "Senior judicial authority" in detail  # the role's label in the header
+        for html in (queue, detail):  # a senior judge never sees a traveller either
+            assert not [v for v in every if v in html]
+        r = _decide(senior, rid, "approved", "Exceptional necessity shown for the dormant data.")
+        assert r.status_code == 303
+        after = senior.get(r.headers["location"]).text
+        assert "Approved." in after
+        assert not [v for v in every if v in after]
+    [approval] = [
+        e for e in env.audit(operation=Operation.UNMASKING, reference=rid) if "unmasking.approved" in e.counts
+    ]
+    assert (approval.actor, approval.role) == (opaque(env.users[Role.JUDICIAL_SENIOR].id), "judicial_senior")
+    assert ("unmasking_approved", rid) in [(n.kind, n.reference) for n in notifications(env.node.engine)]
+
+    with env.client(Role.ANALYST) as analyst:
+        page = analyst.get(f"/hits/{hit_id}").text
+    assert [v for v in unlisted if v in page], "the approved requester sees the dormant identity data"
+    assert f"/unmasking/{rid}" in page
+    views = [
+        e for e in env.audit(operation=Operation.UNMASKING, reference=rid) if "unmasking.view" in e.counts
+    ]
+    assert [(e.actor, e.record_ids) for e in views] == [("u-analyst", (bid,))]
+    with env.client(Role.SUPERVISOR) as other:  # only the requester
+        assert not [v for v in unlisted if v in other.get(f"/hits/{hit_id}").text]
+
+
+def test_a_senior_judge_also_decides_masked_requests(env: Env) -> None:
+    [(hit_id, bid)] = _hits_by_booking(env, 1)
+    _, unlisted = _names(env, hit_id)
+    _mask_all(env)
+    with env.client(Role.ANALYST) as analyst:
+        rid = _asked(analyst, bid)
+    with env.client(Role.JUDICIAL_SENIOR) as senior:
+        assert "nothing waits" not in senior.get("/unmasking").text
+        assert "Record decision" in senior.get(f"/unmasking/{rid}").text
+        assert _decide(senior, rid, "rejected", "The reasoning does not show necessity.").status_code == 303
+        assert _decide(senior, rid, "approved", "Changed my mind.").status_code == 409
+        assert senior.get(f"/unmasking/new?booking={bid}").status_code == 403  # judges do not ask
+    with env.client(Role.ANALYST) as analyst:
+        assert not [v for v in unlisted if v in analyst.get(f"/hits/{hit_id}").text]
 
 
 def test_outside_the_window_or_rejected_stays_masked(env: Env) -> None:

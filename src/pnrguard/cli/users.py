@@ -115,6 +115,7 @@ DEMO_USERS = {
     "supervisor": Role.SUPERVISOR,
     "dpo": Role.DPO,
     "judge": Role.JUDICIAL,
+    "judge-senior": Role.JUDICIAL_SENIOR,
     "admin": Role.ADMIN,
 }
 DEMO_MACHINES = {"carrier-demo": Role.CARRIER, "peer-demo": Role.PEER}

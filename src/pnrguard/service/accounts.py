@@ -4,9 +4,10 @@ Why it looks like this:
 
 - **Roles are the node's.** Directive 2016/681 gives distinct powers to the PIU's staff
   (review and transmit), its Data Protection Officer (monitor everything), the judicial
-  authority (approve unmasking, Art. 12(3)) and the operators who keep the node running
-  (no access to personal data at all). Carriers and peer PIUs are machine identities: they
-  push and exchange through their own APIs and are refused everywhere in the workspace.
+  authority (approve unmasking, Art. 12(3); a senior one for data in the EU-US dormant
+  store) and the operators who keep the node running (no access to personal data at
+  all). Carriers and peer PIUs are machine identities: they push and exchange through
+  their own APIs and are refused everywhere in the workspace.
 - **Passwords** are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second
   recommended profile); an unknown username costs the same hash as a wrong password, so
   timing does not tell which accounts exist. Ten failures in a row lock an account for
@@ -57,6 +58,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     DPO = "dpo"
     JUDICIAL = "judicial"  # approves unmasking (Art. 12(3)); the lifecycle workspace
+    JUDICIAL_SENIOR = "judicial_senior"  # also approves unmasking of dormant (EU-US) data
     ADMIN = "admin"  # runs the node; never sees personal data
     CARRIER = "carrier"  # machine identity: pushes PNR and API data
     PEER = "peer"  # machine identity: another member state's PIU
@@ -71,12 +73,15 @@ _LABELS = {
     Role.SUPERVISOR: "Supervisor",
     Role.DPO: "Data Protection Officer",
     Role.JUDICIAL: "Judicial authority",
+    Role.JUDICIAL_SENIOR: "Senior judicial authority",
     Role.ADMIN: "Administrator",
     Role.CARRIER: "Carrier (machine)",
     Role.PEER: "Peer PIU (machine)",
 }
 
-HUMAN_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.DPO, Role.JUDICIAL, Role.ADMIN})
+HUMAN_ROLES = frozenset(
+    {Role.ANALYST, Role.SUPERVISOR, Role.DPO, Role.JUDICIAL, Role.JUDICIAL_SENIOR, Role.ADMIN}
+)
 MACHINE_ROLES = frozenset({Role.CARRIER, Role.PEER})
 
 #: Usernames are opaque ids in the audit log, so they follow its alphabet and carry no "@".

@@ -2,19 +2,21 @@
 
 What is stored and why (docs/workspace.md, "Identity and roles"):
 
-- `account`: a person (analyst, supervisor, DPO, judicial authority, administrator) or a
-  machine identity (a carrier, a peer PIU). The password is stored only as an argon2id
-  hash; an account that logs in through the organisation's OpenID Connect provider has
-  no password at all and is found by `oidc_subject` (issuer and subject). Roles are the
-  node's decision, never the identity provider's: a claim in a token does not make anyone
-  an analyst. `failed_logins` and `locked_until` slow down password guessing.
+- `account`: a person (analyst, supervisor, DPO, judicial authority, senior judicial
+  authority, administrator) or a machine identity (a carrier, a peer PIU). The password
+  is stored only as an argon2id hash; an account that logs in through the organisation's
+  OpenID Connect provider has no password at all and is found by `oidc_subject` (issuer
+  and subject). Roles are the node's decision, never the identity provider's: a claim in
+  a token does not make anyone an analyst. `failed_logins` and `locked_until` slow down
+  password guessing.
 - `web_session`: one row per logged-in browser. Only the SHA-256 of the session token is
   stored, so a copy of the database does not let anyone take over a session. The CSRF
   token of the session's forms lives beside it.
 
 Functions here run on the caller's `Connection` and never commit; the use cases in
 `service/accounts.py` own the transactions. Schema only via Alembic
-(`migrations/versions/0005_workspace.py`).
+(`migrations/versions/0005_workspace.py`; the role check as of
+`0009_judicial_senior.py`).
 """
 
 from __future__ import annotations
@@ -52,8 +54,7 @@ __all__ = [
 ]
 
 #: Role codes (see `service.accounts.Role`); a check constraint keeps the table honest.
-ROLES = ("analyst", "supervisor", "dpo", "judicial", "admin", "carrier", "peer")
-
+ROLES = ("analyst", "supervisor", "dpo", "judicial", "judicial_senior", "admin", "carrier", "peer")
 
 
 account = Table(

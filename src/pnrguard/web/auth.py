@@ -51,7 +51,7 @@ __all__ = [
 SESSION_COOKIE = "pnrguard_session"
 LOGIN_CSRF_COOKIE = "pnrguard_login_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ANY_HUMAN = (Role.ANALYST, Role.SUPERVISOR, Role.DPO, Role.JUDICIAL, Role.ADMIN)
+ANY_HUMAN = (Role.ANALYST, Role.SUPERVISOR, Role.DPO, Role.JUDICIAL, Role.JUDICIAL_SENIOR, Role.ADMIN)
 
 
 class AuthSettings(BaseSettings):

@@ -10,7 +10,9 @@ do that:
   status (`/unmasking`, `/unmasking/{id}`). An analyst sees their own requests only; a
   supervisor sees all of them (they supervise the analysts' use of the power);
 - the **judicial authority** gets the pending requests as a queue and decides each one with
-  a mandatory reason. The judge decides on the reasoning, not by looking at the data: the
+  a mandatory reason; a request naming a booking in the EU-US dormant store (5-10 years)
+  needs the **senior judicial authority** (`judicial_senior`), who may also decide every
+  other request. The judge decides on the reasoning, not by looking at the data: the
   request page shows the purpose, case, reasons, window and the bookings by opaque id and
   flight, read from the booking table's clear columns only, never decrypted, so nothing on
   these pages can name a traveller;
@@ -48,8 +50,8 @@ from pnrguard.web.views import render
 __all__ = ["router"]
 
 REQUESTERS = (Role.ANALYST, Role.SUPERVISOR)
-READERS = (Role.ANALYST, Role.SUPERVISOR, Role.DPO, Role.JUDICIAL)
-JUDGES = (Role.JUDICIAL,)
+JUDGES = (Role.JUDICIAL, Role.JUDICIAL_SENIOR)
+READERS = (Role.ANALYST, Role.SUPERVISOR, Role.DPO, *JUDGES)
 _STATUSES = ("pending", "approved", "rejected", "all")
 #: A request names the bookings of one case; more than this is a search, not a request.
 MAX_BOOKINGS = 50
@@ -177,7 +179,7 @@ def _list(request: Request, user: Account, status: str, page: int) -> Page[Reque
         select(unmasking_request, n.c.n)
         .outerjoin(n, n.c.request_id == unmasking_request.c.id)
         .where(*cond)
-        .order_by(order if user.role is Role.JUDICIAL else order.desc(), unmasking_request.c.id)
+        .order_by(order if user.role in JUDGES else order.desc(), unmasking_request.c.id)
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     )
@@ -229,7 +231,7 @@ def unmasking_list(
     page: int = 1,
     user: Account = Depends(require_role(*READERS)),  # noqa: B008 — FastAPI's dependency idiom
 ) -> Response:
-    default = "pending" if user.role is Role.JUDICIAL else "all"
+    default = "pending" if user.role in JUDGES else "all"
     status = status if status in _STATUSES else default
     result = _list(request, user, status, max(page, 1))
     return render(
@@ -358,7 +360,8 @@ def _detail(
 ) -> Response:
     r, lines = _get(request, request_id, user)
     own = r.requester_id == opaque(user.id)
-    pending = r.status == "pending" and r.level != "dormant"
+    # Dormant (EU-US) bookings need a senior judicial authority (`service.unmasking`).
+    needs_senior = r.level == "dormant" and user.role is not Role.JUDICIAL_SENIOR
     return render(
         request,
         "unmasking_request.html",
@@ -368,11 +371,10 @@ def _detail(
             "message": _DONE.get(done, ""),
             "error": error,
             "form": form or {"decision": "", "reason": ""},
-            "can_decide": user.role is Role.JUDICIAL and pending and not own,
+            "judge": user.role in JUDGES,
+            "can_decide": user.role in JUDGES and r.status == "pending" and not own and not needs_senior,
             "own": own,
-            # Dormant (EU-US) bookings need a senior judicial authority, a role the
-            # workspace does not issue: such a request is decided outside it.
-            "needs_senior": r.level == "dormant",
+            "needs_senior": needs_senior,
         },
         status_code=status_code,
     )
@@ -388,6 +390,21 @@ def unmasking_view(
     return _detail(request, request_id, user, done=done)
 
 
+def _check_level(request: Request, request_id: str, user: Account) -> None:
+    """403 with a plain reason when a judicial authority tries to decide a dormant-level
+    request. `service.unmasking.approve_unmasking` enforces the same rule; this says it in
+    the judge's words before anything else is checked. An unknown id goes on to its 404."""
+    with node_of(request).engine.connect() as conn:
+        level = conn.execute(
+            select(unmasking_request.c.level).where(unmasking_request.c.id == request_id)
+        ).scalar()
+    if level == "dormant" and user.role is not Role.JUDICIAL_SENIOR:
+        raise ForbiddenError(
+            "a booking of this request is in the dormant (EU-US) store: only a senior judicial "
+            "authority may decide it"
+        )
+
+
 @router.post("/unmasking/{request_id}/decision", include_in_schema=False)
 def unmasking_decision(
     request: Request,
@@ -398,6 +415,7 @@ def unmasking_decision(
 ) -> Response:
     node = node_of(request)
     form = {"decision": decision, "reason": reason}
+    _check_level(request, request_id[:_ID_MAX], user)
     try:
         if decision not in ("approved", "rejected"):
             raise InputError("choose approve or reject")
