@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +23,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from db_urls import PG_URL
 from pnrguard.store.db import make_engine, upgrade
 
-PG_URL = os.environ.get("PNRGUARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 

@@ -14,18 +14,20 @@ reading them with ``pg_read_binary_file`` where the test role may.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from lifecycle_helpers import T0, World, person, pnr
-from sqlalchemy import LargeBinary, String, cast, inspect, select, text
+from sqlalchemy import LargeBinary, String, cast, inspect, make_url, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from db_urls import PG_URL
 from pnrguard.domain.model import Contact
 from pnrguard.protection.retention import months_before
-from pnrguard.store.db import metadata
+from pnrguard.store.db import make_engine, metadata, upgrade
 from pnrguard.store.lifecycle import sealed_key
 from pnrguard.store.tables import booking_key, booking_version
 
@@ -127,9 +129,31 @@ def test_sqlite_file_and_wal_hold_no_trace(sqlite_engine: Engine, tmp_path: Path
         assert blob[13:45] not in data
 
 
-def test_postgresql_holds_no_plaintext_and_no_keys(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the SQLite file is scanned byte by byte in the test above")
+@pytest.fixture
+def own_pg_database() -> Iterator[Engine]:
+    """A PostgreSQL database of its own, not just a schema: VACUUM keeps a dead row while any
+    transaction in the same database might still see it, and the other tests running in
+    parallel in the shared `test` database hold such transactions. Alone in its database,
+    VACUUM FULL removes every dead row, which is what this test proves."""
+    if PG_URL == "skip":
+        pytest.skip("PostgreSQL disabled by PNRGUARD_TEST_PG_URL=skip")
+    name = f"pnrguard_shred_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    eng = make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    try:
+        upgrade(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_postgresql_holds_no_plaintext_and_no_keys(own_pg_database: Engine) -> None:
+    engine = own_pg_database
     _w, _bid, secrets = _make_and_delete(engine)
     with engine.connect() as conn:
         assert _sql_scan(conn, PLAIN) == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import os
 import pkgutil
 import uuid
 from collections.abc import Iterator
@@ -52,7 +51,8 @@ def test_booking_tables_are_on_the_shared_metadata() -> None:
 # --- 0009_judicial_senior: one head, the role check, the upgrade of a populated database --
 
 OLD_HEADS = ("0004_gateway", "0005_workspace", "0006_lifecycle", "0008_exchange_four_eyes")
-PG_URL = os.environ.get("PNRGUARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from db_urls import PG_URL  # noqa: E402 — one place for the test database URL
+
 NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 
 
