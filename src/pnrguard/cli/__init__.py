@@ -46,3 +46,5 @@ app.add_typer(_dpo.app, name="dpo")
 from pnrguard.cli import peers as _peers  # noqa: E402, I001 — commands register after app exists
 app.add_typer(_peers.app, name="peers")
 app.add_typer(_peers.node_app, name="node")
+from pnrguard.cli import keys as _keys  # noqa: E402, I001 — commands register after app exists
+app.add_typer(_keys.app, name="keys")
