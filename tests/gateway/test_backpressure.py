@@ -75,9 +75,16 @@ def test_a_full_inbox_refuses_with_503_and_takes_pushes_again_after_the_drain(ti
     while (r := tiny.push(body, carrier=sender)).status_code == 503 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert r.status_code == 202, r.text
+    tiny.gateway.backlog.refresh()  # settle: no commit is in flight, so this count is exact
     assert tiny.client.get("/health/gateway").json()["accepting"] is True
+    # The limit is soft and errs towards "full": a row committed while a count runs is
+    # counted twice until the next count. So a push may briefly be refused; it is taken
+    # once the next count (at most 50 ms later) has seen the inbox as it is.
     for body, sender, _ in BODIES[4:]:
-        assert tiny.push(body, carrier=sender).status_code == 202
+        deadline = time.monotonic() + 10
+        while (r := tiny.push(body, carrier=sender)).status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert r.status_code == 202, r.text
     assert _inbox_count(tiny) == 6
 
 
