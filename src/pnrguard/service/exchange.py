@@ -153,6 +153,41 @@ def _unseal(conn: Connection, keystore: KeyStore, local_id: str) -> Envelope:
     return Envelope.model_validate_json(data)
 
 
+def _file_outgoing(
+    conn: Connection,
+    env: Envelope,
+    *,
+    local_id: str,
+    peer: Peer,
+    user: Account,
+    node: Node,
+    now: dt.datetime,
+    status: str,
+    reason: str,
+    in_reply_to: str | None = None,
+    forwarded_from: str | None = None,
+) -> None:
+    """Store an outgoing message a person decided, its envelope encrypted (the one way every
+    request, answer, refusal and transfer is filed before delivery)."""
+    store.insert_message(
+        conn,
+        _row(
+            local_id=local_id,
+            direction="out",
+            peer=peer,
+            env=env,
+            status=status,
+            now=now,
+            keystore=node.keystore,
+            data=env.to_bytes(),
+            in_reply_to=in_reply_to,
+            forwarded_from=forwarded_from,
+            decided_by=user.username,
+            reason=reason,
+        ),
+    )
+
+
 def _row(
     *,
     local_id: str,
@@ -656,20 +691,9 @@ def send_request(
             subject=subject,
             onward_transfer_condition=onward,
         )
-        store.insert_message(
-            conn,
-            _row(
-                local_id=local_id,
-                direction="out",
-                peer=peer,
-                env=env,
-                status="approved",
-                now=now,
-                keystore=node.keystore,
-                data=env.to_bytes(),
-                decided_by=user.username,
-                reason=reasoning,
-            ),
+        _file_outgoing(
+            conn, env, peer=peer, user=user, node=node, now=now,
+            local_id=local_id, status="approved", reason=reasoning,
         )
     return _deliver(
         local_id, peer, env, user=user, node=node, client=client, counts={f"exchange.{kind.value}.sent": 1}
@@ -799,21 +823,9 @@ def approve_answer(
             decision_reason=reason,
         ):
             raise ConflictError(f"request {local_id} is {rec.status}, not awaiting approval")
-        store.insert_message(
-            conn,
-            _row(
-                local_id=answer_id,
-                direction="out",
-                peer=peer,
-                env=env,
-                status=status,
-                now=now,
-                keystore=node.keystore,
-                data=env.to_bytes(),
-                in_reply_to=local_id,
-                decided_by=user.username,
-                reason=reason,
-            ),
+        _file_outgoing(
+            conn, env, peer=peer, user=user, node=node, now=now,
+            local_id=answer_id, status=status, reason=reason, in_reply_to=local_id,
         )
         if four_eyes:
             node.audit(conn).append(
@@ -999,21 +1011,9 @@ def refuse_request(
             in_reply_to=rec.message_id,
             outcome=AnswerOutcome.REFUSED,
         )
-        store.insert_message(
-            conn,
-            _row(
-                local_id=answer_id,
-                direction="out",
-                peer=peer,
-                env=env,
-                status="approved",
-                now=now,
-                keystore=node.keystore,
-                data=env.to_bytes(),
-                in_reply_to=local_id,
-                decided_by=user.username,
-                reason=reason,
-            ),
+        _file_outgoing(
+            conn, env, peer=peer, user=user, node=node, now=now,
+            local_id=answer_id, status="approved", reason=reason, in_reply_to=local_id,
         )
         node.audit(conn).append(
             actor=user.username,
@@ -1153,21 +1153,9 @@ def _send_transfer(
             evaluation=evaluation,
             onward_transfer_condition=onward,
         )
-        store.insert_message(
-            conn,
-            _row(
-                local_id=local_id,
-                direction="out",
-                peer=peer,
-                env=env,
-                status="approved",
-                now=now,
-                keystore=node.keystore,
-                data=env.to_bytes(),
-                decided_by=user.username,
-                reason=reason,
-                forwarded_from=forward_message_id,
-            ),
+        _file_outgoing(
+            conn, env, peer=peer, user=user, node=node, now=now,
+            local_id=local_id, status="approved", reason=reason, forwarded_from=forward_message_id,
         )
     return _deliver(
         local_id,
