@@ -108,8 +108,8 @@ def compile_rule(rule: Rule) -> CompiledRule:
     return CompiledRule(rule, program)
 
 
-_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-_MEMBER = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(?!\s*\()")
+STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+FIELD_REF = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(?!\s*\()")
 _LOOP = re.compile(r"\bitinerary\.(?:all|exists|exists_one|filter|map)\(\s*([A-Za-z_]\w*)\s*,")
 
 
@@ -118,12 +118,12 @@ def unknown_fields(expression: str) -> list[str]:
     refusal can say which one (`booking.nationality`, `leg.passport`). A loop variable
     over the itinerary (`itinerary.exists(l, l.origin == 'X')`) is checked against the
     itinerary's fields; method calls (`booking.route.size()`) are not fields."""
-    code = _STRING.sub("''", expression)
+    code = STRING_LITERAL.sub("''", expression)
     roots: dict[str, set[str]] = {k: set(v) for k, v in VIEW_FIELDS.items()}
     for var in _LOOP.findall(code):
         roots.setdefault(var, set(VIEW_FIELDS["itinerary"]))
     out: list[str] = []
-    for var, name in _MEMBER.findall(code):
+    for var, name in FIELD_REF.findall(code):
         known = roots.get(var)
         if known is not None and name not in known and f"{var}.{name}" not in out:
             out.append(f"{var}.{name}")
