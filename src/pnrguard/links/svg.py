@@ -61,7 +61,8 @@ def render_svg(graph: Graph, labels: Mapping[str, str], *, title: str = "Linked 
         f'height="{_SIZE}" role="img" aria-labelledby="links-title">',
         f'<title id="links-title">{escape(title)}: {len(graph.persons) - 1} people, '
         f"{len(graph.edges)} links</title>",
-        '<style>text{font:12px system-ui,sans-serif;fill:#1b1b1b}.k{font-size:10px;fill:#444;paint-order:stroke;stroke:#fff;stroke-width:3px}</style>',
+        "<style>text{font:12px system-ui,sans-serif;fill:#1b1b1b}"
+        ".k{font-size:10px;fill:#444;paint-order:stroke;stroke:#fff;stroke-width:3px}</style>",
     ]
     for e in graph.edges:
         if e.a not in pos or e.b not in pos:
