@@ -26,13 +26,17 @@ from rich.table import Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from pnrguard.audit.checkpoint import Signer, Verifier
+from pnrguard.audit.checkpoint import Signer, Verifier, open_checkpoint
+from pnrguard.audit.cosignature import CosignerKey, valid_cosignatures
+from pnrguard.audit.export import CheckpointFile
+from pnrguard.audit.log import verify as verify_log
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
 from pnrguard.config import Settings, load_settings
 from pnrguard.errors import PnrguardError
 from pnrguard.protection.keystore import LocalKeyFileStore
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.db import make_engine
+from pnrguard.store.witness import cosignatures_for
 
 app = typer.Typer(
     name="audit",
@@ -92,11 +96,47 @@ def verify(
         bool,
         typer.Option("--strict", help="Also fail when entries after the last checkpoint exist."),
     ] = False,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            help="A file of `audit export-checkpoints`: the log must extend every checkpoint in it.",
+        ),
+    ] = None,
+    witnesses: Annotated[
+        int,
+        typer.Option(
+            "--witnesses", min=0, help="The latest checkpoint needs at least N valid peer cosignatures."
+        ),
+    ] = 0,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness-key",
+            help="A witness key <name>+<id>+<key> to count (repeatable); default: the registered peers.",
+        ),
+    ] = None,
 ) -> None:
     """Recompute every hash and check every signed checkpoint; exit 1 on any tampering."""
     with _guard(), _log() as (log, settings):
         verifier = Verifier.from_vkey(vkey) if vkey else _signer(settings).verifier()
-        report = log.verify(verifier, require_signed_tail=strict)
+        if against is None:
+            report = log.verify(verifier, require_signed_tail=strict)
+        else:
+            kept = CheckpointFile.read(against, verifier=verifier, origin=log.origin)
+            notes = [c.note for c in log.stored_checkpoints()] + kept.notes
+            with _closing_records(log) as records:
+                report = verify_log(
+                    records,
+                    notes,
+                    verifier,
+                    origin=log.origin,
+                    anchor=log.anchor(),
+                    require_signed_tail=strict,
+                )
+        witnessed: tuple[int, int, int] | None = None
+        if witnesses:
+            witnessed = _count_witnesses(log, verifier, witness_key)
     if not report.ok:
         assert report.reason is not None
         where = (
@@ -111,6 +151,14 @@ def verify(
             highlight=False,
         )
         raise typer.Exit(EXIT_TAMPERED)
+    if witnessed is not None and witnessed[0] < witnesses:
+        count, size, known = witnessed
+        _err.print(
+            f"[red]NOT WITNESSED[/red]: the latest checkpoint (size {size}) has {count} valid "
+            f"cosignature(s) of {known} known witness(es); {witnesses} required",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_TAMPERED)
     last = report.tree_size - 1
     span = f"seq {report.start}..{last}" if report.tree_size > report.start else "no entries"
     typer.echo(
@@ -118,7 +166,36 @@ def verify(
         f"{report.checkpoints_verified} checkpoints verified, signed up to size "
         f"{report.signed_size}, {report.unsigned_tail} not yet signed; "
         f"root {report.root.hex()}"
+        + (f"; {witnessed[0]} witness cosignature(s) on size {witnessed[1]}" if witnessed else "")
     )
+
+
+@contextmanager
+def _closing_records(log: SqlAuditLog) -> Iterator[Iterator[Any]]:
+    records = log.records()
+    try:
+        yield records
+    finally:
+        records.close()  # type: ignore[attr-defined]  # a generator over a cursor
+
+
+def _count_witnesses(
+    log: SqlAuditLog, verifier: Verifier, vkeys: list[str] | None
+) -> tuple[int, int, int]:
+    """(valid cosignatures, size, witnesses known) of the latest stored checkpoint. Witness
+    keys from `--witness-key`, else the registered peers' (which the database holds: an
+    auditor who does not trust the database passes the keys)."""
+    from pnrguard.service.witness import peer_witness_keys
+
+    conn = log.connection
+    keys = [CosignerKey.from_vkey(v) for v in vkeys] if vkeys else peer_witness_keys(conn)
+    stored = log.stored_checkpoints()
+    if not stored:
+        return 0, 0, len(keys)
+    last = stored[-1]
+    open_checkpoint(last.note, verifier, origin=log.origin)
+    note = last.note + "".join(c.line for c in cosignatures_for(conn, last.tree_size))
+    return len(valid_cosignatures(note, keys)), last.tree_size, len(keys)
 
 
 _COLUMNS = ("seq", "at", "actor", "role", "operation", "purpose", "record_ids", "counts", "reference")
@@ -197,11 +274,61 @@ def export(
 
 
 @app.command()
-def checkpoint() -> None:
-    """Sign the current tree head with the node key, store it and print the signed note."""
-    with _guard(), _log(write=True) as (log, settings):
-        note = log.checkpoint(_signer(settings))
+def checkpoint(
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="Once, after upgrading: verify the log and take its last stored checkpoint as "
+            "the signer's own record (the file beside the key store).",
+        ),
+    ] = False,
+    witness: Annotated[
+        bool, typer.Option("--witness/--no-witness", help="Ask the registered peers to cosign.")
+    ] = True,
+) -> None:
+    """Sign the current tree head as a proven extension of the last checkpoint this node
+    signed, store it, ask the peers to cosign it, and print the signed note. Exit 1 when the
+    signer refuses (the log is not an extension of what it signed)."""
+    from pnrguard.service import audit_signing
+    from pnrguard.service.bootstrap import Node
+    from pnrguard.service.witness import sign_and_witness
+
+    with _guard(), Node.from_settings() as node:
+        if adopt:
+            state = audit_signing.adopt(node)
+            _err.print(f"adopted the checkpoint of size {state.size}", highlight=False)
+        try:
+            if witness:
+                outcomes = sign_and_witness(node)
+            else:
+                audit_signing.sign(node)
+                outcomes = []
+        except audit_signing.CheckpointRefused as exc:
+            raise _fail(f"REFUSED: {exc}", EXIT_TAMPERED) from exc
+        note = audit_signing.load_state(node).note
+    for o in outcomes:
+        _err.print(f"witness {o.peer}: {o.result}", highlight=False)
     typer.echo(note, nl=False)
+
+
+@app.command("export-checkpoints")
+def export_checkpoints(
+    output: Annotated[Path, typer.Option("--output", help="The file to write (JSON).")],
+) -> None:
+    """Write every signed checkpoint with the cosignatures the peers gave it, for the DPO
+    or the supervisory authority to keep and later check with `verify --against`."""
+    with _guard(), _log() as (log, settings):
+        verifier = _signer(settings).verifier()
+        cosigs: dict[int, str] = {}
+        for c in cosignatures_for(log.connection):
+            cosigs[c.tree_size] = cosigs.get(c.tree_size, "") + c.line
+        notes = [c.note + cosigs.get(c.tree_size, "") for c in log.stored_checkpoints()]
+        kept = CheckpointFile(origin=log.origin, vkey=verifier.vkey, notes=notes)
+        for n in notes:  # export only what verifies: the file is evidence
+            open_checkpoint(n, verifier, origin=log.origin)
+        output.write_text(kept.to_json(), encoding="utf-8")
+    typer.echo(f"{len(notes)} checkpoints written to {output}")
 
 
 @app.command()
