@@ -26,17 +26,16 @@ from rich.table import Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from pnrguard.audit.checkpoint import Signer, Verifier, open_checkpoint
-from pnrguard.audit.cosignature import CosignerKey, valid_cosignatures
+from pnrguard.audit.checkpoint import Signer, Verifier
+from pnrguard.audit.cosignature import CosignerKey
 from pnrguard.audit.export import CheckpointFile
-from pnrguard.audit.log import verify as verify_log
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
 from pnrguard.config import Settings, load_settings
 from pnrguard.errors import PnrguardError
 from pnrguard.protection.keystore import LocalKeyFileStore
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.db import make_engine
-from pnrguard.store.witness import cosignatures_for
+from pnrguard.store.witness import count_witnesses, export_file
 
 app = typer.Typer(
     name="audit",
@@ -120,23 +119,14 @@ def verify(
     """Recompute every hash and check every signed checkpoint; exit 1 on any tampering."""
     with _guard(), _log() as (log, settings):
         verifier = Verifier.from_vkey(vkey) if vkey else _signer(settings).verifier()
-        if against is None:
-            report = log.verify(verifier, require_signed_tail=strict)
-        else:
-            kept = CheckpointFile.read(against, verifier=verifier, origin=log.origin)
-            notes = [c.note for c in log.stored_checkpoints()] + kept.notes
-            with _closing_records(log) as records:
-                report = verify_log(
-                    records,
-                    notes,
-                    verifier,
-                    origin=log.origin,
-                    anchor=log.anchor(),
-                    require_signed_tail=strict,
-                )
+        kept = CheckpointFile.read(against, verifier=verifier, origin=log.origin) if against else None
+        report = log.verify(
+            verifier, require_signed_tail=strict, kept_checkpoints=kept.notes if kept else ()
+        )
         witnessed: tuple[int, int, int] | None = None
         if witnesses:
-            witnessed = _count_witnesses(log, verifier, witness_key)
+            keys = [CosignerKey.from_vkey(v) for v in witness_key] if witness_key else None
+            witnessed = count_witnesses(log, verifier, keys)
     if not report.ok:
         assert report.reason is not None
         where = (
@@ -168,34 +158,6 @@ def verify(
         f"root {report.root.hex()}"
         + (f"; {witnessed[0]} witness cosignature(s) on size {witnessed[1]}" if witnessed else "")
     )
-
-
-@contextmanager
-def _closing_records(log: SqlAuditLog) -> Iterator[Iterator[Any]]:
-    records = log.records()
-    try:
-        yield records
-    finally:
-        records.close()  # type: ignore[attr-defined]  # a generator over a cursor
-
-
-def _count_witnesses(
-    log: SqlAuditLog, verifier: Verifier, vkeys: list[str] | None
-) -> tuple[int, int, int]:
-    """(valid cosignatures, size, witnesses known) of the latest stored checkpoint. Witness
-    keys from `--witness-key`, else the registered peers' (which the database holds: an
-    auditor who does not trust the database passes the keys)."""
-    from pnrguard.service.witness import peer_witness_keys
-
-    conn = log.connection
-    keys = [CosignerKey.from_vkey(v) for v in vkeys] if vkeys else peer_witness_keys(conn)
-    stored = log.stored_checkpoints()
-    if not stored:
-        return 0, 0, len(keys)
-    last = stored[-1]
-    open_checkpoint(last.note, verifier, origin=log.origin)
-    note = last.note + "".join(c.line for c in cosignatures_for(conn, last.tree_size))
-    return len(valid_cosignatures(note, keys)), last.tree_size, len(keys)
 
 
 _COLUMNS = ("seq", "at", "actor", "role", "operation", "purpose", "record_ids", "counts", "reference")
@@ -319,16 +281,9 @@ def export_checkpoints(
     """Write every signed checkpoint with the cosignatures the peers gave it, for the DPO
     or the supervisory authority to keep and later check with `verify --against`."""
     with _guard(), _log() as (log, settings):
-        verifier = _signer(settings).verifier()
-        cosigs: dict[int, str] = {}
-        for c in cosignatures_for(log.connection):
-            cosigs[c.tree_size] = cosigs.get(c.tree_size, "") + c.line
-        notes = [c.note + cosigs.get(c.tree_size, "") for c in log.stored_checkpoints()]
-        kept = CheckpointFile(origin=log.origin, vkey=verifier.vkey, notes=notes)
-        for n in notes:  # export only what verifies: the file is evidence
-            open_checkpoint(n, verifier, origin=log.origin)
+        kept = export_file(log, _signer(settings).verifier())
         output.write_text(kept.to_json(), encoding="utf-8")
-    typer.echo(f"{len(notes)} checkpoints written to {output}")
+    typer.echo(f"{len(kept.notes)} checkpoints written to {output}")
 
 
 @app.command()

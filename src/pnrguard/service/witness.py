@@ -61,7 +61,6 @@ __all__ = [
     "WITNESS_REQUESTS",
     "CosignOutcome",
     "add_checkpoint",
-    "peer_witness_keys",
     "request_cosignatures",
 ]
 
@@ -79,16 +78,6 @@ WITNESS_REQUESTS = Counter(
     ["role", "result"],
     registry=None,
 )
-
-
-def peer_witness_keys(conn: Connection) -> list[CosignerKey]:
-    """The witness keys of the registered, non-revoked peers: each peer's identity key under
-    its name (docs/federation.md, "Witnessing")."""
-    return [
-        CosignerKey(name=p.name, public_key=public_key_from_raw(p.signing_key))
-        for p in SqlPeerDirectory(conn).all()
-        if not p.revoked
-    ]
 
 
 # --- the witness ---------------------------------------------------------------------------

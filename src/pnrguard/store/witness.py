@@ -35,6 +35,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from pnrguard.audit.checkpoint import Verifier, open_checkpoint
+from pnrguard.audit.cosignature import CosignerKey, valid_cosignatures
+from pnrguard.audit.export import CheckpointFile
+from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.db import metadata
 from pnrguard.store.tables import ID_LENGTH
 
@@ -42,6 +46,8 @@ __all__ = [
     "Cosignature",
     "audit_cosignature",
     "cosignatures_for",
+    "count_witnesses",
+    "export_file",
     "last_cosigned_sizes",
     "lock_witness_state",
     "record_cosignature",
@@ -175,3 +181,42 @@ def record_evidence(
             received_at=now,
         )
     )
+
+
+def export_file(log: SqlAuditLog, verifier: Verifier) -> CheckpointFile:
+    """Every stored checkpoint with the cosignatures received for it, as the file a DPO keeps.
+    Only notes that verify with `verifier` go in (the file is evidence); a stored one that
+    does not raises `AuditVerificationError`."""
+    cosigs: dict[int, str] = {}
+    for c in cosignatures_for(log.connection):
+        cosigs[c.tree_size] = cosigs.get(c.tree_size, "") + c.line
+    notes = [c.note + cosigs.get(c.tree_size, "") for c in log.stored_checkpoints()]
+    for n in notes:
+        open_checkpoint(n, verifier, origin=log.origin)
+    return CheckpointFile(origin=log.origin, vkey=verifier.vkey, notes=notes)
+
+
+def count_witnesses(
+    log: SqlAuditLog, verifier: Verifier, keys: list[CosignerKey] | None = None
+) -> tuple[int, int, int]:
+    """(valid cosignatures, size, witness keys known) of the latest stored checkpoint.
+
+    Witness keys are `keys` (what an auditor who does not trust the database passes), else
+    those of the registered, non-revoked peers (each peer's identity key under its name)."""
+    from pnrguard.exchange.identity import public_key_from_raw
+    from pnrguard.store.exchange import SqlPeerDirectory
+
+    conn = log.connection
+    if keys is None:
+        keys = [
+            CosignerKey(name=p.name, public_key=public_key_from_raw(p.signing_key))
+            for p in SqlPeerDirectory(conn).all()
+            if not p.revoked
+        ]
+    stored = log.stored_checkpoints()
+    if not stored:
+        return 0, 0, len(keys)
+    last = stored[-1]
+    open_checkpoint(last.note, verifier, origin=log.origin)
+    note = last.note + "".join(c.line for c in cosignatures_for(conn, last.tree_size))
+    return len(valid_cosignatures(note, keys)), last.tree_size, len(keys)
