@@ -289,7 +289,7 @@ def request_cosignatures(
             continue
         try:
             status, text = _ask(client, peer, note, old, _proof(node, old, cp.size, known_proof))
-            if status == 409 and text.strip().isdigit() and int(text.strip()) < cp.size:
+            if status == 409 and text.strip().isdigit() and int(text.strip()) <= cp.size:
                 old = int(text.strip())  # the witness knows another size of ours: one retry
                 status, text = _ask(client, peer, note, old, _proof(node, old, cp.size, known_proof))
             out.append(_take(node, peer, cp, status, text))
@@ -355,10 +355,12 @@ def _code(text: str, status: int) -> str:
     return str(err) if isinstance(err, str) and len(err) <= 40 else f"http_{status}"
 
 
-def sign_and_witness(node: Node, *, client: PeerClient | None = None) -> list[CosignOutcome]:
+def sign_and_witness(
+    node: Node, *, client: PeerClient | None = None, peer_names: Sequence[str] | None = None
+) -> list[CosignOutcome]:
     """The worker's periodic step: sign the tree head (as a proven extension of the last
     checkpoint, `audit_signing.sign`; raises `CheckpointRefused`), then ask the registered
-    peers that have not cosigned the newest checkpoint to do so."""
+    peers (or those named) that have not cosigned the newest checkpoint to do so."""
     from pnrguard.service import audit_signing
     from pnrguard.service.exchange import make_client
 
@@ -367,7 +369,11 @@ def sign_and_witness(node: Node, *, client: PeerClient | None = None) -> list[Co
     if not state.note:
         return []
     with node.engine.connect() as conn:
-        peers = [p for p in SqlPeerDirectory(conn).all() if not p.revoked]
+        peers = [
+            p
+            for p in SqlPeerDirectory(conn).all()
+            if not p.revoked and (peer_names is None or p.name in peer_names)
+        ]
     if not peers:
         return []
     own = client is None
