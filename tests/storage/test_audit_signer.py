@@ -33,6 +33,8 @@ from pnrguard.protection.sensitive import SensitiveFilter
 from pnrguard.service import audit_signing
 from pnrguard.service.audit_signing import REFUSALS, CheckpointRefused
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.gateway import GatewaySettings
+from pnrguard.service.worker import WorkerPool
 from pnrguard.store.audit import SqlAuditLog, audit_checkpoint, audit_entry
 from pnrguard.store.witness import export_file
 
@@ -292,17 +294,35 @@ def test_cli_export_then_verify_against_and_refuse_to_sign(sqlite_engine: Engine
     assert (code, out.strip()) == (0, f"1 checkpoints written to {kept}")
     code, out, err = cli("verify", "--against", str(kept), "--strict")
     assert code == 0, err
+    fill(n, 4)
+    assert cli("checkpoint")[0] == 0
+    newest = tmp_path / "newest.json"
+    assert cli("export-checkpoints", "--output", str(newest), "--latest", "1")[0] == 0
+    assert len(CheckpointFile.from_json(newest.read_text()).notes) == 1
 
     rewrite(sqlite_engine, change={2})
     drop_checkpoints(sqlite_engine)
     code, _, err = cli("verify", "--strict")
     assert code == 1  # nothing signed at all any more
-    code, _, err = cli("verify", "--against", str(kept))
-    assert code == 1
-    assert "root_mismatch" in err
+    for f in (kept, newest):  # the newest checkpoint alone binds everything before it
+        code, _, err = cli("verify", "--against", str(f))
+        assert code == 1
+        assert "root_mismatch" in err
     code, _, err = cli("checkpoint")
     assert code == 1
     assert "REFUSED" in err
     assert "chain_hash_mismatch" in err
     code, _, err = cli("verify", "--witnesses", "1")
     assert code == 1
+
+
+def test_the_worker_pool_raises_the_alarm_and_keeps_working(node: Node) -> None:
+    signed(node, 5)
+    rewrite(node.engine, change={0})
+    pool = WorkerPool(node, GatewaySettings())
+    pool.checkpoint()  # refused, alarmed, not raised: the workers go on ingesting
+    with node.engine.connect() as conn:
+        last = SqlAuditLog(conn, origin=NODE).entries(operation=Operation.REFUSAL)[-1]
+    assert last.actor == "system:audit-signer"
+    assert last.purpose is Purpose.SYSTEM_SECURITY
+    assert audit_signing.load_state(node).size == 5

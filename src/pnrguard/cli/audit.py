@@ -277,11 +277,19 @@ def checkpoint(
 @app.command("export-checkpoints")
 def export_checkpoints(
     output: Annotated[Path, typer.Option("--output", help="The file to write (JSON).")],
+    latest: Annotated[
+        int | None,
+        typer.Option(
+            "--latest",
+            min=1,
+            help="Only the newest N checkpoints (the newest alone already binds all before it).",
+        ),
+    ] = None,
 ) -> None:
-    """Write every signed checkpoint with the cosignatures the peers gave it, for the DPO
+    """Write the signed checkpoints with the cosignatures the peers gave them, for the DPO
     or the supervisory authority to keep and later check with `verify --against`."""
     with _guard(), _log() as (log, settings):
-        kept = export_file(log, _signer(settings).verifier())
+        kept = export_file(log, _signer(settings).verifier(), latest=latest)
         output.write_text(kept.to_json(), encoding="utf-8")
     typer.echo(f"{len(kept.notes)} checkpoints written to {output}")
 

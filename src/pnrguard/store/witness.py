@@ -183,14 +183,17 @@ def record_evidence(
     )
 
 
-def export_file(log: SqlAuditLog, verifier: Verifier) -> CheckpointFile:
-    """Every stored checkpoint with the cosignatures received for it, as the file a DPO keeps.
-    Only notes that verify with `verifier` go in (the file is evidence); a stored one that
-    does not raises `AuditVerificationError`."""
+def export_file(log: SqlAuditLog, verifier: Verifier, *, latest: int | None = None) -> CheckpointFile:
+    """The stored checkpoints (all, or the `latest` N) with the cosignatures received for
+    them, as the file a DPO keeps. Only notes that verify with `verifier` go in (the file is
+    evidence); a stored one that does not raises `AuditVerificationError`."""
     cosigs: dict[int, str] = {}
     for c in cosignatures_for(log.connection):
         cosigs[c.tree_size] = cosigs.get(c.tree_size, "") + c.line
-    notes = [c.note + cosigs.get(c.tree_size, "") for c in log.stored_checkpoints()]
+    stored = log.stored_checkpoints()
+    if latest is not None:
+        stored = stored[-latest:]
+    notes = [c.note + cosigs.get(c.tree_size, "") for c in stored]
     for n in notes:
         open_checkpoint(n, verifier, origin=log.origin)
     return CheckpointFile(origin=log.origin, vkey=verifier.vkey, notes=notes)
