@@ -300,3 +300,13 @@ def vkey() -> None:
     with _guard():
         settings = load_settings()
         typer.echo(_signer(settings).verifier().vkey)
+
+
+@app.command("witness-vkey")
+def witness_vkey() -> None:
+    """Print this node's witness (cosignature/v1) key, for auditors' `verify --witness-key`:
+    the node identity key under the node name, with the cosignature algorithm byte."""
+    with _guard():
+        settings = load_settings()
+        key = CosignerKey(name=settings.node_name, public_key=_signer(settings).private_key.public_key())
+        typer.echo(key.vkey)
