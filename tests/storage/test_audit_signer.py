@@ -326,3 +326,14 @@ def test_the_worker_pool_raises_the_alarm_and_keeps_working(node: Node) -> None:
     assert last.actor == "system:audit-signer"
     assert last.purpose is Purpose.SYSTEM_SECURITY
     assert audit_signing.load_state(node).size == 5
+
+
+def test_an_in_place_edit_is_not_signed_over_and_verify_names_it(node: Node) -> None:
+    signed(node, 10)
+    kept = exported(node)
+    with node.engine.begin() as conn:  # content changed, stored hashes left alone
+        conn.execute(update(audit_entry).where(audit_entry.c.seq == 3).values(actor="forger"))
+    signed(node, 5)  # the signer signs the true root (from its own frontier), not the edit
+    with node.engine.connect() as conn:
+        report = SqlAuditLog(conn, origin=NODE).verify(verifier(node), kept_checkpoints=kept.notes)
+    assert (report.reason, report.first_broken_seq) == (Reason.LEAF_HASH_MISMATCH, 3)
