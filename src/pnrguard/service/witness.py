@@ -47,7 +47,7 @@ from pnrguard.exchange.client import (
     sign_response,
 )
 from pnrguard.exchange.identity import public_key_from_raw
-from pnrguard.exchange.peers import Peer
+from pnrguard.exchange.peers import Peer, PeerKind
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.exchange import Inbound, Outcome
 from pnrguard.store import exchange as exstore
@@ -238,6 +238,13 @@ def _witness_alarm(
 # --- the origin ----------------------------------------------------------------------------
 
 
+def witnesses_of(peers: Sequence[Peer]) -> list[Peer]:
+    """The peers asked to witness our log: registered, not revoked, and EU PIUs (member
+    states). Third countries and Europol are not asked: a checkpoint tells the log's growth,
+    i.e. how much the PIU processes, which is not theirs to follow."""
+    return [p for p in peers if not p.revoked and p.kind is PeerKind.MEMBER_STATE]
+
+
 @dataclass(frozen=True, slots=True)
 class CosignOutcome:
     """What one peer answered: ``cosigned``, ``up_to_date`` or a refusal code."""
@@ -279,7 +286,7 @@ def request_cosignatures(
     cp = Checkpoint.from_body(body)
     with node.engine.connect() as conn:
         if peers is None:
-            peers = [p for p in SqlPeerDirectory(conn).all() if not p.revoked]
+            peers = witnesses_of(SqlPeerDirectory(conn).all())
         done = store.last_cosigned_sizes(conn)
     out: list[CosignOutcome] = []
     for peer in peers:
@@ -371,8 +378,8 @@ def sign_and_witness(
     with node.engine.connect() as conn:
         peers = [
             p
-            for p in SqlPeerDirectory(conn).all()
-            if not p.revoked and (peer_names is None or p.name in peer_names)
+            for p in witnesses_of(SqlPeerDirectory(conn).all())
+            if peer_names is None or p.name in peer_names
         ]
     if not peers:
         return []
