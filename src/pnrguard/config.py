@@ -17,6 +17,10 @@ class Settings(BaseSettings):
     database_url: SecretStr = Field(default=SecretStr("sqlite:///var/pnrguard.db"))
     #: The local key file (master keys and the node signing key); a KMS replaces it in production.
     key_file: Path = Path("var/keys.json")
+    #: The last audit checkpoint this node signed, kept outside the database (the signer
+    #: signs only consistent extensions of it; docs/audit.md). Default: beside the key file,
+    #: ``<key file>.audit-checkpoint.json``.
+    audit_state_file: Path | None = None
     #: The node's name: the origin line of audit checkpoints and its identity towards peers.
     node_name: str = "pnrguard.local/piu"
     #: Retention profile (see docs/data-protection.md).
@@ -39,6 +43,13 @@ class Settings(BaseSettings):
     peer_api_url: str | None = None
     #: Largest accepted age of a signed message, in seconds (RFC 9421 created/expires).
     signature_window: int = 300
+
+
+def audit_state_path(settings: Settings) -> Path:
+    """Where the signer keeps its last checkpoint: beside the key store unless configured."""
+    if settings.audit_state_file is not None:
+        return settings.audit_state_file
+    return settings.key_file.with_name(settings.key_file.name + ".audit-checkpoint.json")
 
 
 def load_settings() -> Settings:

@@ -489,10 +489,16 @@ class AuditLog(ABC):
         return out
 
     def verify(
-        self, verifier: Verifier, *, require_signed_tail: bool = False
+        self,
+        verifier: Verifier,
+        *,
+        require_signed_tail: bool = False,
+        kept_checkpoints: Sequence[str] = (),
     ) -> VerificationReport:
-        """Verify the stored log against its stored checkpoints."""
-        notes = [c.note for c in self.stored_checkpoints()]
+        """Verify the stored log against its stored checkpoints and `kept_checkpoints`
+        (signed notes held outside the database, e.g. the DPO's exported file: the log must
+        still extend every one of them)."""
+        notes = [c.note for c in self.stored_checkpoints()] + list(kept_checkpoints)
         anchor = self.anchor()
         with _closing(self.records()) as records:
             return verify(

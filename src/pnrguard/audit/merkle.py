@@ -219,3 +219,47 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return fr == old_root and sr == new_root and sn == 0
+
+
+def consistency_proof_from_frontier(old: Frontier, new_leaves: Sequence[bytes]) -> list[bytes]:
+    """PROOF(m, D[n]) of RFC 6962 §2.1.2 from the compact range of the old tree (m =
+    `old.size`) and the leaf hashes appended since (n = m + len(new_leaves)).
+
+    Why this works without the first m leaves: walking RFC 6962's recursion, every hash
+    the proof takes left of m is one perfect subtree of the old tree's left-heavy
+    decomposition (a frontier hash), and every other hash lies wholly in [m, n). So a
+    signer that keeps only the frontier of what it last signed (outside the database) can
+    prove that the tree it is about to sign extends it, reading only the new entries."""
+    m = old.size
+    n = m + len(new_leaves)
+    if m in (0, n):
+        return []
+    spans: dict[tuple[int, int], bytes] = {}
+    lo = 0
+    for h in old.hashes:  # one perfect subtree per set bit of m, largest first
+        size = 1 << ((m - lo).bit_length() - 1)
+        spans[(lo, lo + size)] = h
+        lo += size
+
+    def mth(a: int, b: int) -> bytes:
+        if a >= m:
+            return root(new_leaves[a - m : b - m])
+        found = spans.get((a, b))
+        if found is None:  # pragma: no cover - impossible by the argument above
+            raise AuditError("consistency proof needs a hash the frontier does not hold")
+        return found
+
+    proof: list[bytes] = []
+    lo, hi, k_m, complete = 0, n, m, True
+    while k_m != hi - lo:
+        k = _split(hi - lo)
+        if k_m <= k:
+            proof.append(mth(lo + k, hi))
+            hi = lo + k
+        else:
+            proof.append(mth(lo, lo + k))
+            lo, k_m, complete = lo + k, k_m - k, False
+    if not complete:
+        proof.append(mth(lo, hi))
+    proof.reverse()
+    return proof

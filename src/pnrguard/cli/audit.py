@@ -27,12 +27,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from pnrguard.audit.checkpoint import Signer, Verifier
+from pnrguard.audit.cosignature import CosignerKey
+from pnrguard.audit.export import CheckpointFile
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
 from pnrguard.config import Settings, load_settings
 from pnrguard.errors import PnrguardError
 from pnrguard.protection.keystore import LocalKeyFileStore
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.db import make_engine
+from pnrguard.store.witness import count_witnesses, export_file
 
 app = typer.Typer(
     name="audit",
@@ -92,11 +95,38 @@ def verify(
         bool,
         typer.Option("--strict", help="Also fail when entries after the last checkpoint exist."),
     ] = False,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            help="A file of `audit export-checkpoints`: the log must extend every checkpoint in it.",
+        ),
+    ] = None,
+    witnesses: Annotated[
+        int,
+        typer.Option(
+            "--witnesses", min=0, help="The latest checkpoint needs at least N valid peer cosignatures."
+        ),
+    ] = 0,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness-key",
+            help="A witness key <name>+<id>+<key> to count (repeatable); default: the registered peers.",
+        ),
+    ] = None,
 ) -> None:
     """Recompute every hash and check every signed checkpoint; exit 1 on any tampering."""
     with _guard(), _log() as (log, settings):
         verifier = Verifier.from_vkey(vkey) if vkey else _signer(settings).verifier()
-        report = log.verify(verifier, require_signed_tail=strict)
+        kept = CheckpointFile.read(against, verifier=verifier, origin=log.origin) if against else None
+        report = log.verify(
+            verifier, require_signed_tail=strict, kept_checkpoints=kept.notes if kept else ()
+        )
+        witnessed: tuple[int, int, int] | None = None
+        if witnesses:
+            keys = [CosignerKey.from_vkey(v) for v in witness_key] if witness_key else None
+            witnessed = count_witnesses(log, verifier, keys)
     if not report.ok:
         assert report.reason is not None
         where = (
@@ -111,6 +141,14 @@ def verify(
             highlight=False,
         )
         raise typer.Exit(EXIT_TAMPERED)
+    if witnessed is not None and witnessed[0] < witnesses:
+        count, size, known = witnessed
+        _err.print(
+            f"[red]NOT WITNESSED[/red]: the latest checkpoint (size {size}) has {count} valid "
+            f"cosignature(s) of {known} known witness(es); {witnesses} required",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_TAMPERED)
     last = report.tree_size - 1
     span = f"seq {report.start}..{last}" if report.tree_size > report.start else "no entries"
     typer.echo(
@@ -118,6 +156,7 @@ def verify(
         f"{report.checkpoints_verified} checkpoints verified, signed up to size "
         f"{report.signed_size}, {report.unsigned_tail} not yet signed; "
         f"root {report.root.hex()}"
+        + (f"; {witnessed[0]} witness cosignature(s) on size {witnessed[1]}" if witnessed else "")
     )
 
 
@@ -197,11 +236,62 @@ def export(
 
 
 @app.command()
-def checkpoint() -> None:
-    """Sign the current tree head with the node key, store it and print the signed note."""
-    with _guard(), _log(write=True) as (log, settings):
-        note = log.checkpoint(_signer(settings))
+def checkpoint(
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="Once, after upgrading: verify the log and take its last stored checkpoint as "
+            "the signer's own record (the file beside the key store).",
+        ),
+    ] = False,
+    witness: Annotated[
+        bool, typer.Option("--witness/--no-witness", help="Ask the registered peers to cosign.")
+    ] = True,
+) -> None:
+    """Sign the current tree head as a proven extension of the last checkpoint this node
+    signed, store it, ask the peers to cosign it, and print the signed note. Exit 1 when the
+    signer refuses (the log is not an extension of what it signed)."""
+    from pnrguard.service import audit_signing
+    from pnrguard.service.bootstrap import Node
+    from pnrguard.service.witness import sign_and_witness
+
+    with _guard(), Node.from_settings() as node:
+        if adopt:
+            state = audit_signing.adopt(node)
+            _err.print(f"adopted the checkpoint of size {state.size}", highlight=False)
+        try:
+            if witness:
+                outcomes = sign_and_witness(node)
+            else:
+                audit_signing.sign(node)
+                outcomes = []
+        except audit_signing.CheckpointRefused as exc:
+            raise _fail(f"REFUSED: {exc}", EXIT_TAMPERED) from exc
+        note = audit_signing.load_state(node).note
+    for o in outcomes:
+        _err.print(f"witness {o.peer}: {o.result}", highlight=False)
     typer.echo(note, nl=False)
+
+
+@app.command("export-checkpoints")
+def export_checkpoints(
+    output: Annotated[Path, typer.Option("--output", help="The file to write (JSON).")],
+    latest: Annotated[
+        int | None,
+        typer.Option(
+            "--latest",
+            min=1,
+            help="Only the newest N checkpoints (the newest alone already binds all before it).",
+        ),
+    ] = None,
+) -> None:
+    """Write the signed checkpoints with the cosignatures the peers gave them, for the DPO
+    or the supervisory authority to keep and later check with `verify --against`."""
+    with _guard(), _log() as (log, settings):
+        kept = export_file(log, _signer(settings).verifier(), latest=latest)
+        output.write_text(kept.to_json(), encoding="utf-8")
+    typer.echo(f"{len(kept.notes)} checkpoints written to {output}")
 
 
 @app.command()
@@ -210,3 +300,13 @@ def vkey() -> None:
     with _guard():
         settings = load_settings()
         typer.echo(_signer(settings).verifier().vkey)
+
+
+@app.command("witness-vkey")
+def witness_vkey() -> None:
+    """Print this node's witness (cosignature/v1) key, for auditors' `verify --witness-key`:
+    the node identity key under the node name, with the cosignature algorithm byte."""
+    with _guard():
+        settings = load_settings()
+        key = CosignerKey(name=settings.node_name, public_key=_signer(settings).private_key.public_key())
+        typer.echo(key.vkey)

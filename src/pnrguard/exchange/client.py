@@ -92,11 +92,18 @@ def _nonce() -> str:
 
 
 def sign_request(
-    *, key: Ed25519PrivateKey, url: str, body: bytes, message_id: str, now: int, window: int
+    *,
+    key: Ed25519PrivateKey,
+    url: str,
+    body: bytes,
+    message_id: str,
+    now: int,
+    window: int,
+    content_type: str = CONTENT_TYPE,
 ) -> dict[str, str]:
     """Headers for a signed POST of `body` to `url`."""
     headers = {
-        "content-type": CONTENT_TYPE,
+        "content-type": content_type,
         "content-digest": sig.content_digest(body),
         MESSAGE_ID_HEADER: message_id,
     }
@@ -126,10 +133,11 @@ def sign_response(
     in_reply_to: str,
     now: int,
     window: int,
+    content_type: str = CONTENT_TYPE,
 ) -> dict[str, str]:
     """Headers for a signed response (receipt or refusal)."""
     headers = {
-        "content-type": CONTENT_TYPE,
+        "content-type": content_type,
         "content-digest": sig.content_digest(body),
         MESSAGE_ID_HEADER: message_id,
         IN_REPLY_TO_HEADER: in_reply_to,
@@ -264,6 +272,31 @@ class PeerClient:
         if r.status_code not in (200, 202) or not isinstance(receipt, str):
             raise PeerRefused("bad_receipt", "the peer's answer is not a receipt", status=r.status_code)
         return Receipt(receipt, bool(data.get("duplicate", False)))
+
+    def post_signed(
+        self, peer: Peer, path: str, body: bytes, *, content_type: str
+    ) -> httpx.Response:
+        """POST `body` to `path` of the peer's API, signed like every message, and return the
+        response after verifying its signature (any status: the caller reads it).
+        `PeerUnreachable` on connection failure, `PeerRefused` on an unsigned answer."""
+        url = peer.url.rstrip("/") + path
+        message_id = _nonce()
+        headers = sign_request(
+            key=self._key,
+            url=url,
+            body=body,
+            message_id=message_id,
+            now=self._clock(),
+            window=self._window,
+            content_type=content_type,
+        )
+        try:
+            r = self._client(peer).post(url, content=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise PeerUnreachable(f"cannot reach peer {peer.name}: {_tls_reason(exc)}") from None
+        public = public_key_from_raw(peer.signing_key)
+        self.verify_response(r, public=public, keyid=peer.keyid, in_reply_to=message_id)
+        return r
 
     def verify_response(
         self, r: httpx.Response, *, public: Ed25519PublicKey, keyid: str, in_reply_to: str

@@ -15,7 +15,6 @@ from types import TracebackType
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from pnrguard.audit.checkpoint import Signer
 from pnrguard.audit.log import AuditLog
 from pnrguard.config import Settings, load_settings
 from pnrguard.errors import ConfigError
@@ -111,12 +110,15 @@ class Node:
         )
 
     def checkpoint_audit(self) -> str:
-        """Sign the audit log's current tree head (a no-op when nothing was appended since
-        the last checkpoint) and return the signed note. Workers call this at intervals, so
-        the unsigned tail that `audit verify --strict` flags stays short."""
-        signer = Signer(name=self.settings.node_name, private_key=self.keystore.signing_key())
-        with self.engine.begin() as conn:
-            return SqlAuditLog(conn, origin=self.settings.node_name, clock=self.clock).checkpoint(signer)
+        """Sign the audit log's current tree head as a proven extension of the last one this
+        node signed (`service.audit_signing`; a no-op when nothing was appended since) and
+        return the newest signed note ("" for a log never signed). Workers call this at
+        intervals, so the unsigned tail that `audit verify --strict` flags stays short.
+        Raises `CheckpointRefused` when the log is not such an extension."""
+        from pnrguard.service import audit_signing  # it builds on Node: imported when used
+
+        result = audit_signing.sign(self)
+        return result.note if result is not None else audit_signing.load_state(self).note
 
     def close(self) -> None:
         self.engine.dispose()

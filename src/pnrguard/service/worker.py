@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pnrguard.service.audit_signing import CheckpointRefused
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.gateway import (
     GatewaySettings,
@@ -28,6 +29,7 @@ from pnrguard.service.gateway import (
     housekeeping,
     process_next,
 )
+from pnrguard.service.witness import sign_and_witness
 
 __all__ = ["WorkerPool"]
 
@@ -127,9 +129,21 @@ class WorkerPool:
                     log.info("housekeeping", extra={"fields": {"count": done + rejections}})
             if cp_due:
                 self._last_checkpoint = now
-                self.node.checkpoint_audit()
+                self.checkpoint()
         finally:
             self._hk_lock.release()
+
+    def checkpoint(self) -> None:
+        """Sign a checkpoint (only as a proven extension of the last one this node signed)
+        and ask the peers to witness it. A refusal was already alarmed by the signer (ERROR
+        log, metric, audit entry): the workers go on processing messages meanwhile."""
+        try:
+            outcomes = sign_and_witness(self.node)
+        except CheckpointRefused:
+            return
+        cosigned = sum(1 for o in outcomes if o.result == "cosigned")
+        if outcomes:
+            log.info("audit_witnessed", extra={"fields": {"asked": len(outcomes), "count": cosigned}})
 
     def _loop(self) -> None:
         while not self._stop.is_set():

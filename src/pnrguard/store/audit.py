@@ -60,8 +60,14 @@ from pnrguard.audit.log import (
     prune_reference,
     utc_now,
 )
-from pnrguard.audit.merkle import Frontier, leaf_hash
+from pnrguard.audit.merkle import (
+    Frontier,
+    consistency_proof_from_frontier,
+    leaf_hash,
+    verify_consistency,
+)
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
+from pnrguard.audit.signer_state import SignerState
 from pnrguard.errors import AuditError, AuditVerificationError, ConflictError
 from pnrguard.store.db import metadata
 
@@ -151,6 +157,11 @@ class SqlAuditLog(AuditLog):
     @property
     def _conn(self) -> Connection:
         return self._bind.connection() if isinstance(self._bind, Session) else self._bind
+
+    @property
+    def connection(self) -> Connection:
+        """The connection (and transaction) this log works in."""
+        return self._conn
 
     def _lock(self) -> None:
         conn = self._conn
@@ -304,6 +315,94 @@ class SqlAuditLog(AuditLog):
             )
         )
         return note
+
+    def sign_extension(self, signer: Signer, base: SignerState) -> tuple[SignerState, list[bytes]] | None:
+        """Sign the current tree head only as a proven extension of `base`, the last
+        checkpoint this signer signed (kept outside the database).
+
+        The database row of entry ``base.size - 1`` must carry `base`'s chain hash (a
+        rewritten prefix re-chains every later row), every entry after it must re-hash to
+        its stored leaf and chain hash, and the RFC 6962 consistency proof from `base` to
+        the new tree (built from `base`'s frontier and the new leaves) must verify. Returns
+        the new state and that proof, or None when nothing was appended since `base`.
+        Raises `AuditVerificationError` (refusing to sign) otherwise. Stores the checkpoint
+        row; never commits."""
+        self._lock()
+        conn = self._conn
+        m = base.size
+        if m:
+            row = conn.execute(
+                select(audit_entry.c.chain_hash).where(audit_entry.c.seq == m - 1)
+            ).first()
+            if row is not None:
+                stored_chain = bytes(row.chain_hash)
+            else:
+                anchor = self.anchor()
+                if anchor is None or anchor.size != m:
+                    raise AuditVerificationError(
+                        "truncated",
+                        seq=min(self.size(), m - 1),
+                        detail=f"the log no longer holds entry {m - 1}, which this node signed",
+                    )
+                stored_chain = anchor.chain_hash
+            if stored_chain != base.chain_hash:
+                raise AuditVerificationError(
+                    "chain_hash_mismatch",
+                    seq=m - 1,
+                    detail=f"the log up to size {m} is not the one this node signed",
+                )
+        frontier = base.frontier.copy()
+        chain = base.chain_hash
+        new_leaves: list[bytes] = []
+        for rec in self.records(since_seq=m):
+            if rec.entry.seq != frontier.size:
+                raise AuditVerificationError("seq_gap", seq=frontier.size, detail="refusing to sign")
+            leaf = leaf_hash(rec.entry.canonical_bytes())
+            chain = chain_hash(chain, leaf)
+            if leaf != rec.leaf_hash or chain != rec.chain_hash:
+                raise AuditVerificationError(
+                    "leaf_hash_mismatch" if leaf != rec.leaf_hash else "chain_hash_mismatch",
+                    seq=rec.entry.seq,
+                    detail="refusing to sign",
+                )
+            frontier.append(leaf)
+            new_leaves.append(leaf)
+        if not new_leaves:
+            return None
+        new_root = frontier.root()
+        proof = consistency_proof_from_frontier(base.frontier, new_leaves)
+        if not verify_consistency(
+            old_size=m, new_size=frontier.size, old_root=base.checkpoint.root, new_root=new_root, proof=proof
+        ):  # pragma: no cover - true by construction; the rule is checked, not assumed
+            raise AuditVerificationError("checkpoint_inconsistent", detail="refusing to sign")
+        stored = conn.execute(
+            select(audit_checkpoint.c.root, audit_checkpoint.c.note).where(
+                audit_checkpoint.c.tree_size == frontier.size
+            )
+        ).first()
+        if stored is not None and bytes(stored.root) == new_root:
+            note = str(stored.note)
+        else:
+            if stored is not None:  # a row of this size with another root: not what we sign
+                raise AuditVerificationError(
+                    "checkpoint_inconsistent",
+                    detail=f"a stored checkpoint of size {frontier.size} has another root",
+                )
+            note = sign_checkpoint(
+                Checkpoint(origin=self.origin, size=frontier.size, root=new_root), signer
+            )
+            conn.execute(
+                insert(audit_checkpoint).values(
+                    tree_size=frontier.size,
+                    root=new_root,
+                    note=note,
+                    at=self._clock(),
+                    frontier=frontier.to_bytes(),
+                    chain_hash=chain,
+                )
+            )
+        cp = Checkpoint(origin=self.origin, size=frontier.size, root=new_root)
+        return SignerState(note, cp, frontier, chain), proof
 
     def prune(self, *, before: int, actor: str, role: str) -> AuditEntry:
         self._lock()

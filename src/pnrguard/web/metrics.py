@@ -24,8 +24,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from pnrguard.service.audit_signing import REFUSALS
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.gateway import ProcessOutcome, queue_stats
+from pnrguard.service.witness import WITNESS_REQUESTS
 
 __all__ = ["GatewayMetrics", "metrics_router"]
 
@@ -102,6 +104,10 @@ class GatewayMetrics:
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
             registry=r,
         )
+        # The audit signer's refusals and the witness protocol's results (module-level
+        # counters of their services, shown by every app's registry).
+        r.register(REFUSALS)
+        r.register(WITNESS_REQUESTS)
         if node is not None:
             r.register(_QueueCollector(node))
 

@@ -1,6 +1,7 @@
 """The peer API: what other PIUs call, served on its own mutual-TLS listener.
 
     POST /peer/v1/messages   one signed envelope in; a signed receipt or refusal out
+    POST /peer/v1/witness/add-checkpoint   a peer's audit checkpoint in; a cosignature out
 
 Why a listener of its own (`create_peer_app`, run by `pnrguard peers serve`): Uvicorn
 verifies client certificates per listener, so the workspace (browsers, no client
@@ -27,6 +28,7 @@ from pnrguard import __version__
 from pnrguard.exchange.client import MESSAGE_PATH
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.exchange import Inbound, receive_message
+from pnrguard.service.witness import ADD_CHECKPOINT_PATH, add_checkpoint
 
 __all__ = ["MAX_ENVELOPE_BYTES", "create_peer_app", "peer_router"]
 
@@ -56,6 +58,12 @@ def peer_router(node: Node) -> APIRouter:
     async def receive(msg: Annotated[Inbound, Depends(inbound)]) -> Response:
         # The use case does blocking database work: run it off the event loop.
         outcome = await run_in_threadpool(receive_message, msg, node=node)
+        return Response(outcome.body, status_code=outcome.status, headers=outcome.headers)
+
+    @router.post(ADD_CHECKPOINT_PATH, include_in_schema=False)
+    async def witness(msg: Annotated[Inbound, Depends(inbound)]) -> Response:
+        # C2SP tlog-witness add-checkpoint, signed like every peer message (service.witness).
+        outcome = await run_in_threadpool(add_checkpoint, msg, node=node)
         return Response(outcome.body, status_code=outcome.status, headers=outcome.headers)
 
     return router
