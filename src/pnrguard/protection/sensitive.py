@@ -23,11 +23,12 @@ What each string is, and what a hit deletes (`Policy`; docs/data-protection.md):
   and the key to the person, so a hit never deletes the traveller. Whole name tokens that
   are terms (not ``proper`` words) are removed from the name: ``JANE WCHR`` -> ``JANE``;
   MUSLIMOVIC is one token that is no term, and keeps her name.
-- ``CODE`` (locators, document, ticket and card numbers, airports, carriers, countries,
-  status and kind codes): an identifier is not words. A value shaped like a code (one run
-  of letters and digits) is checked only against the sensitive SSR codes, so a locator
-  that spells a term keeps its booking; a value that is not code-shaped (spaces, slashes)
-  is free text where a code should be and is matched as ``PROPER``.
+- ``ID`` (locators, document, ticket, card and frequent-flyer numbers, references) and
+  ``CODE`` (airports, carriers, countries, status, kind and unit codes): not words. A value
+  shaped like a code (one run of letters and digits) is not matched, so a locator that
+  spells a term keeps its booking and HAJ stays Hannover; a ``CODE`` value equal to a
+  sensitive SSR code (a remark kind ``WCHR``) is a hit. A value that is not code-shaped
+  (spaces, slashes) is free text where a code should be, and is matched as ``PROPER``.
 
 An element that cannot be deleted (the booking, a traveller, a flight of the itinerary)
 has the offending field emptied instead. A sensitive SSR code deletes its SSR.
@@ -106,43 +107,44 @@ class Policy(enum.Enum):
     PROPER = "proper"
     NAME = "name"
     CODE = "code"
+    ID = "id"
 
 
-C, N, P, T = Policy.CODE, Policy.NAME, Policy.PROPER, Policy.TEXT
+C, I, N, P, T = Policy.CODE, Policy.ID, Policy.NAME, Policy.PROPER, Policy.TEXT
 
 #: The decision for every string field of the model. A field missing here is ``TEXT``:
 #: the strictest reading, so a new field is filtered before anyone decides about it.
 _POLICY: dict[type[Any], dict[str, Policy]] = {
-    Booking: {"carrier": C, "locator": C, "reporting_party": C, "split_from": C},
+    Booking: {"carrier": C, "locator": I, "reporting_party": C, "split_from": I},
     Traveller: {
-        "ref": C, "surname": N, "given_names": N, "accompanied_by_ref": C, "gender": C,
+        "ref": I, "surname": N, "given_names": N, "accompanied_by_ref": I, "gender": C,
         "nationality": C, "residence_country": C, "birth_place": P,
     },
     Document: {
-        "doc_type": C, "number": C, "issuing_country": C, "nationality": C, "surname": N,
+        "doc_type": C, "number": I, "issuing_country": C, "nationality": C, "surname": N,
         "given_names": N, "gender": C,
     },
-    Address: {"kind": C, "street": P, "city": P, "region": P, "postal_code": C, "country": C, "phone": P},
-    Contact: {"kind": C, "value": P, "traveller_ref": C},
+    Address: {"kind": C, "street": P, "city": P, "region": P, "postal_code": I, "country": C, "phone": P},
+    Contact: {"kind": C, "value": P, "traveller_ref": I},
     Payment: {
-        "form": C, "card_vendor": C, "card_number": C, "card_expiry": C, "holder": P, "amount": C,
+        "form": C, "card_vendor": C, "card_number": I, "card_expiry": C, "holder": P, "amount": C,
         "currency": C,
     },
-    FrequentFlyer: {"airline": C, "number": C, "tier": T},
+    FrequentFlyer: {"airline": C, "number": I, "tier": T},
     Leg: {
-        "carrier": C, "flight_number": C, "origin": C, "destination": C, "booking_class": C,
-        "status": C, "operating_carrier": C, "operating_flight_number": C, "equipment": C,
+        "carrier": C, "flight_number": I, "origin": C, "destination": C, "booking_class": C,
+        "status": C, "operating_carrier": C, "operating_flight_number": I, "equipment": C,
     },
-    Seat: {"seat": C, "traveller_ref": C, "cabin": C},
-    Bag: {"traveller_ref": C, "weight": C, "unit": C, "tag_numbers": C, "pool": C},
+    Seat: {"seat": C, "traveller_ref": I, "cabin": C},
+    Bag: {"traveller_ref": I, "weight": C, "unit": C, "tag_numbers": I, "pool": C},
     Ticket: {
-        "number": C, "traveller_ref": C, "document_type": C, "fare_amount": C, "fare_currency": C,
+        "number": I, "traveller_ref": I, "document_type": C, "fare_amount": C, "fare_currency": C,
         "total_amount": C, "fare_calculation": T,
     },
-    CheckIn: {"traveller_ref": C, "status": C},
-    ServiceRequest: {"code": C, "status": C, "carrier": C, "text": T, "traveller_ref": C},
-    Remark: {"kind": C, "text": T, "traveller_ref": C},
-    Agency: {"airline": C, "location": P, "iata_number": C, "agent_id": C, "country": C},
+    CheckIn: {"traveller_ref": I, "status": C},
+    ServiceRequest: {"code": C, "status": C, "carrier": C, "text": T, "traveller_ref": I},
+    Remark: {"kind": C, "text": T, "traveller_ref": I},
+    Agency: {"airline": C, "location": P, "iata_number": I, "agent_id": I, "country": C},
     HistoryEntry: {"text": T},
 }  # fmt: skip
 
@@ -155,7 +157,7 @@ _CODE_SHAPE = re.compile(r"[A-Z0-9]{1,24}(?:[.:,][A-Z0-9]{1,24}){0,4}")
 
 def field_policy(cls: type[Any], name: str) -> Policy:
     """The policy of field `name` of model class `cls` (``TEXT`` when undecided)."""
-    return _POLICY.get(cls, {}).get(name, Policy.TEXT)
+    return _policies(cls).get(name, Policy.TEXT)
 
 
 class FieldKind(enum.StrEnum):
@@ -249,7 +251,10 @@ class SensitiveFilter:
         }
         self._full = TermMatcher(words, substrings)
         self._proper = TermMatcher(not_proper, substrings)
-        self._names = TermMatcher(not_proper, {})
+        # Names: whole tokens only, no endings (KATOLIKOVA is a surname, not KATOLIK+OVA).
+        self._names = TermMatcher(
+            {k.rstrip("*+"): c for k, c in not_proper.items() if k[-1] != "+"}, substrings
+        )
         self._codes = codes
         self._structured = frozenset(structured)
 
@@ -290,10 +295,11 @@ class SensitiveFilter:
         folded = fold(value)
         if policy is Policy.TEXT:
             return self._full.categories(folded)
-        if policy is Policy.CODE:
+        if policy is Policy.CODE or policy is Policy.ID:
             stripped = folded.strip()
             if _CODE_SHAPE.fullmatch(stripped):
-                code = self._codes.get(stripped)
+                # An identifier is never words; a code field holding an SSR code is one.
+                code = self._codes.get(stripped) if policy is Policy.CODE else None
                 return {code} if code else set()
         if policy is Policy.NAME:
             return self._names.categories(folded)
@@ -332,8 +338,8 @@ class SensitiveFilter:
     def _walk(self, obj: Any, by_category: Counter[str], by_field: Counter[str]) -> Any:
         """`obj`, a copy without what the table finds in it, or `_DELETE`."""
         cls = type(obj)
-        deletable = cls not in _KEEP_WHOLE
-        policies = _POLICY.get(cls, {})
+        deletable = _deletable(cls)
+        policies = _policies(cls)
         changes: dict[str, Any] = {}
         kept: list[tuple[str, set[str]]] = []  # fields emptied or names stripped
         if cls is ServiceRequest:
@@ -367,7 +373,7 @@ class SensitiveFilter:
                 new = self._walk_list(value, policies.get(name, Policy.TEXT), by_category, by_field)
                 if new is not value:
                     changes[name] = new
-            elif dataclasses.is_dataclass(value):
+            elif _is_dataclass(vtype):
                 child = self._walk(value, by_category, by_field)
                 if child is not value:
                     changes[name] = None if child is _DELETE else child
@@ -390,7 +396,7 @@ class SensitiveFilter:
                     changed = True
                     continue
                 out.append(item)
-            elif dataclasses.is_dataclass(item):
+            elif _is_dataclass(type(item)):
                 new = self._walk(item, by_category, by_field)
                 changed |= new is not item
                 if new is not _DELETE:
@@ -448,7 +454,26 @@ def _collect(obj: Any, out: list[str]) -> None:
             for item in value:
                 if type(item) is str:
                     out.append(item)
-                elif dataclasses.is_dataclass(item):
+                elif _is_dataclass(type(item)):
                     _collect(item, out)
-        elif value is not None and dataclasses.is_dataclass(value):
+        elif _is_dataclass(vtype):
             _collect(value, out)
+
+
+@cache
+def _policies(cls: type[Any]) -> dict[str, Policy]:
+    """The decisions for `cls`, inherited by a subclass (whose new fields are ``TEXT``)."""
+    out: dict[str, Policy] = {}
+    for base in reversed(cls.__mro__):
+        out.update(_POLICY.get(base, {}))
+    return out
+
+
+@cache
+def _deletable(cls: type[Any]) -> bool:
+    return not any(issubclass(cls, keep) for keep in _KEEP_WHOLE)
+
+
+@cache
+def _is_dataclass(cls: type[Any]) -> bool:
+    return dataclasses.is_dataclass(cls)

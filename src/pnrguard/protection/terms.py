@@ -161,10 +161,15 @@ class TermMatcher:
         plain = [k for k in words if k[-1] not in "*+"]
         stems = [k[:-1] for k in words if k[-1] == "*"]
         needs_ending = [k[:-1] for k in words if k[-1] == "+"]
-        # One suffix group per kind of key rather than one per stem: compiles in milliseconds.
-        for keys, tail in ((plain, ""), (stems, f"(?:{_SUFFIX})?"), (needs_ending, f"(?:{_SUFFIX})")):
-            if keys:
-                parts.append(f"(?<![A-Z])(?:{_trie_pattern(keys)}){tail}(?![A-Z])")
+        # One suffix group per kind of key rather than one per stem: compiles in milliseconds;
+        # one word-start guard for all of them: scans in one pass.
+        alternatives = [
+            f"(?:{_trie_pattern(keys)}){tail}"
+            for keys, tail in ((plain, ""), (stems, f"(?:{_SUFFIX})?"), (needs_ending, f"(?:{_SUFFIX})"))
+            if keys
+        ]
+        if alternatives:
+            parts.append(f"(?<![A-Z])(?:{'|'.join(alternatives)})(?![A-Z])")
         if substrings:
             parts.append(_trie_pattern(substrings))
         self._regex: re.Pattern[str] | None = re.compile("|".join(parts)) if parts else None
