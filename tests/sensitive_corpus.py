@@ -130,7 +130,9 @@ def plant(item: Item, booking: Booking | None = None) -> Booking:
         )
         return b
     if element == "ssr":
-        b.service_requests.append(ServiceRequest(code=item.text, status="HK", carrier="XX", traveller_ref="1"))
+        b.service_requests.append(
+            ServiceRequest(code=item.text, status="HK", carrier="XX", traveller_ref="1")
+        )
         return b
     target = _get(b, _TARGETS[element])
     if name == "tag_numbers":

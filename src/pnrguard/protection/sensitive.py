@@ -46,8 +46,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+import typing
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -86,6 +87,7 @@ from pnrguard.protection.terms import (
 )
 
 __all__ = [
+    "FIELD_POLICY",
     "NOT_SENSITIVE",
     "TABLE_RESOURCE",
     "Category",
@@ -96,6 +98,7 @@ __all__ = [
     "SensitiveFilter",
     "SensitiveReport",
     "field_policy",
+    "node_filter",
     "parse_table",
 ]
 
@@ -110,41 +113,42 @@ class Policy(enum.Enum):
     ID = "id"
 
 
-C, I, N, P, T = Policy.CODE, Policy.ID, Policy.NAME, Policy.PROPER, Policy.TEXT
+# Short names for the table below; X is an identifier (ID).
+C, X, N, P, T = Policy.CODE, Policy.ID, Policy.NAME, Policy.PROPER, Policy.TEXT
 
 #: The decision for every string field of the model. A field missing here is ``TEXT``:
 #: the strictest reading, so a new field is filtered before anyone decides about it.
-_POLICY: dict[type[Any], dict[str, Policy]] = {
-    Booking: {"carrier": C, "locator": I, "reporting_party": C, "split_from": I},
+FIELD_POLICY: dict[type[Any], dict[str, Policy]] = {
+    Booking: {"carrier": C, "locator": X, "reporting_party": C, "split_from": X},
     Traveller: {
-        "ref": I, "surname": N, "given_names": N, "accompanied_by_ref": I, "gender": C,
+        "ref": X, "surname": N, "given_names": N, "accompanied_by_ref": X, "gender": C,
         "nationality": C, "residence_country": C, "birth_place": P,
     },
     Document: {
-        "doc_type": C, "number": I, "issuing_country": C, "nationality": C, "surname": N,
+        "doc_type": C, "number": X, "issuing_country": C, "nationality": C, "surname": N,
         "given_names": N, "gender": C,
     },
-    Address: {"kind": C, "street": P, "city": P, "region": P, "postal_code": I, "country": C, "phone": P},
-    Contact: {"kind": C, "value": P, "traveller_ref": I},
+    Address: {"kind": C, "street": P, "city": P, "region": P, "postal_code": X, "country": C, "phone": P},
+    Contact: {"kind": C, "value": P, "traveller_ref": X},
     Payment: {
-        "form": C, "card_vendor": C, "card_number": I, "card_expiry": C, "holder": P, "amount": C,
+        "form": C, "card_vendor": C, "card_number": X, "card_expiry": C, "holder": P, "amount": C,
         "currency": C,
     },
-    FrequentFlyer: {"airline": C, "number": I, "tier": T},
+    FrequentFlyer: {"airline": C, "number": X, "tier": T},
     Leg: {
-        "carrier": C, "flight_number": I, "origin": C, "destination": C, "booking_class": C,
-        "status": C, "operating_carrier": C, "operating_flight_number": I, "equipment": C,
+        "carrier": C, "flight_number": X, "origin": C, "destination": C, "booking_class": C,
+        "status": C, "operating_carrier": C, "operating_flight_number": X, "equipment": C,
     },
-    Seat: {"seat": C, "traveller_ref": I, "cabin": C},
-    Bag: {"traveller_ref": I, "weight": C, "unit": C, "tag_numbers": I, "pool": C},
+    Seat: {"seat": C, "traveller_ref": X, "cabin": C},
+    Bag: {"traveller_ref": X, "weight": C, "unit": C, "tag_numbers": X, "pool": C},
     Ticket: {
-        "number": I, "traveller_ref": I, "document_type": C, "fare_amount": C, "fare_currency": C,
+        "number": X, "traveller_ref": X, "document_type": C, "fare_amount": C, "fare_currency": C,
         "total_amount": C, "fare_calculation": T,
     },
-    CheckIn: {"traveller_ref": I, "status": C},
-    ServiceRequest: {"code": C, "status": C, "carrier": C, "text": T, "traveller_ref": I},
-    Remark: {"kind": C, "text": T, "traveller_ref": I},
-    Agency: {"airline": C, "location": P, "iata_number": I, "agent_id": I, "country": C},
+    CheckIn: {"traveller_ref": X, "status": C},
+    ServiceRequest: {"code": C, "status": C, "carrier": C, "text": T, "traveller_ref": X},
+    Remark: {"kind": C, "text": T, "traveller_ref": X},
+    Agency: {"airline": C, "location": P, "iata_number": X, "agent_id": X, "country": C},
     HistoryEntry: {"text": T},
 }  # fmt: skip
 
@@ -160,6 +164,23 @@ def field_policy(cls: type[Any], name: str) -> Policy:
     return _policies(cls).get(name, Policy.TEXT)
 
 
+_R = typing.TypeVar("_R")
+
+
+def _memo(fn: Callable[[type[Any]], _R]) -> Callable[[type[Any]], _R]:
+    """`functools.cache` for functions of a class (typed: mypy wants hashable arguments)."""
+    memo: dict[type[Any], _R] = {}
+
+    def wrapper(cls: type[Any]) -> _R:
+        try:
+            return memo[cls]
+        except KeyError:
+            memo[cls] = result = fn(cls)
+            return result
+
+    return wrapper
+
+
 class FieldKind(enum.StrEnum):
     """Where a deletion happened: an element kind, a name token, or an emptied field."""
 
@@ -171,14 +192,14 @@ class FieldKind(enum.StrEnum):
     FIELD = "field"  # a field emptied on an element that is never deleted
 
 
-@cache
+@_memo
 def _kind_of(cls: type[Any]) -> str:
     if cls is HistoryEntry:
         return FieldKind.HISTORY.value
     return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 
-@cache
+@_memo
 def _field_names(cls: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
@@ -429,11 +450,22 @@ class SensitiveFilter:
                 found |= self._check(value, policy)
         # A field added to ServiceRequest later is free text until someone decides.
         for name in _field_names(ServiceRequest):
-            if name not in _POLICY[ServiceRequest]:
+            if name not in FIELD_POLICY[ServiceRequest]:
                 value = getattr(ssr, name)
                 if type(value) is str and value:
                     found |= self._check(value, Policy.TEXT)
         return (FieldKind.SSR_TEXT.value, found) if found else None
+
+
+@cache
+def _load_cached(extra: str | None) -> SensitiveFilter:
+    return SensitiveFilter.load(extra=extra)
+
+
+def node_filter(extra: str | Path | None = None) -> SensitiveFilter:
+    """The packaged table plus the node's own (`extra`), built once per process: for use
+    cases called without one (rectification), so no path skips the filter."""
+    return _load_cached(str(extra) if extra is not None else None)
 
 
 def _normalised(rule: Rule) -> Rule:
@@ -460,20 +492,20 @@ def _collect(obj: Any, out: list[str]) -> None:
             _collect(value, out)
 
 
-@cache
+@_memo
 def _policies(cls: type[Any]) -> dict[str, Policy]:
     """The decisions for `cls`, inherited by a subclass (whose new fields are ``TEXT``)."""
     out: dict[str, Policy] = {}
     for base in reversed(cls.__mro__):
-        out.update(_POLICY.get(base, {}))
+        out.update(FIELD_POLICY.get(base, {}))
     return out
 
 
-@cache
+@_memo
 def _deletable(cls: type[Any]) -> bool:
     return not any(issubclass(cls, keep) for keep in _KEEP_WHOLE)
 
 
-@cache
+@_memo
 def _is_dataclass(cls: type[Any]) -> bool:
     return dataclasses.is_dataclass(cls)

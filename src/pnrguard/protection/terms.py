@@ -255,8 +255,10 @@ def parse_table(text: str, *, source: str = "table") -> list[Rule]:
         raw = row.get("pattern") or ""
         if re.search(r"[\d]", raw) and kind not in (RuleKind.SSR_CODE, RuleKind.STRUCTURED_SSR):
             raise ConfigError(f"{source} line {line}: the words of a pattern are letters only")
-        pattern = normalise_pattern(raw) if kind not in (RuleKind.SSR_CODE, RuleKind.STRUCTURED_SSR) else (
-            fold(raw).strip()
+        pattern = (
+            normalise_pattern(raw)
+            if kind not in (RuleKind.SSR_CODE, RuleKind.STRUCTURED_SSR)
+            else (fold(raw).strip())
         )
         if not pattern:
             raise ConfigError(f"{source} line {line}: empty pattern")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,6 @@ from pnrguard.protection.sensitive import (
     Rule,
     RuleKind,
     SensitiveFilter,
-    SensitiveReport,
     parse_table,
 )
 
