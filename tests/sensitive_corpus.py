@@ -181,3 +181,25 @@ def survives(term: str, booking: Booking) -> bool:
     words = [re.escape(w) for w in re.findall(r"[A-Z]+", fold(term))]
     pattern = re.compile(r"(?<![A-Z])" + r"[^A-Z]+".join(words) + r"(?![A-Z])")
     return any(pattern.search(s) for s in strings(booking))
+
+
+def corpus_message(
+    items: list[Item], *, prepared: dt.datetime, sender: str = "XX", recipient: str = "PIU"
+) -> tuple[bytes, dict[str, Item]]:
+    """One PNRGOV interchange (written by our writer) with a booking per item, and the
+    locator of each item's booking. A keep item planted in the locator keeps that locator."""
+    from pnrguard.formats.pnrgov import write_pnrgov
+
+    bookings: list[Booking] = []
+    where: dict[str, Item] = {}
+    for n, item in enumerate(items):
+        locator = item.text if item.field == "booking.locator" else f"C{n:05d}"
+        booking = plant(item, base_booking(locator=locator))
+        bookings.append(booking)
+        where[locator] = item
+    flight = bookings[0].itinerary[0]
+    text = write_pnrgov(bookings, flight=flight, sender=sender, recipient=recipient, prepared=prepared)
+    try:
+        return text.encode("latin-1"), where
+    except UnicodeEncodeError:
+        return text.encode("utf-8"), where
