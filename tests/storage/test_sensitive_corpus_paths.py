@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
+from tests.sensitive_corpus import base_booking, corpus_message, load, survives, value_at
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.domain.model import Booking, Remark
@@ -31,7 +32,6 @@ from pnrguard.service.rights import apply_rectification, request_rectification
 from pnrguard.store.audit import SqlAuditLog, audit_entry
 from pnrguard.store.repository import BookingRepository
 from pnrguard.store.tables import booking, message
-from tests.sensitive_corpus import base_booking, corpus_message, load, survives, value_at
 
 pytestmark = pytest.mark.storage
 
@@ -146,7 +146,8 @@ def test_a_one_booking_message_leaves_no_category_on_its_rows(sqlite_engine: Eng
     b.remarks.append(Remark(kind="OSI", text="MUSLIM PAX 7 MONTHS PREGNANT"))
     from pnrguard.formats.pnrgov import write_pnrgov
 
-    raw = write_pnrgov([b], flight=b.itinerary[0], sender="XX", recipient="PIU", prepared=T0).encode("latin-1")
+    text = write_pnrgov([b], flight=b.itinerary[0], sender="XX", recipient="PIU", prepared=T0)
+    raw = text.encode("latin-1")
     [bid] = w.ingest(raw)
     with sqlite_engine.connect() as conn:
         row = conn.execute(select(message)).one()
