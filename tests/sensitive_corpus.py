@@ -184,7 +184,13 @@ def survives(term: str, booking: Booking) -> bool:
 
 
 def corpus_message(
-    items: list[Item], *, prepared: dt.datetime, sender: str = "XX", recipient: str = "PIU"
+    items: list[Item],
+    *,
+    prepared: dt.datetime,
+    sender: str = "XX",
+    recipient: str = "PIU",
+    control_ref: str = "1",
+    first: int = 0,
 ) -> tuple[bytes, dict[str, Item]]:
     """One PNRGOV interchange (written by our writer) with a booking per item, and the
     locator of each item's booking. A keep item planted in the locator keeps that locator."""
@@ -193,12 +199,14 @@ def corpus_message(
     bookings: list[Booking] = []
     where: dict[str, Item] = {}
     for n, item in enumerate(items):
-        locator = item.text if item.field == "booking.locator" else f"C{n:05d}"
+        locator = item.text if item.field == "booking.locator" else f"C{first + n:05d}"
         booking = plant(item, base_booking(locator=locator))
         bookings.append(booking)
         where[locator] = item
     flight = bookings[0].itinerary[0]
-    text = write_pnrgov(bookings, flight=flight, sender=sender, recipient=recipient, prepared=prepared)
+    text = write_pnrgov(
+        bookings, flight=flight, sender=sender, recipient=recipient, prepared=prepared, control_ref=control_ref
+    )
     try:
         return text.encode("latin-1"), where
     except UnicodeEncodeError:
