@@ -205,8 +205,9 @@ def corpus_message(
         where[locator] = item
     flight = bookings[0].itinerary[0]
     text = write_pnrgov(
-        bookings, flight=flight, sender=sender, recipient=recipient, prepared=prepared, control_ref=control_ref
-    )
+        bookings, flight=flight, sender=sender, recipient=recipient, prepared=prepared,
+        control_ref=control_ref,
+    )  # fmt: skip
     try:
         return text.encode("latin-1"), where
     except UnicodeEncodeError:

@@ -29,8 +29,9 @@ def test_the_corpus_pushed_over_the_api(gw: GatewayEnv) -> None:
     chunks = [items[i : i + 100] for i in range(0, len(items), 100)]  # under the size limit
     for n, chunk in enumerate(chunks):
         raw, placed = corpus_message(
-            chunk, prepared=prepared, sender=SENDER, recipient=RECIPIENT, control_ref=f"77{n:04d}", first=n * 100
-        )
+            chunk, prepared=prepared, sender=SENDER, recipient=RECIPIENT,
+            control_ref=f"77{n:04d}", first=n * 100,
+        )  # fmt: skip
         where.update(placed)
         baseline.update({b.locator: b for b in read_message(raw).bookings})
         response = gw.push(raw, carrier=SENDER)
