@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 import re
 import typing
 from collections import Counter
@@ -348,7 +349,7 @@ class SensitiveFilter:
         """A booking without sensitive data, and a report of what was deleted (counts)."""
         strings: list[str] = []
         _collect(booking, strings)
-        if not self._full.search(fold("\n".join(strings))):  # the common case: one scan
+        if not self._full.may_match(fold("\n".join(strings))):  # the common case: one scan
             return booking, SensitiveReport()
         by_category: Counter[str] = Counter()
         by_field: Counter[str] = Counter()
@@ -476,8 +477,7 @@ def _normalised(rule: Rule) -> Rule:
 
 def _collect(obj: Any, out: list[str]) -> None:
     """Append every string `obj` holds, at any depth (the fast path's single scan)."""
-    for name in _field_names(type(obj)):
-        value = getattr(obj, name)
+    for value in _getter(type(obj))(obj):
         vtype = type(value)
         if vtype is str:
             if value:
@@ -490,6 +490,16 @@ def _collect(obj: Any, out: list[str]) -> None:
                     _collect(item, out)
         elif _is_dataclass(vtype):
             _collect(value, out)
+
+
+@_memo
+def _getter(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """All field values of an instance in one call (`attrgetter` of several names)."""
+    names = _field_names(cls)
+    if len(names) == 1:
+        get = operator.attrgetter(names[0])
+        return lambda obj: (get(obj),)
+    return operator.attrgetter(*names)  # type: ignore[return-value]
 
 
 @_memo

@@ -154,7 +154,7 @@ class TermMatcher:
     """Finds table keys in folded text. `words` and `substrings` map key -> category; a
     word key ending in ``*`` is a stem (``+``: a stem that needs an ending)."""
 
-    __slots__ = ("_lookup", "_regex", "_substrings")
+    __slots__ = ("_lookup", "_regex", "_subregex", "_substrings", "_triggers")
 
     def __init__(self, words: Mapping[str, str], substrings: Mapping[str, str]) -> None:
         parts: list[str] = []
@@ -173,12 +173,27 @@ class TermMatcher:
         if substrings:
             parts.append(_trie_pattern(substrings))
         self._regex: re.Pattern[str] | None = re.compile("|".join(parts)) if parts else None
+        self._subregex = re.compile(_trie_pattern(substrings)) if substrings else None
+        # Pre-filter: a word key can only match where its longest word is a whole token
+        # (a stem's in one of its forms), so a text none of whose tokens is a trigger has
+        # no word match; set intersection is one C call where the regex tries every branch.
+        triggers: set[str] = set()
+        for key in words:
+            longest = max(key.split(" "), key=lambda w: len(w.rstrip("*+")))
+            triggers.update(expand(longest.replace("+", "*")))
+        self._triggers = frozenset(t.rstrip("*") for t in triggers)
         self._lookup = {**substrings, **words}
         self._substrings = tuple(sorted(substrings, key=len, reverse=True))
 
     def search(self, folded: str) -> bool:
         """True when `folded` (see `fold`) holds any key."""
         return self._regex is not None and self._regex.search(folded) is not None
+
+    def may_match(self, folded: str) -> bool:
+        """False only when `folded` certainly holds no key (a fast pre-filter for `search`)."""
+        if not self._triggers.isdisjoint(_LETTERS.findall(folded)):
+            return True
+        return self._subregex is not None and self._subregex.search(folded) is not None
 
     def spans(self, folded: str) -> list[tuple[int, int, str]]:
         """(start, end, category) of every key found in `folded`."""
