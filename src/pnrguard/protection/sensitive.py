@@ -499,7 +499,7 @@ def _getter(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
     if len(names) == 1:
         get = operator.attrgetter(names[0])
         return lambda obj: (get(obj),)
-    return operator.attrgetter(*names)  # type: ignore[return-value]
+    return operator.attrgetter(*names)
 
 
 @_memo
