@@ -188,3 +188,29 @@ def test_aggregate_counts_add_up_and_show_when_large(engine: Engine) -> None:
     report = statistics(engine, start=T0 - dt.timedelta(days=1), end=T0 + dt.timedelta(days=1))
     shown = {key: value for section, key, value in statistics_rows(report) if section == "sensitive_deleted"}
     assert shown[f"{T0.date().isoformat()} XX health"] == "7"
+
+
+def test_cli_ingest_and_stats_show_only_the_suppressed_aggregate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from pnrguard.cli import app
+    from pnrguard.formats.pnrgov import write_pnrgov
+
+    monkeypatch.setenv("PNRGUARD_DATABASE_URL", f"sqlite:///{tmp_path / 'node.db'}")
+    monkeypatch.setenv("PNRGUARD_KEY_FILE", str(tmp_path / "keys.json"))
+    b = base_booking(locator="CLI002")
+    b.remarks.append(Remark(kind="OSI", text="PAX IN WHEELCHAIR"))
+    path = tmp_path / "one.edi"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    path.write_bytes(write_pnrgov([b], flight=b.itinerary[0], prepared=now).encode("latin-1"))
+    runner = CliRunner()
+    done = runner.invoke(app, ["ingest", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "health" not in done.output  # a one-file run names no category
+    day = now.date()
+    stats = runner.invoke(app, ["dpo", "stats", "--from", str(day), "--to", str(day + dt.timedelta(days=1))])
+    assert stats.exit_code == 0, stats.output
+    assert "sensitive_deleted" in stats.output
+    assert "<5" in stats.output
