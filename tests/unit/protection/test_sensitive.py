@@ -402,3 +402,20 @@ def test_the_filter_never_raises_and_is_idempotent(
     again, report = FILTER.apply(out)
     assert again == out
     assert report.deleted == 0
+
+
+def test_the_dpos_file_adds_to_the_packaged_table(tmp_path: Path) -> None:
+    extra = tmp_path / "national.csv"
+    extra.write_text(
+        "kind,pattern,category,lang,note\n"
+        "word,PIRATENPARTEI*,political_opinions,de,DE party\n"
+        "proper,KOWALSKI,none,pl,a surname\n",
+        encoding="utf-8",
+    )
+    filt = SensitiveFilter.load(extra=extra)
+    assert filt.categories("Mitglied der Piratenparteien") == {"political_opinions"}
+    assert filt.categories("PAX WCHR") == {"health"}  # the packaged rows are still there
+    extra.write_text("kind,pattern,category,note\nssr_code,WCHR,health,again\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="duplicate"):
+        SensitiveFilter.load(extra=extra)
+
