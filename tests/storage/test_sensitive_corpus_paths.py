@@ -216,12 +216,15 @@ def test_cli_ingest_and_stats_show_only_the_suppressed_aggregate(
     assert "<5" in stats.output
 
 
-def test_the_node_reads_the_dpos_file_from_its_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_node_reads_the_dpos_file_from_its_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pnrguard.config import Settings
     from pnrguard.service.bootstrap import Node
 
     extra = tmp_path / "terms.csv"
-    extra.write_text("kind,pattern,category,note\nword,QWERTYPARTY,political_opinions,test\n", encoding="utf-8")
+    rows = "kind,pattern,category,note\nword,QWERTYPARTY,political_opinions,test\n"
+    extra.write_text(rows, encoding="utf-8")
     monkeypatch.setenv("PNRGUARD_SENSITIVE_TERMS_FILE", str(extra))
     monkeypatch.setenv("PNRGUARD_DATABASE_URL", f"sqlite:///{tmp_path / 'n.db'}")
     monkeypatch.setenv("PNRGUARD_KEY_FILE", str(tmp_path / "keys.json"))
