@@ -230,3 +230,28 @@ def test_the_node_reads_the_dpos_file_from_its_setting(
     monkeypatch.setenv("PNRGUARD_KEY_FILE", str(tmp_path / "keys.json"))
     with Node.from_settings(Settings()) as node:
         assert node.sensitive_filter.categories("QWERTYPARTY") == {"political_opinions"}
+
+
+def test_migration_0012_clears_the_per_message_counts(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from pnrguard.store.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(engine, "0009_judicial_senior")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO message (id, received_at, sha256, size, message_type, sender, channel,"
+                    " status, deviations, minimisation, sensitive) VALUES ('m1', :at, :sha, 1, 'PNRGOV',"
+                    " 'XX', 'file', 'accepted', '{}', '{}', :sensitive)"
+                ),
+                {"at": T0.replace(tzinfo=None), "sha": b"x" * 32, "sensitive": '{"health": 1}'},
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert json.loads(conn.execute(text("SELECT sensitive FROM message")).scalar_one()) == {}
+            assert conn.execute(text("SELECT count(*) FROM sensitive_deletion")).scalar_one() == 0
+    finally:
+        engine.dispose()
