@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     node_name: str = "pnrguard.local/piu"
     #: Retention profile (see docs/data-protection.md).
     retention_profile: str = "eu-2016-681"
+    #: The DPO's own sensitive-term table (CSV, same columns as the packaged one), added to
+    #: the packaged table at start (docs/data-protection.md, "The term table").
+    sensitive_terms_file: Path | None = None
     #: Largest message a carrier may push, in bytes.
     max_message_bytes: int = 20 * 1024 * 1024
     # --- federation (docs/federation.md) ---

@@ -9,7 +9,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "pnrguard"
 CORE = ["domain", "formats", "screening", "audit", "exchange", "links"]
-PURE_PROTECTION = ["sensitive.py", "minimise.py", "protect.py", "crypto.py", "retention.py"]
+PURE_PROTECTION = ["sensitive.py", "terms.py", "minimise.py", "protect.py", "crypto.py", "retention.py"]
 SHELLS = ("pnrguard.store", "pnrguard.service", "pnrguard.web", "pnrguard.cli")
 
 

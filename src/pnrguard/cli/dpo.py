@@ -101,7 +101,7 @@ def stats(
     for col in ("section", "key", "value"):
         t.add_column(col, justify="right" if col == "value" else "left")
     for section, key, value in statistics_rows(report):
-        t.add_row(section, key, f"{value:,}")
+        t.add_row(section, key, f"{value:,}" if isinstance(value, int) else value)  # "<5" stays
     Console().print(t)
 
 

@@ -69,7 +69,6 @@ def ingest(
         err.print(f"error: {p}: no such file or directory", markup=False, highlight=False)
     messages: Counter[str] = Counter()
     bookings: Counter[str] = Counter()
-    sensitive: Counter[str] = Counter()
     unreadable = len(missing)
     actor = _operator()
     try:
@@ -91,7 +90,6 @@ def ingest(
                 bookings["new"] += result.bookings_new
                 bookings["new version"] += result.bookings_new_version
                 bookings["duplicate"] += result.bookings_duplicate
-                sensitive.update(result.sensitive)
                 if result.status is IngestStatus.QUARANTINED:
                     err.print(
                         f"quarantined: {path} ({result.reason}); message {result.message_id}",
@@ -112,10 +110,8 @@ def ingest(
     table.add_row("files unreadable", str(unreadable))
     for kind in ("new", "new version", "duplicate"):
         table.add_row(f"bookings {kind}", str(bookings[kind]))
-    for category, n in sorted(sensitive.items()):
-        table.add_row(f"sensitive deleted: {category}", str(n))
-    if not sensitive:
-        table.add_row("sensitive deleted", "0")
+    # Deletions of sensitive data are counted per carrier and day only (`pnrguard dpo stats`):
+    # a count for one file could tell which categories its passengers had.
     Console().print(table)
     if unreadable:
         raise typer.Exit(code=2)

@@ -3,12 +3,13 @@
 DESIGN.md Principle 2: sensitive data is removed *before the first write*. Ingest calls
 `protect` on every booking a reader returned and stores only `ProtectedBooking.booking`; the
 raw message is not kept for accepted messages (it still holds what was deleted here). The
-report goes to the audit log as counts per category, never content.
+report is added to the per-carrier, per-day deletion counts (never to a row or an audit
+entry that names one message or booking).
 
 Annex I minimisation has already happened in the reader (by construction); `protect` checks
 the construction (`assert_annex_only`) and removes Art. 13(4) data (`SensitiveFilter`).
-Pure and fast: about 25 µs for a typical booking on one core (see
-docs/data-protection.md), well inside ingest's budget of 2,000 bookings per second.
+Pure: one structural pass over every string of the booking (see docs/data-protection.md
+and docs/performance.md for the measured cost).
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ def protect(booking: Booking, *, sensitive_filter: SensitiveFilter) -> Protected
     """Check `booking` holds only Annex I data, delete its sensitive data, and report.
 
     Raises `AnnexViolation` (a reader bug; the message must not be stored) if the booking
-    holds anything outside the model. Never mutates `booking`. Merge the reports of one
-    message's bookings with `SensitiveReport.merged` and log `audit_counts()`.
+    holds anything outside the model. Never mutates `booking`.
     """
     assert_annex_only(booking)
     clean, report = sensitive_filter.apply(booking)

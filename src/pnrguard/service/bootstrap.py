@@ -78,7 +78,7 @@ class Node:
         try:
             upgrade(engine)
             keystore = _open_keystore(settings.key_file, engine)
-            sensitive_filter = SensitiveFilter.load()
+            sensitive_filter = SensitiveFilter.load(extra=settings.sensitive_terms_file)
         except BaseException:
             engine.dispose()
             raise

@@ -17,6 +17,9 @@ Art. 20 statistics, as computed here for a period ``[start, end)``:
 - *identified for further examination*: distinct (booking, traveller) pairs with a hit a
   person confirmed (Art. 6(5)) that was created in the period.
 - *hits and confirmed hits per rule and per list*.
+- *sensitive data deleted on arrival* (Art. 13(4), 6(4)): per day of receipt, carrier and
+  category (and "elements" deleted), from `store.deletions`; a count under 5 is shown as
+  "<5", so no row points at the few bookings a carrier sent that day.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, opaque
 from pnrguard.store.audit import SqlAuditLog, audit_entry
+from pnrguard.store.deletions import deletion_counts, shown
 from pnrguard.store.lifecycle import (
     dpo_notification,
     unmasking_approval,
@@ -404,6 +408,8 @@ class Art20Report:
     hits: int
     confirmed_hits: int
     per_rule_or_list: list[RuleOrListCount] = field(default_factory=list)
+    #: (day, carrier, category, count as shown: "<5" below 5) of sensitive-data deletions.
+    sensitive_deleted: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def passengers_collected_total(self) -> int:
@@ -458,6 +464,14 @@ def statistics(engine: Engine, *, start: dt.datetime, end: dt.datetime) -> Art20
             .group_by(watchlist.c.name)
             .order_by(watchlist.c.name)
         ).all()
+        first_day = start.astimezone(dt.UTC).date()
+        last_day = end.astimezone(dt.UTC).date() + (
+            dt.timedelta(days=1) if end.astimezone(dt.UTC).time() else dt.timedelta()
+        )
+        deleted = [
+            (day.isoformat(), carrier, category, shown(n))
+            for day, carrier, category, n in deletion_counts(conn, start=first_day, end=last_day)
+        ]
     per = [RuleOrListCount("rule", str(r[0]), int(r[1]), int(r[2] or 0)) for r in by_rule]
     per += [RuleOrListCount("list", str(r[0]), int(r[1]), int(r[2] or 0)) for r in by_list]
     return Art20Report(
@@ -471,12 +485,14 @@ def statistics(engine: Engine, *, start: dt.datetime, end: dt.datetime) -> Art20
         hits=sum(p.hits for p in per),
         confirmed_hits=sum(p.confirmed for p in per),
         per_rule_or_list=per,
+        sensitive_deleted=deleted,
     )
 
 
-def statistics_rows(report: Art20Report) -> list[tuple[str, str, int]]:
-    """The report as (section, key, value) rows: the CSV and the web table."""
-    rows: list[tuple[str, str, int]] = []
+def statistics_rows(report: Art20Report) -> list[tuple[str, str, int | str]]:
+    """The report as (section, key, value) rows: the CSV and the web table. Deletion
+    counts are strings ("<5" for small counts); every other value is a number."""
+    rows: list[tuple[str, str, int | str]] = []
     for source, n in sorted(report.bookings.items()):
         rows.append(("bookings_collected", source, n))
     for source, n in sorted(report.passengers_collected.items()):
@@ -492,6 +508,8 @@ def statistics_rows(report: Art20Report) -> list[tuple[str, str, int]]:
     for p in report.per_rule_or_list:
         rows.append((f"hits_per_{p.kind}", p.name, p.hits))
         rows.append((f"confirmed_hits_per_{p.kind}", p.name, p.confirmed))
+    for day, carrier, category, count in report.sensitive_deleted:
+        rows.append(("sensitive_deleted", f"{day} {carrier} {category}", count))
     return rows
 
 

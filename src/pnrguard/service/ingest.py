@@ -8,8 +8,9 @@ Order of steps, and why:
 2. In ONE transaction: dedupe by the SHA-256 of the raw bytes (the same message twice is
    stored once; the second receipt is recorded as `duplicate` pointing at the first), then
    either quarantine an unreadable message (raw bytes encrypted under their own key) or
-   store every booking as a new booking, a new version or a duplicate version, then append
-   one `collection` entry to the audit log, then commit. So an accepted message is durable
+   store every booking as a new booking, a new version or a duplicate version, add what
+   the sensitive-data filter deleted to the per-carrier, per-day counts, then append one
+   `collection` entry to the audit log, then commit. So an accepted message is durable
    before `ingest` returns, and its bookings, inbox row and audit entry exist together or
    not at all.
 
@@ -20,7 +21,9 @@ raise. Concurrent workers storing the same booking collide on a unique key; the 
 transaction is retried from the start, where it sees the winner's rows.
 
 The raw message of an accepted message is not kept: it still holds the sensitive data that
-must be deleted at once. See docs/data-protection.md, "Storage".
+must be deleted at once. See docs/data-protection.md, "Storage". What the filter deleted is
+counted only per carrier, day and category (`store.deletions`): never on the inbox row, in
+the audit entry or in the result, which all name one message (Art. 13(4); issue 10).
 """
 
 from __future__ import annotations
@@ -45,9 +48,10 @@ from pnrguard.formats.result import ReadResult
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.protection.minimise import AnnexViolation, minimisation_counts
 from pnrguard.protection.protect import protect
-from pnrguard.protection.sensitive import SensitiveFilter, SensitiveReport
+from pnrguard.protection.sensitive import SensitiveFilter
 from pnrguard.service.clock import Clock
 from pnrguard.service.screening import screen_saved
+from pnrguard.store.deletions import add_deletions
 from pnrguard.store.repository import (
     BookingRepository,
     MessageRepository,
@@ -106,7 +110,6 @@ class IngestResult:
     message_type: str = ""
     duplicate_of: str | None = None
     booking_ids: tuple[str, ...] = ()
-    sensitive: dict[str, int] = field(default_factory=dict)
     minimisation: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -120,7 +123,8 @@ class _Read:
 
     result: ReadResult | None = None
     bookings: list[Booking] = field(default_factory=list)
-    report: SensitiveReport = field(default_factory=SensitiveReport)
+    #: (carrier, category or "elements") -> deletions; goes to the per-day counts only.
+    deletions: Counter[tuple[str, str]] = field(default_factory=Counter)
     reason_code: str = ""
     reason_text: str = ""
 
@@ -140,11 +144,14 @@ def _read_and_protect(raw: bytes, reader: Reader, sensitive_filter: SensitiveFil
         return _Read(reason_code=exc.code, reason_text=str(exc)[:200])
     except Exception as exc:  # a reader bug must not lose a flight's data: quarantine it
         return _Read(reason_code="reader_failure", reason_text=type(exc).__name__)
-    report = SensitiveReport()  # summed in place: `merged` per booking copies two Counters
+    deletions: Counter[tuple[str, str]] = Counter()
     for p in protected:
-        report.by_category.update(p.report.by_category)
-        report.by_field.update(p.report.by_field)
-    return _Read(result=result, bookings=[p.booking for p in protected], report=report)
+        if p.report.deleted:
+            carrier = p.booking.carrier
+            deletions[(carrier, "elements")] += p.report.deleted
+            for category, n in p.report.by_category.items():
+                deletions[(carrier, category)] += n
+    return _Read(result=result, bookings=[p.booking for p in protected], deletions=deletions)
 
 
 def opaque(text: str, *, default: str = "unknown") -> str:
@@ -202,7 +209,6 @@ def _store_accepted(
         read.bookings, message_id=message_id, received_at=received_at
     )
     tally = _tally(outcomes)
-    sensitive = {k: n for k, n in sorted(read.report.by_category.items()) if n}
     minimisation = minimisation_counts(result)
     MessageRepository(conn, keystore).set_outcome(
         message_id,
@@ -214,13 +220,12 @@ def _store_accepted(
         bookings_duplicate=tally[SaveStatus.DUPLICATE],
         deviations=dict(sorted(Counter(d.code for d in result.deviations).items())),
         minimisation=minimisation,
-        sensitive=sensitive,
     )
+    add_deletions(conn, day=received_at.astimezone(dt.UTC).date(), counts=read.deletions)
     counts = {
         "bookings.new": tally[SaveStatus.NEW],
         "bookings.new_version": tally[SaveStatus.NEW_VERSION],
         "bookings.duplicate": tally[SaveStatus.DUPLICATE],
-        **read.report.audit_counts(),
         **minimisation,
     }
     booking_ids = tuple(dict.fromkeys(o.booking_id for o in outcomes))
@@ -239,7 +244,6 @@ def _store_accepted(
         bookings_duplicate=tally[SaveStatus.DUPLICATE],
         message_type=result.message_type,
         booking_ids=booking_ids,
-        sensitive=sensitive,
         minimisation=minimisation,
     )
 

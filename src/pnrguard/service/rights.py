@@ -22,7 +22,9 @@ for ``data_subject_request``), as is the report itself (``consultation``).
 
 Rectification: the DPO records a request (field path, channel) and then applies it (a new
 booking version with the corrected value, audited as ``alteration``) or rejects it with a
-reason. The request row never holds the old or new value.
+reason. The request row never holds the old or new value. The corrected booking goes
+through the same sensitive-data filter as ingest (Art. 13(4) has no exception for text a
+person typed): a value that names a special category is deleted like a carrier's would be.
 """
 
 from __future__ import annotations
@@ -41,12 +43,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
+from pnrguard.config import load_settings
 from pnrguard.domain.model import Booking, Traveller, to_dict
 from pnrguard.errors import ConflictError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
+from pnrguard.protection.sensitive import SensitiveFilter, node_filter
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, opaque
 from pnrguard.store.audit import SqlAuditLog
+from pnrguard.store.deletions import add_deletions
 from pnrguard.store.lifecycle import (
     read_sealed,
     rectification_request,
@@ -369,10 +374,13 @@ def apply_rectification(
     keystore: KeyStore,
     audit: AuditLog | AuditFactory,
     clock: Clock,
+    sensitive_filter: SensitiveFilter | None = None,
 ) -> int:
     """Correct the requested field: a new version of the booking with `value` at the field
-    path, audited as ``alteration``; returns the new version number. Only active bookings
-    (a masked booking's identity key is sealed; a rectified value would need unmasking)."""
+    path, filtered like ingest (`sensitive_filter`, the node's table when None), audited as
+    ``alteration``; returns the new version number. Only active bookings (a masked
+    booking's identity key is sealed; a rectified value would need unmasking)."""
+    filt = sensitive_filter or node_filter(load_settings().sensitive_terms_file)
     who = opaque(dpo)
     now = clock.now()
     with engine.begin() as conn:
@@ -384,7 +392,11 @@ def apply_rectification(
         if req.status != "open":
             raise ConflictError(f"rectification request {request_id} is {req.status}")
         current = BookingRepository(conn, keystore).get(req.booking_id)
-        corrected = set_field(current, req.field, value)
+        corrected, report = filt.apply(set_field(current, req.field, value))
+        if report.deleted:
+            counts = {(corrected.carrier, c): n for c, n in report.by_category.items()}
+            counts[(corrected.carrier, "elements")] = report.deleted
+            add_deletions(conn, day=now.astimezone(dt.UTC).date(), counts=counts)
         version = write_rectified_version(conn, keystore, req.booking_id, corrected, at=now, actor=who)
         conn.execute(
             update(rectification_request)

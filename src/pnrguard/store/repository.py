@@ -841,7 +841,6 @@ class MessageRecord:
     bookings_duplicate: int
     deviations: dict[str, int]
     minimisation: dict[str, int]
-    sensitive: dict[str, int]
 
     @classmethod
     def from_row(cls, r: Row[Any]) -> MessageRecord:
@@ -860,7 +859,6 @@ class MessageRecord:
             bookings_duplicate=r.bookings_duplicate,
             deviations=dict(r.deviations),
             minimisation=dict(r.minimisation),
-            sensitive=dict(r.sensitive),
         )
 
 
@@ -933,7 +931,6 @@ class MessageRepository:
         bookings_duplicate: int,
         deviations: dict[str, int],
         minimisation: dict[str, int],
-        sensitive: dict[str, int],
     ) -> None:
         self._conn.execute(
             update(message)
@@ -947,7 +944,6 @@ class MessageRepository:
                 bookings_duplicate=bookings_duplicate,
                 deviations=deviations,
                 minimisation=minimisation,
-                sensitive=sensitive,
             )
         )
 

@@ -3,7 +3,9 @@
 What is stored in clear and why (docs/data-protection.md, "Storage"):
 
 - `message`: the inbox. Only facts about a message (when, how big, its SHA-256 for
-  idempotency, type, sender, outcome and category counts), never its content. The raw
+  idempotency, type, sender, outcome, deviation and minimisation counts), never its content
+  and never what the sensitive-data filter deleted (its `sensitive` column stays ``{}``:
+  per-message category counts single out a booking; migration 0012 cleared old values). The raw
   message of an accepted message is not kept at all: it still holds the sensitive data that
   must be deleted at once, and the parsed, protected booking is the record.
 - `quarantine`: a message we could not read, kept whole so nothing a carrier sent is lost,
@@ -18,6 +20,9 @@ What is stored in clear and why (docs/data-protection.md, "Storage"):
   re-push (a duplicate) from a changed one (a new version).
 - `booking_key`: the booking's two data keys, wrapped. Deleting these rows is the
   crypto-shredding of the booking.
+- `sensitive_deletion`: what the sensitive-data filter deleted, counted per carrier, day
+  of receipt and category only (Art. 13(4) accountability without singling anyone out);
+  the DPO's statistics show counts under 5 as "<5".
 - `node_secret`: node-wide secrets created on first use and stored wrapped by the key store
   (the HMAC key of the digests), so the database alone reveals nothing.
 
@@ -57,6 +62,7 @@ __all__ = [
     "message",
     "node_secret",
     "quarantine",
+    "sensitive_deletion",
 ]
 
 #: Opaque ids are 32 lower-case hex characters (a time-ordered 128-bit value).
@@ -118,9 +124,10 @@ message = Table(
     Column("bookings_new", Integer, nullable=False, server_default="0"),
     Column("bookings_new_version", Integer, nullable=False, server_default="0"),
     Column("bookings_duplicate", Integer, nullable=False, server_default="0"),
-    # Category counts only: {deviation code: n}, {segment tag: n}, {category: n}.
+    # Category counts only: {deviation code: n}, {segment tag: n}.
     Column("deviations", JSON, nullable=False),
     Column("minimisation", JSON, nullable=False),
+    # Always {}: deletions are counted in `sensitive_deletion` (per carrier and day) only.
     Column("sensitive", JSON, nullable=False),
     CheckConstraint(in_values("status", MESSAGE_STATUSES), name="status"),
     CheckConstraint(
@@ -211,4 +218,18 @@ node_secret = Table(
     Column("kek_version", Integer, nullable=False),
     Column("wrapped", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+
+#: Deletions by the sensitive-data filter, per carrier, day of receipt (UTC) and category
+#: (an Art. 13(4) category, or "elements" for the number of elements deleted). Nothing
+#: here names a message or a booking (issue 10, item 3).
+sensitive_deletion = Table(
+    "sensitive_deletion",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("carrier", String(8), primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("deleted", Integer, nullable=False),
+    CheckConstraint("deleted >= 0", name="deleted"),
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,6 @@ from pnrguard.protection.sensitive import (
     Rule,
     RuleKind,
     SensitiveFilter,
-    SensitiveReport,
     parse_table,
 )
 
@@ -54,7 +52,7 @@ def _booking(**kwargs: Any) -> Booking:
 
 def test_table_is_a_reviewed_decision_record() -> None:
     rules = FILTER.rules
-    assert 100 <= len(rules) <= 400
+    assert 1000 <= len(rules) <= 5000
     assert all(r.note for r in rules), "every row says why"
     used = {r.category for r in SENSITIVE_RULES}
     assert used == {c.value for c in Category}, "every Art. 13(4) category has rows"
@@ -95,6 +93,7 @@ WORD_PER_CATEGORY = {
     Category.TRADE_UNION_MEMBERSHIP: "paid by trade-union",
     Category.HEALTH: "pax is 7 months pregnant",
     Category.SEX_LIFE_OR_SEXUAL_ORIENTATION: "LGBT+ tour group",
+    Category.GENETIC_OR_BIOMETRIC: "carries DNA test kit results",
 }
 
 
@@ -188,13 +187,17 @@ def test_non_sensitive_data_is_untouched() -> None:
     assert report.by_category == {}
 
 
-def test_sensitive_ssr_code_inside_structured_ssr_is_still_deleted_by_code() -> None:
-    # A structured code is exempt from word scanning, never from the code check: the
-    # exemption table and the code table are disjoint (checked at load).
-    rules = parse_table("kind,pattern,category,note\nstructured_ssr,DOCS,none,x\nssr_code,WCHR,health,x\n")
+def test_structured_ssr_text_is_matched_as_proper_text() -> None:
+    # A structured SSR's text holds names: proper-name words (GAY, CHURCH) do not match
+    # there, every other term does (issue 10: "the free text of any SSR code").
+    rules = parse_table(
+        "kind,pattern,category,note\nstructured_ssr,DOCS,none,x\nssr_code,WCHR,health,x\n"
+        "word,GAY,sex_life_or_sexual_orientation,x\nproper,GAY,none,x\n"
+    )
     filt = SensitiveFilter(rules)
-    out, _ = filt.apply(_booking(service_requests=[ServiceRequest(code="DOCS", text="WCHR")]))
-    assert len(out.service_requests) == 1
+    kept = ServiceRequest(code="DOCS", text="P/GBR/1/GBR/01JAN80/M/01JAN30/GAY/JOHN")
+    out, _ = filt.apply(_booking(service_requests=[kept, ServiceRequest(code="DOCS", text="WCHR")]))
+    assert out.service_requests == [kept]
     out, _ = filt.apply(_booking(service_requests=[ServiceRequest(code=" wchr ")]))
     assert out.service_requests == []
 
@@ -220,25 +223,10 @@ def test_report_holds_no_content() -> None:
         service_requests=[ServiceRequest(code="MOML", text="PLUGH")],
     )
     _, report = FILTER.apply(booking)
-    shown = (repr(report) + str(report.audit_counts())).upper()
+    shown = repr(report).upper()
     for token in ("WHEELCHAIR", "XYZ", "KOSHER", "QWERTY", "ZZTOP", "MOML", "PLUGH"):
         assert token not in shown
     assert report.deleted == 4
-
-
-def test_audit_counts_use_the_audit_logs_key_shape() -> None:
-    report = SensitiveReport()
-    for text in ["WCHR", "HALAL", "GAY"]:
-        report = report.merged(FILTER.apply(_booking(remarks=[Remark(text=text)]))[1])
-    counts = report.audit_counts()
-    assert counts == {
-        "sensitive.health": 1,
-        "sensitive.religious_or_philosophical_beliefs": 1,
-        "sensitive.sex_life_or_sexual_orientation": 1,
-        "sensitive.deleted.remark": 3,
-    }
-    key = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
-    assert all(key.fullmatch(k) and len(k) <= 64 for k in counts)
 
 
 @pytest.mark.parametrize(
@@ -303,7 +291,7 @@ BENIGN = [
 ]  # fmt: skip
 PUNCT = st.sampled_from([" ", "  ", "/", "-", ".", ",", ";", ":", "(", ")", "*", "1", "\n", "+"])
 BENIGN_CODES = ["VGML", "CHML", "SEAT", "OTHS", "FQTV", "DOCS", "PETC", "UMNR", "XBAG"]
-INJECTABLE = [r.pattern for r in SENSITIVE_RULES]
+INJECTABLE = [r.pattern.rstrip("*") for r in SENSITIVE_RULES]
 SENSITIVE_CODES = [r.pattern for r in SENSITIVE_RULES if r.kind is RuleKind.SSR_CODE]
 
 
@@ -414,3 +402,20 @@ def test_the_filter_never_raises_and_is_idempotent(
     again, report = FILTER.apply(out)
     assert again == out
     assert report.deleted == 0
+
+
+def test_the_dpos_file_adds_to_the_packaged_table(tmp_path: Path) -> None:
+    extra = tmp_path / "national.csv"
+    extra.write_text(
+        "kind,pattern,category,lang,note\n"
+        "word,PIRATENPARTEI*,political_opinions,de,DE party\n"
+        "proper,KOWALSKI,none,pl,a surname\n",
+        encoding="utf-8",
+    )
+    filt = SensitiveFilter.load(extra=extra)
+    assert filt.categories("Mitglied der Piratenparteien") == {"political_opinions"}
+    assert filt.categories("PAX WCHR") == {"health"}  # the packaged rows are still there
+    extra.write_text("kind,pattern,category,note\nssr_code,WCHR,health,again\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="duplicate"):
+        SensitiveFilter.load(extra=extra)
+
