@@ -305,7 +305,7 @@ def _contact(text: str) -> tuple[str, str, str] | None:
         return kind, _clean_email(value), ""
     if kind == "phone":
         number, suffix = _clean_phone(value)
-        return kind, number, _CTC_USE.get(letter or suffix, "")
+        return kind, number, _CTC_USE.get(letter) or _CTC_USE.get(suffix, "")
     return kind, value.strip(), ""
 
 
@@ -751,7 +751,7 @@ class _BookingReader:
             region=_comp(els, 1, 3),
             country=_comp(els, 1, 5),
             postal_code=_comp(els, 1, 6),
-            phone=_comp(els, 1, 7),
+            phone=_clean_phone(_comp(els, 1, 7))[0],  # `1-212-555-0100` is 12125550100
         )
         if self.payment is not None and self.payment.billing_address is None:
             self.payment.billing_address = addr
@@ -1436,6 +1436,11 @@ def _read_back_address(addr: Address) -> Address:
     )
 
 
+def _add_read_back(addr: Address) -> Address:
+    """An ADD address as read back: its phone cleaned as the reader cleans it."""
+    return dataclasses.replace(addr, phone=_clean_phone(addr.phone)[0])
+
+
 def _slashless_document(doc: Document) -> Document:
     return dataclasses.replace(
         doc,
@@ -1518,12 +1523,15 @@ def pnrgov_normalise(booking: Booking, *, flight: Leg | None) -> Booking:
                 docs.append(d)
         t.documents = docs
         t.birth_place = _read_back([t.birth_place])[0]
-        t.addresses = [_read_back_address(a) if _doca_able(a) else a for a in t.addresses]
+        t.addresses = [_read_back_address(a) if _doca_able(a) else _add_read_back(a) for a in t.addresses]
         t.addresses.sort(key=lambda a: 0 if _doca_able(a) else 1)
         _derive_traveller(t)
 
+    b.addresses = [_add_read_back(a) for a in b.addresses]
     for p in b.payments:
         p.currency = ""
+        if p.billing_address is not None:
+            p.billing_address = _add_read_back(p.billing_address)
     for tk in b.tickets:
         tk.one_way = None
         if tk.traveller_ref not in refs:
