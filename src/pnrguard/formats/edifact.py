@@ -742,3 +742,19 @@ def write_interchange(
         out.append(write_segment("UNE", [str(len(msgs)), control_ref], d))
     out.append(write_segment("UNZ", [str(1 if group is not None else len(msgs)), control_ref], d))
     return sep.join(out) + sep
+
+
+def peek_sender(data: bytes) -> str:
+    """The UNB sender id of an interchange, or "" (never raises): for attributing a message
+    that could not be read (quarantined) to the carrier that sent it."""
+    head = data[:4096].decode("latin-1")
+    start = head.find("UNB")
+    if start < 0:
+        return ""
+    una = head.find("UNA", 0, start + 1)
+    esep, csep, ssep = "+", ":", "'"
+    if 0 <= una < start and len(head) > una + 8:
+        csep, esep, ssep = head[una + 3], head[una + 4], head[una + 8]
+    segment = head[start:].split(ssep, 1)[0]
+    elements = segment.split(esep)
+    return elements[2].split(csep, 1)[0].strip() if len(elements) > 2 else ""
