@@ -138,6 +138,8 @@ def counts_of(result: ReadResult, received_at: dt.datetime) -> dict[str, int]:
     counts[f"push.{push_class(result.flight, received_at)}"] += 1
     for b in result.bookings:
         booking_level = _present(b, "Booking")
+        if any(leg.departure is not None for leg in b.itinerary):
+            booking_level.add(Element.DATES_OF_TRAVEL)  # element 3 lives in the itinerary
         for t in b.travellers:
             counts["travellers"] += 1
             for element in _traveller_elements(booking_level, t):
