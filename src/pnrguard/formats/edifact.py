@@ -215,7 +215,7 @@ def interchange_starts(text: str) -> list[int]:
         unz = text.find("UNZ" + esep, head)
         while unz != -1:
             back = unz - 1
-            while back >= head and text[back] in "\r\n\t ":
+            while back >= head and text[back] in "\r\n\t " and text[back] != ssep:
                 back -= 1
             if back >= head and text[back] == ssep:
                 break

@@ -63,6 +63,15 @@ def test_every_interchange_of_a_push_is_read(n: int) -> None:
     assert len(set(indexes)) == n - 1  # positions stay unique across the push
 
 
+@pytest.mark.parametrize("terminator", ["\n", "\r", "*"])
+def test_several_interchanges_with_their_own_una_terminators(terminator: str) -> None:
+    one = ("UNA:+.? '" + pnr(ADULT, DOCS_ADULT)).replace("'", terminator)
+    two = one.replace("0995F0", "ABC123")
+    result = read_pnrgov(one + "\r\n" + two)
+    assert [b.locator for b in result.bookings] == ["0995F0", "ABC123"]
+    assert [b.travellers[0].date_of_birth for b in result.bookings] == [dt.date(1964, 9, 9)] * 2
+
+
 def test_several_paxlst_interchanges_are_read() -> None:
     result = read_message((paxlst("NAD+FL+++A:B'") + "\r\n" + paxlst("NAD+FL+++C:D'")).encode())
     assert [b.travellers[0].surname for b in result.bookings] == ["A", "C"]
