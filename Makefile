@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean compile compile-clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,5 +33,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/retention.py
 	$(BIN)/python bench/gateway.py
 
-clean:
+# Optional: the readers compiled with mypyc (docs/performance.md). Not part of demo or test:
+# the pure-Python modules are the build every machine has, so they are what the suite runs.
+compile: $(STAMP)
+	$(BIN)/python tools/compile_formats.py || echo "compile skipped: pure-Python readers in use"
+
+compile-clean:
+	rm -rf src/*__mypyc*.so src/pnrguard/formats/*.so src/build
+
+clean: compile-clean
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -46,6 +46,13 @@ class MessageError(ParseError):
     code = "message_content"
 
 
+class UnsupportedMessageError(MessageError):
+    """A message in a form pnrguard does not read (e.g. the US/CEDIPAX PAXLST with PDT
+    segments, or PNRGOV and PAXLST mixed in one push): refused whole, never half read."""
+
+    code = "message_unsupported"
+
+
 class NotFoundError(PnrguardError):
     http_status = 404
     code = "not_found"

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
+from edifact_inputs import ADULT, pnr
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.errors import CryptoError, MessageError
@@ -260,3 +261,18 @@ def test_ingest_screens_new_bookings_against_the_current_list(node: Node, confor
     assert rows[0].booking_id in result.booking_ids
     operations = [e.operation for e in node.entries()]  # type: ignore[attr-defined]
     assert operations.index(Operation.COLLECTION) < operations.index(Operation.COMBINATION)
+
+
+def test_every_interchange_of_a_push_is_stored(node: Node) -> None:
+    second = pnr(ADULT).replace("0995F0", "1234AB").replace("+22'", "+23'")
+    result = node.ingest((pnr(ADULT) + "\n" + second).encode())
+    assert result.status is IngestStatus.ACCEPTED
+    assert result.bookings_new == 2
+
+
+def test_a_form_we_do_not_read_is_quarantined_with_its_reason(node: Node) -> None:
+    cedipax = "UNB+UNOA:1+XX+PIU+240301:0600+1'UNH+1+PAXLST:93:1:IA'BGM+250'TDT+20+LH400'"
+    cedipax += "PDT+DOE:JANE+M+19700101'UNT+5+1'UNZ+1+1'"
+    result = node.ingest(cedipax.encode())
+    assert result.status is IngestStatus.QUARANTINED
+    assert result.reason == "message_unsupported"

@@ -1,4 +1,5 @@
-"""`pnrguard carriers add|list|revoke`: carrier credentials for the push API.
+"""`pnrguard carriers add|list|revoke|quality`: carrier credentials for the push API, and
+what each carrier sent how well (the data-quality report, numbers only).
 
 `add` prints the new token once: only its SHA-256 is stored, so a lost token cannot be
 shown again; revoke it and add a new one. Revocation takes effect on every web process
@@ -8,6 +9,7 @@ within `PNRGUARD_GATEWAY_CREDENTIAL_TTL_SECONDS` (default 5 s).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import sys
 from typing import Annotated
 
@@ -18,10 +20,11 @@ from rich.table import Table
 from pnrguard.errors import InputError
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.gateway import issue_credential, list_credentials, revoke_credential
+from pnrguard.service.quality import csv_rows, quality_report
 
 app = typer.Typer(
     name="carriers",
-    help="Issue, list and revoke carrier push credentials.",
+    help="Issue, list and revoke carrier push credentials; report carrier data quality.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -84,3 +87,56 @@ def revoke(credential_id: Annotated[str, typer.Argument(help="Credential id from
         Console(stderr=True).print("[red]no active credential with that id[/red]")
         raise typer.Exit(1)
     Console(stderr=True).print(f"revoked {credential_id}")
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{100 * x:.0f}%"
+
+
+@app.command("quality")
+def quality(
+    since: Annotated[str, typer.Option("--since", help="First day (YYYY-MM-DD, UTC); default: a week.")] = "",
+    until: Annotated[str, typer.Option("--until", help="Last day, inclusive; default today.")] = "",
+    carrier: Annotated[
+        list[str] | None, typer.Option("--carrier", help="Only this sender / carrier code (repeat).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or csv (every column).")] = "table",
+) -> None:
+    """Data quality per carrier and day: messages, bookings, pushes on the Art. 8(3)
+    schedule, API and Annex I coverage, deviations, quarantine and refusals."""
+    try:
+        last = dt.date.fromisoformat(until) if until else None
+        first = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        Console(stderr=True).print("[red]dates are YYYY-MM-DD[/red]")
+        raise typer.Exit(2) from None
+    with Node.from_settings() as node:
+        today = node.clock.now().date()
+        last = last or today
+        first = first or last - dt.timedelta(days=6)
+        report = quality_report(
+            node.engine, since=first, until=last + dt.timedelta(days=1), carriers=carrier or None
+        )
+    if fmt == "csv":
+        header, rows = csv_rows(report)
+        w = csv.writer(sys.stdout)
+        w.writerow(header)
+        w.writerows(rows)
+        return
+    table = Table(
+        "carrier", "day", "messages", "quarantined", "bookings", "travellers", "API",
+        "on time", "early/between/late", "top deviations", "quarantine / refusals",
+        title=f"Carrier data quality {first} to {last} (UTC days)",
+    )  # fmt: skip
+    for d in report:
+        timing = f"{d.pushes.get('early', 0)}/{d.pushes.get('between', 0)}/{d.pushes.get('late', 0)}"
+        top = ", ".join(f"{k} {n}" for k, n in sorted(d.deviations.items(), key=lambda kv: -kv[1])[:3])
+        why = ", ".join(
+            [f"{k} {n}" for k, n in sorted(d.quarantine_reasons.items())]
+            + [f"refused:{k} {n}" for k, n in sorted(d.gateway_refusals.items())]
+        )
+        table.add_row(
+            d.carrier, d.day.isoformat(), str(d.messages), str(d.quarantined), str(d.bookings),
+            str(d.travellers), _pct(d.api_share), _pct(d.on_time_share), timing, top, why,
+        )  # fmt: skip
+    Console().print(table)

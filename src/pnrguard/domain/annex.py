@@ -71,6 +71,8 @@ FIELD_ELEMENTS: dict[tuple[str, str], Element] = {
     ("Traveller", "nationality"): Element.API_DATA,
     ("Traveller", "residence_country"): Element.API_DATA,
     ("Traveller", "birth_place"): Element.API_DATA,
+    ("Traveller", "embarkation"): Element.API_DATA,
+    ("Traveller", "debarkation"): Element.API_DATA,
     ("Leg", "operating_carrier"): Element.CODE_SHARE,
     ("Leg", "operating_flight_number"): Element.CODE_SHARE,
     ("Leg", "status"): Element.TRAVEL_STATUS,  # HK, TK ...: confirmation status
@@ -97,12 +99,12 @@ FIELD_ELEMENTS |= _each(
     "Document",
     Element.API_DATA,
     "doc_type number issuing_country expiry nationality surname given_names gender"
-    " date_of_birth date_of_issue",
+    " date_of_birth date_of_issue place_of_issue valid_for",
 )
 FIELD_ELEMENTS |= _each(
     "Address", Element.ADDRESS_AND_CONTACT, "kind street city region postal_code country phone"
 )
-FIELD_ELEMENTS |= _each("Contact", Element.ADDRESS_AND_CONTACT, "kind value traveller_ref")
+FIELD_ELEMENTS |= _each("Contact", Element.ADDRESS_AND_CONTACT, "kind value traveller_ref use")
 FIELD_ELEMENTS |= _each(
     "Payment",
     Element.PAYMENT,

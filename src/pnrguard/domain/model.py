@@ -48,6 +48,8 @@ class Document:
     gender: str = ""  # M, F, U, X as sent
     date_of_birth: dt.date | None = None
     date_of_issue: dt.date | None = None
+    place_of_issue: str = ""  # SSR DOCO: where a visa or document was issued (a place)
+    valid_for: str = ""  # SSR DOCO: the country a visa is valid for (not its issuer)
 
 
 @dataclass(slots=True)
@@ -70,6 +72,7 @@ class Contact:
     kind: str = ""  # phone, email, fax, other
     value: str = ""
     traveller_ref: str = ""
+    use: str = ""  # of a phone: home, mobile, business, agency, ... (CTC letter); "" unknown
 
 
 @dataclass(slots=True)
@@ -220,6 +223,10 @@ class Traveller:
     nationality: str = ""
     residence_country: str = ""
     birth_place: str = ""
+    # API ports the person declared (PAXLST LOC+178/179), kept when they lie outside the
+    # itinerary sent (through-passengers); "" when the itinerary already shows them.
+    embarkation: str = ""
+    debarkation: str = ""
 
 
 @dataclass(slots=True)

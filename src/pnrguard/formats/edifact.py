@@ -140,6 +140,8 @@ class Interchange:
     messages: list[Message]
     deviations: list[Deviation] = field(default_factory=list)
     group_type: str = ""
+    interchanges: int = 1  # how many interchanges the push held (read as one)
+    first_index: int = 0  # index of the UNB segment
 
 
 # --- decoding -------------------------------------------------------------------------------
@@ -148,12 +150,30 @@ _SYNTAX_RE = re.compile(rb"UNB.([A-Z]{4})")
 
 
 def decode(data: bytes) -> tuple[str, list[Deviation]]:
-    """Decode interchange bytes by the UNB syntax identifier, tolerating mislabelled text."""
+    """Decode interchange bytes by the UNB syntax identifier, tolerating mislabelled text.
+
+    Carriers send UTF-8 under every declaration (UNOA to UNOK): decoded as declared, a
+    UTF-8 `Ü` becomes `Ã\x9c` and screening misses the name. Non-ASCII bytes that form valid
+    UTF-8 are therefore read as UTF-8 whatever the declaration (`utf8_under_declared_charset`);
+    a single-byte text almost never forms valid multi-byte UTF-8 by accident. Bytes invalid in
+    the declared charset fall back to Latin-1, which reads every byte (`charset_mismatch`).
+    """
     deviations: list[Deviation] = []
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     match = _SYNTAX_RE.search(data, 0, 4096)
     codec = SYNTAX_CODECS.get(match.group(1).decode("ascii"), "") if match else ""
+    if data.isascii():
+        return data.decode("ascii"), deviations
+    if codec != "utf-8":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if codec:
+                deviations.append(Deviation("utf8_under_declared_charset"))
+            return text, deviations
     if codec and codec not in ("ascii", "utf-8"):
         try:
             return data.decode(codec), deviations
@@ -171,6 +191,50 @@ def decode(data: bytes) -> tuple[str, list[Deviation]]:
     return text, deviations
 
 
+def interchange_starts(text: str) -> list[int]:
+    """Where each interchange of a push begins (UNA or UNB right after the previous UNZ).
+
+    Carriers batch several interchanges in one file or push; each may declare its own
+    service characters, so the boundaries are found from each one's UNA advice (or the
+    defaults) before it is tokenized. Offsets index `text`; for bytes, pass them decoded as
+    Latin-1 (one character per byte) to get byte offsets. Always returns at least `[0]`.
+    """
+    starts = [0]
+    pos = 0
+    n = len(text)
+    while pos < n:
+        head = pos
+        while head < n and text[head] in "\ufeff\r\n\t ":
+            head += 1
+        if text.startswith("UNA", head) and head + 8 < n:
+            esep, ssep = text[head + 4], text[head + 8]
+        else:
+            esep, ssep = DEFAULT_DELIMITERS.element, DEFAULT_DELIMITERS.segment
+        # `str.find` (memchr speed) for UNZ, then a look back for the terminator before it:
+        # one pass over the push, not a regular-expression scan (bench/parse.py).
+        unz = text.find("UNZ" + esep, head)
+        while unz != -1:
+            back = unz - 1
+            while back >= head and text[back] in "\r\n\t " and text[back] != ssep:
+                back -= 1
+            if back >= head and text[back] == ssep:
+                break
+            unz = text.find("UNZ" + esep, unz + 1)
+        if unz == -1:
+            break
+        end = text.find(ssep, unz + 4)
+        if end == -1:
+            break
+        nxt = end + 1
+        while nxt < n and text[nxt] in "\r\n\t ":
+            nxt += 1
+        if not text.startswith(("UNA", "UNB"), nxt):
+            break
+        starts.append(nxt)
+        pos = nxt
+    return starts
+
+
 # --- tokenising -----------------------------------------------------------------------------
 
 _UNH_UNG = re.compile(r"UN[HG]")
@@ -186,7 +250,10 @@ def _read_una(text: str, deviations: list[Deviation]) -> tuple[Delimiters, int]:
     unb = text.find("UNB", 3, 64)
     if unb != -1 and text[9:unb].strip() != "":
         unb = -1
-    if unb == -1 or len(text[3:unb].rstrip("\r\n\t ")) == 6 or len(advice) < 6:
+    # A complete advice followed by blanks only: read it as declared, even when it declares
+    # CR, LF or a space (which a strip would take for padding).
+    complete = len(advice) == 6 and unb >= 9 and text[9:unb].strip("\r\n\t ") == ""
+    if unb == -1 or complete or len(text[3:unb].rstrip("\r\n\t ")) == 6 or len(advice) < 6:
         if len(advice) < 6:
             raise EdifactError("UNA service string advice is incomplete", segment_index=0)
         body_start = 9
@@ -317,8 +384,25 @@ def _has_released(raw: str, restore: dict[int, str] | None, rel: str) -> bool:
     return _RELEASED_RE.search(raw) is not None
 
 
-def tokenize(text: str) -> tuple[Delimiters, list[Segment], list[Deviation]]:
-    """Split an interchange into segments. Raises only `EdifactError`."""
+def _wrapped(body: str, ssep: str, breaks: list[str]) -> bool:
+    """Whether a line break sits inside a segment. Counting breaks and breaks right after a
+    terminator (C speed) settles the usual case; only a difference needs the scan."""
+    for ch in breaks:
+        if ch not in body:
+            continue
+        total = body.count(ch)
+        layout = body.count(ssep + ch) + (body.count(ssep + "\r\n") if ch == "\n" else 0)
+        if total > layout and re.search("[^" + re.escape(ssep) + "\r\n\t ][" + "".join(breaks) + "]", body):
+            return True
+    return False
+
+
+def tokenize(text: str, first_index: int = 0) -> tuple[Delimiters, list[Segment], list[Deviation]]:
+    """Split an interchange into segments. Raises only `EdifactError`.
+
+    `first_index` numbers the first segment (the second interchange of a push continues
+    the first's numbering, so positions stay unique in deviations and errors).
+    """
     deviations: list[Deviation] = []
     stripped = text.lstrip("\ufeff\r\n\t ")
     start = 0
@@ -335,9 +419,12 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment], list[Deviation]]:
         delims, body_start = DEFAULT_DELIMITERS, 0
     body = stripped[body_start:]
     # Line breaks are transport artefacts (80-column wrapping), unless they are delimiters.
-    for ch in ("\r", "\n"):
-        if ch not in (delims.segment, delims.element, delims.component):
-            body = body.replace(ch, "")
+    # One after a terminator is layout; one inside a segment is wrapping, worth recording.
+    breaks = [ch for ch in ("\r", "\n") if ch not in (delims.segment, delims.element, delims.component)]
+    if _wrapped(body, delims.segment, breaks):
+        deviations.append(Deviation("line_break_in_segment"))
+    for ch in breaks:
+        body = body.replace(ch, "")
     rel = delims.release
     ssep, esep, csep = delims.segment, delims.element, delims.component
     released = bool(rel) and rel in body
@@ -363,7 +450,7 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment], list[Deviation]]:
     blanks = body[:1] in (" ", "\t") or re.search(re.escape(ssep) + "[ \t]", body) is not None
     segments: list[Segment] = []
     append = segments.append
-    index = 1 if body_start else 0
+    index = (1 if body_start else 0) + first_index
     new_segment = tuple.__new__
     regular: set[str] = set()  # tags already found regular: one set lookup, not two checks
     for raw in raws:
@@ -460,12 +547,44 @@ def parse_interchange(data: bytes | str, *, strict: bool = False) -> Interchange
         return _parse_interchange(data, strict=strict)
 
 
+def _chunks(data: bytes | str) -> list[tuple[str, list[Deviation]]]:
+    """The interchanges of a push, each decoded by its own UNB syntax identifier."""
+    if isinstance(data, str):
+        starts = interchange_starts(data)
+        return [(data[a:b], []) for a, b in zip(starts, [*starts[1:], len(data)], strict=True)]
+    starts = interchange_starts(data.decode("latin-1"))  # one character per byte: byte offsets
+    return [decode(data[a:b]) for a, b in zip(starts, [*starts[1:], len(data)], strict=True)]
+
+
 def _parse_interchange(data: bytes | str, *, strict: bool) -> Interchange:
-    if isinstance(data, bytes):
-        text, deviations = decode(data)
-    else:
-        text, deviations = data, []
-    delims, segments, tok_devs = tokenize(text)
+    """Every interchange of the push, read in turn; the first one's envelope names the whole.
+
+    A push holding several interchanges (UNB..UNZ twice or more) keeps every message, with
+    a `several_interchanges` deviation at each further UNB; each interchange's envelope is
+    checked on its own.
+    """
+    merged: Interchange | None = None
+    first_index = 0
+    for text, deviations in _chunks(data):
+        one, first_index = _parse_one(text, deviations, strict=strict, first_index=first_index)
+        if merged is None:
+            merged = one
+            continue
+        if strict:
+            raise EdifactError("several interchanges in one push", segment_index=one.first_index)
+        merged.deviations.append(Deviation("several_interchanges", one.first_index, "UNB"))
+        merged.deviations.extend(one.deviations)
+        merged.messages.extend(one.messages)
+        merged.interchanges += 1
+    assert merged is not None  # _chunks returns at least one chunk
+    return merged
+
+
+def _parse_one(
+    text: str, deviations: list[Deviation], *, strict: bool, first_index: int
+) -> tuple[Interchange, int]:
+    """One interchange; returns it and the index the next interchange's segments start at."""
+    delims, segments, tok_devs = tokenize(text, first_index)
     deviations.extend(tok_devs)
 
     def tolerate(code: str, seg: Segment, reason: str) -> None:
@@ -560,8 +679,9 @@ def _parse_interchange(data: bytes | str, *, strict: bool) -> Interchange:
     if not closed:
         raise EdifactError("interchange not closed by UNZ: truncated", segment_index=segments[-1].index)
     if not ichg.messages:
-        raise EdifactError("interchange holds no message")
-    return ichg
+        raise EdifactError("interchange holds no message", segment_index=first.index)
+    ichg.first_index = first.index
+    return ichg, segments[-1].index + 1
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -643,3 +763,19 @@ def write_interchange(
         out.append(write_segment("UNE", [str(len(msgs)), control_ref], d))
     out.append(write_segment("UNZ", [str(1 if group is not None else len(msgs)), control_ref], d))
     return sep.join(out) + sep
+
+
+def peek_sender(data: bytes) -> str:
+    """The UNB sender id of an interchange, or "" (never raises): for attributing a message
+    that could not be read (quarantined) to the carrier that sent it."""
+    head = data[:4096].decode("latin-1")
+    start = head.find("UNB")
+    if start < 0:
+        return ""
+    una = head.find("UNA", 0, start + 1)
+    esep, csep, ssep = "+", ":", "'"
+    if 0 <= una < start and len(head) > una + 8:
+        csep, esep, ssep = head[una + 3], head[una + 4], head[una + 8]
+    segment = head[start:].split(ssep, 1)[0]
+    elements = segment.split(esep)
+    return elements[2].split(csep, 1)[0].strip() if len(elements) > 2 else ""

@@ -33,7 +33,7 @@ from pnrguard.domain.model import (
     Traveller,
     TravellerType,
 )
-from pnrguard.errors import MessageError
+from pnrguard.errors import MessageError, UnsupportedMessageError
 from pnrguard.formats.edifact import (
     DEFAULT_DELIMITERS,
     Delimiters,
@@ -256,6 +256,7 @@ class _Reader:
         self.result = result
         self.deviations = result.deviations
         self.unknown = result.unknown_segments
+        self.declared_empty = False  # some message's CNT said it lists nobody
         self.handlers: dict[str, Callable[[Segment], None]] = {
             "BGM": self._bgm,
             "NAD": self._nad,
@@ -307,6 +308,14 @@ class _Reader:
 
     def read(self, msg: Message) -> list[Booking]:
         self._reset()
+        pdt = next((seg for seg in msg.segments if seg.tag == "PDT"), None)
+        if pdt is not None:
+            # The older US/CEDIPAX form puts each person in a PDT segment: read as D02B it
+            # would give "0 persons" and lose the list, so it is refused whole.
+            raise UnsupportedMessageError(
+                "PAXLST in the US/CEDIPAX form (PDT segments) is not supported",
+                segment_index=pdt.index,
+            )
         before = self.unknown.copy()
         handlers = self.handlers
         for seg in msg.segments:
@@ -321,6 +330,8 @@ class _Reader:
             self._close_flight()
         if self.cnt is not None and self.cnt[0] != len(self.persons):
             self.deviate("cnt_mismatch", self.cnt[1])
+        if self.cnt is not None and self.cnt[0] == 0:
+            self.declared_empty = True
         if self.reported is None:
             # Persons without a flight cannot be tied to anything: nothing of the message is
             # kept, so every segment is counted as not kept (and none twice).
@@ -340,12 +351,16 @@ class _Reader:
         out: list[Booking] = []
         for p in self.persons:
             start, end = 0, n
+            traveller = p.traveller
             if p.embark:
                 for i in range(n):
                     if legs[i].origin == p.embark:
                         start = i
                         break
                 else:
+                    # A through-passenger boarded before this flight: the port they declared
+                    # is kept on the traveller, and the whole flight is their itinerary.
+                    traveller.embarkation = p.embark
                     self.deviate_at("port_outside_flight", p.embark_at, "LOC")
             if p.debark:
                 for j in range(start, n):
@@ -353,8 +368,8 @@ class _Reader:
                         end = j + 1
                         break
                 else:
+                    traveller.debarkation = p.debark
                     self.deviate_at("port_outside_flight", p.debark_at, "LOC")
-            traveller = p.traveller
             ref = traveller.ref
             for contact in p.contacts:
                 contact.traveller_ref = ref
@@ -716,6 +731,10 @@ def read_paxlst(data: bytes | str | Interchange, *, strict: bool = False) -> Rea
             raise MessageError("no PAXLST message in the interchange", segment_index=first)
         if result.flight is None:
             raise MessageError("no message names a flight (TDT)", segment_index=first)
+        if not result.bookings and not reader.declared_empty:
+            # A list of nobody is only believed when CNT says so: otherwise the persons
+            # were sent in a form this reader does not know, and would be lost.
+            raise UnsupportedMessageError("no person read from the PAXLST list", segment_index=first)
         result.crew = all_crew
         return result
 
@@ -789,10 +808,12 @@ def _person_segments(
     contacts = [c for c in booking.contacts if c.value and c.traveller_ref == traveller.ref]
     if contacts:
         out.append(("COM", [[c.value, _COM_CODES.get(c.kind, "")] for c in contacts]))
-    if ports[0]:
-        out.append(("LOC", ["178", ports[0]]))
-    if ports[1]:
-        out.append(("LOC", ["179", ports[1]]))
+    embark = traveller.embarkation or ports[0]  # a through-passenger's own ports first
+    debark = traveller.debarkation or ports[1]
+    if embark:
+        out.append(("LOC", ["178", embark]))
+    if debark:
+        out.append(("LOC", ["179", debark]))
     if traveller.residence_country:
         out.append(("LOC", ["174", traveller.residence_country]))
     if traveller.birth_place:

@@ -30,6 +30,7 @@ import dataclasses
 import datetime as dt
 import functools
 import operator
+import re
 from collections.abc import Callable, Sequence
 
 from pnrguard.domain.model import (
@@ -116,8 +117,17 @@ _TYPE_CODES: dict[str, TravellerType] = {
 # Contact kinds <-> the letter after CTC in OSI / free text (IATA: CTCE e-mail, CTCF fax,
 # CTCA address, CTCB/H/M/P/R/T/U phones of various kinds).
 _CTC_KIND = {"E": "email", "F": "fax", "A": "other"}
+_CTC_USE = {"H": "home", "M": "mobile", "B": "business", "T": "agency"}
+_USE_CTC = {use: letter for letter, use in _CTC_USE.items()}
 _KIND_CTC = {"email": "E", "fax": "F", "other": "A", "phone": "P"}
 _CTC_LETTERS = frozenset("ABEFHMPRTU")
+
+_CTC_SSR = frozenset(f"CTC{letter}" for letter in "BEHMPT")
+
+# Seat requests (AIRIMP): SEAT, and the smoking/non-smoking requests that name the seat in
+# their free text (`NSST ... 12AN`); RQST is a generic seat request.
+_SEAT_CODES = frozenset({"SEAT", "NSST", "NSSA", "NSSW", "NSSB", "SMST", "SMSA", "SMSW", "SMSB", "RQST"})
+_SEAT_IN_TEXT = re.compile(r"(?<![0-9A-Z])0*([1-9][0-9]{0,2})([A-HJ-L])(?:[NSWAB]?)(?![0-9A-Z])")
 
 _DOCS_ONLY_FIELDS = ("nationality", "surname", "given_names", "gender", "date_of_birth", "expiry")
 
@@ -156,11 +166,26 @@ def _time(value: str) -> dt.time | None:
 
 @functools.lru_cache(maxsize=4096)
 def _datetime(date_value: str, time_value: str) -> dt.datetime | None:
+    """The moment, or None when the date or a time that was sent is unreadable (an
+    impossible time such as 4321 is not midnight); a date alone is midnight."""
     day = _date6(date_value)
     if day is None:
         return None
     tm = _time(time_value)
-    return dt.datetime.combine(day, tm) if tm is not None else dt.datetime(day.year, day.month, day.day)
+    if tm is None:
+        return None if time_value.strip() else dt.datetime(day.year, day.month, day.day)
+    return dt.datetime.combine(day, tm)
+
+
+def _moments_ok(seg: Segment, element: int, pairs: int) -> bool:
+    """Whether every date and time sent in `element` (date, time, date, time ...) reads."""
+    comps = seg.elements[element] if element < len(seg.elements) else _NONE
+    for i, value in enumerate(comps[: 2 * pairs]):
+        if value.strip() and (_time(value) if i % 2 else _date6(value)) is None:
+            if i == 2 and not comps[3:4] and _time(value) is not None:
+                continue  # TVL+date:time:time, the arrival time alone
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=4096)
@@ -168,12 +193,15 @@ def _date7(value: str, past: bool, today: dt.date) -> dt.date | None:
     """DDMMMYY as in SSR DOCS. `past` dates (birth, issue) are never in the future, so the
     century is 20YY unless that lies after today; other dates (expiry) are 20YY."""
     value = value.strip().upper()
-    if len(value) != 7 or not (value[:2].isdigit() and value[5:].isdigit()):
-        return None
+    n = len(value)
+    if n not in (7, 9) or not (value[:2].isdigit() and value[5:].isdigit()):
+        return None  # DDMMMYY, or DDMMMYYYY as some carriers send: the century is given
     month = _MONTH_NO.get(value[2:5])
     if month is None:
         return None
     try:
+        if n == 9:
+            return dt.date(int(value[5:]), month, int(value[:2]))
         day = dt.date(2000 + int(value[5:]), month, int(value[:2]))
         if past and day > today:
             day = day.replace(year=day.year - 100)
@@ -214,12 +242,24 @@ def _comp(elements: list[list[str]], element: int, component: int = 0) -> str:
     return ""
 
 
+_ASSOCIATION = re.compile(r"\s*-\s*[0-9]{1,3}\.[0-9]{1,3}\s*$")
+
+
 def _slash_fields(text: str) -> list[str]:
-    """The fields of DOCS/DOCA/DOCO free text: `/P/GBR/123/...` (leading slash optional)."""
-    stripped = text.lstrip(" ")
+    """The fields of DOCS/DOCA/DOCO free text: `/P/GBR/123/...` (leading slash optional).
+
+    Blanks around the slashes are dropped (`/P / GBR / 123`), and so is the passenger
+    association a reservation system appends (`...//JAY-1.1`): it is not part of the name.
+    """
+    stripped = text.strip(" ")
     if stripped.startswith("/"):
         stripped = stripped[1:]
-    return stripped.split("/")
+    if "-" in stripped:
+        stripped = _ASSOCIATION.sub("", stripped)
+    fields = stripped.split("/")
+    if " " in stripped:
+        fields = [f.strip(" ") for f in fields]
+    return fields
 
 
 def _field(fields: list[str], i: int) -> str:
@@ -237,8 +277,15 @@ def _is_infant_gender(doc_gender: str) -> bool:
     return len(doc_gender) == 2 and doc_gender[1] == "I"
 
 
-def _contact(text: str) -> tuple[str, str] | None:
-    """(kind, value) if free text is a CTC contact (`CTCE X//Y.COM`, `AM CTCP 123`)."""
+def _contact(text: str) -> tuple[str, str, str] | None:
+    """(kind, value, use) if free text is a CTC contact, else None.
+
+    Accepts `CTCE X//Y.COM`, `CTCM 4917...`, `CTC H 0691234`, `AM CTCP 123`, and the SSR
+    form of the same (`CTCM` code, number in the text). The value is cleaned: an e-mail
+    gets its `@`, `_` and `-` back from the AIRIMP escapes; a phone loses the city code in
+    front, the language or kind suffix and its punctuation (`LON 44 (20) 7946-0000/EN` is
+    `+4420...` only when a `+` was sent; else digits). Text that is not a number is kept.
+    """
     start = 0
     if not text.startswith("CTC"):
         if len(text) > 6 and text[2] == " " and text.startswith("CTC", 3):
@@ -246,13 +293,51 @@ def _contact(text: str) -> tuple[str, str] | None:
         else:
             return None
     rest = text[start + 3 :]
-    if len(rest) >= 1 and rest[0] in _CTC_LETTERS and (len(rest) == 1 or rest[1] == " "):
-        kind = _CTC_KIND.get(rest[0], "phone")
-        value = rest[2:]
+    letter = ""
+    if rest[:1] in _CTC_LETTERS and (len(rest) == 1 or rest[1] == " "):
+        letter, value = rest[0], rest[2:]
+    elif rest[:1] == " " and rest[1:2] in _CTC_LETTERS and (len(rest) == 2 or rest[2] == " "):
+        letter, value = rest[1], rest[3:]  # `CTC H 0691234`
     else:
-        kind = "phone"
         value = rest[1:] if rest.startswith(" ") else rest
-    return kind, value
+    kind = _CTC_KIND.get(letter, "phone")
+    if kind == "email":
+        return kind, _clean_email(value), ""
+    if kind == "phone":
+        number, suffix = _clean_phone(value)
+        return kind, number, _CTC_USE.get(letter) or _CTC_USE.get(suffix, "")
+    return kind, value.strip(), ""
+
+
+_CITY_PREFIX = re.compile(r"^[A-Z]{3}\s+(?=[+0-9(])")
+_PHONE_SUFFIX = re.compile(r"(?:/[A-Z]{2}|-([A-Z]))\s*$")
+_PHONE = re.compile(r"\+?[0-9(][0-9 ().\-/]*")
+
+
+def _clean_phone(value: str) -> tuple[str, str]:
+    """(number, kind letter of a `-H` style suffix) from phone free text."""
+    v = value.strip()
+    suffix = ""
+    m = _PHONE_SUFFIX.search(v)
+    if m is not None:
+        suffix = m.group(1) or ""
+        v = v[: m.start()].rstrip()
+    v = _CITY_PREFIX.sub("", v)
+    if _PHONE.fullmatch(v) is None:
+        return value.strip(), ""  # not a number: kept as sent
+    digits = "".join(c for c in v if c.isdigit())
+    return ("+" + digits if v.startswith("+") else digits), (suffix if suffix in _CTC_USE else "")
+
+
+def _clean_email(value: str) -> str:
+    """AIRIMP free text cannot carry `@`, `_` or `-`: `//`, `..` and `./` stand for them."""
+    v = value.strip()
+    if "/" in v:
+        head, sep, lang = v.rpartition("/")
+        if sep and len(lang) == 2 and lang.isalpha() and "//" in head:
+            v = head  # a trailing language code: `X//Y.COM/EN`
+        v = v.replace("//", "@").replace("./", "-")
+    return v.replace("..", "_")
 
 
 def _docs_document(fields: list[str], today: dt.date) -> tuple[Document, bool]:
@@ -468,6 +553,8 @@ class _BookingReader:
         if len(el) > 2 and len(el[2]) == 6 and el[2].isdigit() and _date6(date_v) is None:
             date_v, time_v = el[2], el[3] if len(el) > 3 else ""  # RCI+UA:80F4E3:110318:2220
         b.created = _datetime(date_v, time_v) if date_v else None
+        if date_v and b.created is None:
+            self.ctx.deviate("datetime_unreadable", seg)
         if len(locators) > 1:
             # Other systems' locators of the same PNR: the model keys on one locator.
             self.ctx.result.unknown_segments["RCI"] += len(locators) - 1
@@ -479,6 +566,11 @@ class _BookingReader:
         els = seg.elements
         head = els[0] if els else []
         code = head[0] if head else ""
+        if code != code.strip().upper():
+            # `docs`, ` DOCS`: read as the code it is, so DOCS is placed and the
+            # sensitive-data filter (which matches codes) sees `WCHR`, not `wchr`.
+            self.ctx.deviate("ssr_code_irregular", seg)
+            code = code.strip().upper()
         text = ":".join(head[8:]) if len(head) > 8 else ""
         ref = els[1][2] if len(els) > 1 and len(els[1]) > 2 else ""
         state = self.state
@@ -487,12 +579,27 @@ class _BookingReader:
         if code in ("DOCS", "DOCA", "DOCO"):
             self._pending_ssr(code, text, ref, context, seg)
             return False
-        if code == "SEAT" and len(els) > 1:
+        if code in _CTC_SSR:  # SSR CTCE/CTCM...: a contact, as the same text in an OSI is
+            contact = _contact(f"{code} {text}")
+            if contact is not None:
+                kind, value, use = contact
+                owner = ref or (context.ref if context else "")
+                self.b.contacts.append(Contact(kind=kind, value=value, traveller_ref=owner, use=use))
+                return False
+        if code in _SEAT_CODES:
             seats = [e for e in els[1:] if e and e[0]]
             if seats:
                 for e in seats:
-                    seat_ref = e[2] if len(e) > 2 and e[2] else (context.ref if context else "")
+                    seat_ref = e[2] if len(e) > 2 and e[2] else (ref or (context.ref if context else ""))
                     self.b.seats.append(Seat(seat=e[0], traveller_ref=seat_ref, leg_index=leg_index))
+                return False
+            found = _SEAT_IN_TEXT.findall(text.upper())
+            if found:  # NSST/RQST...: the seat in the free text (`12AN`: 12A, non-smoking)
+                seat_ref = ref or (context.ref if context else "")
+                for row, letter in found:
+                    self.b.seats.append(
+                        Seat(seat=f"{int(row)}{letter}", traveller_ref=seat_ref, leg_index=leg_index)
+                    )
                 return False
         if not ref and context is not None:
             ref = context.ref
@@ -533,12 +640,16 @@ class _BookingReader:
             issued = _date7(issue_text, True, self.ctx.today) if issue_text else None
             if issue_text.strip() and issued is None:
                 self.ctx.deviate("doco_date_unreadable", seg)
-            doc_type, number, country = _field(fields, 1), _field(fields, 2), _field(fields, 5)
+            # /birth place/type/number/place of issue/date of issue/country valid for/infant:
+            # the country a visa is valid for is not the country that issued it.
+            doc_type, number = _field(fields, 1), _field(fields, 2)
+            place, valid_for = _field(fields, 3), _field(fields, 5)
             doco: Document | None = None
-            if doc_type or number or country or issued is not None:
+            if doc_type or number or place or valid_for or issued is not None:
                 doco = Document(
-                    doc_type=doc_type, number=number, issuing_country=country, date_of_issue=issued
-                )
+                    doc_type=doc_type, number=number, date_of_issue=issued,
+                    place_of_issue=place, valid_for=valid_for,
+                )  # fmt: skip
             infant = _field(fields, 6) == "I"
             self.pending.append(
                 _Pending("DOCO", doco, ref, context, infant, "", seg.index, _field(fields, 0))
@@ -550,7 +661,10 @@ class _BookingReader:
             # A leg's check-in (DCS) block: DAT+2 (or DAT+3, or an empty DAT) then TRI groups.
             self.checkin_open = True
             e0 = seg.elements[0] if seg.elements else _NONE
-            self.checkin_at = _datetime(e0[1] if len(e0) > 1 else "", e0[2] if len(e0) > 2 else "")
+            date_v, time_v = e0[1] if len(e0) > 1 else "", e0[2] if len(e0) > 2 else ""
+            self.checkin_at = _datetime(date_v, time_v)
+            if self.checkin_at is None and (date_v.strip() or time_v.strip()):
+                self.ctx.deviate("datetime_unreadable", seg)
             self.tri_ref = None
             self.tri_checkin = None
             return False
@@ -594,7 +708,8 @@ class _BookingReader:
             return False
         contact = _contact(text)
         if contact is not None:
-            self.b.contacts.append(Contact(kind=contact[0], value=contact[1], traveller_ref=ref))
+            kind, value, use = contact
+            self.b.contacts.append(Contact(kind=kind, value=value, traveller_ref=ref, use=use))
             return False
         if c0 == "4" and c1 == "28":
             kind = "OSI"
@@ -636,7 +751,7 @@ class _BookingReader:
             region=_comp(els, 1, 3),
             country=_comp(els, 1, 5),
             postal_code=_comp(els, 1, 6),
-            phone=_comp(els, 1, 7),
+            phone=_clean_phone(_comp(els, 1, 7))[0],  # `1-212-555-0100` is 12125550100
         )
         if self.payment is not None and self.payment.billing_address is None:
             self.payment.billing_address = addr
@@ -688,21 +803,31 @@ class _BookingReader:
         if self.pending_fare is not None:
             self._flush_fare()
         t_type = _TYPE_CODES.get(e1[1] if m > 1 else "", TravellerType.OTHER)
-        t = Traveller(
-            ref=ref, surname=e0[0] if e0 else "", given_names=e1[0] if m else "", traveller_type=t_type
-        )
+        surname, given = e0[0] if e0 else "", e1[0] if m else ""
+        if ref:
+            same = self.b.traveller(ref)
+            if same is not None and (same.surname, same.given_names) == (surname, given):
+                # The traveller group sent again (some systems repeat it per leg or per
+                # change): one person, whose later segments join the first group.
+                self.ctx.deviate("traveller_repeated", seg)
+                self._enter_traveller(same)
+                return False
+        t = Traveller(ref=ref, surname=surname, given_names=given, traveller_type=t_type)
         if t_type is TravellerType.INFANT:
             t.accompanied_by_ref = self._infant_adult(ref)
         elif m > 3 and e1[3] == "1":
             self.infant_flagged.append(t)
         self.b.travellers.append(t)
+        self._enter_traveller(t)
+        return False
+
+    def _enter_traveller(self, t: Traveller) -> None:
         self.traveller = t
         self.ticket = None
         self.payment = None
         self.state = _TRAVELLER
         self.leg = None
         self.leg_index = None
-        return False
 
     def _infant_adult(self, infant_ref: str) -> str:
         """The reference of the adult an infant travels with (the infant's TIF says nothing
@@ -811,6 +936,8 @@ class _BookingReader:
             return False
         self._flush_fare()
         leg = _leg_from_tvl(seg)
+        if not _moments_ok(seg, 0, 2):
+            self.ctx.deviate("datetime_unreadable", seg)
         self.b.itinerary.append(leg)
         self.leg = leg
         self.leg_index = len(self.b.itinerary) - 1
@@ -985,6 +1112,9 @@ class _BookingReader:
         self._flush_history()
         b = self.b
         for item in self.pending:
+            if item.kind == "DOCS" and item.infant:
+                self._infant_for(item)
+        for item in self.pending:
             self._place(item)
         for t in b.travellers:
             if t.documents or t.addresses:  # else nothing to derive: the fields keep defaults
@@ -993,6 +1123,43 @@ class _BookingReader:
         if not self.rci_seen:
             self.ctx.deviate("rci_missing", None)
         return b
+
+    def _infant_for(self, item: _Pending) -> None:
+        """Make sure an infant DOCS has its infant: with no infant TIF, the DOCS (gender FI
+        or MI) is the only record of the infant, who becomes a traveller accompanied by
+        the adult the DOCS was sent with, whichever DOCS came first. Without this the adult
+        took the infant's date of birth."""
+        b = self.b
+        base = (b.traveller(item.ref) if item.ref else None) or item.context
+        if base is None and len(b.travellers) == 1:
+            base = b.travellers[0]
+        if base is not None and base.traveller_type is TravellerType.INFANT:
+            return
+        infants = [t for t in b.travellers if t.traveller_type is TravellerType.INFANT]
+        if base is not None and any(t.accompanied_by_ref == base.ref for t in infants):
+            return
+        if base is None and infants:
+            return  # placed among the infants there are (by surname, or the only one)
+        if base is None:
+            adults = [t for t in b.travellers if t.traveller_type is not TravellerType.INFANT]
+            if len(adults) != 1 or any(t.accompanied_by_ref for t in infants):
+                return  # whose infant is unknown: left to `_place`, which records it
+            base = adults[0]
+        doc = item.obj
+        assert isinstance(doc, Document)
+        ref = base.ref + "I"
+        while b.traveller(ref) is not None:
+            ref += "I"
+        b.travellers.append(
+            Traveller(
+                ref=ref,
+                surname=doc.surname,
+                given_names=doc.given_names,
+                traveller_type=TravellerType.INFANT,
+                accompanied_by_ref=base.ref,
+            )
+        )
+        self.ctx.result.deviations.append(Deviation("infant_from_docs", item.index, "SSR"))
 
     def _place(self, item: _Pending) -> None:
         b = self.b
@@ -1014,6 +1181,12 @@ class _BookingReader:
                         target = named[0] if len(named) == 1 else None
                     if target is None and len(infants) == 1:
                         target = infants[0]
+                    if target is None:  # an infant's document never goes to an adult
+                        self.ctx.result.unknown_segments["SSR"] += 1
+                        self.ctx.result.deviations.append(
+                            Deviation("ssr_traveller_unknown", item.index, "SSR")
+                        )
+                        return
             if target is None:
                 target = base
             if target is None and item.surname:
@@ -1132,6 +1305,8 @@ def _read_message(msg: Message, ctx: _Context) -> tuple[int, int | None]:
         # message level: before the first SRC
         if tag == "TVL" and flight is None:
             flight = _leg_from_tvl(seg)
+            if not _moments_ok(seg, 0, 2):
+                ctx.deviate("datetime_unreadable", seg)
             carriers = {c for c in (flight.carrier, flight.operating_carrier) if c}
             if result.flight is None:
                 result.flight = flight
@@ -1217,11 +1392,53 @@ def _doca_able(addr: Address) -> bool:
 
 
 def _doco_able(doc: Document) -> bool:
-    return doc.date_of_issue is not None and not any(getattr(doc, f) for f in _DOCS_ONLY_FIELDS)
+    """A visa-like document (written as SSR DOCO): DOCO-only data and no DOCS-only field."""
+    return (doc.date_of_issue is not None or bool(doc.place_of_issue or doc.valid_for)) and not any(
+        getattr(doc, f) for f in _DOCS_ONLY_FIELDS
+    )
 
 
 def _no_slash(value: str) -> str:
     return value.replace("/", " ") if "/" in value else value
+
+
+def _read_back(values: Sequence[str]) -> list[str]:
+    """Slash-field values as the reader gives them back (blanks around them dropped, a
+    trailing passenger association cut): the writer's fields, read again."""
+    fields = _slash_fields("/" + "/".join(_no_slash(v) for v in values))
+    return (fields + [""] * len(values))[: len(values)]
+
+
+def _read_back_document(doc: Document) -> Document:
+    if _doco_able(doc):
+        _, doc_type, number, place, _, valid_for = _read_back(
+            ["", doc.doc_type, doc.number, doc.place_of_issue, "", doc.valid_for]
+        )
+        return dataclasses.replace(
+            doc, doc_type=doc_type, number=number, place_of_issue=place, valid_for=valid_for
+        )
+    doc_type, country, number, nationality, _, gender, _, surname, given = _read_back(
+        [doc.doc_type, doc.issuing_country, doc.number, doc.nationality, "x", doc.gender, "x",
+         doc.surname, doc.given_names]
+    )  # fmt: skip
+    return dataclasses.replace(
+        doc, doc_type=doc_type, issuing_country=country, number=number, nationality=nationality,
+        gender=gender, surname=surname, given_names=given,
+    )  # fmt: skip
+
+
+def _read_back_address(addr: Address) -> Address:
+    kind, country, street, city, region, postal = _read_back(
+        [addr.kind, addr.country, addr.street, addr.city, addr.region, addr.postal_code]
+    )
+    return dataclasses.replace(
+        addr, kind=kind, country=country, street=street, city=city, region=region, postal_code=postal
+    )
+
+
+def _add_read_back(addr: Address) -> Address:
+    """An ADD address as read back: its phone cleaned as the reader cleans it."""
+    return dataclasses.replace(addr, phone=_clean_phone(addr.phone)[0])
 
 
 def _slashless_document(doc: Document) -> Document:
@@ -1234,18 +1451,6 @@ def _slashless_document(doc: Document) -> Document:
         surname=_no_slash(doc.surname),
         given_names=_no_slash(doc.given_names),
         gender=_no_slash(doc.gender),
-    )
-
-
-def _slashless_address(addr: Address) -> Address:
-    return dataclasses.replace(
-        addr,
-        kind=_no_slash(addr.kind),
-        street=_no_slash(addr.street),
-        city=_no_slash(addr.city),
-        region=_no_slash(addr.region),
-        postal_code=_no_slash(addr.postal_code),
-        country=_no_slash(addr.country),
     )
 
 
@@ -1309,18 +1514,24 @@ def pnrgov_normalise(booking: Booking, *, flight: Leg | None) -> Booking:
         docs: list[Document] = []
         for d in t.documents:
             d = _slashless_document(d)
-            if d.date_of_issue is not None and not _doco_able(d):
-                d.date_of_issue = None
+            if _doco_able(d):
+                d.issuing_country = ""  # DOCO has no issuing country (only where, and for)
+            else:
+                d.date_of_issue, d.place_of_issue, d.valid_for = None, "", ""
+            d = _read_back_document(d)
             if d not in docs:
                 docs.append(d)
         t.documents = docs
-        t.birth_place = _no_slash(t.birth_place)
-        t.addresses = [_slashless_address(a) if _doca_able(a) else a for a in t.addresses]
+        t.birth_place = _read_back([t.birth_place])[0]
+        t.addresses = [_read_back_address(a) if _doca_able(a) else _add_read_back(a) for a in t.addresses]
         t.addresses.sort(key=lambda a: 0 if _doca_able(a) else 1)
         _derive_traveller(t)
 
+    b.addresses = [_add_read_back(a) for a in b.addresses]
     for p in b.payments:
         p.currency = ""
+        if p.billing_address is not None:
+            p.billing_address = _add_read_back(p.billing_address)
     for tk in b.tickets:
         tk.one_way = None
         if tk.traveller_ref not in refs:
@@ -1334,6 +1545,9 @@ def pnrgov_normalise(booking: Booking, *, flight: Leg | None) -> Booking:
     for c in b.contacts:
         if c.kind not in _KIND_CTC:
             c.kind = "phone"
+        read = _contact(_contact_text(c))
+        if read is not None:  # always, for a CTC text: the value as the reader cleans it
+            c.kind, c.value, c.use = read
         if c.traveller_ref not in refs:
             c.traveller_ref = ""
     b.contacts.sort(key=lambda c: owner(c.traveller_ref))
@@ -1433,7 +1647,9 @@ def _docs_text(d: Document) -> str:
 def _doco_text(d: Document | None, birth_place: str) -> str:
     fields = [birth_place, "", "", "", "", ""]
     if d is not None:
-        fields = [birth_place, d.doc_type, d.number, "", _fmt_date7(d.date_of_issue), d.issuing_country]
+        fields = [
+            birth_place, d.doc_type, d.number, d.place_of_issue, _fmt_date7(d.date_of_issue), d.valid_for
+        ]
     return "/" + "/".join(_no_slash(v) for v in fields)
 
 
@@ -1451,8 +1667,13 @@ def _ift_remark(r: Remark) -> RawSegment:
     return ("IFT", [code, r.text])
 
 
+def _contact_text(c: Contact) -> str:
+    letter = _USE_CTC.get(c.use, "P") if c.kind == "phone" else _KIND_CTC.get(c.kind, "P")
+    return f"CTC{letter} {c.value}"
+
+
 def _ift_contact(c: Contact) -> RawSegment:
-    return ("IFT", [["4", "28"], f"CTC{_KIND_CTC.get(c.kind, 'P')} {c.value}"])
+    return ("IFT", [["4", "28"], _contact_text(c)])
 
 
 def _ticket_segments(tk: Ticket) -> list[RawSegment]:

@@ -6,7 +6,7 @@ got; the UNH message type decides.
 
 from __future__ import annotations
 
-from pnrguard.errors import MessageError
+from pnrguard.errors import MessageError, UnsupportedMessageError
 from pnrguard.formats.edifact import gc_paused, parse_interchange
 from pnrguard.formats.result import ReadResult
 
@@ -21,6 +21,12 @@ def read_message(data: bytes | str, *, strict: bool = False) -> ReadResult:
 def _read(data: bytes | str, *, strict: bool) -> ReadResult:
     ichg = parse_interchange(data, strict=strict)
     kinds = {m.type.strip().upper() for m in ichg.messages}
+    if {"PNRGOV", "PAXLST"} <= kinds:
+        # One result has one message type; reading one kind would drop the other's data.
+        raise UnsupportedMessageError(
+            "interchange mixes PNRGOV and PAXLST messages: send them apart",
+            segment_index=ichg.messages[0].header.index,
+        )
     if "PNRGOV" in kinds:
         from pnrguard.formats.pnrgov import read_pnrgov
 

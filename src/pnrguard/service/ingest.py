@@ -43,6 +43,7 @@ from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.domain.model import Booking
 from pnrguard.errors import ConflictError, NotFoundError, ParseError
+from pnrguard.formats.edifact import peek_sender
 from pnrguard.formats.reader import read_message
 from pnrguard.formats.result import ReadResult
 from pnrguard.protection.keystore import KeyStore
@@ -50,6 +51,7 @@ from pnrguard.protection.minimise import AnnexViolation, minimisation_counts
 from pnrguard.protection.protect import protect
 from pnrguard.protection.sensitive import SensitiveFilter
 from pnrguard.service.clock import Clock
+from pnrguard.service.quality import record_quality
 from pnrguard.service.screening import screen_saved
 from pnrguard.store.deletions import add_deletions
 from pnrguard.store.repository import (
@@ -229,6 +231,7 @@ def _store_accepted(
         **minimisation,
     }
     booking_ids = tuple(dict.fromkeys(o.booking_id for o in outcomes))
+    record_quality(conn, result, carrier=opaque(result.sender, default=""), received_at=received_at)
     _append_collection(
         log, actor=actor, role=role, message_id=message_id, record_ids=booking_ids, counts=counts
     )
@@ -318,7 +321,7 @@ def ingest(
     raw = bytes(data)
     digest = hashlib.sha256(raw).digest()
     read = _read_and_protect(raw, reader or _default_reader, sensitive_filter)
-    sender = read.result.sender if read.result else ""
+    sender = read.result.sender if read.result else peek_sender(raw)
     who = actor or f"carrier:{opaque(sender)}"
     as_role = role or ("operator" if actor else "carrier")
 

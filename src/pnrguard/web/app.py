@@ -25,6 +25,7 @@ from pnrguard.web.auth import ANY_HUMAN, require_role
 from pnrguard.web.carrier import carrier_router
 from pnrguard.web.criteria import router as criteria_router
 from pnrguard.web.dpo import router as dpo_router
+from pnrguard.web.quality import router as quality_router
 from pnrguard.web.unmasking import router as unmasking_router
 from pnrguard.web.watchlists import router as watchlists_router
 
@@ -80,4 +81,5 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(unmasking_router)
     app.include_router(criteria_router)
     app.include_router(watchlists_router)
+    app.include_router(quality_router)
     return app

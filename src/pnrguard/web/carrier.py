@@ -2,6 +2,7 @@
 
     POST /carrier/v1/messages           push one interchange (Authorization: Bearer <token>)
     GET  /carrier/v1/messages/{receipt} what became of it (queued, processed, its outcome)
+    GET  /carrier/v1/quality            the carrier's own data-quality figures per day
     GET  /health/gateway                queue depth and screening lag
     GET  /metrics                       Prometheus metrics (no personal data)
 
@@ -60,6 +61,7 @@ from pnrguard.service.gateway import (
 )
 from pnrguard.service.worker import WorkerPool
 from pnrguard.store.gateway import Credential
+from pnrguard.web.carrier_quality import add_quality_route
 from pnrguard.web.logging import configure_logging
 from pnrguard.web.metrics import GatewayMetrics, metrics_router
 
@@ -422,6 +424,8 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
             received_at=row.received_at.isoformat(),
             processed_at=row.processed_at.isoformat() if row.processed_at else None,
         )
+
+    add_quality_route(router, node, authenticate)  # GET /carrier/v1/quality, same token
 
     @router.get("/health/gateway", summary="Queue depth and screening lag")
     def health() -> JSONResponse:

@@ -1,0 +1,66 @@
+"""Compile `pnrguard.formats` with mypyc (as black and mypy ship themselves), in place.
+
+    make compile                       # or: .venv/bin/python tools/compile_formats.py
+    make compile-clean                 # back to the pure-Python modules
+
+The extension modules land next to the sources (`src/pnrguard/formats/*.so`, plus mypyc's
+shared runtime `src/*__mypyc*.so`); Python imports them in preference to the `.py` files,
+which stay the fallback: a machine without a C compiler or Python headers simply never
+builds them. The readers' code is `mypy --strict` clean, which is what mypyc needs; the
+compiled build must give identical output (tests/unit/formats/test_compiled.py).
+
+Exit status 0 when built, 1 when no compiler is there (the caller decides whether that is
+an error; `make compile` says so and carries on).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src"
+MODULES = ["edifact", "pnrgov", "paxlst", "reader", "result", "deviations"]
+
+
+def compiler_available() -> bool:
+    include = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    return include.exists() and any(shutil.which(c) for c in ("cc", "gcc", "clang"))
+
+
+def clean() -> None:
+    for path in [*SRC.glob("*__mypyc*.so"), *(SRC / "pnrguard" / "formats").glob("*.so")]:
+        path.unlink()
+    shutil.rmtree(SRC / "build", ignore_errors=True)  # setuptools' staging directory
+
+
+def build() -> int:
+    if not compiler_available():
+        print("no C compiler or Python headers: keeping the pure-Python readers", file=sys.stderr)
+        return 1
+    from mypyc.build import mypycify
+    from setuptools import setup
+
+    clean()
+    paths = [f"pnrguard/formats/{m}.py" for m in MODULES]
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(SRC)  # module names follow the paths: pnrguard.formats.*
+        setup(
+            name="pnrguard-formats-compiled",
+            ext_modules=mypycify(paths, opt_level="3", target_dir=str(Path(tmp) / "c")),
+            script_args=["build_ext", "--inplace", "--build-temp", str(Path(tmp) / "o"), "--quiet"],
+        )
+    shutil.rmtree(SRC / "build", ignore_errors=True)
+    print(f"compiled {len(paths)} modules of pnrguard.formats", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--clean"]:
+        clean()
+        sys.exit(0)
+    sys.exit(build())
