@@ -79,10 +79,10 @@ from pnrguard.exchange.messages import (
     parse_envelope,
 )
 from pnrguard.exchange.peers import Peer, PeerKind
-from pnrguard.protection.crypto import AssociatedData, decrypt_field, encrypt_field, new_data_key
-from pnrguard.protection.keystore import KeyStore, WrappedKey
+from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.exchange_payload import check_live, file_links, open_payload, seal_payload
 from pnrguard.service.ingest import opaque
 from pnrguard.service.review import ReviewPolicy
 from pnrguard.service.unmasking import can_see_identity_on, read_visible
@@ -116,7 +116,6 @@ __all__ = [
     "send_transfer",
 ]
 
-_PAYLOAD_CONTEXT = b"pnrguard/exchange-payload/v1\x00"
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _DECIDERS = frozenset({Role.ANALYST, Role.SUPERVISOR})
 MIN_REASON = 20
@@ -137,20 +136,11 @@ def make_client(node: Node) -> PeerClient:
 # --- sealing envelopes at rest -------------------------------------------------------------
 
 
-def _seal(keystore: KeyStore, local_id: str, data: bytes) -> dict[str, Any]:
-    dk = new_data_key()
-    wrapped = keystore.wrap(dk, context=_PAYLOAD_CONTEXT + local_id.encode("ascii"))
-    blob = encrypt_field(dk, data, aad=AssociatedData("exchange_message", "payload", local_id, 1))
-    return {"kek_version": wrapped.kek_version, "wrapped_key": wrapped.blob, "payload": blob}
+_seal = seal_payload
 
 
 def _unseal(conn: Connection, keystore: KeyStore, local_id: str) -> Envelope:
-    kek_version, wrapped, blob = store.sealed_payload(conn, local_id)
-    dk = keystore.unwrap(
-        WrappedKey(kek_version, wrapped), context=_PAYLOAD_CONTEXT + local_id.encode("ascii")
-    )
-    data = decrypt_field(dk, blob, aad=AssociatedData("exchange_message", "payload", local_id, 1))
-    return Envelope.model_validate_json(data)
+    return open_payload(conn, keystore, local_id)
 
 
 def _file_outgoing(
@@ -186,6 +176,7 @@ def _file_outgoing(
             reason=reason,
         ),
     )
+    file_links(conn, env, local_id=local_id)
 
 
 def _row(
@@ -1238,6 +1229,7 @@ def retry_delivery(local_id: str, *, user: Account, node: Node, client: PeerClie
             raise NotFoundError("no such outgoing message")
         if rec.status not in ("approved", "failed"):
             raise ConflictError(f"message {local_id} is {rec.status}")
+        check_live(conn, local_id)  # never resend a copy of a masked or deleted booking
         peer = _usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
         env = _unseal(conn, node.keystore, local_id)
     out = _deliver(

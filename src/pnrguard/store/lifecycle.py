@@ -336,9 +336,12 @@ def mask_bookings(
     identity key is missing are skipped (an inconsistent row is never half-masked)."""
     active = [r for r in rows if r.state == "active"]
     keys = _identity_keys(conn, [r.id for r in active])
+    from pnrguard.store.copies import IdentityKey, mask_copies  # copies imports this module's tables
+
     sealed_rows: list[dict[str, Any]] = []
     counts: list[dict[str, Any]] = []
     done: list[str] = []
+    in_hand: list[IdentityKey] = []
     for r in active:
         k = keys.get(r.id)
         if k is None:
@@ -361,8 +364,12 @@ def mask_bookings(
             }
         )
         done.append(r.id)
+        in_hand.append(IdentityKey(r.id, raw, k.key_version))
     if not done:
         return []
+    # Reasons, digests and exchange copies of these bookings are masked with them, in this
+    # transaction, while the identity key is in hand (store/copies.py).
+    mask_copies(conn, in_hand, keystore=keystore, seal_keystore=seal_keystore, at=at)
     conn.execute(insert(sealed_key), sealed_rows)
     for chunk in _chunks(done):
         conn.execute(
@@ -441,7 +448,11 @@ def delete_bookings(conn: Connection, ids: Sequence[str], *, at: dt.datetime) ->
     keys first (wrapped data keys and sealed identity keys), then every version, then a
     tombstone row (state ``deleted``, no locator, reservation time or digest), so ids held
     elsewhere (audit entries, hits, requests) resolve to "deleted". The keyed person digest
-    of the bookings' hits goes too: it was derived from the deleted identity data."""
+    of the bookings' hits goes too: it was derived from the deleted identity data; so does
+    everything else about the bookings kept outside them (`store.copies.delete_copies`:
+    reasons, justifications, request texts, suppressions, exchange copies)."""
+    from pnrguard.store.copies import delete_copies  # copies imports this module's tables
+
     keys = versions = bookings = 0
     for chunk in _chunks(list(ids)):
         keys += int(
@@ -451,7 +462,6 @@ def delete_bookings(conn: Connection, ids: Sequence[str], *, at: dt.datetime) ->
         versions += int(
             conn.execute(delete(booking_version).where(booking_version.c.booking_id.in_(chunk))).rowcount or 0
         )
-        conn.execute(update(hit).where(hit.c.booking_id.in_(chunk)).values(person_digest=None))
         bookings += int(
             conn.execute(
                 update(booking)
@@ -460,6 +470,7 @@ def delete_bookings(conn: Connection, ids: Sequence[str], *, at: dt.datetime) ->
             ).rowcount
             or 0
         )
+    delete_copies(conn, list(ids), at=at)
     return DeleteCounts(bookings, versions, keys)
 
 
