@@ -53,6 +53,7 @@ from pnrguard.protection.retention import (
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, expire_quarantine, opaque
 from pnrguard.store.audit import audit_checkpoint, audit_entry
+from pnrguard.store.copies import age_copies
 from pnrguard.store.lifecycle import (
     BookingRow,
     StoreRetentionLinks,
@@ -133,6 +134,8 @@ class RetentionSummary:
     quarantine_expired: int = 0
     audit_entries_pruned: int = 0
     skipped: int = 0
+    copies_masked: int = 0
+    copies_deleted: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -145,6 +148,8 @@ class RetentionSummary:
             "batches": self.batches,
             "quarantine.expired": self.quarantine_expired,
             "audit.entries_pruned": self.audit_entries_pruned,
+            "exchange_copies.masked": self.copies_masked,
+            "exchange_copies.deleted": self.copies_deleted,
         }
 
 
@@ -292,6 +297,53 @@ def prune_audit_log(
     return int(entry.counts.get("audit.entries", 0))
 
 
+def _age_copies(
+    engine: Engine,
+    cut: Cutoffs,
+    *,
+    keystore: KeyStore,
+    seal_keystore: KeyStore,
+    audit: AuditLog | AuditFactory,
+    now: dt.datetime,
+    summary: RetentionSummary,
+) -> None:
+    """Exchange copies by their own age (received copies, requests): masked at the mask
+    cut-off, erased at the deletion cut-off (store/copies.py). Copies of local bookings
+    were already masked or erased with their bookings in the batches above."""
+    with engine.begin() as conn:
+        masked, erased = age_copies(
+            conn,
+            mask_before=cut.mask,
+            delete_before=cut.delete,
+            keystore=keystore,
+            seal_keystore=seal_keystore,
+            at=now,
+        )
+        log = _audit_for(audit, conn)
+        if masked:
+            log.append(
+                actor=ACTOR,
+                role=ROLE,
+                operation=Operation.MASKING,
+                purpose=Purpose.RETENTION,
+                record_ids=(),
+                counts={"exchange_copies.masked": masked},
+                reference=summary.run_id,
+            )
+        if erased:
+            log.append(
+                actor=ACTOR,
+                role=ROLE,
+                operation=Operation.ERASURE,
+                purpose=Purpose.RETENTION,
+                record_ids=(),
+                counts={"exchange_copies.deleted": erased},
+                reference=summary.run_id,
+            )
+    summary.copies_masked += masked
+    summary.copies_deleted += erased
+
+
 def run_retention(
     *,
     engine: Engine,
@@ -357,6 +409,7 @@ def run_retention(
                     progress(phase, changed)
                 if changed == 0:
                     break  # only rows we cannot act on are left: never spin on them
+        _age_copies(engine, cut, keystore=keystore, seal_keystore=seal, audit=audit, now=now, summary=summary)
         if include_quarantine:
             summary.quarantine_expired = len(
                 expire_quarantine(

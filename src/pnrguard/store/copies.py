@@ -189,7 +189,10 @@ def _seal_payload_keys(
     for chunk in _chunks(list(exchange_ids)):
         rows = conn.execute(
             select(
-                exchange_message.c.id, exchange_message.c.kek_version, exchange_message.c.wrapped_key
+                exchange_message.c.id,
+                exchange_message.c.kek_version,
+                exchange_message.c.wrapped_key,
+                exchange_message.c.decision_reason,
             ).where(exchange_message.c.id.in_(chunk), exchange_message.c.lifecycle == "active")
         ).all()
         for r in rows:
@@ -198,10 +201,23 @@ def _seal_payload_keys(
                 WrappedKey(r.kek_version, bytes(r.wrapped_key)), context=PAYLOAD_CONTEXT + local
             )
             w = seal_keystore.wrap(raw, context=SEALED_PAYLOAD_CONTEXT + local)
+            reason = r.decision_reason
+            if reason and not is_sealed(reason):
+                # The decider's words may name the person: sealed under the copy's own key.
+                mk = IdentityKey(r.id, raw, 1)
+                reason = seal_text(
+                    mk, reason, table="exchange_message", column="decision_reason", row_id=r.id
+                )
             conn.execute(
                 update(exchange_message)
                 .where(exchange_message.c.id == r.id)
-                .values(kek_version=w.kek_version, wrapped_key=w.blob, lifecycle="masked", lifecycle_at=at)
+                .values(
+                    kek_version=w.kek_version,
+                    wrapped_key=w.blob,
+                    decision_reason=reason,
+                    lifecycle="masked",
+                    lifecycle_at=at,
+                )
             )
             n += 1
     return n

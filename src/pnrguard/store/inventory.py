@@ -289,8 +289,8 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "exchange_message",
         "decision_reason",
         "traveller: the decider's reasoning",
-        "clear",
-        "kept",
+        "clear while the copy is live",
+        "sealed: AES-GCM under the copy's message key, itself sealed",
         "erased with the copy",
     ),
     PersonalColumn(
