@@ -111,7 +111,7 @@ def _file_copy(conn: Connection, w: World, env: Envelope, *, direction: str, pee
             created_at=w.clock.now(),
             decided_by="analyst" if direction == "out" else None,
             decision_reason=f"transfer of {SURNAME} agreed" if direction == "out" else None,
-            **seal_payload(w.ks, local, env.to_bytes()),
+            **seal_payload(w.ks, local, env.to_bytes(), at=w.clock.now()),
         )
     )
     if direction == "out":

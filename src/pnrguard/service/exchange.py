@@ -219,7 +219,7 @@ def _row(
         "decision_reason": reason,
         "sent_at": None,
         "error": None,
-        **_seal(keystore, local_id, data),
+        **_seal(keystore, local_id, data, at=now),
     }
 
 

@@ -14,13 +14,20 @@ this path does not check) and a deleted one, and says which, without content.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from pnrguard.errors import ForbiddenError, NotFoundError
 from pnrguard.exchange.messages import Envelope
-from pnrguard.protection.crypto import AssociatedData, decrypt_field, encrypt_field, new_data_key
+from pnrguard.protection.crypto import (
+    AssociatedData,
+    decrypt_field,
+    encrypt_field,
+    new_data_key,
+    receipt_period,
+)
 from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.store import exchange as store
 from pnrguard.store.copies import PAYLOAD_CONTEXT, copy_state, link_copy
@@ -32,10 +39,12 @@ def _aad(local_id: str) -> AssociatedData:
     return AssociatedData("exchange_message", "payload", local_id, 1)
 
 
-def seal_payload(keystore: KeyStore, local_id: str, data: bytes) -> dict[str, Any]:
-    """The three stored columns of an envelope: KEK version, wrapped key, ciphertext."""
+def seal_payload(keystore: KeyStore, local_id: str, data: bytes, *, at: dt.datetime) -> dict[str, Any]:
+    """The three stored columns of an envelope: KEK version, wrapped key, ciphertext. The
+    key is wrapped under the KEK of the month it was filed (`at`), which dies with that
+    month's bookings (issue 10, item 8)."""
     dk = new_data_key()
-    wrapped = keystore.wrap(dk, context=PAYLOAD_CONTEXT + local_id.encode("ascii"))
+    wrapped = keystore.wrap(dk, context=PAYLOAD_CONTEXT + local_id.encode("ascii"), period=receipt_period(at))
     blob = encrypt_field(dk, data, aad=_aad(local_id))
     return {"kek_version": wrapped.kek_version, "wrapped_key": wrapped.blob, "payload": blob}
 

@@ -200,7 +200,10 @@ def _seal_payload_keys(
             raw = keystore.unwrap(
                 WrappedKey(r.kek_version, bytes(r.wrapped_key)), context=PAYLOAD_CONTEXT + local
             )
-            w = seal_keystore.wrap(raw, context=SEALED_PAYLOAD_CONTEXT + local)
+            old = WrappedKey(r.kek_version, bytes(r.wrapped_key))
+            w = seal_keystore.wrap(
+                raw, context=SEALED_PAYLOAD_CONTEXT + local, period=keystore.period_of(old)
+            )
             reason = r.decision_reason
             if reason and not is_sealed(reason):
                 # The decider's words may name the person: sealed under the copy's own key.

@@ -60,7 +60,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pnrguard.domain.model import Booking, booking_from_dict
 from pnrguard.errors import CryptoError, NotFoundError
-from pnrguard.protection.crypto import KeyKind, decrypt_field, encrypt_field, key_context
+from pnrguard.protection.crypto import KeyKind, decrypt_field, encrypt_field, key_context, receipt_period
 from pnrguard.protection.keystore import KeyStore, Secret, WrappedKey
 from pnrguard.protection.retention import RetentionLinks
 from pnrguard.store.db import in_values, metadata
@@ -107,7 +107,6 @@ DECISIONS = ("approved", "rejected")
 RECTIFICATION_STATUSES = ("open", "applied", "rejected")
 RUN_STATUSES = ("running", "done", "failed")
 _SEAL_PREFIX = b"pnrguard/sealed-identity-key/v1\x00"
-
 
 
 def _id(name: str, *args: Any, **kwargs: Any) -> Column[str]:
@@ -352,7 +351,9 @@ def mask_bookings(
         )
         if r.travellers is None:
             counts.append({"b_id": r.id, "p_travellers": _travellers_in(conn, k, r.id, raw)})
-        sealed = seal_keystore.wrap(raw, context=sealed_context(r.id, k.key_version, tier))
+        sealed = seal_keystore.wrap(
+            raw, context=sealed_context(r.id, k.key_version, tier), period=receipt_period(r.first_seen)
+        )
         sealed_rows.append(
             {
                 "booking_id": r.id,
@@ -424,7 +425,11 @@ def make_dormant(
                 WrappedKey(s.kek_version, bytes(s.wrapped)),
                 context=sealed_context(bid, s.key_version, s.tier),
             )
-            w = seal_keystore.wrap(raw, context=sealed_context(bid, s.key_version, "dormant"))
+            w = seal_keystore.wrap(
+                raw,
+                context=sealed_context(bid, s.key_version, "dormant"),
+                period=seal_keystore.period_of(WrappedKey(s.kek_version, bytes(s.wrapped))),
+            )
             conn.execute(
                 update(sealed_key)
                 .where(sealed_key.c.booking_id == bid)
