@@ -36,7 +36,7 @@ from pnrguard.exchange.messages import (
     SourceReliability,
     Subject,
 )
-from pnrguard.protection.keystore import WrappedKey
+from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.service.exchange_payload import check_live, file_links, open_payload, seal_payload
 from pnrguard.store.copies import PAYLOAD_CONTEXT, is_sealed, shown_text
 from pnrguard.store.db import metadata
@@ -93,7 +93,15 @@ def _envelope(kind: MessageKind, records: list[Record], **kw: Any) -> Envelope:
     )
 
 
-def _file_copy(conn: Connection, w: World, env: Envelope, *, direction: str, peer_id: str) -> str:
+def _file_copy(
+    conn: Connection,
+    w: World,
+    env: Envelope,
+    *,
+    direction: str,
+    peer_id: str,
+    reason: str = f"transfer of {SURNAME} agreed",
+) -> str:
     local = new_id()
     conn.execute(
         insert(exchange_message).values(
@@ -110,7 +118,7 @@ def _file_copy(conn: Connection, w: World, env: Envelope, *, direction: str, pee
             status="approved" if direction == "out" else "received",
             created_at=w.clock.now(),
             decided_by="analyst" if direction == "out" else None,
-            decision_reason=f"transfer of {SURNAME} agreed" if direction == "out" else None,
+            decision_reason=reason if direction == "out" else None,
             **seal_payload(w.ks, local, env.to_bytes(), at=w.clock.now()),
         )
     )
@@ -119,12 +127,26 @@ def _file_copy(conn: Connection, w: World, env: Envelope, *, direction: str, pee
     return local
 
 
-def _world(engine: Engine) -> tuple[World, str, dict[str, str]]:
-    w = World(engine)
+def _world(
+    engine: Engine,
+    *,
+    ks: KeyStore | None = None,
+    texts: bool = True,
+    who: tuple[str, str, str] = (SURNAME, DOC, EMAIL),
+) -> tuple[World, str, dict[str, str]]:
+    """The booking and everything around it. `texts=False` leaves out the free texts typed
+    in clear (reasons, justifications, request texts), for the proofs that read WAL and
+    backups: those texts are sealed only at masking (docs/data-protection.md, known limit)."""
+    w = World(engine, ks=ks)
+
+    def t(text: str) -> str:
+        return text if texts else "reviewed: see the case file"
+
+    surname, doc, email = who
     b = pnr(
         "COPY01",
-        [person("1", SURNAME, GIVEN, doc=DOC, dob=dt.date(1980, 3, 4))],
-        contacts=[Contact(kind="email", value=EMAIL, traveller_ref="1")],
+        [person("1", surname, GIVEN, doc=doc, dob=dt.date(1980, 3, 4))],
+        contacts=[Contact(kind="email", value=email, traveller_ref="1")],
     )
     bid = w.save(b)
     w.save(pnr("COPY02", [person("1", "BYSTANDER")]))
@@ -138,7 +160,7 @@ def _world(engine: Engine) -> tuple[World, str, dict[str, str]]:
             hit.update()
             .where(hit.c.id == confirmed)
             .values(
-                review_reason=f"{SURNAME} {GIVEN} is the listed person, passport {DOC}",
+                review_reason=t(f"{SURNAME} {GIVEN} is the listed person, passport {DOC}"),
                 reviewed_by="analyst",
                 reviewed_at=now,
                 person_digest=DIGEST,
@@ -147,7 +169,7 @@ def _world(engine: Engine) -> tuple[World, str, dict[str, str]]:
         conn.execute(
             hit.update()
             .where(hit.c.id == dismissed)
-            .values(review_reason=f"not {SURNAME}", person_digest=DIGEST)
+            .values(review_reason=t(f"not {SURNAME}"), person_digest=DIGEST)
         )
         conn.execute(
             insert(suppression).values(
@@ -156,7 +178,7 @@ def _world(engine: Engine) -> tuple[World, str, dict[str, str]]:
                 match_key="rule:R9",
                 created_at=now,
                 created_by="analyst",
-                reason=f"{SURNAME} is a namesake",
+                reason=t(f"{SURNAME} is a namesake"),
             )
         )
         auth = new_id()
@@ -174,13 +196,13 @@ def _world(engine: Engine) -> tuple[World, str, dict[str, str]]:
                 booking_version=1,
                 authority_id=auth,
                 purpose="terrorist_offences",
-                justification=f"{SURNAME} travels to the meeting ({EMAIL})",
+                justification=t(f"{SURNAME} travels to the meeting ({EMAIL})"),
                 status="released",
                 proposed_by="analyst",
                 proposed_at=now,
                 decided_by="supervisor",
                 decided_at=now,
-                decision_reason=f"agreed for {SURNAME}",
+                decision_reason=t(f"agreed for {SURNAME}"),
                 released_at=now,
                 package_sha256=b"\0" * 32,
             )
@@ -192,13 +214,13 @@ def _world(engine: Engine) -> tuple[World, str, dict[str, str]]:
                 authority_id=auth,
                 case_reference="K-1",
                 purpose="terrorist_offences",
-                reason=f"we look for {SURNAME}, document {DOC}",
+                reason=t(f"we look for {SURNAME}, document {DOC}"),
                 status="answered",
                 registered_by="analyst",
                 registered_at=now,
                 decided_by="supervisor",
                 decided_at=now,
-                decision_reason=f"found {SURNAME}",
+                decision_reason=t(f"found {SURNAME}"),
             )
         )
         conn.execute(insert(request_result).values(request_id=ids["request"], booking_id=bid, found_at=now))
@@ -210,7 +232,7 @@ def _world(engine: Engine) -> tuple[World, str, dict[str, str]]:
                 requester="analyst",
                 purpose="terrorist_offences",
                 case_reference="K-1",
-                reason=f"identify {SURNAME} again",
+                reason=t(f"identify {SURNAME} again"),
                 valid_from=now,
                 valid_until=now + dt.timedelta(days=1),
                 level="masked",
@@ -238,7 +260,9 @@ def _world(engine: Engine) -> tuple[World, str, dict[str, str]]:
             )
         )
         sent = _envelope(MessageKind.TRANSFER, [Record(ref=bid, masked=False, booking=whole)])
-        ids["sent"] = _file_copy(conn, w, sent, direction="out", peer_id=pid)
+        ids["sent"] = _file_copy(
+            conn, w, sent, direction="out", peer_id=pid, reason=t(f"transfer of {SURNAME} agreed")
+        )
         peer_booking = to_dict(pnr("PEER01", [person("1", PEER_SURNAME)]))
         got = _envelope(MessageKind.TRANSFER, [Record(ref=new_id(), masked=False, booking=peer_booking)])
         ids["received"] = _file_copy(conn, w, got, direction="in", peer_id=pid)
@@ -248,7 +272,9 @@ def _world(engine: Engine) -> tuple[World, str, dict[str, str]]:
             subject=Subject(kind="person", surname=PEER_SURNAME),
             reasoning="a duly reasoned request for the person",
         )
-        ids["asked"] = _file_copy(conn, w, asked, direction="out", peer_id=pid)
+        ids["asked"] = _file_copy(
+            conn, w, asked, direction="out", peer_id=pid, reason=t(f"asked about {SURNAME}")
+        )
     return w, bid, ids
 
 

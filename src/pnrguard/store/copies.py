@@ -406,3 +406,39 @@ def age_copies(
     )
     masked = _seal_payload_keys(conn, list(due), keystore=keystore, seal_keystore=seal_keystore, at=at)
     return masked, erased
+
+
+def _month_bounds(period: str) -> tuple[dt.datetime, dt.datetime]:
+    year, month = int(period[:4]), int(period[5:7])
+    start = dt.datetime(year, month, 1, tzinfo=dt.UTC)
+    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=dt.UTC)
+    return start, end
+
+
+def spent_periods(conn: Connection, periods: Iterable[str], *, now: dt.datetime) -> list[str]:
+    """The key periods, before the current month, of which nothing live is left: every
+    booking received in the month is deleted, and every exchange message filed in it is
+    erased. Their KEKs can be destroyed (issue 10, item 8)."""
+    current = now.astimezone(dt.UTC).strftime("%Y-%m")
+    out: list[str] = []
+    for period in sorted(set(periods)):
+        if period >= current:
+            continue
+        start, end = _month_bounds(period)
+        live_booking = conn.execute(
+            select(booking.c.id)
+            .where(booking.c.first_seen >= start, booking.c.first_seen < end, booking.c.state != "deleted")
+            .limit(1)
+        ).first()
+        live_copy = conn.execute(
+            select(exchange_message.c.id)
+            .where(
+                exchange_message.c.created_at >= start,
+                exchange_message.c.created_at < end,
+                exchange_message.c.lifecycle != "deleted",
+            )
+            .limit(1)
+        ).first()
+        if live_booking is None and live_copy is None:
+            out.append(period)
+    return out
