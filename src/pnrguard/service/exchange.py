@@ -9,10 +9,11 @@ Why it works this way (Directive 2016/681 Art. 9-11, REQUIREMENTS §6, DESIGN.md
   until a supervisor other than that person approves it (`second_approval`).
   A spontaneous transfer (`send_transfer`) sends a *confirmed* hit's booking, or data
   received earlier when its handling codes allow it.
-- **Masked stays masked.** An answer reads each booking through the unmasking seam
-  (`service.unmasking.can_see_identity_on`): a depersonalised booking leaves without its
-  identity fields unless an approved unmasking request covers this booking, approver and
-  purpose; the record says ``masked: true`` so the receiver knows.
+- **Masked stays masked.** An answer or transfer reads each booking through the unmasking
+  seam (`service.unmasking.can_see_identity_on`): a masked booking leaves only when an
+  approved judicial unmasking covers this booking, approver and purpose (Art. 12(3));
+  otherwise the whole message is refused and nothing leaves (issue 10, item 4). A copy
+  filed before its booking was masked is sealed with it (`service.exchange_payload`).
 - **Logged at both ends.** Every message sent is a ``disclosure`` in the sender's log and
   every message received a ``collection`` in the receiver's, each with the other side's
   message id in its record ids (``peer-msg:<id>``) and its own id as the reference, so two
@@ -732,8 +733,13 @@ def _read_records(
                 )
             records.append(Record(ref=bid, masked=False, booking=to_dict(b)))
         else:
-            b = repo.get(bid, include_identity=False)  # NotFoundError for a deleted booking
-            records.append(Record(ref=bid, masked=True, booking=to_dict(b)))
+            repo.summary(bid)  # NotFoundError for an unknown booking
+            # Art. 12(3) (issue 10, item 4): a masked booking leaves only under a decided
+            # judicial unmasking that covers it, this person and this purpose.
+            raise ForbiddenError(
+                f"booking {bid} is masked or deleted (Art. 12(2)): it is transmitted only under a "
+                "decided judicial unmasking (Art. 12(3)); request one, or leave it out"
+            )
     if records:
         log.append(
             actor=user.username,
