@@ -38,7 +38,7 @@ from pnrguard.exchange.messages import (
 )
 from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.service.exchange_payload import check_live, file_links, open_payload, seal_payload
-from pnrguard.store.copies import PAYLOAD_CONTEXT, is_sealed, shown_text
+from pnrguard.store.copies import MASKED_TEXT, PAYLOAD_CONTEXT, is_sealed, open_sealed_text, shown_text
 from pnrguard.store.db import metadata
 from pnrguard.store.exchange import exchange_message, peer
 from pnrguard.store.lifecycle import unmasking_request, unmasking_request_booking
@@ -366,3 +366,22 @@ def test_received_copy_follows_its_own_age(engine: Engine) -> None:
     w.clock.set(T0.replace(year=2031, month=2))
     s = w.run()
     assert s.copies_deleted >= 2
+
+
+def test_a_sealed_reason_opens_only_through_the_sealed_key(engine: Engine) -> None:
+    """Sealing is not losing: the judicial-unmasking path (which checks the approval before it
+    calls this) reads the reason back; another row's id, or a deleted booking, gets nothing."""
+    w, bid, ids = _world(engine)
+    w.clock.set(T0.replace(month=8))
+    w.run()
+    with engine.connect() as conn:
+        stored = conn.execute(select(hit.c.review_reason).where(hit.c.id == ids["confirmed"])).scalar_one()
+        kw = {"seal_keystore": w.ks, "booking_id": bid, "table": "hit", "column": "review_reason"}
+        assert open_sealed_text(conn, stored, row_id=ids["confirmed"], **kw) == (
+            f"{SURNAME} {GIVEN} is the listed person, passport {DOC}"
+        )
+        assert open_sealed_text(conn, stored, row_id=ids["dismissed"], **kw) == MASKED_TEXT
+    w.clock.set(T0.replace(year=2031, month=2))
+    w.run()
+    with engine.connect() as conn:
+        assert open_sealed_text(conn, stored, row_id=ids["confirmed"], **kw) == MASKED_TEXT

@@ -42,7 +42,7 @@ from pnrguard.service import unmasking
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.screening import ReviewDecision, person_query, review_hit
 from pnrguard.store import screening as hits_store
-from pnrguard.store.copies import shown_text
+from pnrguard.store.copies import open_sealed_text, shown_text
 from pnrguard.store.repository import BookingRepository, BookingSummary
 from pnrguard.store.screening import HitKind, HitRecord, HitStatus, hit
 from pnrguard.store.tables import booking
@@ -622,6 +622,13 @@ def hit_page(
             reference=h.id,
         )
     identifying = view.identity_visible
+    if view.unmasked_under is not None:  # a decided judicial unmasking, logged above
+        with engine.connect() as conn:
+            reason = open_sealed_text(
+                conn, h.review_reason, seal_keystore=keystore, booking_id=h.booking_id,
+                table="hit", column="review_reason", row_id=h.id,
+            )  # fmt: skip
+        h = replace(h, review_reason=reason)
     h = replace(h, review_reason=shown_text(h.review_reason))  # a sealed reason is never shown
     if not identifying:
         # Issue 10 item 4: the entry's name, dates of birth and documents, the score and the

@@ -39,7 +39,8 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, String, Table, delete, select, update
 from sqlalchemy.engine import Connection
 
-from pnrguard.protection.crypto import AssociatedData, encrypt_field
+from pnrguard.errors import CryptoError
+from pnrguard.protection.crypto import AssociatedData, decrypt_field, encrypt_field
 from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.store.db import metadata
 from pnrguard.store.exchange import exchange_message
@@ -58,6 +59,7 @@ __all__ = [
     "SEALED_PAYLOAD_CONTEXT",
     "SEALED_TEXT_PREFIX",
     "CopyCounts",
+    "MASKED_TEXT",
     "IdentityKey",
     "age_copies",
     "delete_copies",
@@ -65,6 +67,7 @@ __all__ = [
     "is_sealed",
     "link_copy",
     "mask_copies",
+    "open_sealed_text",
     "seal_text",
     "shown_text",
 ]
@@ -115,6 +118,42 @@ def seal_text(key: IdentityKey, text: str, *, table: str, column: str, row_id: s
     aad = AssociatedData(table, f"{column}/{row_id}", key.booking_id, key.key_version)
     blob = encrypt_field(key.raw, text.encode("utf-8"), aad=aad)
     return SEALED_TEXT_PREFIX + base64.b64encode(blob).decode("ascii")
+
+
+def open_sealed_text(
+    conn: Connection,
+    text: str | None,
+    *,
+    seal_keystore: KeyStore,
+    booking_id: str,
+    table: str,
+    column: str,
+    row_id: str,
+) -> str | None:
+    """A sealed text in clear, through the booking's sealed identity key.
+
+    Only for a caller that checked a decided judicial unmasking covering this booking and
+    logged it (Art. 12(3)); like `lifecycle.read_sealed` this checks nothing but
+    cryptography. Anything else (not sealed, no sealed key, a failed check) comes back as
+    `shown_text` would show it."""
+    from pnrguard.store.lifecycle import sealed_context, sealed_key  # lifecycle imports this module
+
+    if not is_sealed(text):
+        return text
+    assert text is not None
+    s = conn.execute(select(sealed_key).where(sealed_key.c.booking_id == booking_id)).first()
+    if s is None:
+        return MASKED_TEXT
+    try:
+        raw = seal_keystore.unwrap(
+            WrappedKey(s.kek_version, bytes(s.wrapped)),
+            context=sealed_context(booking_id, s.key_version, s.tier),
+        )
+        aad = AssociatedData(table, f"{column}/{row_id}", booking_id, s.key_version)
+        blob = base64.b64decode(text[len(SEALED_TEXT_PREFIX) :])
+        return decrypt_field(raw, blob, aad=aad).decode("utf-8")
+    except (CryptoError, ValueError):
+        return MASKED_TEXT
 
 
 def is_sealed(text: str | None) -> bool:
