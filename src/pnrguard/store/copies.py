@@ -55,11 +55,11 @@ from pnrguard.store.tables import ID_LENGTH, booking
 from pnrguard.store.workspace import authority_request, request_result, transmission
 
 __all__ = [
+    "MASKED_TEXT",
     "PAYLOAD_CONTEXT",
     "SEALED_PAYLOAD_CONTEXT",
     "SEALED_TEXT_PREFIX",
     "CopyCounts",
-    "MASKED_TEXT",
     "IdentityKey",
     "age_copies",
     "delete_copies",
