@@ -389,21 +389,25 @@ def delete_copies(conn: Connection, ids: Sequence[str], *, at: dt.datetime) -> C
             or 0
         )
     # An unmasking request's reasoning goes when no booking it names is left.
-    named = select(unmasking_request_booking.c.request_id).where(
-        unmasking_request_booking.c.booking_id.in_(list(ids))
-    )
-    alive = (
-        select(unmasking_request_booking.c.request_id)
-        .join(booking, booking.c.id == unmasking_request_booking.c.booking_id)
-        .where(booking.c.state != "deleted")
-    )
-    spent = [
-        r
-        for r in conn.execute(
-            select(unmasking_request.c.id).where(unmasking_request.c.id.in_(named))
-        ).scalars()
-        if r not in set(conn.execute(alive).scalars())
-    ]
+    named: set[str] = set()
+    for chunk in _chunks(list(ids)):
+        named.update(
+            conn.execute(
+                select(unmasking_request_booking.c.request_id).where(
+                    unmasking_request_booking.c.booking_id.in_(chunk)
+                )
+            ).scalars()
+        )
+    alive: set[str] = set()
+    for chunk in _chunks(sorted(named)):
+        alive.update(
+            conn.execute(
+                select(unmasking_request_booking.c.request_id)
+                .join(booking, booking.c.id == unmasking_request_booking.c.booking_id)
+                .where(unmasking_request_booking.c.request_id.in_(chunk), booking.c.state != "deleted")
+            ).scalars()
+        )
+    spent = sorted(named - alive)
     for chunk in _chunks(spent):
         conn.execute(update(unmasking_request).where(unmasking_request.c.id.in_(chunk)).values(reason=""))
         conn.execute(
