@@ -358,7 +358,7 @@ def delete_copies(conn: Connection, ids: Sequence[str], *, at: dt.datetime) -> C
             conn.execute(
                 update(hit)
                 .where(hit.c.booking_id.in_(chunk))
-                .values(review_reason=None, features={}, score=0.0)
+                .values(review_reason=None, features=[], score=0.0)
             ).rowcount
             or 0
         )

@@ -175,7 +175,7 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "traveller: per-feature match scores",
         "clear numbers",
         "not shown for a masked booking",
-        "erased ({})",
+        "erased ([])",
     ),
     PersonalColumn(
         "hit",
