@@ -120,31 +120,44 @@ def test_request_waits_for_a_person_then_the_answer_is_logged_at_both_ends(feder
             node=b.node,
             client=b.client(),
         )
-    answer = svc.approve_answer(
-        inbound.id,
-        user=b.users[S_],
-        reason=REASON,
-        booking_ids=ids,
-        evaluation=EVAL,
-        handling=[HandlingCode.H0, HandlingCode.H1],
-        node=b.node,
-        client=b.client(),
-    )
-    assert answer.status == "sent"
-    assert answer.records == 2
-    assert answer.masked_records == 1
-    with pytest.raises(ConflictError):  # decided once
+    # A masked booking leaves only under a decided judicial unmasking (Art. 12(3)): the
+    # answer naming it is refused whole, and nothing is filed or sent.
+    with pytest.raises(ForbiddenError, match="masked"):
         svc.approve_answer(
             inbound.id,
             user=b.users[S_],
             reason=REASON,
             booking_ids=ids,
             evaluation=EVAL,
+            handling=[HandlingCode.H0, HandlingCode.H1],
+            node=b.node,
+            client=b.client(),
+        )
+    answer = svc.approve_answer(
+        inbound.id,
+        user=b.users[S_],
+        reason=REASON,
+        booking_ids=ids[:1],
+        evaluation=EVAL,
+        handling=[HandlingCode.H0, HandlingCode.H1],
+        node=b.node,
+        client=b.client(),
+    )
+    assert answer.status == "sent"
+    assert answer.records == 1
+    assert answer.masked_records == 0
+    with pytest.raises(ConflictError):  # decided once
+        svc.approve_answer(
+            inbound.id,
+            user=b.users[S_],
+            reason=REASON,
+            booking_ids=ids[:1],
+            evaluation=EVAL,
             node=b.node,
             client=b.client(),
         )
 
-    # At A: the request is answered; the masked booking came masked.
+    # At A: the request is answered; the masked booking did not come at all.
     with a.node.engine.connect() as conn:
         asked = store.get_message(conn, out.id)
     assert asked is not None
@@ -157,9 +170,8 @@ def test_request_waits_for_a_person_then_the_answer_is_logged_at_both_ends(feder
     by_ref = {r.ref: r for r in got.records}
     assert by_ref[ids[0]].masked is False
     assert any(t.get("surname") for t in by_ref[ids[0]].booking["travellers"])
-    assert by_ref[ids[1]].masked is True
+    assert ids[1] not in by_ref
     assert full.travellers
-    assert not any(t.get("surname") for t in by_ref[ids[1]].booking.get("travellers", []))
 
     # Logged at both ends, each with the other side's message id.
     sent_a = audit(a, operation=Operation.DISCLOSURE, reference=out.id)
@@ -172,8 +184,9 @@ def test_request_waits_for_a_person_then_the_answer_is_logged_at_both_ends(feder
     sent_b = audit(b, operation=Operation.DISCLOSURE, reference=answer.id)
     assert len(sent_b) == 1
     assert f"peer-msg:{received[0].id}" in sent_b[0].record_ids
-    assert set(ids) <= set(sent_b[0].record_ids)
-    assert sent_b[0].counts["bookings.masked"] == 1
+    assert ids[0] in sent_b[0].record_ids
+    assert ids[1] not in sent_b[0].record_ids
+    assert sent_b[0].counts["bookings.masked"] == 0
     got_a = audit(a, operation=Operation.COLLECTION, reference=received[0].id)
     assert f"peer-msg:{answer.id}" in got_a[0].record_ids
     assert audit(b, operation=Operation.CONSULTATION, reference=inbound.id)  # the look and the read

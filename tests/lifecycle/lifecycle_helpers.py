@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
 from pnrguard.domain.model import Booking, Contact, Document, Leg, Remark, Source, Traveller
-from pnrguard.protection.keystore import InMemoryKeyStore
+from pnrguard.protection.keystore import InMemoryKeyStore, KeyStore
 from pnrguard.protection.retention import DEFAULT_PROFILE, RetentionProfile
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.retention import RetentionSummary, run_retention
@@ -66,9 +66,9 @@ def pnr(
 class World:
     """A node's ports over one test database: in-memory key store, fixed clock, SQL audit."""
 
-    def __init__(self, engine: Engine, at: dt.datetime = T0) -> None:
+    def __init__(self, engine: Engine, at: dt.datetime = T0, *, ks: KeyStore | None = None) -> None:
         self.engine = engine
-        self.ks = InMemoryKeyStore()
+        self.ks: KeyStore = ks or InMemoryKeyStore()
         self.clock = FixedClock(at)
 
     def audit(self, conn: Connection) -> AuditLog:

@@ -51,9 +51,10 @@ def status() -> None:
             versions = node.keystore.versions()
             current = node.keystore.current_version
             usage = key_usage(node.engine)
+            periods = node.keystore.periods()
     except (PnrguardError, SQLAlchemyError) as exc:
         raise _system_error(exc) from None
-    names = [kt.name for kt in KEY_TABLES]
+    names = list(dict.fromkeys(kt.table.name for kt in KEY_TABLES))
     t = Table(title=f"KEK versions (current: {current})")
     t.add_column("version")
     t.add_column("state")
@@ -65,6 +66,13 @@ def status() -> None:
         per = usage.get(v, {})
         t.add_row(str(v), state, *(f"{per.get(n, 0):,}" for n in names), f"{sum(per.values()):,}")
     Console().print(t)
+    # Per-period KEKs (booking, sealed and copy keys by month of receipt) share the versions
+    # above; a period's KEK is destroyed by the retention run once its bookings are deleted.
+    Console().print(
+        f"Key periods with a live KEK: {', '.join(periods) if periods else 'none'}",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command()

@@ -26,6 +26,7 @@ extended or altered in any bit fails authentication, and the error says so witho
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import struct
@@ -48,6 +49,7 @@ __all__ = [
     "encrypt_field",
     "key_context",
     "new_data_key",
+    "receipt_period",
     "unwrap_booking_keys",
     "wrap_booking_keys",
 ]
@@ -209,14 +211,32 @@ class WrappedBookingKeys:
     version: int = 1
 
 
-def wrap_booking_keys(store: KeyStore, keys: BookingKeys, *, booking_id: str) -> WrappedBookingKeys:
-    """Wrap both keys of a booking, each bound to (booking id, kind, version)."""
+def receipt_period(at: dt.datetime) -> str:
+    """The key period of something received at `at`: its UTC month, ``YYYY-MM``.
+
+    Why a month: the retention rules count from receipt, so all bookings of a month are
+    deleted within about a month of each other, and the period KEK dies soon after the
+    last of them (issue 10, item 8)."""
+    if at.utcoffset() is None:
+        raise CryptoError("receipt_period needs a timezone-aware time")
+    return at.astimezone(dt.UTC).strftime("%Y-%m")
+
+
+def wrap_booking_keys(
+    store: KeyStore, keys: BookingKeys, *, booking_id: str, period: str | None = None
+) -> WrappedBookingKeys:
+    """Wrap both keys of a booking, each bound to (booking id, kind, version), under the KEK
+    of `period` (the booking's month of receipt; None: the master KEK, as before periods)."""
     return WrappedBookingKeys(
         identity=store.wrap(
-            keys.identity.reveal(), context=key_context(booking_id, KeyKind.IDENTITY, keys.version)
+            keys.identity.reveal(),
+            context=key_context(booking_id, KeyKind.IDENTITY, keys.version),
+            period=period,
         ),
         content=store.wrap(
-            keys.content.reveal(), context=key_context(booking_id, KeyKind.CONTENT, keys.version)
+            keys.content.reveal(),
+            context=key_context(booking_id, KeyKind.CONTENT, keys.version),
+            period=period,
         ),
         version=keys.version,
     )

@@ -27,6 +27,7 @@ import fcntl
 import hmac
 import json
 import os
+import re
 import secrets
 import stat
 import struct
@@ -52,6 +53,7 @@ __all__ = [
     "LocalKeyFileStore",
     "Secret",
     "WrappedKey",
+    "check_period",
 ]
 
 #: Data keys and KEKs are AES-256 keys.
@@ -71,6 +73,10 @@ _U32 = struct.Struct(">I")
 _MAX_VERSION = 2**32 - 1
 
 _KEYFILE_FORMAT = "pnrguard-keyfile"
+#: Format of a wrapped key under a *period* KEK: the period travels in the blob (and in the
+#: associated data), so no database column changes and old master-wrapped keys still open.
+_PERIOD_FORMAT = 0x02
+_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 _KEYFILE_VERSION = 1
 
 
@@ -120,6 +126,10 @@ class Secret(Generic[_T]):
         raise TypeError("a Secret cannot be pickled")
 
 
+#: period -> {KEK generation: key}
+Periods = dict[str, dict[int, Secret[bytes]]]
+
+
 @dataclass(frozen=True, slots=True)
 class WrappedKey:
     """A data key encrypted under the KEK `kek_version`. Safe to store next to the data;
@@ -166,6 +176,16 @@ class KeyStore(ABC):
       method returns, and visible to other processes sharing the store.
     - ``repr``/``str`` never show key material.
 
+    Per-period KEKs (DESIGN.md, "Per-period key-encryption keys"; issue 10 item 8):
+    ``wrap(..., period="2026-05")`` wraps under the KEK of that month of receipt instead of
+    the master KEK (created on first use, at the current version). ``rotate`` gives every
+    live period a new KEK at the new version and ``retire(v)`` removes version `v` of the
+    master and of every period, so `rewrap`/`retire` keep one meaning. ``destroy_period``
+    destroys every version of a period's KEK, for good: every key ever wrapped under it, in
+    live rows, dead rows, WAL segments and backups alike, stops unwrapping, and a later
+    `wrap` for that period is refused. The retention run calls it once a period's bookings
+    are all deleted.
+
     Destroying a booking's keys is not a key-store operation: the store deletes the wrapped
     data-key rows, after which nothing (not this store, not a backup of it) can decrypt that
     booking's fields. That is the crypto-shredding of DESIGN.md.
@@ -181,8 +201,25 @@ class KeyStore(ABC):
         """The KEK versions that can still unwrap, ascending."""
 
     @abstractmethod
-    def wrap(self, data_key: bytes, *, context: bytes) -> WrappedKey:
-        """Encrypt a 32-byte data key under the current KEK, bound to `context`."""
+    def wrap(self, data_key: bytes, *, context: bytes, period: str | None = None) -> WrappedKey:
+        """Encrypt a 32-byte data key under the current KEK (of `period`, if given), bound
+        to `context`."""
+
+    @abstractmethod
+    def periods(self) -> tuple[str, ...]:
+        """The periods whose KEK exists (ascending), destroyed ones excluded."""
+
+    @abstractmethod
+    def destroy_period(self, period: str) -> bool:
+        """Destroy every version of `period`'s KEK; False if it did not exist."""
+
+    @staticmethod
+    def period_of(wrapped: WrappedKey) -> str | None:
+        """The period a key is wrapped under, None for the master KEK."""
+        blob = wrapped.blob
+        if len(blob) >= 8 and blob[0] == _PERIOD_FORMAT:
+            return blob[1:8].decode("ascii", errors="replace")
+        return None
 
     @abstractmethod
     def unwrap(self, wrapped: WrappedKey, *, context: bytes) -> bytes:
@@ -206,11 +243,21 @@ class KeyStore(ABC):
         The default unwraps and wraps again, which authenticates the old wrapping on the way;
         a KMS adapter may override it with the KMS's own re-encrypt call.
         """
-        return self.wrap(self.unwrap(wrapped, context=context), context=context)
+        return self.wrap(
+            self.unwrap(wrapped, context=context), context=context, period=self.period_of(wrapped)
+        )
 
 
-def _wrap_ad(kek_version: int, context: bytes) -> bytes:
-    return _WRAP_AD_PREFIX + _U32.pack(kek_version) + context
+def _wrap_ad(kek_version: int, context: bytes, period: str | None = None) -> bytes:
+    tail = b"" if period is None else b"\x00period\x00" + period.encode("ascii")
+    return _WRAP_AD_PREFIX + _U32.pack(kek_version) + context + tail
+
+
+def check_period(period: str) -> str:
+    """A period is a month, ``YYYY-MM``."""
+    if not isinstance(period, str) or not _PERIOD.fullmatch(period):
+        raise CryptoError("a key period is a month written YYYY-MM")
+    return period
 
 
 def _check_context(context: bytes) -> None:
@@ -231,11 +278,21 @@ class _LocalKekStore(KeyStore):
         self._current = 0
         self._signing: Secret[bytes] | None = None
         self._signing_obj: Ed25519PrivateKey | None = None
+        self._periods: Periods = {}
+        self._period_ciphers: dict[tuple[str, int], AESGCM] = {}
+        self._destroyed: frozenset[str] = frozenset()
 
     # -- key ring ------------------------------------------------------------------------
-    def _set_ring(self, keks: dict[int, Secret[bytes]], signing: Secret[bytes] | None) -> None:
+    def _set_ring(
+        self,
+        keks: dict[int, Secret[bytes]],
+        signing: Secret[bytes] | None,
+        periods: Periods | None = None,
+        destroyed: frozenset[str] = frozenset(),
+    ) -> None:
         if not keks:
             raise CryptoError("key store holds no KEK")
+        periods = {p: dict(g) for p, g in (periods or {}).items() if g and p not in destroyed}
         with self._lock:
             self._keks = dict(keks)
             self._ciphers = {v: AESGCM(k.reveal()) for v, k in keks.items()}
@@ -243,13 +300,56 @@ class _LocalKekStore(KeyStore):
             if signing != self._signing:
                 self._signing_obj = None
             self._signing = signing
+            self._periods = periods
+            self._period_ciphers = {
+                (p, v): AESGCM(k.reveal()) for p, gens in periods.items() for v, k in gens.items()
+            }
+            self._destroyed = frozenset(destroyed)
 
     def _refresh(self) -> bool:
         """Reload from the backing store if it changed; True when it did. Default: never."""
         return False
 
-    def _persist(self, keks: dict[int, Secret[bytes]], signing: Secret[bytes] | None) -> None:
+    def _persist(
+        self,
+        keks: dict[int, Secret[bytes]],
+        signing: Secret[bytes] | None,
+        periods: Periods | None = None,
+        destroyed: frozenset[str] = frozenset(),
+    ) -> None:
         """Make this ring durable. Default: nothing (memory only)."""
+
+    def periods(self) -> tuple[str, ...]:
+        self._refresh()
+        return tuple(sorted(self._periods))
+
+    def _period_cipher(self, period: str) -> tuple[int, AESGCM]:
+        """The current KEK of `period`, created (durably) on first use."""
+        check_period(period)
+        self._refresh()
+        with self._lock:
+            gens = self._periods.get(period)
+            if gens and self._current in gens:
+                return self._current, self._period_ciphers[(period, self._current)]
+        with self._mutation():
+            if period in self._destroyed:
+                raise CryptoError(
+                    f"the KEK of period {period} was destroyed; nothing is wrapped under it again"
+                )
+            periods = {p: dict(g) for p, g in self._periods.items()}
+            gens = periods.setdefault(period, {})
+            if self._current not in gens:
+                gens[self._current] = Secret(secrets.token_bytes(KEK_SIZE))
+                self._commit(self._keks, self._signing, periods, self._destroyed)
+            return self._current, self._period_ciphers[(period, self._current)]
+
+    def destroy_period(self, period: str) -> bool:
+        check_period(period)
+        with self._mutation():
+            existed = period in self._periods
+            periods = {p: g for p, g in self._periods.items() if p != period}
+            self._commit(self._keks, self._signing, periods, self._destroyed | {period})
+            return existed
 
     @property
     def current_version(self) -> int:
@@ -259,15 +359,19 @@ class _LocalKekStore(KeyStore):
         return tuple(sorted(self._keks))
 
     # -- wrapping ------------------------------------------------------------------------
-    def wrap(self, data_key: bytes, *, context: bytes) -> WrappedKey:
+    def wrap(self, data_key: bytes, *, context: bytes, period: str | None = None) -> WrappedKey:
         if not isinstance(data_key, bytes) or len(data_key) != DATA_KEY_SIZE:
             raise CryptoError(f"data key must be {DATA_KEY_SIZE} bytes")
         _check_context(context)
+        nonce = os.urandom(_NONCE_SIZE)
+        if period is not None:
+            version, cipher = self._period_cipher(period)
+            sealed = cipher.encrypt(nonce, data_key, _wrap_ad(version, context, period))
+            return WrappedKey(version, bytes([_PERIOD_FORMAT]) + period.encode("ascii") + nonce + sealed)
         self._refresh()
         with self._lock:
             version = self._current
             cipher = self._ciphers[version]
-        nonce = os.urandom(_NONCE_SIZE)
         sealed = cipher.encrypt(nonce, data_key, _wrap_ad(version, context))
         return WrappedKey(version, _WRAP_HEADER + nonce + sealed)
 
@@ -275,6 +379,9 @@ class _LocalKekStore(KeyStore):
         if not isinstance(wrapped, WrappedKey):
             raise CryptoError("unwrap expects a WrappedKey")
         _check_context(context)
+        period = self.period_of(wrapped)
+        if period is not None:
+            return self._unwrap_period(wrapped, period, context)
         cipher = self._ciphers.get(wrapped.kek_version)
         if cipher is None and self._refresh():
             # Another process may have rotated since we loaded the file.
@@ -293,6 +400,29 @@ class _LocalKekStore(KeyStore):
                 "wrapped key failed authentication (tampered, wrong context or wrong KEK)"
             ) from None
 
+    def _unwrap_period(self, wrapped: WrappedKey, period: str, context: bytes) -> bytes:
+        blob = wrapped.blob
+        if len(blob) != 8 + _NONCE_SIZE + DATA_KEY_SIZE + _TAG_SIZE or not _PERIOD.fullmatch(period):
+            raise CryptoError("wrapped key is malformed")
+        key = (period, wrapped.kek_version)
+        cipher = self._period_ciphers.get(key)
+        if cipher is None and self._refresh():
+            cipher = self._period_ciphers.get(key)
+        if cipher is None:
+            if period in self._destroyed:
+                raise CryptoError(f"the KEK of period {period} was destroyed (its bookings were deleted)")
+            raise CryptoError(f"KEK version {wrapped.kek_version} of period {period} is unknown or retired")
+        try:
+            return cipher.decrypt(
+                blob[8 : 8 + _NONCE_SIZE],
+                blob[8 + _NONCE_SIZE :],
+                _wrap_ad(wrapped.kek_version, context, period),
+            )
+        except InvalidTag:
+            raise CryptoError(
+                "wrapped key failed authentication (tampered, wrong context or wrong KEK)"
+            ) from None
+
     # -- rotation ------------------------------------------------------------------------
     def rotate(self) -> int:
         with self._mutation():
@@ -301,7 +431,10 @@ class _LocalKekStore(KeyStore):
                 raise CryptoError("KEK version space exhausted")
             keks = dict(self._keks)
             keks[version] = Secret(secrets.token_bytes(KEK_SIZE))
-            self._commit(keks, self._signing)
+            periods = {
+                p: {**g, version: Secret(secrets.token_bytes(KEK_SIZE))} for p, g in self._periods.items()
+            }
+            self._commit(keks, self._signing, periods, self._destroyed)
             return version
 
     def retire(self, version: int) -> None:
@@ -311,7 +444,8 @@ class _LocalKekStore(KeyStore):
             if version == self._current:
                 raise CryptoError("the current KEK cannot be retired; rotate first")
             keks = {v: k for v, k in self._keks.items() if v != version}
-            self._commit(keks, self._signing)
+            periods = {p: {v: k for v, k in g.items() if v != version} for p, g in self._periods.items()}
+            self._commit(keks, self._signing, periods, self._destroyed)
 
     # -- signing key ---------------------------------------------------------------------
     def signing_key(self) -> Ed25519PrivateKey:
@@ -324,7 +458,7 @@ class _LocalKekStore(KeyStore):
                     if self._signing is None:  # another process may have created it meanwhile
                         key = Ed25519PrivateKey.generate()
                         raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-                        self._commit(self._keks, Secret(raw))
+                        self._commit(self._keks, Secret(raw), self._periods, self._destroyed)
             signing = self._signing
             if signing is None:  # pragma: no cover - _commit sets it or raises
                 raise CryptoError("signing key could not be created")
@@ -332,11 +466,17 @@ class _LocalKekStore(KeyStore):
                 self._signing_obj = Ed25519PrivateKey.from_private_bytes(signing.reveal())
             return self._signing_obj
 
-    def _commit(self, keks: dict[int, Secret[bytes]], signing: Secret[bytes] | None) -> None:
+    def _commit(
+        self,
+        keks: dict[int, Secret[bytes]],
+        signing: Secret[bytes] | None,
+        periods: Periods | None = None,
+        destroyed: frozenset[str] = frozenset(),
+    ) -> None:
         """Persist first, then use: a KEK that is not durable must never wrap anything, or
         a crash would lose every key it wrapped."""
-        self._persist(keks, signing)
-        self._set_ring(keks, signing)
+        self._persist(keks, signing, periods, destroyed)
+        self._set_ring(keks, signing, periods, destroyed)
 
     @contextlib.contextmanager
     def _mutation(self) -> Iterator[None]:
@@ -463,11 +603,11 @@ class LocalKeyFileStore(_LocalKekStore):
                 )
             with os.fdopen(os.dup(fd), "rb") as fh:
                 raw = fh.read()
-            keks, signing = self._parse(raw)
+            keks, signing, periods, destroyed = self._parse(raw)
         except BaseException:
             os.close(fd)
             raise
-        self._set_ring(keks, signing)
+        self._set_ring(keks, signing, periods, destroyed)
         # Keep the loaded file open: its inode cannot be reused while we hold it, so a
         # replaced file (every change is a rename) always shows a different inode in _refresh.
         old, self._held_fd = self._held_fd, fd
@@ -486,11 +626,19 @@ class LocalKeyFileStore(_LocalKekStore):
         with contextlib.suppress(Exception):
             self.close()
 
-    def _commit(self, keks: dict[int, Secret[bytes]], signing: Secret[bytes] | None) -> None:
-        self._persist(keks, signing)
+    def _commit(
+        self,
+        keks: dict[int, Secret[bytes]],
+        signing: Secret[bytes] | None,
+        periods: Periods | None = None,
+        destroyed: frozenset[str] = frozenset(),
+    ) -> None:
+        self._persist(keks, signing, periods, destroyed)
         self._load()  # re-read what we wrote: proves it parses, and refreshes the stamp
 
-    def _parse(self, raw: bytes) -> tuple[dict[int, Secret[bytes]], Secret[bytes] | None]:
+    def _parse(
+        self, raw: bytes
+    ) -> tuple[dict[int, Secret[bytes]], Secret[bytes] | None, Periods, frozenset[str]]:
         path = self._path
         try:
             doc = json.loads(raw)
@@ -512,9 +660,32 @@ class LocalKeyFileStore(_LocalKekStore):
             keks[int(name)] = _unb64(value, KEK_SIZE, f"KEK version {name}", path)
         signing_text = doc.get("signing_key")
         signing = None if signing_text is None else _unb64(signing_text, 32, "signing_key", path)
-        return keks, signing
+        periods: Periods = {}
+        raw_periods = doc.get("periods", {})
+        raw_destroyed = doc.get("destroyed_periods", [])
+        if not isinstance(raw_periods, dict) or not isinstance(raw_destroyed, list):
+            raise CryptoError(f"key file {path}: 'periods' must be an object, 'destroyed_periods' a list")
+        for period, gens in raw_periods.items():
+            if not isinstance(period, str) or not _PERIOD.fullmatch(period) or not isinstance(gens, dict):
+                raise CryptoError(f"key file {path}: period {period!r} is not YYYY-MM with an object of KEKs")
+            periods[period] = {}
+            for name, value in gens.items():
+                if not (name.isascii() and name.isdigit()) or not 1 <= int(name) <= _MAX_VERSION:
+                    raise CryptoError(
+                        f"key file {path}: KEK version {name!r} of {period} is not a positive integer"
+                    )
+                periods[period][int(name)] = _unb64(value, KEK_SIZE, f"KEK {period} version {name}", path)
+        if not all(isinstance(p, str) and _PERIOD.fullmatch(p) for p in raw_destroyed):
+            raise CryptoError(f"key file {path}: 'destroyed_periods' holds something that is not YYYY-MM")
+        return keks, signing, periods, frozenset(raw_destroyed)
 
-    def _persist(self, keks: dict[int, Secret[bytes]], signing: Secret[bytes] | None) -> None:
+    def _persist(
+        self,
+        keks: dict[int, Secret[bytes]],
+        signing: Secret[bytes] | None,
+        periods: Periods | None = None,
+        destroyed: frozenset[str] = frozenset(),
+    ) -> None:
         doc: dict[str, Any] = {
             "format": _KEYFILE_FORMAT,
             "version": _KEYFILE_VERSION,
@@ -522,6 +693,14 @@ class LocalKeyFileStore(_LocalKekStore):
         }
         if signing is not None:
             doc["signing_key"] = _b64(signing.reveal())
+        if periods:
+            doc["periods"] = {
+                p: {str(v): _b64(k.reveal()) for v, k in sorted(g.items())}
+                for p, g in sorted(periods.items())
+            }
+        if destroyed:
+            # Kept so the period is never silently recreated: what was wrapped under it is gone.
+            doc["destroyed_periods"] = sorted(destroyed)
         data = json.dumps(doc, indent=2).encode("ascii") + b"\n"
         directory = self._path.parent
         tmp = directory / f".{self._path.name}.{secrets.token_hex(8)}.tmp"

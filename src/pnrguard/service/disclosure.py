@@ -35,8 +35,10 @@ from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.package_pdf import render_package_pdf
 from pnrguard.service.review import ReviewPolicy, booking_view, consultation_purpose, log_unmasking
+from pnrguard.service.unmasking import can_see_identity_on
 from pnrguard.store import screening as hits_store
 from pnrguard.store import workspace as store
+from pnrguard.store.copies import shown_text
 from pnrguard.store.repository import BookingRepository, new_id
 from pnrguard.store.screening import HitKind, HitStatus
 from pnrguard.store.workspace import AuthorityRecord, TransmissionRecord
@@ -168,6 +170,7 @@ def propose_transmission(
             raise InputError("a transmission names a hit, or a request and a booking")
         if BookingRepository(conn, keystore).summary(target).state == "deleted":
             raise ConflictError("the booking was deleted")
+        _only_unmasked(conn, target, user=user, purpose=purpose, now=now)
         rec = TransmissionRecord(
             id=new_id(),
             hit_id=hit_id,
@@ -199,6 +202,19 @@ def propose_transmission(
 
 def _with(rec: TransmissionRecord, **changes: Any) -> TransmissionRecord:
     return replace(rec, **changes)
+
+
+def _only_unmasked(
+    conn: Connection, booking_id: str, *, user: Account, purpose: Purpose, now: dt.datetime
+) -> None:
+    """Art. 12(3) of Directive (EU) 2016/681 (issue 10, item 4): the data of a masked
+    booking is transmitted only under a decided judicial unmasking that covers this booking,
+    this person and this purpose."""
+    if not can_see_identity_on(booking_id, user=user, purpose=purpose, conn=conn, now=now):
+        raise ForbiddenError(
+            "the booking is masked (Art. 12(2)): it is transmitted only under a decided judicial "
+            "unmasking that covers it (Art. 12(3)); request one first"
+        )
 
 
 def _released(rec: TransmissionRecord, *, by: str, at: dt.datetime, reason: str) -> TransmissionRecord:
@@ -250,6 +266,8 @@ def approve_transmission(
             raise ConflictError("the hit is no longer confirmed")
         authority = store.get_authority(conn, rec.authority_id)
         assert authority is not None
+        # Masked since the proposal? Then the release needs the unmasking too.
+        _only_unmasked(conn, rec.booking_id, user=user, purpose=Purpose(rec.purpose), now=now)
         released = _released(rec, by=user.username, at=now, reason=reason)
         pkg = _package(conn, keystore, released, user=user, node_name=node_name, log=audit(conn))
         if not store.decide_transmission(
@@ -354,12 +372,15 @@ def _package(
                 "hit_id": h.id,
                 "kind": h.kind.value,
                 "traveller_ref": h.traveller_ref,
-                "score": h.score,
-                "features": [{"feature": f, "value": v} for f, v in h.features],
+                # Masked booking (Art. 12(2)): no score or feature numbers that confirm who.
+                "score": h.score if view.identity_visible else None,
+                "features": [
+                    {"feature": f, "value": v} for f, v in (h.features if view.identity_visible else ())
+                ],
                 "match": match,
                 "reviewed_by": h.reviewed_by,
                 "reviewed_at": h.reviewed_at.isoformat() if h.reviewed_at else None,
-                "review_reason": h.review_reason,
+                "review_reason": shown_text(h.review_reason),
             }
         }
         basis = "Directive (EU) 2016/681, Art. 6(2)(a) and 6(6): a confirmed match, reviewed by a person"
@@ -384,7 +405,7 @@ def _package(
                 "step": "released",
                 "by": rec.decided_by,
                 "at": rec.decided_at.isoformat(),
-                "reason": rec.decision_reason,
+                "reason": shown_text(rec.decision_reason),
             }
         )
     data: dict[str, Any] = {
@@ -400,7 +421,7 @@ def _package(
             "PIU's permission; no decision with adverse legal effect on automated processing alone "
             "(Art. 7(6))."
         ),
-        "justification": rec.justification,
+        "justification": shown_text(rec.justification),
         "approvals": approvals,
         **origin,
         "booking": view.to_json(),

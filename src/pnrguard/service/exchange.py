@@ -9,10 +9,11 @@ Why it works this way (Directive 2016/681 Art. 9-11, REQUIREMENTS §6, DESIGN.md
   until a supervisor other than that person approves it (`second_approval`).
   A spontaneous transfer (`send_transfer`) sends a *confirmed* hit's booking, or data
   received earlier when its handling codes allow it.
-- **Masked stays masked.** An answer reads each booking through the unmasking seam
-  (`service.unmasking.can_see_identity_on`): a depersonalised booking leaves without its
-  identity fields unless an approved unmasking request covers this booking, approver and
-  purpose; the record says ``masked: true`` so the receiver knows.
+- **Masked stays masked.** An answer or transfer reads each booking through the unmasking
+  seam (`service.unmasking.can_see_identity_on`): a masked booking leaves only when an
+  approved judicial unmasking covers this booking, approver and purpose (Art. 12(3));
+  otherwise the whole message is refused and nothing leaves (issue 10, item 4). A copy
+  filed before its booking was masked is sealed with it (`service.exchange_payload`).
 - **Logged at both ends.** Every message sent is a ``disclosure`` in the sender's log and
   every message received a ``collection`` in the receiver's, each with the other side's
   message id in its record ids (``peer-msg:<id>``) and its own id as the reference, so two
@@ -32,7 +33,6 @@ Why it works this way (Directive 2016/681 Art. 9-11, REQUIREMENTS §6, DESIGN.md
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import re
@@ -40,14 +40,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
 from pnrguard.domain.model import to_dict
-from pnrguard.errors import ConfigError, ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.exchange import signatures as sig
 from pnrguard.exchange.client import (
     LABEL,
@@ -61,11 +60,7 @@ from pnrguard.exchange.client import (
     sign_response,
 )
 from pnrguard.exchange.identity import (
-    IdentityCard,
-    load_certificate,
-    normalise_fingerprint,
     public_key_from_raw,
-    raw_public_key,
 )
 from pnrguard.exchange.messages import (
     REQUEST_KINDS,
@@ -79,11 +74,18 @@ from pnrguard.exchange.messages import (
     parse_envelope,
 )
 from pnrguard.exchange.peers import Peer, PeerKind
-from pnrguard.protection.crypto import AssociatedData, decrypt_field, encrypt_field, new_data_key
-from pnrguard.protection.keystore import KeyStore, WrappedKey
+from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
-from pnrguard.service.ingest import opaque
+from pnrguard.service.exchange_payload import check_live, file_links, open_payload, seal_payload
+from pnrguard.service.exchange_peers import (
+    list_peers,
+    node_card,
+    peer_api_url,
+    peer_ca_bundle,
+    register_peer,
+    revoke_peer,
+)
 from pnrguard.service.review import ReviewPolicy
 from pnrguard.service.unmasking import can_see_identity_on, read_visible
 from pnrguard.store import exchange as store
@@ -116,7 +118,6 @@ __all__ = [
     "send_transfer",
 ]
 
-_PAYLOAD_CONTEXT = b"pnrguard/exchange-payload/v1\x00"
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _DECIDERS = frozenset({Role.ANALYST, Role.SUPERVISOR})
 MIN_REASON = 20
@@ -137,20 +138,11 @@ def make_client(node: Node) -> PeerClient:
 # --- sealing envelopes at rest -------------------------------------------------------------
 
 
-def _seal(keystore: KeyStore, local_id: str, data: bytes) -> dict[str, Any]:
-    dk = new_data_key()
-    wrapped = keystore.wrap(dk, context=_PAYLOAD_CONTEXT + local_id.encode("ascii"))
-    blob = encrypt_field(dk, data, aad=AssociatedData("exchange_message", "payload", local_id, 1))
-    return {"kek_version": wrapped.kek_version, "wrapped_key": wrapped.blob, "payload": blob}
+_seal = seal_payload
 
 
 def _unseal(conn: Connection, keystore: KeyStore, local_id: str) -> Envelope:
-    kek_version, wrapped, blob = store.sealed_payload(conn, local_id)
-    dk = keystore.unwrap(
-        WrappedKey(kek_version, wrapped), context=_PAYLOAD_CONTEXT + local_id.encode("ascii")
-    )
-    data = decrypt_field(dk, blob, aad=AssociatedData("exchange_message", "payload", local_id, 1))
-    return Envelope.model_validate_json(data)
+    return open_payload(conn, keystore, local_id)
 
 
 def _file_outgoing(
@@ -186,6 +178,7 @@ def _file_outgoing(
             reason=reason,
         ),
     )
+    file_links(conn, env, local_id=local_id)
 
 
 def _row(
@@ -228,7 +221,7 @@ def _row(
         "decision_reason": reason,
         "sent_at": None,
         "error": None,
-        **_seal(keystore, local_id, data),
+        **_seal(keystore, local_id, data, at=now),
     }
 
 
@@ -741,8 +734,13 @@ def _read_records(
                 )
             records.append(Record(ref=bid, masked=False, booking=to_dict(b)))
         else:
-            b = repo.get(bid, include_identity=False)  # NotFoundError for a deleted booking
-            records.append(Record(ref=bid, masked=True, booking=to_dict(b)))
+            repo.summary(bid)  # NotFoundError for an unknown booking
+            # Art. 12(3) (issue 10, item 4): a masked booking leaves only under a decided
+            # judicial unmasking that covers it, this person and this purpose.
+            raise ForbiddenError(
+                f"booking {bid} is masked or deleted (Art. 12(2)): it is transmitted only under a "
+                "decided judicial unmasking (Art. 12(3)); request one, or leave it out"
+            )
     if records:
         log.append(
             actor=user.username,
@@ -1238,6 +1236,7 @@ def retry_delivery(local_id: str, *, user: Account, node: Node, client: PeerClie
             raise NotFoundError("no such outgoing message")
         if rec.status not in ("approved", "failed"):
             raise ConflictError(f"message {local_id} is {rec.status}")
+        check_live(conn, local_id)  # never resend a copy of a masked or deleted booking
         peer = _usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
         env = _unseal(conn, node.keystore, local_id)
     out = _deliver(
@@ -1254,123 +1253,3 @@ def retry_delivery(local_id: str, *, user: Account, node: Node, client: PeerClie
         with node.engine.begin() as conn:
             store.set_status(conn, rec.in_reply_to, expect=("approved",), status="answered")
     return out
-
-
-# --- identity and trust ---------------------------------------------------------------------
-
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
-
-
-def peer_api_url(node: Node) -> str:
-    s = node.settings
-    return s.peer_api_url or f"https://{s.peer_api_host}:{s.peer_api_port}"
-
-
-def node_card(node: Node) -> IdentityCard:
-    """This node's identity card (public material only), for `pnrguard node identity --export`."""
-    s = node.settings
-    try:
-        cert_pem = s.tls_cert_file.read_text("ascii")
-        ca_pem = s.tls_ca_file.read_text("ascii")
-    except OSError:
-        raise ConfigError(
-            "the node's TLS certificate or CA file is missing: run `pnrguard node identity --create-cert` "
-            "or set PNRGUARD_TLS_CERT_FILE / PNRGUARD_TLS_CA_FILE"
-        ) from None
-    leaf = load_certificate(cert_pem)
-    leaf_pem = leaf.public_bytes(serialization.Encoding.PEM).decode("ascii")
-    raw = raw_public_key(node.keystore.signing_key())
-    return IdentityCard(
-        name=s.node_name,
-        country=s.node_country,
-        url=peer_api_url(node),
-        cert_pem=leaf_pem,
-        ca_pem=ca_pem,
-        signing_key=base64.b64encode(raw).decode("ascii"),
-    )
-
-
-def register_peer(
-    card: IdentityCard,
-    *,
-    cert_fingerprint: str,
-    key_fingerprint: str,
-    kind: PeerKind = PeerKind.MEMBER_STATE,
-    onward_condition: str | None = None,
-    actor: str,
-    node: Node,
-) -> Peer:
-    """Register a peer from its identity card, after its operator confirmed both fingerprints
-    out of band: both must equal what the card holds, or nothing is stored."""
-    if normalise_fingerprint(cert_fingerprint) != card.cert_fingerprint:
-        raise InputError("the certificate fingerprint does not match the card: do not register this peer")
-    if normalise_fingerprint(key_fingerprint) != card.keyid:
-        raise InputError("the signing key fingerprint does not match the card: do not register this peer")
-    if not _NAME.fullmatch(card.name):
-        raise InputError("a peer name is an opaque id (letters, digits, . _ : / -)")
-    if kind is PeerKind.THIRD_COUNTRY and not (onward_condition or "").strip():
-        raise InputError("a third country is registered with its onward-transfer undertaking")
-    if not card.url.startswith("https://"):
-        raise InputError("a peer's URL is https")
-    cert = load_certificate(card.cert_pem)
-    now = node.clock()
-    if cert.not_valid_after_utc <= now:
-        raise InputError("the peer's certificate has expired: ask for its renewed identity card")
-    p = Peer(
-        id=new_id(),
-        name=card.name,
-        country=card.country.upper()[:3],
-        kind=kind,
-        url=card.url,
-        keyid=card.keyid,
-        signing_key=card.signing_key_raw,
-        cert_pem=card.cert_pem,
-        cert_fingerprint=card.cert_fingerprint,
-        cert_not_after=cert.not_valid_after_utc,
-        ca_pem=card.ca_pem,
-        created_at=now,
-        onward_condition=(onward_condition or "").strip() or None,
-    )
-    with node.engine.begin() as conn:
-        SqlPeerDirectory(conn).add(p)
-        node.audit(conn).append(
-            actor=opaque(actor),
-            role="admin",
-            operation=Operation.ALTERATION,
-            purpose=Purpose.SYSTEM_SECURITY,
-            record_ids=[f"peer:{p.name}"],
-            counts={f"exchange.peer.registered.{kind.value}": 1},
-            reference=p.id,
-        )
-    return p
-
-
-def revoke_peer(name: str, *, actor: str, node: Node) -> bool:
-    """Revoke a peer: its messages are refused from the next one on (no restart needed)."""
-    with node.engine.begin() as conn:
-        directory = SqlPeerDirectory(conn)
-        p = directory.by_name(name)
-        if p is None:
-            raise NotFoundError("no such peer")
-        done = directory.revoke(name, at=node.clock())
-        if done:
-            node.audit(conn).append(
-                actor=opaque(actor),
-                role="admin",
-                operation=Operation.ALTERATION,
-                purpose=Purpose.SYSTEM_SECURITY,
-                record_ids=[f"peer:{p.name}"],
-                counts={"exchange.peer.revoked": 1},
-                reference=p.id,
-            )
-    return done
-
-
-def list_peers(node: Node) -> list[Peer]:
-    with node.engine.connect() as conn:
-        return SqlPeerDirectory(conn).all()
-
-
-def peer_ca_bundle(node: Node) -> str:
-    with node.engine.connect() as conn:
-        return SqlPeerDirectory(conn).ca_bundle()

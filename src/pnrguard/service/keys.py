@@ -11,7 +11,9 @@ booking_key    wrapped                          `crypto.key_context(booking_id, 
 node_secret    wrapped                          `repository._SECRET_CONTEXT` + name
 quarantine     wrapped_key                      `repository._QUARANTINE_CONTEXT` + message_id
 gateway_inbox  wrapped_key (NULL once done)     `service.gateway._PAYLOAD_CONTEXT` + id
-exchange_msg   wrapped_key                      `service.exchange._PAYLOAD_CONTEXT` + id
+exchange_msg   wrapped_key (active copies)      `store.copies.PAYLOAD_CONTEXT` + id
+exchange_msg   wrapped_key (masked copies;      `store.copies.SEALED_PAYLOAD_CONTEXT` + id
+               the *seal* key store)
 sealed_key     wrapped (the *seal* key store)   `lifecycle.sealed_context(booking_id, key_version, tier)`
 ============== ================================ ==========================================
 
@@ -41,15 +43,17 @@ from typing import Any
 
 from sqlalchemy import Column, Table, and_, func, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.sql.elements import ColumnElement
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.errors import ConflictError, CryptoError
 from pnrguard.protection.crypto import KeyKind, key_context
 from pnrguard.protection.keystore import KeyStore, WrappedKey
-from pnrguard.service.exchange import _PAYLOAD_CONTEXT as _EXCHANGE_CONTEXT
 from pnrguard.service.gateway import _PAYLOAD_CONTEXT as _GATEWAY_CONTEXT
 from pnrguard.service.ingest import AuditFactory
+from pnrguard.store.copies import PAYLOAD_CONTEXT as _EXCHANGE_CONTEXT
+from pnrguard.store.copies import SEALED_PAYLOAD_CONTEXT as _EXCHANGE_SEALED_CONTEXT
 from pnrguard.store.exchange import exchange_message
 from pnrguard.store.gateway import gateway_inbox
 from pnrguard.store.lifecycle import sealed_context, sealed_key
@@ -87,10 +91,18 @@ class KeyTable:
     extra: tuple[str, ...] = ()
     #: wrapped by the seal key store (sealed identity keys), not the main one
     sealed: bool = False
+    #: only these rows hold a key of this kind (a table may hold keys under two contexts)
+    where: ColumnElement[bool] | None = None
+    #: the name in results and audit counts when a table appears twice
+    label: str | None = None
 
     @property
     def name(self) -> str:
-        return self.table.name
+        return self.label or self.table.name
+
+    def rows(self) -> list[ColumnElement[bool]]:
+        kek = self.col("kek_version")
+        return [kek.is_not(None), *([] if self.where is None else [self.where])]
 
     def col(self, name: str) -> Column[Any]:
         return self.table.c[name]
@@ -111,7 +123,22 @@ KEY_TABLES: tuple[KeyTable, ...] = (
     KeyTable(node_secret, ("name",), "wrapped", _ascii(_SECRET_CONTEXT, "name")),
     KeyTable(quarantine, ("message_id",), "wrapped_key", _ascii(_QUARANTINE_CONTEXT, "message_id")),
     KeyTable(gateway_inbox, ("id",), "wrapped_key", _ascii(_GATEWAY_CONTEXT, "id")),
-    KeyTable(exchange_message, ("id",), "wrapped_key", _ascii(_EXCHANGE_CONTEXT, "id")),
+    KeyTable(
+        exchange_message,
+        ("id",),
+        "wrapped_key",
+        _ascii(_EXCHANGE_CONTEXT, "id"),
+        where=exchange_message.c.lifecycle == "active",
+    ),
+    KeyTable(
+        exchange_message,
+        ("id",),
+        "wrapped_key",
+        _ascii(_EXCHANGE_SEALED_CONTEXT, "id"),
+        sealed=True,
+        where=exchange_message.c.lifecycle == "masked",
+        label="exchange_message_sealed",
+    ),
     KeyTable(
         sealed_key,
         ("booking_id",),
@@ -161,7 +188,7 @@ def _batch(
     pk_cols = [kt.col(c) for c in kt.pk]
     kek, blob = kt.col("kek_version"), kt.col(kt.blob)
     cols = [*pk_cols, kek, blob, *(kt.col(c) for c in kt.extra)]
-    where = [kek.is_not(None), kek != current]
+    where = [*kt.rows(), kek != current]
     if after is not None:
         where.append(tuple_(*pk_cols) > tuple_(*after) if len(pk_cols) > 1 else pk_cols[0] > after[0])
     q = select(*cols).where(and_(*where)).order_by(*pk_cols).limit(limit)
@@ -189,7 +216,7 @@ def _batch(
 
 def _count_old(conn: Connection, kt: KeyTable, ks: KeyStore) -> int:
     kek = kt.col("kek_version")
-    q = select(func.count()).select_from(kt.table).where(kek.is_not(None), kek != ks.current_version)
+    q = select(func.count()).select_from(kt.table).where(*kt.rows(), kek != ks.current_version)
     return int(conn.execute(q).scalar_one())
 
 
@@ -253,9 +280,10 @@ def key_usage(engine: Engine, *, sealed: bool | None = None) -> dict[int, dict[s
             if sealed is not None and kt.sealed != sealed:
                 continue
             kek = kt.col("kek_version")
-            q = select(kek, func.count()).where(kek.is_not(None)).group_by(kek)
+            q = select(kek, func.count()).where(*kt.rows()).group_by(kek)
             for version, n in conn.execute(q):
-                out.setdefault(int(version), {})[kt.name] = int(n)
+                slot = out.setdefault(int(version), {})
+                slot[kt.table.name] = slot.get(kt.table.name, 0) + int(n)
     return out
 
 

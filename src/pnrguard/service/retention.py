@@ -53,6 +53,7 @@ from pnrguard.protection.retention import (
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, expire_quarantine, opaque
 from pnrguard.store.audit import audit_checkpoint, audit_entry
+from pnrguard.store.copies import age_copies, spent_periods
 from pnrguard.store.lifecycle import (
     BookingRow,
     StoreRetentionLinks,
@@ -133,6 +134,9 @@ class RetentionSummary:
     quarantine_expired: int = 0
     audit_entries_pruned: int = 0
     skipped: int = 0
+    copies_masked: int = 0
+    copies_deleted: int = 0
+    periods_destroyed: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -145,6 +149,9 @@ class RetentionSummary:
             "batches": self.batches,
             "quarantine.expired": self.quarantine_expired,
             "audit.entries_pruned": self.audit_entries_pruned,
+            "exchange_copies.masked": self.copies_masked,
+            "exchange_copies.deleted": self.copies_deleted,
+            "kek.periods_destroyed": self.periods_destroyed,
         }
 
 
@@ -292,6 +299,94 @@ def prune_audit_log(
     return int(entry.counts.get("audit.entries", 0))
 
 
+def _age_copies(
+    engine: Engine,
+    cut: Cutoffs,
+    *,
+    keystore: KeyStore,
+    seal_keystore: KeyStore,
+    audit: AuditLog | AuditFactory,
+    now: dt.datetime,
+    summary: RetentionSummary,
+) -> None:
+    """Exchange copies by their own age (received copies, requests): masked at the mask
+    cut-off, erased at the deletion cut-off (store/copies.py). Copies of local bookings
+    were already masked or erased with their bookings in the batches above."""
+    with engine.begin() as conn:
+        masked, erased = age_copies(
+            conn,
+            mask_before=cut.mask,
+            delete_before=cut.delete,
+            keystore=keystore,
+            seal_keystore=seal_keystore,
+            at=now,
+        )
+        log = _audit_for(audit, conn)
+        if masked:
+            log.append(
+                actor=ACTOR,
+                role=ROLE,
+                operation=Operation.MASKING,
+                purpose=Purpose.RETENTION,
+                record_ids=(),
+                counts={"exchange_copies.masked": masked},
+                reference=summary.run_id,
+            )
+        if erased:
+            log.append(
+                actor=ACTOR,
+                role=ROLE,
+                operation=Operation.ERASURE,
+                purpose=Purpose.RETENTION,
+                record_ids=(),
+                counts={"exchange_copies.deleted": erased},
+                reference=summary.run_id,
+            )
+    summary.copies_masked += masked
+    summary.copies_deleted += erased
+
+
+def _destroy_spent_periods(
+    engine: Engine,
+    *,
+    keystore: KeyStore,
+    seal_keystore: KeyStore,
+    audit: AuditLog | AuditFactory,
+    now: dt.datetime,
+    summary: RetentionSummary,
+) -> None:
+    """Destroy the KEK of every past month whose bookings and copies are all deleted (issue
+    10, item 8): dead rows, WAL segments and backups of that month become unreadable with
+    the current key file, without anyone remembering to rotate. Logged as a
+    ``key_destruction`` entry naming the period, never a booking."""
+    stores = [keystore] if seal_keystore is keystore else [keystore, seal_keystore]
+    candidates = {p for ks in stores for p in ks.periods()}
+    if not candidates:
+        return
+    with engine.begin() as conn:
+        spent = spent_periods(conn, candidates, now=now)
+        if not spent:
+            return
+        # Logged first, in the same transaction: if the key store fails the entry rolls
+        # back; if the commit fails after the destruction the next run finds the period
+        # gone from the key store and there is nothing left to log twice.
+        log = _audit_for(audit, conn)
+        for period in spent:
+            log.append(
+                actor=ACTOR,
+                role=ROLE,
+                operation=Operation.KEY_DESTRUCTION,
+                purpose=Purpose.RETENTION,
+                record_ids=(),
+                counts={"kek.periods_destroyed": 1},
+                reference=f"period:{period}",
+            )
+        for period in spent:
+            for ks in stores:
+                ks.destroy_period(period)
+    summary.periods_destroyed += len(spent)
+
+
 def run_retention(
     *,
     engine: Engine,
@@ -357,6 +452,10 @@ def run_retention(
                     progress(phase, changed)
                 if changed == 0:
                     break  # only rows we cannot act on are left: never spin on them
+        _age_copies(engine, cut, keystore=keystore, seal_keystore=seal, audit=audit, now=now, summary=summary)
+        _destroy_spent_periods(
+            engine, keystore=keystore, seal_keystore=seal, audit=audit, now=now, summary=summary
+        )
         if include_quarantine:
             summary.quarantine_expired = len(
                 expire_quarantine(

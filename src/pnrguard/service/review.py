@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import and_, func, select
@@ -42,6 +42,7 @@ from pnrguard.service import unmasking
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.screening import ReviewDecision, person_query, review_hit
 from pnrguard.store import screening as hits_store
+from pnrguard.store.copies import open_sealed_text, shown_text
 from pnrguard.store.repository import BookingRepository, BookingSummary
 from pnrguard.store.screening import HitKind, HitRecord, HitStatus, hit
 from pnrguard.store.tables import booking
@@ -498,11 +499,16 @@ class HitPage:
     features: tuple[FeatureRow, ...]
     explanation: str
     transmittable: bool = field(default=False)
+    #: False for a masked booking (Art. 12(2)): the list entry is shown by list and id only,
+    #: and neither the score nor the feature numbers, which would confirm who the traveller is.
+    identifying: bool = field(default=True)
 
     def to_json(self) -> dict[str, Any]:
         h = self.hit
-        entry = None
-        if self.entry is not None:
+        entry: dict[str, Any] | None = None
+        if not self.identifying and h.entity_id is not None:
+            entry = {"list": self.watchlist_name, "list_version": h.list_version, "entity_id": h.entity_id}
+        elif self.entry is not None:
             e = self.entry
             entry = {
                 "list": self.watchlist_name,
@@ -532,7 +538,7 @@ class HitPage:
             "status": h.status.value,
             "kind": h.kind.value,
             "purpose": h.purpose.value,
-            "score": h.score,
+            "score": h.score if self.identifying else None,
             "traveller_ref": h.traveller_ref,
             "traveller": self.traveller if self.traveller is not None else MASKED,
             "watchlist_entry": entry,
@@ -615,6 +621,19 @@ def hit_page(
             counts={"hits.opened": 1, "identity.masked": 0 if view.identity_visible else 1},
             reference=h.id,
         )
+    identifying = view.identity_visible
+    if view.unmasked_under is not None:  # a decided judicial unmasking, logged above
+        with engine.connect() as conn:
+            reason = open_sealed_text(
+                conn, h.review_reason, seal_keystore=keystore, booking_id=h.booking_id,
+                table="hit", column="review_reason", row_id=h.id,
+            )  # fmt: skip
+        h = replace(h, review_reason=reason)
+    h = replace(h, review_reason=shown_text(h.review_reason))  # a sealed reason is never shown
+    if not identifying:
+        # Issue 10 item 4: the entry's name, dates of birth and documents, the score and the
+        # feature numbers would confirm who the masked traveller is.
+        entry, features = None, ()
     return HitPage(
         h,
         view,
@@ -625,6 +644,7 @@ def hit_page(
         features,
         explanation,
         transmittable=h.status is HitStatus.CONFIRMED,
+        identifying=identifying,
     )
 
 

@@ -84,6 +84,8 @@ MESSAGE_STATUSES = (
     "awaiting_second",
 )
 
+LIFECYCLES = ("active", "masked", "deleted")
+
 
 peer = Table(
     "peer",
@@ -143,7 +145,13 @@ exchange_message = Table(
     Column("kek_version", Integer, nullable=False),
     Column("wrapped_key", LargeBinary, nullable=False),
     Column("payload", LargeBinary, nullable=False),
+    # 0010_dp_copies: the copy follows the life cycle of the bookings it carries (or, for a
+    # received copy or a request, its own age): ``masked`` re-wraps the key under the sealed
+    # payload context, ``deleted`` erases key and payload (store/copies.py).
+    Column("lifecycle", String(8), nullable=False, server_default="active"),
+    Column("lifecycle_at", UTCDateTime(), nullable=True),
     CheckConstraint(in_values("direction", DIRECTIONS), name="direction"),
+    CheckConstraint(in_values("lifecycle", LIFECYCLES), name="lifecycle"),
     CheckConstraint(in_values("status", MESSAGE_STATUSES), name="status"),
     UniqueConstraint("peer_id", "direction", "message_id", name="uq_exchange_message_peer_direction_id"),
     Index("ix_exchange_message_status_created_at", "status", "created_at"),
@@ -282,6 +290,7 @@ class ExchangeRecord:
     error: str | None
     second_approver: str | None = None
     second_approved_at: dt.datetime | None = None
+    lifecycle: str = "active"
 
     @classmethod
     def from_row(cls, r: Row[Any]) -> ExchangeRecord:
@@ -310,6 +319,7 @@ class ExchangeRecord:
             r.error,
             r.second_approver,
             r.second_approved_at,
+            r.lifecycle,
         )
 
 

@@ -60,7 +60,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pnrguard.domain.model import Booking, booking_from_dict
 from pnrguard.errors import CryptoError, NotFoundError
-from pnrguard.protection.crypto import KeyKind, decrypt_field, encrypt_field, key_context
+from pnrguard.protection.crypto import KeyKind, decrypt_field, encrypt_field, key_context, receipt_period
 from pnrguard.protection.keystore import KeyStore, Secret, WrappedKey
 from pnrguard.protection.retention import RetentionLinks
 from pnrguard.store.db import in_values, metadata
@@ -107,7 +107,6 @@ DECISIONS = ("approved", "rejected")
 RECTIFICATION_STATUSES = ("open", "applied", "rejected")
 RUN_STATUSES = ("running", "done", "failed")
 _SEAL_PREFIX = b"pnrguard/sealed-identity-key/v1\x00"
-
 
 
 def _id(name: str, *args: Any, **kwargs: Any) -> Column[str]:
@@ -336,9 +335,12 @@ def mask_bookings(
     identity key is missing are skipped (an inconsistent row is never half-masked)."""
     active = [r for r in rows if r.state == "active"]
     keys = _identity_keys(conn, [r.id for r in active])
+    from pnrguard.store.copies import IdentityKey, mask_copies  # copies imports this module's tables
+
     sealed_rows: list[dict[str, Any]] = []
     counts: list[dict[str, Any]] = []
     done: list[str] = []
+    in_hand: list[IdentityKey] = []
     for r in active:
         k = keys.get(r.id)
         if k is None:
@@ -349,7 +351,9 @@ def mask_bookings(
         )
         if r.travellers is None:
             counts.append({"b_id": r.id, "p_travellers": _travellers_in(conn, k, r.id, raw)})
-        sealed = seal_keystore.wrap(raw, context=sealed_context(r.id, k.key_version, tier))
+        sealed = seal_keystore.wrap(
+            raw, context=sealed_context(r.id, k.key_version, tier), period=receipt_period(r.first_seen)
+        )
         sealed_rows.append(
             {
                 "booking_id": r.id,
@@ -361,8 +365,12 @@ def mask_bookings(
             }
         )
         done.append(r.id)
+        in_hand.append(IdentityKey(r.id, raw, k.key_version))
     if not done:
         return []
+    # Reasons, digests and exchange copies of these bookings are masked with them, in this
+    # transaction, while the identity key is in hand (store/copies.py).
+    mask_copies(conn, in_hand, keystore=keystore, seal_keystore=seal_keystore, at=at)
     conn.execute(insert(sealed_key), sealed_rows)
     for chunk in _chunks(done):
         conn.execute(
@@ -417,7 +425,11 @@ def make_dormant(
                 WrappedKey(s.kek_version, bytes(s.wrapped)),
                 context=sealed_context(bid, s.key_version, s.tier),
             )
-            w = seal_keystore.wrap(raw, context=sealed_context(bid, s.key_version, "dormant"))
+            w = seal_keystore.wrap(
+                raw,
+                context=sealed_context(bid, s.key_version, "dormant"),
+                period=seal_keystore.period_of(WrappedKey(s.kek_version, bytes(s.wrapped))),
+            )
             conn.execute(
                 update(sealed_key)
                 .where(sealed_key.c.booking_id == bid)
@@ -441,7 +453,11 @@ def delete_bookings(conn: Connection, ids: Sequence[str], *, at: dt.datetime) ->
     keys first (wrapped data keys and sealed identity keys), then every version, then a
     tombstone row (state ``deleted``, no locator, reservation time or digest), so ids held
     elsewhere (audit entries, hits, requests) resolve to "deleted". The keyed person digest
-    of the bookings' hits goes too: it was derived from the deleted identity data."""
+    of the bookings' hits goes too: it was derived from the deleted identity data; so does
+    everything else about the bookings kept outside them (`store.copies.delete_copies`:
+    reasons, justifications, request texts, suppressions, exchange copies)."""
+    from pnrguard.store.copies import delete_copies  # copies imports this module's tables
+
     keys = versions = bookings = 0
     for chunk in _chunks(list(ids)):
         keys += int(
@@ -451,7 +467,6 @@ def delete_bookings(conn: Connection, ids: Sequence[str], *, at: dt.datetime) ->
         versions += int(
             conn.execute(delete(booking_version).where(booking_version.c.booking_id.in_(chunk))).rowcount or 0
         )
-        conn.execute(update(hit).where(hit.c.booking_id.in_(chunk)).values(person_digest=None))
         bookings += int(
             conn.execute(
                 update(booking)
@@ -460,6 +475,7 @@ def delete_bookings(conn: Connection, ids: Sequence[str], *, at: dt.datetime) ->
             ).rowcount
             or 0
         )
+    delete_copies(conn, list(ids), at=at)
     return DeleteCounts(bookings, versions, keys)
 
 

@@ -59,6 +59,7 @@ from pnrguard.protection.crypto import (
     encrypt_field,
     key_context,
     new_data_key,
+    receipt_period,
     unwrap_booking_keys,
     wrap_booking_keys,
 )
@@ -519,7 +520,9 @@ class BookingRepository:
                         "travellers": len(b.travellers),  # Art. 20 counts, kept after masking
                     }
                 )
-                wrapped = wrap_booking_keys(self._keystore, keys, booking_id=k.id)
+                wrapped = wrap_booking_keys(
+                    self._keystore, keys, booking_id=k.id, period=receipt_period(received_at)
+                )
                 for kind, w in ((KeyKind.IDENTITY, wrapped.identity), (KeyKind.CONTENT, wrapped.content)):
                     key_rows.append(
                         {

@@ -100,7 +100,7 @@ _PAGES = {
       <dd>{{ env.onward_transfer_condition }}</dd>{% endif %}
     {% if env.reasoning %}<dt>Reasoning</dt><dd>{{ env.reasoning }}</dd>{% endif %}
     {% if rec.decided_by %}<dt>Decided</dt>
-      <dd>{{ rec.decided_by }}, {{ rec.decided_at | utc }}: {{ rec.decision_reason }}</dd>
+      <dd>{{ rec.decided_by }}, {{ rec.decided_at | utc }}: {{ rec.decision_reason | shown }}</dd>
       {% endif %}
     {% if rec.second_approver %}<dt>Second approval</dt>
       <dd>{{ rec.second_approver }}, {{ rec.second_approved_at | utc }}</dd>{% endif %}

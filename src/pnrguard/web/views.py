@@ -22,6 +22,7 @@ from pnrguard.audit.models import Purpose
 from pnrguard.errors import PnrguardError
 from pnrguard.service.accounts import Role
 from pnrguard.service.review import MASKED, Moment
+from pnrguard.store.copies import shown_text
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -68,6 +69,7 @@ def is_masked(value: Any) -> bool:
 
 TEMPLATES.env.filters["purpose"] = purpose_label
 TEMPLATES.env.filters["utc"] = utc
+TEMPLATES.env.filters["shown"] = shown_text  # a sealed text (store/copies.py) is never printed
 TEMPLATES.env.filters["when"] = when
 TEMPLATES.env.tests["masked"] = is_masked
 TEMPLATES.env.globals["Role"] = Role

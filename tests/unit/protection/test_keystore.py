@@ -325,3 +325,55 @@ def test_concurrent_rotations_from_several_processes_are_all_kept(tmp_path: Path
     assert versions == list(range(2, 22))
     assert len({out[-1] for out in outputs}) == 1  # one signing key, created once
     assert LocalKeyFileStore(path).versions() == tuple(range(1, 22))
+
+
+# --- per-period KEKs (issue 10, item 8) --------------------------------------------------
+
+
+def test_period_keks_rotate_rewrap_retire_and_destroy(make_store: StoreFactory) -> None:
+    ks = make_store()
+    dk = new_data_key()
+    w = ks.wrap(dk, context=CTX, period="2026-01")
+    assert ks.period_of(w) == "2026-01"
+    assert ks.periods() == ("2026-01",)
+    assert ks.unwrap(w, context=CTX) == dk
+    with pytest.raises(CryptoError):
+        ks.unwrap(w, context=CTX + b"x")
+    # The period is authenticated: relabelling the blob to another month fails.
+    other = WrappedKey(w.kek_version, w.blob[:1] + b"2026-02" + w.blob[8:])
+    ks.wrap(new_data_key(), context=CTX, period="2026-02")
+    with pytest.raises(CryptoError):
+        ks.unwrap(other, context=CTX)
+    v2 = ks.rotate()
+    moved = ks.rewrap(w, context=CTX)
+    assert (moved.kek_version, ks.period_of(moved)) == (v2, "2026-01")
+    ks.retire(v2 - 1)
+    with pytest.raises(CryptoError):
+        ks.unwrap(w, context=CTX)  # the old version of the period is gone with the master's
+    assert ks.unwrap(moved, context=CTX) == dk
+    assert ks.destroy_period("2026-01") is True
+    assert ks.periods() == ("2026-02",)
+    with pytest.raises(CryptoError, match="destroyed"):
+        ks.unwrap(moved, context=CTX)
+    with pytest.raises(CryptoError, match="destroyed"):
+        ks.wrap(dk, context=CTX, period="2026-01")
+
+
+def test_a_master_wrapped_key_is_not_a_period_key(make_store: StoreFactory) -> None:
+    ks = make_store()
+    w = ks.wrap(new_data_key(), context=CTX)
+    assert ks.period_of(w) is None
+    with pytest.raises(CryptoError):
+        ks.wrap(new_data_key(), context=CTX, period="2026-13")
+
+
+def test_destroyed_periods_survive_a_reload(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    ks = LocalKeyFileStore(path, create_if_missing=True)
+    w = ks.wrap(new_data_key(), context=CTX, period="2025-11")
+    ks.destroy_period("2025-11")
+    again = LocalKeyFileStore(path)
+    assert again.periods() == ()
+    with pytest.raises(CryptoError, match="destroyed"):
+        again.unwrap(w, context=CTX)
+    assert "2025-11" in json.loads(path.read_text())["destroyed_periods"]

@@ -1,0 +1,74 @@
+"""Exchange envelopes at rest: sealed under a message key, opened only while the copy is live.
+
+Split out of `service/exchange.py` (one concept per module). An envelope holds personal
+data (a request's subject, an answer's or a transfer's bookings), so it is stored only
+encrypted under a data key of its own, wrapped by the key store under
+`store.copies.PAYLOAD_CONTEXT` + the message's local id.
+
+A copy follows the bookings it carries (issue 10, item 1; Art. 12(2)-(3) of Directive
+(EU) 2016/681): once any of them is masked (or the copy itself is 6 months old) the key is
+re-wrapped under the sealed context, and once deleted it is erased (`store.copies`). So
+`open_payload` refuses a masked copy (only a decided judicial unmasking may open it, which
+this path does not check) and a deleted one, and says which, without content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from pnrguard.errors import ForbiddenError, NotFoundError
+from pnrguard.exchange.messages import Envelope
+from pnrguard.protection.crypto import (
+    AssociatedData,
+    decrypt_field,
+    encrypt_field,
+    new_data_key,
+    receipt_period,
+)
+from pnrguard.protection.keystore import KeyStore, WrappedKey
+from pnrguard.store import exchange as store
+from pnrguard.store.copies import PAYLOAD_CONTEXT, copy_state, link_copy
+
+__all__ = ["check_live", "file_links", "open_payload", "seal_payload"]
+
+
+def _aad(local_id: str) -> AssociatedData:
+    return AssociatedData("exchange_message", "payload", local_id, 1)
+
+
+def seal_payload(keystore: KeyStore, local_id: str, data: bytes, *, at: dt.datetime) -> dict[str, Any]:
+    """The three stored columns of an envelope: KEK version, wrapped key, ciphertext. The
+    key is wrapped under the KEK of the month it was filed (`at`), which dies with that
+    month's bookings (issue 10, item 8)."""
+    dk = new_data_key()
+    wrapped = keystore.wrap(dk, context=PAYLOAD_CONTEXT + local_id.encode("ascii"), period=receipt_period(at))
+    blob = encrypt_field(dk, data, aad=_aad(local_id))
+    return {"kek_version": wrapped.kek_version, "wrapped_key": wrapped.blob, "payload": blob}
+
+
+def check_live(conn: Connection, local_id: str) -> None:
+    """Raise unless the copy and every booking it carries are still active."""
+    state = copy_state(conn, local_id)
+    if state == "deleted":
+        raise NotFoundError("the data of this exchange message was deleted at the end of its retention")
+    if state == "masked":
+        raise ForbiddenError(
+            "this exchange message carries masked data (Art. 12(2)): it is neither opened nor "
+            "sent again without a decided judicial unmasking (Art. 12(3))"
+        )
+
+
+def open_payload(conn: Connection, keystore: KeyStore, local_id: str) -> Envelope:
+    """The envelope of a live copy (`check_live` first)."""
+    check_live(conn, local_id)
+    kek_version, wrapped, blob = store.sealed_payload(conn, local_id)
+    dk = keystore.unwrap(WrappedKey(kek_version, wrapped), context=PAYLOAD_CONTEXT + local_id.encode("ascii"))
+    return Envelope.model_validate_json(decrypt_field(dk, blob, aad=_aad(local_id)))
+
+
+def file_links(conn: Connection, env: Envelope, *, local_id: str) -> None:
+    """Link an outgoing copy to the local bookings it carries (their refs are our ids)."""
+    link_copy(conn, exchange_id=local_id, booking_ids=[r.ref for r in env.records])

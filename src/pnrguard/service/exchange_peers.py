@@ -1,0 +1,147 @@
+"""Peer identity and trust: this node's identity card, registering and revoking peers.
+
+Split out of `service/exchange.py` (one concept per module); `service.exchange` re-exports
+these names. Why it works this way (docs/federation.md): a peer is registered only from its
+identity card after its operator confirmed both fingerprints out of band, revocation takes
+effect on the next message, and every change is an audited ``alteration``.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from cryptography.hazmat.primitives import serialization
+
+from pnrguard.audit.models import Operation, Purpose
+from pnrguard.errors import ConfigError, InputError, NotFoundError
+from pnrguard.exchange.identity import (
+    IdentityCard,
+    load_certificate,
+    normalise_fingerprint,
+    raw_public_key,
+)
+from pnrguard.exchange.peers import Peer, PeerKind
+from pnrguard.service.bootstrap import Node
+from pnrguard.service.ingest import opaque
+from pnrguard.store.exchange import SqlPeerDirectory
+from pnrguard.store.repository import new_id
+
+__all__ = ["list_peers", "node_card", "peer_api_url", "peer_ca_bundle", "register_peer", "revoke_peer"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
+
+
+def peer_api_url(node: Node) -> str:
+    s = node.settings
+    return s.peer_api_url or f"https://{s.peer_api_host}:{s.peer_api_port}"
+
+
+def node_card(node: Node) -> IdentityCard:
+    """This node's identity card (public material only), for `pnrguard node identity --export`."""
+    s = node.settings
+    try:
+        cert_pem = s.tls_cert_file.read_text("ascii")
+        ca_pem = s.tls_ca_file.read_text("ascii")
+    except OSError:
+        raise ConfigError(
+            "the node's TLS certificate or CA file is missing: run `pnrguard node identity --create-cert` "
+            "or set PNRGUARD_TLS_CERT_FILE / PNRGUARD_TLS_CA_FILE"
+        ) from None
+    leaf = load_certificate(cert_pem)
+    leaf_pem = leaf.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    raw = raw_public_key(node.keystore.signing_key())
+    return IdentityCard(
+        name=s.node_name,
+        country=s.node_country,
+        url=peer_api_url(node),
+        cert_pem=leaf_pem,
+        ca_pem=ca_pem,
+        signing_key=base64.b64encode(raw).decode("ascii"),
+    )
+
+
+def register_peer(
+    card: IdentityCard,
+    *,
+    cert_fingerprint: str,
+    key_fingerprint: str,
+    kind: PeerKind = PeerKind.MEMBER_STATE,
+    onward_condition: str | None = None,
+    actor: str,
+    node: Node,
+) -> Peer:
+    """Register a peer from its identity card, after its operator confirmed both fingerprints
+    out of band: both must equal what the card holds, or nothing is stored."""
+    if normalise_fingerprint(cert_fingerprint) != card.cert_fingerprint:
+        raise InputError("the certificate fingerprint does not match the card: do not register this peer")
+    if normalise_fingerprint(key_fingerprint) != card.keyid:
+        raise InputError("the signing key fingerprint does not match the card: do not register this peer")
+    if not _NAME.fullmatch(card.name):
+        raise InputError("a peer name is an opaque id (letters, digits, . _ : / -)")
+    if kind is PeerKind.THIRD_COUNTRY and not (onward_condition or "").strip():
+        raise InputError("a third country is registered with its onward-transfer undertaking")
+    if not card.url.startswith("https://"):
+        raise InputError("a peer's URL is https")
+    cert = load_certificate(card.cert_pem)
+    now = node.clock()
+    if cert.not_valid_after_utc <= now:
+        raise InputError("the peer's certificate has expired: ask for its renewed identity card")
+    p = Peer(
+        id=new_id(),
+        name=card.name,
+        country=card.country.upper()[:3],
+        kind=kind,
+        url=card.url,
+        keyid=card.keyid,
+        signing_key=card.signing_key_raw,
+        cert_pem=card.cert_pem,
+        cert_fingerprint=card.cert_fingerprint,
+        cert_not_after=cert.not_valid_after_utc,
+        ca_pem=card.ca_pem,
+        created_at=now,
+        onward_condition=(onward_condition or "").strip() or None,
+    )
+    with node.engine.begin() as conn:
+        SqlPeerDirectory(conn).add(p)
+        node.audit(conn).append(
+            actor=opaque(actor),
+            role="admin",
+            operation=Operation.ALTERATION,
+            purpose=Purpose.SYSTEM_SECURITY,
+            record_ids=[f"peer:{p.name}"],
+            counts={f"exchange.peer.registered.{kind.value}": 1},
+            reference=p.id,
+        )
+    return p
+
+
+def revoke_peer(name: str, *, actor: str, node: Node) -> bool:
+    """Revoke a peer: its messages are refused from the next one on (no restart needed)."""
+    with node.engine.begin() as conn:
+        directory = SqlPeerDirectory(conn)
+        p = directory.by_name(name)
+        if p is None:
+            raise NotFoundError("no such peer")
+        done = directory.revoke(name, at=node.clock())
+        if done:
+            node.audit(conn).append(
+                actor=opaque(actor),
+                role="admin",
+                operation=Operation.ALTERATION,
+                purpose=Purpose.SYSTEM_SECURITY,
+                record_ids=[f"peer:{p.name}"],
+                counts={"exchange.peer.revoked": 1},
+                reference=p.id,
+            )
+    return done
+
+
+def list_peers(node: Node) -> list[Peer]:
+    with node.engine.connect() as conn:
+        return SqlPeerDirectory(conn).all()
+
+
+def peer_ca_bundle(node: Node) -> str:
+    with node.engine.connect() as conn:
+        return SqlPeerDirectory(conn).ca_bundle()
