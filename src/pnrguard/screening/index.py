@@ -2,8 +2,10 @@
 
 Two levels keep it compact and fast. Level one is the vocabulary of distinct core tokens
 (a few hundred thousand even for a million entries) with lookup keys that lead to them:
-metaphone keys (transliteration variants), one-deletion keys (typos, SymSpell style) and
-glued particle forms (`ALZAWAHIRI`). Level two maps each token to a sorted int32 array of
+folded spellings (`transliteration.csv`), metaphone keys, deletion keys on the folded form
+(typos, SymSpell style: one deletion, two for parts of eight letters or more) and glued
+forms (`ALZAWAHIRI`, and adjacent parts glued together: `GARCIALOPEZ`, `ABDULRAHMAN`).
+Level two maps each token to a sorted int32 array of
 name ids. A query touches only the postings of tokens similar to its own, never the list.
 """
 
@@ -21,9 +23,12 @@ from pnrguard.screening.models import WatchlistEntry
 from pnrguard.screening.names import (
     _VARIANTS,
     deletions,
+    deletions2,
+    fold,
     name_form,
     phonetic_key,
     split_glued_particle,
+    surname_tokens,
 )
 
 IntArray = npt.NDArray[np.int32]
@@ -32,6 +37,10 @@ IntArray = npt.NDArray[np.int32]
 TOKEN_MIN_SIMILARITY = 0.72
 #: Most names a query may hand to the scorer; beyond it the best by token count are kept.
 MAX_CANDIDATE_NAMES = 600
+#: Folded length from which list tokens get two-deletion keys (queries: one less).
+TWO_EDIT_MIN_LENGTH = 8
+#: Most vocabulary tokens one query token may be compared with (bounds two-edit lookups).
+MAX_PROBE = 400
 #: Distinct query tokens whose vocabulary matches are remembered (cleared when full).
 MATCH_CACHE_SIZE = 200_000
 #: Merged postings of a query token's spellings are cached when at least this long ...
@@ -50,9 +59,15 @@ def token_similarity(query: str, listed: str) -> float:
     ratio = Indel.normalized_similarity(query, listed)
     if _VARIANTS.get(query, query) == _VARIANTS.get(listed, listed):
         return max(ratio, 0.95)
+    fq, fl = fold(query), fold(listed)
+    if fq == fl:
+        return max(ratio, 0.95)
+    ratio = max(ratio, Indel.normalized_similarity(fq, fl))
     key = phonetic_key(query)
     if len(key) >= 3 and ratio >= 0.5 and key == phonetic_key(listed):
-        return max(ratio, 0.88)
+        ratio = max(ratio, 0.88)
+    if fq[:1] != fl[:1]:  # a different first sound: WANG is not KWANG, even one letter apart
+        ratio *= 0.95
     return ratio
 
 
@@ -80,6 +95,8 @@ class NameIndex:
         self.name_entity: IntArray = _EMPTY
         self.name_offsets: IntArray = _EMPTY
         self.name_token_ids: IntArray = _EMPTY
+        #: Per name, a bit per token position that the list marks as surname (0: unknown).
+        self.name_surname_mask: IntArray = _EMPTY
         self.entity_first_name: IntArray = _EMPTY
         self.entity_year: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
         self.documents: dict[str, list[int]] = {}
@@ -99,6 +116,7 @@ class NameIndex:
         name_entity = array.array("i")
         offsets = array.array("i", [0])
         token_ids = array.array("i")
+        surname_masks = array.array("i")
         entity_first = array.array("i")
         entity_year = array.array("h")
         vocab = index.vocab
@@ -133,13 +151,24 @@ class NameIndex:
                         building[tid].append(name_id)
                 token_ids.extend(ids)
                 offsets.append(len(token_ids))
+                surnames = surname_tokens(raw)
+                mask = 0
+                for pos, tid in enumerate(ids[:31]):
+                    if index.tokens[tid] in surnames:
+                        mask |= 1 << pos
+                surname_masks.append(mask if mask != (1 << len(ids)) - 1 else 0)
                 for glued, token in form.glued:
-                    glued_keys.setdefault(glued, set()).add(vocab[token])
+                    glued_keys.setdefault(fold(glued), set()).add(vocab[token])
+                for left, right in zip(form.core, form.core[1:], strict=False):
+                    if len(left) >= 2 and len(right) >= 2:
+                        pair = glued_keys.setdefault(fold(left + right), set())
+                        pair.update((vocab[left], vocab[right]))
         entity_first.append(len(name_entity))
         index.postings = [np.frombuffer(b, dtype=np.int32) if len(b) else _EMPTY for b in building]
         index.name_entity = np.frombuffer(name_entity, dtype=np.int32) if name_entity else _EMPTY
         index.name_offsets = np.frombuffer(offsets, dtype=np.int32)
         index.name_token_ids = np.frombuffer(token_ids, dtype=np.int32) if token_ids else _EMPTY
+        index.name_surname_mask = np.frombuffer(surname_masks, dtype=np.int32) if surname_masks else _EMPTY
         index.entity_first_name = np.frombuffer(entity_first, dtype=np.int32)
         index.entity_year = np.frombuffer(entity_year, dtype=np.int16)
         index._build_keys(glued_keys)
@@ -160,8 +189,14 @@ class NameIndex:
             key = phonetic_key(token)
             if key:
                 self._add_key("#" + key, tid)
-            for deleted in deletions(token):
+            folded = fold(token)
+            if folded != token:
+                self._add_key("%" + folded, tid)
+            for deleted in deletions(folded):
                 self._add_key("~" + deleted, tid)
+            if len(folded) >= TWO_EDIT_MIN_LENGTH:
+                for deleted in deletions2(folded):
+                    self._add_key("~" + deleted, tid)
         for glued, tids in glued_keys.items():
             for tid in tids:
                 self._add_key("+" + glued, tid)
@@ -173,6 +208,14 @@ class NameIndex:
             return ()
         return (found,) if isinstance(found, int) else found
 
+    def _fold_ids(self, folded: str) -> list[int]:
+        """Vocabulary tokens whose folded form is `folded`."""
+        found = list(self._key_ids("%" + folded))
+        exact = self.vocab.get(folded)
+        if exact is not None:
+            found.append(exact)
+        return found
+
     def match_token(self, token: str) -> TokenMatches:
         """List tokens similar to one query token, with their similarity."""
         cached = self._match_cache.get(token)
@@ -183,13 +226,28 @@ class NameIndex:
             self._match_cache[token] = cached
         return TokenMatches(token, dict(cached))
 
+    def match_glued(self, token: str) -> TokenMatches:
+        """List tokens that are `token` (two query tokens written together) exactly, folded
+        or glued: no fuzzy lookup, since the parts were already matched one by one."""
+        found: dict[int, float] = {}
+        exact = self.vocab.get(token)
+        if exact is not None:
+            found[exact] = 1.0
+        folded = fold(token)
+        for tid in self._fold_ids(folded):
+            found.setdefault(tid, 0.95)
+        for tid in self._key_ids("+" + folded):
+            found.setdefault(tid, 0.97)
+        return TokenMatches(token, found)
+
     def _match_token(self, token: str) -> dict[int, float]:
         vocab = self.vocab
         candidates: dict[int, float] = {}
         exact = vocab.get(token)
         if exact is not None:
             candidates[exact] = 1.0
-        for tid in self._key_ids("+" + token):
+        folded = fold(token)
+        for tid in self._key_ids("+" + folded):
             candidates[tid] = max(candidates.get(tid, 0.0), 0.97)
         rest = split_glued_particle(token)
         if rest is not None:  # ALZAWAHIRY -> ZAWAHIRY, matched fuzzily, slightly discounted
@@ -202,14 +260,17 @@ class NameIndex:
         canonical = _VARIANTS.get(token)
         if canonical is not None and (tid_c := vocab.get(canonical)) is not None:
             probe.add(tid_c)
-        probe.update(self._key_ids("~" + token))
-        for deleted in deletions(token):
-            tid_d = vocab.get(deleted)
-            if tid_d is not None:
-                probe.add(tid_d)
+        probe.update(self._fold_ids(folded))
+        probe.update(self._key_ids("~" + folded))
+        for deleted in deletions(folded):
+            probe.update(self._fold_ids(deleted))
             probe.update(self._key_ids("~" + deleted))
+        if len(folded) >= TWO_EDIT_MIN_LENGTH - 1 and len(probe) < MAX_PROBE:
+            for deleted in deletions2(folded):
+                probe.update(self._fold_ids(deleted))
+                probe.update(self._key_ids("~" + deleted))
         tokens = self.tokens
-        for tid in probe:
+        for tid in list(probe)[: MAX_PROBE * 2]:
             if tid in candidates:
                 continue
             sim = token_similarity(token, tokens[tid])
@@ -237,7 +298,11 @@ class NameIndex:
         return merged
 
     def candidate_names(
-        self, token_matches: Sequence[TokenMatches], *, dob_year: int | None = None
+        self,
+        token_matches: Sequence[TokenMatches],
+        *,
+        dob_year: int | None = None,
+        need: int | None = None,
     ) -> IntArray:
         """Name ids sharing enough tokens with the query (two, or all of a shorter name).
 
@@ -249,7 +314,8 @@ class NameIndex:
         sets = [s for s in sets if len(s)]
         if not sets:
             return _EMPTY
-        need = min(2, len(token_matches))
+        if need is None:
+            need = min(2, len(token_matches))
         sets.sort(key=len)
         if len(sets) == 1:
             ids = sets[0]
@@ -284,6 +350,9 @@ class NameIndex:
         start, end = self.name_offsets[name_id], self.name_offsets[name_id + 1]
         tokens: list[int] = self.name_token_ids[start:end].tolist()
         return tokens
+
+    def surname_mask(self, name_id: int) -> int:
+        return int(self.name_surname_mask[name_id])
 
     def entity_names(self, entity: int) -> range:
         return range(int(self.entity_first_name[entity]), int(self.entity_first_name[entity + 1]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from pnrguard.screening.models import Feature, IdentityDocument, PartialDate
 
@@ -18,72 +19,143 @@ from pnrguard.screening.models import Feature, IdentityDocument, PartialDate
 MISSING_TOKEN_PENALTY = 0.05
 #: A name of several tokens that agrees with the query on one token only is not a match.
 SINGLE_TOKEN_CAP = 0.6
+#: A one-name query (surname only) that is the listed surname: still short of a hit
+#: unless the date of birth agrees exactly.
+SURNAME_ONLY_CAP = 0.65
+#: An initial (`B.`) standing for a listed given name with that letter: weaker than a name.
+INITIAL_SIMILARITY = 0.7
+#: A query token counts for two adjacent listed tokens glued (GARCIALOPEZ) at this similarity.
+GLUED_SIMILARITY = 0.9
 
-DOB_EXACT = 0.10
-DOB_SWAPPED = 0.05
-DOB_YEAR_MONTH = 0.06
-DOB_YEAR = 0.04
+# Date of birth, weighed by the precision of the listed date.
+DOB_EXACT = 0.20
+DOB_SWAPPED = 0.08
+DOB_YEAR_MONTH = 0.10
+DOB_SAME_MONTH = 0.02
+DOB_YEAR = 0.05
+#: A year that is one of several listed years (a range, `circa`): weaker evidence.
+DOB_YEAR_OF_RANGE = 0.03
 DOB_CONFLICT = -0.20
 DOCUMENT_MATCH = 0.25
 NATIONALITY_MATCH = 0.02
 NATIONALITY_CONFLICT = -0.05
+# Roles: which listed name is the surname (when the list marks it).
+SURNAME_MATCH = 0.03
+SURNAME_CROSS = -0.03
+SURNAME_MISSING = -0.12
 #: The most the non-name features can add; lets the screener skip hopeless names early.
-MAX_BONUS = DOB_EXACT + DOCUMENT_MATCH + NATIONALITY_MATCH
+MAX_BONUS = DOB_EXACT + DOCUMENT_MATCH + NATIONALITY_MATCH + SURNAME_MATCH
+
+
+@dataclass(slots=True)
+class Alignment:
+    """How one listed name lines up with the query.
+
+    `pairs`: (query positions as a bit mask, listed position, similarity); a mask of two
+    bits is two adjacent query tokens read glued. `covered`: listed positions counted as
+    glued to a paired neighbour. `initials`: pairs made by an initial.
+    """
+
+    score: float
+    pairs: list[tuple[int, int, float]]
+    covered: int = 0
+    initials: int = 0
+    n_query: int = 0
+    n_listed: int = 0
 
 
 def align_names(
     n_query: int,
     listed: Sequence[int],
     sims: Mapping[int, Sequence[tuple[int, float]]],
-) -> tuple[float, list[tuple[int, int, float]]]:
+    *,
+    initials: Sequence[tuple[int, str]] = (),
+    first_letters: Sequence[str] = (),
+    initial_excluded: int = 0,
+) -> Alignment:
     """Score one listed name (token ids) against a query of `n_query` tokens.
 
-    `sims[token_id]` lists (query token position, similarity). Tokens are paired one to
-    one, best pairs first, in any order (so swapped surname and given names cost nothing).
-    The score is the mean similarity over the shorter name, less a small penalty per token
-    of the longer name left over. Returns (score, pairs as (query pos, listed pos, sim)).
+    `sims[token_id]` lists (query position mask, similarity). Tokens are paired one to
+    one, best pairs first, in any order (so swapped surname and given names cost nothing);
+    then each query initial takes a free listed name with its letter (not one of the
+    positions in the `initial_excluded` mask: the surname); then a free listed token whose
+    neighbour's query token also matched it (a glued pair) is covered. The score is the mean
+    similarity over the shorter name, less a small penalty per token of the longer left over.
     """
     pairs: list[tuple[float, int, int]] = []
     for pos, tid in enumerate(listed):
-        for qpos, sim in sims.get(tid, ()):
-            pairs.append((sim, qpos, pos))
-    if not pairs:
-        return 0.0, []
-    pairs.sort(reverse=True)
-    used_q: set[int] = set()
-    used_l: set[int] = set()
+        for qmask, sim in sims.get(tid, ()):
+            pairs.append((sim, qmask, pos))
+    pairs.sort(key=lambda p: (p[0], p[1].bit_count()), reverse=True)
+    used_q = 0
+    used_l = 0
     chosen: list[tuple[int, int, float]] = []
     total = 0.0
-    for sim, qpos, pos in pairs:
-        if qpos in used_q or pos in used_l:
+    merged = 0
+    for sim, qmask, pos in pairs:
+        if qmask & used_q or used_l >> pos & 1:
             continue
-        used_q.add(qpos)
-        used_l.add(pos)
-        chosen.append((qpos, pos, sim))
+        used_q |= qmask
+        used_l |= 1 << pos
+        chosen.append((qmask, pos, sim))
         total += sim
-    shorter = min(n_query, len(listed))
-    longer = max(n_query, len(listed))
+        merged += qmask.bit_count() - 1
+    n_initials = 0
+    for qpos, letter in initials:
+        if used_q >> qpos & 1:
+            continue
+        for pos, first in enumerate(first_letters):
+            if first == letter and not (used_l | initial_excluded) >> pos & 1:
+                used_q |= 1 << qpos
+                used_l |= 1 << pos
+                chosen.append((1 << qpos, pos, INITIAL_SIMILARITY))
+                total += INITIAL_SIMILARITY
+                n_initials += 1
+                break
+    covered = 0
+    if chosen and len(listed) > 1:
+        paired = {pos: qmask for qmask, pos, _ in chosen}
+        for pos, tid in enumerate(listed):
+            if used_l >> pos & 1:
+                continue
+            for neighbour in (pos - 1, pos + 1):
+                qmask_n = paired.get(neighbour)
+                if qmask_n is not None and any(
+                    m == qmask_n and s >= GLUED_SIMILARITY for m, s in sims.get(tid, ())
+                ):
+                    covered += 1
+                    used_l |= 1 << pos
+                    break
+    n_q = n_query - merged
+    n_l = len(listed) - covered
+    if not chosen or n_q <= 0 or n_l <= 0:
+        return Alignment(0.0, [], 0, 0, n_q, n_l)
+    shorter, longer = min(n_q, n_l), max(n_q, n_l)
     score = total / shorter - MISSING_TOKEN_PENALTY * (longer - shorter)
     if shorter == 1 and longer > 1:
         score = min(score, SINGLE_TOKEN_CAP)
-    return max(0.0, min(1.0, score)), chosen
+    return Alignment(max(0.0, min(1.0, score)), chosen, covered, n_initials, n_q, n_l)
 
 
 def dob_feature(query: dt.date | None, listed: Sequence[PartialDate]) -> Feature:
-    """Best agreement between the traveller's date of birth and any listed one."""
+    """Best agreement between the traveller's date of birth and any listed one, weighed by
+    how precise the listed date is: an exact day counts most, a month less, a year less
+    again, one year of a listed range least; a conflict with every listed date counts
+    against."""
     if query is None:
         return Feature("dob", 0.0, "no traveller DOB")
     if not listed:
         return Feature("dob", 0.0, "no DOB on list")
+    years_only = sum(1 for p in listed if p.month is None)
     best = Feature("dob", DOB_CONFLICT, "DOB conflicts with every listed DOB")
     for p in listed:
-        candidate = _compare_dob(query, p)
+        candidate = _compare_dob(query, p, in_range=years_only > 2)
         if candidate.value > best.value:
             best = candidate
     return best
 
 
-def _compare_dob(q: dt.date, p: PartialDate) -> Feature:
+def _compare_dob(q: dt.date, p: PartialDate, *, in_range: bool) -> Feature:
     when = p.isoformat()
     if p.month is not None and p.day is not None:
         if (p.year, p.month, p.day) == (q.year, q.month, q.day):
@@ -91,7 +163,7 @@ def _compare_dob(q: dt.date, p: PartialDate) -> Feature:
         if p.year == q.year and p.month == q.day and p.day == q.month:
             return Feature("dob", DOB_SWAPPED, f"DOB day/month swapped {when}")
         if p.year == q.year and p.month == q.month:
-            return Feature("dob", 0.02, f"DOB same year and month {when}")
+            return Feature("dob", DOB_SAME_MONTH, f"DOB same year and month {when}")
         if p.year == q.year or (abs(p.year - q.year) == 1 and (p.month, p.day) == (q.month, q.day)):
             return Feature("dob", 0.0, f"DOB near {when}")
         return Feature("dob", DOB_CONFLICT, f"DOB conflicts ({when})")
@@ -102,6 +174,8 @@ def _compare_dob(q: dt.date, p: PartialDate) -> Feature:
             return Feature("dob", 0.0, f"DOB near {when}")
         return Feature("dob", DOB_CONFLICT, f"DOB conflicts ({when})")
     if p.year == q.year:
+        if in_range:
+            return Feature("dob", DOB_YEAR_OF_RANGE, f"DOB year in listed range {when}")
         return Feature("dob", DOB_YEAR, f"DOB year matches {when}")
     if abs(p.year - q.year) == 1:
         return Feature("dob", 0.0, f"DOB year near {when}")
@@ -127,9 +201,27 @@ def nationality_feature(query: str | None, listed: Sequence[str]) -> Feature | N
         return None
     if query in listed:
         return Feature("nationality", NATIONALITY_MATCH, f"nationality {query} matches")
-    return Feature(
-        "nationality", NATIONALITY_CONFLICT, f"nationality {query} not in {'/'.join(listed)}"
-    )
+    return Feature("nationality", NATIONALITY_CONFLICT, f"nationality {query} not in {'/'.join(listed)}")
+
+
+def surname_feature(
+    *, listed_mask: int, matched_by_surname: bool, matched: bool, query_roles: bool, n_query: int
+) -> Feature | None:
+    """Soft evidence from roles, when the list marks the surname: the listed surname
+    matched by the traveller's surname supports; matched only by a given name (fields
+    swapped, or a namesake whose given name is the listed surname) doubts a little;
+    not matched at all, while the traveller gave more than one name, doubts clearly."""
+    if not listed_mask:
+        return None
+    if matched_by_surname:
+        return Feature("surname", SURNAME_MATCH, "listed surname matches the surname")
+    if matched:
+        if not query_roles:
+            return None
+        return Feature("surname", SURNAME_CROSS, "listed surname matches a given name")
+    if n_query < 2:
+        return None
+    return Feature("surname", SURNAME_MISSING, "listed surname not matched")
 
 
 def combine(features: Sequence[Feature]) -> float:
@@ -140,6 +232,5 @@ def combine(features: Sequence[Feature]) -> float:
 def explain(features: Sequence[Feature]) -> str:
     """One line for CSV: each feature's reason with its signed contribution."""
     return "; ".join(
-        f"{f.explanation} ({f.value:+.2f})" if f.feature != "name" else f.explanation
-        for f in features
+        f"{f.explanation} ({f.value:+.2f})" if f.feature != "name" else f.explanation for f in features
     )
