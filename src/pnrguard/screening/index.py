@@ -22,6 +22,7 @@ from rapidfuzz.distance import Indel
 from pnrguard.screening.models import WatchlistEntry
 from pnrguard.screening.names import (
     _VARIANTS,
+    NAME_FAMILY,
     deletions,
     deletions2,
     fold,
@@ -37,6 +38,8 @@ IntArray = npt.NDArray[np.int32]
 TOKEN_MIN_SIMILARITY = 0.72
 #: Most names a query may hand to the scorer; beyond it the best by token count are kept.
 MAX_CANDIDATE_NAMES = 600
+#: Similarity given to two tokens known to be different names, below any match.
+DISTINCT_NAMES = 0.6
 #: Folded length from which list tokens get two-deletion keys (queries: one less).
 TWO_EDIT_MIN_LENGTH = 8
 #: Most vocabulary tokens one query token may be compared with (bounds two-edit lookups).
@@ -52,23 +55,42 @@ _EMPTY: IntArray = np.zeros(0, dtype=np.int32)
 
 
 def token_similarity(query: str, listed: str) -> float:
-    """Similarity of two name tokens in 0..1: edit ratio, raised for known variants and
-    equal sound keys (long enough to mean something)."""
+    """Similarity of two name tokens in 0..1: edit ratio on the raw and the folded forms,
+    raised for known variants and equal sound keys, lowered where letters are close but the
+    names differ (a name family of `name_families.csv`, a nisba surname `AHMADI` against
+    the given name `AHMED`, another first sound, one letter of a short syllable name)."""
     if query == listed:
         return 1.0
     ratio = Indel.normalized_similarity(query, listed)
-    if _VARIANTS.get(query, query) == _VARIANTS.get(listed, listed):
-        return max(ratio, 0.95)
     fq, fl = fold(query), fold(listed)
-    if fq == fl:
+    family_q, family_l = NAME_FAMILY.get(fq), NAME_FAMILY.get(fl)
+    if family_q is not None and family_l is not None:
+        return max(ratio, 0.95) if family_q == family_l else min(ratio, DISTINCT_NAMES)
+    if _VARIANTS.get(query, query) == _VARIANTS.get(listed, listed) or fq == fl:
         return max(ratio, 0.95)
-    ratio = max(ratio, Indel.normalized_similarity(fq, fl))
+    if abs(len(query) - len(listed)) <= 2:  # folding must not make KAYA of KAYIIRA
+        ratio = max(ratio, Indel.normalized_similarity(fq, fl))
+    if _nisba(fq, fl) or _nisba(fl, fq):
+        return min(ratio, DISTINCT_NAMES)
     key = phonetic_key(query)
-    if len(key) >= 3 and ratio >= 0.5 and key == phonetic_key(listed):
-        ratio = max(ratio, 0.88)
+    if len(key) >= 3 and ratio >= 0.7 and key == phonetic_key(listed):
+        ratio = max(ratio, 0.82)
     if fq[:1] != fl[:1]:  # a different first sound: WANG is not KWANG, even one letter apart
-        ratio *= 0.95
+        ratio *= 0.9
+    if max(len(fq), len(fl)) <= 4 and ratio < 0.8:  # YANG/YING, MINH/MINT: other syllables
+        ratio *= 0.9
     return ratio
+
+
+def _nisba(longer: str, shorter: str) -> bool:
+    """`AHMADI` against `AHMED`: a surname made of a given name and -I is another name."""
+    return (
+        len(shorter) >= 3
+        and len(longer) == len(shorter) + 1
+        and longer.endswith("I")
+        and not shorter.endswith("I")
+        and Indel.normalized_similarity(longer[:-1], shorter) >= 0.8
+    )
 
 
 def normalise_document(number: str) -> str:

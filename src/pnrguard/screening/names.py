@@ -179,7 +179,8 @@ class NameForm:
 def name_form(text: str) -> NameForm:
     norm = normalise(text)
     tokens = norm.split()
-    core = [t for t in tokens if t not in PARTICLES]
+    # A particle leads the name after it; last in a name it is a name itself (DAS, DA, DE).
+    core = [t for i, t in enumerate(tokens) if t not in PARTICLES or i == len(tokens) - 1]
     if len(core) < 2:  # "ABU BAKR", "WALAD AA": the particle is part of too short a name
         return NameForm(norm, tuple(tokens), ())
     glued: list[tuple[str, str]] = []
@@ -249,6 +250,18 @@ def fold(token: str) -> str:
         again = fold(out)  # rules interact (Y->I then II->I); a fixpoint keeps fold idempotent
         return again if again else out
     return out or token
+
+
+def _families() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for row in _data_rows("name_families.csv"):
+        for spelling in row["spellings"].split():
+            out[fold(spelling)] = row["family"]
+    return out
+
+
+#: Folded spelling -> the name it is a spelling of, for common names spelled alike.
+NAME_FAMILY: dict[str, str] = _families()
 
 
 def surname_tokens(raw: str) -> frozenset[str]:

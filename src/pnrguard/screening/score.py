@@ -40,9 +40,11 @@ DOCUMENT_MATCH = 0.25
 NATIONALITY_MATCH = 0.02
 NATIONALITY_CONFLICT = -0.05
 # Roles: which listed name is the surname (when the list marks it).
-SURNAME_MATCH = 0.03
+SURNAME_MATCH = 0.02
 SURNAME_CROSS = -0.03
-SURNAME_MISSING = -0.12
+SURNAME_MISSING = -0.15
+#: On top of the missing-token cost, for each listed surname part left unmatched.
+SURNAME_PART_MISSING = -0.05
 #: The most the non-name features can add; lets the screener skip hopeless names early.
 MAX_BONUS = DOB_EXACT + DOCUMENT_MATCH + NATIONALITY_MATCH + SURNAME_MATCH
 
@@ -157,15 +159,23 @@ def dob_feature(query: dt.date | None, listed: Sequence[PartialDate]) -> Feature
 
 def _compare_dob(q: dt.date, p: PartialDate, *, in_range: bool) -> Feature:
     when = p.isoformat()
-    if p.month is not None and p.day is not None:
+    if p.month is not None and p.day is not None and (p.month, p.day) != (1, 1):
         if (p.year, p.month, p.day) == (q.year, q.month, q.day):
             return Feature("dob", DOB_EXACT, f"DOB exact {when}")
         if p.year == q.year and p.month == q.day and p.day == q.month:
             return Feature("dob", DOB_SWAPPED, f"DOB day/month swapped {when}")
         if p.year == q.year and p.month == q.month:
             return Feature("dob", DOB_SAME_MONTH, f"DOB same year and month {when}")
-        if p.year == q.year or (abs(p.year - q.year) == 1 and (p.month, p.day) == (q.month, q.day)):
+        if abs(p.year - q.year) == 1 and (p.month, p.day) == (q.month, q.day):
             return Feature("dob", 0.0, f"DOB near {when}")
+        return Feature("dob", DOB_CONFLICT, f"DOB conflicts ({when})")
+    if p.month is not None and p.day is not None:  # 1 January: often a placeholder for the year
+        if (p.year, p.month, p.day) == (q.year, q.month, q.day):
+            return Feature("dob", DOB_YEAR, f"DOB exact {when} (1 January: weighed as a year)")
+        if p.year == q.year:
+            return Feature("dob", DOB_YEAR_OF_RANGE, f"DOB year of {when} (1 January)")
+        if abs(p.year - q.year) == 1:
+            return Feature("dob", 0.0, f"DOB year near {when}")
         return Feature("dob", DOB_CONFLICT, f"DOB conflicts ({when})")
     if p.month is not None:
         if (p.year, p.month) == (q.year, q.month):
@@ -205,23 +215,30 @@ def nationality_feature(query: str | None, listed: Sequence[str]) -> Feature | N
 
 
 def surname_feature(
-    *, listed_mask: int, matched_by_surname: bool, matched: bool, query_roles: bool, n_query: int
+    *, parts: int, matched: int, matched_by_surname: bool, query_roles: bool, n_query: int
 ) -> Feature | None:
-    """Soft evidence from roles, when the list marks the surname: the listed surname
-    matched by the traveller's surname supports; matched only by a given name (fields
-    swapped, or a namesake whose given name is the listed surname) doubts a little;
-    not matched at all, while the traveller gave more than one name, doubts clearly."""
-    if not listed_mask:
+    """Soft evidence from roles, when the list marks which of its `parts` are the surname.
+
+    The listed surname matched by the traveller's surname supports a little; matched only
+    by a given name (fields swapped, or a namesake whose given name is the listed surname)
+    doubts a little; each listed surname part left unmatched doubts more than a missing
+    middle name; no part matched at all, while the traveller gave more than one name,
+    doubts clearly (`HUSSEIN, Mohammed` is not Mohammad Hussein AL-JASIM)."""
+    if not parts:
         return None
-    if matched_by_surname:
-        return Feature("surname", SURNAME_MATCH, "listed surname matches the surname")
-    if matched:
-        if not query_roles:
+    if not matched:
+        if n_query < 2:
             return None
-        return Feature("surname", SURNAME_CROSS, "listed surname matches a given name")
-    if n_query < 2:
-        return None
-    return Feature("surname", SURNAME_MISSING, "listed surname not matched")
+        return Feature("surname", SURNAME_MISSING, "listed surname not matched")
+    value, why = 0.0, "listed surname matched"
+    if matched_by_surname:
+        value, why = SURNAME_MATCH, "listed surname matches the surname"
+    elif query_roles:
+        value, why = SURNAME_CROSS, "listed surname matches a given name"
+    if matched < parts:
+        value += SURNAME_PART_MISSING * (parts - matched)
+        why += f", {parts - matched} of its {parts} parts not"
+    return Feature("surname", round(value, 4), why) if value or matched_by_surname else None
 
 
 def combine(features: Sequence[Feature]) -> float:

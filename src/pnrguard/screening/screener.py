@@ -186,9 +186,9 @@ class Screener:
                 score = max(score, SURNAME_ONLY_CAP)
                 surname_only = True
             role = surname_feature(
-                listed_mask=lmask,
-                matched_by_surname=any(m & qf.surname_mask for m, _ in on_surname),
-                matched=bool(on_surname),
+                parts=lmask.bit_count(),
+                matched=len(on_surname),
+                matched_by_surname=any(m & qf.surname_mask and s >= 0.95 for m, s in on_surname),
                 query_roles=bool(qf.surname_mask),
                 n_query=al.n_query,
             )
