@@ -90,9 +90,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
     try:
         result = program.execute(sample_view())
     except (KeyError, RuntimeError) as exc:
-        raise CriteriaError(
-            "the expression uses a field that is not in the criteria view"
-        ) from exc
+        raise CriteriaError("the expression uses a field that is not in the criteria view") from exc
     except TypeError as exc:
         raise CriteriaError("the expression mixes incompatible types") from exc
     if not isinstance(result, bool):
@@ -105,9 +103,7 @@ class CriteriaEngine:
 
     def __init__(self, rules: Iterable[Rule], *, today: dt.date) -> None:
         self.today = today
-        self.compiled: list[CompiledRule] = [
-            compile_rule(r) for r in rules if r.is_active(today)
-        ]
+        self.compiled: list[CompiledRule] = [compile_rule(r) for r in rules if r.is_active(today)]
 
     @property
     def rules(self) -> Sequence[Rule]:

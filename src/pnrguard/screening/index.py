@@ -12,6 +12,7 @@ name ids. A query touches only the postings of tokens similar to its own, never 
 from __future__ import annotations
 
 import array
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from pnrguard.screening.models import WatchlistEntry
 from pnrguard.screening.names import (
     _VARIANTS,
     NAME_FAMILY,
+    PARTICLES,
     deletions,
     deletions2,
     fold,
@@ -75,7 +77,7 @@ def token_similarity(query: str, listed: str) -> float:
     key = phonetic_key(query)
     if len(key) >= 3 and ratio >= 0.7 and key == phonetic_key(listed):
         ratio = max(ratio, 0.82)
-    if fq[:1] != fl[:1]:  # a different first sound: WANG is not KWANG, even one letter apart
+    if fq[:1] != fl[:1] and min(len(fq), len(fl)) <= 5:  # WANG is not KWANG
         ratio *= 0.9
     if max(len(fq), len(fl)) <= 4 and ratio < 0.8:  # YANG/YING, MINH/MINT: other syllables
         ratio *= 0.9
@@ -96,6 +98,26 @@ def _nisba(longer: str, shorter: str) -> bool:
 def normalise_document(number: str) -> str:
     """Document numbers compare on letters and digits only (`92/664` == `92664`)."""
     return "".join(ch for ch in number.upper() if ch.isalnum())
+
+
+def _adjacent_glues(tokens: list[str], core: tuple[str, ...]) -> list[tuple[str, str, list[str]]]:
+    """Each pair of adjacent core tokens with the ways a list or a carrier glues them:
+    bare (`GARCIALOPEZ`), with the particles between (`GRIMBERGDEGUBEREK`) and with the
+    particles before (`DELROSARIOPUENTE`)."""
+    out: list[tuple[str, str, list[str]]] = []
+    positions = [i for i, t in enumerate(tokens) if t not in PARTICLES or i == len(tokens) - 1]
+    if len(positions) != len(core):
+        positions = list(range(len(tokens)))  # short names keep their particles as core
+    for a, b in itertools.pairwise(positions):
+        left, right = tokens[a], tokens[b]
+        if len(left) < 2 or len(right) < 2:
+            continue
+        start = a
+        while start > 0 and tokens[start - 1] in PARTICLES:
+            start -= 1
+        forms = {left + right, "".join(tokens[a : b + 1]), "".join(tokens[start : b + 1])}
+        out.append((left, right, sorted(forms)))
+    return out
 
 
 @dataclass(slots=True)
@@ -161,7 +183,7 @@ class NameIndex:
                 name_id = len(name_entity)
                 name_entity.append(ei)
                 ids: list[int] = []
-                for token in form.core:
+                for token in form.core:  # a repeated name (MOHAMMED MOHAMMED) stays twice
                     tid = vocab.get(token)
                     if tid is None:
                         tid = len(index.tokens)
@@ -169,8 +191,8 @@ class NameIndex:
                         index.tokens.append(token)
                         building.append(array.array("i"))
                     if tid not in ids:
-                        ids.append(tid)
                         building[tid].append(name_id)
+                    ids.append(tid)
                 token_ids.extend(ids)
                 offsets.append(len(token_ids))
                 surnames = surname_tokens(raw)
@@ -181,10 +203,9 @@ class NameIndex:
                 surname_masks.append(mask if mask != (1 << len(ids)) - 1 else 0)
                 for glued, token in form.glued:
                     glued_keys.setdefault(fold(glued), set()).add(vocab[token])
-                for left, right in zip(form.core, form.core[1:], strict=False):
-                    if len(left) >= 2 and len(right) >= 2:
-                        pair = glued_keys.setdefault(fold(left + right), set())
-                        pair.update((vocab[left], vocab[right]))
+                for left, right, glued_forms in _adjacent_glues(form.text.split(), form.core):
+                    for glued in glued_forms:
+                        glued_keys.setdefault(fold(glued), set()).update((vocab[left], vocab[right]))
         entity_first.append(len(name_entity))
         index.postings = [np.frombuffer(b, dtype=np.int32) if len(b) else _EMPTY for b in building]
         index.name_entity = np.frombuffer(name_entity, dtype=np.int32) if name_entity else _EMPTY
@@ -212,12 +233,11 @@ class NameIndex:
             if key:
                 self._add_key("#" + key, tid)
             folded = fold(token)
-            if folded != token:
-                self._add_key("%" + folded, tid)
+            self._add_key("~" + folded, tid)  # zero deletions: equal folds meet here too
             for deleted in deletions(folded):
                 self._add_key("~" + deleted, tid)
-            if len(folded) >= TWO_EDIT_MIN_LENGTH:
-                for deleted in deletions2(folded):
+            if len(token) >= TWO_EDIT_MIN_LENGTH:  # typos happen to the written form
+                for deleted in deletions2(token):
                     self._add_key("~" + deleted, tid)
         for glued, tids in glued_keys.items():
             for tid in tids:
@@ -231,12 +251,9 @@ class NameIndex:
         return (found,) if isinstance(found, int) else found
 
     def _fold_ids(self, folded: str) -> list[int]:
-        """Vocabulary tokens whose folded form is `folded`."""
-        found = list(self._key_ids("%" + folded))
-        exact = self.vocab.get(folded)
-        if exact is not None:
-            found.append(exact)
-        return found
+        """Vocabulary tokens whose folded form is exactly `folded`."""
+        tokens = self.tokens
+        return [tid for tid in self._key_ids("~" + folded) if fold(tokens[tid]) == folded]
 
     def match_token(self, token: str) -> TokenMatches:
         """List tokens similar to one query token, with their similarity."""
@@ -248,19 +265,19 @@ class NameIndex:
             self._match_cache[token] = cached
         return TokenMatches(token, dict(cached))
 
-    def match_glued(self, token: str) -> TokenMatches:
-        """List tokens that are `token` (two query tokens written together) exactly, folded
-        or glued: no fuzzy lookup, since the parts were already matched one by one."""
-        found: dict[int, float] = {}
+    def match_glued(self, token: str) -> tuple[TokenMatches, TokenMatches]:
+        """List tokens for `token`, two query tokens written together: (tokens that are it,
+        exactly or folded; tokens of listed names that glue into it). No fuzzy lookup, since
+        the parts were already matched one by one."""
+        whole: dict[int, float] = {}
         exact = self.vocab.get(token)
         if exact is not None:
-            found[exact] = 1.0
+            whole[exact] = 1.0
         folded = fold(token)
         for tid in self._fold_ids(folded):
-            found.setdefault(tid, 0.95)
-        for tid in self._key_ids("+" + folded):
-            found.setdefault(tid, 0.97)
-        return TokenMatches(token, found)
+            whole.setdefault(tid, 0.95)
+        parts = {tid: 0.97 for tid in self._key_ids("+" + folded) if tid not in whole}
+        return TokenMatches(token, whole), TokenMatches(token, parts)
 
     def _match_token(self, token: str) -> dict[int, float]:
         vocab = self.vocab
@@ -282,17 +299,26 @@ class NameIndex:
         canonical = _VARIANTS.get(token)
         if canonical is not None and (tid_c := vocab.get(canonical)) is not None:
             probe.add(tid_c)
-        probe.update(self._fold_ids(folded))
         probe.update(self._key_ids("~" + folded))
         for deleted in deletions(folded):
-            probe.update(self._fold_ids(deleted))
             probe.update(self._key_ids("~" + deleted))
-        if len(folded) >= TWO_EDIT_MIN_LENGTH - 1 and len(probe) < MAX_PROBE:
-            for deleted in deletions2(folded):
-                probe.update(self._fold_ids(deleted))
-                probe.update(self._key_ids("~" + deleted))
         tokens = self.tokens
-        for tid in list(probe)[: MAX_PROBE * 2]:
+        for tid in probe:
+            if tid not in candidates:
+                sim = token_similarity(token, tokens[tid])
+                if sim >= TOKEN_MIN_SIMILARITY:
+                    candidates[tid] = sim
+        if len(token) >= TWO_EDIT_MIN_LENGTH - 1 and max(candidates.values(), default=0.0) < 0.9:
+            # Nothing close: reach two edits (a transposition and a dropped letter), bounded.
+            far: set[int] = set()
+            for deleted in deletions2(token):
+                far.update(self._key_ids("~" + deleted))
+                if len(far) >= MAX_PROBE:
+                    break
+            probe = far - probe
+        else:
+            probe = set()
+        for tid in probe:
             if tid in candidates:
                 continue
             sim = token_similarity(token, tokens[tid])
@@ -326,7 +352,7 @@ class NameIndex:
         dob_year: int | None = None,
         need: int | None = None,
     ) -> IntArray:
-        """Name ids sharing enough tokens with the query (two, or all of a shorter name).
+        """Name ids sharing at least `need` tokens with the query (default: two, or one).
 
         Prefix filtering keeps it fast for common names: a name sharing two tokens shares
         one of the rarest n-1, so only their postings are merged and the commonest token is
@@ -353,8 +379,9 @@ class NameIndex:
             pos = np.searchsorted(largest, ids)
             pos[pos >= len(largest)] = 0
             counts = counts + (largest[pos] == ids).astype(np.int32)
-        lengths = self.name_offsets[ids + 1] - self.name_offsets[ids]
-        keep = counts >= np.minimum(need, lengths)
+        # A one-token listed name cannot carry a query of two names (its score is capped
+        # below any threshold), so `need` applies to every name.
+        keep = counts >= need
         ids, counts = ids[keep], counts[keep]
         if len(ids) > MAX_CANDIDATE_NAMES:
             # Rank by tokens shared, then by a compatible year of birth, then by shortness.

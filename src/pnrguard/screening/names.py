@@ -221,6 +221,14 @@ class FoldRule:
     replacement: str
     min_length: int
     same: tuple[tuple[str, ...], ...]
+    trigger: str  # letters every match starts with; "" when the pattern has none
+
+
+def _trigger(pattern: str) -> str:
+    """The literal letters a pattern's match must contain, to skip rules cheaply."""
+    rest = re.sub(r"^\^|^\(\?<=[^)]*\)", "", pattern)
+    literal = re.match(r"[A-Z]+", rest)
+    return literal.group() if literal else ""
 
 
 FOLD_RULES: tuple[FoldRule, ...] = tuple(
@@ -230,6 +238,7 @@ FOLD_RULES: tuple[FoldRule, ...] = tuple(
         r["replacement"],
         int(r["min_length"]),
         tuple(tuple(group.split()) for group in r["same"].split(";") if group.strip()),
+        _trigger(r["pattern"]),
     )
     for r in _data_rows("transliteration.csv")
 )
@@ -244,7 +253,7 @@ def fold(token: str) -> str:
     """
     out = token
     for rule in FOLD_RULES:
-        if len(token) >= rule.min_length:
+        if len(token) >= rule.min_length and rule.trigger in out:
             out = rule.pattern.sub(rule.replacement, out)
     if out != token and out:
         again = fold(out)  # rules interact (Y->I then II->I); a fixpoint keeps fold idempotent

@@ -215,7 +215,13 @@ def nationality_feature(query: str | None, listed: Sequence[str]) -> Feature | N
 
 
 def surname_feature(
-    *, parts: int, matched: int, matched_by_surname: bool, query_roles: bool, n_query: int
+    *,
+    parts: int,
+    matched: int,
+    matched_by_surname: bool,
+    strong: bool = False,
+    query_roles: bool,
+    n_query: int,
 ) -> Feature | None:
     """Soft evidence from roles, when the list marks which of its `parts` are the surname.
 
@@ -232,7 +238,7 @@ def surname_feature(
         return Feature("surname", SURNAME_MISSING, "listed surname not matched")
     value, why = 0.0, "listed surname matched"
     if matched_by_surname:
-        value, why = SURNAME_MATCH, "listed surname matches the surname"
+        value, why = (SURNAME_MATCH if strong else 0.0), "listed surname matches the surname"
     elif query_roles:
         value, why = SURNAME_CROSS, "listed surname matches a given name"
     if matched < parts:

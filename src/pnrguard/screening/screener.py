@@ -6,11 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pnrguard.screening.countries import to_alpha3
-from pnrguard.screening.index import NameIndex, TokenMatches
+from pnrguard.screening.index import TOKEN_MIN_SIMILARITY, NameIndex, TokenMatches
 from pnrguard.screening.models import Candidate, Feature, PersonQuery, WatchlistEntry
-from pnrguard.screening.names import NameForm, name_form, normalise, strip_glued_title
+from pnrguard.screening.names import PARTICLES, NameForm, name_form, normalise, strip_glued_title
 from pnrguard.screening.score import (
-    MAX_BONUS,
+    DOB_EXACT,
+    DOCUMENT_MATCH,
+    NATIONALITY_MATCH,
     SURNAME_ONLY_CAP,
     Alignment,
     align_names,
@@ -74,12 +76,17 @@ class Screener:
         if not form.core:
             return None
         index = self._index
-        tokens = list(dict.fromkeys(form.core))
+        tokens = list(form.core)
+        glued_of = {core: glued for glued, core in form.glued}
+        named = [t for t in tokens if len(t) > 1 and t not in PARTICLES]
+        if surname is not None and len(named) == 1 and len(tokens) > 1 and tokens[-1] == named[0]:
+            # One name led by particles (`AL QAYSI`): the name, with its glued form.
+            glued_of[named[0]] = "".join(tokens)
+            tokens = named
         surname_set = set(normalise(surname).split()) if surname else set()
         surname_mask = 0
         matches: list[TokenMatches] = []
         initials: list[tuple[int, str]] = []
-        glued_of = {core: glued for glued, core in form.glued}
         for pos, token in enumerate(tokens):
             if token in surname_set:
                 surname_mask |= 1 << pos
@@ -103,16 +110,20 @@ class Screener:
             left, right = tokens[pos], tokens[pos + 1]
             if len(left) < 2 or len(right) < 2:
                 continue
-            pair = index.match_glued(left + right)
-            if pair.matches:
-                for tid, sim in pair.matches.items():
+            whole, parts = index.match_glued(left + right)
+            for found in (whole, parts):
+                for tid, sim in found.matches.items():
                     sims.setdefault(tid, []).append((3 << pos, sim))
-                retrieval.append(pair)
-        named = sum(1 for t in tokens if len(t) > 1)
+            if whole.matches:  # a listed token that is both query tokens counts for two
+                retrieval += (whole, whole)
+            # `parts` need no retrieval: each query token already finds its listed part.
+        n_named = sum(1 for t in tokens if len(t) > 1 and t not in PARTICLES) or sum(
+            1 for t in tokens if len(t) > 1
+        )
         if surname_mask == (1 << len(tokens)) - 1 and len(tokens) > 1:
             surname_mask = 0  # every token is "surname": the fields say nothing about roles
         return _QueryForm(
-            form, tokens, matches, sims, initials, surname_mask, retrieval, max(1, min(2, named))
+            form, tokens, matches, sims, initials, surname_mask, retrieval, max(1, min(2, n_named))
         )
 
     def screen(self, query: PersonQuery, *, threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
@@ -128,6 +139,7 @@ class Screener:
             if f is not None
         ]
         dob_year = query.dob.year if query.dob else None
+        nationality = to_alpha3(query.nationality)
 
         best: dict[int, _Best] = {}
         for qf in forms:
@@ -141,17 +153,30 @@ class Screener:
             if entity not in best and forms:
                 best[entity] = _Best(0.0, index.entity_names(entity)[0], forms[0], Alignment(0.0, []), None)
 
-        nationality = to_alpha3(query.nationality)
         results: list[Candidate] = []
         doc_set = set(doc_entities)
+        # What the non-name features can still add, so hopeless names are dropped before
+        # their explanation is written.
+        headroom = (
+            (DOB_EXACT if query.dob else 0.0)
+            + (DOCUMENT_MATCH if query.document else 0.0)
+            + (NATIONALITY_MATCH if nationality else 0.0)
+        )
         for entity, b in best.items():
-            if b.score + MAX_BONUS < threshold and entity not in doc_set:
+            name_total = b.score + (b.role.value if b.role is not None else 0.0)
+            if name_total + headroom < threshold and entity not in doc_set:
                 continue
             entry = self._entries[entity]
+            dob = dob_feature(query.dob, entry.dobs)
+            if (
+                name_total + dob.value + headroom - DOB_EXACT * bool(query.dob) < threshold
+                and entity not in doc_set
+            ):
+                continue
             features = [self._name_feature(entity, b)]
             if b.role is not None:
                 features.append(b.role)
-            features.append(dob_feature(query.dob, entry.dobs))
+            features.append(dob)
             doc = document_feature(query.document, entry.documents)
             if doc is not None:
                 features.append(doc)
@@ -174,21 +199,22 @@ class Screener:
             listed,
             qf.sims,
             initials=qf.initials,
-            first_letters=[tokens[t][0] if len(tokens[t]) > 1 else "" for t in listed] if qf.initials else (),
+            first_letters=[tokens[t][0] for t in listed] if qf.initials else (),
             initial_excluded=lmask,
         )
         score = al.score
         role: Feature | None = None
         surname_only = False
         if lmask and al.pairs:
-            on_surname = [(m, s) for m, pos, s in al.pairs if lmask >> pos & 1 and s >= 0.8]
+            on_surname = [(m, s) for m, pos, s in al.pairs if lmask >> pos & 1 and s >= TOKEN_MIN_SIMILARITY]
             if al.n_query == 1 and al.n_listed > 1 and any(s >= 0.9 for _, s in on_surname):
                 score = max(score, SURNAME_ONLY_CAP)
                 surname_only = True
             role = surname_feature(
                 parts=lmask.bit_count(),
                 matched=len(on_surname),
-                matched_by_surname=any(m & qf.surname_mask and s >= 0.95 for m, s in on_surname),
+                matched_by_surname=any(m & qf.surname_mask for m, _ in on_surname),
+                strong=any(m & qf.surname_mask and s >= 0.95 for m, s in on_surname),
                 query_roles=bool(qf.surname_mask),
                 n_query=al.n_query,
             )
