@@ -265,19 +265,17 @@ class NameIndex:
             self._match_cache[token] = cached
         return TokenMatches(token, dict(cached))
 
-    def match_glued(self, token: str) -> tuple[TokenMatches, TokenMatches]:
-        """List tokens for `token`, two query tokens written together: (tokens that are it,
-        exactly or folded; tokens of listed names that glue into it). No fuzzy lookup, since
-        the parts were already matched one by one."""
-        whole: dict[int, float] = {}
+    def match_glued(self, token: str) -> TokenMatches:
+        """List tokens that are `token`, two query tokens written together, exactly or
+        folded (`ABDUL RAHMAN` -> `ABDULRAHMAN`). No fuzzy lookup and no listed pairs: the
+        query's parts already find those one by one."""
+        found: dict[int, float] = {}
         exact = self.vocab.get(token)
         if exact is not None:
-            whole[exact] = 1.0
-        folded = fold(token)
-        for tid in self._fold_ids(folded):
-            whole.setdefault(tid, 0.95)
-        parts = {tid: 0.97 for tid in self._key_ids("+" + folded) if tid not in whole}
-        return TokenMatches(token, whole), TokenMatches(token, parts)
+            found[exact] = 1.0
+        for tid in self._fold_ids(fold(token)):
+            found.setdefault(tid, 0.95)
+        return TokenMatches(token, found)
 
     def _match_token(self, token: str) -> dict[int, float]:
         vocab = self.vocab
@@ -311,7 +309,7 @@ class NameIndex:
         if len(token) >= TWO_EDIT_MIN_LENGTH - 1 and max(candidates.values(), default=0.0) < 0.9:
             # Nothing close: reach two edits (a transposition and a dropped letter), bounded.
             far: set[int] = set()
-            for deleted in deletions2(token):
+            for deleted in (*deletions(token), *deletions2(token)):
                 far.update(self._key_ids("~" + deleted))
                 if len(far) >= MAX_PROBE:
                     break

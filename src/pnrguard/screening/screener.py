@@ -71,7 +71,9 @@ class Screener:
     def index(self) -> NameIndex:
         return self._index
 
-    def _query_form(self, text: str, surname: str | None) -> _QueryForm | None:
+    def _query_form(
+        self, text: str, surname: str | None, *, surname_only: bool = False
+    ) -> _QueryForm | None:
         form = name_form(text)
         if not form.core:
             return None
@@ -79,7 +81,13 @@ class Screener:
         tokens = list(form.core)
         glued_of = {core: glued for glued, core in form.glued}
         named = [t for t in tokens if len(t) > 1 and t not in PARTICLES]
-        if surname is not None and len(named) == 1 and len(tokens) > 1 and tokens[-1] == named[0]:
+        if (
+            surname_only
+            and len(named) == 1
+            and len(tokens) > 1
+            and tokens[-1] == named[0]
+            and all(t in PARTICLES for t in tokens[:-1])
+        ):
             # One name led by particles (`AL QAYSI`): the name, with its glued form.
             glued_of[named[0]] = "".join(tokens)
             tokens = named
@@ -110,13 +118,11 @@ class Screener:
             left, right = tokens[pos], tokens[pos + 1]
             if len(left) < 2 or len(right) < 2:
                 continue
-            whole, parts = index.match_glued(left + right)
-            for found in (whole, parts):
-                for tid, sim in found.matches.items():
-                    sims.setdefault(tid, []).append((3 << pos, sim))
+            whole = index.match_glued(left + right)
+            for tid, sim in whole.matches.items():
+                sims.setdefault(tid, []).append((3 << pos, sim))
             if whole.matches:  # a listed token that is both query tokens counts for two
                 retrieval += (whole, whole)
-            # `parts` need no retrieval: each query token already finds its listed part.
         n_named = sum(1 for t in tokens if len(t) > 1 and t not in PARTICLES) or sum(
             1 for t in tokens if len(t) > 1
         )
@@ -133,7 +139,9 @@ class Screener:
         forms = [
             f
             for f in (
-                self._query_form(f"{given} {query.surname}".strip(), query.surname),
+                self._query_form(
+                    f"{given} {query.surname}".strip(), query.surname, surname_only=not given
+                ),
                 self._query_form(query.full_name, None) if query.full_name else None,
             )
             if f is not None
