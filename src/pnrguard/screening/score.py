@@ -86,9 +86,11 @@ def align_names(
     """
     pairs: list[tuple[float, int, int]] = []
     for pos, tid in enumerate(listed):
-        for qmask, sim in sims.get(tid, ()):
-            pairs.append((sim, qmask, pos))
-    pairs.sort(key=lambda p: (p[0], p[1].bit_count()), reverse=True)
+        found = sims.get(tid)
+        if found is not None:
+            for qmask, sim in found:
+                pairs.append((sim, qmask, pos))
+    pairs.sort(reverse=True)  # best first; at equal similarity a glued pair (larger mask) first
     used_q = 0
     used_l = 0
     chosen: list[tuple[int, int, float]] = []
@@ -115,7 +117,7 @@ def align_names(
                 n_initials += 1
                 break
     covered = 0
-    if chosen and len(listed) > 1:
+    if chosen and len(listed) > len(chosen):
         paired = {pos: qmask for qmask, pos, _ in chosen}
         for pos, tid in enumerate(listed):
             if used_l >> pos & 1:
