@@ -18,10 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthetic import CULTURES
-
 from pnrguard.screening.models import PersonQuery, WatchlistEntry
 from pnrguard.screening.names import PARTICLES, TITLES, normalise, surname_tokens
+from synthetic import CULTURES
 
 COMMON_NAMES = Path(__file__).with_name("common_names.csv")
 
@@ -156,8 +155,9 @@ def _glued(given: list[str], surname: list[str], rng: random.Random) -> tuple[li
 Maker = Callable[[WatchlistEntry, random.Random, str], Labelled | None]
 
 
-def _from_primary(change: Callable[[list[str], list[str], random.Random], tuple[list[str], list[str]] | None],
-                  group: str) -> Maker:
+def _from_primary(
+    change: Callable[[list[str], list[str], random.Random], tuple[list[str], list[str]] | None], group: str
+) -> Maker:
     def make(entry: WatchlistEntry, rng: random.Random, qid: str) -> Labelled | None:
         split = _split(entry.name)
         if split is None:
@@ -173,7 +173,9 @@ def _from_primary(change: Callable[[list[str], list[str], random.Random], tuple[
 
 
 def _whole(fn: Callable[[list[str], random.Random], list[str] | None]):  # type: ignore[no-untyped-def]
-    def change(given: list[str], surname: list[str], rng: random.Random) -> tuple[list[str], list[str]] | None:
+    def change(
+        given: list[str], surname: list[str], rng: random.Random
+    ) -> tuple[list[str], list[str]] | None:
         out = fn(given + surname, rng)
         if out is None:
             return None
@@ -190,14 +192,18 @@ def _alias(entry: WatchlistEntry, rng: random.Random, qid: str) -> Labelled | No
     if split is None:
         return None
     given, surname = split
-    return Labelled(_query(qid, given, surname, _dob(entry, rng)), " ".join(given + surname), entry.entity_id, "alias")
+    return Labelled(
+        _query(qid, given, surname, _dob(entry, rng)), " ".join(given + surname), entry.entity_id, "alias"
+    )
 
 
 def _swap(given: list[str], surname: list[str], rng: random.Random) -> tuple[list[str], list[str]]:
     return surname, given
 
 
-def _drop_middle(given: list[str], surname: list[str], rng: random.Random) -> tuple[list[str], list[str]] | None:
+def _drop_middle(
+    given: list[str], surname: list[str], rng: random.Random
+) -> tuple[list[str], list[str]] | None:
     core = [i for i, t in enumerate(given) if t not in PARTICLES]
     if len(core) < 2:
         return None
@@ -311,7 +317,9 @@ def common_innocents(per_culture: int, seed: int) -> list[Labelled]:
                     given.append(_weighted(rng, pool["female" if female else "male"]))
                 surname = [_weighted(rng, pool["surname"]), _weighted(rng, pool["surname"])]
             else:
-                if middle and rng.random() < (0.9 if culture in {"russian_central_asian", "vietnamese"} else 0.5):
+                if middle and rng.random() < (
+                    0.9 if culture in {"russian_central_asian", "vietnamese"} else 0.5
+                ):
                     given.append(_weighted(rng, middle))
                 surname = [_weighted(rng, pool["surname"])]
             q = _query(f"C{culture[:3]}{i}", given, surname, _random_dob(rng))

@@ -79,8 +79,8 @@ def token_similarity(query: str, listed: str) -> float:
         ratio = max(ratio, 0.82)
     if fq[:1] != fl[:1] and min(len(fq), len(fl)) <= 5:  # WANG is not KWANG
         ratio *= 0.9
-    if max(len(fq), len(fl)) <= 4 and ratio < 0.8:  # YANG/YING, MINH/MINT: other syllables
-        ratio *= 0.9
+    if max(len(fq), len(fl)) <= 4 and ratio < 0.9:  # ZHOU/ZHU, YANG/YING: other syllables
+        ratio *= 0.8
     return ratio
 
 
@@ -233,6 +233,9 @@ class NameIndex:
             if key:
                 self._add_key("#" + key, tid)
             folded = fold(token)
+            family = NAME_FAMILY.get(folded)
+            if family is not None:  # MEHMET and MUHAMMAD: one name, letters far apart
+                self._add_key("=" + family, tid)
             self._add_key("~" + folded, tid)  # zero deletions: equal folds meet here too
             for deleted in deletions(folded):
                 self._add_key("~" + deleted, tid)
@@ -297,6 +300,9 @@ class NameIndex:
         canonical = _VARIANTS.get(token)
         if canonical is not None and (tid_c := vocab.get(canonical)) is not None:
             probe.add(tid_c)
+        family = NAME_FAMILY.get(folded)
+        if family is not None:
+            probe.update(self._key_ids("=" + family))
         probe.update(self._key_ids("~" + folded))
         for deleted in deletions(folded):
             probe.update(self._key_ids("~" + deleted))

@@ -71,9 +71,7 @@ class Screener:
     def index(self) -> NameIndex:
         return self._index
 
-    def _query_form(
-        self, text: str, surname: str | None, *, surname_only: bool = False
-    ) -> _QueryForm | None:
+    def _query_form(self, text: str, surname: str | None, *, surname_only: bool = False) -> _QueryForm | None:
         form = name_form(text)
         if not form.core:
             return None
@@ -139,9 +137,7 @@ class Screener:
         forms = [
             f
             for f in (
-                self._query_form(
-                    f"{given} {query.surname}".strip(), query.surname, surname_only=not given
-                ),
+                self._query_form(f"{given} {query.surname}".strip(), query.surname, surname_only=not given),
                 self._query_form(query.full_name, None) if query.full_name else None,
             )
             if f is not None
