@@ -40,6 +40,10 @@ IntArray = npt.NDArray[np.int32]
 TOKEN_MIN_SIMILARITY = 0.72
 #: Most names a query may hand to the scorer; beyond it the best by token count are kept.
 MAX_CANDIDATE_NAMES = 600
+#: ... when one shared token is enough (a surname alone, a surname and initials): such a
+#: query can only hit with a date of birth that agrees, so names with a compatible birth
+#: year are kept first and fewer are scored.
+MAX_SINGLE_TOKEN_CANDIDATES = 200
 #: Similarity given to two tokens known to be different names, below any match.
 DISTINCT_NAMES = 0.6
 #: Folded length from which list tokens get two-deletion keys (queries: one less).
@@ -387,14 +391,16 @@ class NameIndex:
         # below any threshold), so `need` applies to every name.
         keep = counts >= need
         ids, counts = ids[keep], counts[keep]
-        if len(ids) > MAX_CANDIDATE_NAMES:
+        limit = MAX_CANDIDATE_NAMES if need >= 2 else MAX_SINGLE_TOKEN_CANDIDATES
+        if len(ids) > limit:
             # Rank by tokens shared, then by a compatible year of birth, then by shortness.
             rank = counts.astype(np.int64) * 4
             if dob_year is not None:
                 years = self.entity_year[self.name_entity[ids]]
                 rank += ((years == 0) | (np.abs(years.astype(np.int32) - dob_year) <= 1)) * 2
+                rank += years == dob_year
             rank -= (self.name_offsets[ids + 1] - self.name_offsets[ids]) > counts
-            top = np.argpartition(-rank, MAX_CANDIDATE_NAMES)[:MAX_CANDIDATE_NAMES]
+            top = np.argpartition(-rank, limit)[:limit]
             ids = ids[top]
         result: IntArray = ids.astype(np.int32, copy=False)
         return result
