@@ -50,6 +50,10 @@ DISTINCT_NAMES = 0.6
 TWO_EDIT_MIN_LENGTH = 8
 #: Most vocabulary tokens one query token may be compared with (bounds two-edit lookups).
 MAX_PROBE = 400
+#: A token is common when at least this share of the listed names holds it ...
+COMMON_SHARE = 0.002
+#: ... and at least this many names.
+COMMON_MIN_NAMES = 20
 #: Distinct query tokens whose vocabulary matches are remembered (cleared when full).
 MATCH_CACHE_SIZE = 200_000
 #: Merged postings of a query token's spellings are cached when at least this long ...
@@ -126,10 +130,13 @@ def _adjacent_glues(tokens: list[str], core: tuple[str, ...]) -> list[tuple[str,
 
 @dataclass(slots=True)
 class TokenMatches:
-    """For one query token: the list tokens it matched and how well."""
+    """For one query token: the list tokens it matched and how well; `pairs`: list tokens
+    that, glued to their neighbour in a listed name, spell it (`GARCIALOPEZ`). A pair
+    counts only where both halves stand side by side in the same name."""
 
     token: str
     matches: dict[int, float]
+    pairs: frozenset[int] = frozenset()
 
 
 class NameIndex:
@@ -148,9 +155,10 @@ class NameIndex:
         self.entity_first_name: IntArray = _EMPTY
         self.entity_year: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
         self.documents: dict[str, list[int]] = {}
+        self.common_df = COMMON_MIN_NAMES
         # Query tokens repeat heavily (given names, common surnames): their vocabulary
         # matches are cached per index, bounded, and copied out so callers may extend them.
-        self._match_cache: dict[str, dict[int, float]] = {}
+        self._match_cache: dict[str, tuple[dict[int, float], frozenset[int]]] = {}
         self._set_cache: dict[tuple[int, ...], IntArray] = {}
         self._set_cache_size = 0
 
@@ -206,10 +214,11 @@ class NameIndex:
                         mask |= 1 << pos
                 surname_masks.append(mask if mask != (1 << len(ids)) - 1 else 0)
                 for glued, token in form.glued:
-                    glued_keys.setdefault(fold(glued), set()).add(vocab[token])
+                    glued_keys.setdefault("+" + fold(glued), set()).add(vocab[token])
                 for left, right, glued_forms in _adjacent_glues(form.text.split(), form.core):
                     for glued in glued_forms:
-                        glued_keys.setdefault(fold(glued), set()).update((vocab[left], vocab[right]))
+                        pair = glued_keys.setdefault("&" + fold(glued), set())
+                        pair.update((vocab[left], vocab[right]))
         entity_first.append(len(name_entity))
         index.postings = [np.frombuffer(b, dtype=np.int32) if len(b) else _EMPTY for b in building]
         index.name_entity = np.frombuffer(name_entity, dtype=np.int32) if name_entity else _EMPTY
@@ -219,6 +228,7 @@ class NameIndex:
         index.entity_first_name = np.frombuffer(entity_first, dtype=np.int32)
         index.entity_year = np.frombuffer(entity_year, dtype=np.int16)
         index._build_keys(glued_keys)
+        index.common_df = max(COMMON_MIN_NAMES, int(len(name_entity) * COMMON_SHARE))
         return index, kept
 
     def _add_key(self, key: str, tid: int) -> None:
@@ -246,9 +256,9 @@ class NameIndex:
             if len(token) >= TWO_EDIT_MIN_LENGTH:  # typos happen to the written form
                 for deleted in deletions2(token):
                     self._add_key("~" + deleted, tid)
-        for glued, tids in glued_keys.items():
+        for key, tids in glued_keys.items():
             for tid in tids:
-                self._add_key("+" + glued, tid)
+                self._add_key(key, tid)
 
     # ------------------------------------------------------------------ query
     def _key_ids(self, key: str) -> Sequence[int]:
@@ -266,11 +276,12 @@ class NameIndex:
         """List tokens similar to one query token, with their similarity."""
         cached = self._match_cache.get(token)
         if cached is None:
-            cached = self._match_token(token)
+            pairs = frozenset(self._key_ids("&" + fold(token)))
+            cached = (self._match_token(token), pairs)
             if len(self._match_cache) >= MATCH_CACHE_SIZE:
                 self._match_cache.clear()
             self._match_cache[token] = cached
-        return TokenMatches(token, dict(cached))
+        return TokenMatches(token, dict(cached[0]), cached[1])
 
     def match_glued(self, token: str) -> TokenMatches:
         """List tokens that are `token`, two query tokens written together, exactly or
@@ -335,12 +346,13 @@ class NameIndex:
         return candidates
 
     def _token_set(self, matches: TokenMatches) -> IntArray:
-        arrays = [self.postings[tid] for tid in matches.matches]
+        tids = set(matches.matches).union(matches.pairs) if matches.pairs else matches.matches
+        arrays = [self.postings[tid] for tid in tids]
         if not arrays:
             return _EMPTY
         if len(arrays) == 1:
             return arrays[0]
-        key = tuple(sorted(matches.matches))
+        key = tuple(sorted(tids))
         cached = self._set_cache.get(key)
         if cached is not None:
             return cached
@@ -404,6 +416,10 @@ class NameIndex:
             ids = ids[top]
         result: IntArray = ids.astype(np.int32, copy=False)
         return result
+
+    def is_common(self, tid: int) -> bool:
+        """A token in many listed names (MOHAMMED, ALI, WANG): weak evidence on its own."""
+        return len(self.postings[tid]) >= self.common_df
 
     def name_tokens(self, name_id: int) -> list[int]:
         start, end = self.name_offsets[name_id], self.name_offsets[name_id + 1]

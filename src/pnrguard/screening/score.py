@@ -25,7 +25,10 @@ SURNAME_ONLY_CAP = 0.65
 #: An initial (`B.`) standing for a listed given name with that letter: weaker than a name.
 INITIAL_SIMILARITY = 0.7
 #: A query token counts for two adjacent listed tokens glued (GARCIALOPEZ) at this similarity.
-GLUED_SIMILARITY = 0.9
+GLUED_SIMILARITY = 0.97
+#: Only common names of the list matched while one side has more names: MOHAMMED IBRAHIM
+#: against Abdul Kader Ibrahim MOHAMED is weak evidence.
+COMMON_NAMES_ONLY = -0.07
 
 # Date of birth, weighed by the precision of the listed date.
 DOB_EXACT = 0.20
@@ -74,14 +77,16 @@ def align_names(
     initials: Sequence[tuple[int, str]] = (),
     first_letters: Sequence[str] = (),
     initial_excluded: int = 0,
+    pair_sims: Mapping[int, Sequence[int]] | None = None,
 ) -> Alignment:
     """Score one listed name (token ids) against a query of `n_query` tokens.
 
     `sims[token_id]` lists (query position mask, similarity). Tokens are paired one to
     one, best pairs first, in any order (so swapped surname and given names cost nothing);
     then each query initial takes a free listed name with its letter (not one of the
-    positions in the `initial_excluded` mask: the surname); then a free listed token whose
-    neighbour's query token also matched it (a glued pair) is covered. The score is the mean
+    positions in the `initial_excluded` mask: the surname); then a free query token takes
+    two free adjacent listed tokens that glue into it (`pair_sims[token_id]`: query
+    positions), and the second is covered. The score is the mean
     similarity over the shorter name, less a small penalty per token of the longer left over.
     """
     pairs: list[tuple[float, int, int]] = []
@@ -117,18 +122,18 @@ def align_names(
                 n_initials += 1
                 break
     covered = 0
-    if chosen and len(listed) > len(chosen):
-        paired = {pos: qmask for qmask, pos, _ in chosen}
-        for pos, tid in enumerate(listed):
-            if used_l >> pos & 1:
+    if pair_sims and len(listed) > 1:  # a query token that is two adjacent listed parts glued
+        for pos in range(len(listed) - 1):
+            if (used_l >> pos) & 3:
                 continue
-            for neighbour in (pos - 1, pos + 1):
-                qmask_n = paired.get(neighbour)
-                if qmask_n is not None and any(
-                    m == qmask_n and s >= GLUED_SIMILARITY for m, s in sims.get(tid, ())
-                ):
+            left, right = pair_sims.get(listed[pos], ()), pair_sims.get(listed[pos + 1], ())
+            for qpos in left:
+                if qpos in right and not used_q >> qpos & 1:
+                    used_q |= 1 << qpos
+                    used_l |= 3 << pos
+                    chosen.append((1 << qpos, pos, GLUED_SIMILARITY))
+                    total += GLUED_SIMILARITY
                     covered += 1
-                    used_l |= 1 << pos
                     break
     n_q = n_query - merged
     n_l = len(listed) - covered
@@ -214,6 +219,15 @@ def nationality_feature(query: str | None, listed: Sequence[str]) -> Feature | N
     if query in listed:
         return Feature("nationality", NATIONALITY_MATCH, f"nationality {query} matches")
     return Feature("nationality", NATIONALITY_CONFLICT, f"nationality {query} not in {'/'.join(listed)}")
+
+
+def common_names_feature(*, all_common: bool, left: int) -> Feature | None:
+    """Only common names of the list matched (MOHAMMED, ALI, WANG), and one side has names
+    the other lacks: a namesake is likelier than the listed person, so the date of birth
+    has to agree before a person is asked to look."""
+    if not all_common or left <= 0:
+        return None
+    return Feature("common", COMMON_NAMES_ONLY, f"only common names matched, {left} other not")
 
 
 def surname_feature(

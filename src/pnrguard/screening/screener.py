@@ -17,6 +17,7 @@ from pnrguard.screening.score import (
     Alignment,
     align_names,
     combine,
+    common_names_feature,
     dob_feature,
     document_feature,
     explain,
@@ -40,6 +41,7 @@ class _QueryForm:
     surname_mask: int  # query positions from the surname field (0: roles unknown)
     retrieval: list[TokenMatches]
     need: int
+    pair_sims: dict[int, list[int]]
 
 
 @dataclass(slots=True)
@@ -50,6 +52,13 @@ class _Best:
     alignment: Alignment
     role: Feature | None
     surname_only: bool = False
+    common: Feature | None = None
+
+    @property
+    def total(self) -> float:
+        """The name with its role and commonness evidence: what the other features add to."""
+        extra = (self.role.value if self.role else 0.0) + (self.common.value if self.common else 0.0)
+        return self.score + extra
 
 
 class Screener:
@@ -108,9 +117,12 @@ class Screener:
                         found.matches[tid] = sim
             matches.append(found)
         sims: dict[int, list[tuple[int, float]]] = {}
+        pair_sims: dict[int, list[int]] = {}
         for qpos, m in enumerate(matches):
             for tid, sim in m.matches.items():
                 sims.setdefault(tid, []).append((1 << qpos, sim))
+            for tid in m.pairs:
+                pair_sims.setdefault(tid, []).append(qpos)
         retrieval = [m for m in matches if m.matches or len(m.token) > 1]
         for pos in range(len(tokens) - 1):  # two query tokens that a list writes as one
             left, right = tokens[pos], tokens[pos + 1]
@@ -127,7 +139,7 @@ class Screener:
         if surname_mask == (1 << len(tokens)) - 1 and len(tokens) > 1:
             surname_mask = 0  # every token is "surname": the fields say nothing about roles
         return _QueryForm(
-            form, tokens, matches, sims, initials, surname_mask, retrieval, max(1, min(2, n_named))
+            form, tokens, matches, sims, initials, surname_mask, retrieval, max(1, min(2, n_named)), pair_sims
         )
 
     def screen(self, query: PersonQuery, *, threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
@@ -167,7 +179,7 @@ class Screener:
             + (NATIONALITY_MATCH if nationality else 0.0)
         )
         for entity, b in best.items():
-            name_total = b.score + (b.role.value if b.role is not None else 0.0)
+            name_total = b.total
             if name_total + headroom < threshold and entity not in doc_set:
                 continue
             entry = self._entries[entity]
@@ -180,6 +192,8 @@ class Screener:
             features = [self._name_feature(entity, b)]
             if b.role is not None:
                 features.append(b.role)
+            if b.common is not None:
+                features.append(b.common)
             features.append(dob)
             doc = document_feature(query.document, entry.documents)
             if doc is not None:
@@ -205,6 +219,7 @@ class Screener:
             initials=qf.initials,
             first_letters=[tokens[t][0] for t in listed] if qf.initials else (),
             initial_excluded=lmask,
+            pair_sims=qf.pair_sims,
         )
         score = al.score
         role: Feature | None = None
@@ -222,11 +237,17 @@ class Screener:
                 query_roles=bool(qf.surname_mask),
                 n_query=al.n_query,
             )
-        total = score + (role.value if role is not None else 0.0)
+        common = None
+        left = max(al.n_listed, al.n_query) - len(al.pairs)
+        if al.pairs and left > 0 and not surname_only:
+            common = common_names_feature(
+                all_common=all(index.is_common(listed[pos]) for _, pos, _ in al.pairs), left=left
+            )
+        candidate = _Best(score, name_id, qf, al, role, surname_only, common)
         entity = int(index.name_entity[name_id])
         current = best.get(entity)
-        if current is None or total > current.score + (current.role.value if current.role else 0.0):
-            best[entity] = _Best(score, name_id, qf, al, role, surname_only)
+        if current is None or candidate.total > current.total:
+            best[entity] = candidate
 
     def _name_feature(self, entity: int, b: _Best) -> Feature:
         index = self._index
