@@ -417,9 +417,10 @@ class NameIndex:
         result: IntArray = ids.astype(np.int32, copy=False)
         return result
 
-    def is_common(self, tid: int) -> bool:
-        """A token in many listed names (MOHAMMED, ALI, WANG): weak evidence on its own."""
-        return len(self.postings[tid]) >= self.common_df
+    def is_common_query(self, matches: TokenMatches) -> bool:
+        """A query token whose spellings are in many listed names (MOHAMMED and its
+        variants, ALI, WANG): weak evidence on its own."""
+        return bool(matches.matches) and len(self._token_set(matches)) >= self.common_df
 
     def name_tokens(self, name_id: int) -> list[int]:
         start, end = self.name_offsets[name_id], self.name_offsets[name_id + 1]

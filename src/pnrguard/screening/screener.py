@@ -42,6 +42,7 @@ class _QueryForm:
     retrieval: list[TokenMatches]
     need: int
     pair_sims: dict[int, list[int]]
+    common_mask: int  # query positions whose spellings are in many listed names
 
 
 @dataclass(slots=True)
@@ -118,7 +119,10 @@ class Screener:
             matches.append(found)
         sims: dict[int, list[tuple[int, float]]] = {}
         pair_sims: dict[int, list[int]] = {}
+        common_mask = 0
         for qpos, m in enumerate(matches):
+            if index.is_common_query(m):
+                common_mask |= 1 << qpos
             for tid, sim in m.matches.items():
                 sims.setdefault(tid, []).append((1 << qpos, sim))
             for tid in m.pairs:
@@ -139,7 +143,16 @@ class Screener:
         if surname_mask == (1 << len(tokens)) - 1 and len(tokens) > 1:
             surname_mask = 0  # every token is "surname": the fields say nothing about roles
         return _QueryForm(
-            form, tokens, matches, sims, initials, surname_mask, retrieval, max(1, min(2, n_named)), pair_sims
+            form,
+            tokens,
+            matches,
+            sims,
+            initials,
+            surname_mask,
+            retrieval,
+            max(1, min(2, n_named)),
+            pair_sims,
+            common_mask,
         )
 
     def screen(self, query: PersonQuery, *, threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
@@ -241,7 +254,7 @@ class Screener:
         left = max(al.n_listed, al.n_query) - len(al.pairs)
         if al.pairs and left > 0 and not surname_only:
             common = common_names_feature(
-                all_common=all(index.is_common(listed[pos]) for _, pos, _ in al.pairs), left=left
+                all_common=all(not m & ~qf.common_mask for m, _, _ in al.pairs), left=left
             )
         candidate = _Best(score, name_id, qf, al, role, surname_only, common)
         entity = int(index.name_entity[name_id])

@@ -149,3 +149,53 @@ def test_every_contribution_is_explained(screener: Screener) -> None:
     assert cand.score == round(sum(f.value for f in cand.features), 4)
     assert "DOB exact" in cand.explanation
     assert cand.score >= DEFAULT_THRESHOLD
+
+
+def test_only_common_names_need_the_date_of_birth() -> None:
+    background = [WatchlistEntry(f"M{i}", "t", f"Mohammed {name}") for i, name in enumerate(_FILLER)]
+    background += [WatchlistEntry(f"I{i}", "t", f"Ibrahim {name}") for i, name in enumerate(_FILLER)]
+    target = WatchlistEntry("T", "t", "Abdul Kader Ibrahim MOHAMED", dobs=(PartialDate(1966, 4, 5),))
+    screener = Screener.build([*background, target])
+    assert "T" not in hits(screener, "IBRAHIM", "MOHAMMED")
+    assert "T" in hits(screener, "IBRAHIM", "MOHAMMED", D(1966, 4, 5))
+    cand = screener.screen(PersonQuery("q", "IBRAHIM", "MOHAMMED"), threshold=0.0)
+    common = [f for c in cand if c.entity_id == "T" for f in c.features if f.feature == "common"]
+    assert common
+    assert common[0].value < 0
+
+
+def test_a_glued_pair_needs_both_parts_side_by_side() -> None:
+    screener = Screener.build(
+        [WatchlistEntry("AR", "t", "Ali Reza TEHRANI"), WatchlistEntry("AG", "t", "Ali GHOLAMI")]
+    )
+    assert "AR" in hits(screener, "TEHRANI", "ALIREZA")
+    assert "AG" not in hits(screener, "GHOLAMI", "ALIREZA")
+
+
+_FILLER = (
+    "ADEBAYO",
+    "BERGSTROM",
+    "CASTELLANOS",
+    "DUBROVSKY",
+    "ESPOSITO",
+    "FAIRWEATHER",
+    "GUNASEKARA",
+    "HOLLINGSWORTH",
+    "IWASAKI",
+    "JANKOWSKI",
+    "KOWALCZYK",
+    "LINDQVIST",
+    "MONTGOMERY",
+    "NAKAMURA",
+    "OYELARAN",
+    "PAPADOPOULOS",
+    "QUARTERMAINE",
+    "RASMUSSEN",
+    "SZYMANSKI",
+    "TANAKA",
+    "UNDERWOOD",
+    "VASQUEZ",
+    "WOJCIECHOWSKI",
+    "YAMAMOTO",
+    "ZIMMERMANN",
+)
