@@ -135,9 +135,7 @@ class CriteriaEngine:
 
     def __init__(self, rules: Iterable[Rule], *, today: dt.date) -> None:
         self.today = today
-        self.compiled: list[CompiledRule] = [
-            compile_rule(r) for r in rules if r.is_active(today)
-        ]
+        self.compiled: list[CompiledRule] = [compile_rule(r) for r in rules if r.is_active(today)]
 
     @property
     def rules(self) -> Sequence[Rule]:

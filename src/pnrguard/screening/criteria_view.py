@@ -178,20 +178,42 @@ def sample_view() -> dict[str, Any]:
     """A complete view with every field set, for validating rules before they are saved."""
     now = dt.datetime(2026, 1, 1, tzinfo=UTC)
     leg = {
-        "carrier": "XX", "flight": "1", "origin": "AAA", "destination": "BBB",
-        "origin_country": "AA", "destination_country": "BB", "departure": now,
-        "booking_class": "Y", "status": "HK", "codeshare": False,
+        "carrier": "XX",
+        "flight": "1",
+        "origin": "AAA",
+        "destination": "BBB",
+        "origin_country": "AA",
+        "destination_country": "BB",
+        "departure": now,
+        "booking_class": "Y",
+        "status": "HK",
+        "codeshare": False,
     }
     booking = {
-        "source": "PNR", "carrier": "XX", "created": now, "days_booked_before_departure": 1,
-        "days_ticketed_before_departure": 1, "traveller_count": 1, "party_size": 1,
-        "payment_forms": ["CA"], "one_way": True, "agency_country": "AA", "agency_id": "1",
-        "split": False, "bag_count": 1, "leg_count": 1, "route": ["AAA", "BBB"],
+        "source": "PNR",
+        "carrier": "XX",
+        "created": now,
+        "days_booked_before_departure": 1,
+        "days_ticketed_before_departure": 1,
+        "traveller_count": 1,
+        "party_size": 1,
+        "payment_forms": ["CA"],
+        "one_way": True,
+        "agency_country": "AA",
+        "agency_id": "1",
+        "split": False,
+        "bag_count": 1,
+        "leg_count": 1,
+        "route": ["AAA", "BBB"],
         "countries": ["AA", "BB"],
     }
     traveller = {
-        "type": "A", "with_infant": False, "bag_count": 1, "checked_in": True,
-        "has_document": True, "has_frequent_flyer": False,
+        "type": "A",
+        "with_infant": False,
+        "bag_count": 1,
+        "checked_in": True,
+        "has_document": True,
+        "has_frequent_flyer": False,
     }
     assert set(booking) == set(VIEW_FIELDS["booking"])
     assert set(leg) == set(VIEW_FIELDS["itinerary"])

@@ -82,9 +82,7 @@ def write_hits(rows: Iterable[tuple[PersonQuery, Candidate]], out: TextIO) -> in
     return count
 
 
-def match_text(
-    screener: Screener, queries_csv: str, *, threshold: float = DEFAULT_THRESHOLD
-) -> str:
+def match_text(screener: Screener, queries_csv: str, *, threshold: float = DEFAULT_THRESHOLD) -> str:
     """Whole pipeline on strings, for tests and small batches."""
     out = io.StringIO()
     write_hits(run(screener, read_queries(io.StringIO(queries_csv)), threshold=threshold), out)

@@ -4,15 +4,22 @@ The pipeline: romanise any script to ASCII (anyascii; Han and Hangul names get a
 after the surname syllable), upper-case, drop apostrophes, split on everything that is not
 a letter, drop titles (MR, DR, SHEIKH, HAJI ...). Particles (AL-, BIN, VAN DER, DE LA ...)
 are kept in the normal form but set aside in the *core* tokens; matching compares both.
-Transliteration variants (MOHAMMED / MUHAMMAD / MOHAMED) meet through phonetic keys
-(metaphone) after a small table of the commonest abbreviations, so no giant table is needed.
+Transliteration variants meet three ways: a folding of spelling families kept as data
+(`transliteration.csv`: DZH/DJ/J, KH/H, SCH/SH, Y/I, double letters ...), phonetic keys
+(metaphone), and a small table of the commonest abbreviations and name variants. Arabic
+script is romanised through a table of common name words (`arabic_names.csv`) first, so
+that list aliases written in Arabic do not become vowel-less skeletons (`mhmd`).
 """
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import re
+import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 import jellyfish
 from anyascii import anyascii
@@ -67,6 +74,34 @@ _APOSTROPHES = re.compile(r"['’‘`´ʻʼʿʾ\u02b9\u02bc\u0027]")
 _NON_LETTERS = re.compile(r"[^A-Z]+")
 _GREEK_DIGRAPHS = (("ου", "ou"), ("ού", "ou"), ("ΟΥ", "OU"), ("Ου", "Ou"), ("ΟΎ", "OU"))
 _HAN_HANGUL = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+_ARABIC_WORD = re.compile(r"[\u0600-\u06ff\u0750-\u077f]+")
+_ARABIC_MARKS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي"})
+_HERE = Path(__file__).parent
+
+
+def _data_rows(name: str) -> list[dict[str, str]]:
+    """Rows of a CSV shipped next to this module; lines starting with `#` are comments."""
+    text = (_HERE / name).read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return list(csv.DictReader(io.StringIO("\n".join(lines))))
+
+
+def _arabic_key(word: str) -> str:
+    return _ARABIC_MARKS.sub("", unicodedata.normalize("NFC", word)).translate(_ARABIC_LETTERS)
+
+
+ARABIC_NAMES: dict[str, str] = {_arabic_key(r["arabic"]): r["latin"] for r in _data_rows("arabic_names.csv")}
+
+
+def _arabic_word(match: re.Match[str]) -> str:
+    """One Arabic-script word in Latin letters: the table, `AL` + the table, else anyascii."""
+    word = _arabic_key(match.group())
+    latin = ARABIC_NAMES.get(word)
+    if latin is None and word.startswith("ال") and len(word) > 3:
+        rest = ARABIC_NAMES.get(word[2:])
+        latin = f"AL {rest}" if rest else None
+    return f" {latin} " if latin else anyascii(word)
 
 
 def _romanise(text: str) -> str:
@@ -74,6 +109,7 @@ def _romanise(text: str) -> str:
     `SURNAME GIVENGIVEN`, the way passports write them."""
     if text.isascii():
         return text
+    text = _ARABIC_WORD.sub(_arabic_word, text)
     for greek, latin in _GREEK_DIGRAPHS:  # ICAO Doc 9303 writes ΟΥ as OU, anyascii as OY
         text = text.replace(greek, latin)
     parts: list[str] = []
@@ -143,7 +179,8 @@ class NameForm:
 def name_form(text: str) -> NameForm:
     norm = normalise(text)
     tokens = norm.split()
-    core = [t for t in tokens if t not in PARTICLES]
+    # A particle leads the name after it; last in a name it is a name itself (DAS, DA, DE).
+    core = [t for i, t in enumerate(tokens) if t not in PARTICLES or i == len(tokens) - 1]
     if len(core) < 2:  # "ABU BAKR", "WALAD AA": the particle is part of too short a name
         return NameForm(norm, tuple(tokens), ())
     glued: list[tuple[str, str]] = []
@@ -173,6 +210,99 @@ def phonetic_key(token: str) -> str:
     if len(canonical) < 3:
         return ""
     return jellyfish.metaphone(canonical)
+
+
+@dataclass(frozen=True, slots=True)
+class FoldRule:
+    """One spelling family of `transliteration.csv`: `pattern` becomes `replacement`."""
+
+    origin: str
+    pattern: re.Pattern[str]
+    replacement: str
+    min_length: int
+    same: tuple[tuple[str, ...], ...]
+    trigger: str  # letters every match starts with; "" when the pattern has none
+
+
+def _trigger(pattern: str) -> str:
+    """The literal letters a pattern's match must contain, to skip rules cheaply."""
+    rest = re.sub(r"^\^|^\(\?<=[^)]*\)", "", pattern)
+    literal = re.match(r"[A-Z]+", rest)
+    return literal.group() if literal else ""
+
+
+FOLD_RULES: tuple[FoldRule, ...] = tuple(
+    FoldRule(
+        r["origin"],
+        re.compile(r["pattern"]),
+        r["replacement"],
+        int(r["min_length"]),
+        tuple(tuple(group.split()) for group in r["same"].split(";") if group.strip()),
+        _trigger(r["pattern"]),
+    )
+    for r in _data_rows("transliteration.csv")
+)
+
+
+@functools.lru_cache(maxsize=262144)
+def fold(token: str) -> str:
+    """A token with its transliteration families folded (`DZHAMAL` -> `JAMAL`).
+
+    Applied to list and query tokens alike, so equal folds mean "the same name spelled
+    another way". Idempotent. Never empty for a non-empty token.
+    """
+    out = token
+    for rule in FOLD_RULES:
+        if len(token) >= rule.min_length and rule.trigger in out:
+            out = rule.pattern.sub(rule.replacement, out)
+    if out != token and out:
+        again = fold(out)  # rules interact (Y->I then II->I); a fixpoint keeps fold idempotent
+        return again if again else out
+    return out or token
+
+
+def _families() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for row in _data_rows("name_families.csv"):
+        for spelling in row["spellings"].split():
+            out[fold(spelling)] = row["family"]
+    return out
+
+
+#: Folded spelling -> the name it is a spelling of, for common names spelled alike.
+NAME_FAMILY: dict[str, str] = _families()
+
+
+def surname_tokens(raw: str) -> frozenset[str]:
+    """The core tokens of a listed name that are its surname, when the list says so.
+
+    Lists mark the surname by a comma (`SURNAME, Given`) or by capitals among mixed-case
+    words (`Ayman AL-ZAWAHIRI`, the OFAC and UN habit). Empty when the list does not say.
+    """
+    head, sep, tail = raw.partition(",")
+    if sep and head.strip() and tail.strip():
+        marked = head
+    else:
+        words = [w for w in raw.split() if sum(ch.isalpha() for ch in w) >= 2]
+        upper = [w for w in words if w.isupper()]
+        mixed = [w for w in words if not w.isupper() and not w.islower()]
+        if not upper or not mixed:
+            return frozenset()
+        marked = " ".join(upper)
+    tokens = normalise(marked).split()
+    return frozenset(t for t in tokens if t not in PARTICLES) or frozenset(tokens)
+
+
+def deletions2(token: str) -> set[str]:
+    """Strings two deletions away, for long tokens only (SymSpell distance 2): a part with
+    a transposition and a dropped letter still shares a key with its listed form."""
+    if len(token) < 7:
+        return set()
+    out: set[str] = set()
+    for one in deletions(token):
+        for i in range(len(one)):
+            out.add(one[:i] + one[i + 1 :])
+    return out
 
 
 def deletions(token: str) -> set[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from pnrguard.screening.models import Feature, IdentityDocument, PartialDate
 
@@ -18,82 +19,170 @@ from pnrguard.screening.models import Feature, IdentityDocument, PartialDate
 MISSING_TOKEN_PENALTY = 0.05
 #: A name of several tokens that agrees with the query on one token only is not a match.
 SINGLE_TOKEN_CAP = 0.6
+#: A one-name query (surname only) that is the listed surname: still short of a hit
+#: unless the date of birth agrees exactly.
+SURNAME_ONLY_CAP = 0.65
+#: An initial (`B.`) standing for a listed given name with that letter: weaker than a name.
+INITIAL_SIMILARITY = 0.7
+#: A query token counts for two adjacent listed tokens glued (GARCIALOPEZ) at this similarity.
+GLUED_SIMILARITY = 0.97
+#: Only common names of the list matched while one side has more names: MOHAMMED IBRAHIM
+#: against Abdul Kader Ibrahim MOHAMED is weak evidence.
+COMMON_NAMES_ONLY = -0.07
 
-DOB_EXACT = 0.10
-DOB_SWAPPED = 0.05
-DOB_YEAR_MONTH = 0.06
-DOB_YEAR = 0.04
+# Date of birth, weighed by the precision of the listed date.
+DOB_EXACT = 0.20
+DOB_SWAPPED = 0.08
+DOB_YEAR_MONTH = 0.10
+DOB_SAME_MONTH = 0.02
+DOB_YEAR = 0.05
+#: A year that is one of several listed years (a range, `circa`): weaker evidence.
+DOB_YEAR_OF_RANGE = 0.03
 DOB_CONFLICT = -0.20
 DOCUMENT_MATCH = 0.25
 NATIONALITY_MATCH = 0.02
 NATIONALITY_CONFLICT = -0.05
+# Roles: which listed name is the surname (when the list marks it).
+SURNAME_MATCH = 0.02
+SURNAME_CROSS = -0.03
+SURNAME_MISSING = -0.15
+#: On top of the missing-token cost, for each listed surname part left unmatched.
+SURNAME_PART_MISSING = -0.05
 #: The most the non-name features can add; lets the screener skip hopeless names early.
-MAX_BONUS = DOB_EXACT + DOCUMENT_MATCH + NATIONALITY_MATCH
+MAX_BONUS = DOB_EXACT + DOCUMENT_MATCH + NATIONALITY_MATCH + SURNAME_MATCH
+
+
+@dataclass(slots=True)
+class Alignment:
+    """How one listed name lines up with the query.
+
+    `pairs`: (query positions as a bit mask, listed position, similarity); a mask of two
+    bits is two adjacent query tokens read glued. `covered`: listed positions counted as
+    glued to a paired neighbour. `initials`: pairs made by an initial.
+    """
+
+    score: float
+    pairs: list[tuple[int, int, float]]
+    covered: int = 0
+    initials: int = 0
+    n_query: int = 0
+    n_listed: int = 0
 
 
 def align_names(
     n_query: int,
     listed: Sequence[int],
     sims: Mapping[int, Sequence[tuple[int, float]]],
-) -> tuple[float, list[tuple[int, int, float]]]:
+    *,
+    initials: Sequence[tuple[int, str]] = (),
+    first_letters: Sequence[str] = (),
+    initial_excluded: int = 0,
+    pair_sims: Mapping[int, Sequence[int]] | None = None,
+) -> Alignment:
     """Score one listed name (token ids) against a query of `n_query` tokens.
 
-    `sims[token_id]` lists (query token position, similarity). Tokens are paired one to
-    one, best pairs first, in any order (so swapped surname and given names cost nothing).
-    The score is the mean similarity over the shorter name, less a small penalty per token
-    of the longer name left over. Returns (score, pairs as (query pos, listed pos, sim)).
+    `sims[token_id]` lists (query position mask, similarity). Tokens are paired one to
+    one, best pairs first, in any order (so swapped surname and given names cost nothing);
+    then each query initial takes a free listed name with its letter (not one of the
+    positions in the `initial_excluded` mask: the surname); then a free query token takes
+    two free adjacent listed tokens that glue into it (`pair_sims[token_id]`: query
+    positions), and the second is covered. The score is the mean
+    similarity over the shorter name, less a small penalty per token of the longer left over.
     """
     pairs: list[tuple[float, int, int]] = []
     for pos, tid in enumerate(listed):
-        for qpos, sim in sims.get(tid, ()):
-            pairs.append((sim, qpos, pos))
-    if not pairs:
-        return 0.0, []
-    pairs.sort(reverse=True)
-    used_q: set[int] = set()
-    used_l: set[int] = set()
+        found = sims.get(tid)
+        if found is not None:
+            for qmask, sim in found:
+                pairs.append((sim, qmask, pos))
+    pairs.sort(reverse=True)  # best first; at equal similarity a glued pair (larger mask) first
+    used_q = 0
+    used_l = 0
     chosen: list[tuple[int, int, float]] = []
     total = 0.0
-    for sim, qpos, pos in pairs:
-        if qpos in used_q or pos in used_l:
+    merged = 0
+    for sim, qmask, pos in pairs:
+        if qmask & used_q or used_l >> pos & 1:
             continue
-        used_q.add(qpos)
-        used_l.add(pos)
-        chosen.append((qpos, pos, sim))
+        used_q |= qmask
+        used_l |= 1 << pos
+        chosen.append((qmask, pos, sim))
         total += sim
-    shorter = min(n_query, len(listed))
-    longer = max(n_query, len(listed))
+        merged += qmask.bit_count() - 1
+    n_initials = 0
+    for qpos, letter in initials:
+        if used_q >> qpos & 1:
+            continue
+        for pos, first in enumerate(first_letters):
+            if first == letter and not (used_l | initial_excluded) >> pos & 1:
+                used_q |= 1 << qpos
+                used_l |= 1 << pos
+                chosen.append((1 << qpos, pos, INITIAL_SIMILARITY))
+                total += INITIAL_SIMILARITY
+                n_initials += 1
+                break
+    covered = 0
+    if pair_sims and len(listed) > 1:  # a query token that is two adjacent listed parts glued
+        for pos in range(len(listed) - 1):
+            if (used_l >> pos) & 3:
+                continue
+            left, right = pair_sims.get(listed[pos], ()), pair_sims.get(listed[pos + 1], ())
+            for qpos in left:
+                if qpos in right and not used_q >> qpos & 1:
+                    used_q |= 1 << qpos
+                    used_l |= 3 << pos
+                    chosen.append((1 << qpos, pos, GLUED_SIMILARITY))
+                    total += GLUED_SIMILARITY
+                    covered += 1
+                    break
+    n_q = n_query - merged
+    n_l = len(listed) - covered
+    if not chosen or n_q <= 0 or n_l <= 0:
+        return Alignment(0.0, [], 0, 0, n_q, n_l)
+    shorter, longer = min(n_q, n_l), max(n_q, n_l)
     score = total / shorter - MISSING_TOKEN_PENALTY * (longer - shorter)
     if shorter == 1 and longer > 1:
         score = min(score, SINGLE_TOKEN_CAP)
-    return max(0.0, min(1.0, score)), chosen
+    return Alignment(max(0.0, min(1.0, score)), chosen, covered, n_initials, n_q, n_l)
 
 
 def dob_feature(query: dt.date | None, listed: Sequence[PartialDate]) -> Feature:
-    """Best agreement between the traveller's date of birth and any listed one."""
+    """Best agreement between the traveller's date of birth and any listed one, weighed by
+    how precise the listed date is: an exact day counts most, a month less, a year less
+    again, one year of a listed range least; a conflict with every listed date counts
+    against."""
     if query is None:
         return Feature("dob", 0.0, "no traveller DOB")
     if not listed:
         return Feature("dob", 0.0, "no DOB on list")
+    years_only = sum(1 for p in listed if p.month is None)
     best = Feature("dob", DOB_CONFLICT, "DOB conflicts with every listed DOB")
     for p in listed:
-        candidate = _compare_dob(query, p)
+        candidate = _compare_dob(query, p, in_range=years_only > 2)
         if candidate.value > best.value:
             best = candidate
     return best
 
 
-def _compare_dob(q: dt.date, p: PartialDate) -> Feature:
+def _compare_dob(q: dt.date, p: PartialDate, *, in_range: bool) -> Feature:
     when = p.isoformat()
-    if p.month is not None and p.day is not None:
+    if p.month is not None and p.day is not None and (p.month, p.day) != (1, 1):
         if (p.year, p.month, p.day) == (q.year, q.month, q.day):
             return Feature("dob", DOB_EXACT, f"DOB exact {when}")
         if p.year == q.year and p.month == q.day and p.day == q.month:
             return Feature("dob", DOB_SWAPPED, f"DOB day/month swapped {when}")
         if p.year == q.year and p.month == q.month:
-            return Feature("dob", 0.02, f"DOB same year and month {when}")
-        if p.year == q.year or (abs(p.year - q.year) == 1 and (p.month, p.day) == (q.month, q.day)):
+            return Feature("dob", DOB_SAME_MONTH, f"DOB same year and month {when}")
+        if abs(p.year - q.year) == 1 and (p.month, p.day) == (q.month, q.day):
             return Feature("dob", 0.0, f"DOB near {when}")
+        return Feature("dob", DOB_CONFLICT, f"DOB conflicts ({when})")
+    if p.month is not None and p.day is not None:  # 1 January: often a placeholder for the year
+        if (p.year, p.month, p.day) == (q.year, q.month, q.day):
+            return Feature("dob", DOB_YEAR, f"DOB exact {when} (1 January: weighed as a year)")
+        if p.year == q.year:
+            return Feature("dob", DOB_YEAR_OF_RANGE, f"DOB year of {when} (1 January)")
+        if abs(p.year - q.year) == 1:
+            return Feature("dob", 0.0, f"DOB year near {when}")
         return Feature("dob", DOB_CONFLICT, f"DOB conflicts ({when})")
     if p.month is not None:
         if (p.year, p.month) == (q.year, q.month):
@@ -102,6 +191,8 @@ def _compare_dob(q: dt.date, p: PartialDate) -> Feature:
             return Feature("dob", 0.0, f"DOB near {when}")
         return Feature("dob", DOB_CONFLICT, f"DOB conflicts ({when})")
     if p.year == q.year:
+        if in_range:
+            return Feature("dob", DOB_YEAR_OF_RANGE, f"DOB year in listed range {when}")
         return Feature("dob", DOB_YEAR, f"DOB year matches {when}")
     if abs(p.year - q.year) == 1:
         return Feature("dob", 0.0, f"DOB year near {when}")
@@ -127,9 +218,49 @@ def nationality_feature(query: str | None, listed: Sequence[str]) -> Feature | N
         return None
     if query in listed:
         return Feature("nationality", NATIONALITY_MATCH, f"nationality {query} matches")
-    return Feature(
-        "nationality", NATIONALITY_CONFLICT, f"nationality {query} not in {'/'.join(listed)}"
-    )
+    return Feature("nationality", NATIONALITY_CONFLICT, f"nationality {query} not in {'/'.join(listed)}")
+
+
+def common_names_feature(*, all_common: bool, left: int) -> Feature | None:
+    """Only common names of the list matched (MOHAMMED, ALI, WANG), and one side has names
+    the other lacks: a namesake is likelier than the listed person, so the date of birth
+    has to agree before a person is asked to look."""
+    if not all_common or left <= 0:
+        return None
+    return Feature("common", COMMON_NAMES_ONLY, f"only common names matched, {left} other not")
+
+
+def surname_feature(
+    *,
+    parts: int,
+    matched: int,
+    matched_by_surname: bool,
+    strong: bool = False,
+    query_roles: bool,
+    n_query: int,
+) -> Feature | None:
+    """Soft evidence from roles, when the list marks which of its `parts` are the surname.
+
+    The listed surname matched by the traveller's surname supports a little; matched only
+    by a given name (fields swapped, or a namesake whose given name is the listed surname)
+    doubts a little; each listed surname part left unmatched doubts more than a missing
+    middle name; no part matched at all, while the traveller gave more than one name,
+    doubts clearly (`HUSSEIN, Mohammed` is not Mohammad Hussein AL-JASIM)."""
+    if not parts:
+        return None
+    if not matched:
+        if n_query < 2:
+            return None
+        return Feature("surname", SURNAME_MISSING, "listed surname not matched")
+    value, why = 0.0, "listed surname matched"
+    if matched_by_surname:
+        value, why = (SURNAME_MATCH if strong else 0.0), "listed surname matches the surname"
+    elif query_roles:
+        value, why = SURNAME_CROSS, "listed surname matches a given name"
+    if matched < parts:
+        value += SURNAME_PART_MISSING * (parts - matched)
+        why += f", {parts - matched} of its {parts} parts not"
+    return Feature("surname", round(value, 4), why) if value or matched_by_surname else None
 
 
 def combine(features: Sequence[Feature]) -> float:
@@ -140,6 +271,5 @@ def combine(features: Sequence[Feature]) -> float:
 def explain(features: Sequence[Feature]) -> str:
     """One line for CSV: each feature's reason with its signed contribution."""
     return "; ".join(
-        f"{f.explanation} ({f.value:+.2f})" if f.feature != "name" else f.explanation
-        for f in features
+        f"{f.explanation} ({f.value:+.2f})" if f.feature != "name" else f.explanation for f in features
     )

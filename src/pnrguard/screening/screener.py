@@ -6,17 +6,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pnrguard.screening.countries import to_alpha3
-from pnrguard.screening.index import NameIndex, TokenMatches
+from pnrguard.screening.index import TOKEN_MIN_SIMILARITY, NameIndex, TokenMatches
 from pnrguard.screening.models import Candidate, Feature, PersonQuery, WatchlistEntry
-from pnrguard.screening.names import NameForm, name_form, strip_glued_title
+from pnrguard.screening.names import PARTICLES, NameForm, name_form, normalise, strip_glued_title
 from pnrguard.screening.score import (
-    MAX_BONUS,
+    DOB_EXACT,
+    DOCUMENT_MATCH,
+    NATIONALITY_MATCH,
+    SURNAME_ONLY_CAP,
+    Alignment,
     align_names,
     combine,
+    common_names_feature,
     dob_feature,
     document_feature,
     explain,
     nationality_feature,
+    surname_feature,
 )
 
 #: Default hit threshold, measured in bench/screen.py (docs/performance.md): keeps false
@@ -28,8 +34,15 @@ DEFAULT_THRESHOLD = 0.85
 @dataclass(slots=True)
 class _QueryForm:
     form: NameForm
+    tokens: list[str]
     matches: list[TokenMatches]
     sims: dict[int, list[tuple[int, float]]]
+    initials: list[tuple[int, str]]
+    surname_mask: int  # query positions from the surname field (0: roles unknown)
+    retrieval: list[TokenMatches]
+    need: int
+    pair_sims: dict[int, list[int]]
+    common_mask: int  # query positions whose spellings are in many listed names
 
 
 @dataclass(slots=True)
@@ -37,7 +50,16 @@ class _Best:
     score: float
     name_id: int
     form: _QueryForm
-    pairs: list[tuple[int, int, float]]
+    alignment: Alignment
+    role: Feature | None
+    surname_only: bool = False
+    common: Feature | None = None
+
+    @property
+    def total(self) -> float:
+        """The name with its role and commonness evidence: what the other features add to."""
+        extra = (self.role.value if self.role else 0.0) + (self.common.value if self.common else 0.0)
+        return self.score + extra
 
 
 class Screener:
@@ -59,57 +81,133 @@ class Screener:
     def index(self) -> NameIndex:
         return self._index
 
-    def _query_form(self, text: str) -> _QueryForm | None:
+    def _query_form(self, text: str, surname: str | None, *, surname_only: bool = False) -> _QueryForm | None:
         form = name_form(text)
         if not form.core:
             return None
-        matches: list[TokenMatches] = []
+        index = self._index
+        tokens = list(form.core)
         glued_of = {core: glued for glued, core in form.glued}
-        for token in dict.fromkeys(form.core):
-            found = self._index.match_token(token)
+        named = [t for t in tokens if len(t) > 1 and t not in PARTICLES]
+        if (
+            surname_only
+            and len(named) == 1
+            and len(tokens) > 1
+            and tokens[-1] == named[0]
+            and all(t in PARTICLES for t in tokens[:-1])
+        ):
+            # One name led by particles (`AL QAYSI`): the name, with its glued form.
+            glued_of[named[0]] = "".join(tokens)
+            tokens = named
+        surname_set = set(normalise(surname).split()) if surname else set()
+        surname_mask = 0
+        matches: list[TokenMatches] = []
+        initials: list[tuple[int, str]] = []
+        for pos, token in enumerate(tokens):
+            if token in surname_set:
+                surname_mask |= 1 << pos
+            if len(token) == 1:
+                initials.append((pos, token))
+                matches.append(TokenMatches(token, {}))
+                continue
+            found = index.match_token(token)
             glued = glued_of.get(token)
             if glued is not None:
-                for tid, sim in self._index.match_token(glued).matches.items():
+                for tid, sim in index.match_token(glued).matches.items():
                     if sim > found.matches.get(tid, 0.0):
                         found.matches[tid] = sim
             matches.append(found)
         sims: dict[int, list[tuple[int, float]]] = {}
+        pair_sims: dict[int, list[int]] = {}
+        common_mask = 0
         for qpos, m in enumerate(matches):
+            if index.is_common_query(m):
+                common_mask |= 1 << qpos
             for tid, sim in m.matches.items():
-                sims.setdefault(tid, []).append((qpos, sim))
-        return _QueryForm(form, matches, sims)
+                sims.setdefault(tid, []).append((1 << qpos, sim))
+            for tid in m.pairs:
+                pair_sims.setdefault(tid, []).append(qpos)
+        retrieval = [m for m in matches if m.matches or len(m.token) > 1]
+        for pos in range(len(tokens) - 1):  # two query tokens that a list writes as one
+            left, right = tokens[pos], tokens[pos + 1]
+            if len(left) < 2 or len(right) < 2:
+                continue
+            whole = index.match_glued(left + right)
+            for tid, sim in whole.matches.items():
+                sims.setdefault(tid, []).append((3 << pos, sim))
+            if whole.matches:  # a listed token that is both query tokens counts for two
+                retrieval += (whole, whole)
+        n_named = sum(1 for t in tokens if len(t) > 1 and t not in PARTICLES) or sum(
+            1 for t in tokens if len(t) > 1
+        )
+        if surname_mask == (1 << len(tokens)) - 1 and len(tokens) > 1:
+            surname_mask = 0  # every token is "surname": the fields say nothing about roles
+        return _QueryForm(
+            form,
+            tokens,
+            matches,
+            sims,
+            initials,
+            surname_mask,
+            retrieval,
+            max(1, min(2, n_named)),
+            pair_sims,
+            common_mask,
+        )
 
     def screen(self, query: PersonQuery, *, threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
         """Candidates scoring at least `threshold`, best first."""
         index = self._index
         given = strip_glued_title(query.given_names) if query.given_names else ""
-        texts = [f"{given} {query.surname}".strip()]
-        if query.full_name:
-            texts.append(query.full_name)
-        forms = [f for f in (self._query_form(t) for t in texts) if f is not None]
+        forms = [
+            f
+            for f in (
+                self._query_form(f"{given} {query.surname}".strip(), query.surname, surname_only=not given),
+                self._query_form(query.full_name, None) if query.full_name else None,
+            )
+            if f is not None
+        ]
         dob_year = query.dob.year if query.dob else None
+        nationality = to_alpha3(query.nationality)
 
         best: dict[int, _Best] = {}
         for qf in forms:
-            for name_id in index.candidate_names(qf.matches, dob_year=dob_year).tolist():
+            for name_id in index.candidate_names(qf.retrieval, dob_year=dob_year, need=qf.need).tolist():
                 self._consider(best, qf, name_id)
         doc_entities: list[int] = index.by_document(query.document) if query.document else []
         for entity in doc_entities:
             for name_id in index.entity_names(entity):
                 for qf in forms:
                     self._consider(best, qf, name_id)
-                if entity not in best and forms:
-                    best[entity] = _Best(0.0, index.entity_names(entity)[0], forms[0], [])
+            if entity not in best and forms:
+                best[entity] = _Best(0.0, index.entity_names(entity)[0], forms[0], Alignment(0.0, []), None)
 
-        nationality = to_alpha3(query.nationality)
         results: list[Candidate] = []
         doc_set = set(doc_entities)
+        # What the non-name features can still add, so hopeless names are dropped before
+        # their explanation is written.
+        headroom = (
+            (DOB_EXACT if query.dob else 0.0)
+            + (DOCUMENT_MATCH if query.document else 0.0)
+            + (NATIONALITY_MATCH if nationality else 0.0)
+        )
         for entity, b in best.items():
-            if b.score + MAX_BONUS < threshold and entity not in doc_set:
+            name_total = b.total
+            if name_total + headroom < threshold and entity not in doc_set:
                 continue
             entry = self._entries[entity]
+            dob = dob_feature(query.dob, entry.dobs)
+            if (
+                name_total + dob.value + headroom - DOB_EXACT * bool(query.dob) < threshold
+                and entity not in doc_set
+            ):
+                continue
             features = [self._name_feature(entity, b)]
-            features.append(dob_feature(query.dob, entry.dobs))
+            if b.role is not None:
+                features.append(b.role)
+            if b.common is not None:
+                features.append(b.common)
+            features.append(dob)
             doc = document_feature(query.document, entry.documents)
             if doc is not None:
                 features.append(doc)
@@ -118,34 +216,73 @@ class Screener:
                 features.append(nat)
             score = combine(features)
             if score >= threshold:
-                results.append(
-                    Candidate(entry.entity_id, score, tuple(features), explain(features))
-                )
+                results.append(Candidate(entry.entity_id, score, tuple(features), explain(features)))
         results.sort(key=lambda c: (-c.score, c.entity_id))
         return results
 
     def _consider(self, best: dict[int, _Best], qf: _QueryForm, name_id: int) -> None:
         index = self._index
-        score, pairs = align_names(len(qf.matches), index.name_tokens(name_id), qf.sims)
+        listed = index.name_tokens(name_id)
+        lmask = index.surname_mask(name_id)
+        tokens = index.tokens
+        al = align_names(
+            len(qf.tokens),
+            listed,
+            qf.sims,
+            initials=qf.initials,
+            first_letters=[tokens[t][0] for t in listed] if qf.initials else (),
+            initial_excluded=lmask,
+            pair_sims=qf.pair_sims,
+        )
+        score = al.score
+        role: Feature | None = None
+        surname_only = False
+        if lmask and al.pairs:
+            on_surname = [(m, s) for m, pos, s in al.pairs if lmask >> pos & 1 and s >= TOKEN_MIN_SIMILARITY]
+            if al.n_query == 1 and al.n_listed > 1 and any(s >= 0.9 for _, s in on_surname):
+                score = max(score, SURNAME_ONLY_CAP)
+                surname_only = True
+            role = surname_feature(
+                parts=lmask.bit_count(),
+                matched=len(on_surname),
+                matched_by_surname=any(m & qf.surname_mask for m, _ in on_surname),
+                strong=any(m & qf.surname_mask and s >= 0.95 for m, s in on_surname),
+                query_roles=bool(qf.surname_mask),
+                n_query=al.n_query,
+            )
+        common = None
+        left = max(al.n_listed, al.n_query) - len(al.pairs)
+        if al.pairs and left > 0 and not surname_only:
+            common = common_names_feature(
+                all_common=all(not m & ~qf.common_mask for m, _, _ in al.pairs), left=left
+            )
+        candidate = _Best(score, name_id, qf, al, role, surname_only, common)
         entity = int(index.name_entity[name_id])
         current = best.get(entity)
-        if current is None or score > current.score:
-            best[entity] = _Best(score, name_id, qf, pairs)
+        if current is None or candidate.total > current.total:
+            best[entity] = candidate
 
     def _name_feature(self, entity: int, b: _Best) -> Feature:
         index = self._index
         listed = index.name_tokens(b.name_id)
+        al = b.alignment
         which = "name" if b.name_id == index.entity_names(entity)[0] else "alias"
-        shorter = min(len(listed), len(b.form.matches))
-        longer = max(len(listed), len(b.form.matches))
-        notes = [
-            f"{b.form.matches[q].token}~{index.tokens[listed[pos]]}"
-            for q, pos, sim in b.pairs
-            if sim < 1.0
-        ][:3]
-        detail = f"{len(b.pairs)}/{shorter} tokens"
+        shorter = min(al.n_listed, al.n_query) if al.pairs else min(len(listed), len(b.form.tokens))
+        longer = max(al.n_listed, al.n_query) if al.pairs else max(len(listed), len(b.form.tokens))
+
+        def query_text(mask: int) -> str:
+            return "".join(t for i, t in enumerate(b.form.tokens) if mask >> i & 1)
+
+        notes = [f"{query_text(m)}~{index.tokens[listed[pos]]}" for m, pos, sim in al.pairs if sim < 1.0][:3]
+        detail = f"{len(al.pairs)}/{shorter} tokens"
         if longer > shorter:
             detail += f", {longer - shorter} extra"
+        if al.initials:
+            detail += f", {al.initials} initial" + ("s" if al.initials > 1 else "")
+        if al.covered:
+            detail += ", glued parts"
+        if b.surname_only:
+            detail += ", surname only"
         if notes:
             detail += ", " + " ".join(notes)
         return Feature("name", round(b.score, 4), f"{which} {b.score:.2f} ({detail})")

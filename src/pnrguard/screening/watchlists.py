@@ -137,9 +137,7 @@ def parse_csv(data: bytes, *, list_name: str = "csv") -> list[WatchlistEntry]:
 
 # ---------------------------------------------------------------------- OFAC sdn.csv
 _AKA = re.compile(r"^(?:alt\.\s+)?(?:a\.k\.a\.|f\.k\.a\.|n\.k\.a\.)\s*'(?P<alias>.*)'\s*\.?$")
-_DOB_ITEM = re.compile(
-    r"^(?:circa\s+)?(?:(?P<d>\d{1,2})\s+)?(?:(?P<m>[A-Za-z]{3})[a-z]*\s+)?(?P<y>\d{4})$"
-)
+_DOB_ITEM = re.compile(r"^(?:circa\s+)?(?:(?P<d>\d{1,2})\s+)?(?:(?P<m>[A-Za-z]{3})[a-z]*\s+)?(?P<y>\d{4})$")
 _DOC_KINDS = (
     ("passport", "passport"),
     ("national id no.", "national_id"),
@@ -439,7 +437,8 @@ def parse_ftm(data: bytes) -> list[WatchlistEntry]:
         docs += [IdentityDocument(v, "national_id") for v in values("idNumber")]
         datasets = obj.get("datasets")
         list_name = (
-            datasets[0] if isinstance(datasets, list) and datasets and isinstance(datasets[0], str)
+            datasets[0]
+            if isinstance(datasets, list) and datasets and isinstance(datasets[0], str)
             else "opensanctions"
         )
         name = " ".join(names[0].split())

@@ -84,3 +84,77 @@ def test_normalise_is_total_ascii_and_idempotent(text: str) -> None:
 def test_name_form_never_raises(text: str) -> None:
     form = name_form(text)
     assert all(t.isalpha() and t.isupper() for t in form.core)
+
+
+# ------------------------------------------------------------------ folding (issue 14)
+from pnrguard.screening.names import FOLD_RULES, NAME_FAMILY, fold, surname_tokens  # noqa: E402
+
+upper_tokens = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=14)
+
+
+@pytest.mark.parametrize("group", [g for rule in FOLD_RULES for g in rule.same], ids=lambda g: "=".join(g))
+def test_each_rule_makes_its_spellings_meet(group: tuple[str, ...]) -> None:
+    assert len({fold(t) for t in group}) == 1
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("KHAN", "HAN"), ("ZHOU", "ZHU"), ("PHAN", "FAN"), ("CHEN", "SHEN"), ("HOU", "HU"),
+     ("YANG", "YING"), ("HASSAN", "HUSSEIN"), ("AHMED", "HAMID")],
+)  # fmt: skip
+def test_different_names_are_kept_apart(a: str, b: str) -> None:
+    assert fold(a) != fold(b)
+    assert token_similarity(a, b) < 0.72
+
+
+@given(upper_tokens)
+def test_fold_is_idempotent_and_never_empty(token: str) -> None:
+    once = fold(token)
+    assert once
+    assert fold(once) == once
+    assert once.isascii()
+    assert once.isalpha()
+
+
+@given(upper_tokens, upper_tokens)
+def test_token_similarity_is_symmetric_and_bounded(a: str, b: str) -> None:
+    assert token_similarity(a, b) == pytest.approx(token_similarity(b, a))
+    assert 0.0 <= token_similarity(a, b) <= 1.0
+    assert token_similarity(a, a) == 1.0
+
+
+@given(upper_tokens, upper_tokens)
+def test_equal_folds_are_similar(a: str, b: str) -> None:
+    if fold(a) == fold(b) and (NAME_FAMILY.get(fold(a)) is None):
+        assert token_similarity(a, b) >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("DZHAMAL", "JAMAL"), ("KHALID", "HALID"), ("SCHAMIL", "SHAMIL"), ("YURIY", "IURII"),
+     ("ABDULRAHMAN", "ABDELRAHMAN"), ("MEHMET", "MUHAMMAD"), ("ABD", "ABDUL"), ("IVANOFF", "IVANOV")],
+)  # fmt: skip
+def test_transliteration_families_meet(a: str, b: str) -> None:
+    assert token_similarity(a, b) >= 0.95
+
+
+def test_arabic_script_names_keep_their_vowels() -> None:
+    assert normalise("محمد") == "MUHAMMAD"
+    assert normalise("محمد حسين الجاسم") == "MUHAMMAD HUSAYN AL JASIM"
+    assert normalise("أحمد") == "AHMAD"  # alef with hamza
+    assert "MHMD" not in normalise("مُحَمَّد")  # with short-vowel marks
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("Ayman Mohammed AL-ZAWAHIRI", {"ZAWAHIRI"}), ("GARCIA LOPEZ, Juan", {"GARCIA", "LOPEZ"}),
+     ("Paulo ELCORO AYASTUY", {"ELCORO", "AYASTUY"}), ("Aiman al Zawahry", set()),
+     ("JOHN SMITH", set()), ("Maria DE LA CRUZ", {"CRUZ"})],
+)  # fmt: skip
+def test_listed_surname_from_the_lists_marking(raw: str, expected: set[str]) -> None:
+    assert surname_tokens(raw) == expected
+
+
+def test_a_trailing_particle_is_a_name() -> None:
+    assert name_form("Rahul DAS").core == ("RAHUL", "DAS")
+    assert name_form("Ana DA SILVA").core == ("ANA", "SILVA")
