@@ -49,6 +49,7 @@ __all__ = [
     "Member",
     "delete_members",
     "delete_tokens",
+    "forget_bookings",
     "hit_source",
     "insert_members",
     "insert_tokens",
@@ -123,6 +124,18 @@ def delete_tokens(conn: Connection, booking_ids: Sequence[str]) -> int:
     n = 0
     for chunk in _chunks(list(booking_ids)):
         n += conn.execute(delete(search_token).where(search_token.c.booking_id.in_(chunk))).rowcount or 0
+    return n
+
+
+def forget_bookings(conn: Connection, booking_ids: Sequence[str], *, deleted: bool = False) -> int:
+    """The lifecycle hook (masking and deletion runs call it): drop every token of these
+    bookings and, at deletion, their traveller links and hit sources. Returns the token
+    rows removed."""
+    n = delete_tokens(conn, booking_ids)
+    if deleted:
+        delete_members(conn, booking_ids)
+        for chunk in _chunks(list(booking_ids)):
+            conn.execute(delete(hit_source).where(hit_source.c.booking_id.in_(chunk)))
     return n
 
 

@@ -28,8 +28,12 @@ def upgrade() -> None:
         sa.Column("field", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("booking_id", sa.String(32), nullable=False),
         sa.Column("traveller_ref", sa.String(32), nullable=False),
-        sa.ForeignKeyConstraint(["booking_id"], ["booking.id"], name=op.f("fk_search_token_booking_id_booking")),
-        sa.PrimaryKeyConstraint("token", "field", "booking_id", "traveller_ref", name=op.f("pk_search_token")),
+        sa.ForeignKeyConstraint(
+            ["booking_id"], ["booking.id"], name=op.f("fk_search_token_booking_id_booking")
+        ),
+        sa.PrimaryKeyConstraint(
+            "token", "field", "booking_id", "traveller_ref", name=op.f("pk_search_token")
+        ),
     )
     op.create_index("ix_search_token_booking_id", "search_token", ["booking_id"])
     op.create_table(
@@ -55,7 +59,9 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("attached_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["hit_id"], ["hit.id"], name=op.f("fk_hit_source_hit_id_hit")),
-        sa.ForeignKeyConstraint(["booking_id"], ["booking.id"], name=op.f("fk_hit_source_booking_id_booking")),
+        sa.ForeignKeyConstraint(
+            ["booking_id"], ["booking.id"], name=op.f("fk_hit_source_booking_id_booking")
+        ),
         sa.PrimaryKeyConstraint("hit_id", "booking_id", "traveller_ref", name=op.f("pk_hit_source")),
     )
     with op.batch_alter_table("hit") as batch:
