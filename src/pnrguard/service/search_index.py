@@ -109,10 +109,23 @@ def forget(conn: Connection, booking_ids: Sequence[str], *, deleted: bool = Fals
 # --- queries -------------------------------------------------------------------------------
 
 
-def _term_select(field: Field, token: bytes) -> Select[tuple[str, str]]:
+def _term_select(field: Field, token: bytes, *more: Term) -> Select[tuple[str, str]]:
+    """(booking id, traveller ref) having this token (or any of `more`: the field is in
+    the HMAC, so tokens of different fields never collide and one IN list serves)."""
+    tokens = [token, *(t for _, t in more)]
+    fields = sorted({int(field), *(int(f) for f, _ in more)})
     return select(search_token.c.booking_id, search_token.c.traveller_ref).where(
-        search_token.c.token == token, search_token.c.field == int(field)
+        search_token.c.token.in_(tokens) if len(tokens) > 1 else search_token.c.token == tokens[0],
+        search_token.c.field.in_(fields) if len(fields) > 1 else search_token.c.field == fields[0],
     )
+
+
+def _all_of(parts: Sequence[Select[tuple[str, str]]]) -> Select[tuple[str, str]]:
+    """The pairs every part has, as a plain SELECT (SQLite cannot nest compound selects)."""
+    if len(parts) == 1:
+        return parts[0]
+    sub = intersect(*parts).subquery()
+    return select(sub.c.booking_id, sub.c.traveller_ref)
 
 
 def candidates(
@@ -123,23 +136,25 @@ def candidates(
     sets (a union: a document *or* a name with a date of birth). None if no term."""
     groups = [list(person)] if person else []
     groups += [list(g) for g in any_of if g]
-    selects: list[Any] = []
-    for g in groups:
-        parts = [_term_select(f, t) for f, t in g]
-        selects.append(parts[0] if len(parts) == 1 else intersect(*parts))
+    selects = [_all_of([_term_select(f, t) for f, t in g]) for g in groups]
     q: Any
     if not selects:
         q = None
     elif len(selects) == 1:
         q = selects[0]
     else:
-        q = union(*selects)
+        u = union(*selects).subquery()
+        q = select(u.c.booking_id, u.c.traveller_ref)
     if wide:
         booking_sets = [
             select(search_token.c.booking_id).where(search_token.c.token == t, search_token.c.field == int(f))
             for f, t in wide
         ]
-        bq = booking_sets[0] if len(booking_sets) == 1 else intersect(*booking_sets)
+        if len(booking_sets) == 1:
+            bq: Any = booking_sets[0]
+        else:
+            bsub = intersect(*booking_sets).subquery()
+            bq = select(bsub.c.booking_id)
         if q is None:
             sub = bq.subquery()
             return select(sub.c.booking_id, literal("", String(32)).label("traveller_ref"))
@@ -173,15 +188,13 @@ def find_bookings_for_person(
             return []
         # A part may be a surname or a given name: one alternative per assignment would
         # explode, so each part is matched in either field via a union per part.
+        # A part may be a surname or a given name: either field matches.
         per_part = [
-            union(
-                _term_select(Field.SURNAME, tok.token(Field.SURNAME, p)),
-                _term_select(Field.GIVEN, tok.token(Field.GIVEN, p)),
-            )
+            _term_select(Field.SURNAME, tok.token(Field.SURNAME, p), (Field.GIVEN, tok.token(Field.GIVEN, p)))
             for p in parts
         ]
-        per_part.append(_term_select(Field.DOB, tok.token(Field.DOB, dob.isoformat())))  # type: ignore[arg-type]
-        q = intersect(*per_part).subquery()
+        per_part.append(_term_select(Field.DOB, tok.token(Field.DOB, dob.isoformat())))
+        q = _all_of(per_part).subquery()
         rows = conn.execute(
             select(booking)
             .where(booking.c.id.in_(select(q.c.booking_id)), booking.c.state != "deleted")
