@@ -109,19 +109,30 @@ class _OtherSide:
         self.taken: set[str] = set()
         if not tokens:
             return
-        q = (
-            select(search_token.c.booking_id, search_token.c.traveller_ref)
-            .select_from(search_token.join(booking, booking.c.id == search_token.c.booking_id))
+        # The other source's records on this flight first (a flight holds a few hundred;
+        # the flight index finds them), then their document and birth-date tokens: cost
+        # grows with the flight, not with the number of tokens we bring.
+        others = (
+            select(booking.c.id)
             .where(
-                search_token.c.field.in_([int(Field.DOCUMENT), int(Field.DOB)]),
-                search_token.c.token.in_(sorted(tokens)),
                 booking.c.source != flight.source,
                 booking.c.state == "active",
                 booking.c.flight_date == flight.flight_date,
                 *flight_condition(flight.flight_carrier, flight.flight_number),  # type: ignore[arg-type]
             )
+            .scalar_subquery()
         )
-        pairs = sorted({(r.booking_id, r.traveller_ref) for r in conn.execute(q) if r.booking_id not in ours})
+        q = select(search_token.c.booking_id, search_token.c.traveller_ref, search_token.c.token).where(
+            search_token.c.booking_id.in_(others),
+            search_token.c.field.in_([int(Field.DOCUMENT), int(Field.DOB)]),
+        )
+        pairs = sorted(
+            {
+                (r.booking_id, r.traveller_ref)
+                for r in conn.execute(q)
+                if bytes(r.token) in tokens and r.booking_id not in ours
+            }
+        )
         if not pairs:
             return
         self.tokens = _tokens_of(conn, pairs)
