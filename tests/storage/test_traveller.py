@@ -193,3 +193,45 @@ def test_flight_pushes_in_any_padding_link(node: Node) -> None:
     pnr = node.pnr("PAD001", [person("1", "WANG", "LEI", DOB, "E1234567")])
     [api] = node.api([person("1", "WANG", "LEI", DOB, "E1234567")], number="103")
     assert node.traveller(api, node.ref_of(api, "WANG", "LEI")) == node.traveller(pnr, "1")
+
+
+def test_a_transmitted_hit_carries_the_persons_other_source(node: Node) -> None:
+    from pnrguard.audit.models import Operation
+    from pnrguard.service import accounts
+    from pnrguard.service.accounts import Role
+    from pnrguard.service.disclosure import add_authority, package, propose_transmission
+    from pnrguard.service.review import ReviewPolicy
+    from pnrguard.store.audit import SqlAuditLog
+
+    import_watchlist(
+        LIST, name="national", fmt="csv", purpose=Purpose.TERRORIST_OFFENCES, engine=node.engine,
+        keystore=node.keystore, audit=node.audit, clock=node.clock, actor="operator:test",
+    )  # fmt: skip
+    node.pnr("TRX001", [person("1", "WANG", "LEI", DOB, "E1234567")])
+    [api] = node.api([person("1", "WANG", "LEI", DOB, "E1234567")])
+    with node.engine.connect() as conn:
+        [h] = conn.execute(select(hit)).all()
+    review_hit(
+        h.id, reviewer="analyst", decision=ReviewDecision.CONFIRM, reason="same person as the entry, checked",
+        engine=node.engine, audit=node.audit, clock=node.clock,
+    )  # fmt: skip
+    analyst = accounts.create_account(
+        node.engine, username="ana", role=Role.ANALYST, password="x" * 16, now=T0
+    )
+    authority = add_authority(node.engine, code="POLICE", name="Police", kind="national", now=T0)
+    t = propose_transmission(
+        user=analyst, authority_id=authority.id, purpose=Purpose.TERRORIST_OFFENCES,
+        justification="alert for the national counter-terrorism case", hit_id=h.id, engine=node.engine,
+        keystore=node.keystore, audit=node.audit, clock=node.clock, node_name="test",
+        policy=ReviewPolicy(four_eyes=False),
+    )  # fmt: skip
+    pkg = package(
+        t.id, user=analyst, engine=node.engine, keystore=node.keystore, audit=node.audit, node_name="test"
+    )
+    [linked] = pkg.data["linked_sources"]
+    assert linked["booking_id"] == api
+    assert pkg.sha256 == t.package_sha256  # rebuilt identically
+    with node.engine.connect() as conn:
+        [disclosure] = SqlAuditLog(conn, origin="test.invalid/piu").entries(operation=Operation.DISCLOSURE)
+    assert api in disclosure.record_ids
+    assert disclosure.counts["bookings.disclosed"] == 2

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from pnrguard.store.screening import HitRecord, hit
-from pnrguard.store.traveller import attach_source, members_of_bookings
+from pnrguard.store.traveller import Member, attach_source, members_of_bookings, members_of_travellers
 
-__all__ = ["attach", "hits_of_travellers", "with_travellers"]
+__all__ = ["attach", "hits_of_travellers", "linked_records", "with_travellers"]
 
 _IN_CHUNK = 500
 
@@ -62,3 +62,15 @@ def attach(conn: Connection, existing: HitRecord, proposed: HitRecord) -> int:
             at=proposed.created_at,
         )
     )
+
+
+def linked_records(conn: Connection, h: HitRecord) -> list[Member]:
+    """The hit traveller's other records (the other source on the same flight): what a
+    review shows and a transmission of the hit carries along."""
+    if not h.traveller_id:
+        return []
+    return [
+        m
+        for m in members_of_travellers(conn, [h.traveller_id]).get(h.traveller_id, [])
+        if (m.booking_id, m.traveller_ref) != (h.booking_id, h.traveller_ref)
+    ]
