@@ -235,3 +235,8 @@ def test_a_transmitted_hit_carries_the_persons_other_source(node: Node) -> None:
         [disclosure] = SqlAuditLog(conn, origin="test.invalid/piu").entries(operation=Operation.DISCLOSURE)
     assert api in disclosure.record_ids
     assert disclosure.counts["bookings.disclosed"] == 2
+    from pnrguard.service.dpo import statistics
+
+    day = dt.timedelta(days=1)
+    report = statistics(node.engine, start=T0 - day, end=T0 + day)
+    assert report.identified_for_further_examination == 1  # one person, two records
