@@ -107,6 +107,7 @@ class _OtherSide:
         self.tokens: dict[tuple[str, str], _Tokens] = {}
         self.members: dict[tuple[str, str], Member] = {}
         self.taken: set[str] = set()
+        self.by_token: dict[bytes, list[tuple[str, str]]] = {}
         if not tokens:
             return
         # The other source's records on this flight first (a flight holds a few hundred;
@@ -136,9 +137,16 @@ class _OtherSide:
         if not pairs:
             return
         self.tokens = _tokens_of(conn, pairs)
+        wanted = set(pairs)
         self.members = {
-            k: m for k, m in members_of_bookings(conn, {b for b, _ in pairs}).items() if k in set(pairs)
+            k: m for k, m in members_of_bookings(conn, {b for b, _ in pairs}).items() if k in wanted
         }
+        # Inverted: token -> records, so each of our travellers looks up its own tokens
+        # instead of comparing with every record of the flight.
+        for pair, toks in self.tokens.items():
+            for field in (Field.DOCUMENT, Field.DOB):
+                for t in toks.get(field, ()):
+                    self.by_token.setdefault(t, []).append(pair)
         ids = sorted({m.traveller_id for m in self.members.values()})
         if ids:
             q2 = select(traveller_member.c.traveller_id).where(
@@ -151,16 +159,11 @@ class _OtherSide:
         several fit (namesakes without a seat to tell them apart)."""
         for how in ("document", "name_dob"):
             if how == "document":
-                fits = [
-                    p
-                    for p, t in self.tokens.items()
-                    if mine.get(Field.DOCUMENT, set()) & t.get(Field.DOCUMENT, set())
-                ]
+                fits = {p for t in mine.get(Field.DOCUMENT, ()) for p in self.by_token.get(t, ())}
             else:
-                fits = [
-                    p for p, t in self.tokens.items() if mine.get(Field.SURNAME) and _same_person(mine, t)
-                ]
-            cands = [self.members[p] for p in fits if p in self.members]
+                near = {p for t in mine.get(Field.DOB, ()) for p in self.by_token.get(t, ())}
+                fits = {p for p in near if mine.get(Field.SURNAME) and _same_person(mine, self.tokens[p])}
+            cands = [self.members[p] for p in sorted(fits) if p in self.members]
             cands = [m for m in cands if m.traveller_id not in self.taken]
             ids = {m.traveller_id for m in cands}
             if len(ids) > 1 and mine.get(Field.SEAT):
