@@ -26,7 +26,13 @@ from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, flight_number_variants, name_parts
 from pnrguard.store.repository import BookingSummary, SaveOutcome, SaveStatus, load_node_secret
 from pnrguard.store.tables import booking
-from pnrguard.store.traveller import delete_tokens, forget_bookings, insert_tokens, search_token
+from pnrguard.store.traveller import (
+    delete_token_rows,
+    existing_tokens,
+    forget_bookings,
+    insert_tokens,
+    search_token,
+)
 
 __all__ = [
     "Term",
@@ -83,20 +89,22 @@ def index_saved(
     if not todo:
         return []
     tok = tokeniser(conn, keystore, now=now)
+    out: list[Indexed] = []
+    latest: dict[str, Indexed] = {}
+    for b, o in todo:  # one push may hold a booking twice: the last wins
+        pairs = traveller_pairs(b)
+        latest[o.booking_id] = Indexed(b, o.booking_id, pairs, tok.booking_rows(b, pairs))
+    rows = {(t, f, item.booking_id, r) for item in latest.values() for t, f, r in item.rows}
     renewed = [o.booking_id for _, o in todo if o.status is SaveStatus.NEW_VERSION]
     if renewed:
-        delete_tokens(conn, renewed)
-    out: list[Indexed] = []
-    rows: list[tuple[bytes, int, str, str]] = []
-    latest: dict[str, Indexed] = {}
-    for b, o in todo:
-        pairs = traveller_pairs(b)
-        mine = tok.booking_rows(b, pairs)
-        latest[o.booking_id] = Indexed(b, o.booking_id, pairs, mine)
-    for item in latest.values():  # one push may hold a booking twice: the last wins
-        rows += [(t, f, item.booking_id, r) for t, f, r in item.rows]
-        out.append(item)
-    insert_tokens(conn, rows)
+        # A new version mostly changes seats, check-in or bags: write only what changed.
+        stored = existing_tokens(conn, renewed)
+        gone = stored - rows
+        if gone:
+            delete_token_rows(conn, sorted(gone))
+        rows -= stored
+    out = list(latest.values())
+    insert_tokens(conn, sorted(rows))
     return out
 
 

@@ -181,6 +181,17 @@ class _OtherSide:
         return None, {}, ""
 
 
+def _other_source_on(conn: Connection, flight: Any) -> bool:
+    """Whether the other source has any active record on this flight (one indexed probe)."""
+    q = select(booking.c.id).where(
+        booking.c.source != flight.source,
+        booking.c.state == "active",
+        booking.c.flight_date == flight.flight_date,
+        *flight_condition(flight.flight_carrier, flight.flight_number),  # type: ignore[arg-type]
+    )
+    return conn.execute(q.limit(1)).first() is not None
+
+
 def link_indexed(conn: Connection, items: Sequence[Indexed]) -> list[Member]:
     """Give every traveller of the bookings just indexed its traveller id (see the module
     docstring). A traveller linked by an earlier push of the same booking keeps its id.
@@ -195,13 +206,15 @@ def link_indexed(conn: Connection, items: Sequence[Indexed]) -> list[Member]:
     for group in groups.values():
         flight = flights[group[0].booking_id]
         linkable = bool(flight.flight_number and flight.flight_date)
-        by_pair: dict[tuple[str, str], _Tokens] = {}
-        for item in group:
-            for token, field, ref in item.rows:
-                by_pair.setdefault((item.booking_id, ref), {}).setdefault(field, set()).add(token)
         todo = [(item, ref) for item in group for ref, _ in item.pairs if (item.booking_id, ref) not in known]
         if not todo:
-            continue
+            continue  # a new version of known travellers: their links stand
+        if linkable and not _other_source_on(conn, flight):
+            linkable = False  # the first source of this flight: nothing to link to yet
+        by_pair: dict[tuple[str, str], _Tokens] = {}
+        for item in {id(i): i for i, _ in todo}.values() if linkable else ():
+            for token, field, ref in item.rows:
+                by_pair.setdefault((item.booking_id, ref), {}).setdefault(field, set()).add(token)
         wanted = {
             t
             for item, ref in todo

@@ -36,6 +36,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    bindparam,
     delete,
     insert,
     select,
@@ -145,6 +146,29 @@ def insert_tokens(conn: Connection, rows: Sequence[tuple[bytes, int, str, str]])
         conn.execute(
             insert(search_token),
             [{"token": t, "field": f, "booking_id": b, "traveller_ref": r} for t, f, b, r in chunk],
+        )
+
+
+def existing_tokens(conn: Connection, booking_ids: Sequence[str]) -> set[tuple[bytes, int, str, str]]:
+    """The stored (token, field, booking id, traveller ref) rows of these bookings."""
+    out: set[tuple[bytes, int, str, str]] = set()
+    for chunk in _chunks(list(booking_ids)):
+        q = select(search_token).where(search_token.c.booking_id.in_(chunk))
+        out |= {(bytes(r.token), int(r.field), r.booking_id, r.traveller_ref) for r in conn.execute(q)}
+    return out
+
+
+def delete_token_rows(conn: Connection, rows: Sequence[tuple[bytes, int, str, str]]) -> None:
+    """Remove these exact rows (the tokens a new version no longer has)."""
+    if rows:
+        conn.execute(
+            delete(search_token).where(
+                search_token.c.token == bindparam("t"),
+                search_token.c.field == bindparam("f"),
+                search_token.c.booking_id == bindparam("b"),
+                search_token.c.traveller_ref == bindparam("r"),
+            ),
+            [{"t": t, "f": f, "b": b, "r": r} for t, f, b, r in rows],
         )
 
 
