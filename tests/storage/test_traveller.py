@@ -240,3 +240,46 @@ def test_a_transmitted_hit_carries_the_persons_other_source(node: Node) -> None:
     day = dt.timedelta(days=1)
     report = statistics(node.engine, start=T0 - day, end=T0 + day)
     assert report.identified_for_further_examination == 1  # one person, two records
+
+
+def test_pnr_and_api_ingested_at_once_by_two_workers_still_link(node: Node) -> None:
+    """Two workers take the PNR and the API list of one flight at the same moment: the
+    person is still one traveller, and neither ingest fails. (Whether the two transactions
+    overlap at the linking step depends on timing: this does not prove the per-flight lock
+    by itself, it shows concurrent ingest stays correct with it.)"""
+    import threading
+
+    from pnrguard.domain.model import Booking, Source
+    from pnrguard.formats.paxlst import write_paxlst
+    from pnrguard.formats.pnrgov import write_pnrgov
+    from traveller_builders import leg
+
+    f, g = leg("103"), leg("0103")
+    people = [person(str(i), "WANG", f"LEI{'ABCDEFGHIJ'[i]}", DOB, f"E{i:07d}") for i in range(10)]
+    pnr = write_pnrgov(
+        [Booking(source=Source.PNR, carrier="MU", locator="RACE01", created=dt.datetime(2026, 2, 1, 10, 0),
+                 reported_flight=f, itinerary=[f], travellers=people)],
+        flight=f, prepared=dt.datetime(2026, 3, 1, 9, 0),
+    )  # fmt: skip
+    api = write_paxlst(
+        [Booking(source=Source.API, carrier="MU", reported_flight=g, itinerary=[g], travellers=people)],
+        flight=g, prepared=dt.datetime(2026, 3, 2, 8, 0),
+    )  # fmt: skip
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(text: str) -> None:
+        try:
+            start.wait()
+            node.ingest(text)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(m,)) for m in (pnr, api)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    per_traveller = Counter(tid for tid, _, _ in node.members().values())
+    assert sorted(per_traveller.values()) == [2] * 10

@@ -22,11 +22,12 @@ differing from the PNR's, a different document) the field names are kept on the 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
 from pnrguard.domain.model import Booking, Traveller
@@ -181,6 +182,26 @@ class _OtherSide:
         return None, {}, ""
 
 
+def _lock_flights(conn: Connection, groups: dict[tuple[Any, ...], list[Indexed]]) -> None:
+    """Serialise linking per flight across workers (PostgreSQL): the PNR and the API list of
+    one flight ingested at the same moment by two workers would otherwise not see each
+    other and stay two travellers. A transaction-level advisory lock per flight, taken in
+    a fixed order (no deadlock between two messages of several flights), released at
+    commit; the second worker then sees the first one's records. SQLite has one writer."""
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted(
+        {
+            int.from_bytes(
+                hashlib.sha256(f"link|{c}|{n.lstrip('0')}|{d}".encode()).digest()[:8], "big", signed=True
+            )
+            for _, c, n, d in groups
+        }
+    )
+    for key in keys:  # flight, number and date are not personal: a plain hash will do
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
 def _other_source_on(conn: Connection, flight: Any) -> bool:
     """Whether the other source has any active record on this flight (one indexed probe)."""
     q = select(booking.c.id).where(
@@ -202,6 +223,7 @@ def link_indexed(conn: Connection, items: Sequence[Indexed]) -> list[Member]:
     for item in items:
         f = flights[item.booking_id]
         groups.setdefault((f.source, f.flight_carrier, f.flight_number, f.flight_date), []).append(item)
+    _lock_flights(conn, groups)
     created: list[Member] = []
     for group in groups.values():
         flight = flights[group[0].booking_id]
