@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.domain.model import Booking
-from pnrguard.errors import ConflictError, CryptoError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, parse_flight
 from pnrguard.service.accounts import Account, Role
@@ -220,19 +220,13 @@ def _page(
         .limit(page_size)
     ).all()
     repo = BookingRepository(conn, keystore)
-    decrypted: dict[str, Booking | None] = {}
-    out: list[SearchRow] = []
-    for r in rows:
-        if r.id not in decrypted:
-            b: Booking | None = None
-            if r.state == "active":
-                try:
-                    b = repo.get(r.id)
-                except (NotFoundError, CryptoError):
-                    b = None
-            decrypted[r.id] = b
-        out.append(SearchRow(BookingSummary.from_row(r), _people(decrypted[r.id], r.m_ref or None)))
-    return out, total, sum(1 for b in decrypted.values() if b is not None)
+    # The page's active bookings in one batch (two queries, not four a booking); a booking
+    # whose key is gone is left out by `get_many` and shown masked.
+    decrypted = repo.get_many([(r.id, None) for r in rows if r.state == "active"])
+    out = [
+        SearchRow(BookingSummary.from_row(r), _people(decrypted.get(r.id), r.m_ref or None)) for r in rows
+    ]
+    return out, total, len(decrypted)
 
 
 def _log(
