@@ -223,9 +223,7 @@ def _page(
     # The page's active bookings in one batch (two queries, not four a booking); a booking
     # whose key is gone is left out by `get_many` and shown masked.
     decrypted = repo.get_many([(r.id, None) for r in rows if r.state == "active"])
-    out = [
-        SearchRow(BookingSummary.from_row(r), _people(decrypted.get(r.id), r.m_ref or None)) for r in rows
-    ]
+    out = [SearchRow(BookingSummary.from_row(r), _people(decrypted.get(r.id), r.m_ref or None)) for r in rows]
     return out, total, len(decrypted)
 
 
