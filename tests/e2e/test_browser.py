@@ -156,3 +156,54 @@ def test_judge_approves_an_unmasking_request(env: Env, shots: Path) -> None:  # 
         expect(page.get_by_role("status")).to_contain_text("Approved")
         browser.close()
     assert ("unmasking_approved", rid) in [(n.kind, n.reference) for n in notifications(env.node.engine)]
+
+
+def test_queue_shows_each_person_once_with_both_sources_and_search_pages(env: Env, shots: Path) -> None:  # noqa: F811
+    """The API records of the queue's flights arrive: the queue still lists each matched
+    person once, says "PNR + API", and the hit page shows the other source. Then a search
+    by flight typed with a space finds the flight's records."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import expect, sync_playwright
+    from test_traveller_review import _api_of_the_same_flights
+
+    from pnrguard.service.review import hit_queue
+    from pnrguard.store.screening import HitStatus
+
+    open_before = env.hit_ids("open")
+    _api_of_the_same_flights(env)
+    assert env.hit_ids("open") == open_before
+    queue = hit_queue(env.node.engine, env.node.keystore, status=HitStatus.OPEN, page_size=100)
+    row = next(r for r in queue.items if r.sources == "PNR + API")
+    base = env.base
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 1200, "height": 860}).new_page()
+        page.goto(f"{base}/login")
+        page.get_by_label("Username").fill("u-analyst")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/hits")
+        expect(page.get_by_role("columnheader", name="Sources")).to_be_visible()
+        expect(page.locator(f'a[href="/hits/{row.hit_id}"]')).to_have_count(1)
+        expect(page.locator("td.sources", has_text="PNR + API").first).to_be_visible()
+        page.screenshot(path=str(shots / "queue-linked.png"))
+        page.locator(f'a[href="/hits/{row.hit_id}"]').click()
+        expect(page.get_by_role("heading", name="Sources of this traveller")).to_be_visible()
+        expect(page.locator("#sources td", has_text="API").first).to_be_visible()
+
+        page.goto(f"{base}/requests/new")
+        page.get_by_label("Case reference").fill("CASE-2025/18")
+        page.get_by_label("Purpose").select_option("terrorist_offences")
+        page.get_by_label("Reason").fill("A listed person's travel on this flight; both sources needed.")
+        page.get_by_role("button", name="Register").click()
+        carrier, number = row.flight[:2], row.flight[2:].lstrip("0")
+        page.get_by_label("Flight", exact=True).fill(f"{carrier} {number}")
+        page.get_by_role("button", name="Search").click()
+        expect(page.locator("#search-results tbody tr").first).to_be_visible()
+        expect(page.get_by_role("status")).to_contain_text("page 1 of")
+        if page.get_by_role("button", name="Next page").count():  # paged, never cut off
+            page.get_by_role("button", name="Next page").click()
+            expect(page.get_by_role("status")).to_contain_text("page 2 of")
+        page.screenshot(path=str(shots / "search-results.png"))
+        browser.close()

@@ -54,6 +54,7 @@ OLD_HEADS = ("0004_gateway", "0005_workspace", "0006_lifecycle", "0008_exchange_
 from db_urls import PG_URL  # noqa: E402 — one place for the test database URL
 
 NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+HEAD = "0015_traveller"  # the one head after every migration
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

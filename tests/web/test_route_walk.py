@@ -85,6 +85,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/requests/{request_id}/bookings/{booking_id}"): READERS,
     ("GET", "/api/requests/{request_id}/bookings/{booking_id}"): READERS,
     ("POST", "/requests/{request_id}/bookings/{booking_id}/transmissions"): REVIEWERS,
+    ("POST", "/requests/{request_id}/bookings/{booking_id}/history"): REVIEWERS,
     ("GET", "/bookings/{booking_id}"): READERS,
     ("GET", "/unmasking"): frozenset({A, S, D}) | JUDGES,
     ("GET", "/unmasking/new"): REVIEWERS,

@@ -33,6 +33,7 @@ from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
+from pnrguard.service.hit_travellers import linked_records
 from pnrguard.service.package_pdf import render_package_pdf
 from pnrguard.service.review import ReviewPolicy, booking_view, consultation_purpose, log_unmasking
 from pnrguard.service.unmasking import can_see_identity_on
@@ -196,7 +197,7 @@ def propose_transmission(
         pkg = _package(conn, keystore, released, user=user, node_name=node_name, log=audit(conn))
         released = _with(released, package_sha256=pkg.sha256)
         store.insert_transmission(conn, released)
-        _log_disclosure(audit(conn), released, authority, user)
+        _log_disclosure(audit(conn), released, authority, user, pkg)
     return released
 
 
@@ -222,9 +223,14 @@ def _released(rec: TransmissionRecord, *, by: str, at: dt.datetime, reason: str)
 
 
 def _log_disclosure(
-    log: AuditLog, rec: TransmissionRecord, authority: AuthorityRecord, user: Account
+    log: AuditLog,
+    rec: TransmissionRecord,
+    authority: AuthorityRecord,
+    user: Account,
+    pkg: Package | None = None,
 ) -> None:
-    ids = [rec.booking_id, *([rec.hit_id] if rec.hit_id else []), f"authority:{authority.code}"]
+    linked = [str(s["booking_id"]) for s in (pkg.data.get("linked_sources", []) if pkg else [])]
+    ids = [rec.booking_id, *linked, *([rec.hit_id] if rec.hit_id else []), f"authority:{authority.code}"]
     if rec.request_id:
         ids.append(f"request:{rec.request_id}")
     log.append(
@@ -233,7 +239,7 @@ def _log_disclosure(
         operation=Operation.DISCLOSURE,
         purpose=Purpose(rec.purpose),
         record_ids=ids,
-        counts={"bookings.disclosed": 1},
+        counts={"bookings.disclosed": 1 + len(linked)},
         reference=rec.id,
     )
 
@@ -275,7 +281,7 @@ def approve_transmission(
             package_sha256=pkg.sha256,
         ):  # fmt: skip
             raise ConflictError(f"transmission {transmission_id} is no longer pending")
-        _log_disclosure(audit(conn), released, authority, user)
+        _log_disclosure(audit(conn), released, authority, user, pkg)
     return _with(released, package_sha256=pkg.sha256)
 
 
@@ -332,7 +338,11 @@ def package(
             role=user.role.value,
             operation=Operation.CONSULTATION,
             purpose=consultation_purpose(user, Purpose(rec.purpose)),
-            record_ids=[rec.booking_id, *([rec.hit_id] if rec.hit_id else [])],
+            record_ids=[
+                rec.booking_id,
+                *(str(x["booking_id"]) for x in pkg.data.get("linked_sources", [])),
+                *([rec.hit_id] if rec.hit_id else []),
+            ],
             counts={"packages.downloaded": 1},
             reference=rec.id,
         )
@@ -383,6 +393,17 @@ def _package(
                 "review_reason": shown_text(h.review_reason),
             }
         }
+        # The same person's record from the other source (API or PNR) on this flight goes
+        # with the hit: the decision was about the person (service/traveller.py).
+        linked_sources = []
+        for m in linked_records(conn, h):
+            other = booking_view(conn, keystore, m.booking_id, user=user, purpose=Purpose(rec.purpose))
+            log_unmasking(log, other, user=user, purpose=Purpose(rec.purpose))
+            linked_sources.append(
+                {"traveller_ref": m.traveller_ref, "linked_by": m.linked_by, **other.to_json()}
+            )
+        if linked_sources:
+            origin["linked_sources"] = linked_sources
         basis = "Directive (EU) 2016/681, Art. 6(2)(a) and 6(6): a confirmed match, reviewed by a person"
     else:
         req = store.get_request(conn, rec.request_id or "")

@@ -14,8 +14,9 @@ Art. 20 statistics, as computed here for a period ``[start, end)``:
   cannot be joined without identity data, and the report says so rather than guess.
 - *passengers exchanged*: distinct booking ids named by ``disclosure`` audit entries in the
   period (every transfer to a competent authority or a peer PIU is one).
-- *identified for further examination*: distinct (booking, traveller) pairs with a hit a
-  person confirmed (Art. 6(5)) that was created in the period.
+- *identified for further examination*: distinct travellers (one person on one flight,
+  its PNR and API records linked, `service/traveller.py`) with a hit a person confirmed
+  (Art. 6(5)) that was created in the period.
 - *hits and confirmed hits per rule and per list*.
 - *sensitive data deleted on arrival* (Art. 13(4), 6(4)): per day of receipt, carrier and
   category (and "elements" deleted), from `store.deletions`; a count under 5 is shown as
@@ -444,7 +445,9 @@ def statistics(engine: Engine, *, start: dt.datetime, end: dt.datetime) -> Art20
         hit_period = and_(hit.c.created_at >= start, hit.c.created_at < end)
         identified = conn.execute(
             select(func.count()).select_from(
-                select(hit.c.booking_id, hit.c.traveller_ref)
+                # One person on one flight, across PNR and API (0015_traveller); a hit
+                # stored before linking is its own traveller.
+                select(func.coalesce(hit.c.traveller_id, hit.c.booking_id.concat(hit.c.traveller_ref)))
                 .where(hit_period, hit.c.status == "confirmed")
                 .distinct()
                 .subquery()

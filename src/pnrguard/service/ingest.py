@@ -53,6 +53,7 @@ from pnrguard.protection.sensitive import SensitiveFilter
 from pnrguard.service.clock import Clock
 from pnrguard.service.quality import record_quality
 from pnrguard.service.screening import screen_saved
+from pnrguard.service.traveller import index_and_link
 from pnrguard.store.deletions import add_deletions
 from pnrguard.store.repository import (
     BookingRepository,
@@ -235,7 +236,9 @@ def _store_accepted(
     _append_collection(
         log, actor=actor, role=role, message_id=message_id, record_ids=booking_ids, counts=counts
     )
-    # Screening at ingest, in the same transaction: a stored booking is never unscreened.
+    # Blind index and traveller links, then screening at ingest, in the same transaction: a
+    # stored booking is never unindexed or unscreened, and screening sees linked travellers.
+    index_and_link(conn, keystore, read.bookings, outcomes, now=received_at)
     screen_saved(
         conn, read.bookings, outcomes, keystore=keystore, audit=log, now=received_at, reference=message_id
     )

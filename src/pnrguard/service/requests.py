@@ -10,9 +10,8 @@ Why it works this way (Art. 6(2)(b), C-817/19 paras 218-223):
 - **The purpose binds the records, not just the search**: a record opens under a request
   only if one of that request's searches found it (`request_result`). A record cannot be
   opened with no purpose at all: the attempt is refused and logged as a refusal.
-- Searching by name decrypts identity fields, so it runs only over *active* bookings in a
-  bounded window of flight dates: masked bookings cannot be found by name (their names
-  are masked), and an unbounded name search would decrypt the whole store.
+- Search itself lives in `service/search.py`: candidates come from the blind index, only
+  the page shown is decrypted, and masked bookings cannot be found by name.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
@@ -29,11 +27,11 @@ from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
-from pnrguard.screening.names import normalise
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.review import BookingView, Page, booking_view, consultation_purpose, log_unmasking
+from pnrguard.service.search import SearchCriteria, SearchOutcome, search
 from pnrguard.store import workspace as store
-from pnrguard.store.repository import BookingRepository, BookingSummary, new_id
+from pnrguard.store.repository import BookingSummary, new_id
 from pnrguard.store.tables import booking
 from pnrguard.store.workspace import RequestRecord
 
@@ -56,10 +54,6 @@ MIN_REASON = 20
 _MAX_TEXT = 4000
 _CASE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./:_#-]{0,63}")
 _BOOKING_ID = re.compile(r"[0-9a-f]{32}")
-#: Bookings a name search may decrypt at most; beyond, the analyst narrows the dates.
-MAX_NAME_SCAN = 5000
-MAX_NAME_WINDOW = dt.timedelta(days=31)
-MAX_RESULTS = 200
 _SEARCHERS = frozenset({Role.ANALYST, Role.SUPERVISOR})
 
 
@@ -154,121 +148,7 @@ def decide_request(
     return rec
 
 
-# --- search --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SearchCriteria:
-    """What an analyst may search by. Given fields combine with AND; at least one of
-    locator, flight number or surname. A surname needs a flight-date window (at most 31
-    days): a name search decrypts every active booking in the window."""
-
-    carrier: str = ""
-    locator: str = ""
-    flight_number: str = ""
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    surname: str = ""
-    given_names: str = ""
-
-    def check(self) -> None:
-        if not (self.locator or self.flight_number or self.surname):
-            raise InputError("search by locator, flight number or surname")
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise InputError("the first date is after the last")
-        if self.surname:
-            if not (self.date_from and self.date_to):
-                raise InputError("a name search needs a window of flight dates")
-            if self.date_to - self.date_from > MAX_NAME_WINDOW:
-                raise InputError(f"a name search covers at most {MAX_NAME_WINDOW.days} days of flights")
-
-
-@dataclass(frozen=True, slots=True)
-class SearchOutcome:
-    results: list[BookingSummary]
-    scanned: int  # bookings whose identity was decrypted to compare names
-    truncated: bool
-
-
-def search(
-    request_id: str,
-    criteria: SearchCriteria,
-    *,
-    user: Account,
-    engine: Engine,
-    keystore: KeyStore,
-    audit: AuditFactory,
-    clock: Clock,
-) -> SearchOutcome:
-    """Search under an open request; logged as a consultation with the ids found."""
-    if user.role not in _SEARCHERS:
-        raise ForbiddenError("only analysts and supervisors search")
-    criteria.check()
-    with engine.begin() as conn:
-        req = store.get_request(conn, request_id)
-        if req is None:
-            raise NotFoundError("no such request")
-        if req.status != "open":
-            raise ConflictError(f"request {request_id} is {req.status}: no further searches")
-        q = select(booking).where(booking.c.state != "deleted")
-        if criteria.carrier:
-            q = q.where(booking.c.carrier == criteria.carrier.upper())
-        if criteria.locator:
-            q = q.where(booking.c.locator == criteria.locator.upper())
-        if criteria.flight_number:
-            number = criteria.flight_number.upper().replace(" ", "")
-            m = re.fullmatch(r"([A-Z0-9]{2}[A-Z]?)?(\d{1,4}[A-Z]?)", number)
-            if m is None:
-                raise InputError("a flight number is like LH123 or 123")
-            if m.group(1):
-                q = q.where(booking.c.flight_carrier == m.group(1))
-            q = q.where(booking.c.flight_number.in_({m.group(2), m.group(2).lstrip("0")}))
-        if criteria.date_from:
-            q = q.where(booking.c.flight_date >= criteria.date_from)
-        if criteria.date_to:
-            q = q.where(booking.c.flight_date <= criteria.date_to)
-        scanned = 0
-        if criteria.surname:
-            q = q.where(booking.c.state == "active")
-            rows = conn.execute(
-                q.order_by(booking.c.flight_date, booking.c.id).limit(MAX_NAME_SCAN + 1)
-            ).all()
-            if len(rows) > MAX_NAME_SCAN:
-                raise InputError("too many bookings in that window: narrow the dates or add a flight")
-            repo = BookingRepository(conn, keystore)
-            want_surname = normalise(criteria.surname)
-            want_given = normalise(criteria.given_names) if criteria.given_names else ""
-            found: list[BookingSummary] = []
-            for r in rows:
-                scanned += 1
-                b = repo.get(r.id)
-                for t in b.travellers:
-                    names = {(normalise(t.surname), normalise(t.given_names))}
-                    names |= {
-                        (normalise(d.surname), normalise(d.given_names)) for d in t.documents if d.surname
-                    }
-                    if any(
-                        s == want_surname and (not want_given or g.startswith(want_given)) for s, g in names
-                    ):
-                        found.append(BookingSummary.from_row(r))
-                        break
-        else:
-            rows = conn.execute(q.order_by(booking.c.flight_date, booking.c.id).limit(MAX_RESULTS + 1)).all()
-            found = [BookingSummary.from_row(r) for r in rows]
-        truncated = len(found) > MAX_RESULTS
-        found = found[:MAX_RESULTS]
-        ids = [s.id for s in found]
-        store.add_results(conn, request_id, ids, at=clock())
-        audit(conn).append(
-            actor=user.username,
-            role=user.role.value,
-            operation=Operation.CONSULTATION,
-            purpose=Purpose(req.purpose),
-            record_ids=ids,
-            counts={"search.results": len(ids), "search.scanned": scanned},
-            reference=request_id,
-        )
-    return SearchOutcome(found, scanned, truncated)
+# --- search (service/search.py: over the blind index, one logged page at a time) ------------
 
 
 def found_so_far(engine: Engine, request_id: str) -> list[BookingSummary]:

@@ -41,11 +41,13 @@ from pnrguard.screening.screener import Screener
 from pnrguard.service import unmasking
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.screening import ReviewDecision, person_query, review_hit
+from pnrguard.service.traveller import Discrepancy, discrepancies
 from pnrguard.store import screening as hits_store
 from pnrguard.store.copies import open_sealed_text, shown_text
 from pnrguard.store.repository import BookingRepository, BookingSummary
 from pnrguard.store.screening import HitKind, HitRecord, HitStatus, hit
 from pnrguard.store.tables import booking
+from pnrguard.store.traveller import members_of_travellers, sources_of_hit
 
 __all__ = [
     "MASKED",
@@ -367,10 +369,15 @@ class QueueRow:
     flight_date: dt.date | None
     departure: Moment | None
     created_at: dt.datetime
+    #: The sources of the matched person ("PNR + API"), and fields they disagree on.
+    sources: str = ""
+    conflicts: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "hit_id": self.hit_id,
+            "sources": self.sources,
+            "conflicts": self.conflicts,
             "status": self.status.value,
             "kind": self.kind.value,
             "purpose": self.purpose.value,
@@ -387,6 +394,11 @@ class QueueRow:
 
 
 PAGE_SIZE = 25
+
+
+def r_source(row: Any) -> str:
+    """The source of a hit's own booking (a hit stored before linking has no traveller)."""
+    return str(row.b_source)
 
 
 def hit_queue(
@@ -411,6 +423,7 @@ def hit_queue(
             select(
                 hit,
                 booking.c.state.label("b_state"),
+                booking.c.source.label("b_source"),
                 booking.c.flight_carrier,
                 booking.c.flight_number,
                 booking.c.flight_date,
@@ -432,9 +445,13 @@ def hit_queue(
         )
         rows = conn.execute(q).all()
         repo = BookingRepository(conn, keystore)
+        people = members_of_travellers(conn, {r.traveller_id for r in rows if r.traveller_id})
         items: list[QueueRow] = []
         for r in rows:
             rec = HitRecord.from_row(r)
+            members = people.get(rec.traveller_id or "", [])
+            sources = " + ".join(sorted({m.source for m in members}, reverse=True)) or r_source(r)
+            conflicts = ",".join(sorted({c for m in members for c in m.conflicts.split(",") if c}))
             departure: Moment | None = None
             if r.b_state != "deleted":
                 try:
@@ -463,6 +480,8 @@ def hit_queue(
                     r.flight_date,
                     departure,
                     rec.created_at,
+                    sources,
+                    conflicts,
                 )
             )
     items.sort(
@@ -487,6 +506,30 @@ class FeatureRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceView:
+    """Another record of the hit's traveller (the API record of a PNR traveller, or the
+    reverse): how it was linked, its score if it matched too, the traveller as visible."""
+
+    source: str
+    booking_id: str
+    traveller_ref: str
+    linked_by: str
+    matched_score: float | None
+    traveller: dict[str, Any] | None  # None when masked
+    booking: BookingView
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "booking_id": self.booking_id,
+            "traveller_ref": self.traveller_ref,
+            "linked_by": self.linked_by,
+            "matched_score": self.matched_score,
+            "traveller": self.traveller if self.traveller is not None else MASKED,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class HitPage:
     """Everything a reviewer sees on one hit. Holds personal data: built per request."""
 
@@ -502,6 +545,9 @@ class HitPage:
     #: False for a masked booking (Art. 12(2)): the list entry is shown by list and id only,
     #: and neither the score nor the feature numbers, which would confirm who the traveller is.
     identifying: bool = field(default=True)
+    #: The person's other records on this flight (the other source), and where they differ.
+    sources: tuple[SourceView, ...] = ()
+    discrepancies: tuple[Discrepancy, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         h = self.hit
@@ -553,7 +599,41 @@ class HitPage:
                 "reason": h.review_reason,
             },
             "booking": self.booking.to_json(),
+            "sources": [src.to_json() for src in self.sources],
+            "discrepancies": [
+                {"field": d.field, "values": [{"source": s, "value": v} for s, v in d.values]}
+                for d in self.discrepancies
+            ],
         }
+
+
+def _other_sources(
+    conn: Connection, keystore: KeyStore, h: HitRecord, *, user: Account, log: AuditLog
+) -> list[tuple[SourceView, Traveller | None]]:
+    """The hit traveller's other records, each as `user` may see it (masked stays masked)."""
+    if not h.traveller_id:
+        return []
+    scores = {(b, r): sc for b, r, sc in sources_of_hit(conn, h.id)}
+    out: list[tuple[SourceView, Traveller | None]] = []
+    for m in members_of_travellers(conn, [h.traveller_id]).get(h.traveller_id, []):
+        if (m.booking_id, m.traveller_ref) == (h.booking_id, h.traveller_ref):
+            continue
+        view = booking_view(conn, keystore, m.booking_id, user=user, purpose=h.purpose)
+        log_unmasking(log, view, user=user, purpose=h.purpose)
+        t: Traveller | None = None
+        if view.identity_visible:
+            full, _, _ = visible_booking(conn, keystore, m.booking_id, user=user, purpose=h.purpose)
+            t = traveller_refs(full).get(m.traveller_ref)
+        out.append(
+            (
+                SourceView(
+                    m.source, m.booking_id, m.traveller_ref, m.linked_by,
+                    scores.get((m.booking_id, m.traveller_ref)), to_dict(t) if t else None, view,
+                ),
+                t,
+            )
+        )  # fmt: skip
+    return out
 
 
 def traveller_refs(b: Booking) -> dict[str, Traveller]:
@@ -612,13 +692,22 @@ def hit_page(
             rule = hits_store.rule_version(conn, h.rule_id, h.rule_version)
             if rule is not None:
                 explanation = f"rule {rule.rule_id} v{rule.version}: {rule.expression}"
+        others = _other_sources(conn, keystore, h, user=user, log=audit(conn))
+        differ: list[Discrepancy] = []
+        if traveller is not None and others and all(t is not None for _, t in others):
+            own = hits_store_source(conn, h.booking_id)
+            differ = discrepancies([(own, traveller)] + [(sv.source, t) for sv, t in others if t is not None])
         audit(conn).append(
             actor=user.username,
             role=user.role.value,
             operation=Operation.CONSULTATION,
             purpose=consultation_purpose(user, h.purpose),
-            record_ids=[h.id, h.booking_id],
-            counts={"hits.opened": 1, "identity.masked": 0 if view.identity_visible else 1},
+            record_ids=[h.id, h.booking_id, *(sv.booking_id for sv, _ in others)],
+            counts={
+                "hits.opened": 1,
+                "identity.masked": 0 if view.identity_visible else 1,
+                "sources.linked": len(others),
+            },
             reference=h.id,
         )
     identifying = view.identity_visible
@@ -645,7 +734,14 @@ def hit_page(
         explanation,
         transmittable=h.status is HitStatus.CONFIRMED,
         identifying=identifying,
+        sources=tuple(sv for sv, _ in others),
+        discrepancies=tuple(differ),
     )
+
+
+def hits_store_source(conn: Connection, booking_id: str) -> str:
+    """The source (PNR or API) of a booking, from its clear column."""
+    return str(conn.execute(select(booking.c.source).where(booking.c.id == booking_id)).scalar_one())
 
 
 def decide(

@@ -66,6 +66,7 @@ from pnrguard.screening.names import normalise, strip_glued_title
 from pnrguard.screening.score import explain
 from pnrguard.screening.screener import DEFAULT_THRESHOLD, Screener
 from pnrguard.screening.watchlists import FORMATS, detect_format, diff, entry_fingerprint, parse_watchlist
+from pnrguard.service.hit_travellers import attach, hits_of_travellers, with_travellers
 from pnrguard.store import screening as store
 from pnrguard.store.repository import BookingRepository, SaveOutcome, SaveStatus, load_node_secret, new_id
 from pnrguard.store.screening import (
@@ -306,6 +307,7 @@ class _Recorded:
     new: list[HitRecord] = field(default_factory=list)  # inserted or reopened: for review
     refreshed: int = 0
     suppressed: int = 0
+    attached: int = 0
 
 
 def _differs(old: HitRecord, new: HitRecord) -> bool:
@@ -336,14 +338,23 @@ def _record(conn: Connection, proposed: Sequence[HitRecord]) -> _Recorded:
         kept.append(p)
     if not kept:
         return out
+    kept = with_travellers(conn, kept)
     existing = store.hits_for(conn, [p.booking_id for p in kept], {p.match_key for p in kept})
+    of_person = hits_of_travellers(conn, kept)
     inserts: list[HitRecord] = []
     updates: list[HitRecord] = []
     for p in kept:
         old = existing.get(p.key)
         if old is None:
+            other = of_person.get((p.traveller_id or "", p.match_key))
+            if other is not None and other.key != p.key:
+                # The same person's other source matched the same entry or rule: one hit.
+                out.attached += attach(conn, other, p)
+                continue
             inserts.append(p)
             out.new.append(p)
+            if p.traveller_id:
+                of_person[(p.traveller_id, p.match_key)] = p
             continue
         same_row = dataclasses.replace(p, id=old.id, created_at=old.created_at)
         if old.status is HitStatus.OPEN:
@@ -494,6 +505,7 @@ def _screen(
                 "bookings.screened": len(booking_ids),
                 "travellers.screened": travellers,
                 "hits.new": len(new),
+                "hits.attached": recorded.attached,
             },
             reference=reference,
         )  # fmt: skip

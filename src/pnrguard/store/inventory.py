@@ -178,6 +178,31 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "erased ([])",
     ),
     PersonalColumn(
+        "search_token",
+        "token",
+        "traveller: keyed digests of name parts, phonetic keys, date of birth, document, contact, "
+        "card, seat and the link digests (links/tokens.py)",
+        "HMAC-SHA256 (16 bytes) under the blind-index node secret; equality and frequency visible",
+        "deleted (a masked name can no longer be searched or linked)",
+        "deleted",
+    ),
+    PersonalColumn(
+        "traveller_member",
+        "conflicts",
+        "traveller: names of the fields on which the API and PNR records disagree",
+        "clear field names, never values",
+        "kept (ids and field names only)",
+        "deleted with the booking",
+    ),
+    PersonalColumn(
+        "hit_source",
+        "score",
+        "traveller: match score of the second source",
+        "clear number",
+        "not shown for a masked booking",
+        "row deleted with the booking",
+    ),
+    PersonalColumn(
         "hit",
         "score",
         "traveller: match score confirming an identity",
@@ -507,6 +532,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
     },
     "hit": {
         "id": _ID,
+        "traveller_id": "opaque id of the linked traveller",
         "booking_id": _ID,
         "booking_version": _COUNT,
         "traveller_ref": "ref within the booking",
@@ -523,6 +549,21 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "created_at": _TIME,
         "reviewed_by": _STAFF,
         "reviewed_at": _TIME,
+    },
+    "search_token": {"field": _CODE, "booking_id": _ID, "traveller_ref": "ref within the booking"},
+    "traveller_member": {
+        "booking_id": _ID,
+        "traveller_ref": "ref within the booking",
+        "traveller_id": "opaque id of the linked traveller",
+        "source": _CODE,
+        "linked_by": _CODE,
+    },
+    "hit_source": {
+        "hit_id": _ID,
+        "booking_id": _ID,
+        "traveller_ref": "ref within the booking",
+        "booking_version": _COUNT,
+        "attached_at": _TIME,
     },
     "message": {
         "id": _ID,

@@ -76,6 +76,7 @@ from pnrguard.store.repository import (
 )
 from pnrguard.store.screening import hit
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime, booking, booking_key, booking_version
+from pnrguard.store.traveller import forget_bookings
 from pnrguard.store.workspace import authority_request, request_result
 
 __all__ = [
@@ -398,6 +399,7 @@ def mask_bookings(
             .values(travellers=bindparam("p_travellers")),
             counts,
         )
+    forget_bookings(conn, done)  # blind-index tokens go with the names (store/traveller.py)
     return done
 
 
@@ -476,6 +478,7 @@ def delete_bookings(conn: Connection, ids: Sequence[str], *, at: dt.datetime) ->
             or 0
         )
     delete_copies(conn, list(ids), at=at)
+    forget_bookings(conn, ids, deleted=True)  # blind-index tokens and links (store/traveller.py)
     return DeleteCounts(bookings, versions, keys)
 
 

@@ -72,6 +72,7 @@ from pnrguard.store.tables import (
     node_secret,
     quarantine,
 )
+from pnrguard.store.traveller import forget_bookings
 
 __all__ = [
     "BookingRepository",
@@ -793,6 +794,7 @@ class BookingRepository:
             .where(booking.c.id == booking_id, booking.c.state == "active")
             .values(state="masked", masked_at=at, identity_digest=None)
         )
+        forget_bookings(self._conn, [booking_id])  # no name search on a masked booking
         return bool(done.rowcount)
 
     # -- deletion ------------------------------------------------------------------------
@@ -813,6 +815,7 @@ class BookingRepository:
             .where(booking.c.id == booking_id)
             .values(state="deleted", deleted_at=at, locator="", created=None, identity_digest=None)
         )
+        forget_bookings(conn, [booking_id], deleted=True)
         return True
 
 

@@ -195,6 +195,9 @@ hit = Table(
     Column("reviewed_by", String(64), nullable=True),
     Column("reviewed_at", UTCDateTime(), nullable=True),
     Column("review_reason", Text, nullable=True),
+    # 0015_traveller: the linked traveller (one person on one flight, PNR and API): one hit
+    # per traveller and match key; a second source attaches in `hit_source`.
+    Column("traveller_id", String(ID_LENGTH), nullable=True),
     UniqueConstraint("booking_id", "traveller_ref", "match_key"),
     ForeignKeyConstraint(
         ["watchlist_id", "list_version"], ["watchlist_version.watchlist_id", "watchlist_version.version"]
@@ -212,6 +215,7 @@ hit = Table(
     Index("ix_hit_status_created_at", "status", "created_at"),
     Index("ix_hit_watchlist_entity", "watchlist_id", "entity_id"),
     Index("ix_hit_rule_id", "rule_id"),
+    Index("ix_hit_traveller_id", "traveller_id", "match_key"),
 )
 
 suppression = Table(
@@ -642,6 +646,7 @@ class HitRecord:
     reviewed_by: str | None = None
     reviewed_at: dt.datetime | None = None
     review_reason: str | None = None
+    traveller_id: str | None = None
 
     @classmethod
     def from_row(cls, r: Row[Any]) -> HitRecord:
@@ -667,6 +672,7 @@ class HitRecord:
             reviewed_by=r.reviewed_by,
             reviewed_at=r.reviewed_at,
             review_reason=r.review_reason,
+            traveller_id=r.traveller_id,
         )
 
     @property
@@ -697,6 +703,7 @@ class HitRecord:
             "reviewed_by": self.reviewed_by,
             "reviewed_at": self.reviewed_at,
             "review_reason": self.review_reason,
+            "traveller_id": self.traveller_id,
         }
 
 

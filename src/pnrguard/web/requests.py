@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pnrguard.errors import InputError
-from pnrguard.service import disclosure, requests
+from pnrguard.service import disclosure, requests, search
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.requests import MIN_REASON, SearchCriteria, SearchOutcome
 from pnrguard.service.review import investigative_purposes
@@ -112,9 +112,11 @@ def request_register(
     return RedirectResponse(f"/requests/{rec.id}", status_code=303)
 
 
-_EMPTY_SEARCH = {
-    k: "" for k in ("carrier", "locator", "flight_number", "date_from", "date_to", "surname", "given_names")
-}
+_SEARCH_FIELDS = (
+    "carrier", "locator", "flight_number", "date_from", "date_to", "surname", "given_names",
+    "date_of_birth", "document_number", "contact", "card", "sounds_like",
+)  # fmt: skip
+_EMPTY_SEARCH = dict.fromkeys(_SEARCH_FIELDS, "")
 
 
 def _request_page(
@@ -127,6 +129,7 @@ def _request_page(
     error: str = "",
     message: str = "",
     status_code: int = 200,
+    history: tuple[str, str] | None = None,
 ) -> Response:
     engine = node_of(request).engine
     rec = requests.get_request(engine, request_id)
@@ -143,6 +146,7 @@ def _request_page(
         "message": message,
         "transmissions": transmissions,
         "can_search": user.role in SEARCHERS,
+        "history": history,
     }
     return render(request, "request.html", ctx, status_code=status_code)
 
@@ -176,11 +180,19 @@ def request_search(
     date_to: str = Form(""),
     surname: str = Form(""),
     given_names: str = Form(""),
+    date_of_birth: str = Form(""),
+    document_number: str = Form(""),
+    contact: str = Form(""),
+    card: str = Form(""),
+    sounds_like: str = Form(""),
+    page: int = Form(1),
     user: Account = Depends(require_role(*SEARCHERS)),  # noqa: B008
 ) -> Response:
     form = {
         "carrier": carrier, "locator": locator, "flight_number": flight_number, "date_from": date_from,
         "date_to": date_to, "surname": surname, "given_names": given_names,
+        "date_of_birth": date_of_birth, "document_number": document_number, "contact": contact,
+        "card": card, "sounds_like": "1" if sounds_like else "",
     }  # fmt: skip
     node = node_of(request)
     try:
@@ -192,6 +204,11 @@ def request_search(
             date_to=_date(date_to, "last date"),
             surname=surname.strip()[:64],
             given_names=given_names.strip()[:64],
+            sounds_like=bool(sounds_like),
+            date_of_birth=_date(date_of_birth, "date of birth"),
+            document_number=document_number.strip()[:32],
+            contact=contact.strip()[:128],
+            card=card.strip()[:32],
         )
         outcome = requests.search(
             request_id,
@@ -201,10 +218,38 @@ def request_search(
             keystore=node.keystore,
             audit=node.audit,
             clock=node.clock,
+            page=page,
         )
     except InputError as exc:
         return _request_page(request, request_id, user, form=form, error=str(exc), status_code=400)
     return _request_page(request, request_id, user, form=form, outcome=outcome)
+
+
+@router.post("/requests/{request_id}/bookings/{booking_id}/history", include_in_schema=False)
+def traveller_history(
+    request: Request,
+    request_id: str,
+    booking_id: str,
+    traveller_ref: str = Form(""),
+    page: int = Form(1),
+    user: Account = Depends(require_role(*SEARCHERS)),  # noqa: B008
+) -> Response:
+    """The stored flights of a traveller this request found (same rules as a search)."""
+    node = node_of(request)
+    outcome = search.traveller_history(
+        request_id,
+        booking_id,
+        traveller_ref[:32],
+        user=user,
+        engine=node.engine,
+        keystore=node.keystore,
+        audit=node.audit,
+        clock=node.clock,
+        page=page,
+    )
+    return _request_page(
+        request, request_id, user, outcome=outcome, history=(booking_id, traveller_ref[:32])
+    )
 
 
 @router.post("/requests/{request_id}/decision", include_in_schema=False)

@@ -1,0 +1,223 @@
+"""Blind-index tokens: keyed HMACs of the normalised values search and linking look up.
+
+Pure: a `Tokeniser` holds a 32-byte key (the node secret "blind-index", loaded by the
+service layer) and turns a booking's travellers into (token, field, traveller ref) rows,
+and a search term into the tokens to look up. The same normaliser as screening
+(`screening.names.normalise`, `screening.index.normalise_document`) so a name found by
+screening is found by search.
+
+Why keyed and truncated: a plain hash of a name or a birth date is confirmed by anyone
+who guesses it; an HMAC under a key only the key store unwraps is not. 16 bytes keep the
+index small and make a collision between two values negligible (2^-64 at 2^32 values).
+The field is part of the HMAC input, so a surname token never equals a given-name token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Sequence
+
+from pnrguard.domain.model import Booking, Traveller
+from pnrguard.screening.index import normalise_document
+from pnrguard.screening.names import normalise, phonetic_key, strip_glued_title
+
+__all__ = [
+    "TOKEN_BYTES",
+    "Field",
+    "Tokeniser",
+    "flight_number_variants",
+    "name_parts",
+    "normalise_contact",
+    "parse_flight",
+]
+
+TOKEN_BYTES = 16
+_CONTEXT = b"pnrguard/blind-index/v1\x00"
+_FLIGHT = re.compile(r"([A-Z0-9]{2}[A-Z]?)??0*(\d{1,4})([A-Z]?)")
+
+
+class Field(enum.IntEnum):
+    """What a token stands for (stored in clear beside it: which kind of value, not which)."""
+
+    SURNAME = 1  # one part of a surname (reservation or document)
+    GIVEN = 2  # one part of the given names
+    SURNAME_SOUND = 3  # phonetic key of a surname part
+    GIVEN_SOUND = 4  # phonetic key of a given-name part
+    DOB = 5
+    DOCUMENT = 6
+    CONTACT = 7  # e-mail or telephone (booking-wide)
+    PAYMENT = 8  # card number as sent (booking-wide)
+    SEAT = 9  # seat on the reported flight (links API and PNR)
+
+
+#: Fields whose tokens belong to one traveller; the others are booking-wide (ref "").
+TRAVELLER_FIELDS = frozenset(
+    {
+        Field.SURNAME,
+        Field.GIVEN,
+        Field.SURNAME_SOUND,
+        Field.GIVEN_SOUND,
+        Field.DOB,
+        Field.DOCUMENT,
+        Field.SEAT,
+    }
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parts(text: str, given: bool) -> tuple[str, ...]:
+    norm = strip_glued_title(text) if given else normalise(text)
+    return tuple(dict.fromkeys(p for p in norm.split() if p))
+
+
+def name_parts(text: str, *, given: bool = False) -> list[str]:
+    """The normalised parts of a name, in order, without repeats (cached: names repeat)."""
+    return list(_parts(text, given))
+
+
+def normalise_contact(value: str) -> str:
+    """An e-mail compares lower-case and trimmed; a telephone number on its last 9 digits
+    (country prefixes and trunk zeros vary between carriers)."""
+    value = value.strip()
+    if "@" in value:
+        return "mail:" + value.lower()
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return "tel:" + digits[-9:] if len(digits) >= 6 else ""
+
+
+def _card(number: str) -> str:
+    cleaned = "".join(ch for ch in number.upper() if ch.isalnum())
+    return cleaned if len(cleaned) >= 8 else ""
+
+
+def _seat(seat: str) -> str:
+    s = seat.strip().upper().lstrip("0")
+    return s if s else ""
+
+
+def parse_flight(text: str) -> tuple[str, str] | None:
+    """(carrier or "", number without leading zeros and with its suffix) of what an analyst
+    types: `103`, `MU103`, `MU 103`, `MU0103` and `0103` all give ("MU" or "", "103")."""
+    cleaned = text.upper().replace(" ", "")
+    m = _FLIGHT.fullmatch(cleaned)
+    if m is None:
+        return None
+    return m.group(1) or "", m.group(2) + m.group(3)
+
+
+def flight_number_variants(number: str) -> list[str]:
+    """The spellings a carrier may have stored for a number (`103` -> 103, 0103): carriers
+    pad to three or four digits or not at all."""
+    m = re.fullmatch(r"0*(\d{1,4})([A-Z]?)", number.upper())
+    if m is None:
+        return [number]
+    digits, suffix = m.group(1), m.group(2)
+    return sorted({digits.zfill(n) + suffix for n in range(len(digits), 5)})
+
+
+class Tokeniser:
+    """Keyed tokens of a booking's travellers and of search terms."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("a blind-index key has at least 32 bytes")
+        self._base = hmac.new(hmac.new(key, _CONTEXT, hashlib.sha256).digest(), digestmod=hashlib.sha256)
+        # Names, birth dates and phonetic keys repeat across bookings: a bounded memo saves
+        # most HMACs at ingest. It lives in this object only (one per transaction).
+        self._memo: dict[tuple[int, str], bytes] = {}
+
+    def token(self, field: Field, value: str) -> bytes:
+        key = (int(field), value)
+        found = self._memo.get(key)
+        if found is None:
+            h = self._base.copy()
+            h.update(f"{int(field)}\x00{value}".encode())
+            found = h.digest()[:TOKEN_BYTES]
+            if len(self._memo) > 100_000:
+                self._memo.clear()
+            self._memo[key] = found
+        return found
+
+    # -- values ---------------------------------------------------------------------------
+    @staticmethod
+    def traveller_values(t: Traveller, seats: Iterable[str] = ()) -> set[tuple[Field, str]]:
+        """The (field, normalised value) pairs of one traveller: reservation and document
+        names, dates of birth, document numbers, seats."""
+        out: set[tuple[Field, str]] = set()
+        surnames = dict.fromkeys([t.surname] + [d.surname for d in t.documents if d.surname])
+        givens = dict.fromkeys([t.given_names] + [d.given_names for d in t.documents if d.given_names])
+        for s in surnames:
+            for p in name_parts(s):
+                out.add((Field.SURNAME, p))
+                if key := phonetic_key(p):
+                    out.add((Field.SURNAME_SOUND, key))
+        for g in givens:
+            for p in name_parts(g, given=True):
+                out.add((Field.GIVEN, p))
+                if key := phonetic_key(p):
+                    out.add((Field.GIVEN_SOUND, key))
+        dobs: list[dt.date | None] = [t.date_of_birth] + [d.date_of_birth for d in t.documents]
+        out |= {(Field.DOB, d.isoformat()) for d in dobs if d is not None}
+        out |= {(Field.DOCUMENT, n) for d in t.documents if (n := normalise_document(d.number))}
+        out |= {(Field.SEAT, s) for seat in seats if (s := _seat(seat))}
+        return out
+
+    def booking_rows(
+        self, b: Booking, pairs: Sequence[tuple[str, Traveller]]
+    ) -> list[tuple[bytes, int, str]]:
+        """(token, field, traveller ref) rows of a booking; `pairs` are the screening refs
+        (`service.screening._travellers`), so a token names the same traveller a hit does."""
+        rows: list[tuple[bytes, int, str]] = []
+        for ref, t in pairs:
+            seats = [s.seat for s in b.seats if s.traveller_ref and s.traveller_ref == t.ref]
+            for field, value in sorted(self.traveller_values(t, seats)):
+                rows.append((self.token(field, value), int(field), ref))
+        wide: set[tuple[Field, str]] = set()
+        for c in b.contacts:
+            if v := normalise_contact(c.value):
+                wide.add((Field.CONTACT, v))
+        for a in b.addresses:
+            if a.phone and (v := normalise_contact(a.phone)):
+                wide.add((Field.CONTACT, v))
+        for p in b.payments:
+            if v := _card(p.card_number):
+                wide.add((Field.PAYMENT, v))
+        rows += [(self.token(f, v), int(f), "") for f, v in sorted(wide)]
+        return rows
+
+    # -- search terms ---------------------------------------------------------------------
+    def name_terms(
+        self, text: str, *, given: bool = False, sounds_like: bool = False
+    ) -> list[tuple[Field, bytes]]:
+        """Every part of a typed name must match: (field, token) per part."""
+        parts = name_parts(text, given=given)
+        if sounds_like:
+            field = Field.GIVEN_SOUND if given else Field.SURNAME_SOUND
+            keys = [phonetic_key(p) or p for p in parts]
+            exact = Field.GIVEN if given else Field.SURNAME
+            return [
+                (field, self.token(field, k)) if phonetic_key(p) else (exact, self.token(exact, p))
+                for p, k in zip(parts, keys, strict=True)
+            ]
+        field = Field.GIVEN if given else Field.SURNAME
+        return [(field, self.token(field, p)) for p in parts]
+
+    def dob_term(self, dob: dt.date) -> tuple[Field, bytes]:
+        return Field.DOB, self.token(Field.DOB, dob.isoformat())
+
+    def document_term(self, number: str) -> tuple[Field, bytes] | None:
+        n = normalise_document(number)
+        return (Field.DOCUMENT, self.token(Field.DOCUMENT, n)) if n else None
+
+    def contact_term(self, value: str) -> tuple[Field, bytes] | None:
+        v = normalise_contact(value)
+        return (Field.CONTACT, self.token(Field.CONTACT, v)) if v else None
+
+    def card_term(self, number: str) -> tuple[Field, bytes] | None:
+        v = _card(number)
+        return (Field.PAYMENT, self.token(Field.PAYMENT, v)) if v else None

@@ -1,0 +1,218 @@
+"""The blind index as use cases: kept at ingest, queried by search, linking and the
+access report, emptied by the lifecycle.
+
+- **At ingest** (`index_saved`, same transaction as the booking): the tokens of every new
+  booking or new version (a new version replaces its booking's tokens).
+- **Queries** resolve (booking id, traveller ref) candidates from tokens and the clear
+  booking columns; nothing is decrypted to find. Callers decrypt only what they show.
+- **Lifecycle**: masking and deletion call `forget(conn, booking_ids)` (one line in each
+  run): a masked name can no longer be searched, a deleted booking leaves no token.
+
+The key is the node secret "blind-index" (created on first use, wrapped by the key store).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, String, func, intersect, literal, select, union
+from sqlalchemy.engine import Connection, Engine
+
+from pnrguard.domain.model import Booking, Traveller
+from pnrguard.protection.keystore import KeyStore
+from pnrguard.screening.blind_index import Field, Tokeniser, flight_number_variants, name_parts
+from pnrguard.store.repository import BookingSummary, SaveOutcome, SaveStatus, load_node_secret
+from pnrguard.store.tables import booking
+from pnrguard.store.traveller import (
+    delete_token_rows,
+    existing_tokens,
+    forget_bookings,
+    insert_tokens,
+    search_token,
+)
+
+__all__ = [
+    "Term",
+    "candidates",
+    "find_bookings_for_person",
+    "forget",
+    "index_saved",
+    "tokeniser",
+    "traveller_pairs",
+]
+
+_INDEX_KEY_ROW = "blind-index"  # its row in `node_secret`
+#: A term: the traveller (or, for booking-wide fields, the booking) has this token.
+Term = tuple[Field, bytes]
+
+
+def tokeniser(conn: Connection, keystore: KeyStore, *, now: dt.datetime | None = None) -> Tokeniser:
+    secret = load_node_secret(conn, keystore, _INDEX_KEY_ROW, now=now or dt.datetime.now(dt.UTC))
+    return Tokeniser(secret)
+
+
+def traveller_pairs(b: Booking) -> list[tuple[str, Traveller]]:
+    """(ref, traveller) as screening numbers them (refless travellers `#1`, `#2`, ...)."""
+    out: list[tuple[str, Traveller]] = []
+    seen: set[str] = set()
+    for i, t in enumerate(b.travellers, start=1):
+        ref = t.ref[:32] if t.ref else f"#{i}"
+        if ref in seen:
+            ref = f"#{i}"
+        seen.add(ref)
+        out.append((ref, t))
+    return out
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Indexed:
+    booking: Booking
+    booking_id: str
+    pairs: list[tuple[str, Traveller]]
+    rows: list[tuple[bytes, int, str]]
+
+
+def index_saved(
+    conn: Connection,
+    keystore: KeyStore,
+    bookings: Sequence[Booking],
+    outcomes: Sequence[SaveOutcome],
+    *,
+    now: dt.datetime,
+) -> list[Indexed]:
+    """Write the tokens of the bookings ingest just saved (duplicates are skipped: their
+    tokens are there). Returns what was indexed, for linking."""
+    todo = [(b, o) for b, o in zip(bookings, outcomes, strict=True) if o.status is not SaveStatus.DUPLICATE]
+    if not todo:
+        return []
+    tok = tokeniser(conn, keystore, now=now)
+    out: list[Indexed] = []
+    latest: dict[str, Indexed] = {}
+    for b, o in todo:  # one push may hold a booking twice: the last wins
+        pairs = traveller_pairs(b)
+        latest[o.booking_id] = Indexed(b, o.booking_id, pairs, tok.booking_rows(b, pairs))
+    rows = {(t, f, item.booking_id, r) for item in latest.values() for t, f, r in item.rows}
+    renewed = [o.booking_id for _, o in todo if o.status is SaveStatus.NEW_VERSION]
+    if renewed:
+        # A new version mostly changes seats, check-in or bags: write only what changed.
+        stored = existing_tokens(conn, renewed)
+        gone = stored - rows
+        if gone:
+            delete_token_rows(conn, sorted(gone))
+        rows -= stored
+    out = list(latest.values())
+    insert_tokens(conn, sorted(rows))
+    return out
+
+
+def forget(conn: Connection, booking_ids: Sequence[str], *, deleted: bool = False) -> int:
+    """The lifecycle hook: drop the tokens of masked or deleted bookings (and, at deletion,
+    which traveller they belonged to). Returns the token rows removed."""
+    return forget_bookings(conn, booking_ids, deleted=deleted)
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def _term_select(field: Field, token: bytes, *more: Term) -> Select[tuple[str, str]]:
+    """(booking id, traveller ref) having this token (or any of `more`: the field is in
+    the HMAC, so tokens of different fields never collide and one IN list serves)."""
+    tokens = [token, *(t for _, t in more)]
+    fields = sorted({int(field), *(int(f) for f, _ in more)})
+    return select(search_token.c.booking_id, search_token.c.traveller_ref).where(
+        search_token.c.token.in_(tokens) if len(tokens) > 1 else search_token.c.token == tokens[0],
+        search_token.c.field.in_(fields) if len(fields) > 1 else search_token.c.field == fields[0],
+    )
+
+
+def _all_of(parts: Sequence[Select[tuple[str, str]]]) -> Select[tuple[str, str]]:
+    """The pairs every part has, as a plain SELECT (SQLite cannot nest compound selects)."""
+    if len(parts) == 1:
+        return parts[0]
+    sub = intersect(*parts).subquery()
+    return select(sub.c.booking_id, sub.c.traveller_ref)
+
+
+def candidates(
+    person: Sequence[Term] = (), wide: Sequence[Term] = (), any_of: Sequence[Sequence[Term]] = ()
+) -> Any:
+    """(booking id, traveller ref) pairs having every `person` term on one traveller, in
+    bookings having every booking-wide term; `any_of` is an alternative list of person-term
+    sets (a union: a document *or* a name with a date of birth). None if no term."""
+    groups = [list(person)] if person else []
+    groups += [list(g) for g in any_of if g]
+    selects = [_all_of([_term_select(f, t) for f, t in g]) for g in groups]
+    q: Any
+    if not selects:
+        q = None
+    elif len(selects) == 1:
+        q = selects[0]
+    else:
+        u = union(*selects).subquery()
+        q = select(u.c.booking_id, u.c.traveller_ref)
+    if wide:
+        booking_sets = [
+            select(search_token.c.booking_id).where(search_token.c.token == t, search_token.c.field == int(f))
+            for f, t in wide
+        ]
+        if len(booking_sets) == 1:
+            bq: Any = booking_sets[0]
+        else:
+            bsub = intersect(*booking_sets).subquery()
+            bq = select(bsub.c.booking_id)
+        if q is None:
+            sub = bq.subquery()
+            return select(sub.c.booking_id, literal("", String(32)).label("traveller_ref"))
+        sub = q.subquery()
+        return select(sub.c.booking_id, sub.c.traveller_ref).where(sub.c.booking_id.in_(bq))
+    return q
+
+
+def flight_condition(carrier: str, number: str) -> list[object]:
+    """Where-terms for a flight typed as `parse_flight` reads it, whatever padding the
+    carrier stored."""
+    cond: list[object] = [booking.c.flight_number.in_(flight_number_variants(number))]
+    if carrier:
+        cond.append(booking.c.flight_carrier == carrier)
+    return cond
+
+
+def find_bookings_for_person(
+    engine: Engine, keystore: KeyStore, name: str, dob: dt.date
+) -> list[BookingSummary]:
+    """Bookings holding a traveller with every part of `name` (surname or given, in any
+    order) and date of birth `dob`, for the access report of a traveller's request.
+
+    Resolved from the blind index: nothing is decrypted and nothing is logged here (the
+    caller logs the access request under its own purpose). Masked bookings have no tokens,
+    so they are not found by name: the caller reaches them through the sealed path."""
+    with engine.begin() as conn:
+        tok = tokeniser(conn, keystore)
+        parts = name_parts(name)
+        if not parts:
+            return []
+        # A part may be a surname or a given name: one alternative per assignment would
+        # explode, so each part is matched in either field via a union per part.
+        # A part may be a surname or a given name: either field matches.
+        per_part = [
+            _term_select(Field.SURNAME, tok.token(Field.SURNAME, p), (Field.GIVEN, tok.token(Field.GIVEN, p)))
+            for p in parts
+        ]
+        per_part.append(_term_select(Field.DOB, tok.token(Field.DOB, dob.isoformat())))
+        q = _all_of(per_part).subquery()
+        rows = conn.execute(
+            select(booking)
+            .where(booking.c.id.in_(select(q.c.booking_id)), booking.c.state != "deleted")
+            .order_by(booking.c.flight_date, booking.c.id)
+        ).all()
+    return [BookingSummary.from_row(r) for r in rows]
+
+
+def count_tokens(conn: Connection, booking_ids: Sequence[str] | None = None) -> int:
+    q = select(func.count()).select_from(search_token)
+    if booking_ids is not None:
+        q = q.where(search_token.c.booking_id.in_(list(booking_ids)))
+    return int(conn.execute(q).scalar_one())

@@ -1,0 +1,313 @@
+"""One traveller across API and PNR: linking at ingest and the sources of a person.
+
+A *traveller* is one person on one flight. The carrier's PNR (PNRGOV) and its API list
+(PAXLST) each describe that person; before this, each record was its own traveller, so a
+watchlist match showed up twice and two reviewers could decide it two ways. Now every
+(booking, traveller ref) belongs to a traveller id (`traveller_member`), decided at ingest
+in the same transaction as the booking, from blind-index tokens only (no clear text):
+
+1. **document number**: a token of the same document on a record of the other source on
+   the same flight (carrier, number in any padding, date);
+2. else **name and date of birth**: a shared surname part, a shared given-name part when
+   both have given names (twins share surname and birth date), and the same birth date;
+3. several candidates left (namesakes): the **seat** decides; still several: no link. A
+   wrong link would merge two people's hits, a missing one only shows a person twice.
+
+A candidate already linked to a record of our source is taken (one PNR record and one API
+record per person per flight). Where the linked sources disagree (a birth date in the API
+differing from the PNR's, a different document) the field names are kept on the link
+(`conflicts`) and the hit page shows both values: a finding for the analyst, not an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
+
+from pnrguard.domain.model import Booking, Traveller
+from pnrguard.protection.keystore import KeyStore
+from pnrguard.screening.blind_index import Field
+from pnrguard.service.search_index import Indexed, flight_condition, index_saved
+from pnrguard.store.repository import SaveOutcome, new_id
+from pnrguard.store.tables import booking
+from pnrguard.store.traveller import (
+    Member,
+    insert_members,
+    members_of_bookings,
+    search_token,
+    traveller_member,
+)
+
+__all__ = ["Discrepancy", "discrepancies", "index_and_link", "link_indexed"]
+
+_Tokens = dict[int, set[bytes]]
+_IN_CHUNK = 500
+
+
+def _tokens_of(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Tokens]:
+    out: dict[tuple[str, str], _Tokens] = {}
+    ids = sorted({b for b, _ in pairs})
+    wanted = set(pairs)
+    fields = [int(f) for f in (Field.SURNAME, Field.GIVEN, Field.DOB, Field.DOCUMENT, Field.SEAT)]
+    for i in range(0, len(ids), _IN_CHUNK):
+        q = select(search_token).where(
+            search_token.c.booking_id.in_(ids[i : i + _IN_CHUNK]), search_token.c.field.in_(fields)
+        )
+        for r in conn.execute(q):
+            key = (r.booking_id, r.traveller_ref)
+            if key in wanted:
+                out.setdefault(key, {}).setdefault(r.field, set()).add(bytes(r.token))
+    return out
+
+
+def _conflicts(mine: _Tokens, theirs: _Tokens) -> str:
+    found = []
+    for field, name in ((Field.DOB, "date_of_birth"), (Field.DOCUMENT, "document"), (Field.SURNAME, "name")):
+        a, b = mine.get(field, set()), theirs.get(field, set())
+        if a and b and not a & b:
+            found.append(name)
+    return ",".join(found)
+
+
+def _same_person(mine: _Tokens, theirs: _Tokens) -> bool:
+    if not (mine.get(Field.DOB, set()) & theirs.get(Field.DOB, set())):
+        return False
+    if not (mine.get(Field.SURNAME, set()) & theirs.get(Field.SURNAME, set())):
+        return False
+    a, b = mine.get(Field.GIVEN, set()), theirs.get(Field.GIVEN, set())
+    return not (a and b and not a & b)
+
+
+def _flights_of(conn: Connection, booking_ids: Sequence[str]) -> dict[str, Any]:
+    cols = (
+        booking.c.id,
+        booking.c.source,
+        booking.c.flight_carrier,
+        booking.c.flight_number,
+        booking.c.flight_date,
+    )
+    out: dict[str, Any] = {}
+    for i in range(0, len(booking_ids), _IN_CHUNK):
+        for r in conn.execute(select(*cols).where(booking.c.id.in_(booking_ids[i : i + _IN_CHUNK]))):
+            out[r.id] = r
+    return out
+
+
+class _OtherSide:
+    """The records of the other source on one flight that share a document or birth-date
+    token with ours: their tokens, traveller ids, and which travellers are already taken
+    by a record of our source. Four queries per flight, however many travellers."""
+
+    def __init__(self, conn: Connection, flight: Any, ours: set[str], tokens: set[bytes]) -> None:
+        self.tokens: dict[tuple[str, str], _Tokens] = {}
+        self.members: dict[tuple[str, str], Member] = {}
+        self.taken: set[str] = set()
+        self.by_token: dict[bytes, list[tuple[str, str]]] = {}
+        if not tokens:
+            return
+        # The other source's records on this flight first (a flight holds a few hundred;
+        # the flight index finds them), then their document and birth-date tokens: cost
+        # grows with the flight, not with the number of tokens we bring.
+        others = (
+            select(booking.c.id)
+            .where(
+                booking.c.source != flight.source,
+                booking.c.state == "active",
+                booking.c.flight_date == flight.flight_date,
+                *flight_condition(flight.flight_carrier, flight.flight_number),  # type: ignore[arg-type]
+            )
+            .scalar_subquery()
+        )
+        q = select(search_token.c.booking_id, search_token.c.traveller_ref, search_token.c.token).where(
+            search_token.c.booking_id.in_(others),
+            search_token.c.field.in_([int(Field.DOCUMENT), int(Field.DOB)]),
+        )
+        pairs = sorted(
+            {
+                (r.booking_id, r.traveller_ref)
+                for r in conn.execute(q)
+                if bytes(r.token) in tokens and r.booking_id not in ours
+            }
+        )
+        if not pairs:
+            return
+        self.tokens = _tokens_of(conn, pairs)
+        wanted = set(pairs)
+        self.members = {
+            k: m for k, m in members_of_bookings(conn, {b for b, _ in pairs}).items() if k in wanted
+        }
+        # Inverted: token -> records, so each of our travellers looks up its own tokens
+        # instead of comparing with every record of the flight.
+        for pair, toks in self.tokens.items():
+            for field in (Field.DOCUMENT, Field.DOB):
+                for t in toks.get(field, ()):
+                    self.by_token.setdefault(t, []).append(pair)
+        ids = sorted({m.traveller_id for m in self.members.values()})
+        if ids:
+            q2 = select(traveller_member.c.traveller_id).where(
+                traveller_member.c.traveller_id.in_(ids), traveller_member.c.source == flight.source
+            )
+            self.taken = {r.traveller_id for r in conn.execute(q2)}
+
+    def choose(self, mine: _Tokens) -> tuple[Member | None, _Tokens, str]:
+        """The one traveller our record joins, how, and its tokens; None when none or
+        several fit (namesakes without a seat to tell them apart)."""
+        for how in ("document", "name_dob"):
+            if how == "document":
+                fits = {p for t in mine.get(Field.DOCUMENT, ()) for p in self.by_token.get(t, ())}
+            else:
+                near = {p for t in mine.get(Field.DOB, ()) for p in self.by_token.get(t, ())}
+                fits = {p for p in near if mine.get(Field.SURNAME) and _same_person(mine, self.tokens[p])}
+            cands = [self.members[p] for p in sorted(fits) if p in self.members]
+            cands = [m for m in cands if m.traveller_id not in self.taken]
+            ids = {m.traveller_id for m in cands}
+            if len(ids) > 1 and mine.get(Field.SEAT):
+                seated = [
+                    m
+                    for m in cands
+                    if mine[Field.SEAT] & self.tokens[(m.booking_id, m.traveller_ref)].get(Field.SEAT, set())
+                ]
+                if len({m.traveller_id for m in seated}) == 1:
+                    return seated[0], self.tokens[(seated[0].booking_id, seated[0].traveller_ref)], "seat"
+            if len(ids) == 1:
+                return cands[0], self.tokens[(cands[0].booking_id, cands[0].traveller_ref)], how
+            if len(ids) > 1:
+                return None, {}, ""  # ambiguous: a weaker key will not do better
+        return None, {}, ""
+
+
+def _lock_flights(conn: Connection, groups: dict[tuple[Any, ...], list[Indexed]]) -> None:
+    """Serialise linking per flight across workers (PostgreSQL): the PNR and the API list of
+    one flight ingested at the same moment by two workers would otherwise not see each
+    other and stay two travellers. A transaction-level advisory lock per flight, taken in
+    a fixed order (no deadlock between two messages of several flights), released at
+    commit; the second worker then sees the first one's records. SQLite has one writer."""
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted(
+        {
+            int.from_bytes(
+                hashlib.sha256(f"link|{c}|{n.lstrip('0')}|{d}".encode()).digest()[:8], "big", signed=True
+            )
+            for _, c, n, d in groups
+        }
+    )
+    for key in keys:  # flight, number and date are not personal: a plain hash will do
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def _other_source_on(conn: Connection, flight: Any) -> bool:
+    """Whether the other source has any active record on this flight (one indexed probe)."""
+    q = select(booking.c.id).where(
+        booking.c.source != flight.source,
+        booking.c.state == "active",
+        booking.c.flight_date == flight.flight_date,
+        *flight_condition(flight.flight_carrier, flight.flight_number),  # type: ignore[arg-type]
+    )
+    return conn.execute(q.limit(1)).first() is not None
+
+
+def link_indexed(conn: Connection, items: Sequence[Indexed]) -> list[Member]:
+    """Give every traveller of the bookings just indexed its traveller id (see the module
+    docstring). A traveller linked by an earlier push of the same booking keeps its id.
+    Batched by flight: a PNRGOV or PAXLST message is one flight."""
+    known = members_of_bookings(conn, [i.booking_id for i in items])
+    flights = _flights_of(conn, [i.booking_id for i in items])
+    groups: dict[tuple[Any, ...], list[Indexed]] = {}
+    for item in items:
+        f = flights[item.booking_id]
+        groups.setdefault((f.source, f.flight_carrier, f.flight_number, f.flight_date), []).append(item)
+    _lock_flights(conn, groups)
+    created: list[Member] = []
+    for group in groups.values():
+        flight = flights[group[0].booking_id]
+        linkable = bool(flight.flight_number and flight.flight_date)
+        todo = [(item, ref) for item in group for ref, _ in item.pairs if (item.booking_id, ref) not in known]
+        if not todo:
+            continue  # a new version of known travellers: their links stand
+        if linkable and not _other_source_on(conn, flight):
+            linkable = False  # the first source of this flight: nothing to link to yet
+        by_pair: dict[tuple[str, str], _Tokens] = {}
+        for item in {id(i): i for i, _ in todo}.values() if linkable else ():
+            for token, field, ref in item.rows:
+                by_pair.setdefault((item.booking_id, ref), {}).setdefault(field, set()).add(token)
+        wanted = {
+            t
+            for item, ref in todo
+            for f in (Field.DOCUMENT, Field.DOB)
+            for t in by_pair.get((item.booking_id, ref), {}).get(f, set())
+        }
+        other = _OtherSide(conn, flight, {i.booking_id for i in group}, wanted if linkable else set())
+        members: list[Member] = []
+        for item, ref in todo:
+            mine = by_pair.get((item.booking_id, ref), {})
+            partner, theirs, how = other.choose(mine)
+            if partner is not None:
+                other.taken.add(partner.traveller_id)  # one record of our source per person
+            members.append(
+                Member(
+                    booking_id=item.booking_id,
+                    traveller_ref=ref,
+                    traveller_id=partner.traveller_id if partner else new_id(),
+                    source=flight.source,
+                    linked_by=how if partner else "new",
+                    conflicts=_conflicts(mine, theirs) if partner else "",
+                )
+            )
+        insert_members(conn, members)
+        created += members
+    return created
+
+
+def index_and_link(
+    conn: Connection,
+    keystore: KeyStore,
+    bookings: Sequence[Booking],
+    outcomes: Sequence[SaveOutcome],
+    *,
+    now: dt.datetime,
+) -> list[Member]:
+    """The ingest hook: blind-index the saved bookings, then link their travellers. Runs in
+    the ingest transaction before screening, so screening sees the traveller."""
+    return link_indexed(conn, index_saved(conn, keystore, bookings, outcomes, now=now))
+
+
+# --- where the sources disagree ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Discrepancy:
+    """A field on which two sources of one traveller differ, with both values (shown to
+    the analyst on the hit page; never stored or logged)."""
+
+    field: str
+    values: tuple[tuple[str, str], ...]  # (source, value)
+
+
+def _facts(t: Traveller) -> dict[str, str]:
+    doc = t.documents[0] if t.documents else None
+    dob: dt.date | None = t.date_of_birth or (doc.date_of_birth if doc else None)
+    return {
+        "surname": (t.surname or (doc.surname if doc else "")).upper(),
+        "date_of_birth": dob.isoformat() if dob else "",
+        "document": doc.number.upper() if doc else "",
+        "nationality": (t.nationality or (doc.nationality if doc else "")).upper(),
+        "gender": (t.gender or (doc.gender if doc else "")).upper()[:1],
+    }
+
+
+def discrepancies(sources: Sequence[tuple[str, Traveller]]) -> list[Discrepancy]:
+    """Fields given by more than one source with different values."""
+    facts = [(s, _facts(t)) for s, t in sources]
+    out: list[Discrepancy] = []
+    for field in ("surname", "date_of_birth", "document", "nationality", "gender"):
+        given = [(s, f[field]) for s, f in facts if f[field]]
+        if len({v for _, v in given}) > 1:
+            out.append(Discrepancy(field, tuple(given)))
+    return out
