@@ -19,8 +19,12 @@ class Settings(BaseSettings):
     key_file: Path = Path("var/keys.json")
     #: The node's name: the origin line of audit checkpoints and its identity towards peers.
     node_name: str = "pnrguard.local/piu"
-    #: Retention profile (see docs/data-protection.md).
-    retention_profile: str = "eu-2016-681"
+    #: Retention profile (see docs/data-protection.md): the default is Directive 2016/681 as
+    #: C-817/19 reads it (unlinked bookings deleted at 6 months).
+    retention_profile: str = "eu-2016-681-cjeu"
+    #: Hours a quarantined message keeps its raw bytes (then only reason and digest).
+    #: None: the retention profile's value (72).
+    quarantine_raw_hours: int | None = Field(default=None, gt=0)
     #: Largest message a carrier may push, in bytes.
     max_message_bytes: int = 20 * 1024 * 1024
     # --- federation (docs/federation.md) ---

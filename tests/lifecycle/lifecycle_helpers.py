@@ -16,7 +16,7 @@ from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
 from pnrguard.domain.model import Booking, Contact, Document, Leg, Remark, Source, Traveller
 from pnrguard.protection.keystore import InMemoryKeyStore
-from pnrguard.protection.retention import DEFAULT_PROFILE, RetentionProfile
+from pnrguard.protection.retention import EU_2016_681, RetentionProfile
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.retention import RetentionSummary, run_retention
 from pnrguard.store.audit import SqlAuditLog
@@ -92,7 +92,9 @@ class World:
                 .booking_id
             )
 
-    def run(self, profile: RetentionProfile = DEFAULT_PROFILE, **kw: Any) -> RetentionSummary:
+    def run(self, profile: RetentionProfile = EU_2016_681, **kw: Any) -> RetentionSummary:
+        """A retention run. Default: the mask-everyone profile, so tests of masking need no
+        link; the C-817/19 default (unlinked deleted) is tested by name."""
         return run_retention(
             engine=self.engine, keystore=self.ks, audit=self.audit, clock=self.clock, profile=profile, **kw
         )
