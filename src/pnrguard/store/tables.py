@@ -55,6 +55,7 @@ __all__ = [
     "booking_key",
     "booking_version",
     "message",
+    "node_marker",
     "node_secret",
     "quarantine",
 ]
@@ -142,10 +143,17 @@ quarantine = Table(
     # Positions and codes only (ParseError messages never carry content), capped.
     Column("reason_text", String(200), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="1"),
-    # The raw message, AES-GCM under a per-message data key wrapped by the key store.
-    Column("kek_version", Integer, nullable=False),
-    Column("wrapped_key", LargeBinary, nullable=False),
-    Column("raw_blob", LargeBinary, nullable=False),
+    # The raw message, AES-GCM under a per-message data key wrapped by the key store. All
+    # three NULL once the raw bytes expired (0011_dp_rules: 72 hours by default); the
+    # reason and the message's digest stay until the entry itself expires.
+    Column("kek_version", Integer, nullable=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("raw_blob", LargeBinary, nullable=True),
+    CheckConstraint(
+        "(raw_blob IS NULL AND wrapped_key IS NULL AND kek_version IS NULL)"
+        " OR (raw_blob IS NOT NULL AND wrapped_key IS NOT NULL AND kek_version IS NOT NULL)",
+        name="raw",
+    ),
     Index("ix_quarantine_quarantined_at", "quarantined_at"),
 )
 
@@ -172,6 +180,9 @@ booking = Table(
     Column("latest_version", Integer, nullable=False),
     Column("dormant_at", UTCDateTime(), nullable=True),  # 0006_lifecycle
     Column("travellers", Integer, nullable=True),  # 0006_lifecycle: Art. 20 counts survive masking
+    # 0011_dp_rules: processing restricted (LED Art. 16(3)): kept, but out of screening and
+    # search until the restriction is lifted.
+    Column("restricted_at", UTCDateTime(), nullable=True),
     CheckConstraint(in_values("source", SOURCES), name="source"),
     CheckConstraint(in_values("state", BOOKING_STATES), name="state"),
     Index("ix_booking_carrier_locator", "carrier", "locator"),
@@ -202,6 +213,16 @@ booking_version = Table(
     Column("identity_blob", LargeBinary, nullable=False),
     Column("content_blob", LargeBinary, nullable=False),
     Index("ix_booking_version_message_id", "message_id"),
+)
+
+#: Facts about the database itself, e.g. ``demo`` when `pnrguard demo` created it (the demo
+#: refuses a database without it that holds anything). Names and short codes, no content.
+node_marker = Table(
+    "node_marker",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 node_secret = Table(
