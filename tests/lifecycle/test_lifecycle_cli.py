@@ -44,7 +44,7 @@ def test_retention_and_dpo_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     status = runner.invoke(app, ["retention", "status"])
     assert status.exit_code == 0, status.output
     assert "mask" in status.output
-    done = runner.invoke(app, ["retention", "run", "--worker", "cli-test"])
+    done = runner.invoke(app, ["retention", "run", "--worker", "cli-test", "--profile", "eu-2016-681"])
     assert done.exit_code == 0, done.output
     [masked_line] = [line for line in done.output.splitlines() if "bookings.masked" in line]
     assert masked_line.split()[-2] == "1"

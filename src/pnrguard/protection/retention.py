@@ -179,9 +179,10 @@ class RetentionLinks(ABC):
     Contract: `linked` returns the subset of `booking_ids` that, at `now`, have a confirmed
     hit, are named in an open case (retention hold), were found by an open authority
     request, were transferred (a pending or released transmission), or are named in a
-    pending or approved unmasking request whose window has not ended. It reads, never writes, and must answer for every id it is given
-    (an unknown id is simply not linked). The store implements it over its tables
-    (`store.lifecycle.StoreRetentionLinks`); tests may pass a fixed set.
+    pending or approved unmasking request whose window has not ended. It reads, never
+    writes, and must answer for every id it is given (an unknown id is simply not linked).
+    The store implements it over its tables (`store.lifecycle.StoreRetentionLinks`); tests
+    may pass a fixed set.
     """
 
     @abstractmethod

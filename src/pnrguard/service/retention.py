@@ -52,6 +52,7 @@ from pnrguard.protection.retention import (
 )
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, expire_quarantine, opaque
+from pnrguard.service.retention_rules import enforce_table_rules
 from pnrguard.store.audit import audit_checkpoint, audit_entry
 from pnrguard.store.lifecycle import (
     BookingRow,
@@ -133,6 +134,8 @@ class RetentionSummary:
     quarantine_expired: int = 0
     audit_entries_pruned: int = 0
     skipped: int = 0
+    #: The other tables' rules (`service.retention_rules`): raw bytes, failed pushes, ...
+    tables: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -145,6 +148,7 @@ class RetentionSummary:
             "batches": self.batches,
             "quarantine.expired": self.quarantine_expired,
             "audit.entries_pruned": self.audit_entries_pruned,
+            **self.tables,
         }
 
 
@@ -306,6 +310,8 @@ def run_retention(
     progress: Progress | None = None,
     include_quarantine: bool = True,
     include_audit_log: bool = True,
+    include_tables: bool = True,
+    quarantine_raw_hours: int | None = None,
 ) -> RetentionSummary:
     """Apply `profile` to every booking, the quarantine and the audit log (module docstring).
 
@@ -367,6 +373,12 @@ def run_retention(
                     retention=dt.timedelta(days=profile.quarantine_days),
                 )
             )
+        if include_tables:  # every other table's rule (protection.table_retention)
+            with engine.begin() as conn:
+                summary.tables = enforce_table_rules(
+                    conn, profile=profile, keystore=keystore, log=_audit_for(audit, conn), now=now,
+                    run_id=run_id, quarantine_raw_hours=quarantine_raw_hours,
+                )  # fmt: skip
         if include_audit_log:
             with engine.begin() as conn:
                 summary.audit_entries_pruned = prune_audit_log(
