@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from lifecycle_helpers import T0, World, person, pnr
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Engine
 
 from pnrguard.audit.models import Operation
@@ -114,7 +114,8 @@ def test_failed_pushes_lose_their_raw_bytes_after_72_hours(engine: Engine) -> No
         rows = {r.id: r for r in conn.execute(select(gateway_inbox))}
     old, young = rows[ids[0]], rows[ids[1]]
     assert (old.status, old.outcome, old.payload, old.wrapped_key) == ("done", "expired", None, None)
-    assert young.status == "failed" and young.payload is not None
+    assert young.status == "failed"
+    assert young.payload is not None
 
 
 def test_rectification_requests_go_with_their_booking(engine: Engine) -> None:

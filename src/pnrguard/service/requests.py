@@ -34,7 +34,7 @@ from pnrguard.service.accounts import Account, Role
 from pnrguard.service.review import BookingView, Page, booking_view, consultation_purpose, log_unmasking
 from pnrguard.store import workspace as store
 from pnrguard.store.repository import BookingRepository, BookingSummary, new_id
-from pnrguard.store.tables import booking
+from pnrguard.store.tables import booking, not_restricted
 from pnrguard.store.workspace import RequestRecord
 
 __all__ = [
@@ -210,7 +210,8 @@ def search(
             raise NotFoundError("no such request")
         if req.status != "open":
             raise ConflictError(f"request {request_id} is {req.status}: no further searches")
-        q = select(booking).where(booking.c.state != "deleted")
+        # A restricted booking (LED Art. 16(3)) is kept but found by no search.
+        q = select(booking).where(booking.c.state != "deleted", not_restricted())
         if criteria.carrier:
             q = q.where(booking.c.carrier == criteria.carrier.upper())
         if criteria.locator:

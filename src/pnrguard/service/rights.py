@@ -16,9 +16,12 @@ It must contain nothing about anyone else. A booking often has several traveller
 - hits on other travellers of the booking are left out, and audit entries are reduced to
   the traveller's own booking ids (a retention entry names a thousand bookings).
 
-The DPO has access to all data (REQUIREMENTS §7), including masked bookings: those are
-opened with their sealed key for the report, and every opening is audited (``unmasking``
-for ``data_subject_request``), as is the report itself (``consultation``).
+Masked bookings are opened only under a **decided unmasking** (Art. 12(3), issue 10 item 7):
+the caller names an approved unmasking request (`unmasking_request`) whose window is open
+and which names the booking at its tier; every opening is audited (``unmasking`` for
+``data_subject_request``, with the request as reference), as is the report itself
+(``consultation``). Without one, masked candidates are not opened: the report counts them
+(`masked_not_opened`), so the traveller is told that more may be held and how to get it.
 
 Rectification: the DPO records a request (field path, channel) and then applies it (a new
 booking version with the corrected value, audited as ``alteration``) or rejects it with a
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import unicodedata
 from collections.abc import Sequence
@@ -44,6 +48,8 @@ from pnrguard.audit.models import Operation, Purpose
 from pnrguard.domain.model import Booking, Traveller, to_dict
 from pnrguard.errors import ConflictError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
+from pnrguard.protection.protect import protect
+from pnrguard.protection.sensitive import SensitiveFilter
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, opaque
 from pnrguard.store.audit import SqlAuditLog
@@ -63,6 +69,7 @@ __all__ = [
     "AccessReport",
     "access_report",
     "apply_rectification",
+    "decided_unmasking",
     "reject_rectification",
     "request_rectification",
     "set_field",
@@ -74,6 +81,11 @@ _DPO_ROLE = "dpo"
 _BY_TRAVELLER = ("contacts", "service_requests", "remarks", "seats", "bags", "tickets", "check_ins")
 #: Booking-level elements that may belong to any traveller on the booking.
 _SHARED = ("addresses", "payments", "history")
+
+
+@functools.cache
+def _default_filter() -> SensitiveFilter:
+    return SensitiveFilter.load()
 
 
 def _norm(text: str) -> str:
@@ -119,6 +131,8 @@ class AccessReport:
     unmasking_requests: list[dict[str, Any]] = field(default_factory=list)
     audit_entries: list[dict[str, Any]] = field(default_factory=list)
     withheld_elements: int = 0
+    #: Masked candidates not opened: no decided unmasking named them (Art. 12(3)).
+    masked_not_opened: int = 0
 
     @property
     def booking_ids(self) -> list[str]:
@@ -137,6 +151,33 @@ def _audit_for(audit: AuditLog | AuditFactory, conn: Any) -> AuditLog:
     return audit if isinstance(audit, AuditLog) else audit(conn)
 
 
+def decided_unmasking(
+    conn: Any, request_id: str | None, booking_id: str, *, dormant: bool, now: dt.datetime
+) -> bool:
+    """Whether `request_id` is a judicial decision that unmasks `booking_id` at `now`:
+    approved (and decided before now), its window open, the booking named, and a level that
+    covers the booking's tier (a dormant booking needs a dormant-level approval)."""
+    if not request_id:
+        return False
+    levels = ("dormant",) if dormant else ("masked", "dormant")
+    q = (
+        select(unmasking_request.c.id)
+        .join(unmasking_request_booking, unmasking_request_booking.c.request_id == unmasking_request.c.id)
+        .join(unmasking_approval, unmasking_approval.c.request_id == unmasking_request.c.id)
+        .where(
+            unmasking_request.c.id == request_id,
+            unmasking_request_booking.c.booking_id == booking_id,
+            unmasking_request.c.status == "approved",
+            unmasking_request.c.level.in_(levels),
+            unmasking_approval.c.decision == "approved",
+            unmasking_approval.c.decided_at <= now,
+            unmasking_request.c.valid_from <= now,
+            unmasking_request.c.valid_until > now,
+        )
+    )
+    return conn.execute(q).first() is not None
+
+
 def access_report(
     *,
     dpo: str,
@@ -151,10 +192,12 @@ def access_report(
     carrier: str | None = None,
     locator: str | None = None,
     seal_keystore: KeyStore | None = None,
+    unmasking_request_id: str | None = None,
 ) -> AccessReport:
     """The traveller's access report (module docstring). Candidates are `booking_ids` and
     the bookings under `carrier` + `locator`; a candidate on which no traveller matches
-    `surname` (and `date_of_birth`) is left out entirely."""
+    `surname` (and `date_of_birth`) is left out entirely. A masked candidate is opened
+    only under `unmasking_request_id` (`decided_unmasking`)."""
     if not surname.strip():
         raise InputError("the traveller's surname is needed to select their data")
     if not booking_ids and not (carrier and locator):
@@ -179,6 +222,11 @@ def access_report(
             versions = []
             refs: set[str] = set()
             tier = None if r.state == "active" else ("dormant" if r.dormant_at is not None else "masked")
+            if tier is not None and not decided_unmasking(
+                conn, unmasking_request_id, r.id, dormant=tier == "dormant", now=now
+            ):
+                report.masked_not_opened += 1
+                continue
             for v in repo.versions(r.id):
                 full = (
                     repo.get(r.id, version=v.version)
@@ -289,6 +337,7 @@ def access_report(
                 purpose=Purpose.DATA_SUBJECT_REQUEST,
                 record_ids=unmasked,
                 counts={"unmasking.access_report": len(unmasked)},
+                reference=unmasking_request_id,
             )
         log.append(
             actor=who,
@@ -296,7 +345,11 @@ def access_report(
             operation=Operation.CONSULTATION,
             purpose=Purpose.DATA_SUBJECT_REQUEST,
             record_ids=ids,
-            counts={"access_report.bookings": len(ids), "access_report.hits": len(report.hits)},
+            counts={
+                "access_report.bookings": len(ids),
+                "access_report.hits": len(report.hits),
+                "access_report.masked_not_opened": report.masked_not_opened,
+            },
         )
     return report
 
@@ -369,10 +422,16 @@ def apply_rectification(
     keystore: KeyStore,
     audit: AuditLog | AuditFactory,
     clock: Clock,
+    sensitive_filter: SensitiveFilter | None = None,
 ) -> int:
     """Correct the requested field: a new version of the booking with `value` at the field
     path, audited as ``alteration``; returns the new version number. Only active bookings
-    (a masked booking's identity key is sealed; a rectified value would need unmasking)."""
+    (a masked booking's identity key is sealed; a rectified value would need unmasking).
+
+    The corrected booking goes through `protect` like anything a carrier sends (Annex I
+    minimisation and the sensitive-data filter, Art. 13(4)): a person's correction cannot
+    bring in what ingest deletes. `sensitive_filter` defaults to the packaged table; a node
+    passes its own (`Node.sensitive_filter`)."""
     who = opaque(dpo)
     now = clock.now()
     with engine.begin() as conn:
@@ -384,8 +443,12 @@ def apply_rectification(
         if req.status != "open":
             raise ConflictError(f"rectification request {request_id} is {req.status}")
         current = BookingRepository(conn, keystore).get(req.booking_id)
-        corrected = set_field(current, req.field, value)
-        version = write_rectified_version(conn, keystore, req.booking_id, corrected, at=now, actor=who)
+        protected = protect(
+            set_field(current, req.field, value), sensitive_filter=sensitive_filter or _default_filter()
+        )
+        version = write_rectified_version(
+            conn, keystore, req.booking_id, protected.booking, at=now, actor=who
+        )
         conn.execute(
             update(rectification_request)
             .where(rectification_request.c.id == request_id)
@@ -399,7 +462,11 @@ def apply_rectification(
             operation=Operation.ALTERATION,
             purpose=Purpose.DATA_SUBJECT_REQUEST,
             record_ids=[req.booking_id],
-            counts={"rectification.fields": 1, "booking.version": version},
+            counts={
+                "rectification.fields": 1,
+                "booking.version": version,
+                "sensitive.deleted": protected.report.deleted,
+            },
             reference=request_id,
         )
     return version

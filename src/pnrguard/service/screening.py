@@ -444,6 +444,11 @@ def _screen(
 ) -> ScreenResult:
     if not todo:
         return ScreenResult()
+    restricted = store.restricted_among(conn, [bid for _, bid, _ in todo])
+    if restricted:  # kept, but not processed (LED Art. 16(3))
+        todo = [t for t in todo if t[1] not in restricted]
+        if not todo:
+            return ScreenResult()
     lists = cache.lists(conn)
     rules = cache.criteria(conn, today=now.date())
     if not lists and not rules.compiled:

@@ -764,7 +764,7 @@ class BookingRepository:
         `departing_from`, only bookings whose reported flight departs on that date or later
         (a booking without a flight date is left out)."""
         q = select(booking.c.id, booking.c.latest_version).where(
-            booking.c.state == "active", booking.c.id > after
+            booking.c.state == "active", booking.c.restricted_at.is_(None), booking.c.id > after
         )
         if departing_from is not None:
             q = q.where(booking.c.flight_date >= departing_from)

@@ -44,6 +44,7 @@ from sqlalchemy import (
     Table,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from pnrguard.store.db import in_values, metadata
@@ -57,6 +58,7 @@ __all__ = [
     "message",
     "node_marker",
     "node_secret",
+    "not_restricted",
     "quarantine",
 ]
 
@@ -214,6 +216,12 @@ booking_version = Table(
     Column("content_blob", LargeBinary, nullable=False),
     Index("ix_booking_version_message_id", "message_id"),
 )
+
+def not_restricted() -> ColumnElement[bool]:
+    """What screening and search require of a booking: processing not restricted (LED
+    Art. 16(3); `service.subject_rights.restrict`)."""
+    return booking.c.restricted_at.is_(None)
+
 
 #: Facts about the database itself, e.g. ``demo`` when `pnrguard demo` created it (the demo
 #: refuses a database without it that holds anything). Names and short codes, no content.
