@@ -15,7 +15,6 @@ find them to answer or lift the restriction. The caller audits the consultation.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -25,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from pnrguard.domain.model import Traveller
 from pnrguard.errors import InputError
 from pnrguard.protection.keystore import KeyStore
+from pnrguard.screening.names import normalise
 from pnrguard.store.repository import BookingRepository
 from pnrguard.store.tables import booking
 
@@ -36,13 +36,14 @@ _PAGE = 500
 
 
 def _norm(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if c.isalnum()).upper()
+    """Screening's name normalisation (transliteration, case, accents: Ł = L, Ø = O), then
+    spaces and punctuation out: how carriers and travellers spell the same name."""
+    return "".join(c for c in normalise(text) if c.isalnum())
 
 
 def traveller_matches(t: Traveller, *, surname: str, date_of_birth: dt.date, given_names: str = "") -> bool:
     """The traveller's surname (as booked or on a document) and date of birth (as booked or
-    on a document) equal the ones given, ignoring case, accents, spaces and punctuation;
+    on a document) equal the ones given, ignoring case, script, accents, spaces and punctuation;
     given names, when given, must be contained in the booked ones."""
     names = {_norm(t.surname)} | {_norm(d.surname) for d in t.documents if d.surname}
     if _norm(surname) not in names:
