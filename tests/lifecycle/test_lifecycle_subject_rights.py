@@ -50,7 +50,9 @@ def test_lookup_finds_the_person_by_name_and_birth_date_only(engine: Engine) -> 
         assert sorted(found.booking_ids) == sorted([solo, shared])
         assert {m.booking_id: m.traveller_refs for m in found.matches}[shared] == frozenset({"2"})
         assert found.scanned == 4
-        elsewhere = find_bookings_for_person(conn, w.ks, surname="ŁUKASIEWICZ", date_of_birth=DOB, carrier="ZZ")
+        elsewhere = find_bookings_for_person(
+            conn, w.ks, surname="ŁUKASIEWICZ", date_of_birth=DOB, carrier="ZZ"
+        )
         assert elsewhere.matches == []
         with pytest.raises(InputError):  # bounded: never the whole node
             find_bookings_for_person(conn, w.ks, surname="x", date_of_birth=DOB, max_scan=3)
