@@ -24,6 +24,7 @@ from pnrguard.web import exchange_views, workspace
 from pnrguard.web.auth import ANY_HUMAN, require_role
 from pnrguard.web.carrier import carrier_router
 from pnrguard.web.dpo import router as dpo_router
+from pnrguard.web.dpo_rights import router as dpo_rights_router
 from pnrguard.web.unmasking import router as unmasking_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -75,5 +76,6 @@ def create_app(node: Node) -> FastAPI:
     workspace.install(app, node)
     exchange_views.install(app, node)
     app.include_router(dpo_router)
+    app.include_router(dpo_rights_router)
     app.include_router(unmasking_router)
     return app

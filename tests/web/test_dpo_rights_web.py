@@ -1,0 +1,78 @@
+"""The DPO's rights pages through the real login, on a node with synthetic traffic: find a
+traveller by name and date of birth (in the POST body, never the URL), answer access,
+restriction and erasure, and see the register (issue 10, item 9)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from workspace_env import Env, csrf_from
+
+from pnrguard.audit.models import Operation, Purpose
+from pnrguard.service.accounts import Role
+from pnrguard.store.repository import BookingRepository
+from pnrguard.store.rights import subject_request
+from pnrguard.store.tables import booking
+
+pytestmark = pytest.mark.storage
+
+
+def _someone(env: Env) -> tuple[str, str, str]:
+    """A traveller of the synthetic traffic with a birth date: (booking id, surname, dob)."""
+    with env.node.engine.connect() as conn:
+        repo = BookingRepository(conn, env.node.keystore)
+        ids = conn.execute(select(booking.c.id).where(booking.c.state == "active").order_by(booking.c.id))
+        for bid in ids.scalars():
+            for t in repo.get(bid).travellers:
+                if t.date_of_birth and t.surname:
+                    return bid, t.surname, t.date_of_birth.isoformat()
+    raise AssertionError("no traveller with a birth date")
+
+
+def test_dpo_answers_requests_found_by_name_and_birth_date(env: Env) -> None:
+    bid, surname, dob = _someone(env)
+    person = {"surname": surname.title(), "date_of_birth": dob, "given_names": ""}
+    with env.client(Role.ANALYST) as analyst:
+        token = csrf_from(analyst.get("/").text)
+        refused = analyst.post("/dpo/rights/find", data={**person, "csrf_token": token})
+        assert refused.status_code == 403
+    with env.client(Role.DPO) as c:
+        page = c.get("/dpo/rights")
+        assert page.status_code == 200
+        token = csrf_from(page.text)
+        found = c.post("/dpo/rights/find", data={**person, "csrf_token": token})
+        assert found.status_code == 200, found.text
+        assert bid in found.text
+        assert surname.title() not in str(found.url)  # never in a URL
+        ids = [p.split('"', 1)[0] for p in found.text.split('name="booking" value="')[1:]]
+        assert bid in ids
+
+        report = c.post(
+            "/dpo/rights/act", data={**person, "booking": ids, "action": "access", "csrf_token": token}
+        )
+        assert report.status_code == 200, report.text
+        assert surname in report.text  # the traveller's own copy
+        restricted = c.post(
+            "/dpo/rights/act", data={**person, "booking": [bid], "action": "restrict", "csrf_token": token}
+        )
+        assert "restricted" in restricted.text
+        erased = c.post(
+            "/dpo/rights/act", data={**person, "booking": [bid], "action": "erase", "csrf_token": token}
+        )
+        assert erased.status_code == 200, erased.text
+        assert "Register of requests" in erased.text
+        bad = c.post("/dpo/rights/find", data={**person, "date_of_birth": "soon", "csrf_token": token})
+        assert bad.status_code == 400
+    with env.node.engine.connect() as conn:
+        rows = conn.execute(select(subject_request).order_by(subject_request.c.received_at))
+        kinds = [r.kind for r in rows]
+        state = conn.execute(select(booking.c.state).where(booking.c.id == bid)).scalar_one()
+    assert sorted(kinds) == ["access", "erasure", "restriction"]
+    assert state in ("deleted", "active")  # shredded, or (shared) the traveller removed
+    with env.node.engine.connect() as conn:
+        repo = BookingRepository(conn, env.node.keystore)
+        if state == "active":
+            assert all(t.surname != surname for t in repo.get(bid).travellers)
+    dsr = env.audit(purpose=Purpose.DATA_SUBJECT_REQUEST)
+    assert {Operation.CONSULTATION, Operation.ALTERATION, Operation.ERASURE} <= {e.operation for e in dsr}
+    assert all(surname not in repr(e) for e in dsr)
