@@ -23,9 +23,8 @@ T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def test_place_of_birth_and_issue_date_are_not_stored(engine: Engine) -> None:
-    leg = Leg(
-        carrier="XY", flight_number="77", origin="FRA", destination="JFK", departure=dt.datetime(2026, 3, 2, 9)
-    )
+    departure = dt.datetime(2026, 3, 2, 9)
+    leg = Leg(carrier="XY", flight_number="77", origin="FRA", destination="JFK", departure=departure)
     b = Booking(
         source=Source.API,
         carrier="XY",
