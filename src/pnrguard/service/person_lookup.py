@@ -30,8 +30,9 @@ from pnrguard.store.tables import booking
 
 __all__ = ["MAX_SCAN", "LookupResult", "PersonMatch", "find_bookings_for_person", "traveller_matches"]
 
-#: The most bookings one look-up decrypts (about 50 ms per thousand on one core).
-MAX_SCAN = 50_000
+#: The most bookings one look-up decrypts: about 0.2 s per thousand on the shared test
+#: machine (bench/rights_lookup.py, docs/performance.md), so a full window answers in ~4 s.
+MAX_SCAN = 20_000
 _PAGE = 500
 
 
