@@ -4,12 +4,16 @@ restriction and erasure, and see the register (issue 10, item 9)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 from workspace_env import Env, csrf_from
 
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.service.accounts import Role
+from pnrguard.service.requests import SearchCriteria, register_request, search
+from pnrguard.service.subject_rights import Person, restrict
 from pnrguard.store.repository import BookingRepository
 from pnrguard.store.rights import subject_request
 from pnrguard.store.tables import booking
@@ -76,3 +80,31 @@ def test_dpo_answers_requests_found_by_name_and_birth_date(env: Env) -> None:
     dsr = env.audit(purpose=Purpose.DATA_SUBJECT_REQUEST)
     assert {Operation.CONSULTATION, Operation.ALTERATION, Operation.ERASURE} <= {e.operation for e in dsr}
     assert all(surname not in repr(e) for e in dsr)
+
+
+def test_a_restricted_booking_is_found_by_no_search(env: Env) -> None:
+    bid, surname, dob = _someone(env)
+    node = env.node
+    with node.engine.connect() as conn:
+        row = conn.execute(select(booking.c.carrier, booking.c.locator).where(booking.c.id == bid)).one()
+    analyst = env.users[Role.ANALYST]
+    req = register_request(
+        user=analyst, authority_id=env.authority_id, case_reference="CASE-R1", purpose=Purpose.FRAUD,
+        reason="Fraud case needs the booking's itinerary.", engine=node.engine, clock=node.clock,
+    )  # fmt: skip
+    crit = SearchCriteria(carrier=row.carrier, locator=row.locator)
+
+    def found() -> list[str]:
+        out = search(
+            req.id, crit, user=analyst, engine=node.engine, keystore=node.keystore, audit=node.audit,
+            clock=node.clock,
+        )  # fmt: skip
+        return [r.id for r in out.results]
+
+    assert bid in found()
+    person = Person(surname=surname, date_of_birth=dt.date.fromisoformat(dob))
+    restrict(
+        dpo="dpo1", person=person, booking_ids=[bid], channel="letter", engine=node.engine,
+        keystore=node.keystore, audit=node.audit, clock=node.clock,
+    )  # fmt: skip
+    assert bid not in found()  # LED Art. 16(3): kept, but out of every search
