@@ -70,6 +70,8 @@ def test_erasure_shreds_own_bookings_removes_from_shared_and_keeps_evidence(engi
     shared_b = pnr("ER0002", [person("1", "NOWAK", "PIOTR", doc="PL7000002"), _anna("2")])  # type: ignore[list-item]
     shared = w.save(shared_b)
     w.save(dataclasses.replace(shared_b, remarks=[Remark("OSI", "UMNR 09YRS", traveller_ref="2")]))  # v2
+    her_hit = w.add_hit(shared, traveller_ref="2", status="open")
+    his_hit = w.add_hit(shared, traveller_ref="1", status="open", rule_id="R9")
     evidence = w.save(pnr("ER0003", [_anna()]))  # type: ignore[list-item]
     w.add_hit(evidence, status="confirmed")
     stranger = w.save(pnr("ER0004", [person("1", "ZIMMERMANN", "CARL")]))
@@ -97,6 +99,11 @@ def test_erasure_shreds_own_bookings_removes_from_shared_and_keeps_evidence(engi
     assert left.remarks == []  # her elements went with her
     assert "UKASIEWICZ" not in repr(left)
     assert w.state(evidence) == "active"
+    with engine.connect() as conn:
+        hits = {r.id: r for r in conn.execute(select(hit).where(hit.c.booking_id == shared))}
+    assert (hits[her_hit].status, hits[her_hit].person_digest) == ("withdrawn", None)
+    assert hits[his_hit].status == "open"
+    assert {h.booking_version for h in hits.values()} == {3}  # the version that remains
     kd = w.entries(Operation.KEY_DESTRUCTION)
     er = w.entries(Operation.ERASURE)
     assert [e.record_ids for e in kd] == [(solo,)]

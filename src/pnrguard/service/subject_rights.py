@@ -224,11 +224,12 @@ def erase(
                     booking_version.c.booking_id == bid, booking_version.c.version < version
                 )
             )
-            conn.execute(
-                update(hit).where(hit.c.booking_id == bid, hit.c.traveller_ref.in_(sorted(refs))).values(
-                    person_digest=None
-                )
-            )
+            # Hits follow the version that remains; the person's own unreviewed ones are
+            # withdrawn (their traveller is gone) and lose the keyed digest of her identity.
+            conn.execute(update(hit).where(hit.c.booking_id == bid).values(booking_version=version))
+            mine = (hit.c.booking_id == bid) & hit.c.traveller_ref.in_(sorted(refs))
+            conn.execute(update(hit).where(mine).values(person_digest=None))
+            conn.execute(update(hit).where(mine, hit.c.status == "open").values(status="withdrawn"))
             removed.append(bid)
         log = _audit_for(audit, conn)
         if shred:
