@@ -43,6 +43,7 @@ from sqlalchemy.engine import Engine
 
 from pnrguard.protection.crypto import AssociatedData, BookingKeys, encrypt_field, wrap_booking_keys
 from pnrguard.protection.keystore import LocalKeyFileStore
+from pnrguard.protection.retention import EU_2016_681
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.retention import run_retention
 from pnrguard.store.audit import SqlAuditLog
@@ -189,6 +190,7 @@ def run(db: str, where: str, months: int, keyfile: Path) -> dict[str, Any]:
         keystore=ks,
         clock=clock,
         audit=lambda c: SqlAuditLog(c, origin=ORIGIN, clock=clock),
+        profile=EU_2016_681,  # measures masking of everyone (the C-817/19 default deletes most)
         include_quarantine=False,
         include_audit_log=False,
     )

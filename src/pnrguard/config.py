@@ -23,8 +23,12 @@ class Settings(BaseSettings):
     audit_state_file: Path | None = None
     #: The node's name: the origin line of audit checkpoints and its identity towards peers.
     node_name: str = "pnrguard.local/piu"
-    #: Retention profile (see docs/data-protection.md).
-    retention_profile: str = "eu-2016-681"
+    #: Retention profile (see docs/data-protection.md): the default is Directive 2016/681 as
+    #: C-817/19 reads it (unlinked bookings deleted at 6 months).
+    retention_profile: str = "eu-2016-681-cjeu"
+    #: Hours a quarantined message keeps its raw bytes (then only reason and digest).
+    #: None: the retention profile's value (72).
+    quarantine_raw_hours: int | None = Field(default=None, gt=0)
     #: The DPO's own sensitive-term table (CSV, same columns as the packaged one), added to
     #: the packaged table at start (docs/data-protection.md, "The term table").
     sensitive_terms_file: Path | None = None

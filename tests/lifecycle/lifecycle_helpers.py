@@ -16,9 +16,10 @@ from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
 from pnrguard.domain.model import Booking, Contact, Document, Leg, Remark, Source, Traveller
 from pnrguard.protection.keystore import InMemoryKeyStore, KeyStore
-from pnrguard.protection.retention import DEFAULT_PROFILE, RetentionProfile
+from pnrguard.protection.retention import EU_2016_681, RetentionProfile
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.retention import RetentionSummary, run_retention
+from pnrguard.service.traveller import index_and_link
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus, new_id
 from pnrguard.store.screening import create_watchlist, criteria_rule, get_watchlist, hit, watchlist_version
@@ -86,13 +87,13 @@ class World:
                 channel="test",
                 status=MessageStatus.ACCEPTED,
             )
-            return (
-                BookingRepository(conn, self.ks, now=at)
-                .save_version(b, message_id=mid, received_at=at)
-                .booking_id
-            )
+            outcome = BookingRepository(conn, self.ks, now=at).save_version(b, message_id=mid, received_at=at)
+            index_and_link(conn, self.ks, [b], [outcome], now=at)  # as ingest does: blind index, links
+            return outcome.booking_id
 
-    def run(self, profile: RetentionProfile = DEFAULT_PROFILE, **kw: Any) -> RetentionSummary:
+    def run(self, profile: RetentionProfile = EU_2016_681, **kw: Any) -> RetentionSummary:
+        """A retention run. Default: the mask-everyone profile, so tests of masking need no
+        link; the C-817/19 default (unlinked deleted) is tested by name."""
         return run_retention(
             engine=self.engine, keystore=self.ks, audit=self.audit, clock=self.clock, profile=profile, **kw
         )

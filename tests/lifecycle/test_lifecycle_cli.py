@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from pnrguard.cli import app
 from pnrguard.config import Settings
 from pnrguard.domain.model import Booking, Leg, Source, Traveller
+from pnrguard.service import accounts
+from pnrguard.service.accounts import Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus, new_id
 
@@ -40,11 +42,15 @@ def test_retention_and_dpo_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             travellers=[Traveller(ref="1", surname="CLITEST")],
         )
         BookingRepository(conn, node.keystore, now=old).save_version(b, message_id=mid, received_at=old)
+    with Node.from_settings(Settings()) as node:
+        accounts.create_account(
+            node.engine, username="dpo1", role=Role.DPO, password="correct horse battery staple", now=old
+        )
     runner = CliRunner()
     status = runner.invoke(app, ["retention", "status"])
     assert status.exit_code == 0, status.output
     assert "mask" in status.output
-    done = runner.invoke(app, ["retention", "run", "--worker", "cli-test"])
+    done = runner.invoke(app, ["retention", "run", "--worker", "cli-test", "--profile", "eu-2016-681"])
     assert done.exit_code == 0, done.output
     [masked_line] = [line for line in done.output.splitlines() if "bookings.masked" in line]
     assert masked_line.split()[-2] == "1"
@@ -69,12 +75,16 @@ def test_retention_and_dpo_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             "XY",
             "--locator",
             "CLI001",
-            "--dpo",
+            "--user",
             "dpo1",
+            "--password-stdin",
         ],
+        input="correct horse battery staple\n",
     )
     assert report.exit_code == 0, report.output
-    assert "CLITEST" in report.output
+    # Masked by the run above: not opened without a decided unmasking (Art. 12(3)).
+    assert "CLITEST" not in report.output
+    assert '"masked_not_opened": 1' in report.output
     audit = runner.invoke(app, ["dpo", "audit", "--operation", "masking"])
     assert audit.exit_code == 0
     assert "system:retention" in audit.output

@@ -300,7 +300,9 @@ def test_no_booking_is_half_processed_when_a_batch_fails(engine: Engine) -> None
     bid = w.save(pnr("FAIL01", [person("1", "FAIL")]))
     w.clock.set(_after(7))
     with pytest.raises(CryptoError):  # another node's keys: the unwrap fails, the batch rolls back
-        run_retention(engine=engine, keystore=InMemoryKeyStore(), audit=w.audit, clock=w.clock)
+        run_retention(
+            engine=engine, keystore=InMemoryKeyStore(), audit=w.audit, clock=w.clock, profile=EU_2016_681
+        )
     assert w.state(bid) == "active"
     assert w.entries(Operation.MASKING) == []
     assert [r.status for r in last_runs(engine)] == ["failed"]

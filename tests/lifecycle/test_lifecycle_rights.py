@@ -25,6 +25,7 @@ from pnrguard.service.rights import (
     reject_rectification,
     request_rectification,
 )
+from pnrguard.service.unmasking import Principal, approve_unmasking, request_unmasking
 
 pytestmark = pytest.mark.storage
 
@@ -69,9 +70,31 @@ def test_access_report_lists_everything_about_the_traveller_and_nothing_else(eng
     own_hit = w.add_hit(fam, traveller_ref="1", status="confirmed")
     other_hit = w.add_hit(fam, traveller_ref="2", status="open")
     w.clock.set(T0 + dt.timedelta(days=200))
-    assert w.run().masked == 3  # the report reads masked bookings too (DPO, audited)
+    assert w.run().masked == 3
+    # Without a decided unmasking, masked bookings are counted, not opened (Art. 12(3)).
+    closed = _report(w, "Kowalczyk", carrier="XY", locator="FAM001", booking_ids=[solo, stranger])
+    assert "KOWALCZYK" not in closed
+    assert '"masked_not_opened": 3' in closed
+    # The DPO asks a judge, who decides; the report then opens them (audited, with the id).
+    rid = request_unmasking(
+        requester=Principal("dpo1", frozenset({"dpo"})),
+        purpose=Purpose.DATA_SUBJECT_REQUEST,
+        case_reference="DSR-2026-1",
+        reason="The traveller asked for access to everything held (LED Art. 14).",
+        booking_ids=[fam, solo, stranger],
+        valid_from=w.clock.now(),
+        valid_until=w.clock.now() + dt.timedelta(days=7),
+        engine=engine,
+        clock=w.clock,
+    )
+    approve_unmasking(
+        rid, judge=Principal("judge1", frozenset({"judicial"})), decision="approved",
+        reason="Access right of the data subject.", engine=engine, audit=w.audit, clock=w.clock,
+    )  # fmt: skip
 
-    text = _report(w, "Kowalczyk", carrier="XY", locator="FAM001", booking_ids=[solo, stranger])
+    text = _report(
+        w, "Kowalczyk", carrier="XY", locator="FAM001", booking_ids=[solo, stranger], unmasking_request_id=rid
+    )
     for present in ("KOWALCZYK", "PL1111111", "anna.k@example.test", "+48555666777", fam, solo, own_hit):
         assert present in text, present
     for absent in (
@@ -99,7 +122,9 @@ def test_access_report_lists_everything_about_the_traveller_and_nothing_else(eng
     # The masking entry named all three bookings; the report shows only the traveller's own.
     assert '"other_record_ids": 1' in text
     # With a date of birth the solo booking (no birth date recorded) no longer matches.
-    narrowed = _report(w, "KOWALCZYK", date_of_birth=dt.date(1980, 5, 1), booking_ids=[fam, solo])
+    narrowed = _report(
+        w, "KOWALCZYK", date_of_birth=dt.date(1980, 5, 1), booking_ids=[fam, solo], unmasking_request_id=rid
+    )
     assert fam in narrowed
     assert solo not in narrowed
 

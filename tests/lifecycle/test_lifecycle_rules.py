@@ -65,7 +65,7 @@ def test_c817_option_deletes_unlinked_at_six_months_and_keeps_linked() -> None:
     six = NOW - months_before(NOW, 6)
     assert _due(EU_2016_681_STRICT, six, linked=False) is Action.DELETE
     assert _due(EU_2016_681_STRICT, six, linked=True) is Action.MASK
-    assert _due(EU_2016_681, six, linked=False) is Action.MASK  # the default keeps and masks
+    assert _due(EU_2016_681, six, linked=False) is Action.MASK  # the looser profile masks all
     assert get_profile("eu-2016-681", delete_unlinked_at_mask=True).delete_unlinked_at_mask
 
 

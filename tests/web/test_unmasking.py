@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from workspace_env import Env, csrf_from
 
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.protection.retention import EU_US_2012
+from pnrguard.protection.retention import EU_2016_681, EU_US_2012
 from pnrguard.service.accounts import Role
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.dpo import notifications
@@ -76,6 +76,7 @@ def _mask_all(env: Env) -> None:
         keystore=env.node.keystore,
         audit=env.node.audit,
         clock=later,
+        profile=EU_2016_681,  # mask everyone, linked or not
         include_quarantine=False,
         include_audit_log=False,
     )

@@ -2,15 +2,20 @@
 the command line (a thin shell over `service.dpo` and `service.rights`).
 
 Tables by default, ``--format csv`` for scripts and for the supervisory authority. The
-access report is JSON (the traveller's copy); producing it is audited under the DPO's name.
+access report is JSON (the traveller's copy). Commands that reveal or change a traveller's
+data (``access-report``, ``find``, ``rectify``, ``erase``, ``restrict``, ``unrestrict``)
+need an authenticated account of role DPO (`cli.operator`: ``--user`` and a password from
+a prompt, ``--password-stdin`` or ``PNRGUARD_OPERATOR_PASSWORD``) and are audited under
+``<account>/os:<login>``; a masked booking is opened only under a decided unmasking
+(``--unmasking REQUEST``, Art. 12(3)).
 
-Exit codes: 0 done; 2 bad input; 3 a system error (database, key store, configuration).
+Exit codes: 0 done; 2 bad input; 3 a system error (database, key store, configuration);
+4 refused (no such account, wrong password, wrong role).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import sys
 from enum import StrEnum
 from typing import Annotated
@@ -20,7 +25,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from pnrguard.audit.models import Purpose
+from pnrguard.cli.operator import PasswordStdinOpt, UserOpt, authenticate_operator
 from pnrguard.errors import InputError, PnrguardError
+from pnrguard.service.accounts import Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.dpo import (
     approvals as list_approvals,
@@ -34,8 +42,8 @@ from pnrguard.service.dpo import (
     statistics_csv,
     statistics_rows,
 )
-from pnrguard.service.ingest import opaque
 from pnrguard.service.rights import access_report as make_access_report
+from pnrguard.service.subject_rights import RequestKind, record_request
 
 app = typer.Typer(
     name="dpo",
@@ -55,13 +63,7 @@ class Format(StrEnum):
 FormatOpt = Annotated[Format, typer.Option("--format", help="table or csv.")]
 
 
-def _dpo(name: str | None) -> str:
-    if name:
-        return f"dpo:{opaque(name)}"
-    try:
-        return f"dpo:{opaque(getpass.getuser())}"
-    except (KeyError, OSError):
-        return "dpo:unknown"
+DPO_ONLY = frozenset({Role.DPO})
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -112,13 +114,22 @@ def access_report(
     locator: Annotated[str | None, typer.Option("--locator")] = None,
     booking_id: Annotated[list[str] | None, typer.Option("--booking-id", help="Repeatable.")] = None,
     date_of_birth: Annotated[str | None, typer.Option("--dob", help="YYYY-MM-DD, narrows the match.")] = None,
-    dpo: Annotated[str | None, typer.Option("--dpo", help="The DPO's user id (default: login).")] = None,
+    unmasking: Annotated[
+        str | None, typer.Option("--unmasking", help="An approved unmasking request naming masked bookings.")
+    ] = None,
+    channel: Annotated[str, typer.Option("--channel", help="letter, email, ...")] = "letter",
+    user: UserOpt = None,
+    password_stdin: PasswordStdinOpt = False,
 ) -> None:
     """A traveller's access report (JSON on stdout): what is held, where it went."""
     try:
         with Node.from_settings() as node:
+            op = authenticate_operator(
+                node, user=user, password_stdin=password_stdin, roles=DPO_ONLY,
+                purpose=Purpose.DATA_SUBJECT_REQUEST,
+            )  # fmt: skip
             report = make_access_report(
-                dpo=_dpo(dpo),
+                dpo=op.actor,
                 surname=surname,
                 engine=node.engine,
                 keystore=node.keystore,
@@ -129,7 +140,14 @@ def access_report(
                 booking_ids=booking_id or (),
                 carrier=carrier,
                 locator=locator,
+                unmasking_request_id=unmasking,
             )
+            with node.engine.begin() as conn:
+                record_request(
+                    conn, kind=RequestKind.ACCESS, actor=op.actor, channel=channel, status="answered",
+                    bookings=len(report.bookings), outcome="report" if report.bookings else "none_found",
+                    now=node.clock.now(),
+                )  # fmt: skip
     except (PnrguardError, SQLAlchemyError, ValueError) as exc:
         raise _fail(exc) from None
     sys.stdout.write(report.to_json() + "\n")
@@ -192,3 +210,13 @@ def audit(
     except (PnrguardError, SQLAlchemyError, ValueError) as exc:
         raise _fail(exc) from None
     sys.stdout.write(audit_csv(entries))
+
+
+# --- travellers' rights (cli/rights.py), registered on this group ---------------------------
+from pnrguard.cli import rights as _rights  # noqa: E402 — the commands register after app exists
+
+app.command("find")(_rights.find)
+app.command("rectify")(_rights.rectify)
+app.command("erase")(_rights.erase)
+app.command("restrict")(_rights.restrict)
+app.command("unrestrict")(_rights.unrestrict)

@@ -88,6 +88,7 @@ def run(
                     batch_size=batch_size,
                     worker=worker,
                     progress=lambda phase, n: progress.advance(tasks[phase], n),
+                    quarantine_raw_hours=node.settings.quarantine_raw_hours,
                 )
     except ValueError as exc:
         _err.print(f"error: {exc}", markup=False, highlight=False)

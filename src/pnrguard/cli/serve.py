@@ -13,7 +13,9 @@ from rich.console import Console
 from pnrguard.cli.ingest import ingest
 from pnrguard.cli.synth import synth
 from pnrguard.cli.users import seed_demo
+from pnrguard.errors import ForbiddenError
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.demo import claim_for_demo
 from pnrguard.web.app import create_app
 
 DEMO_DIR = Path("var/demo")
@@ -52,9 +54,17 @@ def demo(
 ) -> None:
     """Generate synthetic traffic, ingest it into the embedded store and serve the node.
 
-    Idempotent: run it again and the same messages are recognised as duplicates.
+    Idempotent: run it again and the same messages are recognised as duplicates. Refuses
+    (exit 4) a database it did not create, or one that received data from outside the demo
+    (`service.demo`): the demo reads bookings without a login and prints passwords.
     """
     console = Console()
+    with Node.from_settings() as node:
+        try:
+            claim_for_demo(node.engine, clock=node.clock)
+        except ForbiddenError as exc:
+            Console(stderr=True).print(f"refused: {exc}", markup=False, highlight=False)
+            raise typer.Exit(code=4) from None
     console.print(f"[bold]pnrguard demo[/]: synthetic traffic into {DEMO_DIR}/")
     synth(DEMO_DIR, flights=flights, seed=seed)
     ingest([DEMO_DIR])

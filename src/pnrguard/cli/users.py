@@ -22,6 +22,7 @@ from pnrguard.errors import PnrguardError
 from pnrguard.service import accounts
 from pnrguard.service.accounts import Role
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.demo import claim_for_demo
 from pnrguard.service.disclosure import add_authority, list_authorities
 from pnrguard.service.screening import import_watchlist
 from pnrguard.store.repository import BookingRepository
@@ -163,6 +164,7 @@ def seed_demo(node: Node, console: Console | None = None) -> dict[str, str]:
     """Demo users (one per role, fresh passwords printed), competent authorities, and hits
     (a synthetic watchlist, unless screening already produced some). Idempotent."""
     console = console or Console()
+    claim_for_demo(node.engine, clock=node.clock)  # raises on a database with real data
     now = node.clock()
     passwords: dict[str, str] = {}
     for username, role in DEMO_USERS.items():

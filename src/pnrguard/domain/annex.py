@@ -131,6 +131,15 @@ FIELD_ELEMENTS |= _each("Remark", Element.GENERAL_REMARKS, "kind text traveller_
 FIELD_ELEMENTS |= _each("Agency", Element.AGENCY, "airline location iata_number agent_id country")
 FIELD_ELEMENTS |= _each("HistoryEntry", Element.HISTORY, "text")
 
+#: Fields the readers may fill but the PIU never stores (Annex I as C-817/19 reads it):
+#: heading 18 lists the API data it covers (document type, number, country of issuance,
+#: expiry, nationality, surname, given names, gender, date of birth); place of birth and the
+#: document's date and place of issue are not in that list (C-817/19, para. 133-140), so
+#: `protection.minimise.minimise` blanks them before the first write.
+NOT_STORED: frozenset[tuple[str, str]] = frozenset(
+    {("Traveller", "birth_place"), ("Document", "date_of_issue"), ("Document", "place_of_issue")}
+)
+
 #: Booking-level fields masked after 6 months (Art. 12(3)): they identify the person.
 #: Everything else (itinerary, dates, tickets without holder names, seats, bags, agency,
 #: status, code-share) stays usable for analysis, keyed to traveller references only.

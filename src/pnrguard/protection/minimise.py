@@ -13,6 +13,11 @@ numbers and guards the construction itself:
   every field it holds is mapped to an Annex I element in `domain.annex.FIELD_ELEMENTS`.
   A subclass that grew a field, or a value of an unexpected type (a raw segment, a dict of
   whatever a carrier sent), fails it.
+- `minimise` applies Annex I as the Court read it in C-817/19 (para. 133-140) to a
+  booking the readers built: fields outside heading 18's list (`annex.NOT_STORED`: place of
+  birth, document issue date) are blanked, and heading 12 ("general remarks") keeps only
+  information on unaccompanied minors: every other remark is dropped. Counted by field,
+  never content.
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from functools import cache
 from typing import Any
 
 from pnrguard.domain import model
-from pnrguard.domain.annex import FIELD_ELEMENTS
-from pnrguard.domain.model import Booking
+from pnrguard.domain.annex import FIELD_ELEMENTS, NOT_STORED
+from pnrguard.domain.model import Booking, Remark
 from pnrguard.errors import PnrguardError
 from pnrguard.formats.result import ReadResult
 
@@ -36,6 +41,17 @@ _TAG = re.compile(r"[A-Z][A-Z0-9]{0,2}")
 _LEAVES: frozenset[type[Any]] = frozenset(
     {str, int, bool, type(None), dt.date, dt.datetime}
     | {v for v in vars(model).values() if isinstance(v, type) and issubclass(v, enum.Enum)}
+)
+
+
+#: Heading 12 covers "all available information on unaccompanied minors under 18 years"
+#: (name, gender, age, languages, guardians on departure and arrival and their contact
+#: details, departure and arrival agent) and, as C-817/19 reads it, nothing else. A remark
+#: is about an unaccompanied minor when it says so the way carriers write it: the IATA SSR
+#: code UMNR, "UM" with an age ("UM08", "UM 8YRS"), or the words in full.
+UM_REMARK = re.compile(
+    r"\bUMNR\b|\bUM ?\d{1,2}\b|\bUM ?\d{1,2} ?Y(?:RS?|EARS?)?\b|UNACCOMPANIED ?MINOR|\bUNACC(?:OMP)?\b",
+    re.IGNORECASE,
 )
 
 
@@ -126,3 +142,50 @@ def _mapped_fields() -> dict[type[Any], tuple[str, ...]]:
         names = ", ".join(f"{c}.{f}" for c, f in missing)
         raise AnnexViolation(f"model fields without an Annex I element: {names}")
     return model_classes()
+
+
+def is_minor_remark(remark: Remark) -> bool:
+    """Whether a general remark carries unaccompanied-minor information (heading 12)."""
+    return bool(UM_REMARK.search(remark.kind) or UM_REMARK.search(remark.text))
+
+
+def minimise(booking: Booking) -> tuple[Booking, dict[str, int]]:
+    """`booking` with only what Annex I (as C-817/19 reads it) names, and counts of what
+    went: ``{"dropped.field.birth_place": 1, "dropped.remark.general": 2}``. Never mutates
+    `booking`; returns it unchanged (same object) when nothing is dropped."""
+    counts: dict[str, int] = {}
+
+    def drop(key: str, n: int = 1) -> None:
+        counts[key] = counts.get(key, 0) + n
+
+    blank_birth = ("Traveller", "birth_place") in NOT_STORED
+    blank_issue = ("Document", "date_of_issue") in NOT_STORED
+    blank_place = ("Document", "place_of_issue") in NOT_STORED
+    travellers = []
+    for t in booking.travellers:
+        changes: dict[str, Any] = {}
+        issued = sum(1 for d in t.documents if d.date_of_issue is not None) if blank_issue else 0
+        placed = sum(1 for d in t.documents if d.place_of_issue) if blank_place else 0
+        if issued:
+            drop("dropped.field.date_of_issue", issued)
+        if placed:
+            drop("dropped.field.place_of_issue", placed)
+        if issued or placed:
+            changes["documents"] = [
+                dataclasses.replace(
+                    d,
+                    date_of_issue=None if blank_issue else d.date_of_issue,
+                    place_of_issue="" if blank_place else d.place_of_issue,
+                )
+                for d in t.documents
+            ]
+        if blank_birth and t.birth_place:
+            drop("dropped.field.birth_place")
+            changes["birth_place"] = ""
+        travellers.append(dataclasses.replace(t, **changes) if changes else t)
+    remarks = [r for r in booking.remarks if is_minor_remark(r)]
+    if len(remarks) != len(booking.remarks):
+        drop("dropped.remark.general", len(booking.remarks) - len(remarks))
+    if not counts:
+        return booking, {}
+    return dataclasses.replace(booking, travellers=travellers, remarks=remarks), dict(sorted(counts.items()))

@@ -7,17 +7,18 @@ report is added to the per-carrier, per-day deletion counts (never to a row or a
 entry that names one message or booking).
 
 Annex I minimisation has already happened in the reader (by construction); `protect` checks
-the construction (`assert_annex_only`) and removes Art. 13(4) data (`SensitiveFilter`).
-Pure: one structural pass over every string of the booking (see docs/data-protection.md
-and docs/performance.md for the measured cost).
+the construction (`assert_annex_only`), drops what Annex I as C-817/19 reads it does not name
+(`minimise`: place of birth, document issue date, remarks other than on unaccompanied
+minors) and removes Art. 13(4) data (`SensitiveFilter`, one structural pass over every
+string of the booking; see docs/performance.md for the measured cost).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pnrguard.domain.model import Booking
-from pnrguard.protection.minimise import assert_annex_only
+from pnrguard.protection.minimise import assert_annex_only, minimise
 from pnrguard.protection.sensitive import SensitiveFilter, SensitiveReport
 
 
@@ -27,6 +28,8 @@ class ProtectedBooking:
 
     booking: Booking
     report: SensitiveReport
+    #: What Annex I minimisation (C-817/19) dropped, by field: counts, never content.
+    minimised: dict[str, int] = field(default_factory=dict)
 
 
 def protect(booking: Booking, *, sensitive_filter: SensitiveFilter) -> ProtectedBooking:
@@ -36,5 +39,7 @@ def protect(booking: Booking, *, sensitive_filter: SensitiveFilter) -> Protected
     holds anything outside the model. Never mutates `booking`.
     """
     assert_annex_only(booking)
+    # The filter first, so its counts per category see every text the carrier sent.
     clean, report = sensitive_filter.apply(booking)
-    return ProtectedBooking(clean, report)
+    lean, dropped = minimise(clean)
+    return ProtectedBooking(lean, report, dropped)

@@ -2,13 +2,17 @@
 
 Why profiles are data: the law differs between regimes (REQUIREMENTS §5) and national
 readings differ again, so a node picks a named profile and the DPO can read every number in
-one place. The default is the strictest reading of Directive 2016/681 as the Court read it
-in C-817/19.
+one place. The default is Directive 2016/681 as the Court read it in C-817/19.
 
-- ``eu-2016-681`` (default): masked (depersonalised) 6 months after the data reached the
-  PIU, deleted 5 years after. With ``delete_unlinked_at_mask`` (the C-817/19 option: keeping
-  everyone's data beyond 6 months needs an objective link to a risk), a booking with no
-  objective link is deleted at 6 months instead of masked.
+- ``eu-2016-681-cjeu`` (default): C-817/19, para. 255-262: keeping data beyond 6 months is
+  allowed only where objective evidence links the person to terrorist offences or serious
+  crime. At 6 months a booking with no such link (no confirmed hit, no open case hold, no
+  open request that found it, no transfer to an authority or peer, no pending unmasking) is
+  deleted (crypto-shredded); a linked booking is masked and deleted at 5 years.
+  (``eu-2016-681-c817`` is the same profile under its earlier name.)
+- ``eu-2016-681``: the Directive's text alone (Art. 12): every booking masked at 6 months
+  and deleted at 5 years. A looser reading the Court did not uphold; available only when a
+  node names it explicitly.
 - ``eu-us-2012`` (2012 EU-US PNR Agreement, Art. 8): masked at 6 months, active for 5 years,
   then *dormant* (readable only with an approval of a higher level) until deleted at 10.
 
@@ -35,6 +39,7 @@ from enum import StrEnum
 __all__ = [
     "DEFAULT_PROFILE",
     "EU_2016_681",
+    "EU_2016_681_CJEU",
     "EU_2016_681_STRICT",
     "EU_US_2012",
     "PROFILES",
@@ -84,6 +89,11 @@ class RetentionProfile:
     dormant_after_months: int | None = None
     quarantine_days: int = 30
     audit_log_months: int = 60
+    #: Raw bytes of a quarantined (unreadable) message are kept this long, then only the
+    #: reason and digest: they hold the very data the filter must delete (Art. 13(4), 6(2)).
+    quarantine_raw_hours: int = 72
+    #: A push parked as failed in the gateway inbox keeps its raw bytes this long.
+    failed_push_hours: int = 72
 
     def __post_init__(self) -> None:
         if not 0 < self.mask_after_months <= self.delete_after_months:
@@ -94,6 +104,10 @@ class RetentionProfile:
             raise ValueError("dormancy starts after masking and before deletion")
         if self.quarantine_days <= 0 or self.audit_log_months <= 0:
             raise ValueError("quarantine and audit-log retention must be positive")
+        if self.quarantine_raw_hours <= 0 or self.failed_push_hours <= 0:
+            raise ValueError("raw-byte retention must be positive")
+        if self.quarantine_raw_hours > self.quarantine_days * 24:
+            raise ValueError("raw bytes cannot outlive their quarantine entry")
 
     def cutoffs(self, now: dt.datetime) -> Cutoffs:
         """The receipt times at or before which each action is due at `now`."""
@@ -109,6 +123,8 @@ class RetentionProfile:
             ),
             quarantine=now - dt.timedelta(days=self.quarantine_days),
             audit_log=months_before(now, self.audit_log_months),
+            quarantine_raw=now - dt.timedelta(hours=self.quarantine_raw_hours),
+            failed_push=now - dt.timedelta(hours=self.failed_push_hours),
         )
 
 
@@ -122,6 +138,8 @@ class Cutoffs:
     dormant: dt.datetime | None
     quarantine: dt.datetime
     audit_log: dt.datetime
+    quarantine_raw: dt.datetime
+    failed_push: dt.datetime
 
 
 def due(
@@ -159,10 +177,12 @@ class RetentionLinks(ABC):
     """Port: which bookings have an *objective link* to a risk (C-817/19, para. 257-262).
 
     Contract: `linked` returns the subset of `booking_ids` that, at `now`, have a confirmed
-    hit, are named in an open case, or are named in a pending or approved request whose
-    window has not ended. It reads, never writes, and must answer for every id it is given
-    (an unknown id is simply not linked). The store implements it over its tables
-    (`store.lifecycle.StoreRetentionLinks`); tests may pass a fixed set.
+    hit, are named in an open case (retention hold), were found by an open authority
+    request, were transferred (a pending or released transmission), or are named in a
+    pending or approved unmasking request whose window has not ended. It reads, never
+    writes, and must answer for every id it is given (an unknown id is simply not linked).
+    The store implements it over its tables (`store.lifecycle.StoreRetentionLinks`); tests
+    may pass a fixed set.
     """
 
     @abstractmethod
@@ -181,16 +201,21 @@ class FixedLinks(RetentionLinks):
 
 EU_2016_681 = RetentionProfile(
     name="eu-2016-681",
-    description="Directive (EU) 2016/681 Art. 12: mask at 6 months, delete at 5 years.",
-)
-EU_2016_681_STRICT = RetentionProfile(
-    name="eu-2016-681-c817",
     description=(
-        "Directive (EU) 2016/681 as read in C-817/19: delete at 6 months what has no "
-        "objective link to a risk; mask the rest and delete it at 5 years."
+        "Directive (EU) 2016/681 Art. 12 read alone (not the default): mask everyone at 6 "
+        "months, delete at 5 years."
+    ),
+)
+EU_2016_681_CJEU = RetentionProfile(
+    name="eu-2016-681-cjeu",
+    description=(
+        "Directive (EU) 2016/681 as read in C-817/19 (default): delete at 6 months what has "
+        "no objective link to a risk; mask the rest and delete it at 5 years."
     ),
     delete_unlinked_at_mask=True,
 )
+#: The earlier name of the C-817/19 profile (kept so existing settings keep working).
+EU_2016_681_STRICT = EU_2016_681_CJEU
 EU_US_2012 = RetentionProfile(
     name="eu-us-2012",
     description=(
@@ -201,8 +226,11 @@ EU_US_2012 = RetentionProfile(
     dormant_after_months=60,
 )
 
-PROFILES: dict[str, RetentionProfile] = {p.name: p for p in (EU_2016_681, EU_2016_681_STRICT, EU_US_2012)}
-DEFAULT_PROFILE = EU_2016_681
+PROFILES: dict[str, RetentionProfile] = {
+    **{p.name: p for p in (EU_2016_681_CJEU, EU_2016_681, EU_US_2012)},
+    "eu-2016-681-c817": EU_2016_681_CJEU,
+}
+DEFAULT_PROFILE = EU_2016_681_CJEU
 
 
 def get_profile(name: str, *, delete_unlinked_at_mask: bool | None = None) -> RetentionProfile:

@@ -123,14 +123,15 @@ FIELD_POLICY: dict[type[Any], dict[str, Policy]] = {
     Booking: {"carrier": C, "locator": X, "reporting_party": C, "split_from": X},
     Traveller: {
         "ref": X, "surname": N, "given_names": N, "accompanied_by_ref": X, "gender": C,
-        "nationality": C, "residence_country": C, "birth_place": P,
+        "nationality": C, "residence_country": C, "birth_place": P, "embarkation": C,
+        "debarkation": C,
     },
     Document: {
         "doc_type": C, "number": X, "issuing_country": C, "nationality": C, "surname": N,
-        "given_names": N, "gender": C,
+        "given_names": N, "gender": C, "place_of_issue": P, "valid_for": C,
     },
     Address: {"kind": C, "street": P, "city": P, "region": P, "postal_code": X, "country": C, "phone": P},
-    Contact: {"kind": C, "value": P, "traveller_ref": X},
+    Contact: {"kind": C, "value": P, "traveller_ref": X, "use": C},
     Payment: {
         "form": C, "card_vendor": C, "card_number": X, "card_expiry": C, "holder": P, "amount": C,
         "currency": C,

@@ -52,6 +52,7 @@ from pnrguard.protection.retention import (
 )
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, expire_quarantine, opaque
+from pnrguard.service.retention_rules import enforce_table_rules
 from pnrguard.store.audit import audit_checkpoint, audit_entry
 from pnrguard.store.copies import age_copies, spent_periods
 from pnrguard.store.lifecycle import (
@@ -137,6 +138,8 @@ class RetentionSummary:
     copies_masked: int = 0
     copies_deleted: int = 0
     periods_destroyed: int = 0
+    #: The other tables' rules (`service.retention_rules`): raw bytes, failed pushes, ...
+    tables: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -152,6 +155,7 @@ class RetentionSummary:
             "exchange_copies.masked": self.copies_masked,
             "exchange_copies.deleted": self.copies_deleted,
             "kek.periods_destroyed": self.periods_destroyed,
+            **self.tables,
         }
 
 
@@ -401,6 +405,8 @@ def run_retention(
     progress: Progress | None = None,
     include_quarantine: bool = True,
     include_audit_log: bool = True,
+    include_tables: bool = True,
+    quarantine_raw_hours: int | None = None,
 ) -> RetentionSummary:
     """Apply `profile` to every booking, the quarantine and the audit log (module docstring).
 
@@ -466,6 +472,12 @@ def run_retention(
                     retention=dt.timedelta(days=profile.quarantine_days),
                 )
             )
+        if include_tables:  # every other table's rule (protection.table_retention)
+            with engine.begin() as conn:
+                summary.tables = enforce_table_rules(
+                    conn, profile=profile, keystore=keystore, log=_audit_for(audit, conn), now=now,
+                    run_id=run_id, quarantine_raw_hours=quarantine_raw_hours,
+                )  # fmt: skip
         if include_audit_log:
             with engine.begin() as conn:
                 summary.audit_entries_pruned = prune_audit_log(

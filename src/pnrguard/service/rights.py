@@ -16,9 +16,12 @@ It must contain nothing about anyone else. A booking often has several traveller
 - hits on other travellers of the booking are left out, and audit entries are reduced to
   the traveller's own booking ids (a retention entry names a thousand bookings).
 
-The DPO has access to all data (REQUIREMENTS §7), including masked bookings: those are
-opened with their sealed key for the report, and every opening is audited (``unmasking``
-for ``data_subject_request``), as is the report itself (``consultation``).
+Masked bookings are opened only under a **decided unmasking** (Art. 12(3), issue 10 item 7):
+the caller names an approved unmasking request (`unmasking_request`) whose window is open
+and which names the booking at its tier; every opening is audited (``unmasking`` for
+``data_subject_request``, with the request as reference), as is the report itself
+(``consultation``). Without one, masked candidates are not opened: the report counts them
+(`masked_not_opened`), so the traveller is told that more may be held and how to get it.
 
 Rectification: the DPO records a request (field path, channel) and then applies it (a new
 booking version with the corrected value, audited as ``alteration``) or rejects it with a
@@ -47,6 +50,7 @@ from pnrguard.config import load_settings
 from pnrguard.domain.model import Booking, Traveller, to_dict
 from pnrguard.errors import ConflictError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
+from pnrguard.protection.protect import protect
 from pnrguard.protection.sensitive import SensitiveFilter, node_filter
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, opaque
@@ -68,6 +72,7 @@ __all__ = [
     "AccessReport",
     "access_report",
     "apply_rectification",
+    "decided_unmasking",
     "reject_rectification",
     "request_rectification",
     "set_field",
@@ -124,6 +129,8 @@ class AccessReport:
     unmasking_requests: list[dict[str, Any]] = field(default_factory=list)
     audit_entries: list[dict[str, Any]] = field(default_factory=list)
     withheld_elements: int = 0
+    #: Masked candidates not opened: no decided unmasking named them (Art. 12(3)).
+    masked_not_opened: int = 0
 
     @property
     def booking_ids(self) -> list[str]:
@@ -142,6 +149,33 @@ def _audit_for(audit: AuditLog | AuditFactory, conn: Any) -> AuditLog:
     return audit if isinstance(audit, AuditLog) else audit(conn)
 
 
+def decided_unmasking(
+    conn: Any, request_id: str | None, booking_id: str, *, dormant: bool, now: dt.datetime
+) -> bool:
+    """Whether `request_id` is a judicial decision that unmasks `booking_id` at `now`:
+    approved (and decided before now), its window open, the booking named, and a level that
+    covers the booking's tier (a dormant booking needs a dormant-level approval)."""
+    if not request_id:
+        return False
+    levels = ("dormant",) if dormant else ("masked", "dormant")
+    q = (
+        select(unmasking_request.c.id)
+        .join(unmasking_request_booking, unmasking_request_booking.c.request_id == unmasking_request.c.id)
+        .join(unmasking_approval, unmasking_approval.c.request_id == unmasking_request.c.id)
+        .where(
+            unmasking_request.c.id == request_id,
+            unmasking_request_booking.c.booking_id == booking_id,
+            unmasking_request.c.status == "approved",
+            unmasking_request.c.level.in_(levels),
+            unmasking_approval.c.decision == "approved",
+            unmasking_approval.c.decided_at <= now,
+            unmasking_request.c.valid_from <= now,
+            unmasking_request.c.valid_until > now,
+        )
+    )
+    return conn.execute(q).first() is not None
+
+
 def access_report(
     *,
     dpo: str,
@@ -156,10 +190,12 @@ def access_report(
     carrier: str | None = None,
     locator: str | None = None,
     seal_keystore: KeyStore | None = None,
+    unmasking_request_id: str | None = None,
 ) -> AccessReport:
     """The traveller's access report (module docstring). Candidates are `booking_ids` and
     the bookings under `carrier` + `locator`; a candidate on which no traveller matches
-    `surname` (and `date_of_birth`) is left out entirely."""
+    `surname` (and `date_of_birth`) is left out entirely. A masked candidate is opened
+    only under `unmasking_request_id` (`decided_unmasking`)."""
     if not surname.strip():
         raise InputError("the traveller's surname is needed to select their data")
     if not booking_ids and not (carrier and locator):
@@ -184,6 +220,11 @@ def access_report(
             versions = []
             refs: set[str] = set()
             tier = None if r.state == "active" else ("dormant" if r.dormant_at is not None else "masked")
+            if tier is not None and not decided_unmasking(
+                conn, unmasking_request_id, r.id, dormant=tier == "dormant", now=now
+            ):
+                report.masked_not_opened += 1
+                continue
             for v in repo.versions(r.id):
                 full = (
                     repo.get(r.id, version=v.version)
@@ -294,6 +335,7 @@ def access_report(
                 purpose=Purpose.DATA_SUBJECT_REQUEST,
                 record_ids=unmasked,
                 counts={"unmasking.access_report": len(unmasked)},
+                reference=unmasking_request_id,
             )
         log.append(
             actor=who,
@@ -301,7 +343,11 @@ def access_report(
             operation=Operation.CONSULTATION,
             purpose=Purpose.DATA_SUBJECT_REQUEST,
             record_ids=ids,
-            counts={"access_report.bookings": len(ids), "access_report.hits": len(report.hits)},
+            counts={
+                "access_report.bookings": len(ids),
+                "access_report.hits": len(report.hits),
+                "access_report.masked_not_opened": report.masked_not_opened,
+            },
         )
     return report
 
@@ -377,9 +423,13 @@ def apply_rectification(
     sensitive_filter: SensitiveFilter | None = None,
 ) -> int:
     """Correct the requested field: a new version of the booking with `value` at the field
-    path, filtered like ingest (`sensitive_filter`, the node's table when None), audited as
-    ``alteration``; returns the new version number. Only active bookings (a masked
-    booking's identity key is sealed; a rectified value would need unmasking)."""
+    path, audited as ``alteration``; returns the new version number. Only active bookings
+    (a masked booking's identity key is sealed; a rectified value would need unmasking).
+
+    The corrected booking goes through `protect` like anything a carrier sends (Annex I
+    minimisation and the sensitive-data filter, Art. 13(4)): a person's correction cannot
+    bring in what ingest deletes. `sensitive_filter` defaults to the node's table (the
+    packaged one plus the DPO's file); deletions are counted per carrier and day only."""
     filt = sensitive_filter or node_filter(load_settings().sensitive_terms_file)
     who = opaque(dpo)
     now = clock.now()
@@ -392,7 +442,8 @@ def apply_rectification(
         if req.status != "open":
             raise ConflictError(f"rectification request {request_id} is {req.status}")
         current = BookingRepository(conn, keystore).get(req.booking_id)
-        corrected, report = filt.apply(set_field(current, req.field, value))
+        protected = protect(set_field(current, req.field, value), sensitive_filter=filt)
+        corrected, report = protected.booking, protected.report
         if report.deleted:
             counts = {(corrected.carrier, c): n for c, n in report.by_category.items()}
             counts[(corrected.carrier, "elements")] = report.deleted
@@ -411,7 +462,11 @@ def apply_rectification(
             operation=Operation.ALTERATION,
             purpose=Purpose.DATA_SUBJECT_REQUEST,
             record_ids=[req.booking_id],
-            counts={"rectification.fields": 1, "booking.version": version},
+            counts={
+                "rectification.fields": 1,
+                "booking.version": version,
+                "sensitive.deleted": protected.report.deleted,
+            },
             reference=request_id,
         )
     return version

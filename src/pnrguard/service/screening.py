@@ -343,13 +343,15 @@ def _record(conn: Connection, proposed: Sequence[HitRecord]) -> _Recorded:
     of_person = hits_of_travellers(conn, kept)
     inserts: list[HitRecord] = []
     updates: list[HitRecord] = []
+    attaches: list[tuple[HitRecord, HitRecord]] = []
     for p in kept:
         old = existing.get(p.key)
         if old is None:
             other = of_person.get((p.traveller_id or "", p.match_key))
             if other is not None and other.key != p.key:
-                # The same person's other source matched the same entry or rule: one hit.
-                out.attached += attach(conn, other, p)
+                # The same person's other source matched the same entry or rule: one hit
+                # (attached after the inserts: the hit may be new in this very batch).
+                attaches.append((other, p))
                 continue
             inserts.append(p)
             out.new.append(p)
@@ -370,6 +372,8 @@ def _record(conn: Connection, proposed: Sequence[HitRecord]) -> _Recorded:
             out.new.append(same_row)
     store.insert_hits(conn, inserts)
     store.refresh_hits(conn, updates)
+    for other, p in attaches:
+        out.attached += attach(conn, other, p)
     return out
 
 
@@ -455,6 +459,11 @@ def _screen(
 ) -> ScreenResult:
     if not todo:
         return ScreenResult()
+    restricted = store.restricted_among(conn, [bid for _, bid, _ in todo])
+    if restricted:  # kept, but not processed (LED Art. 16(3))
+        todo = [t for t in todo if t[1] not in restricted]
+        if not todo:
+            return ScreenResult()
     lists = cache.lists(conn)
     rules = cache.criteria(conn, today=now.date())
     if not lists and not rules.compiled:

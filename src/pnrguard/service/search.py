@@ -37,7 +37,7 @@ from pnrguard.service.accounts import Account, Role
 from pnrguard.service.search_index import Term, candidates, flight_condition, tokeniser, traveller_pairs
 from pnrguard.store import workspace as store
 from pnrguard.store.repository import BookingRepository, BookingSummary
-from pnrguard.store.tables import booking
+from pnrguard.store.tables import booking, not_restricted
 from pnrguard.store.workspace import RequestRecord
 
 __all__ = [
@@ -165,7 +165,8 @@ def _check_request(conn: Connection, request_id: str, user: Account) -> RequestR
 
 
 def _filters(c: SearchCriteria) -> list[Any]:
-    cond: list[Any] = [booking.c.state != "deleted"]
+    # A restricted booking (LED Art. 16(3)) is found by no search until the DPO lifts it.
+    cond: list[Any] = [booking.c.state != "deleted", not_restricted()]
     if c.carrier:
         cond.append(booking.c.carrier == c.carrier.upper())
     if c.locator:
@@ -321,7 +322,8 @@ def traveller_history(
             raise InputError("this traveller has no document or date of birth to follow")
         cand = candidates(any_of=alternatives)
         rows, total, decrypted = _page(
-            conn, keystore, cand, [booking.c.state != "deleted"], page=page, page_size=page_size
+            conn, keystore, cand, [booking.c.state != "deleted", not_restricted()],
+            page=page, page_size=page_size,
         )
         _log(conn, audit, req, user, rows, total=total, decrypted=decrypted, clock=clock, kind="history")
     return SearchOutcome(rows, total, page, page_size, decrypted)

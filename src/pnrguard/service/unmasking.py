@@ -136,6 +136,11 @@ def request_unmasking(
 ) -> str:
     """Record a reasoned request to see the identity data of masked bookings; returns its id.
 
+    A data subject's own request (purpose ``data_subject_request``: the DPO answering
+    access to masked data, `service.rights`) is the one non-investigative purpose allowed;
+    a judge decides it like any other, and its approval opens nothing for investigation
+    (`covering_request` matches the purpose).
+
     Refused (`InputError`) without an investigative purpose, a case reference, a reason of
     at least `MIN_REASON` characters, a window of at most `MAX_WINDOW` that has not ended,
     or with a booking that is not masked (an active booking needs no unmasking; a deleted
@@ -145,8 +150,11 @@ def request_unmasking(
         p = Purpose(purpose)
     except ValueError:
         raise InputError("unknown purpose code") from None
-    if p not in INVESTIGATIVE_PURPOSES:
-        raise InputError("unmasking needs an investigative purpose (terrorism or an Annex II offence)")
+    if p not in INVESTIGATIVE_PURPOSES and p is not Purpose.DATA_SUBJECT_REQUEST:
+        raise InputError(
+            "unmasking needs an investigative purpose (terrorism or an Annex II offence) or a "
+            "data subject's request"
+        )
     if not case_reference or len(case_reference) > _ID_MAX:
         raise InputError("a case reference of 1-64 characters is required")
     if len(reason.strip()) < MIN_REASON:

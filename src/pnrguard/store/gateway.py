@@ -404,6 +404,35 @@ class GatewayRepository:
             )
         ).scalar()
 
+    def expire_failed(self, *, received_before: dt.datetime, at: dt.datetime) -> list[str]:
+        """Failed rows received before `received_before` lose their raw bytes: they become
+        ``done`` with outcome ``expired`` (kept, without payload, for the replay window like
+        any processed row). A push nobody could read in that time is not read later: the
+        carrier is asked to send it again. Returns the row ids."""
+        ids = list(
+            self._conn.execute(
+                select(gateway_inbox.c.id)
+                .where(gateway_inbox.c.status == "failed", gateway_inbox.c.received_at < received_before)
+                .order_by(gateway_inbox.c.id)
+            ).scalars()
+        )
+        for i in range(0, len(ids), 500):
+            self._conn.execute(
+                update(gateway_inbox)
+                .where(gateway_inbox.c.id.in_(ids[i : i + 500]), gateway_inbox.c.status == "failed")
+                .values(
+                    status="done",
+                    outcome="expired",
+                    payload=None,
+                    wrapped_key=None,
+                    kek_version=None,
+                    processed_at=at,
+                    lease_until=None,
+                    claim_token=None,
+                )
+            )
+        return ids
+
     def purge(self, *, done_before: dt.datetime, rejections_before: dt.datetime) -> tuple[int, int]:
         """Delete processed rows older than the replay window, and old rejection entries."""
         a = self._conn.execute(

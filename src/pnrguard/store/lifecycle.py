@@ -77,7 +77,7 @@ from pnrguard.store.repository import (
 from pnrguard.store.screening import hit
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime, booking, booking_key, booking_version
 from pnrguard.store.traveller import forget_bookings
-from pnrguard.store.workspace import authority_request, request_result
+from pnrguard.store.workspace import authority_request, request_result, transmission
 
 __all__ = [
     "SEAL_TIERS",
@@ -602,8 +602,9 @@ def write_rectified_version(
 
 class StoreRetentionLinks(RetentionLinks):
     """Objective links from the store: a confirmed hit, an open retention hold (a case), a
-    competent authority's request still open that found the booking, or a pending or
-    approved unmasking request whose window has not ended."""
+    competent authority's request still open that found the booking, a transfer (a pending
+    or released transmission to an authority), or a pending or approved unmasking request
+    whose window has not ended."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -629,6 +630,14 @@ class StoreRetentionLinks(RetentionLinks):
                     select(request_result.c.booking_id)
                     .join(authority_request, authority_request.c.id == request_result.c.request_id)
                     .where(request_result.c.booking_id.in_(chunk), authority_request.c.status == "open")
+                ).scalars()
+            )
+            out.update(
+                conn.execute(
+                    select(transmission.c.booking_id).where(
+                        transmission.c.booking_id.in_(chunk),
+                        transmission.c.status.in_(("pending", "released")),
+                    )
                 ).scalars()
             )
             out.update(

@@ -768,7 +768,7 @@ class BookingRepository:
         `departing_from`, only bookings whose reported flight departs on that date or later
         (a booking without a flight date is left out)."""
         q = select(booking.c.id, booking.c.latest_version).where(
-            booking.c.state == "active", booking.c.id > after
+            booking.c.state == "active", booking.c.restricted_at.is_(None), booking.c.id > after
         )
         if departing_from is not None:
             q = q.where(booking.c.flight_date >= departing_from)
@@ -1000,10 +1000,13 @@ class MessageRepository:
         ]
 
     def raw(self, message_id: str) -> bytes:
-        """Decrypt a quarantined message's raw bytes (for reprocessing or a DPO's export)."""
+        """Decrypt a quarantined message's raw bytes (for reprocessing or a DPO's export).
+        `NotFoundError` once they expired (`purge_raw`): only the reason and digest are left."""
         r = self._conn.execute(select(quarantine).where(quarantine.c.message_id == message_id)).first()
         if r is None:
             raise NotFoundError(f"message {message_id} is not in quarantine")
+        if r.raw_blob is None:
+            raise NotFoundError(f"message {message_id}: its raw bytes expired; only the reason is kept")
         key = self._keystore.unwrap(
             WrappedKey(r.kek_version, bytes(r.wrapped_key)),
             context=_QUARANTINE_CONTEXT + message_id.encode("ascii"),
@@ -1011,6 +1014,27 @@ class MessageRepository:
         return decrypt_field(
             key, bytes(r.raw_blob), aad=AssociatedData("quarantine", "raw_blob", message_id, 1)
         )
+
+    def purge_raw(self, *, received_before: dt.datetime) -> list[str]:
+        """Drop the raw bytes (and their wrapped key) of every quarantined message received
+        before `received_before`; the entry keeps its reason, and the message row its
+        digest. Counted from receipt, not from the last quarantining, so reprocessing can
+        never extend how long the bytes live. Returns the message ids."""
+        ids = list(
+            self._conn.execute(
+                select(quarantine.c.message_id)
+                .select_from(quarantine.join(message, message.c.id == quarantine.c.message_id))
+                .where(quarantine.c.raw_blob.is_not(None), message.c.received_at < received_before)
+                .order_by(quarantine.c.message_id)
+            ).scalars()
+        )
+        for chunk in _chunks(ids):
+            self._conn.execute(
+                update(quarantine)
+                .where(quarantine.c.message_id.in_(chunk))
+                .values(raw_blob=None, wrapped_key=None, kek_version=None)
+            )
+        return ids
 
     def release(self, message_id: str) -> None:
         """Remove a message from quarantine after it was reprocessed (the caller sets the

@@ -67,7 +67,7 @@ from pnrguard.screening.criteria import Rule
 from pnrguard.screening.models import Gender, IdentityDocument, WatchlistEntry
 from pnrguard.screening.watchlists import parse_partial_date
 from pnrguard.store.db import in_values, metadata
-from pnrguard.store.tables import ID_LENGTH, UTCDateTime, booking
+from pnrguard.store.tables import ID_LENGTH, UTCDateTime, booking, not_restricted
 
 __all__ = [
     "CurrentList",
@@ -884,8 +884,22 @@ def active_booking_page(conn: Connection, *, after: str, limit: int) -> list[tup
     no cursor and no list of every id)."""
     rows = conn.execute(
         select(booking.c.id, booking.c.latest_version)
-        .where(booking.c.state == "active", booking.c.id > after)
+        .where(booking.c.state == "active", not_restricted(), booking.c.id > after)
         .order_by(booking.c.id)
         .limit(limit)
     )
     return [(r.id, int(r.latest_version)) for r in rows]
+
+
+def restricted_among(conn: Connection, booking_ids: Sequence[str]) -> set[str]:
+    """The ids among `booking_ids` whose processing is restricted (LED Art. 16(3)):
+    screening skips them, whichever path brought them (ingest, a rescreen)."""
+    out: set[str] = set()
+    ids = list(dict.fromkeys(booking_ids))
+    for i in range(0, len(ids), 500):
+        out.update(
+            conn.execute(
+                select(booking.c.id).where(booking.c.id.in_(ids[i : i + 500]), ~not_restricted())
+            ).scalars()
+        )
+    return out

@@ -49,6 +49,7 @@ from sqlalchemy import (
     Table,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from pnrguard.store.db import in_values, metadata
@@ -60,7 +61,9 @@ __all__ = [
     "booking_key",
     "booking_version",
     "message",
+    "node_marker",
     "node_secret",
+    "not_restricted",
     "quarantine",
     "sensitive_deletion",
 ]
@@ -149,10 +152,17 @@ quarantine = Table(
     # Positions and codes only (ParseError messages never carry content), capped.
     Column("reason_text", String(200), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="1"),
-    # The raw message, AES-GCM under a per-message data key wrapped by the key store.
-    Column("kek_version", Integer, nullable=False),
-    Column("wrapped_key", LargeBinary, nullable=False),
-    Column("raw_blob", LargeBinary, nullable=False),
+    # The raw message, AES-GCM under a per-message data key wrapped by the key store. All
+    # three NULL once the raw bytes expired (0011_dp_rules: 72 hours by default); the
+    # reason and the message's digest stay until the entry itself expires.
+    Column("kek_version", Integer, nullable=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("raw_blob", LargeBinary, nullable=True),
+    CheckConstraint(
+        "(raw_blob IS NULL AND wrapped_key IS NULL AND kek_version IS NULL)"
+        " OR (raw_blob IS NOT NULL AND wrapped_key IS NOT NULL AND kek_version IS NOT NULL)",
+        name="raw",
+    ),
     Index("ix_quarantine_quarantined_at", "quarantined_at"),
 )
 
@@ -179,6 +189,9 @@ booking = Table(
     Column("latest_version", Integer, nullable=False),
     Column("dormant_at", UTCDateTime(), nullable=True),  # 0006_lifecycle
     Column("travellers", Integer, nullable=True),  # 0006_lifecycle: Art. 20 counts survive masking
+    # 0011_dp_rules: processing restricted (LED Art. 16(3)): kept, but out of screening and
+    # search until the restriction is lifted.
+    Column("restricted_at", UTCDateTime(), nullable=True),
     CheckConstraint(in_values("source", SOURCES), name="source"),
     CheckConstraint(in_values("state", BOOKING_STATES), name="state"),
     Index("ix_booking_carrier_locator", "carrier", "locator"),
@@ -209,6 +222,22 @@ booking_version = Table(
     Column("identity_blob", LargeBinary, nullable=False),
     Column("content_blob", LargeBinary, nullable=False),
     Index("ix_booking_version_message_id", "message_id"),
+)
+
+def not_restricted() -> ColumnElement[bool]:
+    """What screening and search require of a booking: processing not restricted (LED
+    Art. 16(3); `service.subject_rights.restrict`)."""
+    return booking.c.restricted_at.is_(None)
+
+
+#: Facts about the database itself, e.g. ``demo`` when `pnrguard demo` created it (the demo
+#: refuses a database without it that holds anything). Names and short codes, no content.
+node_marker = Table(
+    "node_marker",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 node_secret = Table(

@@ -24,7 +24,7 @@ def _booking() -> Booking:
         locator="ABC123",
         travellers=[Traveller(ref="1", surname="DOE")],
         service_requests=[ServiceRequest("MOML", "HK"), ServiceRequest("VGML", "HK")],
-        remarks=[Remark("RMK", "PAX DEAF"), Remark("RMK", "TKT BY 15JAN")],
+        remarks=[Remark("RMK", "PAX DEAF"), Remark("RMK", "UMNR 09YRS MET BY AUNT")],
         history=[HistoryEntry("SEAT CHG")],
     )
 
@@ -35,7 +35,7 @@ def test_protect_deletes_sensitive_data_and_reports_counts() -> None:
     result = protect(booking, sensitive_filter=FILTER)
     assert isinstance(result, ProtectedBooking)
     assert [s.code for s in result.booking.service_requests] == ["VGML"]
-    assert [r.text for r in result.booking.remarks] == ["TKT BY 15JAN"]
+    assert [r.text for r in result.booking.remarks] == ["UMNR 09YRS MET BY AUNT"]  # heading 12: UM only
     assert result.report.by_category == {"religious_or_philosophical_beliefs": 1, "health": 1}
     assert result.report.by_field["ssr_code"] == 1
     assert booking == before
