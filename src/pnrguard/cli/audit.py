@@ -12,7 +12,6 @@ DPO or a court expert does); without it, the node's own key is used.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pnrguard.audit.checkpoint import Signer, Verifier
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
 from pnrguard.config import Settings, load_settings
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import PnrguardError
 from pnrguard.protection.keystore import LocalKeyFileStore
 from pnrguard.store.audit import SqlAuditLog
@@ -160,7 +160,7 @@ def show(
             record_id=record_id,
         )[:limit]
     if fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = safe_writer(sys.stdout, lineterminator="\n")
         writer.writerow(_COLUMNS)
         writer.writerows(_row(e) for e in found)
         return

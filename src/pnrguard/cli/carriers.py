@@ -7,7 +7,6 @@ within `PNRGUARD_GATEWAY_CREDENTIAL_TTL_SECONDS` (default 5 s).
 
 from __future__ import annotations
 
-import csv
 import sys
 from typing import Annotated
 
@@ -15,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import InputError
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.gateway import issue_credential, list_credentials, revoke_credential
@@ -64,7 +64,7 @@ def list_(
     ]  # fmt: skip
     header = ("id", "carrier", "senders", "created", "revoked")
     if fmt == "csv":
-        w = csv.writer(sys.stdout)
+        w = safe_writer(sys.stdout)
         w.writerow(header)
         w.writerows(rows)
         return

@@ -74,6 +74,9 @@ carrier_credential = Table(
     Column("carrier", String(8), nullable=False),
     # Comma-separated UNB sender ids this credential may push as.
     Column("senders", String(200), nullable=False),
+    # Comma-separated airline designators whose bookings it may write (0014; NULL: the
+    # carrier's own code only).
+    Column("designators", String(200), nullable=True),
     Column("token_sha256", LargeBinary(32), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
@@ -144,6 +147,7 @@ class Credential:
     senders: tuple[str, ...]
     created_at: dt.datetime
     revoked_at: dt.datetime | None
+    designators: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Credential:
@@ -153,7 +157,13 @@ class Credential:
             senders=tuple(s for s in row.senders.split(",") if s),
             created_at=row.created_at,
             revoked_at=row.revoked_at,
+            designators=tuple(d for d in (row.designators or "").split(",") if d),
         )
+
+    @property
+    def scope(self) -> frozenset[str]:
+        """The airline designators whose bookings this credential may write."""
+        return frozenset(self.designators or (self.carrier,))
 
 
 @dataclass(frozen=True, slots=True)

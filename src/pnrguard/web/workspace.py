@@ -24,6 +24,7 @@ from pnrguard.service.bootstrap import Node
 from pnrguard.service.review import PAGE_SIZE, Page, ReviewPolicy
 from pnrguard.store import workspace as ws_store
 from pnrguard.store.screening import HitStatus
+from pnrguard.web import account as account_views
 from pnrguard.web import admin, oidc
 from pnrguard.web import requests as requests_views
 from pnrguard.web.auth import AuthSettings, node_of, require_role
@@ -332,5 +333,6 @@ def install(app: FastAPI, node: Node) -> None:
     app.include_router(router)
     app.include_router(requests_views.router)
     app.include_router(admin.router)
+    app.include_router(account_views.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     del node  # the app's state holds it already
