@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyotp
@@ -107,7 +108,7 @@ def second_factor(c: httpx.Client, username: str, location: str) -> httpx.Respon
     page = c.get(location)
     assert page.status_code == 200, page.text
     token = csrf_from(page.text)
-    key = (str(c.base_url), username)
+    key = (str(c.base_url).rstrip("/"), username)
     data = {"csrf_token": token, "next": (_NEXT.search(page.text) or [None, ""])[1]}
     m = _SECRET.search(page.text)
     if m:
@@ -208,3 +209,30 @@ def db_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def browser_log_in(page: object, base: str, username: str, password: str = PASSWORD) -> None:
+    """Log in through the real pages in a Playwright `page`: password, then the second
+    factor (enrolled from the page on first use, like a person with an authenticator app)."""
+    p: Any = page
+    p.goto(f"{base}/login")
+    p.get_by_label("Username").fill(username)
+    p.get_by_label("Password").fill(password)
+    p.keyboard.press("Enter")  # keyboard first: no mouse needed
+    p.wait_for_url(re.compile(r".*/login/totp.*"))
+    key = (base.rstrip("/"), username)
+    shown = p.locator("#totp-secret")
+    if shown.count():
+        TOTP_SECRETS[key] = shown.inner_text().strip()
+    else:
+        reset_totp_step_engine(base, username)
+    p.get_by_label("Code from the authenticator app").fill(totp_code(TOTP_SECRETS[key]))
+    p.keyboard.press("Enter")
+    p.wait_for_url(re.compile(r"^(?!.*/login).*$"))
+
+
+def reset_totp_step_engine(base: str, username: str) -> None:
+    engine = ENGINES.get(base.rstrip("/"))
+    if engine is not None:
+        with engine.begin() as conn:  # type: ignore[attr-defined]
+            conn.execute(text("UPDATE account SET totp_last_step = NULL WHERE username = :u"), {"u": username})
