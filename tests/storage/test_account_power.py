@@ -54,7 +54,8 @@ def test_one_administrator_cannot_grant_power_alone(engine: Engine) -> None:
     asked = account_admin.request_account(
         engine, _audit, actor=admin, username="sup", role=Role.SUPERVISOR, now=NOW
     )
-    assert asked.link_token and asked.change_id
+    assert asked.link_token
+    assert asked.change_id
     # Unapproved: no way in, whatever the administrator does next.
     assert not asked.account.approved
     with pytest.raises(ForbiddenError):  # the link without the approver's code
@@ -117,7 +118,8 @@ def test_role_change_and_reset_wait_for_a_second_person(engine: Engine) -> None:
     # The audit names ids only: no username, no password, no secret.
     with engine.connect() as conn:
         for e in _audit(conn).entries():
-            assert "ana" not in e.record_ids and PASSWORD not in str(e)
+            assert "ana" not in e.record_ids
+            assert PASSWORD not in str(e)
 
 
 def _dpo(engine: Engine, ks: InMemoryKeyStore) -> accounts.Account:

@@ -62,7 +62,8 @@ def test_bootstrap_then_two_people_grant_power(tmp_path: Path, monkeypatch: pyte
     assert change
     _clear_step(env, "root")
     own = runner.invoke(app, ["users", "approve", change.group(1), "--as", "root", "--code", code()], env=env)
-    assert own.exit_code == 2 and "second person" in own.output
+    assert own.exit_code == 2
+    assert "second person" in own.output
     ok = runner.invoke(
         app,
         ["users", "approve", change.group(1), "--as", "dpo", "--code", pyotp.TOTP(secrets_["dpo"]).now()],

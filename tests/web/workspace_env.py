@@ -235,4 +235,7 @@ def reset_totp_step_engine(base: str, username: str) -> None:
     engine = ENGINES.get(base.rstrip("/"))
     if engine is not None:
         with engine.begin() as conn:  # type: ignore[attr-defined]
-            conn.execute(text("UPDATE account SET totp_last_step = NULL WHERE username = :u"), {"u": username})
+            conn.execute(_CLEAR_STEP, {"u": username})
+
+
+_CLEAR_STEP = text("UPDATE account SET totp_last_step = NULL WHERE username = :u")
