@@ -34,18 +34,32 @@ def add(
         list[str] | None,
         typer.Option("--sender", help="UNB sender id allowed (repeat; default: the carrier code)."),
     ] = None,
+    designator: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--designator",
+            help="Airline designator whose bookings it may write (repeat; default: the carrier code).",
+        ),
+    ] = None,
 ) -> None:
     """Issue a token for CARRIER and print it once."""
     with Node.from_settings() as node:
         try:
             cred, token = issue_credential(
-                node.engine, carrier=carrier, senders=sender or (), clock=node.clock
+                node.engine,
+                carrier=carrier,
+                senders=sender or (),
+                designators=designator or (),
+                clock=node.clock,
             )
         except InputError as exc:
             Console(stderr=True).print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
     err = Console(stderr=True)
-    err.print(f"credential {cred.id} for {cred.carrier} (senders: {', '.join(cred.senders)})")
+    err.print(
+        f"credential {cred.id} for {cred.carrier} (senders: {', '.join(cred.senders)}; "
+        f"writes bookings of: {', '.join(sorted(cred.scope))})"
+    )
     err.print("the token below is shown once; give it to the carrier over a secure channel:")
     print(token)  # stdout carries only the token, for scripts
 

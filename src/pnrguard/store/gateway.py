@@ -233,11 +233,13 @@ class GatewayRepository:
         senders: Sequence[str],
         token_sha256: bytes,
         at: dt.datetime,
+        designators: Sequence[str] = (),
     ) -> None:
         self._conn.execute(
             insert(carrier_credential).values(
                 id=credential_id,
                 carrier=carrier,
+                designators=",".join(designators) or None,
                 senders=",".join(senders),
                 token_sha256=token_sha256,
                 created_at=at,
@@ -253,6 +255,16 @@ class GatewayRepository:
     def active_by_token_hash(self) -> dict[bytes, Credential]:
         q = select(carrier_credential).where(carrier_credential.c.revoked_at.is_(None))
         return {bytes(r.token_sha256): Credential.from_row(r) for r in self._conn.execute(q)}
+
+    def scope_of(self, carrier: str) -> frozenset[str]:
+        """The designators a carrier's active credentials may write (its own code at least)."""
+        q = select(carrier_credential).where(
+            carrier_credential.c.carrier == carrier, carrier_credential.c.revoked_at.is_(None)
+        )
+        scope = {carrier}
+        for r in self._conn.execute(q):
+            scope |= Credential.from_row(r).scope
+        return frozenset(scope)
 
     def revoke(self, credential_id: str, *, at: dt.datetime) -> bool:
         done = self._conn.execute(

@@ -40,6 +40,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.carrier_scope import Limits
 from pnrguard.service.gateway import (
     CHARSET_PARAMS,
     MEDIA_TYPES,
@@ -234,6 +235,7 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
     """The push API over `node`. Inline workers start with the app's lifespan."""
     gw = gateway or CarrierGateway.build(node)
     limit = node.settings.max_message_bytes
+    message_limits = Limits()
     settings = gw.settings
     metrics = gw.metrics
 
@@ -346,6 +348,8 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
                 now=now,
                 replay_window=settings.replay_window,
                 future_skew=settings.future_skew,
+                scope=credential.scope,
+                max_segments=message_limits.max_segments,
             )
         except GatewayRejection as exc:
             return await reject(request, exc, started, credential=credential, size=len(raw), sha256=None)
