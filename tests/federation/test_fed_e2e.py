@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import json
 import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from pnrguard.exchange.client import MESSAGE_PATH, PeerRefused, PeerUnreachable,
 from pnrguard.exchange.identity import client_context
 from pnrguard.exchange.messages import Envelope, Evaluation, HandlingCode, MessageKind, Subject
 from pnrguard.service import exchange as svc
+from pnrguard.service import four_eyes
 from pnrguard.service.accounts import Role
 from pnrguard.service.screening import ReviewDecision, import_watchlist, review_hit
 from pnrguard.store import exchange as store
@@ -37,6 +39,13 @@ S_ = Role.SUPERVISOR
 DRUGS = Purpose.ILLICIT_TRAFFICKING_IN_DRUGS
 REASON = "Reasoned decision recorded for the test case file."
 EVAL = Evaluation(source="B", accuracy="2")
+
+
+@pytest.fixture(autouse=True)
+def _one_approval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests exercise the exchange itself with one approval (four eyes off, as a
+    node may choose); `test_four_eyes_on_every_disclosure` runs with the default (on)."""
+    monkeypatch.setenv("PNRGUARD_FOUR_EYES", "false")
 
 
 def audit(m: Member, **kw: Any) -> list[AuditEntry]:
@@ -539,3 +548,71 @@ def test_load_1000_signed_requests_from_two_peers(federation: Federation) -> Non
                 )
             ).scalar_one()
         assert n == n_each
+
+
+def test_four_eyes_on_every_disclosure(federation: Federation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11 §4: with four eyes on (the default, also for a caller that passes no
+    policy), one analyst alone sends nothing to a peer and approves no third-country
+    transfer; the supervisor sees the sealed message itself, then it leaves unchanged."""
+    monkeypatch.delenv("PNRGUARD_FOUR_EYES", raising=False)
+    a, b, c = federation.a, federation.b, federation.c
+    with b.node.engine.connect() as conn:
+        open_hits = list(
+            conn.execute(select(hit.c.id).where(hit.c.status == "open").order_by(hit.c.id)).scalars()
+        )
+    if len(open_hits) < 2:
+        import_watchlist(
+            synthetic_watchlist(b.node, people=6), name="fed-list-4eyes", fmt="csv", purpose=DRUGS,
+            engine=b.node.engine, keystore=b.node.keystore, audit=b.node.audit, clock=b.node.clock,
+            actor="test", role="admin",
+        )  # fmt: skip
+        with b.node.engine.connect() as conn:
+            open_hits = list(conn.execute(select(hit.c.id).where(hit.c.status == "open")).scalars())
+    review_hit(
+        open_hits[0], reviewer=b.users[A_].username, decision=ReviewDecision.CONFIRM, reason=REASON,
+        engine=b.node.engine, audit=b.node.audit, clock=b.node.clock,
+    )  # fmt: skip
+    # A transfer to C, a third country at B: the analyst's approval alone sends nothing.
+    tc = svc.send_transfer(
+        user=b.users[A_], peer_name="c.piu", case_ref="BE-4E-1", reason=REASON, evaluation=EVAL,
+        hit_id=open_hits[0], node=b.node, client=b.client(),
+    )  # fmt: skip
+    assert tc.status == "awaiting_second"
+    with c.node.engine.connect() as conn:
+        assert (
+            store.find_message(conn, peer_id=_peer_id(c, "b.piu"), direction="in", message_id=tc.id) is None
+        )
+    with pytest.raises(ForbiddenError):  # the analyst cannot approve it, not even as "second"
+        four_eyes.approve_outgoing(tc.id, user=b.users[A_], reason=REASON, node=b.node, client=b.client())
+    # The supervisor sees what leaves: the booking's content, not only its id.
+    preview = four_eyes.preview_outgoing(tc.id, user=b.users[S_], node=b.node)
+    body = json.loads(preview)
+    assert body["records"]
+    assert body["records"][0]["booking"]["travellers"]
+    assert body["onward_transfer_condition"]
+    sent = four_eyes.approve_outgoing(tc.id, user=b.users[S_], reason=REASON, node=b.node, client=b.client())
+    assert sent.status == "sent"
+    assert sent.second_approver == b.users[S_].username
+    with c.node.engine.connect() as conn:
+        assert store.find_message(conn, peer_id=_peer_id(c, "b.piu"), direction="in", message_id=tc.id)
+    # A supervisor who approved first cannot be the second person either.
+    review_hit(
+        open_hits[1], reviewer=b.users[A_].username, decision=ReviewDecision.CONFIRM, reason=REASON,
+        engine=b.node.engine, audit=b.node.audit, clock=b.node.clock,
+    )  # fmt: skip
+    own = svc.send_transfer(
+        user=b.users[S_], peer_name="a.piu", case_ref="BE-4E-2", reason=REASON, evaluation=EVAL,
+        hit_id=open_hits[1], node=b.node, client=b.client(),
+    )  # fmt: skip
+    assert own.status == "awaiting_second"
+    with pytest.raises(ForbiddenError, match="someone else"):
+        four_eyes.approve_outgoing(own.id, user=b.users[S_], reason=REASON, node=b.node, client=b.client())
+    # An answer to a peer, approved by one analyst through the service with no policy, waits too.
+    out = request(a, "b.piu", Subject(kind="person", surname="NOBODY", date_of_birth=dt.date(1981, 2, 3)))
+    assert out.peer_message_id is not None
+    draft = svc.approve_answer(
+        out.peer_message_id, user=b.users[A_], reason=REASON, booking_ids=[], evaluation=EVAL,
+        node=b.node, client=b.client(),
+    )  # fmt: skip
+    assert draft.status == "awaiting_second"
+    assert not [r for r, _ in svc.list_queue(a.node, direction="in") if r.in_reply_to == out.id]

@@ -83,6 +83,7 @@ from pnrguard.protection.crypto import AssociatedData, decrypt_field, encrypt_fi
 from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.four_eyes import Gate, Kind, kind_of_peer, may_leave
 from pnrguard.service.ingest import opaque
 from pnrguard.service.review import ReviewPolicy
 from pnrguard.service.unmasking import can_see_identity_on, read_visible
@@ -777,14 +778,15 @@ def approve_answer(
 
     With ``policy.four_eyes`` the answer is built and sealed now (what the first person saw
     is what leaves) but waits, with its request, in ``awaiting_second`` for a supervisor's
-    `second_approval`; nothing is delivered and the first approval is logged. The workspace
-    passes the node's policy; without one (service-level callers) one approval sends."""
+    `second_approval`; nothing is delivered and the first approval is logged. Without a
+    policy the node's applies (`four_eyes.may_leave`: never "off" by omission)."""
     _decider(user)
     reason = _reason(reason)
     now = node.clock()
     answer_id = new_id()
     codes = list(dict.fromkeys(handling))
-    four_eyes = policy is not None and policy.four_eyes
+    gate = may_leave(kind=Kind.PEER_ANSWER, first=user.username, second=None, policy=policy)
+    four_eyes = gate is Gate.AWAIT_SECOND
     status = "awaiting_second" if four_eyes else "approved"
     with node.engine.begin() as conn:
         rec = store.get_message(conn, local_id)
@@ -875,8 +877,7 @@ def _awaiting_second(conn: Connection, local_id: str, user: Account) -> tuple[Ex
     draft = store.draft_answer(conn, local_id)
     if rec.status != "awaiting_second" or draft is None:
         raise ConflictError(f"request {local_id} is {rec.status}, not awaiting a second approval")
-    if draft.decided_by == user.username:
-        raise ForbiddenError("four eyes: the second approval is someone else's")
+    may_leave(kind=Kind.PEER_ANSWER, first=draft.decided_by or "", second=user, policy=None)
     return rec, draft
 
 
@@ -1044,11 +1045,14 @@ def send_transfer(
     node: Node,
     client: PeerClient,
     local_id: str | None = None,
+    policy: ReviewPolicy | None = None,
 ) -> ExchangeRecord:
     """A spontaneous transfer (Art. 9(1)) of a confirmed hit's booking, or the forward of
     data received from another peer (`forward_message_id`), which carries that data's
     handling codes on and is refused under H2 without a recorded permission. `local_id`:
-    as for `send_request`."""
+    as for `send_request`. With four eyes (`four_eyes.may_leave`, the node's policy when
+    none is given) it is sealed and waits in ``awaiting_second`` for a supervisor
+    (`four_eyes.approve_outgoing`), whatever the recipient: peer, Europol, third country."""
     _decider(user)
     reason = _reason(reason)
     if (hit_id is None) == (forward_message_id is None):
@@ -1072,6 +1076,7 @@ def send_transfer(
             client=client,
             local_id=local_id,
             now=now,
+            policy=policy,
         )
     except _H2Blocked as blocked:
         # Logged after the use case's transaction ended (SQLite has one writer at a time).
@@ -1101,10 +1106,15 @@ def _send_transfer(
     client: PeerClient,
     local_id: str,
     now: dt.datetime,
+    policy: ReviewPolicy | None = None,
 ) -> ExchangeRecord:
     with node.engine.begin() as conn:
         directory = SqlPeerDirectory(conn)
         peer = _usable_peer(directory, name=peer_name)
+        kind = kind_of_peer(
+            third_country=peer.third_country, europol=peer.kind.value == "europol", answer=False
+        )
+        waits = may_leave(kind=kind, first=user.username, second=None, policy=policy) is Gate.AWAIT_SECOND
         if hit_id is not None:
             h = hits_store.get_hit(conn, hit_id)
             if h.status is not HitStatus.CONFIRMED:
@@ -1154,9 +1164,24 @@ def _send_transfer(
             onward_transfer_condition=onward,
         )
         _file_outgoing(
-            conn, env, peer=peer, user=user, node=node, now=now,
-            local_id=local_id, status="approved", reason=reason, forwarded_from=forward_message_id,
+            conn, env, peer=peer, user=user, node=node, now=now, local_id=local_id, reason=reason,
+            status="awaiting_second" if waits else "approved", forwarded_from=forward_message_id,
         )
+        if waits:
+            node.audit(conn).append(
+                actor=user.username,
+                role=user.role.value,
+                operation=Operation.ALTERATION,
+                purpose=purpose,
+                record_ids=[f"peer:{peer.name}", f"msg:{local_id}", *extra_ids],
+                counts={"exchange.transfer.first_approval": 1, "bookings": len(records)},
+                reference=local_id,
+            )
+    if waits:
+        with node.engine.connect() as conn:
+            draft = store.get_message(conn, local_id)
+        assert draft is not None
+        return draft
     return _deliver(
         local_id,
         peer,

@@ -228,7 +228,17 @@ def transmission_view(
     done: str = "",
     user: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
-    rec, authority = disclosure.get_transmission(node_of(request).engine, transmission_id)
+    node = node_of(request)
+    rec, authority = disclosure.get_transmission(node.engine, transmission_id)
+    can_approve = user.role is Role.SUPERVISOR and user.username != rec.proposed_by
+    preview: list[tuple[str, str]] = []
+    if rec.status == "pending" and can_approve:
+        # The second person sees what leaves: the package, built by the code that builds it.
+        pkg = disclosure.preview_transmission(
+            transmission_id, user=user, engine=node.engine, keystore=node.keystore, audit=node.audit,
+            clock=node.clock, node_name=node.settings.node_name,
+        )  # fmt: skip
+        preview = disclosure.package_lines(pkg.data)
     return render(
         request,
         "transmission.html",
@@ -236,7 +246,8 @@ def transmission_view(
             "t": rec,
             "authority": authority,
             "message": _DONE.get(done, ""),
-            "can_approve": user.role is Role.SUPERVISOR and user.username != rec.proposed_by,
+            "can_approve": can_approve,
+            "preview": preview,
         },
     )
 
