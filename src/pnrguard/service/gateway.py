@@ -45,7 +45,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -150,6 +150,9 @@ class GatewaySettings(BaseSettings):
     queue_depth_refresh_ms: int = Field(default=500, ge=1)
     #: Retry-After (seconds) of a `queue_full` refusal.
     queue_full_retry_after_seconds: int = Field(default=30, ge=1)
+    #: Bearer token for `/metrics` and `/health/gateway` (they show carrier codes and
+    #: volumes). Unset: they answer only to clients on the loopback interface.
+    ops_token: SecretStr | None = None
 
     @property
     def recipient_ids(self) -> frozenset[str]:

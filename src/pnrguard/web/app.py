@@ -24,6 +24,7 @@ from pnrguard.web import exchange_views, workspace
 from pnrguard.web.auth import ANY_HUMAN, require_role
 from pnrguard.web.carrier import carrier_router
 from pnrguard.web.dpo import router as dpo_router
+from pnrguard.web.hsts import HstsMiddleware
 from pnrguard.web.unmasking import router as unmasking_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -76,4 +77,5 @@ def create_app(node: Node) -> FastAPI:
     exchange_views.install(app, node)
     app.include_router(dpo_router)
     app.include_router(unmasking_router)
+    app.add_middleware(HstsMiddleware, force=app.state.auth_settings.cookie_secure is True)
     return app

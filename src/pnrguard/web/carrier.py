@@ -2,8 +2,8 @@
 
     POST /carrier/v1/messages           push one interchange (Authorization: Bearer <token>)
     GET  /carrier/v1/messages/{receipt} what became of it (queued, processed, its outcome)
-    GET  /health/gateway                queue depth and screening lag
-    GET  /metrics                       Prometheus metrics (no personal data)
+    GET  /health/gateway                queue depth and screening lag (operations token)
+    GET  /metrics                       Prometheus metrics, no personal data (operations token)
 
 A push is acknowledged only after its row is committed (see `service.gateway`). The
 acknowledgement is a CONTRL interchange (`application/edifact`, the default) or its JSON
@@ -62,7 +62,7 @@ from pnrguard.service.gateway import (
 from pnrguard.service.worker import WorkerPool
 from pnrguard.store.gateway import Credential
 from pnrguard.web.logging import configure_logging
-from pnrguard.web.metrics import GatewayMetrics, metrics_router
+from pnrguard.web.metrics import GatewayMetrics, metrics_router, ops_guard
 
 __all__ = ["PUSH_PATH", "CarrierGateway", "carrier_router"]
 
@@ -254,7 +254,8 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
             await run_in_threadpool(gw.close)
 
     router = APIRouter(lifespan=lifespan)
-    router.include_router(metrics_router(metrics))
+    ops_token = settings.ops_token.get_secret_value() if settings.ops_token else None
+    router.include_router(metrics_router(metrics, token=ops_token))
 
     def respond(
         request: Request, info: AckInfo, started: float, extra: dict[str, str] | None = None
@@ -427,7 +428,11 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
             processed_at=row.processed_at.isoformat() if row.processed_at else None,
         )
 
-    @router.get("/health/gateway", summary="Queue depth and screening lag")
+    @router.get(
+        "/health/gateway",
+        summary="Queue depth and screening lag (operations token)",
+        dependencies=[Depends(ops_guard(ops_token))],
+    )
     def health() -> JSONResponse:
         try:
             depth, lag = queue_stats(node.engine, now=node.clock.now())
