@@ -62,10 +62,9 @@ def downgrade() -> None:
     op.drop_table("login_throttle")
     op.drop_index("ix_account_change_status", table_name="account_change")
     op.drop_table("account_change")
-    with op.batch_alter_table("carrier_credential") as batch:
-        batch.drop_column("designators")
-    with op.batch_alter_table("web_session") as batch:
-        batch.drop_column("stage")
-    with op.batch_alter_table("account") as batch:
-        for col in ("enrol_expires_at", "enrol_hash", "totp_last_step", "totp_wrapped", "approved"):
-            batch.drop_column(col)
+    # Plain DROP COLUMN (SQLite >= 3.35 has it): no table copy of `account`, which
+    # `web_session` references (see 0009 for what a copy costs).
+    op.drop_column("carrier_credential", "designators")
+    op.drop_column("web_session", "stage")
+    for col in ("enrol_expires_at", "enrol_hash", "totp_last_step", "totp_wrapped", "approved"):
+        op.drop_column("account", col)
