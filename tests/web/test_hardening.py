@@ -17,10 +17,12 @@ import pytest
 import trustme
 from fastapi import FastAPI
 from pydantic import SecretStr
+from workspace_env import Env
 
 from live_server import free_port, live_server
 from pnrguard.config import Settings
 from pnrguard.exchange.client import MESSAGE_PATH
+from pnrguard.service.accounts import Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.web.carrier import CarrierGateway, carrier_router
 from pnrguard.web.hsts import HstsMiddleware
@@ -32,6 +34,7 @@ _PEER_SERVER = """
 import sys, uvicorn
 from pydantic import SecretStr
 from pnrguard.config import Settings
+from pnrguard.service.accounts import Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.web.peer import create_peer_app
 url = SecretStr("sqlite:///" + sys.argv[1])
@@ -147,3 +150,30 @@ def test_hsts_is_sent_over_tls_only(tmp_path: Path) -> None:
         assert r.headers["strict-transport-security"].startswith("max-age=31536000")
     with live_server(app) as base:
         assert "strict-transport-security" not in httpx.get(base + "/x").headers
+
+
+def test_no_numeric_parameter_reaches_the_database_unbounded(env: Env) -> None:
+    """Every GET route, as a role it admits, with hostile numbers in the query: 4xx or a
+    page, never a 500 (`?page=99999999999999999999` was one)."""
+    from test_route_walk import ACCESS, OWN_AUTH, PUBLIC, _concrete
+
+    hostile = ("99999999999999999999", "-1", "0", "1e9", "NaN", "9" * 400)
+    checked = 0
+    clients = {role: env.session_client(env.users[role]) for role in env.users}
+    try:
+        for (method, path), access in ACCESS.items():
+            if method != "GET" or access in (PUBLIC, OWN_AUTH) or path == "/static":
+                continue
+            assert isinstance(access, frozenset)
+            client, _ = clients[sorted(access)[0]]
+            for value in hostile:
+                url = f"{_concrete(path)}?page={value}&limit={value}&offset={value}&year={value}"
+                r = client.get(url)
+                assert r.status_code < 500, (path, value, r.status_code)
+                checked += 1
+        r = clients[Role.ANALYST][0].get("/hits?page=99999999999999999999")
+        assert r.status_code == 422
+    finally:
+        for c, _ in clients.values():
+            c.close()
+    assert checked > 100

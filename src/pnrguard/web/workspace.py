@@ -29,7 +29,7 @@ from pnrguard.web import admin, oidc
 from pnrguard.web import requests as requests_views
 from pnrguard.web.auth import AuthSettings, node_of, require_role
 from pnrguard.web.auth import router as auth_router
-from pnrguard.web.views import error_page, json_response, render
+from pnrguard.web.views import PageNumber, error_page, json_response, render
 
 __all__ = ["install", "router"]
 
@@ -73,7 +73,7 @@ def _queue(request: Request, status: str, page: int) -> tuple[str, Page[review.Q
 def hits(
     request: Request,
     status: str = "open",
-    page: int = 1,
+    page: PageNumber = 1,
     _: Account = Depends(require_role(*READERS)),  # noqa: B008 — FastAPI's dependency idiom
 ) -> Response:
     status, result = _queue(request, status, page)
@@ -84,7 +84,7 @@ def hits(
 def hits_json(
     request: Request,
     status: str = "open",
-    page: int = 1,
+    page: PageNumber = 1,
     _: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
     status, result = _queue(request, status, page)
@@ -199,7 +199,7 @@ def hit_transmit(
 def transmissions(
     request: Request,
     status: str = "pending",
-    page: int = 1,
+    page: PageNumber = 1,
     _: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
     status = _status_filter(status, _TRANSMISSION_STATUSES, "pending")
