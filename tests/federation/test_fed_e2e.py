@@ -21,10 +21,11 @@ from pnrguard.cli.users import synthetic_watchlist
 from pnrguard.errors import ConflictError, ForbiddenError
 from pnrguard.exchange.client import MESSAGE_PATH, PeerRefused, PeerUnreachable, sign_request
 from pnrguard.exchange.identity import client_context
-from pnrguard.exchange.messages import Envelope, Evaluation, HandlingCode, MessageKind, Subject
+from pnrguard.exchange.messages import AnswerOutcome, Envelope, Evaluation, HandlingCode, MessageKind, Subject
 from pnrguard.service import exchange as svc
-from pnrguard.service import four_eyes
+from pnrguard.service import four_eyes, peer_answers
 from pnrguard.service.accounts import Role
+from pnrguard.service.requests import SearchCriteria
 from pnrguard.service.screening import ReviewDecision, import_watchlist, review_hit
 from pnrguard.store import exchange as store
 from pnrguard.store.lifecycle import dpo_notification
@@ -86,6 +87,7 @@ def test_request_waits_for_a_person_then_the_answer_is_logged_at_both_ends(feder
         )
         repo = BookingRepository(conn, b.node.keystore)
         target = repo.summary(ids[0])
+        second = repo.summary(ids[1])
         full = repo.get(ids[1])
         repo.mark_masked(ids[1], at=b.node.clock())
     out = request(
@@ -107,6 +109,22 @@ def test_request_waits_for_a_person_then_the_answer_is_logged_at_both_ends(feder
     assert peer.name == "a.piu"
     assert env.subject is not None
     assert env.subject.locator == target.locator
+
+    # An answer names only what the request's searches found (issue 11 §5).
+    found = peer_answers.search_peer_request(inbound.id, user=b.users[A_], node=b.node)
+    assert ids[0] in [f.id for f in found]
+    assert ids[1] not in [f.id for f in found]
+    with pytest.raises(ForbiddenError, match="not found by this request"):
+        svc.approve_answer(
+            inbound.id, user=b.users[S_], reason=REASON, booking_ids=ids, evaluation=EVAL,
+            node=b.node, client=b.client(),
+        )  # fmt: skip
+    # The analyst searches further under the request (logged), and finds the second one.
+    more = SearchCriteria(carrier=second.carrier, locator=second.locator)
+    assert ids[1] in [
+        f.id
+        for f in peer_answers.search_peer_request(inbound.id, user=b.users[A_], node=b.node, criteria=more)
+    ]
 
     # Nothing leaves without a person: an operator-less answer is refused, a short reason too.
     with pytest.raises(ForbiddenError):
@@ -367,9 +385,15 @@ def _envelope(sender: str, recipient: str = "a.piu") -> Envelope:
 
 
 def _raw(
-    sender: Member, to: Member, *, key: Any = None, cert: tuple[Any, Any] | None = None, keyid_of: Any = None
+    sender: Member,
+    to: Member,
+    *,
+    key: Any = None,
+    cert: tuple[Any, Any] | None = None,
+    keyid_of: Any = None,
+    env: Envelope | None = None,
 ) -> tuple[httpx.Client, str, bytes, dict[str, str]]:
-    env = _envelope(sender.name)
+    env = env or _envelope(sender.name)
     body = env.to_bytes()
     url = to.url + MESSAGE_PATH
     signing = key or sender.node.keystore.signing_key()
@@ -616,3 +640,29 @@ def test_four_eyes_on_every_disclosure(federation: Federation, monkeypatch: pyte
     )  # fmt: skip
     assert draft.status == "awaiting_second"
     assert not [r for r, _ in svc.list_queue(a.node, direction="in") if r.in_reply_to == out.id]
+
+
+def test_a_second_answer_is_accepted_only_as_an_explicit_supplement(federation: Federation) -> None:
+    a, b = federation.a, federation.b
+    out = request(a, "b.piu", Subject(kind="person", surname="NOBODY", date_of_birth=dt.date(1979, 3, 4)))
+    assert out.peer_message_id is not None
+    svc.approve_answer(
+        out.peer_message_id, user=b.users[S_], reason=REASON, booking_ids=[], evaluation=EVAL,
+        node=b.node, client=b.client(),
+    )  # fmt: skip
+
+    def another(supplement: bool | None) -> httpx.Response:
+        env = Envelope(
+            message_id=new_id(), kind=MessageKind.ANSWER, sender="b.piu", recipient="a.piu",
+            sent_at=dt.datetime.now(dt.UTC), case_ref=out.case_ref, purpose=DRUGS, legal_basis="Art. 9(2)",
+            handling=[HandlingCode.H0], in_reply_to=out.id, outcome=AnswerOutcome.NO_DATA,
+            supplement=supplement,
+        )  # fmt: skip
+        client, url, body, headers = _raw(b, a, env=env)
+        with client:
+            return client.post(url, content=body, headers=headers)
+
+    second = another(None)
+    assert second.status_code == 409
+    assert "already_answered" in second.text
+    assert another(True).status_code == 202

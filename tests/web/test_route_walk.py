@@ -69,6 +69,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/exchange/{exchange_id}"): READERS,
     ("POST", "/exchange/{exchange_id}/answer"): REVIEWERS,
     ("POST", "/exchange/{exchange_id}/refuse"): REVIEWERS,
+    ("POST", "/exchange/{exchange_id}/search"): REVIEWERS,
     ("POST", "/exchange/{exchange_id}/second-approval"): frozenset({S}),
     ("POST", "/exchange/{exchange_id}/retry"): REVIEWERS,
     ("GET", "/exchange/new/request"): REVIEWERS,

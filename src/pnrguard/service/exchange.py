@@ -85,6 +85,7 @@ from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.four_eyes import Gate, Kind, kind_of_peer, may_leave
 from pnrguard.service.ingest import opaque
+from pnrguard.service.peer_answers import require_found
 from pnrguard.service.review import ReviewPolicy
 from pnrguard.service.unmasking import can_see_identity_on, read_visible
 from pnrguard.store import exchange as store
@@ -426,6 +427,8 @@ def _file(
                 or asked.kind not in (MessageKind.REQUEST.value, MessageKind.EUROPOL_REQUEST.value)
             ):
                 raise _Refusal(409, "unknown_request", "the answer refers to no request we sent to this peer")
+            if asked.status == "answered" and not env.supplement:
+                raise _Refusal(409, "already_answered", "a further answer must be marked as a supplement")
             in_reply_to = asked.id
             store.set_status(conn, asked.id, expect=("sent", "answered"), status="answered")
     store.insert_message(
@@ -794,6 +797,7 @@ def approve_answer(
             raise NotFoundError("no such incoming request")
         peer = _usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
         purpose = Purpose(rec.purpose)
+        require_found(conn, local_id, booking_ids)  # only what the request's searches found
         records = _read_records(
             conn, node, booking_ids, user=user, purpose=purpose, now=now, reference=local_id
         )

@@ -210,53 +210,7 @@ def search(
             raise NotFoundError("no such request")
         if req.status != "open":
             raise ConflictError(f"request {request_id} is {req.status}: no further searches")
-        q = select(booking).where(booking.c.state != "deleted")
-        if criteria.carrier:
-            q = q.where(booking.c.carrier == criteria.carrier.upper())
-        if criteria.locator:
-            q = q.where(booking.c.locator == criteria.locator.upper())
-        if criteria.flight_number:
-            number = criteria.flight_number.upper().replace(" ", "")
-            m = re.fullmatch(r"([A-Z0-9]{2}[A-Z]?)?(\d{1,4}[A-Z]?)", number)
-            if m is None:
-                raise InputError("a flight number is like LH123 or 123")
-            if m.group(1):
-                q = q.where(booking.c.flight_carrier == m.group(1))
-            q = q.where(booking.c.flight_number.in_({m.group(2), m.group(2).lstrip("0")}))
-        if criteria.date_from:
-            q = q.where(booking.c.flight_date >= criteria.date_from)
-        if criteria.date_to:
-            q = q.where(booking.c.flight_date <= criteria.date_to)
-        scanned = 0
-        if criteria.surname:
-            q = q.where(booking.c.state == "active")
-            rows = conn.execute(
-                q.order_by(booking.c.flight_date, booking.c.id).limit(MAX_NAME_SCAN + 1)
-            ).all()
-            if len(rows) > MAX_NAME_SCAN:
-                raise InputError("too many bookings in that window: narrow the dates or add a flight")
-            repo = BookingRepository(conn, keystore)
-            want_surname = normalise(criteria.surname)
-            want_given = normalise(criteria.given_names) if criteria.given_names else ""
-            found: list[BookingSummary] = []
-            for r in rows:
-                scanned += 1
-                b = repo.get(r.id)
-                for t in b.travellers:
-                    names = {(normalise(t.surname), normalise(t.given_names))}
-                    names |= {
-                        (normalise(d.surname), normalise(d.given_names)) for d in t.documents if d.surname
-                    }
-                    if any(
-                        s == want_surname and (not want_given or g.startswith(want_given)) for s, g in names
-                    ):
-                        found.append(BookingSummary.from_row(r))
-                        break
-        else:
-            rows = conn.execute(q.order_by(booking.c.flight_date, booking.c.id).limit(MAX_RESULTS + 1)).all()
-            found = [BookingSummary.from_row(r) for r in rows]
-        truncated = len(found) > MAX_RESULTS
-        found = found[:MAX_RESULTS]
+        found, scanned, truncated = find_bookings(conn, keystore, criteria)
         ids = [s.id for s in found]
         store.add_results(conn, request_id, ids, at=clock())
         audit(conn).append(
@@ -269,6 +223,63 @@ def search(
             reference=request_id,
         )
     return SearchOutcome(found, scanned, truncated)
+
+
+def find_bookings(
+    conn: Connection, keystore: KeyStore, criteria: SearchCriteria
+) -> tuple[list[BookingSummary], int, bool]:
+    """The bookings `criteria` select (at most MAX_RESULTS), how many identities were
+    decrypted to compare names, and whether the list was cut. The one search of the node:
+    authority requests and peer requests (`service.peer_answers`) both run it."""
+    criteria.check()
+    q = select(booking).where(booking.c.state != "deleted")
+    if criteria.carrier:
+        q = q.where(booking.c.carrier == criteria.carrier.upper())
+    if criteria.locator:
+        q = q.where(booking.c.locator == criteria.locator.upper())
+    if criteria.flight_number:
+        number = criteria.flight_number.upper().replace(" ", "")
+        m = re.fullmatch(r"([A-Z0-9]{2}[A-Z]?)?(\d{1,4}[A-Z]?)", number)
+        if m is None:
+            raise InputError("a flight number is like LH123 or 123")
+        if m.group(1):
+            q = q.where(booking.c.flight_carrier == m.group(1))
+        q = q.where(booking.c.flight_number.in_({m.group(2), m.group(2).lstrip("0")}))
+    if criteria.date_from:
+        q = q.where(booking.c.flight_date >= criteria.date_from)
+    if criteria.date_to:
+        q = q.where(booking.c.flight_date <= criteria.date_to)
+    scanned = 0
+    if criteria.surname:
+        q = q.where(booking.c.state == "active")
+        rows = conn.execute(
+            q.order_by(booking.c.flight_date, booking.c.id).limit(MAX_NAME_SCAN + 1)
+        ).all()
+        if len(rows) > MAX_NAME_SCAN:
+            raise InputError("too many bookings in that window: narrow the dates or add a flight")
+        repo = BookingRepository(conn, keystore)
+        want_surname = normalise(criteria.surname)
+        want_given = normalise(criteria.given_names) if criteria.given_names else ""
+        found: list[BookingSummary] = []
+        for r in rows:
+            scanned += 1
+            b = repo.get(r.id)
+            for t in b.travellers:
+                names = {(normalise(t.surname), normalise(t.given_names))}
+                names |= {
+                    (normalise(d.surname), normalise(d.given_names)) for d in t.documents if d.surname
+                }
+                if any(
+                    s == want_surname and (not want_given or g.startswith(want_given)) for s, g in names
+                ):
+                    found.append(BookingSummary.from_row(r))
+                    break
+    else:
+        rows = conn.execute(q.order_by(booking.c.flight_date, booking.c.id).limit(MAX_RESULTS + 1)).all()
+        found = [BookingSummary.from_row(r) for r in rows]
+    truncated = len(found) > MAX_RESULTS
+    found = found[:MAX_RESULTS]
+    return found, scanned, truncated
 
 
 def found_so_far(engine: Engine, request_id: str) -> list[BookingSummary]:

@@ -40,11 +40,12 @@ from pnrguard.errors import ConflictError, InputError
 from pnrguard.exchange.client import PeerClient, PeerRefused, PeerUnreachable
 from pnrguard.exchange.messages import MIN_REASONING, Evaluation, HandlingCode, Subject
 from pnrguard.service import exchange as service
-from pnrguard.service import four_eyes
+from pnrguard.service import four_eyes, peer_answers
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.review import ReviewPolicy, investigative_purposes
 from pnrguard.store import exchange as store
+from pnrguard.store import peer_results
 from pnrguard.store import screening as hits_store
 from pnrguard.store.repository import new_id
 from pnrguard.store.screening import HitStatus
@@ -148,6 +149,14 @@ _PAGES = {
     </li>{% endfor %}</ul>
   {% endif %}
   {% if can_decide %}
+  <h2>Search</h2>
+  <p class="hint">An answer names only bookings a search under this request found (logged).</p>
+  <form method="post" action="/exchange/{{ rec.id }}/search">
+    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+    <button type="submit" class="secondary">Search for the subject</button>
+  </form>
+  {% if found %}<p>Found: {% for f in found %}<span class="mono found-id">{{ f }}</span> {% endfor %}</p>
+  {% else %}<p class="empty">Nothing found yet.</p>{% endif %}
   <h2>Decide</h2>
   <form method="post" action="/exchange/{{ rec.id }}/answer">
     <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
@@ -281,6 +290,7 @@ _DONE = {
     "answered": "Answer approved and delivered.",
     "refused": "Request refused: the peer is told, without the reason.",
     "returned": "The answer was sent back: the request is in the queue again.",
+    "searched": "Searched: the bookings found are listed under Search.",
     "transfer_waits": "Approved. Four eyes: the transfer waits for a supervisor's second approval.",
     "transfer_returned": "The transfer was sent back: nothing left the node.",
 }
@@ -517,12 +527,16 @@ def message(
         if draft_id:
             preview = four_eyes.preview_outgoing(draft_id, user=user, node=_node(request))
     can_retry = user.role in DECIDERS and rec.direction == "out" and rec.status in ("approved", "failed")
+    found: list[str] = []
+    if can_decide:
+        with _node(request).engine.connect() as conn:
+            found = peer_results.found_for(conn, rec.id)
     return render(
         request,
         "exchange_message.html",
         {"rec": rec, "peer": peer, "env": env, "can_decide": can_decide, "can_second": can_second,
          "can_retry": can_retry, "answers": answers, "four_eyes": _policy(request).four_eyes,
-         "preview": preview,
+         "preview": preview, "found": found,
          "message": _DONE.get(done, ""), "handling_codes": [h.value for h in HandlingCode]},
     )  # fmt: skip
 
@@ -553,6 +567,17 @@ def answer(
     except (PeerRefused, PeerUnreachable):
         return _to(exchange_id, "failed")
     return _to(exchange_id, "awaiting_second" if out.status == "awaiting_second" else "answered")
+
+
+@router.post("/exchange/{exchange_id}/search", include_in_schema=False)
+def search(
+    request: Request,
+    exchange_id: str,
+    user: Annotated[Account, Depends(require_role(*DECIDERS))],
+) -> Response:
+    """Search under an incoming request from its subject; the answer may name what it found."""
+    peer_answers.search_peer_request(exchange_id[:64], user=user, node=_node(request))
+    return _to(exchange_id, "searched")
 
 
 @router.post("/exchange/{exchange_id}/refuse", include_in_schema=False)

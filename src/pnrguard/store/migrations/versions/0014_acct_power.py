@@ -6,6 +6,8 @@
 - ``web_session.stage``: a session that still owes its second factor.
 - ``account_change``: changes waiting for a second person.
 - ``login_throttle``: failures per username and per address (keyed digests).
+- ``exchange_result``: what the searches under an incoming peer request found; an answer
+  names these bookings only.
 - ``carrier_credential.designators``: the airline designators a credential may write.
 
 Existing accounts stay approved (they were created before the rule); existing sessions
@@ -50,6 +52,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_account_change_status", "account_change", ["status"])
     op.create_table(
+        "exchange_result",
+        sa.Column("message_id", sa.String(32), sa.ForeignKey("exchange_message.id"), primary_key=True),
+        sa.Column("booking_id", sa.String(32), sa.ForeignKey("booking.id"), primary_key=True),
+        sa.Column("found_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
         "login_throttle",
         sa.Column("key_hash", sa.LargeBinary(32), primary_key=True),
         sa.Column("failures", sa.Integer(), nullable=False),
@@ -60,6 +68,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("login_throttle")
+    op.drop_table("exchange_result")
     op.drop_index("ix_account_change_status", table_name="account_change")
     op.drop_table("account_change")
     # Plain DROP COLUMN (SQLite >= 3.35 has it): no table copy of `account`, which
