@@ -109,7 +109,7 @@ def test_file_ingest_takes_the_scope_of_the_senders_credential(engine: Engine, t
     with gateway_env(engine, tmp_path) as gw:
         gw.token_for(ROGUE, senders=(ROGUE,))
         assert file_scope(gw.node.engine, _as_rogue(BODY)) == {ROGUE}
-        assert file_scope(gw.node.engine, BODY) == {VICTIM}  # no credential: the sender's own code
+        assert file_scope(gw.node.engine, BODY) is None  # no credential names it: the operator vouches
         r = gw.node.ingest(
             _as_rogue(BODY), source_name="file", carriers=file_scope(gw.node.engine, _as_rogue(BODY))
         )

@@ -186,3 +186,13 @@ def test_guessing_locks_the_guesser_long_and_the_username_briefly(engine: Engine
         accounts.authenticate(engine, username="ana", password=PASSWORD, now=later, address="203.0.113.5")
         is not None
     )
+
+
+def test_guessing_codes_locks_the_second_factor_briefly(engine: Engine) -> None:
+    ks = InMemoryKeyStore()
+    acc, secret = _person(engine, ks, "ana", Role.ANALYST)
+    for _ in range(10):
+        assert not account_admin.verify_second_factor(engine, ks, account=acc, code="000000", now=NOW)
+    assert not account_admin.verify_second_factor(engine, ks, account=acc, code=_code(secret, NOW), now=NOW)
+    later = NOW + dt.timedelta(minutes=2)
+    assert account_admin.verify_second_factor(engine, ks, account=acc, code=_code(secret, later), now=later)

@@ -52,9 +52,10 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return list(dict.fromkeys(files)), missing
 
 
-def file_scope(engine: Engine, data: bytes) -> frozenset[str]:
+def file_scope(engine: Engine, data: bytes) -> frozenset[str] | None:
     """The designators a file may write: those of the credentials that may push as its UNB
-    sender, or the sender's own code when no credential names it."""
+    sender. None when no credential names the sender (a host system or an archive the
+    operator vouches for: `--carrier` then sets the scope explicitly)."""
     sender = unb_sender(data)
     with engine.connect() as conn:
         creds = GatewayRepository(conn).credentials(include_revoked=False)
@@ -62,7 +63,7 @@ def file_scope(engine: Engine, data: bytes) -> frozenset[str]:
     for c in creds:
         if sender in c.senders:
             scope |= c.scope
-    return frozenset(scope or ({sender.upper()} if sender else set()))
+    return frozenset(scope) if scope else None
 
 
 def _operator() -> str:
@@ -82,7 +83,7 @@ def ingest(
         typer.Option(
             "--carrier",
             help="Airline designator the files may write (repeat). Default: the scope of the "
-            "credentials registered for each file's UNB sender, else the sender's own code.",
+            "credentials registered for each file's UNB sender (none registered: unchecked).",
         ),
     ] = None,
 ) -> None:

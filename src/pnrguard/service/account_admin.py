@@ -41,6 +41,8 @@ from pnrguard.service import totp
 from pnrguard.service.accounts import (
     HUMAN_ROLES,
     MACHINE_ROLES,
+    MAX_FAILURES,
+    USER_LOCK,
     Account,
     Role,
     check_username,
@@ -459,14 +461,17 @@ def confirm_totp(
 def verify_second_factor(
     engine: Engine, keystore: KeyStore, *, account: Account, code: str, now: dt.datetime
 ) -> bool:
-    """Check a TOTP code (once per step); a wrong one counts as a failed login."""
+    """Check a TOTP code (once per step); a wrong one counts as a failed login, and the
+    same short lock as for passwords stops guessing codes (server-side, whatever the
+    browser sends)."""
     with engine.begin() as conn:
         rec = store.get_account(conn, account_id=account.id)
-        if rec is None:
+        if rec is None or (rec.locked_until is not None and rec.locked_until > now):
             return False
         if totp.verify(conn, keystore, account=rec, code=code, now=now):
             return True
-        store.count_failure(conn, rec.id)
+        if store.count_failure(conn, rec.id) >= MAX_FAILURES:
+            store.update_account(conn, rec.id, locked_until=now + USER_LOCK)
         return False
 
 

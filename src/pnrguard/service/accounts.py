@@ -94,9 +94,9 @@ MACHINE_ROLES = frozenset({Role.CARRIER, Role.PEER})
 #: Usernames are opaque ids in the audit log, so they follow its alphabet and carry no "@".
 _USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,31}")
 _MIN_PASSWORD = 12
-_MAX_FAILURES = 10
+MAX_FAILURES = _MAX_FAILURES = 10
 #: Per username: short, so an attacker cannot keep a colleague out for long.
-_USER_LOCK = dt.timedelta(minutes=1)
+USER_LOCK = _USER_LOCK = dt.timedelta(minutes=1)
 #: Per (username, address) and per address: long, these are the attacker's own.
 _PAIR_LOCK = dt.timedelta(minutes=15)
 _ADDRESS_MAX_FAILURES = 50

@@ -20,6 +20,7 @@ import hmac
 import secrets
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from pnrguard.errors import ForbiddenError, InputError, PnrguardError
@@ -115,7 +116,6 @@ async def totp_submit(request: Request) -> Response:
     code = str(form.get("code", ""))[:16]
     next_ = safe_next(str(form.get("next", "")), landing(active.account))
     node = node_of(request)
-    from fastapi.concurrency import run_in_threadpool
 
     def work() -> bool:
         if active.stage == "totp_enrol":
