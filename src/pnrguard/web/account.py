@@ -133,7 +133,9 @@ async def totp_submit(request: Request) -> Response:
         )
 
     if await run_in_threadpool(work):
-        return start_session(request, active.account, next_, second_factor_done=True)
+        done = start_session(request, active.account, next_, second_factor_done=True)
+        done.delete_cookie("pnrguard_totp_failures", path="/")
+        return done
     failures = int(request.cookies.get("pnrguard_totp_failures", "0") or 0) + 1
     if failures >= _MAX_CODE_FAILURES:
         accounts.close_session(node.engine, request.cookies.get(SESSION_COOKIE, ""))
