@@ -113,9 +113,9 @@ _PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
         (200, "An identical re-send of an interchange already accepted: the original receipt"),
         (400, "Envelope refused: not EDIFACT, truncated, counts, references, recipient"),
         (401, "Unknown or revoked carrier token"),
-        (403, "UNB sender not allowed for this carrier's token"),
+        (403, "UNB sender not allowed for this token, or bookings of an airline outside its designators"),
         (409, "Replay of a control reference with other content, or too old"),
-        (413, "Larger than the size limit"),
+        (413, "Larger than the size limit, or more segments than the limit"),
         (415, "Media type or character set not supported"),
         (503, "The inbox is unavailable or full: nothing was stored; re-send later"),
     )
@@ -432,6 +432,7 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
         "/health/gateway",
         summary="Queue depth and screening lag (operations token)",
         dependencies=[Depends(ops_guard(ops_token))],
+        responses={401: {"description": "Operations token missing or wrong (or not on this host)"}},
     )
     def health() -> JSONResponse:
         try:
