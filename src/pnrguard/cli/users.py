@@ -373,6 +373,8 @@ def seed_demo(node: Node, console: Console | None = None) -> dict[str, str]:
             role="admin",
         )
     table = Table("username", "role", "password (this run)", "TOTP secret (this run)", title="demo users")
+    for column in table.columns:
+        column.overflow = "fold"  # never cut a password or a secret short
     for username, password in passwords.items():
         table.add_row(username, DEMO_USERS[username].label, password, secrets_[username])
     console.print(table)
