@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
-from workspace_env import PASSWORD, Env, env  # noqa: F401 — after the path above; `env` is the fixture
+from workspace_env import PASSWORD, Env, browser_log_in, env  # noqa: F401 — after the path above; `env` is the fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -46,10 +46,7 @@ def test_review_dismiss_confirm_transmit_and_refuse_without_purpose(env: Env, sh
         page = browser.new_context(viewport={"width": 1200, "height": 860}).new_page()
 
         def log_in(username: str) -> None:
-            page.goto(f"{base}/login")
-            page.get_by_label("Username").fill(username)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.keyboard.press("Enter")  # keyboard first: no mouse needed
+            browser_log_in(page, base, username, PASSWORD)
             page.wait_for_url(f"{base}/hits")
 
         # The analyst logs in and sees the queue.
@@ -140,10 +137,7 @@ def test_judge_approves_an_unmasking_request(env: Env, shots: Path) -> None:  # 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_context(viewport={"width": 1200, "height": 860}).new_page()
-        page.goto(f"{base}/login")
-        page.get_by_label("Username").fill("u-judicial")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.keyboard.press("Enter")
+        browser_log_in(page, base, "u-judicial", PASSWORD)
         page.wait_for_url(f"{base}/")
         page.get_by_role("link", name="Unmasking").click()
         expect(page.get_by_role("heading", name="Unmasking requests to decide")).to_be_visible()

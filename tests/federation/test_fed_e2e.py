@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import json
 import time
 from typing import Any
 
@@ -20,9 +21,11 @@ from pnrguard.cli.users import synthetic_watchlist
 from pnrguard.errors import ConflictError, ForbiddenError
 from pnrguard.exchange.client import MESSAGE_PATH, PeerRefused, PeerUnreachable, sign_request
 from pnrguard.exchange.identity import client_context
-from pnrguard.exchange.messages import Envelope, Evaluation, HandlingCode, MessageKind, Subject
+from pnrguard.exchange.messages import AnswerOutcome, Envelope, Evaluation, HandlingCode, MessageKind, Subject
 from pnrguard.service import exchange as svc
+from pnrguard.service import four_eyes, peer_answers
 from pnrguard.service.accounts import Role
+from pnrguard.service.requests import SearchCriteria
 from pnrguard.service.screening import ReviewDecision, import_watchlist, review_hit
 from pnrguard.store import exchange as store
 from pnrguard.store.lifecycle import dpo_notification
@@ -37,6 +40,13 @@ S_ = Role.SUPERVISOR
 DRUGS = Purpose.ILLICIT_TRAFFICKING_IN_DRUGS
 REASON = "Reasoned decision recorded for the test case file."
 EVAL = Evaluation(source="B", accuracy="2")
+
+
+@pytest.fixture(autouse=True)
+def _one_approval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests exercise the exchange itself with one approval (four eyes off, as a
+    node may choose); `test_four_eyes_on_every_disclosure` runs with the default (on)."""
+    monkeypatch.setenv("PNRGUARD_FOUR_EYES", "false")
 
 
 def audit(m: Member, **kw: Any) -> list[AuditEntry]:
@@ -77,6 +87,7 @@ def test_request_waits_for_a_person_then_the_answer_is_logged_at_both_ends(feder
         )
         repo = BookingRepository(conn, b.node.keystore)
         target = repo.summary(ids[0])
+        second = repo.summary(ids[1])
         full = repo.get(ids[1])
         repo.mark_masked(ids[1], at=b.node.clock())
     out = request(
@@ -98,6 +109,22 @@ def test_request_waits_for_a_person_then_the_answer_is_logged_at_both_ends(feder
     assert peer.name == "a.piu"
     assert env.subject is not None
     assert env.subject.locator == target.locator
+
+    # An answer names only what the request's searches found (issue 11 §5).
+    found = peer_answers.search_peer_request(inbound.id, user=b.users[A_], node=b.node)
+    assert ids[0] in [f.id for f in found]
+    assert ids[1] not in [f.id for f in found]
+    with pytest.raises(ForbiddenError, match="not found by this request"):
+        svc.approve_answer(
+            inbound.id, user=b.users[S_], reason=REASON, booking_ids=ids, evaluation=EVAL,
+            node=b.node, client=b.client(),
+        )  # fmt: skip
+    # The analyst searches further under the request (logged), and finds the second one.
+    more = SearchCriteria(carrier=second.carrier, locator=second.locator)
+    assert ids[1] in [
+        f.id
+        for f in peer_answers.search_peer_request(inbound.id, user=b.users[A_], node=b.node, criteria=more)
+    ]
 
     # Nothing leaves without a person: an operator-less answer is refused, a short reason too.
     with pytest.raises(ForbiddenError):
@@ -371,9 +398,15 @@ def _envelope(sender: str, recipient: str = "a.piu") -> Envelope:
 
 
 def _raw(
-    sender: Member, to: Member, *, key: Any = None, cert: tuple[Any, Any] | None = None, keyid_of: Any = None
+    sender: Member,
+    to: Member,
+    *,
+    key: Any = None,
+    cert: tuple[Any, Any] | None = None,
+    keyid_of: Any = None,
+    env: Envelope | None = None,
 ) -> tuple[httpx.Client, str, bytes, dict[str, str]]:
-    env = _envelope(sender.name)
+    env = env or _envelope(sender.name)
     body = env.to_bytes()
     url = to.url + MESSAGE_PATH
     signing = key or sender.node.keystore.signing_key()
@@ -552,3 +585,97 @@ def test_load_1000_signed_requests_from_two_peers(federation: Federation) -> Non
                 )
             ).scalar_one()
         assert n == n_each
+
+
+def test_four_eyes_on_every_disclosure(federation: Federation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11 §4: with four eyes on (the default, also for a caller that passes no
+    policy), one analyst alone sends nothing to a peer and approves no third-country
+    transfer; the supervisor sees the sealed message itself, then it leaves unchanged."""
+    monkeypatch.delenv("PNRGUARD_FOUR_EYES", raising=False)
+    a, b, c = federation.a, federation.b, federation.c
+    with b.node.engine.connect() as conn:
+        open_hits = list(
+            conn.execute(select(hit.c.id).where(hit.c.status == "open").order_by(hit.c.id)).scalars()
+        )
+    if len(open_hits) < 2:
+        import_watchlist(
+            synthetic_watchlist(b.node, people=6), name="fed-list-4eyes", fmt="csv", purpose=DRUGS,
+            engine=b.node.engine, keystore=b.node.keystore, audit=b.node.audit, clock=b.node.clock,
+            actor="test", role="admin",
+        )  # fmt: skip
+        with b.node.engine.connect() as conn:
+            open_hits = list(conn.execute(select(hit.c.id).where(hit.c.status == "open")).scalars())
+    review_hit(
+        open_hits[0], reviewer=b.users[A_].username, decision=ReviewDecision.CONFIRM, reason=REASON,
+        engine=b.node.engine, audit=b.node.audit, clock=b.node.clock,
+    )  # fmt: skip
+    # A transfer to C, a third country at B: the analyst's approval alone sends nothing.
+    tc = svc.send_transfer(
+        user=b.users[A_], peer_name="c.piu", case_ref="BE-4E-1", reason=REASON, evaluation=EVAL,
+        hit_id=open_hits[0], node=b.node, client=b.client(),
+    )  # fmt: skip
+    assert tc.status == "awaiting_second"
+    with c.node.engine.connect() as conn:
+        assert (
+            store.find_message(conn, peer_id=_peer_id(c, "b.piu"), direction="in", message_id=tc.id) is None
+        )
+    with pytest.raises(ForbiddenError):  # the analyst cannot approve it, not even as "second"
+        four_eyes.approve_outgoing(tc.id, user=b.users[A_], reason=REASON, node=b.node, client=b.client())
+    # The supervisor sees what leaves: the booking's content, not only its id.
+    preview = four_eyes.preview_outgoing(tc.id, user=b.users[S_], node=b.node)
+    body = json.loads(preview)
+    assert body["records"]
+    assert body["records"][0]["booking"]["travellers"]
+    assert body["onward_transfer_condition"]
+    sent = four_eyes.approve_outgoing(tc.id, user=b.users[S_], reason=REASON, node=b.node, client=b.client())
+    assert sent.status == "sent"
+    assert sent.second_approver == b.users[S_].username
+    with c.node.engine.connect() as conn:
+        assert store.find_message(conn, peer_id=_peer_id(c, "b.piu"), direction="in", message_id=tc.id)
+    # A supervisor who approved first cannot be the second person either.
+    review_hit(
+        open_hits[1], reviewer=b.users[A_].username, decision=ReviewDecision.CONFIRM, reason=REASON,
+        engine=b.node.engine, audit=b.node.audit, clock=b.node.clock,
+    )  # fmt: skip
+    own = svc.send_transfer(
+        user=b.users[S_], peer_name="a.piu", case_ref="BE-4E-2", reason=REASON, evaluation=EVAL,
+        hit_id=open_hits[1], node=b.node, client=b.client(),
+    )  # fmt: skip
+    assert own.status == "awaiting_second"
+    with pytest.raises(ForbiddenError, match="someone else"):
+        four_eyes.approve_outgoing(own.id, user=b.users[S_], reason=REASON, node=b.node, client=b.client())
+    # An answer to a peer, approved by one analyst through the service with no policy, waits too.
+    out = request(a, "b.piu", Subject(kind="person", surname="NOBODY", date_of_birth=dt.date(1981, 2, 3)))
+    assert out.peer_message_id is not None
+    draft = svc.approve_answer(
+        out.peer_message_id, user=b.users[A_], reason=REASON, booking_ids=[], evaluation=EVAL,
+        node=b.node, client=b.client(),
+    )  # fmt: skip
+    assert draft.status == "awaiting_second"
+    assert not [r for r, _ in svc.list_queue(a.node, direction="in") if r.in_reply_to == out.id]
+
+
+def test_a_second_answer_is_accepted_only_as_an_explicit_supplement(federation: Federation) -> None:
+    a, b = federation.a, federation.b
+    out = request(a, "b.piu", Subject(kind="person", surname="NOBODY", date_of_birth=dt.date(1979, 3, 4)))
+    assert out.peer_message_id is not None
+    svc.approve_answer(
+        out.peer_message_id, user=b.users[S_], reason=REASON, booking_ids=[], evaluation=EVAL,
+        node=b.node, client=b.client(),
+    )  # fmt: skip
+
+    def another(supplement: bool | None) -> httpx.Response:
+        env = Envelope(
+            message_id=new_id(), kind=MessageKind.ANSWER, sender="b.piu", recipient="a.piu",
+            sent_at=dt.datetime.now(dt.UTC), case_ref=out.case_ref, purpose=DRUGS, legal_basis="Art. 9(2)",
+            handling=[HandlingCode.H0], in_reply_to=out.id, outcome=AnswerOutcome.NO_DATA,
+            supplement=supplement,
+        )  # fmt: skip
+        client, url, body, headers = _raw(b, a, env=env)
+        with client:
+            return client.post(url, content=body, headers=headers)
+
+    second = another(None)
+    assert second.status_code == 409
+    assert "already_answered" in second.text
+    assert another(True).status_code == 202

@@ -8,10 +8,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from fed_env import Member, make_member, start, stop, trust, wait_ready
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
 
 from live_server import live_server
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
@@ -30,10 +32,31 @@ pytestmark = pytest.mark.storage
 _CSRF = re.compile(r'name="(?:login_)?csrf_token" value="([^"]+)"')
 
 
-def _login(c: httpx.Client, username: str) -> None:
+_SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
+_SEALED = re.compile(r'name="sealed" value="([^"]+)"')
+_SECRETS: dict[tuple[str, str], str] = {}
+
+
+def _login(c: httpx.Client, username: str, engine: Engine) -> None:
+    """Password, then the second factor (enrolled from the page on the first login; the
+    last used step is cleared so one person can log in twice within 30 s)."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE account SET totp_last_step = NULL WHERE username = :u"), {"u": username})
     token = _CSRF.search(c.get("/login").text)
     assert token is not None
     r = c.post("/login", data={"username": username, "password": "x" * 16, "csrf_token": token.group(1)})
+    assert r.status_code == 303, r.status_code
+    page = c.get(r.headers["location"])
+    csrf = _CSRF.search(page.text)
+    assert csrf is not None
+    data = {"csrf_token": csrf.group(1)}
+    key = (str(c.base_url), username)
+    shown, sealed = _SECRET.search(page.text), _SEALED.search(page.text)
+    if shown and sealed:
+        _SECRETS[key] = shown.group(1)
+        data["sealed"] = sealed.group(1)
+    data["code"] = pyotp.TOTP(_SECRETS[key]).now()
+    r = c.post("/login/totp", data=data)
     assert r.status_code == 303, r.status_code
 
 
@@ -78,7 +101,7 @@ def test_receive_then_queue_pages(tmp_path: Path) -> None:
         with live_server(create_app(a.node)) as base:
             with httpx.Client(base_url=base, headers={"accept": "text/html"}, timeout=30) as c:
                 assert c.get("/exchange").status_code == 401
-                _login(c, a.users[Role.ANALYST].username)
+                _login(c, a.users[Role.ANALYST].username, a.node.engine)
                 page = c.get("/exchange")
                 assert page.status_code == 200
                 assert "BE-2025-9" in page.text
@@ -89,7 +112,7 @@ def test_receive_then_queue_pages(tmp_path: Path) -> None:
                 assert "Not to be shared with customs." in detail.text
                 assert c.post(f"/exchange/{rec.id}/refuse", data={"reason": "x" * 30}).status_code == 403
             with httpx.Client(base_url=base, headers={"accept": "application/json"}, timeout=30) as c:
-                _login(c, a.users[Role.DPO].username)
+                _login(c, a.users[Role.DPO].username, a.node.engine)
                 assert c.get(f"/exchange/{rec.id}").status_code == 200
                 r = c.post(f"/exchange/{rec.id}/answer", data={"reason": "x" * 30})
                 assert r.status_code == 403
@@ -157,7 +180,7 @@ def test_send_forms_and_four_eyes_on_answers(tmp_path: Path) -> None:
 
             # 1. The send-request form: CSRF, then a real send to B.
             with client() as c:
-                _login(c, a.users[Role.ANALYST].username)
+                _login(c, a.users[Role.ANALYST].username, a.node.engine)
                 form = c.get("/exchange/new/request")
                 assert form.status_code == 200
                 assert "b.piu" in form.text
@@ -241,7 +264,7 @@ def test_send_forms_and_four_eyes_on_answers(tmp_path: Path) -> None:
             assert other is not None
             answer = {"reason": _ANSWER_REASON, "booking_ids": "", "source": "B", "accuracy": "2"}
             with client() as c:
-                _login(c, a.users[Role.ANALYST].username)
+                _login(c, a.users[Role.ANALYST].username, a.node.engine)
                 assert "Four eyes" in c.get(f"/exchange/{first}").text
                 r = c.post(f"/exchange/{first}/answer", data={**answer, "csrf_token": _token(c, "/exchange")})
                 assert r.status_code == 303
@@ -267,7 +290,7 @@ def test_send_forms_and_four_eyes_on_answers(tmp_path: Path) -> None:
 
             # The supervisor's second approval sends it.
             with client() as c:
-                _login(c, a.users[Role.SUPERVISOR].username)
+                _login(c, a.users[Role.SUPERVISOR].username, a.node.engine)
                 assert "Send it back" in c.get(f"/exchange/{first}").text
                 r = c.post(
                     f"/exchange/{first}/second-approval",
@@ -315,7 +338,7 @@ def test_send_forms_and_four_eyes_on_answers(tmp_path: Path) -> None:
 
             # Another supervisor sends that draft back: nothing leaves, the request is queued again.
             with client() as c:
-                _login(c, second.username)
+                _login(c, second.username, a.node.engine)
                 r = c.post(
                     f"/exchange/{other}/second-approval",
                     data={

@@ -90,6 +90,10 @@ def test_resend_is_idempotent_and_replay_is_refused(gw: GatewayEnv) -> None:
     forged = with_ref(other, PUSHES[2].control_ref, FIRST.control_ref).replace(
         f"+{PUSHES[2].sender}+".encode(), f"+{SENDER}+".encode(), 1
     )
+    # Its bookings re-labelled as the sender's own (else it is refused for naming another
+    # carrier's bookings, test_carrier_scope.py, before the replay is seen).
+    for tag in ("RCI", "ORG"):
+        forged = forged.replace(f"{tag}+{PUSHES[2].sender}".encode(), f"{tag}+{SENDER}".encode())
     r = gw.push(forged, carrier=SENDER)
     assert r.status_code == 409
     assert r.json()["reason"] == "replay"

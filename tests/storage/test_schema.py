@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
 import pkgutil
 import uuid
@@ -91,6 +92,9 @@ def _versions(engine: Engine) -> set[str]:
         return set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
+HEAD = "0014_acct_power"
+
+
 def test_one_head_and_the_role_check_admits_the_senior_judge(engine: Engine) -> None:
     heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
     assert len(heads) == 1  # later revisions (0012_dp_filter, ...) chain after 0009
@@ -113,26 +117,57 @@ def test_one_head_and_the_role_check_admits_the_senior_judge(engine: Engine) -> 
         )
 
 
+def _old_account_and_session(engine: Engine, token_hash: bytes) -> None:
+    """An account and a live session written as the old schema knew them (the service
+    code reads today's columns, so it cannot run on an old schema)."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO account (id, username, role, password_hash, disabled, failed_logins, created_at)"
+                " VALUES ('j1', 'judge', 'judicial', 'x', false, 0, :now)"
+            ),
+            {"now": NOW},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO web_session (token_hash, account_id, csrf_token, created_at, last_seen_at,"
+                " expires_at) VALUES (:h, 'j1', 'c', :now, :now, :later)"
+            ),
+            {"h": token_hash, "now": NOW, "later": NOW + dt.timedelta(hours=1)},
+        )
+
+
+def _session_rows(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM web_session")).scalar_one())
+
+
 def test_upgrade_from_the_four_heads_keeps_accounts_and_sessions(blank_engine: Engine) -> None:
     engine = blank_engine
     for head in OLD_HEADS:
         upgrade(engine, head)
     assert _versions(engine) == set(OLD_HEADS)
     assert list(_role_checks(engine)) == ["ck_account_ck_account_role"]
-    judge = accounts.create_account(engine, username="judge", role=Role.JUDICIAL, password="x" * 16, now=NOW)
-    policy = accounts.SessionPolicy()
-    session = accounts.open_session(engine, judge, now=NOW, policy=policy)
-    with pytest.raises(IntegrityError):  # not known before 0009
-        accounts.create_account(
-            engine, username="judge-senior", role=Role.JUDICIAL_SENIOR, password="x" * 16, now=NOW
+    token = "t" * 43
+    _old_account_and_session(engine, hashlib.sha256(token.encode()).digest())
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # not known before 0009
+        conn.execute(
+            text(
+                "INSERT INTO account (id, username, role, disabled, failed_logins, created_at)"
+                " VALUES ('s1', 'judge-senior', 'judicial_senior', false, 0, :now)"
+            ),
+            {"now": NOW},
         )
 
     upgrade(engine)  # on SQLite a table copy of `account`, which web_session references
     assert _versions(engine) == set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
     assert list(_role_checks(engine)) == ["ck_account_role"]
-    alive = accounts.resolve_session(engine, session.token, now=NOW, policy=policy)
+    policy = accounts.SessionPolicy()
+    alive = accounts.resolve_session(engine, token, now=NOW, policy=policy)
     assert alive is not None
     assert alive.account.username == "judge"  # nobody was logged out
+    assert alive.stage == "full"  # an existing session stays a full one (0014)
+    assert alive.account.approved  # existing accounts count as approved (0014)
     accounts.create_account(
         engine, username="judge-senior", role=Role.JUDICIAL_SENIOR, password="x" * 16, now=NOW
     )
@@ -150,6 +185,6 @@ def test_upgrade_from_the_four_heads_keeps_accounts_and_sessions(blank_engine: E
     command.downgrade(alembic_config(engine), "0008_exchange_four_eyes")
     assert _versions(engine) == set(OLD_HEADS)
     assert list(_role_checks(engine)) == ["ck_account_ck_account_role"]
-    assert accounts.resolve_session(engine, session.token, now=NOW, policy=policy) is not None
+    assert _session_rows(engine) == 1
     upgrade(engine)
     assert _versions(engine) == set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from workspace_env import PASSWORD, Env, csrf_from, login
+from workspace_env import PASSWORD, Env, csrf_from, login, second_factor
 
 from pnrguard.service import accounts
 from pnrguard.service.accounts import Role
@@ -122,5 +122,8 @@ def test_login_redirects_only_to_local_paths(env: Env) -> None:
             "/login",
             data={"username": "u-dpo", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"},
         )
-    assert r.status_code == 303
-    assert r.headers["location"] == "/hits"
+        assert r.status_code == 303
+        assert r.headers["location"] == "/login/totp?next=%2Fhits"
+        done = second_factor(c, "u-dpo", r.headers["location"])
+    assert done.status_code == 303
+    assert done.headers["location"] == "/hits"

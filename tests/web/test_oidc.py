@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse
-from workspace_env import Env
+from workspace_env import Env, second_factor
 
 from live_server import live_server
 from pnrguard.service import accounts
@@ -94,6 +94,11 @@ def test_oidc_login_maps_the_subject_to_the_nodes_account(env: Env) -> None:
         with httpx.Client(base_url=env.base, follow_redirects=True) as c:
             assert "Log in with your organisation" in c.get("/login").text
             r = c.get("/auth/oidc/start")
+            assert r.status_code == 200
+            # The node's second factor follows the provider's login (enrolled on first use).
+            assert "/login/totp" in str(r.url)
+            assert "alice" not in r.text.split("<main")[0]  # no session yet
+            r = second_factor(c, "alice", str(r.url.raw_path, "ascii"))
             assert r.status_code == 200
             assert str(r.url).endswith("/hits")
             assert "alice · Supervisor" in r.text

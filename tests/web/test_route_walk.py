@@ -37,6 +37,13 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/static"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
+    # The second step and enrolment answer to their own stage session or one-time link.
+    ("GET", "/login/totp"): PUBLIC,
+    ("POST", "/login/totp"): PUBLIC,
+    ("GET", "/enrol/{link}"): PUBLIC,
+    ("POST", "/enrol/{link}"): PUBLIC,
+    ("GET", "/account/password"): HUMANS,
+    ("POST", "/account/password"): HUMANS,
     ("GET", "/auth/oidc/start"): PUBLIC,
     ("GET", "/auth/oidc/callback"): PUBLIC,
     ("GET", "/metrics"): OWN_AUTH,
@@ -69,6 +76,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/exchange/{exchange_id}"): READERS,
     ("POST", "/exchange/{exchange_id}/answer"): REVIEWERS,
     ("POST", "/exchange/{exchange_id}/refuse"): REVIEWERS,
+    ("POST", "/exchange/{exchange_id}/search"): REVIEWERS,
     ("POST", "/exchange/{exchange_id}/second-approval"): frozenset({S}),
     ("POST", "/exchange/{exchange_id}/retry"): REVIEWERS,
     ("GET", "/exchange/new/request"): REVIEWERS,
@@ -107,6 +115,11 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/admin/accounts"): frozenset({ADM}),
     ("POST", "/admin/accounts/{account_id}/disable"): frozenset({ADM}),
     ("POST", "/admin/accounts/{account_id}/enable"): frozenset({ADM}),
+    ("POST", "/admin/accounts/{account_id}/role"): frozenset({ADM}),
+    ("POST", "/admin/accounts/{account_id}/reset"): frozenset({ADM}),
+    ("GET", "/admin/approvals"): frozenset({ADM, D}),
+    ("POST", "/admin/approvals/{change_id}/approve"): frozenset({ADM, D}),
+    ("POST", "/admin/approvals/{change_id}/refuse"): frozenset({ADM, D}),
     ("GET", "/admin/authorities"): frozenset({ADM}),
     ("POST", "/admin/authorities"): frozenset({ADM}),
 }
@@ -133,6 +146,8 @@ def _concrete(path: str) -> str:
         .replace("{request_id}", "0" * 32)
         .replace("{booking_id}", "0" * 32)
         .replace("{account_id}", "0" * 32)
+        .replace("{change_id}", "0" * 32)
+        .replace("{link}", "0" * 32)
         .replace("/static", "/static/workspace.css")
     )
 
@@ -162,7 +177,8 @@ def test_every_role_is_refused_where_it_must_be(env: Env) -> None:
         url = _concrete(path)
         r = _call(anonymous, method, url, None)
         if access == PUBLIC:
-            assert r.status_code not in (401, 403) or path.startswith("/auth/oidc") or path == "/login", (
+            # Public forms refuse a post without their CSRF token (403), never ask to log in.
+            assert r.status_code not in (401, 403) or path.startswith(("/auth/oidc", "/login", "/enrol")), (
                 method, path, r.status_code,
             )  # fmt: skip
             continue

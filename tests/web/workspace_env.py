@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from pydantic import SecretStr
 from pypdf import PdfReader
@@ -95,10 +97,59 @@ def csrf_from(html: str) -> str:
     return m.group(1)
 
 
+#: TOTP secrets enrolled by `login` on first use, per (node base URL, username).
+TOTP_SECRETS: dict[tuple[str, str], str] = {}
+_SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
+_SEALED = re.compile(r'name="sealed" value="([^"]+)"')
+_NEXT = re.compile(r'name="next" value="([^"]*)"')
+
+
+def totp_code(secret: str) -> str:
+    return pyotp.TOTP(secret).now()
+
+
+def second_factor(c: httpx.Client, username: str, location: str) -> httpx.Response:
+    """Do the TOTP step the password step redirected to: enrol on the first login (the
+    secret is shown once and kept here), then give a code. The account's last used step
+    is cleared first so that tests can log in as one person several times in 30 s
+    (tests/web/test_account_power.py proves that a code is never accepted twice)."""
+    page = c.get(location)
+    assert page.status_code == 200, page.text
+    token = csrf_from(page.text)
+    key = (str(c.base_url).rstrip("/"), username)
+    data = {"csrf_token": token, "next": (_NEXT.search(page.text) or [None, ""])[1]}
+    m = _SECRET.search(page.text)
+    if m:
+        TOTP_SECRETS[key] = m.group(1)
+        sealed = _SEALED.search(page.text)
+        assert sealed
+        data["sealed"] = sealed.group(1)
+    else:
+        reset_totp_step(c, username)
+    data["code"] = totp_code(TOTP_SECRETS[key])
+    return c.post("/login/totp", data=data)
+
+
+#: Engines by base URL, registered by the fixtures, to clear a used TOTP step.
+ENGINES: dict[str, object] = {}
+
+
+def reset_totp_step(c: httpx.Client, username: str) -> None:
+    engine = ENGINES.get(str(c.base_url).rstrip("/"))
+    if engine is None:
+        return
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(text("UPDATE account SET totp_last_step = NULL WHERE username = :u"), {"u": username})
+
+
 def login(c: httpx.Client, username: str, password: str) -> httpx.Response:
+    """Log in through the real forms: password, then the second factor. Returns the last
+    response (303 to the workspace when both steps passed)."""
     page = c.get("/login")
     token = csrf_from(page.text)
     r = c.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    if r.status_code == 303 and r.headers["location"].startswith("/login/totp"):
+        return second_factor(c, username, r.headers["location"])
     return r
 
 
@@ -139,6 +190,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
         app = create_app(node)
         app.state.review_policy = ReviewPolicy(four_eyes=True)
         with live_server(app) as base:
+            ENGINES[base.rstrip("/")] = node.engine
             yield Env(node, base, app, users, authority_id)
 
 
@@ -159,8 +211,39 @@ def db_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
             app = create_app(node)
             app.state.review_policy = ReviewPolicy(four_eyes=True)
             with live_server(app) as base:
+                ENGINES[base.rstrip("/")] = node.engine
                 yield Env(node, base, app, users, authority_id)
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def browser_log_in(page: object, base: str, username: str, password: str = PASSWORD) -> None:
+    """Log in through the real pages in a Playwright `page`: password, then the second
+    factor (enrolled from the page on first use, like a person with an authenticator app)."""
+    p: Any = page
+    p.goto(f"{base}/login")
+    p.get_by_label("Username").fill(username)
+    p.get_by_label("Password").fill(password)
+    p.keyboard.press("Enter")  # keyboard first: no mouse needed
+    p.wait_for_url(re.compile(r".*/login/totp.*"))
+    key = (base.rstrip("/"), username)
+    shown = p.locator("#totp-secret")
+    if shown.count():
+        TOTP_SECRETS[key] = shown.inner_text().strip()
+    else:
+        reset_totp_step_engine(base, username)
+    p.get_by_label("Code from the authenticator app").fill(totp_code(TOTP_SECRETS[key]))
+    p.keyboard.press("Enter")
+    p.wait_for_url(re.compile(r"^(?!.*/login).*$"))
+
+
+def reset_totp_step_engine(base: str, username: str) -> None:
+    engine = ENGINES.get(base.rstrip("/"))
+    if engine is not None:
+        with engine.begin() as conn:  # type: ignore[attr-defined]
+            conn.execute(_CLEAR_STEP, {"u": username})
+
+
+_CLEAR_STEP = text("UPDATE account SET totp_last_step = NULL WHERE username = :u")

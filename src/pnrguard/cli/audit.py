@@ -12,7 +12,6 @@ DPO or a court expert does); without it, the node's own key is used.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from pnrguard.audit.cosignature import CosignerKey
 from pnrguard.audit.export import CheckpointFile
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
 from pnrguard.config import Settings, load_settings
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import PnrguardError
 from pnrguard.protection.keystore import LocalKeyFileStore
 from pnrguard.store.audit import SqlAuditLog
@@ -199,7 +199,7 @@ def show(
             record_id=record_id,
         )[:limit]
     if fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = safe_writer(sys.stdout, lineterminator="\n")
         writer.writerow(_COLUMNS)
         writer.writerows(_row(e) for e in found)
         return

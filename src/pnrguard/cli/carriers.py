@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import InputError
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.gateway import issue_credential, list_credentials, revoke_credential
@@ -37,18 +38,32 @@ def add(
         list[str] | None,
         typer.Option("--sender", help="UNB sender id allowed (repeat; default: the carrier code)."),
     ] = None,
+    designator: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--designator",
+            help="Airline designator whose bookings it may write (repeat; default: the carrier code).",
+        ),
+    ] = None,
 ) -> None:
     """Issue a token for CARRIER and print it once."""
     with Node.from_settings() as node:
         try:
             cred, token = issue_credential(
-                node.engine, carrier=carrier, senders=sender or (), clock=node.clock
+                node.engine,
+                carrier=carrier,
+                senders=sender or (),
+                designators=designator or (),
+                clock=node.clock,
             )
         except InputError as exc:
             Console(stderr=True).print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
     err = Console(stderr=True)
-    err.print(f"credential {cred.id} for {cred.carrier} (senders: {', '.join(cred.senders)})")
+    err.print(
+        f"credential {cred.id} for {cred.carrier} (senders: {', '.join(cred.senders)}; "
+        f"writes bookings of: {', '.join(sorted(cred.scope))})"
+    )
     err.print("the token below is shown once; give it to the carrier over a secure channel:")
     print(token)  # stdout carries only the token, for scripts
 
@@ -67,7 +82,7 @@ def list_(
     ]  # fmt: skip
     header = ("id", "carrier", "senders", "created", "revoked")
     if fmt == "csv":
-        w = csv.writer(sys.stdout)
+        w = safe_writer(sys.stdout)
         w.writerow(header)
         w.writerows(rows)
         return

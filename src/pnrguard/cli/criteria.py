@@ -22,7 +22,6 @@ nothing. Exit codes as `pnrguard watchlist`: 2 for a rule or file that is not ac
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import json
@@ -39,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pnrguard.audit.models import Purpose
 from pnrguard.cli.watchlist import EXIT_INPUT, OutputFormat, fail, operator
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import InputError, PnrguardError
 from pnrguard.screening.criteria import Rule
 from pnrguard.service.bootstrap import Node
@@ -151,7 +151,7 @@ def disable(rule_id: Annotated[str, typer.Argument(help="The rule to stop.", sho
 
 def _print(title: str, header: list[str], rows: list[list[str]], output: OutputFormat) -> None:
     if output is OutputFormat.CSV:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = safe_writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
         return

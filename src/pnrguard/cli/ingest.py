@@ -25,11 +25,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from pnrguard.errors import PnrguardError
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.carrier_scope import unb_sender
 from pnrguard.service.ingest import IngestStatus, opaque
+from pnrguard.store.gateway import GatewayRepository
 
 _SUFFIXES = {".edi", ".txt"}
 
@@ -49,6 +52,20 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return list(dict.fromkeys(files)), missing
 
 
+def file_scope(engine: Engine, data: bytes) -> frozenset[str] | None:
+    """The designators a file may write: those of the credentials that may push as its UNB
+    sender. None when no credential names the sender (a host system or an archive the
+    operator vouches for: `--carrier` then sets the scope explicitly)."""
+    sender = unb_sender(data)
+    with engine.connect() as conn:
+        creds = GatewayRepository(conn).credentials(include_revoked=False)
+    scope: set[str] = set()
+    for c in creds:
+        if sender in c.senders:
+            scope |= c.scope
+    return frozenset(scope) if scope else None
+
+
 def _operator() -> str:
     try:
         return f"operator:{opaque(getpass.getuser())}"
@@ -61,8 +78,17 @@ def ingest(
     strict_exit: Annotated[
         bool, typer.Option("--strict-exit", help="Exit 1 if any message was quarantined.")
     ] = False,
+    carrier: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--carrier",
+            help="Airline designator the files may write (repeat). Default: the scope of the "
+            "credentials registered for each file's UNB sender (none registered: unchecked).",
+        ),
+    ] = None,
 ) -> None:
-    """Ingest PNRGOV / PAXLST files: parse, protect, store encrypted, audit."""
+    """Ingest PNRGOV / PAXLST files: parse, protect, store encrypted, audit. A file naming
+    bookings of a carrier outside its scope is quarantined (docs/security.md)."""
     err = Console(stderr=True)
     files, missing = collect_files(paths)
     for p in missing:
@@ -85,7 +111,12 @@ def ingest(
                     unreadable += 1
                     progress.advance(task)
                     continue
-                result = node.ingest(data, source_name="file", actor=actor)
+                scope = (
+                    frozenset(c.strip().upper() for c in carrier)
+                    if carrier
+                    else file_scope(node.engine, data)
+                )
+                result = node.ingest(data, source_name="file", actor=actor, carriers=scope)
                 messages[result.status.value] += 1
                 bookings["new"] += result.bookings_new
                 bookings["new version"] += result.bookings_new_version

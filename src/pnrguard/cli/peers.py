@@ -7,7 +7,6 @@ fingerprints over a second channel, register each other, start the peer API.
 
 from __future__ import annotations
 
-import csv
 import ssl
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import PnrguardError
 from pnrguard.exchange.identity import IdentityCard, create_node_pki, load_certificate
 from pnrguard.exchange.peers import PeerKind
@@ -119,7 +119,7 @@ def list_(fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "
         for p in peers
     ]  # fmt: skip
     if fmt == "csv":
-        w = csv.writer(sys.stdout)
+        w = safe_writer(sys.stdout)
         w.writerow(cols)
         w.writerows(rows)
         return

@@ -1,15 +1,15 @@
-"""`pnrguard users add|list|disable`: workspace accounts, and the demo's users and hits.
+"""`pnrguard users bootstrap|add|role|reset|pending|approve|refuse|list|disable|enable`:
+workspace accounts under the two-person rule, and the demo's users and hits.
 
-A thin shell over `service.accounts`. A new person's password is generated and printed
-once (or read from stdin with `--password-stdin`); it is never written anywhere else.
+A thin shell over `service.account_admin`, with the workspace's rules: whoever acts names
+their own account (`--as`) and proves it with their TOTP code; a person's account, role or
+reset waits for a second person; no password is ever printed (enrolment links and codes).
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
-import sys
 from typing import Annotated
 
 import typer
@@ -18,9 +18,10 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from pnrguard.audit.models import Purpose
-from pnrguard.errors import PnrguardError
-from pnrguard.service import accounts
-from pnrguard.service.accounts import Role
+from pnrguard.csvsafe import safe_writer
+from pnrguard.errors import ForbiddenError, PnrguardError
+from pnrguard.service import account_admin, accounts, totp
+from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.demo import claim_for_demo
 from pnrguard.service.disclosure import add_authority, list_authorities
@@ -31,41 +32,193 @@ from pnrguard.store.tables import booking
 
 app = typer.Typer(help="Workspace accounts: people and machine identities.", no_args_is_help=True)
 
+AsOption = Annotated[
+    str, typer.Option("--as", help="Who acts: your own account (an administrator, or the DPO to approve).")
+]
+CodeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--code", envvar="PNRGUARD_OTP", help="Your current TOTP code (prompted for when not given)."
+    ),
+]
+BaseUrl = Annotated[str, typer.Option(help="The workspace's address, for the enrolment link.")]
+_BASE = "http://127.0.0.1:8000"
+
 
 def _fail(exc: PnrguardError) -> typer.Exit:
     Console(stderr=True).print(f"[red]error:[/] {exc}")
     return typer.Exit(2)
 
 
+def _actor(node: Node, username: str, code: str | None) -> Account:
+    """The acting person, proven by their second factor: the CLI follows the workspace's
+    rules (docs/security.md); whoever runs it still has to be someone."""
+    try:
+        acc = accounts.get_account(node.engine, username)
+    except PnrguardError as exc:
+        raise _fail(exc) from None
+    if code is None:
+        code = typer.prompt(f"TOTP code of {username}", hide_input=True)
+    ok = (
+        acc.is_human
+        and not acc.disabled
+        and acc.approved
+        and account_admin.verify_second_factor(
+            node.engine, node.keystore, account=acc, code=code, now=node.clock()
+        )
+    )
+    if not ok:
+        raise _fail(ForbiddenError("the acting account's second-factor code is wrong or already used"))
+    return acc
+
+
+def _link(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}{account_admin.ENROL_PATH}/{token}"
+
+
+@app.command("bootstrap")
+def bootstrap(
+    admin: Annotated[str, typer.Option(help="The first administrator's username.")],
+    dpo: Annotated[str, typer.Option(help="The Data Protection Officer's username.")],
+    base_url: BaseUrl = _BASE,
+) -> None:
+    """A fresh node's first administrator and DPO (refused once any person exists): each
+    gets an enrolment link and code, printed once, to set their own password and TOTP."""
+    with Node.from_settings() as node:
+        try:
+            links = account_admin.bootstrap(node.engine, node.audit, admin=admin, dpo=dpo, now=node.clock())
+        except PnrguardError as exc:
+            raise _fail(exc) from None
+    console = Console(soft_wrap=True)
+    for b in links:
+        link = _link(base_url, b.link_token)
+        console.print(f"{b.role.label} [bold]{b.username}[/]: enrol at {link} with code {b.code}")
+    console.print(f"links expire in {account_admin.ENROL_VALIDITY.total_seconds() / 3600:g} h")
+
+
 @app.command("add")
 def add(
     username: Annotated[str, typer.Argument(help="Login name: 2-32 of a-z 0-9 . _ -")],
     role: Annotated[Role, typer.Option(help="The account's role.")],
+    actor: AsOption,
+    code: CodeOption = None,
     oidc_subject: Annotated[
         str | None, typer.Option(help='Log in through OIDC as "<issuer> <sub>" instead of a password.')
     ] = None,
-    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+    base_url: BaseUrl = _BASE,
 ) -> None:
-    """Add an account. A person without --oidc-subject gets a generated password, printed once."""
-    password: str | None = None
-    if role in accounts.HUMAN_ROLES and oidc_subject is None:
-        password = sys.stdin.readline().rstrip("\n") if password_stdin else accounts.generate_password()
+    """Ask for an account. A person's waits for a second person (`users approve`); you get
+    its enrolment link, the approver the code. No password is ever printed."""
     with Node.from_settings() as node:
+        me = _actor(node, actor, code)
         try:
-            acc = accounts.create_account(
-                node.engine,
-                username=username,
-                role=role,
-                password=password,
-                oidc_subject=oidc_subject,
-                now=node.clock(),
+            done = account_admin.request_account(
+                node.engine, node.audit, actor=me, username=username, role=role,
+                oidc_subject=oidc_subject, now=node.clock(),
+            )  # fmt: skip
+        except PnrguardError as exc:
+            raise _fail(exc) from None
+    console = Console(soft_wrap=True)
+    if done.change_id is None:
+        console.print(f"added [bold]{done.account.username}[/] ({done.account.role.label})")
+        return
+    console.print(
+        f"requested [bold]{done.account.username}[/] ({done.account.role.label}): change {done.change_id}"
+    )
+    console.print("it waits for a second person: pnrguard users approve CHANGE --as OTHER")
+    if done.link_token:
+        console.print(f"enrolment link for the person (shown once): {_link(base_url, done.link_token)}")
+
+
+@app.command("role")
+def role_(
+    username: Annotated[str, typer.Argument(help="The account.")],
+    role: Annotated[Role, typer.Option(help="The new role.")],
+    actor: AsOption,
+    code: CodeOption = None,
+) -> None:
+    """Ask to change a person's role (a second person approves)."""
+    with Node.from_settings() as node:
+        me = _actor(node, actor, code)
+        try:
+            done = account_admin.request_role(
+                node.engine, node.audit, actor=me, username=username, role=role, now=node.clock()
             )
         except PnrguardError as exc:
             raise _fail(exc) from None
-    console = Console()
-    console.print(f"added [bold]{acc.username}[/] ({acc.role.label})")
-    if password and not password_stdin:
-        console.print(f"password (shown once): [bold]{password}[/]")
+    Console(soft_wrap=True).print(f"role change requested: change {done.change_id}")
+
+
+@app.command("reset")
+def reset(
+    username: Annotated[str, typer.Argument(help="The account.")],
+    actor: AsOption,
+    code: CodeOption = None,
+    base_url: BaseUrl = _BASE,
+) -> None:
+    """Ask to reset a person's password and second factor (a second person approves)."""
+    with Node.from_settings() as node:
+        me = _actor(node, actor, code)
+        try:
+            done = account_admin.request_reset(
+                node.engine, node.audit, actor=me, username=username, now=node.clock()
+            )
+        except PnrguardError as exc:
+            raise _fail(exc) from None
+    console = Console(soft_wrap=True)
+    console.print(f"reset requested: change {done.change_id}")
+    if done.link_token:
+        console.print(f"enrolment link for the person (shown once): {_link(base_url, done.link_token)}")
+
+
+@app.command("pending")
+def pending() -> None:
+    """Account changes waiting for a second person."""
+    with Node.from_settings() as node:
+        rows = account_admin.list_pending(node.engine)
+    table = Table("change", "account", "kind", "role granted", "requested by", "at (UTC)")
+    for c in rows:
+        table.add_row(
+            c.id, c.username, c.kind, c.role.value, c.requested_by, f"{c.requested_at:%Y-%m-%d %H:%M}"
+        )
+    Console(soft_wrap=True).print(table)
+
+
+@app.command("approve")
+def approve(
+    change_id: Annotated[str, typer.Argument(help="The change (see `users pending`).")],
+    actor: AsOption,
+    code: CodeOption = None,
+) -> None:
+    """Approve a change as the second person; prints the enrolment code once."""
+    with Node.from_settings() as node:
+        me = _actor(node, actor, code)
+        try:
+            done = account_admin.approve(
+                node.engine, node.audit, actor=me, change_id=change_id, now=node.clock()
+            )
+        except PnrguardError as exc:
+            raise _fail(exc) from None
+    console = Console(soft_wrap=True)
+    console.print(f"approved for [bold]{done.account.username}[/]")
+    if done.enrol_code:
+        console.print(f"enrolment code for the person (shown once): {done.enrol_code}")
+
+
+@app.command("refuse")
+def refuse(
+    change_id: Annotated[str, typer.Argument(help="The change (see `users pending`).")],
+    actor: AsOption,
+    code: CodeOption = None,
+) -> None:
+    """Refuse a change."""
+    with Node.from_settings() as node:
+        me = _actor(node, actor, code)
+        try:
+            account_admin.refuse(node.engine, node.audit, actor=me, change_id=change_id, now=node.clock())
+        except PnrguardError as exc:
+            raise _fail(exc) from None
+    Console(soft_wrap=True).print("refused")
 
 
 @app.command("list")
@@ -77,7 +230,7 @@ def list_(
         rows = accounts.list_accounts(node.engine)
     if fmt == "csv":
         out = io.StringIO()
-        w = csv.writer(out)
+        w = safe_writer(out)
         w.writerow(["username", "role", "login", "disabled", "last_login_at"])
         for a in rows:
             login = "oidc" if a.oidc_subject else ("password" if a.is_human else "machine")
@@ -87,25 +240,47 @@ def list_(
     table = Table("username", "role", "login", "status", "last login (UTC)")
     for a in rows:
         login = "OIDC" if a.oidc_subject else ("password" if a.is_human else "machine")
+        status = "disabled" if a.disabled else ("waiting for approval" if not a.approved else "enabled")
         table.add_row(
             a.username,
             a.role.label,
             login,
-            "disabled" if a.disabled else "enabled",
+            status,
             f"{a.last_login_at:%Y-%m-%d %H:%M}" if a.last_login_at else "",
         )
-    Console().print(table)
+    Console(soft_wrap=True).print(table)
+
+
+def _set_disabled(username: str, actor: str, code: str | None, *, disabled: bool) -> None:
+    with Node.from_settings() as node:
+        me = _actor(node, actor, code)
+        try:
+            account_admin.set_disabled(
+                node.engine, node.audit, actor=me, username=username, disabled=disabled, now=node.clock()
+            )
+        except PnrguardError as exc:
+            raise _fail(exc) from None
+    Console(soft_wrap=True).print(f"{'disabled' if disabled else 'enabled'} [bold]{username}[/]")
 
 
 @app.command("disable")
-def disable(username: Annotated[str, typer.Argument(help="The account to disable.")]) -> None:
+def disable(
+    username: Annotated[str, typer.Argument(help="The account to disable.")],
+    actor: AsOption,
+    code: CodeOption = None,
+) -> None:
     """Disable an account and end its sessions at once."""
-    with Node.from_settings() as node:
-        try:
-            accounts.set_disabled(node.engine, username)
-        except PnrguardError as exc:
-            raise _fail(exc) from None
-    Console().print(f"disabled [bold]{username}[/]")
+    _set_disabled(username, actor, code, disabled=True)
+
+
+@app.command("enable")
+def enable(
+    username: Annotated[str, typer.Argument(help="The account to enable.")],
+    actor: AsOption,
+    code: CodeOption = None,
+) -> None:
+    """Enable an account again (no new power: it still needs its password and TOTP)."""
+    _set_disabled(username, actor, code, disabled=False)
 
 
 # --- the demo ------------------------------------------------------------------------------
@@ -133,7 +308,7 @@ def synthetic_watchlist(node: Node, *, people: int = 12) -> bytes:
     with a typo in the name and no birth date, so the queue shows strong and weak matches).
     Synthetic traffic only: the demo never holds a real person."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = safe_writer(out)
     w.writerow(["entity_id", "name", "aliases", "dob", "nationality", "documents"])
     with node.engine.connect() as conn:
         ids = list(
@@ -161,18 +336,21 @@ def synthetic_watchlist(node: Node, *, people: int = 12) -> bytes:
 
 
 def seed_demo(node: Node, console: Console | None = None) -> dict[str, str]:
-    """Demo users (one per role, fresh passwords printed), competent authorities, and hits
+    """Demo users (one per role, fresh passwords and TOTP secrets printed: the demo is
+    synthetic, so its users skip the two-person enrolment), competent authorities, and hits
     (a synthetic watchlist, unless screening already produced some). Idempotent."""
     console = console or Console()
     claim_for_demo(node.engine, clock=node.clock)  # raises on a database with real data
     now = node.clock()
     passwords: dict[str, str] = {}
+    secrets_: dict[str, str] = {}
     for username, role in DEMO_USERS.items():
         password = accounts.generate_password()
-        try:
-            accounts.create_account(node.engine, username=username, role=role, password=password, now=now)
-        except PnrguardError:
-            accounts.set_password(node.engine, username, password)
+        secrets_[username] = totp.new_secret()
+        account_admin.provision_enrolled(
+            node.engine, node.keystore, username=username, role=role, password=password,
+            totp_secret=secrets_[username], now=now,
+        )  # fmt: skip
         passwords[username] = password
     for username, role in DEMO_MACHINES.items():
         with contextlib.suppress(PnrguardError):
@@ -196,9 +374,11 @@ def seed_demo(node: Node, console: Console | None = None) -> dict[str, str]:
             actor="demo",
             role="admin",
         )
-    table = Table("username", "role", "password (this run)", title="demo users")
+    table = Table("username", "role", "password (this run)", "TOTP secret (this run)", title="demo users")
+    for column in table.columns:
+        column.overflow = "fold"  # never cut a password or a secret short
     for username, password in passwords.items():
-        table.add_row(username, DEMO_USERS[username].label, password)
+        table.add_row(username, DEMO_USERS[username].label, password, secrets_[username])
     console.print(table)
     with node.engine.connect() as conn:
         waiting = select(func.count()).select_from(hit).where(hit.c.status == "open")

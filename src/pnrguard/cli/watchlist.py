@@ -12,7 +12,6 @@ or purpose differing from the list's); 3 a system error (database, key store, se
 
 from __future__ import annotations
 
-import csv
 import getpass
 import sys
 from enum import StrEnum
@@ -25,6 +24,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from pnrguard.audit.models import Purpose
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import InputError, PnrguardError
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.ingest import opaque
@@ -163,7 +163,7 @@ def list_(
         for v in versions
     ]
     if output is OutputFormat.CSV:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = safe_writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
         return

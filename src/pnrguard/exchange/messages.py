@@ -157,6 +157,8 @@ class Envelope(_Model):
     subject: Subject | None = None
     in_reply_to: MessageId | None = None
     outcome: AnswerOutcome | None = None
+    #: A further answer to a request already answered: explicit, or the receiver refuses it.
+    supplement: bool | None = None
     onward_transfer_condition: Text | None = None
     records: Annotated[list[Record], Field(max_length=500)] = []
 

@@ -58,6 +58,13 @@ TABLE_RULES: dict[str, TableRule] = {
         ),
         TableRule("node_secret", False, "node keys: for the node's life", "-", _NONE),
         TableRule("node_marker", False, "facts about the database (demo marker)", "-", _NONE),
+        TableRule("exchange_result", False, "which bookings a peer's request found (ids): deleted "
+                  "with the booking or the request", "Art. 12(4)", _SHRED),
+        TableRule("account_change", False, "staff account changes and their approvals: kept as "
+                  "long as the audit log", "LED Art. 25", _NONE),
+        TableRule("login_throttle", False, "failed-login counters (digests): cleared when the lock "
+                  "ends", "security of processing (LED Art. 29)", _NONE),
+
         TableRule("search_token", True, "blind-index tokens: deleted at masking (a masked name "
                   "can no longer be searched or linked) and with the booking", "Art. 12(2), 12(4)",
                   _SHRED),

@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import InputError
 from pnrguard.screening.models import Candidate, PersonQuery
 from pnrguard.screening.screener import DEFAULT_THRESHOLD, Screener
@@ -71,7 +72,7 @@ def run(
 
 def write_hits(rows: Iterable[tuple[PersonQuery, Candidate]], out: TextIO) -> int:
     """Write the output CSV; returns the number of hit rows written."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = safe_writer(out, lineterminator="\n")
     writer.writerow(OUTPUT_HEADER)
     count = 0
     for query, candidate in rows:

@@ -10,8 +10,15 @@ Why it looks like this:
   their own APIs and are refused everywhere in the workspace.
 - **Passwords** are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second
   recommended profile); an unknown username costs the same hash as a wrong password, so
-  timing does not tell which accounts exist. Ten failures in a row lock an account for
-  fifteen minutes.
+  timing does not tell which accounts exist.
+- **Guessing is throttled without locking people out for long** (docs/security.md):
+  every wrong password is counted with one atomic UPDATE (parallel guesses all count); from
+  the tenth, the *username* is locked for one minute only (so nobody can keep a colleague
+  out for long), while the pair (username, address) is locked for fifteen minutes after ten
+  and an *address* after fifty failures. Counters are keyed SHA-256, never clear values.
+- **A second factor** (TOTP, `service/totp.py`) is required of every person: the password
+  opens a session at stage ``totp`` (or ``totp_enrol`` for an account that has none yet),
+  which reaches no workspace route until the code is given.
 - **Sessions** are 256-bit random tokens; only their SHA-256 is stored. A session ends
   after `idle` without use or `lifetime` after login, whichever comes first, and is
   replaced at every login (no fixation).
@@ -28,7 +35,7 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.errors import ConflictError, InputError, NotFoundError
 from pnrguard.store import accounts as store
@@ -87,10 +94,16 @@ MACHINE_ROLES = frozenset({Role.CARRIER, Role.PEER})
 #: Usernames are opaque ids in the audit log, so they follow its alphabet and carry no "@".
 _USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,31}")
 _MIN_PASSWORD = 12
-_MAX_FAILURES = 10
-_LOCKOUT = dt.timedelta(minutes=15)
+MAX_FAILURES = _MAX_FAILURES = 10
+#: Per username: short, so an attacker cannot keep a colleague out for long.
+USER_LOCK = _USER_LOCK = dt.timedelta(minutes=1)
+#: Per (username, address) and per address: long, these are the attacker's own.
+_PAIR_LOCK = dt.timedelta(minutes=15)
+_ADDRESS_MAX_FAILURES = 50
 
 _HASHER = PasswordHasher()
+#: A session that still owes its second factor lives five minutes.
+_STAGE_LIFETIME = dt.timedelta(minutes=5)
 #: Verified against when the username is unknown, so both paths cost one argon2 hash.
 _DUMMY_HASH = _HASHER.hash("pnrguard-no-such-account")
 
@@ -106,10 +119,24 @@ class Account:
     oidc_subject: str | None
     created_at: dt.datetime
     last_login_at: dt.datetime | None
+    approved: bool = True
+    has_totp: bool = False
+    enrolment_open: bool = False
 
     @classmethod
     def from_record(cls, r: AccountRecord) -> Account:
-        return cls(r.id, r.username, Role(r.role), r.disabled, r.oidc_subject, r.created_at, r.last_login_at)
+        return cls(
+            r.id,
+            r.username,
+            Role(r.role),
+            r.disabled,
+            r.oidc_subject,
+            r.created_at,
+            r.last_login_at,
+            r.approved,
+            r.totp_wrapped is not None,
+            r.enrol_hash is not None,
+        )
 
     @property
     def is_human(self) -> bool:
@@ -141,16 +168,21 @@ def create_account(
     password: str | None = None,
     oidc_subject: str | None = None,
     now: dt.datetime,
+    approved: bool = True,
+    enrol_hash: bytes | None = None,
+    enrol_expires_at: dt.datetime | None = None,
 ) -> Account:
-    """Create an account. Humans need a password, an OIDC subject or both; machine
-    identities get neither here (they authenticate to their own APIs), so they can never
-    log in to the workspace."""
+    """Create an account row: the provisioning primitive under `service.account_admin`
+    (which applies the two-person rule and audits) and the bootstrap, demo and tests.
+
+    Humans need a password, an OIDC subject or an open enrolment; machine identities get
+    none (they authenticate to their own APIs), so they can never log in to the workspace."""
     role = Role(role)
     check_username(username)
-    if role in MACHINE_ROLES and (password or oidc_subject):
+    if role in MACHINE_ROLES and (password or oidc_subject or enrol_hash):
         raise InputError("machine identities do not log in to the workspace")
-    if role in HUMAN_ROLES and not (password or oidc_subject):
-        raise InputError("a person needs a password or an OIDC subject")
+    if role in HUMAN_ROLES and not (password or oidc_subject or enrol_hash):
+        raise InputError("a person needs a password, an OIDC subject or an enrolment link")
     if password is not None and len(password) < _MIN_PASSWORD:
         raise InputError(f"a password has at least {_MIN_PASSWORD} characters")
     rec = AccountRecord(
@@ -164,6 +196,9 @@ def create_account(
         locked_until=None,
         created_at=now,
         last_login_at=None,
+        approved=approved,
+        enrol_hash=enrol_hash,
+        enrol_expires_at=enrol_expires_at,
     )
     with engine.begin() as conn:
         if store.get_account(conn, username=username) is not None:
@@ -217,42 +252,87 @@ def set_password(engine: Engine, username: str, password: str) -> None:
         store.delete_sessions_of(conn, rec.id)
 
 
-def authenticate(engine: Engine, *, username: str, password: str, now: dt.datetime) -> Account | None:
+def _throttle_key(kind: str, *parts: str) -> bytes:
+    return hashlib.sha256("\x00".join((kind, *parts)).encode("utf-8", "replace")).digest()
+
+
+def _locked(conn: Connection, key: bytes, now: dt.datetime) -> bool:
+    state = store.throttle_state(conn, key)
+    return state is not None and state[1] is not None and state[1] > now
+
+
+def _count_failure(
+    conn: Connection, rec: AccountRecord | None, username: str, address: str, now: dt.datetime
+) -> None:
+    """Count one wrong guess everywhere it counts, each with one atomic statement."""
+    if rec is not None and store.count_failure(conn, rec.id) >= _MAX_FAILURES:
+        store.update_account(conn, rec.id, locked_until=now + _USER_LOCK)
+    pair = _throttle_key("pair", username, address)
+    if store.bump_throttle(conn, pair, now=now) >= _MAX_FAILURES:
+        store.lock_throttle(conn, pair, until=now + _PAIR_LOCK)
+    if address:
+        addr = _throttle_key("address", address)
+        if store.bump_throttle(conn, addr, now=now) >= _ADDRESS_MAX_FAILURES:
+            store.lock_throttle(conn, addr, until=now + _PAIR_LOCK)
+
+
+def authenticate(
+    engine: Engine, *, username: str, password: str, now: dt.datetime, address: str = ""
+) -> Account | None:
     """The account if the password is right and the account may log in; None otherwise.
 
-    Always one argon2 verification, whatever the outcome, so timing tells nothing."""
+    Always one argon2 verification, whatever the outcome, so timing tells nothing. Every
+    wrong password is counted (module docstring), even while a lock is on."""
     with engine.begin() as conn:
         rec = store.get_account(conn, username=username) if _USERNAME.fullmatch(username) else None
         if rec is None or rec.password_hash is None:
             _verify(_DUMMY_HASH, password)
+            _count_failure(conn, None, username[:64], address, now)
             return None
         ok = _verify(rec.password_hash, password)
-        locked = rec.locked_until is not None and rec.locked_until > now
-        if rec.disabled or locked or Role(rec.role) not in HUMAN_ROLES:
-            return None
         if not ok:
-            failures = rec.failed_logins + 1
-            store.update_account(
-                conn,
-                rec.id,
-                failed_logins=0 if failures >= _MAX_FAILURES else failures,
-                locked_until=now + _LOCKOUT if failures >= _MAX_FAILURES else rec.locked_until,
-            )
+            _count_failure(conn, rec, username, address, now)
+            return None
+        locked = (
+            (rec.locked_until is not None and rec.locked_until > now)
+            or _locked(conn, _throttle_key("pair", username, address), now)
+            or (bool(address) and _locked(conn, _throttle_key("address", address), now))
+        )
+        if rec.disabled or locked or not rec.approved or Role(rec.role) not in HUMAN_ROLES:
             return None
         values: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
         if _HASHER.check_needs_rehash(rec.password_hash):
             values["password_hash"] = _HASHER.hash(password)
         store.update_account(conn, rec.id, **values)
+        store.clear_throttle(conn, _throttle_key("pair", username, address))
         rec = store.get_account(conn, account_id=rec.id)
     assert rec is not None
     return Account.from_record(rec)
+
+
+def check_password(engine: Engine, account_id: str, password: str) -> bool:
+    """Is `password` the account's current one (self-service change asks for it)?"""
+    with engine.connect() as conn:
+        rec = store.get_account(conn, account_id=account_id)
+    if rec is None or rec.password_hash is None:
+        _verify(_DUMMY_HASH, password)
+        return False
+    return _verify(rec.password_hash, password)
+
+
+def hash_password(password: str) -> str:
+    if len(password) < _MIN_PASSWORD:
+        raise InputError(f"a password has at least {_MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise InputError("a password has at most 1024 characters")
+    return _HASHER.hash(password)
 
 
 def account_for_oidc(engine: Engine, *, subject: str, now: dt.datetime) -> Account | None:
     """The enabled human account registered for this OIDC subject ("<issuer> <sub>")."""
     with engine.begin() as conn:
         rec = store.get_account(conn, oidc_subject=subject)
-        if rec is None or rec.disabled or Role(rec.role) not in HUMAN_ROLES:
+        if rec is None or rec.disabled or not rec.approved or Role(rec.role) not in HUMAN_ROLES:
             return None
         store.update_account(conn, rec.id, last_login_at=now)
     return Account.from_record(rec)
@@ -277,9 +357,15 @@ class OpenSession:
 
 
 def open_session(
-    engine: Engine, account: Account, *, now: dt.datetime, policy: SessionPolicy | None = None
+    engine: Engine,
+    account: Account,
+    *,
+    now: dt.datetime,
+    policy: SessionPolicy | None = None,
+    stage: str = "full",
 ) -> OpenSession:
-    """Start a session for an authenticated account (expired sessions are swept here)."""
+    """Start a session for an authenticated account (expired sessions are swept here).
+    `stage` other than ``full``: the login still owes its second factor."""
     policy = policy or SessionPolicy()
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
@@ -294,7 +380,8 @@ def open_session(
                 csrf_token=csrf,
                 created_at=now,
                 last_seen_at=now,
-                expires_at=expires,
+                expires_at=expires if stage == "full" else now + _STAGE_LIFETIME,
+                stage=stage,
             ),
         )
     return OpenSession(token, csrf, expires)
@@ -304,6 +391,7 @@ def open_session(
 class ActiveSession:
     account: Account
     csrf_token: str
+    stage: str = "full"
 
 
 def resolve_session(
@@ -322,14 +410,14 @@ def resolve_session(
             store.delete_session(conn, digest)
             return None
         rec = store.get_account(conn, account_id=s.account_id)
-        if rec is None or rec.disabled:
+        if rec is None or rec.disabled or not rec.approved:
             store.delete_session(conn, digest)
             return None
         # Writing last_seen on every request would serialise requests on SQLite; a minute's
         # precision is plenty for an idle timeout of half an hour.
         if now - s.last_seen_at > dt.timedelta(minutes=1):
             store.touch_session(conn, digest, at=now)
-    return ActiveSession(Account.from_record(rec), s.csrf_token)
+    return ActiveSession(Account.from_record(rec), s.csrf_token, s.stage)
 
 
 def close_session(engine: Engine, token: str) -> None:

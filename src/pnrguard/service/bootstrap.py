@@ -8,6 +8,7 @@ adapter is outside our control (the clock, a KMS).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -95,8 +96,10 @@ class Node:
         source_name: str = "file",
         actor: str | None = None,
         role: str | None = None,
+        carriers: Collection[str] | None = None,
     ) -> IngestResult:
-        """`service.ingest.ingest` with this node's adapters."""
+        """`service.ingest.ingest` with this node's adapters. `carriers`: the airline
+        designators the source may write (None: an operator's file, unchecked)."""
         return ingest(
             data,
             engine=self.engine,
@@ -107,6 +110,7 @@ class Node:
             source_name=source_name,
             actor=actor,
             role=role,
+            carriers=carriers,
         )
 
     def checkpoint_audit(self) -> str:

@@ -33,6 +33,7 @@ from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
+from pnrguard.service.four_eyes import Gate, Kind, may_leave
 from pnrguard.service.hit_travellers import linked_records
 from pnrguard.service.package_pdf import render_package_pdf
 from pnrguard.service.review import ReviewPolicy, booking_view, consultation_purpose, log_unmasking
@@ -190,7 +191,8 @@ def propose_transmission(
             released_at=None,
             package_sha256=None,
         )
-        if policy.four_eyes:
+        gate = may_leave(kind=Kind.AUTHORITY, first=user.username, second=None, policy=policy)
+        if gate is Gate.AWAIT_SECOND:
             store.insert_transmission(conn, rec)
             return rec
         released = _released(rec, by=user.username, at=now, reason="released without second approval")
@@ -255,17 +257,16 @@ def approve_transmission(
     clock: Clock,
     node_name: str,
 ) -> TransmissionRecord:
-    """The second approval (four eyes): a supervisor who did not propose it releases it."""
-    if user.role is not Role.SUPERVISOR:
-        raise ForbiddenError("only a supervisor approves a transmission")
+    """The second approval (four eyes, `four_eyes.may_leave`): a supervisor who did not
+    propose it releases it."""
+    may_leave(kind=Kind.AUTHORITY, first="", second=user, policy=None)  # the role, before any read
     reason = _reason(reason, "an approval reason")
     now = clock()
     with engine.begin() as conn:
         rec = store.get_transmission(conn, transmission_id, for_update=True)
         if rec is None:
             raise NotFoundError("no such transmission")
-        if rec.proposed_by == user.username:
-            raise ForbiddenError("four eyes: the second approval is someone else's")
+        may_leave(kind=Kind.AUTHORITY, first=rec.proposed_by, second=user, policy=None)
         if rec.status != "pending":
             raise ConflictError(f"transmission {transmission_id} is {rec.status}")
         if rec.hit_id is not None and hits_store.get_hit(conn, rec.hit_id).status is not HitStatus.CONFIRMED:
@@ -314,6 +315,42 @@ def get_transmission(engine: Engine, transmission_id: str) -> tuple[Transmission
         authority = store.get_authority(conn, rec.authority_id)
     assert authority is not None
     return rec, authority
+
+
+def preview_transmission(
+    transmission_id: str,
+    *,
+    user: Account,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+    clock: Clock,
+    node_name: str,
+) -> Package:
+    """What a pending transmission would release if `user` approved it now: built by
+    `_package`, the function that builds it at release, stamped as that release. For the
+    proposer and supervisors; a logged consultation."""
+    if user.role not in _TRANSMITTERS:
+        raise ForbiddenError("only the approvers see what leaves")
+    now = clock()
+    with engine.begin() as conn:
+        rec = store.get_transmission(conn, transmission_id)
+        if rec is None:
+            raise NotFoundError("no such transmission")
+        if rec.status != "pending":
+            raise ConflictError(f"transmission {transmission_id} is {rec.status}")
+        would = _released(rec, by=user.username, at=now, reason="(the approval reason)")
+        pkg = _package(conn, keystore, would, user=user, node_name=node_name, log=audit(conn))
+        audit(conn).append(
+            actor=user.username,
+            role=user.role.value,
+            operation=Operation.CONSULTATION,
+            purpose=consultation_purpose(user, Purpose(rec.purpose)),
+            record_ids=[rec.booking_id, *([rec.hit_id] if rec.hit_id else [])],
+            counts={"packages.previewed": 1},
+            reference=rec.id,
+        )
+    return pkg
 
 
 def package(

@@ -25,7 +25,6 @@ Art. 20 statistics, as computed here for a period ``[start, end)``:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -39,6 +38,7 @@ from sqlalchemy.engine import Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import AuditEntry, Operation, Purpose, format_time
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import NotFoundError
 from pnrguard.protection.crypto import KeyKind, decrypt_field, key_context
 from pnrguard.protection.keystore import KeyStore, WrappedKey
@@ -114,7 +114,7 @@ AUDIT_COLUMNS = ("seq", "at", "actor", "role", "operation", "purpose", "record_i
 def audit_csv(entries: Iterable[AuditEntry]) -> str:
     """Entries as CSV; ids space-separated, counts as compact JSON."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = safe_writer(out, lineterminator="\n")
     w.writerow(AUDIT_COLUMNS)
     for e in entries:
         w.writerow(
@@ -239,7 +239,7 @@ APPROVAL_COLUMNS = (
 
 def approvals_csv(records: Iterable[ApprovalRecord]) -> str:
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = safe_writer(out, lineterminator="\n")
     w.writerow(APPROVAL_COLUMNS)
     for a in records:
         w.writerow(
@@ -518,7 +518,7 @@ def statistics_rows(report: Art20Report) -> list[tuple[str, str, int | str]]:
 
 def statistics_csv(report: Art20Report) -> str:
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = safe_writer(out, lineterminator="\n")
     w.writerow(["period_start", "period_end", "section", "key", "value"])
     for section, key, value in statistics_rows(report):
         w.writerow([format_time(report.start), format_time(report.end), section, key, value])

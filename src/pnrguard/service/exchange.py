@@ -86,6 +86,8 @@ from pnrguard.service.exchange_peers import (
     register_peer,
     revoke_peer,
 )
+from pnrguard.service.four_eyes import Gate, Kind, kind_of_peer, may_leave
+from pnrguard.service.peer_answers import require_found
 from pnrguard.service.review import ReviewPolicy
 from pnrguard.service.unmasking import can_see_identity_on, read_visible
 from pnrguard.store import exchange as store
@@ -418,6 +420,8 @@ def _file(
                 or asked.kind not in (MessageKind.REQUEST.value, MessageKind.EUROPOL_REQUEST.value)
             ):
                 raise _Refusal(409, "unknown_request", "the answer refers to no request we sent to this peer")
+            if asked.status == "answered" and not env.supplement:
+                raise _Refusal(409, "already_answered", "a further answer must be marked as a supplement")
             in_reply_to = asked.id
             store.set_status(conn, asked.id, expect=("sent", "answered"), status="answered")
     store.insert_message(
@@ -775,14 +779,15 @@ def approve_answer(
 
     With ``policy.four_eyes`` the answer is built and sealed now (what the first person saw
     is what leaves) but waits, with its request, in ``awaiting_second`` for a supervisor's
-    `second_approval`; nothing is delivered and the first approval is logged. The workspace
-    passes the node's policy; without one (service-level callers) one approval sends."""
+    `second_approval`; nothing is delivered and the first approval is logged. Without a
+    policy the node's applies (`four_eyes.may_leave`: never "off" by omission)."""
     _decider(user)
     reason = _reason(reason)
     now = node.clock()
     answer_id = new_id()
     codes = list(dict.fromkeys(handling))
-    four_eyes = policy is not None and policy.four_eyes
+    gate = may_leave(kind=Kind.PEER_ANSWER, first=user.username, second=None, policy=policy)
+    four_eyes = gate is Gate.AWAIT_SECOND
     status = "awaiting_second" if four_eyes else "approved"
     with node.engine.begin() as conn:
         rec = store.get_message(conn, local_id)
@@ -790,6 +795,7 @@ def approve_answer(
             raise NotFoundError("no such incoming request")
         peer = _usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
         purpose = Purpose(rec.purpose)
+        require_found(conn, local_id, booking_ids)  # only what the request's searches found
         records = _read_records(
             conn, node, booking_ids, user=user, purpose=purpose, now=now, reference=local_id
         )
@@ -873,8 +879,7 @@ def _awaiting_second(conn: Connection, local_id: str, user: Account) -> tuple[Ex
     draft = store.draft_answer(conn, local_id)
     if rec.status != "awaiting_second" or draft is None:
         raise ConflictError(f"request {local_id} is {rec.status}, not awaiting a second approval")
-    if draft.decided_by == user.username:
-        raise ForbiddenError("four eyes: the second approval is someone else's")
+    may_leave(kind=Kind.PEER_ANSWER, first=draft.decided_by or "", second=user, policy=None)
     return rec, draft
 
 
@@ -1042,11 +1047,14 @@ def send_transfer(
     node: Node,
     client: PeerClient,
     local_id: str | None = None,
+    policy: ReviewPolicy | None = None,
 ) -> ExchangeRecord:
     """A spontaneous transfer (Art. 9(1)) of a confirmed hit's booking, or the forward of
     data received from another peer (`forward_message_id`), which carries that data's
     handling codes on and is refused under H2 without a recorded permission. `local_id`:
-    as for `send_request`."""
+    as for `send_request`. With four eyes (`four_eyes.may_leave`, the node's policy when
+    none is given) it is sealed and waits in ``awaiting_second`` for a supervisor
+    (`four_eyes.approve_outgoing`), whatever the recipient: peer, Europol, third country."""
     _decider(user)
     reason = _reason(reason)
     if (hit_id is None) == (forward_message_id is None):
@@ -1070,6 +1078,7 @@ def send_transfer(
             client=client,
             local_id=local_id,
             now=now,
+            policy=policy,
         )
     except _H2Blocked as blocked:
         # Logged after the use case's transaction ended (SQLite has one writer at a time).
@@ -1099,10 +1108,15 @@ def _send_transfer(
     client: PeerClient,
     local_id: str,
     now: dt.datetime,
+    policy: ReviewPolicy | None = None,
 ) -> ExchangeRecord:
     with node.engine.begin() as conn:
         directory = SqlPeerDirectory(conn)
         peer = _usable_peer(directory, name=peer_name)
+        kind = kind_of_peer(
+            third_country=peer.third_country, europol=peer.kind.value == "europol", answer=False
+        )
+        waits = may_leave(kind=kind, first=user.username, second=None, policy=policy) is Gate.AWAIT_SECOND
         if hit_id is not None:
             h = hits_store.get_hit(conn, hit_id)
             if h.status is not HitStatus.CONFIRMED:
@@ -1152,9 +1166,24 @@ def _send_transfer(
             onward_transfer_condition=onward,
         )
         _file_outgoing(
-            conn, env, peer=peer, user=user, node=node, now=now,
-            local_id=local_id, status="approved", reason=reason, forwarded_from=forward_message_id,
+            conn, env, peer=peer, user=user, node=node, now=now, local_id=local_id, reason=reason,
+            status="awaiting_second" if waits else "approved", forwarded_from=forward_message_id,
         )
+        if waits:
+            node.audit(conn).append(
+                actor=user.username,
+                role=user.role.value,
+                operation=Operation.ALTERATION,
+                purpose=purpose,
+                record_ids=[f"peer:{peer.name}", f"msg:{local_id}", *extra_ids],
+                counts={"exchange.transfer.first_approval": 1, "bookings": len(records)},
+                reference=local_id,
+            )
+    if waits:
+        with node.engine.connect() as conn:
+            draft = store.get_message(conn, local_id)
+        assert draft is not None
+        return draft
     return _deliver(
         local_id,
         peer,

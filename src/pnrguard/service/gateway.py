@@ -39,13 +39,13 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -64,6 +64,7 @@ from pnrguard.formats.edifact import (
 )
 from pnrguard.protection.crypto import AssociatedData, decrypt_field, encrypt_field, new_data_key
 from pnrguard.protection.keystore import KeyStore, WrappedKey
+from pnrguard.service import carrier_scope
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import IngestResult
 from pnrguard.store.gateway import (
@@ -149,6 +150,9 @@ class GatewaySettings(BaseSettings):
     queue_depth_refresh_ms: int = Field(default=500, ge=1)
     #: Retry-After (seconds) of a `queue_full` refusal.
     queue_full_retry_after_seconds: int = Field(default=30, ge=1)
+    #: Bearer token for `/metrics` and `/health/gateway` (they show carrier codes and
+    #: volumes). Unset: they answer only to clients on the loopback interface.
+    ops_token: SecretStr | None = None
 
     @property
     def recipient_ids(self) -> frozenset[str]:
@@ -186,6 +190,8 @@ class Reason(StrEnum):
     REPLAY = "replay"
     UNAVAILABLE = "unavailable"
     QUEUE_FULL = "queue_full"
+    CARRIER_SCOPE = "carrier_out_of_scope"  # names another carrier's bookings
+    TOO_MANY_SEGMENTS = "too_many_segments"
 
 
 #: reason -> (HTTP status, CONTRL 0085 syntax error code, service segment tag)
@@ -207,6 +213,8 @@ _REASONS: dict[Reason, tuple[int, str, str]] = {
     Reason.REPLAY: (409, "26", "UNB"),  # duplicate detected
     Reason.UNAVAILABLE: (503, "18", ""),
     Reason.QUEUE_FULL: (503, "18", ""),  # backpressure: 0085 has no capacity code
+    Reason.CARRIER_SCOPE: (403, "12", "UNB"),  # invalid value: not this credential's airline
+    Reason.TOO_MANY_SEGMENTS: (413, "18", ""),
 }
 
 
@@ -412,6 +420,8 @@ def check_envelope(
     now: dt.datetime,
     replay_window: dt.timedelta,
     future_skew: dt.timedelta,
+    scope: Collection[str] | None = None,
+    max_segments: int | None = None,
 ) -> Envelope:
     """Check an interchange's envelope cheaply; return what it says or raise `GatewayRejection`.
 
@@ -477,6 +487,18 @@ def check_envelope(
             )
     if suspicion is not None:
         _full_check(raw, envelope, suspicion)
+    if max_segments is not None and text.count(seg) > max_segments:
+        raise GatewayRejection(
+            Reason.TOO_MANY_SEGMENTS, f"more than {max_segments} segments (the limit)", envelope=envelope
+        )
+    if scope is not None:
+        bad = carrier_scope.outside(carrier_scope.scan(text), scope)
+        if bad:
+            raise GatewayRejection(
+                Reason.CARRIER_SCOPE,
+                f"carrier codes {','.join(bad)[:60]} are outside this credential's designators",
+                envelope=envelope,
+            )
     return envelope
 
 
@@ -489,15 +511,24 @@ def token_digest(token: str) -> bytes:
 
 
 def issue_credential(
-    engine: Engine, *, carrier: str, senders: Sequence[str] = (), clock: Clock
+    engine: Engine,
+    *,
+    carrier: str,
+    senders: Sequence[str] = (),
+    designators: Sequence[str] = (),
+    clock: Clock,
 ) -> tuple[Credential, str]:
-    """Create a credential for `carrier`; returns it and the token, which is shown once."""
+    """Create a credential for `carrier`; returns it and the token, which is shown once.
+    `designators`: the airline codes whose bookings it may write (default: `carrier`)."""
     carrier = carrier.strip().upper()
     if not _CARRIER_RE.fullmatch(carrier):
         raise InputError("carrier code must be 2-8 letters or digits")
     allowed = tuple(dict.fromkeys(s.strip() for s in (senders or [carrier]) if s.strip()))
     if not allowed or not all(_SENDER_RE.fullmatch(s) for s in allowed):
         raise InputError("sender ids must be 1-35 letters, digits, '.', '_' or '-'")
+    scope = tuple(dict.fromkeys(d.strip().upper() for d in (designators or [carrier]) if d.strip()))
+    if not scope or not all(_CARRIER_RE.fullmatch(d) for d in scope):
+        raise InputError("airline designators must be 2-8 letters or digits")
     token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
     credential_id = new_id()
     at = clock.now()
@@ -506,10 +537,11 @@ def issue_credential(
             credential_id=credential_id,
             carrier=carrier,
             senders=allowed,
+            designators=scope,
             token_sha256=token_digest(token),
             at=at,
         )
-    return Credential(credential_id, carrier, allowed, at, None), token
+    return Credential(credential_id, carrier, allowed, at, None, scope), token
 
 
 def list_credentials(engine: Engine) -> list[Credential]:
@@ -880,7 +912,13 @@ def queue_values(
 
 class IngestFn(Protocol):
     def __call__(
-        self, data: bytes, *, source_name: str, actor: str | None, role: str | None
+        self,
+        data: bytes,
+        *,
+        source_name: str,
+        actor: str | None,
+        role: str | None,
+        carriers: Collection[str] | None = None,
     ) -> IngestResult: ...
 
 
@@ -938,7 +976,11 @@ def process_next(
             message_id, outcome, status = existing.id, existing.status.value, ProcessStatus.ALREADY
         else:
             raw = decrypt_payload(keystore, claimed)
-            result = ingest(raw, source_name="push", actor=f"carrier:{claimed.carrier}", role="carrier")
+            with engine.connect() as conn:
+                scope = GatewayRepository(conn).scope_of(claimed.carrier)
+            result = ingest(
+                raw, source_name="push", actor=f"carrier:{claimed.carrier}", role="carrier", carriers=scope
+            )
             del raw
             message_id = result.message_id  # this receipt; a duplicate's row points to the original
             outcome, status = result.status.value, ProcessStatus.INGESTED

@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -50,6 +50,7 @@ from pnrguard.protection.keystore import KeyStore
 from pnrguard.protection.minimise import AnnexViolation, minimisation_counts
 from pnrguard.protection.protect import protect
 from pnrguard.protection.sensitive import SensitiveFilter
+from pnrguard.service.carrier_scope import OUT_OF_SCOPE, Limits, out_of_scope, over_limits
 from pnrguard.service.clock import Clock
 from pnrguard.service.quality import record_quality
 from pnrguard.service.screening import screen_saved
@@ -314,17 +315,31 @@ def ingest(
     actor: str | None = None,
     role: str | None = None,
     reader: Reader | None = None,
+    carriers: Collection[str] | None = None,
+    limits: Limits | None = None,
 ) -> IngestResult:
     """Ingest one message (see the module docstring). Never raises for bad input.
 
     `source_name` is the channel it came by (``file``, ``push``, ...), kept on the inbox
     row. The audit actor is `actor` when given (the CLI passes its operator), else
     ``carrier:<UNB sender>``; `role` defaults to ``operator`` / ``carrier`` accordingly.
+    `carriers`: the designators the source may write; a message naming another carrier's
+    booking is quarantined (`service.carrier_scope`). `limits` bound bytes and segments
+    before anything is parsed.
     """
     raw = bytes(data)
     digest = hashlib.sha256(raw).digest()
-    read = _read_and_protect(raw, reader or _default_reader, sensitive_filter)
+    breach = over_limits(raw, limits or Limits())  # read per call: settings can change
+    if breach is not None:
+        read = _Read(reason_code=breach.code, reason_text=breach.detail)
+    else:
+        read = _read_and_protect(raw, reader or _default_reader, sensitive_filter)
     sender = read.result.sender if read.result else peek_sender(raw)
+    if carriers is not None and read.result is not None:
+        bad = out_of_scope(read.bookings, carriers)
+        if bad:
+            text = f"carrier codes {','.join(bad)[:80]} are outside the source's scope"
+            read = _Read(reason_code=OUT_OF_SCOPE, reason_text=text)
     who = actor or f"carrier:{opaque(sender)}"
     as_role = role or ("operator" if actor else "carrier")
 

@@ -30,7 +30,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import TTFFont
 
-__all__ = ["find_unicode_font", "render_package_pdf"]
+__all__ = ["find_unicode_font", "package_lines", "render_package_pdf"]
 
 #: Where Debian and common distributions put DejaVu Sans (tried in order).
 _FONT_DIRS = (
@@ -147,6 +147,36 @@ def _flatten(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
         yield path, str(value)
 
 
+def _summary(data: dict[str, Any]) -> list[tuple[str, str]]:
+    recipient = data["recipient"]
+    return [
+        ("Transmission", str(data["transmission_id"])),
+        ("From", str(data["node"])),
+        ("Released", str(data.get("released_at") or "not released")),
+        ("Recipient", f"{recipient['name']} ({recipient['code']}, {recipient['kind']})"),
+        ("Purpose", str(data["purpose"]["label"])),
+        ("Legal basis", str(data["legal_basis"])),
+        ("Conditions", str(data["conditions"])),
+        ("Justification", str(data["justification"])),
+    ]
+
+
+def package_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The package as (style, text) lines, "h" a heading and "t" text: what the PDF prints,
+    for the second person's preview of exactly what leaves (issue 11, section 4)."""
+    out: list[tuple[str, str]] = [("h", "Transmission")]
+    out += [("t", f"{label}: {value}") for label, value in _summary(data)]
+    for key, label in _SECTIONS:
+        if key not in data:
+            continue
+        out.append(("h", label))
+        if isinstance(data[key], dict | list):
+            out += [("t", f"{k}: {v}") for k, v in _flatten(data[key])]
+        else:
+            out.append(("t", str(data[key])))
+    return out
+
+
 def render_package_pdf(data: dict[str, Any], *, unicode_font: bool = True) -> bytes:
     """The package `data` (as built by service.disclosure) as an A4 PDF document;
     `unicode_font=False` forces the core-font fallback (what a node without fonts does)."""
@@ -174,17 +204,7 @@ def render_package_pdf(data: dict[str, Any], *, unicode_font: bool = True) -> by
     pdf.set_text_color(0, 0, 0)
 
     pdf.heading("Transmission")
-    recipient = data["recipient"]
-    pdf.rows([
-        ("Transmission", str(data["transmission_id"])),
-        ("From", str(data["node"])),
-        ("Released", str(released or "not released")),
-        ("Recipient", f"{recipient['name']} ({recipient['code']}, {recipient['kind']})"),
-        ("Purpose", str(data["purpose"]["label"])),
-        ("Legal basis", str(data["legal_basis"])),
-        ("Conditions", str(data["conditions"])),
-        ("Justification", str(data["justification"])),
-    ])  # fmt: skip
+    pdf.rows(_summary(data))
 
     for key, label in _SECTIONS:
         if key not in data:

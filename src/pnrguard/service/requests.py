@@ -29,11 +29,15 @@ from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundE
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.review import BookingView, Page, booking_view, consultation_purpose, log_unmasking
-from pnrguard.service.search import SearchCriteria, SearchOutcome, search
+from pnrguard.service.search import SearchCriteria, SearchOutcome, find_summaries, search
 from pnrguard.store import workspace as store
 from pnrguard.store.repository import BookingSummary, new_id
 from pnrguard.store.tables import booking
 from pnrguard.store.workspace import RequestRecord
+
+#: The most bookings one search under a peer's request lists (a peer asks about a person or
+#: a booking: more than this is a question to narrow, not an answer).
+MAX_PEER_RESULTS = 500
 
 __all__ = [
     "MIN_REASON",
@@ -149,6 +153,17 @@ def decide_request(
 
 
 # --- search (service/search.py: over the blind index, one logged page at a time) ------------
+
+
+def find_bookings(
+    conn: Connection, keystore: KeyStore, criteria: SearchCriteria
+) -> tuple[list[BookingSummary], int, bool]:
+    """The bookings `criteria` select, resolved from the blind index like every search of
+    the node (`service.search`): (at most `MAX_PEER_RESULTS` bookings, identities decrypted
+    to find them (always 0: nothing is decrypted to find), whether the list was cut). Peer
+    requests (`service.peer_answers`) run it; what they found bounds what an answer names."""
+    found, truncated = find_summaries(conn, keystore, criteria, limit=MAX_PEER_RESULTS)
+    return found, 0, truncated
 
 
 def found_so_far(engine: Engine, request_id: str) -> list[BookingSummary]:

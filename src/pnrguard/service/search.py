@@ -45,6 +45,7 @@ __all__ = [
     "SearchCriteria",
     "SearchOutcome",
     "SearchRow",
+    "find_summaries",
     "search",
     "traveller_history",
 ]
@@ -251,6 +252,22 @@ def _log(
         counts={f"{kind}.results": total, f"{kind}.shown": len(ids), f"{kind}.decrypted": decrypted},
         reference=req.id,
     )
+
+
+def find_summaries(
+    conn: Connection, keystore: KeyStore, criteria: SearchCriteria, *, limit: int
+) -> tuple[list[BookingSummary], bool]:
+    """The bookings `criteria` select, from the index and the clear columns only (nothing is
+    decrypted): at most `limit`, and whether the list was cut. For callers that list
+    bookings rather than show people (a peer's request); they log what they show."""
+    criteria.check()
+    person, wide = criteria.terms(tokeniser(conn, keystore))
+    cand = candidates(person=person, wide=wide)
+    q = select(booking).where(*_filters(criteria))
+    if cand is not None:
+        q = q.where(booking.c.id.in_(select(cand.subquery().c.booking_id)))
+    rows = conn.execute(q.order_by(booking.c.flight_date, booking.c.id).limit(limit + 1)).all()
+    return [BookingSummary.from_row(r) for r in rows[:limit]], len(rows) > limit
 
 
 def search(

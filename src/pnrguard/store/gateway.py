@@ -74,6 +74,9 @@ carrier_credential = Table(
     Column("carrier", String(8), nullable=False),
     # Comma-separated UNB sender ids this credential may push as.
     Column("senders", String(200), nullable=False),
+    # Comma-separated airline designators whose bookings it may write (0014; NULL: the
+    # carrier's own code only).
+    Column("designators", String(200), nullable=True),
     Column("token_sha256", LargeBinary(32), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
@@ -144,6 +147,7 @@ class Credential:
     senders: tuple[str, ...]
     created_at: dt.datetime
     revoked_at: dt.datetime | None
+    designators: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Credential:
@@ -153,7 +157,13 @@ class Credential:
             senders=tuple(s for s in row.senders.split(",") if s),
             created_at=row.created_at,
             revoked_at=row.revoked_at,
+            designators=tuple(d for d in (row.designators or "").split(",") if d),
         )
+
+    @property
+    def scope(self) -> frozenset[str]:
+        """The airline designators whose bookings this credential may write."""
+        return frozenset(self.designators or (self.carrier,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,11 +233,13 @@ class GatewayRepository:
         senders: Sequence[str],
         token_sha256: bytes,
         at: dt.datetime,
+        designators: Sequence[str] = (),
     ) -> None:
         self._conn.execute(
             insert(carrier_credential).values(
                 id=credential_id,
                 carrier=carrier,
+                designators=",".join(designators) or None,
                 senders=",".join(senders),
                 token_sha256=token_sha256,
                 created_at=at,
@@ -243,6 +255,16 @@ class GatewayRepository:
     def active_by_token_hash(self) -> dict[bytes, Credential]:
         q = select(carrier_credential).where(carrier_credential.c.revoked_at.is_(None))
         return {bytes(r.token_sha256): Credential.from_row(r) for r in self._conn.execute(q)}
+
+    def scope_of(self, carrier: str) -> frozenset[str]:
+        """The designators a carrier's active credentials may write (its own code at least)."""
+        q = select(carrier_credential).where(
+            carrier_credential.c.carrier == carrier, carrier_credential.c.revoked_at.is_(None)
+        )
+        scope = {carrier}
+        for r in self._conn.execute(q):
+            scope |= Credential.from_row(r).scope
+        return frozenset(scope)
 
     def revoke(self, credential_id: str, *, at: dt.datetime) -> bool:
         done = self._conn.execute(

@@ -364,12 +364,14 @@ PERSONAL: tuple[PersonalColumn, ...] = (
 #: Tables that hold no personal data at all (reason).
 NOT_PERSONAL_TABLES: dict[str, str] = {
     "alembic_version": "schema version",
+    "account_change": "staff account changes awaiting a second person: ids, roles, dates, link digests",
     "audit_checkpoint": "signed tree heads: hashes and counts",
     "audit_cosignature": "peers' cosignatures of our checkpoints: signatures over hashes and sizes",
     "carrier_quality": "data-quality counters per carrier, day and metric: numbers only",
     "carrier_credential": "carrier API tokens (hashes) and sender codes",
     "competent_authority": "authorities: public bodies",
     "criteria_rule": "pre-determined criteria: rules, never persons (Art. 6(4))",
+    "login_throttle": "failed-login counters keyed by SHA-256 of a username or an address",
     "node_marker": "facts about the database itself (the demo marker)",
     "node_secret": "node-wide keys, wrapped by the key store",
     "peer": "peer PIUs: public certificates and keys",
@@ -400,8 +402,14 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "locked_until": _TIME,
         "created_at": _TIME,
         "last_login_at": _TIME,
+        "approved": "flag: a second person approved the account (two-person rule)",
+        "totp_wrapped": "staff TOTP secret, encrypted under a node secret",
+        "totp_last_step": "the last TOTP step used (no reuse)",
+        "enrol_hash": "SHA-256 of a one-time enrolment link",
+        "enrol_expires_at": _TIME,
     },
     "web_session": {
+        "stage": "login stage (password done, second factor pending, ...)",
         "token_hash": "SHA-256 of a random cookie",
         "account_id": _ID,
         "csrf_token": "random",
@@ -606,6 +614,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "new_version": _COUNT,
     },
     "request_result": {"request_id": _ID, "booking_id": _ID, "found_at": _TIME},
+    "exchange_result": {"message_id": _ID, "booking_id": _ID, "found_at": _TIME},
     "retention_hold": {
         "id": _ID,
         "booking_id": _ID,

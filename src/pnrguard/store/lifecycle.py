@@ -64,6 +64,7 @@ from pnrguard.protection.crypto import KeyKind, decrypt_field, encrypt_field, ke
 from pnrguard.protection.keystore import KeyStore, Secret, WrappedKey
 from pnrguard.protection.retention import RetentionLinks
 from pnrguard.store.db import in_values, metadata
+from pnrguard.store.peer_results import forget_found
 from pnrguard.store.repository import (
     _IDENTITY_FIELDS,
     BookingRepository,
@@ -479,6 +480,7 @@ def delete_bookings(conn: Connection, ids: Sequence[str], *, at: dt.datetime) ->
         )
     delete_copies(conn, list(ids), at=at)
     forget_bookings(conn, ids, deleted=True)  # blind-index tokens and links (store/traveller.py)
+    forget_found(conn, ids)  # what peers' requests found (store/peer_results.py)
     return DeleteCounts(bookings, versions, keys)
 
 

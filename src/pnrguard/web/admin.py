@@ -1,13 +1,16 @@
 """Administration: accounts and competent authorities. The administrator runs the node and
-never sees personal data, so these pages show staff accounts and authorities only."""
+never sees personal data, so these pages show staff accounts and authorities only.
+
+Account changes are requests that a second person (another administrator or the DPO)
+approves on ``/admin/approvals`` (`service.account_admin`); no page shows a password."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pnrguard.errors import ConflictError, InputError, NotFoundError
-from pnrguard.service import accounts, disclosure
+from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.service import account_admin, accounts, disclosure
 from pnrguard.service.accounts import Account, Role
 from pnrguard.store import accounts as accounts_store
 from pnrguard.store.workspace import AUTHORITY_KINDS
@@ -20,19 +23,28 @@ router = APIRouter(prefix="/admin")
 
 
 def _accounts_page(
-    request: Request, *, message: str = "", error: str = "", status_code: int = 200
+    request: Request, *, message: str = "", link: str = "", error: str = "", status_code: int = 200
 ) -> Response:
     return render(
         request,
         "admin_accounts.html",
         {
             "accounts": accounts.list_accounts(node_of(request).engine),
+            "pending": account_admin.list_pending(node_of(request).engine),
             "roles": list(Role),
+            "person_roles": [r for r in Role if r in accounts.HUMAN_ROLES],
             "message": message,
+            "link": link,
             "error": error,
         },
         status_code=status_code,
     )
+
+
+def _link_url(request: Request, token: str | None) -> str:
+    if not token:
+        return ""
+    return f"{request.url.scheme}://{request.url.netloc}{account_admin.ENROL_PATH}/{token}"
 
 
 @router.get("/accounts", include_in_schema=False)
@@ -46,42 +58,42 @@ def accounts_add(
     username: str = Form(""),
     role: str = Form(""),
     oidc_subject: str = Form(""),
-    _: Account = Depends(require_role(Role.ADMIN)),  # noqa: B008
+    me: Account = Depends(require_role(Role.ADMIN)),  # noqa: B008
 ) -> Response:
+    """Ask for an account; a person's waits for a second person's approval. No password is
+    shown: the requester gets the enrolment link, the approver the code."""
     node = node_of(request)
     try:
         r = Role(role)
     except ValueError:
         return _accounts_page(request, error="unknown role", status_code=400)
-    password = (
-        accounts.generate_password() if r in accounts.HUMAN_ROLES and not oidc_subject.strip() else None
-    )
     try:
-        accounts.create_account(
-            node.engine,
-            username=username.strip().lower(),
-            role=r,
-            password=password,
-            oidc_subject=oidc_subject.strip() or None,
-            now=node.clock(),
-        )
-    except (InputError, ConflictError) as exc:
+        done = account_admin.request_account(
+            node.engine, node.audit, actor=me, username=username.strip().lower()[:64], role=r,
+            oidc_subject=oidc_subject.strip()[:255] or None, now=node.clock(),
+        )  # fmt: skip
+    except (InputError, ConflictError, ForbiddenError) as exc:
         return _accounts_page(request, error=str(exc), status_code=exc.http_status)
-    message = f"Account {username.strip().lower()} added."
-    if password:
-        message += f" Its password, shown only now: {password}"
-    return _accounts_page(request, message=message)
+    message = f"Account {done.account.username} added."
+    if done.change_id:
+        message = f"Account {done.account.username} requested: it waits for a second person's approval."
+    return _accounts_page(request, message=message, link=_link_url(request, done.link_token))
+
+
+def _target(request: Request, account_id: str) -> accounts_store.AccountRecord:
+    with node_of(request).engine.connect() as conn:
+        rec = accounts_store.get_account(conn, account_id=account_id[:64])
+    if rec is None:
+        raise NotFoundError("no such account")
+    return rec
 
 
 def _set_disabled(request: Request, account_id: str, *, disabled: bool, me: Account) -> Response:
-    engine = node_of(request).engine
-    with engine.connect() as conn:
-        rec = accounts_store.get_account(conn, account_id=account_id)
-    if rec is None:
-        raise NotFoundError("no such account")
-    if rec.id == me.id:
-        raise InputError("you cannot disable your own account")
-    accounts.set_disabled(engine, rec.username, disabled=disabled)
+    node = node_of(request)
+    rec = _target(request, account_id)
+    account_admin.set_disabled(
+        node.engine, node.audit, actor=me, username=rec.username, disabled=disabled, now=node.clock()
+    )
     return RedirectResponse("/admin/accounts", status_code=303)
 
 
@@ -101,6 +113,96 @@ def accounts_enable(
     me: Account = Depends(require_role(Role.ADMIN)),  # noqa: B008
 ) -> Response:
     return _set_disabled(request, account_id, disabled=False, me=me)
+
+
+@router.post("/accounts/{account_id}/role", include_in_schema=False)
+def accounts_role(
+    request: Request,
+    account_id: str,
+    role: str = Form(""),
+    me: Account = Depends(require_role(Role.ADMIN)),  # noqa: B008
+) -> Response:
+    node = node_of(request)
+    rec = _target(request, account_id)
+    try:
+        account_admin.request_role(
+            node.engine, node.audit, actor=me, username=rec.username, role=Role(role), now=node.clock()
+        )
+    except ValueError:
+        return _accounts_page(request, error="unknown role", status_code=400)
+    except (InputError, ConflictError) as exc:
+        return _accounts_page(request, error=str(exc), status_code=exc.http_status)
+    return _accounts_page(request, message=f"Role change of {rec.username} waits for a second person.")
+
+
+@router.post("/accounts/{account_id}/reset", include_in_schema=False)
+def accounts_reset(
+    request: Request,
+    account_id: str,
+    me: Account = Depends(require_role(Role.ADMIN)),  # noqa: B008
+) -> Response:
+    node = node_of(request)
+    rec = _target(request, account_id)
+    try:
+        done = account_admin.request_reset(
+            node.engine, node.audit, actor=me, username=rec.username, now=node.clock()
+        )
+    except (InputError, ConflictError) as exc:
+        return _accounts_page(request, error=str(exc), status_code=exc.http_status)
+    return _accounts_page(
+        request,
+        message=f"Reset of {rec.username} waits for a second person.",
+        link=_link_url(request, done.link_token),
+    )
+
+
+def _approvals_page(
+    request: Request, *, message: str = "", error: str = "", status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "admin_approvals.html",
+        {"pending": account_admin.list_pending(node_of(request).engine), "message": message, "error": error},
+        status_code=status_code,
+    )
+
+
+@router.get("/approvals", include_in_schema=False)
+def approvals_page(request: Request, _: Account = Depends(require_role(Role.ADMIN, Role.DPO))) -> Response:  # noqa: B008
+    return _approvals_page(request)
+
+
+@router.post("/approvals/{change_id}/approve", include_in_schema=False)
+def approvals_approve(
+    request: Request,
+    change_id: str,
+    me: Account = Depends(require_role(Role.ADMIN, Role.DPO)),  # noqa: B008
+) -> Response:
+    node = node_of(request)
+    try:
+        done = account_admin.approve(
+            node.engine, node.audit, actor=me, change_id=change_id[:64], now=node.clock()
+        )
+    except (ForbiddenError, ConflictError) as exc:
+        return _approvals_page(request, error=str(exc), status_code=exc.http_status)
+    message = f"Approved for {done.account.username}."
+    if done.enrol_code:
+        message += f" Enrolment code for the person (shown once): {done.enrol_code}"
+    return _approvals_page(request, message=message)
+
+
+@router.post("/approvals/{change_id}/refuse", include_in_schema=False)
+def approvals_refuse(
+    request: Request,
+    change_id: str,
+    me: Account = Depends(require_role(Role.ADMIN, Role.DPO)),  # noqa: B008
+) -> Response:
+    node = node_of(request)
+    try:
+        account_admin.refuse(node.engine, node.audit, actor=me, change_id=change_id[:64], now=node.clock())
+    except (ForbiddenError, ConflictError) as exc:
+        return _approvals_page(request, error=str(exc), status_code=exc.http_status)
+    return _approvals_page(request, message="Refused.")
 
 
 def _authorities_page(request: Request, *, error: str = "", status_code: int = 200) -> Response:

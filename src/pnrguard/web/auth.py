@@ -18,6 +18,9 @@ Why it is built this way (docs/workspace.md, "Identity and roles"):
   must be the node's own.
 - **OIDC** (`web/oidc.py`) is an alternative way to *authenticate*; the role always comes
   from the node's own account table.
+- **Second factor**: a password (or OIDC) login opens a session at stage ``totp`` (or
+  ``totp_enrol``) that no route accepts; `web/account.py` turns it into a full session, with
+  a fresh token, once a TOTP code is right (RFC 6238, `service/totp.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -142,8 +146,10 @@ def _session_account(request: Request) -> Account | None:
         active = accounts.resolve_session(
             node.engine, token, now=node.clock(), policy=settings_of(request).session_policy
         )
-    request.state.account = active.account if active else None
-    request.state.csrf_token = active.csrf_token if active else ""
+    # A session that still owes its second factor is no session for any route.
+    full = active is not None and active.stage == "full"
+    request.state.account = active.account if full and active else None
+    request.state.csrf_token = active.csrf_token if full and active else ""
     return request.state.account  # type: ignore[no-any-return]
 
 
@@ -196,6 +202,11 @@ def require_role(*roles: Role) -> Callable[..., Awaitable[Account]]:
     return dependency
 
 
+def client_address(request: Request) -> str:
+    """The peer address login throttling counts by (the proxy's, behind one)."""
+    return request.client.host if request.client else ""
+
+
 def safe_next(target: str | None, default: str) -> str:
     """A local path to go to after login; anything else (another host, a scheme) is dropped."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -207,15 +218,21 @@ def landing(account: Account) -> str:
     return "/hits" if account.role in (Role.ANALYST, Role.SUPERVISOR, Role.DPO) else "/"
 
 
-def start_session(request: Request, account: Account, target: str) -> RedirectResponse:
-    """Open a fresh session (never reuse one: no fixation) and redirect."""
+def start_session(
+    request: Request, account: Account, target: str, *, second_factor_done: bool = False
+) -> RedirectResponse:
+    """Open a fresh session (never reuse one: no fixation) and redirect. Until the second
+    factor is done, the session is a stage session and the redirect goes to its page."""
     node = node_of(request)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         accounts.close_session(node.engine, old)
+    stage = "full" if second_factor_done else ("totp" if account.has_totp else "totp_enrol")
     opened = accounts.open_session(
-        node.engine, account, now=node.clock(), policy=settings_of(request).session_policy
+        node.engine, account, now=node.clock(), policy=settings_of(request).session_policy, stage=stage
     )
+    if stage != "full":
+        target = "/login/totp?" + urlencode({"next": target})
     response = RedirectResponse(target, status_code=303)
     set_cookie(
         request, response, SESSION_COOKIE, opened.token, max_age=settings_of(request).session_hours * 3600
@@ -274,7 +291,11 @@ def login(
         return _login_page(request, error="Password login is turned off.", status_code=403, next_=next)
     node = node_of(request)
     account = accounts.authenticate(
-        node.engine, username=username.strip().lower(), password=password, now=node.clock()
+        node.engine,
+        username=username.strip().lower()[:64],
+        password=password[:1024],
+        now=node.clock(),
+        address=client_address(request),
     )
     if account is None:
         # One message for every failure: it must not tell which usernames exist.

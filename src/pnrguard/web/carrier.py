@@ -3,8 +3,8 @@
     POST /carrier/v1/messages           push one interchange (Authorization: Bearer <token>)
     GET  /carrier/v1/messages/{receipt} what became of it (queued, processed, its outcome)
     GET  /carrier/v1/quality            the carrier's own data-quality figures per day
-    GET  /health/gateway                queue depth and screening lag
-    GET  /metrics                       Prometheus metrics (no personal data)
+    GET  /health/gateway                queue depth and screening lag (operations token)
+    GET  /metrics                       Prometheus metrics, no personal data (operations token)
 
 A push is acknowledged only after its row is committed (see `service.gateway`). The
 acknowledgement is a CONTRL interchange (`application/edifact`, the default) or its JSON
@@ -41,6 +41,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.carrier_scope import Limits
 from pnrguard.service.gateway import (
     CHARSET_PARAMS,
     MEDIA_TYPES,
@@ -63,7 +64,7 @@ from pnrguard.service.worker import WorkerPool
 from pnrguard.store.gateway import Credential
 from pnrguard.web.carrier_quality import add_quality_route
 from pnrguard.web.logging import configure_logging
-from pnrguard.web.metrics import GatewayMetrics, metrics_router
+from pnrguard.web.metrics import GatewayMetrics, metrics_router, ops_guard
 
 __all__ = ["PUSH_PATH", "CarrierGateway", "carrier_router"]
 
@@ -114,9 +115,9 @@ _PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
         (200, "An identical re-send of an interchange already accepted: the original receipt"),
         (400, "Envelope refused: not EDIFACT, truncated, counts, references, recipient"),
         (401, "Unknown or revoked carrier token"),
-        (403, "UNB sender not allowed for this carrier's token"),
+        (403, "UNB sender not allowed for this token, or bookings of an airline outside its designators"),
         (409, "Replay of a control reference with other content, or too old"),
-        (413, "Larger than the size limit"),
+        (413, "Larger than the size limit, or more segments than the limit"),
         (415, "Media type or character set not supported"),
         (503, "The inbox is unavailable or full: nothing was stored; re-send later"),
     )
@@ -236,6 +237,7 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
     """The push API over `node`. Inline workers start with the app's lifespan."""
     gw = gateway or CarrierGateway.build(node)
     limit = node.settings.max_message_bytes
+    message_limits = Limits()
     settings = gw.settings
     metrics = gw.metrics
 
@@ -254,7 +256,8 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
             await run_in_threadpool(gw.close)
 
     router = APIRouter(lifespan=lifespan)
-    router.include_router(metrics_router(metrics))
+    ops_token = settings.ops_token.get_secret_value() if settings.ops_token else None
+    router.include_router(metrics_router(metrics, token=ops_token))
 
     def respond(
         request: Request, info: AckInfo, started: float, extra: dict[str, str] | None = None
@@ -348,6 +351,8 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
                 now=now,
                 replay_window=settings.replay_window,
                 future_skew=settings.future_skew,
+                scope=credential.scope,
+                max_segments=message_limits.max_segments,
             )
         except GatewayRejection as exc:
             return await reject(request, exc, started, credential=credential, size=len(raw), sha256=None)
@@ -427,7 +432,12 @@ def carrier_router(node: Node, *, gateway: CarrierGateway | None = None) -> APIR
 
     add_quality_route(router, node, authenticate)  # GET /carrier/v1/quality, same token
 
-    @router.get("/health/gateway", summary="Queue depth and screening lag")
+    @router.get(
+        "/health/gateway",
+        summary="Queue depth and screening lag (operations token)",
+        dependencies=[Depends(ops_guard(ops_token))],
+        responses={401: {"description": "Operations token missing or wrong (or not on this host)"}},
+    )
     def health() -> JSONResponse:
         try:
             depth, lag = queue_stats(node.engine, now=node.clock.now())

@@ -40,10 +40,12 @@ from pnrguard.errors import ConflictError, InputError
 from pnrguard.exchange.client import PeerClient, PeerRefused, PeerUnreachable
 from pnrguard.exchange.messages import MIN_REASONING, Evaluation, HandlingCode, Subject
 from pnrguard.service import exchange as service
+from pnrguard.service import four_eyes, peer_answers
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.review import ReviewPolicy, investigative_purposes
 from pnrguard.store import exchange as store
+from pnrguard.store import peer_results
 from pnrguard.store import screening as hits_store
 from pnrguard.store.repository import new_id
 from pnrguard.store.screening import HitStatus
@@ -121,15 +123,17 @@ _PAGES = {
     </span></a> {{ a.outcome or "" }}, {{ a.status }}{% if a.decided_by %}, approved by {{ a.decided_by }}
     {% endif %}{% if a.second_approver %} and {{ a.second_approver }}{% endif %}</li>{% endfor %}</ul>
   {% endif %}
-  {% if rec.direction == "in" and rec.status == "awaiting_second" %}
+  {% if rec.status == "awaiting_second" %}
   <h2>Second approval</h2>
-  <p>{{ rec.decided_by }} approved the answer. Four eyes: it leaves only when a supervisor other
-    than {{ rec.decided_by }} approves it.</p>
+  <p>{{ rec.decided_by }} approved {{ "the answer" if rec.direction == "in" else "this transfer" }}.
+    Four eyes: it leaves only when a supervisor other than {{ rec.decided_by }} approves it.</p>
+  {% if preview %}<h3>What leaves (the sealed message, exactly)</h3>
+  <pre class="package-preview" id="message-preview">{{ preview }}</pre>{% endif %}
   {% if can_second %}
   <form method="post" action="/exchange/{{ rec.id }}/second-approval">
     <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
     <label>Reason (mandatory)<textarea name="reason" required minlength="20"></textarea></label>
-    <button type="submit" name="decision" value="approve">Approve and send the answer</button>
+    <button type="submit" name="decision" value="approve">Approve and send</button>
     <button type="submit" name="decision" value="return" class="secondary">Send it back</button>
   </form>
   {% endif %}
@@ -145,6 +149,14 @@ _PAGES = {
     </li>{% endfor %}</ul>
   {% endif %}
   {% if can_decide %}
+  <h2>Search</h2>
+  <p class="hint">An answer names only bookings a search under this request found (logged).</p>
+  <form method="post" action="/exchange/{{ rec.id }}/search">
+    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+    <button type="submit" class="secondary">Search for the subject</button>
+  </form>
+  {% if found %}<p>Found: {% for f in found %}<span class="mono found-id">{{ f }}</span> {% endfor %}</p>
+  {% else %}<p class="empty">Nothing found yet.</p>{% endif %}
   <h2>Decide</h2>
   <form method="post" action="/exchange/{{ rec.id }}/answer">
     <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
@@ -278,6 +290,9 @@ _DONE = {
     "answered": "Answer approved and delivered.",
     "refused": "Request refused: the peer is told, without the reason.",
     "returned": "The answer was sent back: the request is in the queue again.",
+    "searched": "Searched: the bookings found are listed under Search.",
+    "transfer_waits": "Approved. Four eyes: the transfer waits for a supervisor's second approval.",
+    "transfer_returned": "The transfer was sent back: nothing left the node.",
 }
 
 router = APIRouter()
@@ -470,10 +485,10 @@ def send_transfer(
             evaluation = Evaluation.model_validate({"source": source, "accuracy": accuracy})
         except ValueError:
             raise InputError("unknown evaluation code") from None
-        service.send_transfer(
+        out = service.send_transfer(
             user=user, peer_name=peer, case_ref=case_ref.strip(), reason=reason, evaluation=evaluation,
             hit_id=h.id, handling=_codes(handling), handling_conditions=handling_conditions.strip() or None,
-            node=_node(request), client=_client(request), local_id=local_id,
+            node=_node(request), client=_client(request), local_id=local_id, policy=_policy(request),
         )  # fmt: skip
     except InputError as exc:
         form = {"peer": peer, "case_ref": case_ref, "reason": reason, "source": source, "accuracy": accuracy,
@@ -481,7 +496,7 @@ def send_transfer(
         return _transfer_form(request, h, form, str(exc), status_code=400)
     except (PeerRefused, PeerUnreachable):
         return _to(local_id, "failed")
-    return _to(local_id, "sent")
+    return _to(local_id, "transfer_waits" if out.status == "awaiting_second" else "sent")
 
 
 @router.get("/exchange/{exchange_id}", include_in_schema=False)
@@ -498,15 +513,30 @@ def message(
         with _node(request).engine.connect() as conn:
             answers = store.answers_to(conn, rec.id)
     can_second = (
-        user.role is Role.SUPERVISOR and rec.status == "awaiting_second" and rec.direction == "in"
+        user.role is Role.SUPERVISOR and rec.status == "awaiting_second"
         and rec.decided_by != user.username
     )  # fmt: skip
+    preview = ""
+    if can_second:
+        # The second person sees what leaves (the sealed message), not ids.
+        draft_id = rec.id
+        if rec.direction == "in":
+            with _node(request).engine.connect() as conn:
+                draft = store.draft_answer(conn, rec.id)
+            draft_id = draft.id if draft is not None else ""
+        if draft_id:
+            preview = four_eyes.preview_outgoing(draft_id, user=user, node=_node(request))
     can_retry = user.role in DECIDERS and rec.direction == "out" and rec.status in ("approved", "failed")
+    found: list[str] = []
+    if can_decide:
+        with _node(request).engine.connect() as conn:
+            found = peer_results.found_for(conn, rec.id)
     return render(
         request,
         "exchange_message.html",
         {"rec": rec, "peer": peer, "env": env, "can_decide": can_decide, "can_second": can_second,
          "can_retry": can_retry, "answers": answers, "four_eyes": _policy(request).four_eyes,
+         "preview": preview, "found": found,
          "message": _DONE.get(done, ""), "handling_codes": [h.value for h in HandlingCode]},
     )  # fmt: skip
 
@@ -539,6 +569,17 @@ def answer(
     return _to(exchange_id, "awaiting_second" if out.status == "awaiting_second" else "answered")
 
 
+@router.post("/exchange/{exchange_id}/search", include_in_schema=False)
+def search(
+    request: Request,
+    exchange_id: str,
+    user: Annotated[Account, Depends(require_role(*DECIDERS))],
+) -> Response:
+    """Search under an incoming request from its subject; the answer may name what it found."""
+    peer_answers.search_peer_request(exchange_id[:64], user=user, node=_node(request))
+    return _to(exchange_id, "searched")
+
+
 @router.post("/exchange/{exchange_id}/refuse", include_in_schema=False)
 def refuse(
     request: Request,
@@ -563,8 +604,23 @@ def second_approval(
     decision: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    """Four eyes on answers: a supervisor other than the first approver sends the drafted
-    answer or sends it back (the service refuses the first approver)."""
+    """Four eyes on answers and transfers: a supervisor other than the first approver sends
+    the sealed message or sends it back (`four_eyes.may_leave` refuses the first approver)."""
+    with _node(request).engine.connect() as conn:
+        rec = store.get_message(conn, exchange_id[:64])
+    if rec is not None and rec.direction == "out":
+        if decision == "return":
+            four_eyes.return_outgoing(exchange_id, user=user, reason=reason, node=_node(request))
+            return _to(exchange_id, "transfer_returned")
+        if decision != "approve":
+            raise InputError("approve or return")
+        try:
+            four_eyes.approve_outgoing(
+                exchange_id, user=user, reason=reason, node=_node(request), client=_client(request)
+            )
+        except (PeerRefused, PeerUnreachable):
+            return _to(exchange_id, "failed")
+        return _to(exchange_id, "sent")
     if decision == "return":
         service.return_answer(exchange_id, user=user, reason=reason, node=_node(request))
         return _to(exchange_id, "returned")

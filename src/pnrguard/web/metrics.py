@@ -15,11 +15,12 @@ global registry would refuse the second.
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -116,8 +117,31 @@ class GatewayMetrics:
         self.process_seconds.observe(outcome.seconds)
 
 
-def metrics_router(metrics: GatewayMetrics) -> APIRouter:
-    router = APIRouter()
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def ops_guard(token: str | None) -> Callable[[Request], None]:
+    """A dependency for operators' endpoints (`/metrics`, `/health/gateway`): they show
+    carrier codes and volumes, so they answer only to `Authorization: Bearer <token>`
+    (`PNRGUARD_GATEWAY_OPS_TOKEN`, compared in constant time) or, when no token is set,
+    only to a client on the loopback interface (a scraper on the same host)."""
+
+    def check(request: Request) -> None:
+        if token:
+            sent = request.headers.get("authorization", "")
+            want = f"Bearer {token}"
+            if not hmac.compare_digest(sent.encode("utf-8", "replace"), want.encode("utf-8")):
+                raise HTTPException(401, "operators' endpoint: send the operations token")
+            return
+        host = request.client.host if request.client else ""
+        if host not in _LOOPBACK:
+            raise HTTPException(401, "operators' endpoint: set PNRGUARD_GATEWAY_OPS_TOKEN or use this host")
+
+    return check
+
+
+def metrics_router(metrics: GatewayMetrics, *, token: str | None = None) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(ops_guard(token))])
 
     @router.get("/metrics", include_in_schema=False)
     def scrape() -> Response:

@@ -29,6 +29,7 @@ from pnrguard.exchange.client import MESSAGE_PATH
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.exchange import Inbound, receive_message
 from pnrguard.service.witness import ADD_CHECKPOINT_PATH, add_checkpoint
+from pnrguard.web.hsts import HstsMiddleware
 
 __all__ = ["MAX_ENVELOPE_BYTES", "create_peer_app", "peer_router"]
 
@@ -41,14 +42,20 @@ class _TooLarge(Exception):
 
 
 async def inbound(request: Request) -> Inbound:
-    """The dependency: the request as signed bytes and headers, size-capped."""
-    declared = request.headers.get("content-length", "0")
-    if not declared.isdigit() or int(declared) > MAX_ENVELOPE_BYTES:
+    """The dependency: the request as signed bytes and headers, size-capped *while it
+    streams*: a declared length over the cap is refused before reading, and a chunked body
+    (no length) is refused as soon as what arrived passes the cap, never buffered whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_ENVELOPE_BYTES):
         raise _TooLarge
-    body = await request.body()
-    if len(body) > MAX_ENVELOPE_BYTES:
-        raise _TooLarge
-    return Inbound(request.method, str(request.url), request.headers.items(), body)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_ENVELOPE_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+    return Inbound(request.method, str(request.url), request.headers.items(), b"".join(chunks))
 
 
 def peer_router(node: Node) -> APIRouter:
@@ -82,4 +89,5 @@ def create_peer_app(node: Node) -> FastAPI:
         return Response(b'{"error":"too_large"}', status_code=413, media_type="application/json")
 
     app.include_router(peer_router(node))
+    app.add_middleware(HstsMiddleware)  # the listener is TLS: browsers never fall back
     return app

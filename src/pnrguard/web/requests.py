@@ -21,7 +21,7 @@ from pnrguard.service.requests import MIN_REASON, SearchCriteria, SearchOutcome
 from pnrguard.service.review import investigative_purposes
 from pnrguard.store import workspace as ws_store
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.views import json_response, render
+from pnrguard.web.views import PageNumber, json_response, render
 
 __all__ = ["router"]
 
@@ -41,7 +41,7 @@ def _authorities(request: Request) -> list[ws_store.AuthorityRecord]:
 def request_list(
     request: Request,
     status: str = "open",
-    page: int = 1,
+    page: PageNumber = 1,
     user: Account = Depends(require_role(*READERS)),  # noqa: B008 — FastAPI's dependency idiom
 ) -> Response:
     status = status if status in _STATUSES else "open"

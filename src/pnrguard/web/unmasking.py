@@ -45,7 +45,7 @@ from pnrguard.service.review import PAGE_SIZE, Page, investigative_purposes
 from pnrguard.store.lifecycle import unmasking_approval, unmasking_request, unmasking_request_booking
 from pnrguard.store.tables import booking
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.views import render
+from pnrguard.web.views import PageNumber, render
 
 __all__ = ["router"]
 
@@ -228,7 +228,7 @@ def _get(request: Request, request_id: str, user: Account) -> tuple[RequestRow, 
 def unmasking_list(
     request: Request,
     status: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
     user: Account = Depends(require_role(*READERS)),  # noqa: B008 — FastAPI's dependency idiom
 ) -> Response:
     default = "pending" if user.role in JUDGES else "all"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -25,6 +25,12 @@ from pnrguard.service.review import MASKED, Moment
 from pnrguard.store.copies import shown_text
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+#: Every page number a route takes: bounded, so `?page=99999999999999999999` is a 422 and
+#: never reaches SQL as an OFFSET no database accepts (issue 11 §5). Use it (or a bounded
+#: `Query`) for every numeric parameter; `tests/web/test_hardening.py` walks the routes.
+MAX_PAGE = 1_000_000
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",

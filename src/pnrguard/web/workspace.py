@@ -21,14 +21,16 @@ from pnrguard.errors import InputError, PnrguardError
 from pnrguard.service import disclosure, review
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.package_pdf import package_lines
 from pnrguard.service.review import PAGE_SIZE, Page, ReviewPolicy
 from pnrguard.store import workspace as ws_store
 from pnrguard.store.screening import HitStatus
+from pnrguard.web import account as account_views
 from pnrguard.web import admin, oidc
 from pnrguard.web import requests as requests_views
 from pnrguard.web.auth import AuthSettings, node_of, require_role
 from pnrguard.web.auth import router as auth_router
-from pnrguard.web.views import error_page, json_response, render
+from pnrguard.web.views import PageNumber, error_page, json_response, render
 
 __all__ = ["install", "router"]
 
@@ -72,7 +74,7 @@ def _queue(request: Request, status: str, page: int) -> tuple[str, Page[review.Q
 def hits(
     request: Request,
     status: str = "open",
-    page: int = 1,
+    page: PageNumber = 1,
     _: Account = Depends(require_role(*READERS)),  # noqa: B008 — FastAPI's dependency idiom
 ) -> Response:
     status, result = _queue(request, status, page)
@@ -83,7 +85,7 @@ def hits(
 def hits_json(
     request: Request,
     status: str = "open",
-    page: int = 1,
+    page: PageNumber = 1,
     _: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
     status, result = _queue(request, status, page)
@@ -198,7 +200,7 @@ def hit_transmit(
 def transmissions(
     request: Request,
     status: str = "pending",
-    page: int = 1,
+    page: PageNumber = 1,
     _: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
     status = _status_filter(status, _TRANSMISSION_STATUSES, "pending")
@@ -227,7 +229,17 @@ def transmission_view(
     done: str = "",
     user: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
-    rec, authority = disclosure.get_transmission(node_of(request).engine, transmission_id)
+    node = node_of(request)
+    rec, authority = disclosure.get_transmission(node.engine, transmission_id)
+    can_approve = user.role is Role.SUPERVISOR and user.username != rec.proposed_by
+    preview: list[tuple[str, str]] = []
+    if rec.status == "pending" and can_approve:
+        # The second person sees what leaves: the package, built by the code that builds it.
+        pkg = disclosure.preview_transmission(
+            transmission_id, user=user, engine=node.engine, keystore=node.keystore, audit=node.audit,
+            clock=node.clock, node_name=node.settings.node_name,
+        )  # fmt: skip
+        preview = package_lines(pkg.data)
     return render(
         request,
         "transmission.html",
@@ -235,7 +247,8 @@ def transmission_view(
             "t": rec,
             "authority": authority,
             "message": _DONE.get(done, ""),
-            "can_approve": user.role is Role.SUPERVISOR and user.username != rec.proposed_by,
+            "can_approve": can_approve,
+            "preview": preview,
         },
     )
 
@@ -332,5 +345,6 @@ def install(app: FastAPI, node: Node) -> None:
     app.include_router(router)
     app.include_router(requests_views.router)
     app.include_router(admin.router)
+    app.include_router(account_views.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     del node  # the app's state holds it already

@@ -1,0 +1,196 @@
+"""Four eyes on every disclosure: one rule decides whether data may leave now.
+
+Why (Directive 2016/681 Art. 6, 9-11; docs/security.md, "Four eyes on every disclosure"):
+the node had three paths out (a transmission to a competent authority, an answer to a peer
+PIU, a spontaneous transfer to a peer, Europol or a third country), and only the first
+two waited for a second person, the second only when the caller passed the policy.
+`may_leave` is now the single decision for all of them:
+
+- the first person's approval (`second=None`) leaves at once only when four eyes is off;
+- otherwise the disclosure waits for a *second* person, a supervisor who is not the first
+  one; any other second approver is refused, whatever the kind of recipient;
+- a caller that passes no policy gets the node's (`ReviewPolicy.from_env`), never "off".
+
+The second person approves what leaves, not ids: `preview_outgoing` shows the sealed
+message (the exact bytes that will be signed and sent, built once when the first person
+approved) and `disclosure.preview_transmission` the authority package built by the same
+function that builds it at release. Looking at a preview is a logged consultation.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Connection
+
+from pnrguard.audit.models import Operation, Purpose
+from pnrguard.errors import ConflictError, ForbiddenError, NotFoundError
+from pnrguard.service.accounts import Account, Role
+from pnrguard.service.review import ReviewPolicy
+from pnrguard.store import exchange as store
+from pnrguard.store.exchange import ExchangeRecord
+
+if TYPE_CHECKING:
+    from pnrguard.exchange.client import PeerClient
+    from pnrguard.service.bootstrap import Node
+
+__all__ = ["Gate", "Kind", "effective_policy", "may_leave"]
+
+
+class Kind(StrEnum):
+    """Where a disclosure goes. The rule is the same for every kind; the kind names it in
+    messages and logs."""
+
+    AUTHORITY = "authority"
+    PEER_ANSWER = "peer_answer"
+    PEER_TRANSFER = "peer_transfer"
+    EUROPOL = "europol"
+    THIRD_COUNTRY = "third_country"
+
+
+class Gate(StrEnum):
+    LEAVE_NOW = "leave_now"
+    AWAIT_SECOND = "await_second"
+
+
+class SecondApprovalRefused(ForbiddenError):
+    code = "four_eyes"
+
+
+def effective_policy(policy: ReviewPolicy | None) -> ReviewPolicy:
+    """The policy a disclosure follows: the caller's, else the node's (never "off" by
+    omission)."""
+    return policy if policy is not None else ReviewPolicy.from_env()
+
+
+def may_leave(*, kind: Kind, first: str, second: Account | None, policy: ReviewPolicy | None) -> Gate:
+    """May this disclosure leave now? `first`: who approved it first (username);
+    `second`: who approves now as the second person, or None for the first approval.
+
+    Raises `SecondApprovalRefused` for a second approver who is not a supervisor or is the
+    first person."""
+    if second is None:
+        return Gate.AWAIT_SECOND if effective_policy(policy).four_eyes else Gate.LEAVE_NOW
+    if not second.is_human or second.role is not Role.SUPERVISOR:
+        raise SecondApprovalRefused(f"only a supervisor gives the second approval ({kind.value})")
+    if second.username == first:
+        raise SecondApprovalRefused("four eyes: the second approval is someone else's")
+    return Gate.LEAVE_NOW
+
+
+def kind_of_peer(*, third_country: bool, europol: bool, answer: bool) -> Kind:
+    if third_country:
+        return Kind.THIRD_COUNTRY
+    if europol:
+        return Kind.EUROPOL
+    return Kind.PEER_ANSWER if answer else Kind.PEER_TRANSFER
+
+
+# --- outgoing peer messages waiting for their second person ----------------------------------
+
+
+def _waiting(conn: Connection, local_id: str) -> ExchangeRecord:
+    rec = store.get_message(conn, local_id)
+    if rec is None or rec.direction != "out":
+        raise NotFoundError("no such outgoing message")
+    if rec.status != "awaiting_second":
+        raise ConflictError(f"message {local_id} is {rec.status}, not awaiting a second approval")
+    return rec
+
+
+def preview_outgoing(local_id: str, *, user: Account, node: Node) -> str:
+    """The sealed message exactly as it will leave (pretty-printed JSON of the bytes that
+    are signed and sent), for the first approver and supervisors; a logged consultation."""
+    from pnrguard.service import exchange as ex  # here: exchange imports this module
+
+    if not user.is_human or user.role not in (Role.SUPERVISOR, Role.ANALYST):
+        raise ForbiddenError("only the approvers see what leaves")
+    with node.engine.begin() as conn:
+        rec = store.get_message(conn, local_id)
+        if rec is None or rec.direction != "out":
+            raise NotFoundError("no such outgoing message")
+        env = ex._unseal(conn, node.keystore, rec.id)
+        node.audit(conn).append(
+            actor=user.username,
+            role=user.role.value,
+            operation=Operation.CONSULTATION,
+            purpose=Purpose(rec.purpose),
+            record_ids=[f"msg:{rec.id}", *[r.ref for r in env.records][:100]],
+            counts={"exchange.preview": 1, "bookings": len(env.records)},
+            reference=rec.id,
+        )
+    return json.dumps(json.loads(env.to_bytes()), ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def approve_outgoing(
+    local_id: str, *, user: Account, reason: str, node: Node, client: PeerClient
+) -> ExchangeRecord:
+    """The second approval of an outgoing transfer (to a peer, Europol or a third country):
+    a supervisor other than the first approver lets the sealed message leave unchanged."""
+    from pnrguard.service import exchange as ex
+    from pnrguard.store.exchange import SqlPeerDirectory
+
+    ex._reason(reason)  # mandatory, like every decision; the log keeps no free text
+    now = node.clock()
+    with node.engine.begin() as conn:
+        rec = _waiting(conn, local_id)
+        peer = ex._usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
+        europol = peer.kind.value == "europol"
+        kind = kind_of_peer(third_country=peer.third_country, europol=europol, answer=False)
+        may_leave(kind=kind, first=rec.decided_by or "", second=user, policy=None)
+        if not store.set_status(
+            conn, rec.id, expect=("awaiting_second",), status="approved",
+            second_approver=user.username, second_approved_at=now,
+        ):  # fmt: skip
+            raise ConflictError(f"message {local_id} was decided meanwhile")
+        node.audit(conn).append(
+            actor=user.username,
+            role=user.role.value,
+            operation=Operation.ALTERATION,
+            purpose=Purpose(rec.purpose),
+            record_ids=[f"peer:{peer.name}", f"msg:{rec.id}"],
+            counts={"exchange.transfer.second_approval": 1},
+            reference=rec.id,
+        )
+        env = ex._unseal(conn, node.keystore, rec.id)
+    return ex._deliver(
+        rec.id,
+        peer,
+        env,
+        user=user,
+        node=node,
+        client=client,
+        record_ids=[r.ref for r in env.records],
+        counts={
+            "exchange.transfer.sent": 1,
+            "bookings": len(env.records),
+            "bookings.masked": sum(1 for r in env.records if r.masked),
+        },
+    )
+
+
+def return_outgoing(local_id: str, *, user: Account, reason: str, node: Node) -> None:
+    """A supervisor stops an outgoing transfer waiting for them: nothing leaves."""
+    from pnrguard.service import exchange as ex
+
+    reason = ex._reason(reason)
+    now = node.clock()
+    with node.engine.begin() as conn:
+        rec = _waiting(conn, local_id)
+        may_leave(kind=Kind.PEER_TRANSFER, first=rec.decided_by or "", second=user, policy=None)
+        if not store.set_status(
+            conn, rec.id, expect=("awaiting_second",), status="refused",
+            second_approver=user.username, second_approved_at=now, error=f"sent back: {reason}"[:200],
+        ):  # fmt: skip
+            raise ConflictError(f"message {local_id} was decided meanwhile")
+        node.audit(conn).append(
+            actor=user.username,
+            role=user.role.value,
+            operation=Operation.ALTERATION,
+            purpose=Purpose(rec.purpose),
+            record_ids=[f"msg:{rec.id}"],
+            counts={"exchange.transfer.returned": 1},
+            reference=rec.id,
+        )
