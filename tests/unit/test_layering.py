@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "pnrguard"
-CORE = ["domain", "formats", "screening", "audit", "exchange"]
+CORE = ["domain", "formats", "screening", "audit", "exchange", "links"]
 PURE_PROTECTION = ["sensitive.py", "minimise.py", "protect.py", "crypto.py", "retention.py"]
 SHELLS = ("pnrguard.store", "pnrguard.service", "pnrguard.web", "pnrguard.cli")
 

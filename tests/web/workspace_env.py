@@ -8,6 +8,7 @@ exercise storage-sensitive paths also take `pg_node` to run once on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
+from pypdf import PdfReader
 from sqlalchemy import select, text
 
 from live_server import live_server
@@ -79,6 +81,12 @@ class Env:
 
     def set_policy(self, *, four_eyes: bool) -> None:
         self.app.state.review_policy = ReviewPolicy(four_eyes=four_eyes)  # type: ignore[attr-defined]
+
+
+def pdf_text(content: bytes) -> str:
+    """The text a reader of the PDF sees (fonts are subset and streams compressed, so the
+    raw bytes say nothing about what the document shows)."""
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages)
 
 
 def csrf_from(html: str) -> str:

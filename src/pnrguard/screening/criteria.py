@@ -12,6 +12,7 @@ rule with a prepared context).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ import cel
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Purpose
 from pnrguard.domain.model import Booking
 from pnrguard.errors import InputError
-from pnrguard.screening.criteria_view import criteria_views, sample_view
+from pnrguard.screening.criteria_view import VIEW_FIELDS, criteria_views, sample_view
 
 
 class CriteriaError(InputError):
@@ -87,17 +88,46 @@ def compile_rule(rule: Rule) -> CompiledRule:
         program = cel.compile(rule.expression)
     except ValueError as exc:
         raise CriteriaError("the expression is not valid CEL") from exc
+    unknown = unknown_fields(rule.expression)
+    if unknown:
+        raise CriteriaError(
+            f"not in the criteria view: {', '.join(unknown)} (sensitive, masked and "
+            "discriminatory data are not in it by design; see the field list)"
+        )
     try:
         result = program.execute(sample_view())
     except (KeyError, RuntimeError) as exc:
         raise CriteriaError(
-            "the expression uses a field that is not in the criteria view"
+            "the expression uses a name that is not in the criteria view "
+            "(its variables are booking, itinerary and traveller)"
         ) from exc
     except TypeError as exc:
         raise CriteriaError("the expression mixes incompatible types") from exc
     if not isinstance(result, bool):
         raise CriteriaError("the expression must evaluate to true or false")
     return CompiledRule(rule, program)
+
+
+STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+FIELD_REF = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(?!\s*\()")
+_LOOP = re.compile(r"\bitinerary\.(?:all|exists|exists_one|filter|map)\(\s*([A-Za-z_]\w*)\s*,")
+
+
+def unknown_fields(expression: str) -> list[str]:
+    """The `variable.field` names of `expression` that the criteria view lacks, so that a
+    refusal can say which one (`booking.nationality`, `leg.passport`). A loop variable
+    over the itinerary (`itinerary.exists(l, l.origin == 'X')`) is checked against the
+    itinerary's fields; method calls (`booking.route.size()`) are not fields."""
+    code = STRING_LITERAL.sub("''", expression)
+    roots: dict[str, set[str]] = {k: set(v) for k, v in VIEW_FIELDS.items()}
+    for var in _LOOP.findall(code):
+        roots.setdefault(var, set(VIEW_FIELDS["itinerary"]))
+    out: list[str] = []
+    for var, name in FIELD_REF.findall(code):
+        known = roots.get(var)
+        if known is not None and name not in known and f"{var}.{name}" not in out:
+            out.append(f"{var}.{name}")
+    return out
 
 
 class CriteriaEngine:

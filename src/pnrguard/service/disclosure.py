@@ -13,9 +13,8 @@ Why it works this way:
   SHA-256 at release is stored, so anyone can tell whether a copy is the one released (a
   package rebuilt after the booking was masked differs, and says so: masked data stays
   masked in every export).
-- **The PDF is written here** (a few dozen lines of PDF 1.4 with the standard Helvetica
-  font): the package is text, and a dependency for that would be more code to trust than
-  this. The JSON is the authoritative form; the PDF is its printable rendering.
+- **The JSON is the authoritative form**; the PDF (`service.package_pdf`, laid out with
+  fpdf2) is its printable rendering and holds nothing the JSON does not.
 """
 
 from __future__ import annotations
@@ -23,12 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from anyascii import anyascii
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
@@ -36,6 +33,7 @@ from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
+from pnrguard.service.package_pdf import render_package_pdf
 from pnrguard.service.review import ReviewPolicy, booking_view, consultation_purpose, log_unmasking
 from pnrguard.store import screening as hits_store
 from pnrguard.store import workspace as store
@@ -52,7 +50,6 @@ __all__ = [
     "package",
     "propose_transmission",
     "reject_transmission",
-    "render_pdf",
 ]
 
 PACKAGE_FORMAT = "pnrguard-disclosure/1"
@@ -112,7 +109,7 @@ class Package:
     sha256: bytes
 
     def pdf(self) -> bytes:
-        return render_pdf(f"Disclosure {self.transmission.id}", package_lines(self.data))
+        return render_package_pdf(self.data)
 
 
 def propose_transmission(
@@ -410,121 +407,3 @@ def _package(
     }
     raw = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8")
     return Package(rec, data, raw, hashlib.sha256(raw).digest())
-
-
-# --- PDF -----------------------------------------------------------------------------------
-
-
-def package_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """The package as (style, text) lines: "h" a heading, "t" text. Nested values are
-    written as indented `key: value` lines so nothing in the JSON is left out."""
-    out: list[tuple[str, str]] = [
-        ("h", "Disclosure package (Directive (EU) 2016/681)"),
-        ("t", f"Transmission {data['transmission_id']} from {data['node']}"),
-        ("t", f"Released {data['released_at']}"),
-        ("t", f"Recipient: {data['recipient']['name']} ({data['recipient']['code']})"),
-        ("t", f"Purpose: {data['purpose']['label']}"),
-        ("t", f"Legal basis: {data['legal_basis']}"),
-        ("t", f"Conditions: {data['conditions']}"),
-        ("t", f"Justification: {data['justification']}"),
-        ("t", "The JSON package is authoritative; this is its printable rendering."),
-    ]
-    for section in ("approvals", "hit", "request", "booking"):
-        if section in data:
-            out.append(("h", section.capitalize()))
-            _walk(data[section], 0, out)
-    return out
-
-
-def _walk(value: Any, depth: int, out: list[tuple[str, str]], key: str = "") -> None:
-    pad = "  " * depth
-    label = f"{key}: " if key else ""
-    if isinstance(value, dict):
-        if key:
-            out.append(("t", f"{pad}{key}:"))
-            depth += 1
-        for k, v in value.items():
-            if v in (None, "", [], {}):
-                continue
-            _walk(v, depth, out, str(k))
-    elif isinstance(value, list):
-        if all(not isinstance(v, dict | list) for v in value):
-            out.append(("t", f"{pad}{label}{', '.join(str(v) for v in value)}"))
-            return
-        out.append(("t", f"{pad}{key}:"))
-        for i, v in enumerate(value, start=1):
-            _walk(v, depth + 1, out, f"#{i}")
-    else:
-        out.append(("t", f"{pad}{label}{value}"))
-
-
-def _pdf_text(text: str) -> bytes:
-    """Text for a PDF string in WinAnsiEncoding: what cp1252 cannot encode is
-    transliterated (the JSON keeps the original script)."""
-    chars = []
-    for ch in text:
-        try:
-            ch.encode("cp1252")
-            chars.append(ch)
-        except UnicodeEncodeError:
-            chars.append(anyascii(ch) or "?")
-    raw = "".join(chars).encode("cp1252", errors="replace")
-    return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-
-
-def render_pdf(title: str, lines: list[tuple[str, str]]) -> bytes:
-    """A minimal, deterministic PDF 1.4: A4 pages of Helvetica text, no compression."""
-    width = 96
-    wrapped: list[tuple[str, str]] = []
-    for style, text in lines:
-        indent = len(text) - len(text.lstrip(" "))
-        parts = textwrap.wrap(text, width=width, subsequent_indent=" " * (indent + 4)) or [""]
-        if style == "h":
-            wrapped.append(("t", ""))
-        wrapped += [(style, p) for p in parts]
-    per_page = 58
-    pages = [wrapped[i : i + per_page] for i in range(0, len(wrapped), per_page)] or [[]]
-
-    objects: list[bytes] = []  # object n is objects[n - 1]
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    objects.append(b"")  # the page tree, filled in below
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>")
-    objects.append(b"<< /Producer (pnrguard) /Title (" + _pdf_text(title) + b") >>")
-    kids: list[int] = []
-    for n, page in enumerate(pages, start=1):
-        ops = [b"BT", b"50 800 Td", b"13 TL"]
-        for style, text in page:
-            font = b"/F2 11 Tf" if style == "h" else b"/F1 9 Tf"
-            ops.append(font + b" (" + _pdf_text(text) + b") Tj T*")
-        ops += [
-            b"/F1 8 Tf",
-            b"0 -10 Td",
-            b"(" + _pdf_text(f"{title} - page {n} of {len(pages)}") + b") Tj",
-            b"ET",
-        ]
-        stream = b"\n".join(ops)
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-        content_ref = len(objects)
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
-            b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> >>" % content_ref
-        )
-        kids.append(len(objects))
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
-        b" ".join(b"%d 0 R" % k for k in kids),
-        len(kids),
-    )
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)

@@ -23,8 +23,10 @@ from pnrguard.store.tables import booking, booking_version, message
 from pnrguard.web import exchange_views, workspace
 from pnrguard.web.auth import ANY_HUMAN, require_role
 from pnrguard.web.carrier import carrier_router
+from pnrguard.web.criteria import router as criteria_router
 from pnrguard.web.dpo import router as dpo_router
 from pnrguard.web.unmasking import router as unmasking_router
+from pnrguard.web.watchlists import router as watchlists_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -76,4 +78,6 @@ def create_app(node: Node) -> FastAPI:
     exchange_views.install(app, node)
     app.include_router(dpo_router)
     app.include_router(unmasking_router)
+    app.include_router(criteria_router)
+    app.include_router(watchlists_router)
     return app

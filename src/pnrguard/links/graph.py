@@ -1,0 +1,165 @@
+"""A traveller's neighbourhood: breadth-first over shared keyed digests, depth at most 2.
+
+Why bounded so: C-817/19 (paras 189-192) allows the analysis of stored PNR data only for
+a specific purpose and only as far as it is strictly necessary; a depth-2 neighbourhood
+(the people linked to the person, and the people linked to those) answers "who travels
+or pays with this person" and nothing wider. Each expansion is one step the service logs
+as a consultation with its purpose, so the log shows exactly who was looked at.
+
+Why a fan-out cap: some digests are shared by thousands (a large agency office, a
+carrier's call-centre phone). Linking everyone who shares them would bury the real links
+under noise and reach people with no connection to the case; such a digest is reported as
+a hub (its kind and how many share it), not expanded.
+
+Joint travel (same flight and date) counts only when repeated (`joint_travel_min`
+distinct flights): everyone on a plane shares one flight, which links no one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pnrguard.links.model import Edge, LinkKind, Occurrence, Person
+
+__all__ = ["MAX_DEPTH", "Graph", "Hub", "LinkSource", "links_of", "neighbourhood"]
+
+MAX_DEPTH = 2
+
+
+class LinkSource(Protocol):
+    """The port the service implements over the blind index (purpose checks are its job)."""
+
+    def occurrences_of(self, persons: Sequence[str]) -> list[Occurrence]:
+        """Every occurrence of these people within the retention window."""
+        ...
+
+    def sharing(self, keys: Sequence[tuple[LinkKind, bytes]]) -> list[Occurrence]:
+        """Every occurrence carrying one of these (kind, token) pairs."""
+        ...
+
+    def masked(self, persons: Sequence[str]) -> set[str]:
+        """Those of `persons` whose records may not be shown (masked, no decided unmasking)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Hub:
+    """A digest of `kind` shared by `count` people: too common to link through."""
+
+    person: str
+    kind: LinkKind
+    count: int
+
+
+@dataclass(slots=True)
+class Graph:
+    start: str
+    persons: dict[str, Person] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    hubs: list[Hub] = field(default_factory=list)
+    #: people whose links were looked up, in order: what the service logs, one entry each
+    expanded: list[str] = field(default_factory=list)
+
+    def neighbours(self, person: str) -> list[tuple[str, Edge]]:
+        return [(e.other(person), e) for e in self.edges if person in (e.a, e.b)]
+
+
+def _span(days: Iterable[dt.date | None]) -> tuple[dt.date | None, dt.date | None]:
+    known = [d for d in days if d is not None]
+    return (min(known), max(known)) if known else (None, None)
+
+
+def links_of(
+    person: str,
+    own: Sequence[Occurrence],
+    shared: Sequence[Occurrence],
+    *,
+    max_fanout: int = 50,
+    joint_travel_min: int = 2,
+) -> tuple[list[Edge], list[Hub]]:
+    """The edges from `person` to everyone who shares one of its digests.
+
+    `own` are the person's occurrences, `shared` every occurrence of the same (kind, token)
+    pairs (the person's own may be among them). One edge per (other person, kind),
+    counting distinct bookings (distinct flights for joint travel) and spanning their
+    flight dates."""
+    mine = {(o.kind, o.token) for o in own if o.person == person}
+    by_key: dict[tuple[LinkKind, bytes], list[Occurrence]] = defaultdict(list)
+    for o in shared:
+        if (o.kind, o.token) in mine and o.person != person:
+            by_key[(o.kind, o.token)].append(o)
+    hubs: list[Hub] = []
+    grouped: dict[tuple[str, LinkKind], list[tuple[bytes, Occurrence]]] = defaultdict(list)
+    for (kind, token), occs in sorted(by_key.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
+        others = {o.person for o in occs}
+        if kind is not LinkKind.JOINT_TRAVEL and len(others) > max_fanout:
+            hubs.append(Hub(person, kind, len(others)))
+            continue
+        for o in occs:
+            grouped[(o.person, kind)].append((token, o))
+    mine_days = defaultdict(list)
+    for o in own:
+        if o.person == person:
+            mine_days[(o.kind, o.token)].append(o.day)
+    edges: list[Edge] = []
+    for (other, kind), pairs in sorted(grouped.items(), key=lambda kv: (kv[0][1].value, kv[0][0])):
+        if kind is LinkKind.JOINT_TRAVEL:
+            count = len({token for token, _ in pairs})
+            if count < joint_travel_min:
+                continue
+        else:
+            count = len({o.booking_id for _, o in pairs})
+        first, last = _span([o.day for _, o in pairs] + [d for t, _ in pairs for d in mine_days[(kind, t)]])
+        a, b = sorted((person, other))
+        edges.append(Edge(a, b, kind, first, last, count, frozenset(o.source for _, o in pairs)))
+    return edges, hubs
+
+
+def neighbourhood(
+    start: str,
+    source: LinkSource,
+    *,
+    depth: int = 1,
+    kinds: frozenset[LinkKind] | None = None,
+    max_fanout: int = 50,
+    joint_travel_min: int = 2,
+) -> Graph:
+    """The people linked to `start` up to `depth` steps (1 or 2). A masked person is a
+    node (counted) but never expanded: going through masked data needs an unmasking."""
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValueError(f"link depth is 1 to {MAX_DEPTH}")
+    graph = Graph(start)
+    graph.persons[start] = Person(start, start in source.masked([start]), 0)
+    frontier = [start] if not graph.persons[start].masked else []
+    seen_edges: set[tuple[str, str, LinkKind]] = set()
+    for level in range(1, depth + 1):
+        if not frontier:
+            break
+        own = [o for o in source.occurrences_of(frontier) if kinds is None or o.kind in kinds]
+        keys = sorted({(o.kind, o.token) for o in own}, key=lambda k: (k[0].value, k[1]))
+        shared = source.sharing(keys) if keys else []
+        found: list[str] = []
+        for person in frontier:
+            graph.expanded.append(person)
+            edges, hubs = links_of(
+                person, [o for o in own if o.person == person], shared,
+                max_fanout=max_fanout, joint_travel_min=joint_travel_min,
+            )  # fmt: skip
+            graph.hubs += hubs
+            for e in edges:
+                if (e.a, e.b, e.kind) in seen_edges:
+                    continue
+                seen_edges.add((e.a, e.b, e.kind))
+                graph.edges.append(e)
+                other = e.other(person)
+                if other not in graph.persons and other not in found:
+                    found.append(other)
+        masked = source.masked(found) if found else set()
+        for p in found:
+            graph.persons[p] = Person(p, p in masked, level)
+        frontier = [p for p in found if p not in masked]
+    return graph
