@@ -87,11 +87,20 @@ def links_of(
     pairs (the person's own may be among them). One edge per (other person, kind),
     counting distinct bookings (distinct flights for joint travel) and spanning their
     flight dates."""
-    mine = {(o.kind, o.token) for o in own if o.person == person}
+    mine: dict[tuple[LinkKind, bytes], set[str]] = defaultdict(set)
+    for o in own:
+        if o.person == person:
+            mine[(o.kind, o.token)].add(o.booking_id)
     by_key: dict[tuple[LinkKind, bytes], list[Occurrence]] = defaultdict(list)
     for o in shared:
-        if (o.kind, o.token) in mine and o.person != person:
-            by_key[(o.kind, o.token)].append(o)
+        key = (o.kind, o.token)
+        if key not in mine or o.person == person:
+            continue
+        # A phone or card on one booking reaches all its travellers: that is the same-booking
+        # link, not a shared identifier. Identifiers link across bookings only.
+        if o.kind is not LinkKind.SAME_BOOKING and o.booking_id in mine[key]:
+            continue
+        by_key[key].append(o)
     hubs: list[Hub] = []
     grouped: dict[tuple[str, LinkKind], list[tuple[bytes, Occurrence]]] = defaultdict(list)
     for (kind, token), occs in sorted(by_key.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):

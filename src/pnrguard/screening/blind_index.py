@@ -122,7 +122,9 @@ class Tokeniser:
             raise ValueError("a blind-index key has at least 32 bytes")
         self._key = hmac.new(key, _CONTEXT, hashlib.sha256).digest()
 
-    def token(self, field: Field, value: str) -> bytes:
+    def token(self, field: int, value: str) -> bytes:
+        """The keyed token of `value` in `field` (a `Field`, or a link field of
+        `links.tokens`: any small int, since it is part of the HMAC input)."""
         material = f"{int(field)}\x00{value}".encode()
         return hmac.new(self._key, material, hashlib.sha256).digest()[:TOKEN_BYTES]
 

@@ -22,6 +22,7 @@ from sqlalchemy import Select, String, func, intersect, literal, select, union
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.domain.model import Booking, Traveller
+from pnrguard.links.tokens import link_rows
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, flight_number_variants, name_parts
 from pnrguard.store.repository import BookingSummary, SaveOutcome, SaveStatus, load_node_secret
@@ -91,7 +92,7 @@ def index_saved(
     latest: dict[str, Indexed] = {}
     for b, o in todo:
         pairs = traveller_pairs(b)
-        mine = tok.booking_rows(b, pairs)
+        mine = tok.booking_rows(b, pairs) + link_rows(tok, b, pairs)
         latest[o.booking_id] = Indexed(b, o.booking_id, pairs, mine)
     for item in latest.values():  # one push may hold a booking twice: the last wins
         rows += [(t, f, item.booking_id, r) for t, f, r in item.rows]

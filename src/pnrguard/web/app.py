@@ -25,6 +25,7 @@ from pnrguard.web.auth import ANY_HUMAN, require_role
 from pnrguard.web.carrier import carrier_router
 from pnrguard.web.criteria import router as criteria_router
 from pnrguard.web.dpo import router as dpo_router
+from pnrguard.web.links import router as links_router
 from pnrguard.web.unmasking import router as unmasking_router
 from pnrguard.web.watchlists import router as watchlists_router
 
@@ -79,5 +80,6 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(dpo_router)
     app.include_router(unmasking_router)
     app.include_router(criteria_router)
+    app.include_router(links_router)
     app.include_router(watchlists_router)
     return app
