@@ -59,6 +59,10 @@ ANALYSTS = frozenset({Role.ANALYST, Role.SUPERVISOR})
 _IDENTITY = (int(Field.DOCUMENT), int(Field.DOB), int(Field.SURNAME), int(Field.GIVEN))
 _LINK_FIELDS = sorted(FIELD_KIND)
 _CHUNK = 400
+#: Rows read per digest: beyond the graph's fan-out cap (50 people) a digest is a hub anyway;
+#: a flight's digest is read whole (a wide-body's passengers) to count repeated joint travel.
+_HUB_ROWS = 400
+_FLIGHT_ROWS = 1000
 
 Record = tuple[str, str]  # (booking id, traveller ref)
 
@@ -218,11 +222,14 @@ class _IndexSource:
                 by_field[f].append(token)
         rows: list[tuple[bytes, int, str, str]] = []
         for field, tokens in sorted(by_field.items()):
-            for chunk in _chunks(sorted(set(tokens))):
-                q = select(search_token).where(search_token.c.field == field, search_token.c.token.in_(chunk))
+            # One bounded query per digest: a hub (a digest on thousands of bookings) costs
+            # the cap, not its size; the graph sees more people than its fan-out and stops.
+            cap = _FLIGHT_ROWS if FIELD_KIND[field] is LinkKind.JOINT_TRAVEL else _HUB_ROWS
+            for token in sorted(set(tokens)):
+                q = select(search_token).where(search_token.c.field == field, search_token.c.token == token)
                 rows += [
                     (bytes(r.token), int(r.field), r.booking_id, r.traveller_ref)
-                    for r in self.conn.execute(q)
+                    for r in self.conn.execute(q.limit(cap))
                 ]
         members = self._members(sorted({b for _, _, b, _ in rows} | set(same_booking)))
         out = self._occurrences(rows, members)
