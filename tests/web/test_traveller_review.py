@@ -71,7 +71,9 @@ def test_a_masked_source_stays_masked_on_the_hit_page(env: Env) -> None:
         src = c.get(f"/api/hits/{row.hit_id}", headers={"accept": "application/json"}).json()["sources"][0]
     with env.node.engine.begin() as conn:
         rows = claim_bookings(conn, booking.c.id == src["booking_id"], limit=1)
-        mask_bookings(conn, rows, keystore=env.node.keystore, seal_keystore=env.node.keystore, at=env.node.clock())
+        mask_bookings(
+            conn, rows, keystore=env.node.keystore, seal_keystore=env.node.keystore, at=env.node.clock()
+        )
     with env.client(Role.ANALYST) as c:
         again = c.get(f"/api/hits/{row.hit_id}", headers={"accept": "application/json"}).json()
         html = c.get(f"/hits/{row.hit_id}").text

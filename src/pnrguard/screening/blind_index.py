@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hashlib
 import hmac
 import re
@@ -68,10 +69,15 @@ TRAVELLER_FIELDS = frozenset(
 )
 
 
-def name_parts(text: str, *, given: bool = False) -> list[str]:
-    """The normalised parts of a name, in order, without repeats."""
+@functools.lru_cache(maxsize=65536)
+def _parts(text: str, given: bool) -> tuple[str, ...]:
     norm = strip_glued_title(text) if given else normalise(text)
-    return list(dict.fromkeys(p for p in norm.split() if p))
+    return tuple(dict.fromkeys(p for p in norm.split() if p))
+
+
+def name_parts(text: str, *, given: bool = False) -> list[str]:
+    """The normalised parts of a name, in order, without repeats (cached: names repeat)."""
+    return list(_parts(text, given))
 
 
 def normalise_contact(value: str) -> str:
@@ -120,13 +126,24 @@ class Tokeniser:
     def __init__(self, key: bytes) -> None:
         if len(key) < 32:
             raise ValueError("a blind-index key has at least 32 bytes")
-        self._key = hmac.new(key, _CONTEXT, hashlib.sha256).digest()
+        self._base = hmac.new(hmac.new(key, _CONTEXT, hashlib.sha256).digest(), digestmod=hashlib.sha256)
+        # Names, birth dates and phonetic keys repeat across bookings: a bounded memo saves
+        # most HMACs at ingest. It lives in this object only (one per transaction).
+        self._memo: dict[tuple[int, str], bytes] = {}
 
     def token(self, field: int, value: str) -> bytes:
         """The keyed token of `value` in `field` (a `Field`, or a link field of
         `links.tokens`: any small int, since it is part of the HMAC input)."""
-        material = f"{int(field)}\x00{value}".encode()
-        return hmac.new(self._key, material, hashlib.sha256).digest()[:TOKEN_BYTES]
+        key = (int(field), value)
+        found = self._memo.get(key)
+        if found is None:
+            h = self._base.copy()
+            h.update(f"{int(field)}\x00{value}".encode())
+            found = h.digest()[:TOKEN_BYTES]
+            if len(self._memo) > 100_000:
+                self._memo.clear()
+            self._memo[key] = found
+        return found
 
     # -- values ---------------------------------------------------------------------------
     @staticmethod
@@ -134,8 +151,8 @@ class Tokeniser:
         """The (field, normalised value) pairs of one traveller: reservation and document
         names, dates of birth, document numbers, seats."""
         out: set[tuple[Field, str]] = set()
-        surnames = [t.surname] + [d.surname for d in t.documents if d.surname]
-        givens = [t.given_names] + [d.given_names for d in t.documents if d.given_names]
+        surnames = dict.fromkeys([t.surname] + [d.surname for d in t.documents if d.surname])
+        givens = dict.fromkeys([t.given_names] + [d.given_names for d in t.documents if d.given_names])
         for s in surnames:
             for p in name_parts(s):
                 out.add((Field.SURNAME, p))

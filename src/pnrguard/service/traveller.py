@@ -46,20 +46,22 @@ from pnrguard.store.traveller import (
 __all__ = ["Discrepancy", "discrepancies", "index_and_link", "link_indexed"]
 
 _Tokens = dict[int, set[bytes]]
+_IN_CHUNK = 500
 
 
 def _tokens_of(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Tokens]:
     out: dict[tuple[str, str], _Tokens] = {}
     ids = sorted({b for b, _ in pairs})
-    if not ids:
-        return out
     wanted = set(pairs)
     fields = [int(f) for f in (Field.SURNAME, Field.GIVEN, Field.DOB, Field.DOCUMENT, Field.SEAT)]
-    q = select(search_token).where(search_token.c.booking_id.in_(ids), search_token.c.field.in_(fields))
-    for r in conn.execute(q):
-        key = (r.booking_id, r.traveller_ref)
-        if key in wanted:
-            out.setdefault(key, {}).setdefault(r.field, set()).add(bytes(r.token))
+    for i in range(0, len(ids), _IN_CHUNK):
+        q = select(search_token).where(
+            search_token.c.booking_id.in_(ids[i : i + _IN_CHUNK]), search_token.c.field.in_(fields)
+        )
+        for r in conn.execute(q):
+            key = (r.booking_id, r.traveller_ref)
+            if key in wanted:
+                out.setdefault(key, {}).setdefault(r.field, set()).add(bytes(r.token))
     return out
 
 
@@ -81,104 +83,147 @@ def _same_person(mine: _Tokens, theirs: _Tokens) -> bool:
     return not (a and b and not a & b)
 
 
-def _flight_of(conn: Connection, booking_id: str) -> Any:
-    return conn.execute(
-        select(
-            booking.c.source, booking.c.flight_carrier, booking.c.flight_number, booking.c.flight_date
-        ).where(booking.c.id == booking_id)
-    ).one()
-
-
-def _candidates(
-    conn: Connection, booking_id: str, row: Any, field: Field, tokens: set[bytes]
-) -> list[tuple[str, str]]:
-    q = (
-        select(search_token.c.booking_id, search_token.c.traveller_ref)
-        .select_from(search_token.join(booking, booking.c.id == search_token.c.booking_id))
-        .where(
-            search_token.c.field == int(field),
-            search_token.c.token.in_(sorted(tokens)),
-            booking.c.id != booking_id,
-            booking.c.source != row.source,
-            booking.c.state == "active",
-            booking.c.flight_date == row.flight_date,
-            *flight_condition(row.flight_carrier, row.flight_number),  # type: ignore[arg-type]
-        )
+def _flights_of(conn: Connection, booking_ids: Sequence[str]) -> dict[str, Any]:
+    cols = (
+        booking.c.id,
+        booking.c.source,
+        booking.c.flight_carrier,
+        booking.c.flight_number,
+        booking.c.flight_date,
     )
-    return sorted({(r.booking_id, r.traveller_ref) for r in conn.execute(q)})
+    out: dict[str, Any] = {}
+    for i in range(0, len(booking_ids), _IN_CHUNK):
+        for r in conn.execute(select(*cols).where(booking.c.id.in_(booking_ids[i : i + _IN_CHUNK]))):
+            out[r.id] = r
+    return out
 
 
-def _choose(
-    conn: Connection, source: str, found: list[tuple[str, str]], mine: _Tokens, *, by: str
-) -> tuple[Member | None, _Tokens, str]:
-    """The one traveller `found` points to, or None when none or several do."""
-    members = members_of_bookings(conn, {b for b, _ in found})
-    tokens = _tokens_of(conn, found)
-    if by == "name_dob":
-        found = [p for p in found if _same_person(mine, tokens.get(p, {}))]
-    cands = [members[p] for p in found if p in members]
-    # A traveller that already has a record of our source is another person.
-    taken = _taken(conn, {m.traveller_id for m in cands}, source)
-    cands = [m for m in cands if m.traveller_id not in taken]
-    ids = {m.traveller_id for m in cands}
-    if len(ids) > 1 and mine.get(Field.SEAT):
-        seated = [
-            m
-            for m in cands
-            if mine[Field.SEAT] & tokens.get((m.booking_id, m.traveller_ref), {}).get(Field.SEAT, set())
-        ]
-        if len({m.traveller_id for m in seated}) == 1:
-            m = seated[0]
-            return m, tokens.get((m.booking_id, m.traveller_ref), {}), "seat"
-    if len(ids) != 1:
+class _OtherSide:
+    """The records of the other source on one flight that share a document or birth-date
+    token with ours: their tokens, traveller ids, and which travellers are already taken
+    by a record of our source. Four queries per flight, however many travellers."""
+
+    def __init__(self, conn: Connection, flight: Any, ours: set[str], tokens: set[bytes]) -> None:
+        self.tokens: dict[tuple[str, str], _Tokens] = {}
+        self.members: dict[tuple[str, str], Member] = {}
+        self.taken: set[str] = set()
+        if not tokens:
+            return
+        # The other source's records on this flight first (a flight holds a few hundred;
+        # the flight index finds them), then their document and birth-date tokens: cost
+        # grows with the flight, not with the number of tokens we bring.
+        others = (
+            select(booking.c.id)
+            .where(
+                booking.c.source != flight.source,
+                booking.c.state == "active",
+                booking.c.flight_date == flight.flight_date,
+                *flight_condition(flight.flight_carrier, flight.flight_number),  # type: ignore[arg-type]
+            )
+            .scalar_subquery()
+        )
+        q = select(search_token.c.booking_id, search_token.c.traveller_ref, search_token.c.token).where(
+            search_token.c.booking_id.in_(others),
+            search_token.c.field.in_([int(Field.DOCUMENT), int(Field.DOB)]),
+        )
+        pairs = sorted(
+            {
+                (r.booking_id, r.traveller_ref)
+                for r in conn.execute(q)
+                if bytes(r.token) in tokens and r.booking_id not in ours
+            }
+        )
+        if not pairs:
+            return
+        self.tokens = _tokens_of(conn, pairs)
+        self.members = {
+            k: m for k, m in members_of_bookings(conn, {b for b, _ in pairs}).items() if k in set(pairs)
+        }
+        ids = sorted({m.traveller_id for m in self.members.values()})
+        if ids:
+            q2 = select(traveller_member.c.traveller_id).where(
+                traveller_member.c.traveller_id.in_(ids), traveller_member.c.source == flight.source
+            )
+            self.taken = {r.traveller_id for r in conn.execute(q2)}
+
+    def choose(self, mine: _Tokens) -> tuple[Member | None, _Tokens, str]:
+        """The one traveller our record joins, how, and its tokens; None when none or
+        several fit (namesakes without a seat to tell them apart)."""
+        for how in ("document", "name_dob"):
+            if how == "document":
+                fits = [
+                    p
+                    for p, t in self.tokens.items()
+                    if mine.get(Field.DOCUMENT, set()) & t.get(Field.DOCUMENT, set())
+                ]
+            else:
+                fits = [
+                    p for p, t in self.tokens.items() if mine.get(Field.SURNAME) and _same_person(mine, t)
+                ]
+            cands = [self.members[p] for p in fits if p in self.members]
+            cands = [m for m in cands if m.traveller_id not in self.taken]
+            ids = {m.traveller_id for m in cands}
+            if len(ids) > 1 and mine.get(Field.SEAT):
+                seated = [
+                    m
+                    for m in cands
+                    if mine[Field.SEAT] & self.tokens[(m.booking_id, m.traveller_ref)].get(Field.SEAT, set())
+                ]
+                if len({m.traveller_id for m in seated}) == 1:
+                    return seated[0], self.tokens[(seated[0].booking_id, seated[0].traveller_ref)], "seat"
+            if len(ids) == 1:
+                return cands[0], self.tokens[(cands[0].booking_id, cands[0].traveller_ref)], how
+            if len(ids) > 1:
+                return None, {}, ""  # ambiguous: a weaker key will not do better
         return None, {}, ""
-    m = cands[0]
-    return m, tokens.get((m.booking_id, m.traveller_ref), {}), by
-
-
-def _taken(conn: Connection, traveller_ids: set[str], source: str) -> set[str]:
-    tm = traveller_member
-    if not traveller_ids:
-        return set()
-    q = select(tm.c.traveller_id).where(tm.c.traveller_id.in_(sorted(traveller_ids)), tm.c.source == source)
-    return {r.traveller_id for r in conn.execute(q)}
 
 
 def link_indexed(conn: Connection, items: Sequence[Indexed]) -> list[Member]:
     """Give every traveller of the bookings just indexed its traveller id (see the module
-    docstring). A traveller linked by an earlier push of the same booking keeps its id."""
+    docstring). A traveller linked by an earlier push of the same booking keeps its id.
+    Batched by flight: a PNRGOV or PAXLST message is one flight."""
     known = members_of_bookings(conn, [i.booking_id for i in items])
-    created: list[Member] = []
+    flights = _flights_of(conn, [i.booking_id for i in items])
+    groups: dict[tuple[Any, ...], list[Indexed]] = {}
     for item in items:
-        row = _flight_of(conn, item.booking_id)
-        linkable = bool(row.flight_number and row.flight_date)
-        by_ref: dict[str, _Tokens] = {}
-        for token, field, ref in item.rows:
-            by_ref.setdefault(ref, {}).setdefault(field, set()).add(token)
-        for ref, _t in item.pairs:
-            if (item.booking_id, ref) in known:
-                continue
-            mine = by_ref.get(ref, {})
-            partner: Member | None = None
-            theirs: _Tokens = {}
-            how = "new"
-            if linkable and mine.get(Field.DOCUMENT):
-                found = _candidates(conn, item.booking_id, row, Field.DOCUMENT, mine[Field.DOCUMENT])
-                partner, theirs, how = _choose(conn, row.source, found, mine, by="document")
-            if partner is None and linkable and mine.get(Field.DOB) and mine.get(Field.SURNAME):
-                found = _candidates(conn, item.booking_id, row, Field.DOB, mine[Field.DOB])
-                partner, theirs, how = _choose(conn, row.source, found, mine, by="name_dob")
-            member = Member(
-                booking_id=item.booking_id,
-                traveller_ref=ref,
-                traveller_id=partner.traveller_id if partner else new_id(),
-                source=row.source,
-                linked_by=how if partner else "new",
-                conflicts=_conflicts(mine, theirs) if partner else "",
+        f = flights[item.booking_id]
+        groups.setdefault((f.source, f.flight_carrier, f.flight_number, f.flight_date), []).append(item)
+    created: list[Member] = []
+    for group in groups.values():
+        flight = flights[group[0].booking_id]
+        linkable = bool(flight.flight_number and flight.flight_date)
+        by_pair: dict[tuple[str, str], _Tokens] = {}
+        for item in group:
+            for token, field, ref in item.rows:
+                by_pair.setdefault((item.booking_id, ref), {}).setdefault(field, set()).add(token)
+        todo = [(item, ref) for item in group for ref, _ in item.pairs if (item.booking_id, ref) not in known]
+        if not todo:
+            continue
+        wanted = {
+            t
+            for item, ref in todo
+            for f in (Field.DOCUMENT, Field.DOB)
+            for t in by_pair.get((item.booking_id, ref), {}).get(f, set())
+        }
+        other = _OtherSide(conn, flight, {i.booking_id for i in group}, wanted if linkable else set())
+        members: list[Member] = []
+        for item, ref in todo:
+            mine = by_pair.get((item.booking_id, ref), {})
+            partner, theirs, how = other.choose(mine)
+            if partner is not None:
+                other.taken.add(partner.traveller_id)  # one record of our source per person
+            members.append(
+                Member(
+                    booking_id=item.booking_id,
+                    traveller_ref=ref,
+                    traveller_id=partner.traveller_id if partner else new_id(),
+                    source=flight.source,
+                    linked_by=how if partner else "new",
+                    conflicts=_conflicts(mine, theirs) if partner else "",
+                )
             )
-            insert_members(conn, [member])  # at once: the next traveller sees it taken
-            known[(item.booking_id, ref)] = member
-            created.append(member)
+        insert_members(conn, members)
+        created += members
     return created
 
 

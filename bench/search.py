@@ -1,0 +1,471 @@
+"""Search benchmark: purpose-bound search over the blind index at a national PIU's volume.
+
+    .venv/bin/python bench/search.py [--bookings 1000000] [--db sqlite,postgresql] [--pg URL]
+                                     [--queries 200] [--baseline-bookings 5000] [--keep DIR]
+
+What it does, per database (a fresh SQLite file; a fresh PostgreSQL schema, dropped after):
+
+1. **Index upkeep in ingest.** Real synthetic traffic (`formats.synth.generate`: PNRGOV pushes
+   and PAXLST) goes through `service.ingest.ingest` exactly as in production; the time spent
+   in the blind-index and linking hook (`service.traveller.index_and_link`) is measured
+   inside the same run and reported as a share of the whole ingest time.
+2. **Stored bookings.** Generating a million bookings through message text and the reader
+   would take hours here, so the store is filled in batches through the *same storage code
+   paths* ingest uses after parsing: `BookingRepository.save_versions` (per-booking data
+   keys, AES-GCM of both parts, keyed digests) and `index_and_link` (tokens and links) in
+   one transaction per batch. The bookings are copies of synthetic PNR bookings (one pool
+   from `generate`) with fresh locators, names (`synth_names`, all cultures), birth dates,
+   document numbers, contacts and flight dates spread over a year. Screening is not run
+   for them (there is no watchlist in this bench).
+3. **Searches** through `service.search.search` under a registered request by an analyst
+   (the consultation is logged, the page decrypted): by surname and given name, by surname
+   alone, by document number, by flight and date; p50 / p95 / p99 over `--queries` each.
+4. **Baseline**: the search this replaces (decrypt every active booking in a window of
+   flight dates and compare names; it refused more than 5,000 bookings), run over a window
+   of about `--baseline-bookings` bookings and extrapolated linearly to the whole store.
+
+The Python process is pinned to one CPU; PostgreSQL runs in its own processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import gc
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection, Engine
+
+import pnrguard.service.ingest as ingest_module
+from pnrguard.audit.log import AuditLog
+from pnrguard.audit.models import Purpose
+from pnrguard.domain.model import Booking, Contact
+from pnrguard.formats.synth import generate
+from pnrguard.formats.synth_names import synthetic_person_names
+from pnrguard.protection.keystore import KeyStore, LocalKeyFileStore
+from pnrguard.protection.sensitive import SensitiveFilter
+from pnrguard.screening.names import normalise
+from pnrguard.service import accounts, requests
+from pnrguard.service.accounts import Account, Role
+from pnrguard.service.clock import SystemClock
+from pnrguard.service.disclosure import add_authority
+from pnrguard.service.ingest import ingest
+from pnrguard.service.search import SearchCriteria, search
+from pnrguard.service.traveller import index_and_link
+from pnrguard.store.audit import SqlAuditLog
+from pnrguard.store.db import make_engine, upgrade
+from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus, new_id
+from pnrguard.store.tables import booking
+from pnrguard.store.traveller import search_token
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+ORIGIN = "bench.invalid/piu"
+BATCH = 2000
+BASE_DATE = dt.date(2026, 1, 1)
+
+
+@dataclasses.dataclass(slots=True)
+class Probe:
+    """What a query looks for, remembered while the store is filled."""
+
+    surname: str
+    given: str
+    document: str
+    flight: str
+    day: dt.date
+
+
+@dataclasses.dataclass(slots=True)
+class Result:
+    db: str
+    bookings: int = 0
+    load_s: float = 0.0
+    load_store_s: float = 0.0
+    load_index_s: float = 0.0
+    ingest_bookings: int = 0
+    ingest_s: float = 0.0
+    ingest_index_s: float = 0.0
+    token_rows: int = 0
+    index_bytes: int | None = None
+    latencies: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    totals: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    baseline_scanned: int = 0
+    baseline_ms: float = 0.0
+
+
+# --- the store -----------------------------------------------------------------------------
+
+
+def _audit(clock: SystemClock) -> Callable[[Connection], AuditLog]:
+    def factory(conn: Connection) -> AuditLog:
+        return SqlAuditLog(conn, origin=ORIGIN, clock=clock)
+
+    return factory
+
+
+def measure_ingest(engine: Engine, keystore: KeyStore, flights: int, result: Result) -> None:
+    """Whole ingest of real messages, with the index hook's own time measured inside."""
+    messages: list[bytes] = []
+    for push in generate(11, flights=flights, base_date=BASE_DATE - dt.timedelta(days=30)):
+        messages.append(push.pnrgov.encode("utf-8"))
+        if push.paxlst:
+            messages.append(push.paxlst.encode("utf-8"))
+    spent = [0.0]
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return index_and_link(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    clock = SystemClock()
+    sf = SensitiveFilter.load()
+    ingest_module.index_and_link = timed  # type: ignore[attr-defined]  # instrumentation only
+    try:
+        t0 = time.perf_counter()
+        for m in messages:
+            r = ingest(
+                m, engine=engine, keystore=keystore, audit=_audit(clock), sensitive_filter=sf, clock=clock
+            )
+            result.ingest_bookings += r.bookings_new + r.bookings_new_version
+        result.ingest_s = time.perf_counter() - t0
+    finally:
+        ingest_module.index_and_link = index_and_link  # type: ignore[attr-defined]
+    result.ingest_index_s = spent[0]
+
+
+def templates(seed: int = 5, flights: int = 12) -> list[Booking]:
+    pool: dict[tuple[str, str], Booking] = {}
+    for push in generate(seed, flights=flights, base_date=BASE_DATE):
+        for b in push.bookings:
+            pool[(b.carrier, b.locator)] = b
+    return [b for b in pool.values() if b.travellers and b.reported_flight]
+
+
+def _locator(i: int) -> str:
+    digits = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    out = ""
+    for _ in range(6):
+        i, r = divmod(i, len(digits))
+        out = digits[r] + out
+    return out
+
+
+def copies(pool: Sequence[Booking], n: int, probes: list[Probe], *, start: int = 0) -> Iterator[Booking]:
+    """`n` bookings: the pool's bookings with new people, locators, contacts and dates."""
+    rng = random.Random(start or 1)
+    names = synthetic_person_names(17, 60_000)
+    days = 365
+    for i in range(start, start + n):
+        tpl = pool[i % len(pool)]
+        day = BASE_DATE + dt.timedelta(days=(i // BATCH) % days)
+        leg = tpl.reported_flight
+        assert leg is not None
+        assert leg.departure is not None
+        moved = dataclasses.replace(leg, departure=dt.datetime.combine(day, leg.departure.time()))
+        travellers = []
+        for t in tpl.travellers:
+            p = names[rng.randrange(len(names))]
+            dob = dt.date(1940 + rng.randrange(80), 1 + rng.randrange(12), 1 + rng.randrange(28))
+            number = f"{rng.choice('CEKPX')}{rng.randrange(10**8):08d}"
+            docs = [
+                dataclasses.replace(
+                    d, number=number, surname=p.surname, given_names=p.given_names, date_of_birth=dob
+                )
+                for d in t.documents
+            ]
+            travellers.append(
+                dataclasses.replace(
+                    t, surname=p.surname, given_names=p.given_names, date_of_birth=dob, documents=docs
+                )
+            )
+            if rng.random() < 0.002 and docs:
+                probes.append(
+                    Probe(p.surname, p.given_names, number, f"{moved.carrier}{moved.flight_number}", day)
+                )
+        contacts = [
+            Contact(
+                kind=c.kind, value=f"p{i}.{rng.randrange(10**6)}@example.org" if "@" in c.value else c.value
+            )
+            for c in tpl.contacts
+        ]
+        yield dataclasses.replace(
+            tpl,
+            locator=_locator(i),
+            reported_flight=moved,
+            itinerary=[moved if lg == leg else lg for lg in tpl.itinerary],
+            travellers=travellers,
+            contacts=contacts,
+        )
+
+
+def load(
+    engine: Engine, keystore: KeyStore, n: int, result: Result, probes: list[Probe], console: Console
+) -> None:
+    pool = templates()
+    gc.freeze()  # the template pool lives all run: keep it out of every collection
+    now = dt.datetime.now(dt.UTC)
+    batch: list[Booking] = []
+    done = 0
+    t_start = time.perf_counter()
+    last = t_start
+
+    def flush() -> None:
+        nonlocal done, last
+        with engine.begin() as conn:
+            mid = new_id()
+            MessageRepository(conn, keystore).add(
+                message_id=mid, received_at=now, sha256=uuid.uuid4().bytes * 2, size=1, channel="bench",
+                status=MessageStatus.ACCEPTED, message_type="PNRGOV", sender="BENCH",
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            outcomes = BookingRepository(conn, keystore, now=now).save_versions(
+                batch, message_id=mid, received_at=now
+            )
+            t1 = time.perf_counter()
+            index_and_link(conn, keystore, batch, outcomes, now=now)
+            t2 = time.perf_counter()
+        result.load_store_s += t1 - t0
+        result.load_index_s += t2 - t1
+        done += len(batch)
+        batch.clear()
+        if time.perf_counter() - last > 30:
+            last = time.perf_counter()
+            rate = done / (last - t_start)
+            console.print(f"  {result.db}: {done:,} bookings stored, {rate:,.0f}/s")
+
+    for b in copies(pool, n, probes):
+        batch.append(b)
+        if len(batch) >= BATCH:
+            flush()
+    if batch:
+        flush()
+    result.load_s = time.perf_counter() - t_start
+    result.bookings += done
+
+
+def index_size(engine: Engine) -> tuple[int, int | None]:
+    with engine.connect() as conn:
+        rows = int(conn.execute(select(func.count()).select_from(search_token)).scalar_one())
+        size: int | None = None
+        if engine.dialect.name == "postgresql":
+            size = int(conn.execute(text("SELECT pg_total_relation_size('search_token')")).scalar_one())
+        else:
+            try:
+                size = int(
+                    conn.execute(
+                        text(
+                            "SELECT SUM(pgsize) FROM dbstat WHERE name IN ('search_token', "
+                            "'ix_search_token_booking_id', 'sqlite_autoindex_search_token_1')"
+                        )
+                    ).scalar_one()
+                    or 0
+                )
+            except Exception:
+                size = None
+    return rows, size
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def _desk(engine: Engine) -> tuple[Account, str]:
+    now = dt.datetime.now(dt.UTC)
+    analyst = accounts.create_account(engine, username=f"bench-{uuid.uuid4().hex[:6]}", role=Role.ANALYST,
+                                      password="x" * 16, now=now)  # fmt: skip
+    authority = add_authority(engine, code=f"B{uuid.uuid4().hex[:6]}".upper(), name="Bench police",
+                              kind="national", now=now)  # fmt: skip
+    req = requests.register_request(
+        user=analyst, authority_id=authority.id, case_reference="BENCH-1", purpose=Purpose.TERRORIST_OFFENCES,
+        reason="benchmark of the purpose-bound search", engine=engine, clock=SystemClock(),
+    )  # fmt: skip
+    return analyst, req.id
+
+
+def run_queries(engine: Engine, keystore: KeyStore, probes: list[Probe], count: int, result: Result) -> None:
+    analyst, request_id = _desk(engine)
+    clock = SystemClock()
+    audit = _audit(clock)
+    rng = random.Random(3)
+    chosen = [probes[rng.randrange(len(probes))] for _ in range(count)]
+    kinds: dict[str, Callable[[Probe], SearchCriteria]] = {
+        "surname + given name": lambda p: SearchCriteria(surname=p.surname, given_names=p.given.split()[0]),
+        "surname only": lambda p: SearchCriteria(surname=p.surname),
+        "document number": lambda p: SearchCriteria(document_number=p.document),
+        "flight + date": lambda p: SearchCriteria(flight_number=p.flight, date_from=p.day, date_to=p.day),
+    }
+    for name, make in kinds.items():
+        lat: list[float] = []
+        totals: list[int] = []
+        for p in chosen:
+            t0 = time.perf_counter()
+            out = search(request_id, make(p), user=analyst, engine=engine, keystore=keystore, audit=audit,
+                         clock=clock)  # fmt: skip
+            lat.append((time.perf_counter() - t0) * 1000)
+            totals.append(out.total)
+            assert out.total >= 1, f"{name}: the probe's own booking was not found"
+        result.latencies[name] = lat
+        result.totals[name] = totals
+
+
+def baseline(engine: Engine, keystore: KeyStore, probes: list[Probe], want: int, result: Result) -> None:
+    """The decrypt-and-scan search this replaces (service/requests.py before the blind
+    index): every active booking in the window is decrypted and its names compared."""
+    with engine.connect() as conn:
+        days = sorted(
+            conn.execute(
+                select(booking.c.flight_date, func.count())
+                .group_by(booking.c.flight_date)
+                .order_by(booking.c.flight_date)
+            ).all()
+        )
+    window: list[dt.date] = []
+    n = 0
+    for day, c in days:
+        if day is None:
+            continue
+        window.append(day)
+        n += int(c)
+        if n >= want:
+            break
+    p = probes[0]
+    want_surname = normalise(p.surname)
+    t0 = time.perf_counter()
+    scanned = 0
+    with engine.connect() as conn:
+        repo = BookingRepository(conn, keystore)
+        rows = conn.execute(
+            select(booking.c.id)
+            .where(
+                booking.c.state == "active",
+                booking.c.flight_date >= window[0],
+                booking.c.flight_date <= window[-1],
+            )
+            .order_by(booking.c.flight_date, booking.c.id)
+        ).all()
+        for r in rows:
+            scanned += 1
+            b = repo.get(r.id)
+            any(normalise(t.surname) == want_surname for t in b.travellers)
+    result.baseline_ms = (time.perf_counter() - t0) * 1000
+    result.baseline_scanned = scanned
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def _pct(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def report(console: Console, results: list[Result]) -> None:
+    t = Table(title="purpose-bound search over the blind index (ms, one page of 25, logged)")
+    for col in ("database", "bookings", "search", "p50", "p95", "p99", "matches (median)", "target"):
+        t.add_column(col, justify="right" if col not in ("database", "search") else "left")
+    for r in results:
+        for name, lat in r.latencies.items():
+            target = "p95 < 300" if name.startswith("surname") else ""
+            ok = "" if not target else (" ok" if _pct(lat, 95) < 300 else " MISSED")
+            p50, p95, p99 = (f"{_pct(lat, q):.1f}" for q in (50, 95, 99))
+            t.add_row(
+                r.db, f"{r.bookings:,}", name, p50, p95, p99,
+                f"{statistics.median(r.totals[name]):,.0f}", target + ok,
+            )  # fmt: skip
+    console.print(t)
+    t2 = Table(title="index cost and size; baseline (decrypt-and-scan) extrapolated")
+    for col in (
+        "database", "ingest: bookings", "ingest s", "index+link s", "share (target < 15%)",
+        "bulk: store ms/bk", "index+link ms/bk", "token rows", "rows/booking", "index MB",
+        "baseline: scanned", "baseline s",
+        "baseline at store size s",
+    ):  # fmt: skip
+        t2.add_column(col, justify="right" if col != "database" else "left")
+    for r in results:
+        share = r.ingest_index_s / r.ingest_s if r.ingest_s else 0.0
+        per = r.baseline_ms / r.baseline_scanned if r.baseline_scanned else 0.0
+        t2.add_row(
+            r.db, f"{r.ingest_bookings:,}", f"{r.ingest_s:.1f}", f"{r.ingest_index_s:.2f}",
+            f"{share:.1%}" + (" ok" if share < 0.15 else " MISSED"),
+            f"{1000 * r.load_store_s / max(r.bookings, 1):.3f}",
+            f"{1000 * r.load_index_s / max(r.bookings, 1):.3f}",
+            f"{r.token_rows:,}", f"{r.token_rows / max(r.bookings, 1):.1f}",
+            f"{r.index_bytes / 1e6:.0f}" if r.index_bytes is not None else "n/a",
+            f"{r.baseline_scanned:,}", f"{r.baseline_ms / 1000:.1f}", f"{per * r.bookings / 1000:,.0f}",
+        )  # fmt: skip
+    console.print(t2)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bookings", type=int, default=1_000_000)
+    ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--pg", default=os.environ.get("PNRGUARD_BENCH_PG", DEFAULT_PG))
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--baseline-bookings", type=int, default=5000)
+    ap.add_argument("--ingest-flights", type=int, default=6)
+    ap.add_argument("--keep", type=Path, default=None, help="keep the SQLite file here (and the PG schema)")
+    args = ap.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    console = Console(width=200)
+    results: list[Result] = []
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="pnrguard-bench-search-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    for db in [d.strip() for d in args.db.split(",") if d.strip()]:
+        keystore = LocalKeyFileStore(workdir / f"keys-{db}.json", create_if_missing=True)
+        schema = f"bench_search_{uuid.uuid4().hex[:8]}"
+        if db == "sqlite":
+            path = workdir / f"search-{uuid.uuid4().hex[:6]}.db"
+            engine = make_engine(f"sqlite:///{path}")
+        else:
+            admin = make_engine(args.pg)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            engine = make_engine(args.pg, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            upgrade(engine)
+            r = Result(db)
+            console.print(f"{db}: whole ingest of {args.ingest_flights} flights of real messages ...")
+            measure_ingest(engine, keystore, args.ingest_flights, r)
+            r.bookings = 0
+            probes: list[Probe] = []
+            console.print(f"{db}: storing {args.bookings:,} bookings ...")
+            load(engine, keystore, args.bookings, r, probes, console)
+            if engine.dialect.name == "postgresql":
+                with engine.begin() as conn:
+                    conn.execute(text("ANALYZE"))
+            r.token_rows, r.index_bytes = index_size(engine)
+            console.print(f"{db}: {len(probes):,} probes; {args.queries} queries of each kind ...")
+            run_queries(engine, keystore, probes, args.queries, r)
+            console.print(f"{db}: baseline over ~{args.baseline_bookings:,} bookings ...")
+            baseline(engine, keystore, probes, args.baseline_bookings, r)
+            results.append(r)
+            report(console, [r])
+        finally:
+            engine.dispose()
+            if db != "sqlite" and args.keep is None:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+    report(console, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
