@@ -44,6 +44,7 @@ from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.review import consultation_purpose
+from pnrguard.service.search_index import traveller_pairs
 from pnrguard.store import screening as hits_store
 from pnrguard.store import workspace as requests_store
 from pnrguard.store.repository import BookingRepository
@@ -324,27 +325,31 @@ def _view(
             record_ids=sorted({b for b, _ in source.records_of.get(p, [])}), reference=basis,
             counts={"links.expanded": 1, "links.found": len(found)},
         )  # fmt: skip
-    # Labels: the name of each shown person, read from one of its active records.
-    repo = BookingRepository(conn, keystore)
+    # Labels: the name of each shown person, read from one of its active records, all
+    # decrypted in one batch (the page shown is the only thing decrypted).
     labels: dict[str, str] = {}
-    shown: list[str] = []
+    chosen: dict[str, Record] = {}
     for pid, node in graph.persons.items():
         if node.masked:
             labels[pid] = "masked traveller"
             continue
-        for bid, ref in source.records_of.get(pid, []):
-            if source.booking_day.get(bid, (None, "", ""))[2] != "active":
-                continue
-            b = repo.get(bid)
-            t = next(
-                (t for i, t in enumerate(b.travellers, start=1) if (t.ref[:32] if t.ref else f"#{i}") == ref),
-                None,
-            )
-            if t is not None:
-                dob = f" ({t.date_of_birth.isoformat()})" if t.date_of_birth else ""
-                labels[pid] = f"{t.surname}, {t.given_names}{dob}".strip(", ")
-                shown.append(bid)
-                break
+        active = [
+            r
+            for r in source.records_of.get(pid, [])
+            if source.booking_day.get(r[0], (None, "", ""))[2] == "active"
+        ]
+        if active:
+            chosen[pid] = active[0]
+    read = BookingRepository(conn, keystore).get_many([(bid, None) for bid, _ in chosen.values()])
+    shown: list[str] = []
+    for pid, (bid, ref) in chosen.items():
+        b = read.get(bid)
+        t = dict(traveller_pairs(b)).get(ref) if b is not None else None
+        if t is not None:
+            dob = f" ({t.date_of_birth.isoformat()})" if t.date_of_birth else ""
+            labels[pid] = f"{t.surname}, {t.given_names}{dob}".strip(", ")
+            shown.append(bid)
+    for pid in graph.persons:
         labels.setdefault(pid, "traveller")
     if shown:
         log.append(

@@ -142,3 +142,13 @@ def test_the_picture_says_what_the_graph_says_and_no_more() -> None:
     assert "shared phone" in text
     assert "shared payment card" in text
     assert render_svg(g, {"a": "A"}) == render_svg(g, {"a": "A"})
+
+
+def test_the_picture_keeps_the_strongest_links_and_counts_the_rest() -> None:
+    many = [occ("a", LinkKind.EMAIL, "e")] + [occ(f"p{i:02d}", LinkKind.EMAIL, "e") for i in range(30)]
+    strong = [occ("a", LinkKind.CARD, "c", f"b{i}") for i in range(3)]
+    strong += [occ("zz", LinkKind.CARD, "c", f"z{i}") for i in range(3)]
+    g = neighbourhood("a", Source(many + strong), max_people=10)
+    assert len(g.persons) == 10
+    assert "zz" in g.persons  # its link is the strongest (three bookings)
+    assert g.omitted == 31 - 9
