@@ -57,7 +57,7 @@ def make_shape(n: int, seed: int = 7):  # type: ignore[no-untyped-def]
         phone = f"+4917{rng.randrange(phones):09d}" if rng.random() < 0.1 else f"+4915{i:09d}"
         card = f"4{rng.randrange(cards):015d}" if rng.random() < 0.1 else f"5{i:015d}"
         return dataclasses.replace(
-            b, contacts=[*b.contacts, Contact(kind="phone", value=phone)],
+            b, contacts=[c for c in b.contacts if "@" in c.value] + [Contact(kind="phone", value=phone)],
             payments=[Payment(form="CC", card_number=card)],
         )  # fmt: skip
 

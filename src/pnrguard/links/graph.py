@@ -119,7 +119,8 @@ def links_of(
     edges: list[Edge] = []
     for (other, kind), pairs in sorted(grouped.items(), key=lambda kv: (kv[0][1].value, kv[0][0])):
         if kind is LinkKind.JOINT_TRAVEL:
-            count = len({token for token, _ in pairs})
+            # Occasions, not legs: the two legs of one connection on one day are one trip.
+            count = len({o.day for _, o in pairs})
             if count < joint_travel_min:
                 continue
         else:

@@ -66,10 +66,17 @@ def test_joint_travel_counts_only_when_repeated() -> None:
     assert neighbourhood("ana", once).edges == []
     twice = Source([
         occ("ana", LinkKind.JOINT_TRAVEL, "LH1/1", "b1"), occ("ben", LinkKind.JOINT_TRAVEL, "LH1/1", "b2"),
-        occ("ana", LinkKind.JOINT_TRAVEL, "LH7/9", "b5"), occ("ben", LinkKind.JOINT_TRAVEL, "LH7/9", "b6"),
+        occ("ana", LinkKind.JOINT_TRAVEL, "LH7/9", "b5", D + dt.timedelta(days=8)),
+        occ("ben", LinkKind.JOINT_TRAVEL, "LH7/9", "b6", D + dt.timedelta(days=8)),
     ])  # fmt: skip
     [edge] = neighbourhood("ana", twice).edges
     assert (edge.kind, edge.count) == (LinkKind.JOINT_TRAVEL, 2)
+    # Two legs of one connection on one day are one trip together, not two.
+    connection = Source([
+        occ("ana", LinkKind.JOINT_TRAVEL, "LH1/1"), occ("ben", LinkKind.JOINT_TRAVEL, "LH1/1"),
+        occ("ana", LinkKind.JOINT_TRAVEL, "LH2/1"), occ("ben", LinkKind.JOINT_TRAVEL, "LH2/1"),
+    ])  # fmt: skip
+    assert neighbourhood("ana", connection).edges == []
 
 
 def test_a_digest_shared_by_too_many_is_a_hub_not_links() -> None:
