@@ -56,9 +56,15 @@ def make_shape(n: int, seed: int = 7):  # type: ignore[no-untyped-def]
         # One booking in ten shares its phone (with about 3 others), one in ten its card.
         phone = f"+4917{rng.randrange(phones):09d}" if rng.random() < 0.1 else f"+4915{i:09d}"
         card = f"4{rng.randrange(cards):015d}" if rng.random() < 0.1 else f"5{i:015d}"
+        # Copies of one template fly the same flight: give them their own seats and no
+        # check-in times, or every copy would sit in, and check in at, the template's.
+        seats = [
+            dataclasses.replace(st, seat=f"{rng.randrange(1, 60)}{rng.choice('ABCDEFGHJK')}")
+            for st in b.seats
+        ]
         return dataclasses.replace(
             b, contacts=[c for c in b.contacts if "@" in c.value] + [Contact(kind="phone", value=phone)],
-            payments=[Payment(form="CC", card_number=card)],
+            payments=[Payment(form="CC", card_number=card)], seats=seats, check_ins=[],
         )  # fmt: skip
 
     return shape

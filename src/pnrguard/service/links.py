@@ -222,18 +222,26 @@ class _IndexSource:
             for f in kind_fields.get(kind, []):
                 by_field[f].append(token)
         rows: list[tuple[bytes, int, str, str]] = []
+        hubs: list[Occurrence] = []
         for field, tokens in sorted(by_field.items()):
             # One bounded query per digest: a hub (a digest on thousands of bookings) costs
             # the cap, not its size; the graph sees more people than its fan-out and stops.
             cap = _FLIGHT_ROWS if FIELD_KIND[field] is LinkKind.JOINT_TRAVEL else _HUB_ROWS
             for token in sorted(set(tokens)):
                 q = select(search_token).where(search_token.c.field == field, search_token.c.token == token)
-                rows += [
+                found = [
                     (bytes(r.token), int(r.field), r.booking_id, r.traveller_ref)
                     for r in self.conn.execute(q.limit(cap))
                 ]
+                if len(found) >= cap:  # a hub: no need to know who holds it, only that many do
+                    hubs += [
+                        Occurrence(f"r:{bid}:{ref}", bid, FIELD_KIND[field], tok, None)
+                        for tok, _, bid, ref in found
+                    ]
+                    continue
+                rows += found
         members = self._members(sorted({b for _, _, b, _ in rows} | set(same_booking)))
-        out = self._occurrences(rows, members)
+        out = self._occurrences(rows, members) + hubs
         recs = [(b, ref) for b in same_booking for ref in members.get(b, [])]
         self._resolve(recs)
         self._days(same_booking)
