@@ -215,8 +215,17 @@ def copies(pool: Sequence[Booking], n: int, probes: list[Probe], *, start: int =
 
 
 def load(
-    engine: Engine, keystore: KeyStore, n: int, result: Result, probes: list[Probe], console: Console
+    engine: Engine,
+    keystore: KeyStore,
+    n: int,
+    result: Result,
+    probes: list[Probe],
+    console: Console,
+    *,
+    shape: Callable[[Booking, int], Booking] | None = None,
 ) -> None:
+    """Store `n` bookings (`copies` of the template pool); `shape(booking, i)` may rewrite
+    each before it is stored (bench/links.py gives them shared phones and cards)."""
     pool = templates()
     gc.freeze()  # the template pool lives all run: keep it out of every collection
     now = dt.datetime.now(dt.UTC)
@@ -249,8 +258,8 @@ def load(
             rate = done / (last - t_start)
             console.print(f"  {result.db}: {done:,} bookings stored, {rate:,.0f}/s")
 
-    for b in copies(pool, n, probes):
-        batch.append(b)
+    for i, b in enumerate(copies(pool, n, probes)):
+        batch.append(shape(b, i) if shape is not None else b)
         if len(batch) >= BATCH:
             flush()
     if batch:

@@ -104,6 +104,8 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/unmasking"): REVIEWERS,
     ("GET", "/unmasking/{request_id}"): frozenset({A, S, D}) | JUDGES,
     ("POST", "/unmasking/{request_id}/decision"): JUDGES,
+    ("GET", "/hits/{hit_id}/links"): REVIEWERS,
+    ("GET", "/requests/{request_id}/bookings/{booking_id}/travellers/{ref}/links"): REVIEWERS,
     ("GET", "/criteria"): READERS | {ADM},
     ("GET", "/criteria/new"): frozenset({S, ADM}),
     ("GET", "/criteria/{rule_id}"): frozenset({S, ADM}),

@@ -63,6 +63,8 @@ class Graph:
     hubs: list[Hub] = field(default_factory=list)
     #: people whose links were looked up, in order: what the service logs, one entry each
     expanded: list[str] = field(default_factory=list)
+    #: people linked but left out because the picture holds `max_people` (counted, not shown)
+    omitted: int = 0
 
     def neighbours(self, person: str) -> list[tuple[str, Edge]]:
         return [(e.other(person), e) for e in self.edges if person in (e.a, e.b)]
@@ -87,11 +89,20 @@ def links_of(
     pairs (the person's own may be among them). One edge per (other person, kind),
     counting distinct bookings (distinct flights for joint travel) and spanning their
     flight dates."""
-    mine = {(o.kind, o.token) for o in own if o.person == person}
+    mine: dict[tuple[LinkKind, bytes], set[str]] = defaultdict(set)
+    for o in own:
+        if o.person == person:
+            mine[(o.kind, o.token)].add(o.booking_id)
     by_key: dict[tuple[LinkKind, bytes], list[Occurrence]] = defaultdict(list)
     for o in shared:
-        if (o.kind, o.token) in mine and o.person != person:
-            by_key[(o.kind, o.token)].append(o)
+        key = (o.kind, o.token)
+        if key not in mine or o.person == person:
+            continue
+        # A phone or card on one booking reaches all its travellers: that is the same-booking
+        # link, not a shared identifier. Identifiers link across bookings only.
+        if o.kind is not LinkKind.SAME_BOOKING and o.booking_id in mine[key]:
+            continue
+        by_key[key].append(o)
     hubs: list[Hub] = []
     grouped: dict[tuple[str, LinkKind], list[tuple[bytes, Occurrence]]] = defaultdict(list)
     for (kind, token), occs in sorted(by_key.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
@@ -108,7 +119,8 @@ def links_of(
     edges: list[Edge] = []
     for (other, kind), pairs in sorted(grouped.items(), key=lambda kv: (kv[0][1].value, kv[0][0])):
         if kind is LinkKind.JOINT_TRAVEL:
-            count = len({token for token, _ in pairs})
+            # Occasions, not legs: the two legs of one connection on one day are one trip.
+            count = len({o.day for _, o in pairs})
             if count < joint_travel_min:
                 continue
         else:
@@ -127,9 +139,12 @@ def neighbourhood(
     kinds: frozenset[LinkKind] | None = None,
     max_fanout: int = 50,
     joint_travel_min: int = 2,
+    max_people: int = 60,
 ) -> Graph:
     """The people linked to `start` up to `depth` steps (1 or 2). A masked person is a
-    node (counted) but never expanded: going through masked data needs an unmasking."""
+    node (counted) but never expanded: going through masked data needs an unmasking.
+    At most `max_people` are kept (nearest first, strongest links first): a bigger picture
+    helps no analyst, and each person shown is a name decrypted; the rest are counted."""
     if not 1 <= depth <= MAX_DEPTH:
         raise ValueError(f"link depth is 1 to {MAX_DEPTH}")
     graph = Graph(start)
@@ -143,6 +158,7 @@ def neighbourhood(
         keys = sorted({(o.kind, o.token) for o in own}, key=lambda k: (k[0].value, k[1]))
         shared = source.sharing(keys) if keys else []
         found: list[str] = []
+        candidates: list[Edge] = []
         for person in frontier:
             graph.expanded.append(person)
             edges, hubs = links_of(
@@ -150,14 +166,21 @@ def neighbourhood(
                 max_fanout=max_fanout, joint_travel_min=joint_travel_min,
             )  # fmt: skip
             graph.hubs += hubs
-            for e in edges:
-                if (e.a, e.b, e.kind) in seen_edges:
-                    continue
-                seen_edges.add((e.a, e.b, e.kind))
-                graph.edges.append(e)
-                other = e.other(person)
-                if other not in graph.persons and other not in found:
-                    found.append(other)
+            candidates += edges
+        # Strongest links first, so the cap keeps the people most tied to the start.
+        candidates.sort(key=lambda e: (-e.count, e.kind.value, e.a, e.b))
+        left_out: set[str] = set()
+        for e in candidates:
+            if (e.a, e.b, e.kind) in seen_edges:
+                continue
+            new = [p for p in (e.a, e.b) if p not in graph.persons and p not in found]
+            if new and len(graph.persons) + len(found) >= max_people:
+                left_out.update(new)
+                continue
+            seen_edges.add((e.a, e.b, e.kind))
+            graph.edges.append(e)
+            found += new
+        graph.omitted += len(left_out - set(found))
         masked = source.masked(found) if found else set()
         for p in found:
             graph.persons[p] = Person(p, p in masked, level)

@@ -61,8 +61,8 @@ def render_svg(graph: Graph, labels: Mapping[str, str], *, title: str = "Linked 
         f'height="{_SIZE}" role="img" aria-labelledby="links-title">',
         f'<title id="links-title">{escape(title)}: {len(graph.persons) - 1} people, '
         f"{len(graph.edges)} links</title>",
-        "<style>text{font:12px system-ui,sans-serif;fill:#1b1b1b}"
-        ".k{font-size:10px;fill:#444;paint-order:stroke;stroke:#fff;stroke-width:3px}</style>",
+        # Presentation attributes, no <style>: the workspace's CSP admits no inline style.
+        '<g font-family="system-ui, sans-serif" font-size="12" fill="#1b1b1b">',
     ]
     for e in graph.edges:
         if e.a not in pos or e.b not in pos:
@@ -75,7 +75,8 @@ def render_svg(graph: Graph, labels: Mapping[str, str], *, title: str = "Linked 
         out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
                    f'stroke-width="{width:.1f}"{dash}><title>{kind} ×{e.count}</title></line>')  # fmt: skip
         mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-        out.append(f'<text class="k" x="{mx:.1f}" y="{my:.1f}" text-anchor="middle">{kind}</text>')
+        out.append(f'<text x="{mx:.1f}" y="{my:.1f}" text-anchor="middle" font-size="10" fill="#444" '
+                   f'stroke="#fff" stroke-width="3" paint-order="stroke">{kind}</text>')  # fmt: skip
     for person, node in sorted(graph.persons.items(), key=lambda kv: (kv[1].depth, kv[0])):
         if person not in pos:
             continue
@@ -87,5 +88,5 @@ def render_svg(graph: Graph, labels: Mapping[str, str], *, title: str = "Linked 
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{fill}" stroke="{stroke}" '
                    f'stroke-width="1.5"><title>{label}</title></circle>')  # fmt: skip
         out.append(f'<text x="{x:.1f}" y="{y + r + 13:.1f}" text-anchor="middle">{label}</text>')
-    out.append("</svg>")
+    out.append("</g></svg>")
     return "\n".join(out)

@@ -131,7 +131,9 @@ class Tokeniser:
         # most HMACs at ingest. It lives in this object only (one per transaction).
         self._memo: dict[tuple[int, str], bytes] = {}
 
-    def token(self, field: Field, value: str) -> bytes:
+    def token(self, field: int, value: str) -> bytes:
+        """The keyed token of `value` in `field` (a `Field`, or a link field of
+        `links.tokens`: any small int, since it is part of the HMAC input)."""
         key = (int(field), value)
         found = self._memo.get(key)
         if found is None:

@@ -22,6 +22,7 @@ from sqlalchemy import Select, String, func, intersect, literal, select, union
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.domain.model import Booking, Traveller
+from pnrguard.links.tokens import link_rows
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, flight_number_variants, name_parts
 from pnrguard.store.repository import BookingSummary, SaveOutcome, SaveStatus, load_node_secret
@@ -93,7 +94,8 @@ def index_saved(
     latest: dict[str, Indexed] = {}
     for b, o in todo:  # one push may hold a booking twice: the last wins
         pairs = traveller_pairs(b)
-        latest[o.booking_id] = Indexed(b, o.booking_id, pairs, tok.booking_rows(b, pairs))
+        rows_of = tok.booking_rows(b, pairs) + link_rows(tok, b, pairs)  # search and link digests
+        latest[o.booking_id] = Indexed(b, o.booking_id, pairs, rows_of)
     rows = {(t, f, item.booking_id, r) for item in latest.values() for t, f, r in item.rows}
     renewed = [o.booking_id for _, o in todo if o.status is SaveStatus.NEW_VERSION]
     if renewed:

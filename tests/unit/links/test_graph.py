@@ -66,10 +66,17 @@ def test_joint_travel_counts_only_when_repeated() -> None:
     assert neighbourhood("ana", once).edges == []
     twice = Source([
         occ("ana", LinkKind.JOINT_TRAVEL, "LH1/1", "b1"), occ("ben", LinkKind.JOINT_TRAVEL, "LH1/1", "b2"),
-        occ("ana", LinkKind.JOINT_TRAVEL, "LH7/9", "b5"), occ("ben", LinkKind.JOINT_TRAVEL, "LH7/9", "b6"),
+        occ("ana", LinkKind.JOINT_TRAVEL, "LH7/9", "b5", D + dt.timedelta(days=8)),
+        occ("ben", LinkKind.JOINT_TRAVEL, "LH7/9", "b6", D + dt.timedelta(days=8)),
     ])  # fmt: skip
     [edge] = neighbourhood("ana", twice).edges
     assert (edge.kind, edge.count) == (LinkKind.JOINT_TRAVEL, 2)
+    # Two legs of one connection on one day are one trip together, not two.
+    connection = Source([
+        occ("ana", LinkKind.JOINT_TRAVEL, "LH1/1"), occ("ben", LinkKind.JOINT_TRAVEL, "LH1/1"),
+        occ("ana", LinkKind.JOINT_TRAVEL, "LH2/1"), occ("ben", LinkKind.JOINT_TRAVEL, "LH2/1"),
+    ])  # fmt: skip
+    assert neighbourhood("ana", connection).edges == []
 
 
 def test_a_digest_shared_by_too_many_is_a_hub_not_links() -> None:
@@ -142,3 +149,13 @@ def test_the_picture_says_what_the_graph_says_and_no_more() -> None:
     assert "shared phone" in text
     assert "shared payment card" in text
     assert render_svg(g, {"a": "A"}) == render_svg(g, {"a": "A"})
+
+
+def test_the_picture_keeps_the_strongest_links_and_counts_the_rest() -> None:
+    many = [occ("a", LinkKind.EMAIL, "e")] + [occ(f"p{i:02d}", LinkKind.EMAIL, "e") for i in range(30)]
+    strong = [occ("a", LinkKind.CARD, "c", f"b{i}") for i in range(3)]
+    strong += [occ("zz", LinkKind.CARD, "c", f"z{i}") for i in range(3)]
+    g = neighbourhood("a", Source(many + strong), max_people=10)
+    assert len(g.persons) == 10
+    assert "zz" in g.persons  # its link is the strongest (three bookings)
+    assert g.omitted == 31 - 9

@@ -1,0 +1,159 @@
+"""The keyed digests link analysis reads, derived at ingest beside the search tokens.
+
+Each value is normalised, then turned into a token by the blind index's keyed HMAC (the
+field is part of the HMAC input), so the database holds no value and confirms no guess.
+
+Adjacency without clear values: two seats are adjacent when they share a *pair* token.
+Seat `12C` (letter index 2) carries the tokens of pairs (1,2) and (2,3) of row 12 on its
+flight; `12D` carries (2,3) and (3,4); they share (2,3). `12A` and `12C` share none. The
+same trick with 2-minute buckets tells consecutive check-ins (less than 2 minutes apart
+always share a bucket token; 4 or more minutes apart never do).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from pnrguard.domain.model import Address, Booking, Leg, Traveller
+from pnrguard.links.model import LinkKind
+
+__all__ = ["BOOKING_WIDE", "FIELD_KIND", "LinkField", "link_rows"]
+
+_SEAT = re.compile(r"0*(\d{1,3})([A-K])")
+_LETTERS = "ABCDEFGHJK"  # cabin seat letters (I is not used)
+_CHECK_IN_BUCKET = 120  # seconds
+
+
+class LinkField(enum.IntEnum):
+    """Blind-index fields that only link analysis reads (numbered apart from search's)."""
+
+    PHONE = 32
+    EMAIL = 33
+    ADDRESS = 34
+    FREQUENT_FLYER = 35
+    AGENCY_OFFICE = 36
+    FLIGHT = 37  # one flight (carrier, number, date) a traveller is booked on
+    SEAT_PAIR = 38
+    CHECK_IN_PAIR = 39
+    GROUP = 40  # a record and the records split from it
+
+
+#: Which link each field (search's or link analysis's) stands for.
+FIELD_KIND: dict[int, LinkKind] = {
+    LinkField.PHONE: LinkKind.PHONE,
+    LinkField.EMAIL: LinkKind.EMAIL,
+    LinkField.ADDRESS: LinkKind.ADDRESS,
+    LinkField.FREQUENT_FLYER: LinkKind.FREQUENT_FLYER,
+    LinkField.AGENCY_OFFICE: LinkKind.AGENCY_OFFICE,
+    LinkField.FLIGHT: LinkKind.JOINT_TRAVEL,
+    LinkField.SEAT_PAIR: LinkKind.ADJACENT_SEAT,
+    LinkField.CHECK_IN_PAIR: LinkKind.CONSECUTIVE_CHECK_IN,
+    LinkField.GROUP: LinkKind.SAME_GROUP,
+    6: LinkKind.DOCUMENT,  # screening.blind_index.Field.DOCUMENT
+    8: LinkKind.CARD,  # screening.blind_index.Field.PAYMENT
+}
+#: Fields whose tokens belong to the whole booking (stored with traveller ref "").
+BOOKING_WIDE = frozenset({LinkField.PHONE, LinkField.EMAIL, LinkField.AGENCY_OFFICE, LinkField.GROUP, 8})
+
+
+class Keyed(Protocol):
+    def token(self, field: int, value: str) -> bytes: ...
+
+
+def _flight_key(leg: Leg) -> str:
+    if leg.departure is None or not leg.flight_number:
+        return ""
+    number = leg.flight_number.lstrip("0") or "0"
+    return f"{leg.carrier.upper()}{number}/{leg.departure.date().isoformat()}"
+
+
+def _flight_of(legs: Sequence[Leg], index: int | None, reported: Leg | None) -> str:
+    """The flight key of the leg an element names (the reported flight when it names none)."""
+    leg = legs[index] if index is not None and 0 <= index < len(legs) else reported
+    return _flight_key(leg) if leg is not None else ""
+
+
+def _address(a: Address) -> str:
+    street = re.sub(r"[^A-Z0-9]+", " ", a.street.upper()).strip()
+    if not street:
+        return ""
+    postal = re.sub(r"[^A-Z0-9]", "", a.postal_code.upper())
+    return f"{street}|{postal}|{a.country.upper()}"
+
+
+def _phone_or_mail(value: str) -> tuple[LinkField, str] | None:
+    value = value.strip()
+    if "@" in value:
+        return LinkField.EMAIL, value.lower()
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return (LinkField.PHONE, digits[-9:]) if len(digits) >= 6 else None
+
+
+def _seat_pairs(flight: str, seat: str) -> list[str]:
+    m = _SEAT.fullmatch(seat.strip().upper())
+    if m is None or m.group(2) not in _LETTERS:
+        return []
+    row, i = int(m.group(1)), _LETTERS.index(m.group(2))
+    return [f"{flight}|{row}|{i - 1}", f"{flight}|{row}|{i}"]
+
+
+def _check_in_pairs(flight: str, at: dt.datetime) -> list[str]:
+    bucket = int(at.timestamp()) // _CHECK_IN_BUCKET
+    return [f"{flight}|{bucket}", f"{flight}|{bucket + 1}"]
+
+
+def link_rows(tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]]) -> list[tuple[bytes, int, str]]:
+    """(token, field, traveller ref) rows of a booking for link analysis; `pairs` are the
+    screening refs, as for the search tokens. Documents and cards are search tokens already
+    (fields 6 and 8) and are not repeated."""
+    values: set[tuple[int, str, str]] = set()
+    by_ref = {t.ref: ref for ref, t in pairs if t.ref}
+    legs = list(b.itinerary) or ([b.reported_flight] if b.reported_flight else [])
+    flights = [_flight_key(leg) for leg in legs]
+    for ref, t in pairs:
+        for f in flights:
+            if f:
+                values.add((LinkField.FLIGHT, f, ref))
+        for ff in t.frequent_flyers:
+            if ff.number.strip():
+                account = f"{ff.airline.upper()}|{ff.number.strip().upper()}"
+                values.add((LinkField.FREQUENT_FLYER, account, ref))
+        for a in t.addresses:
+            if v := _address(a):
+                values.add((LinkField.ADDRESS, v, ref))
+    wide_addresses = list(b.addresses) + [p.billing_address for p in b.payments if p.billing_address]
+    for a in wide_addresses:
+        if v := _address(a):
+            values.add((LinkField.ADDRESS, v, ""))
+    for c in b.contacts:
+        if found := _phone_or_mail(c.value):
+            values.add((found[0], found[1], ""))  # contacts reach the whole booking
+    for a in b.addresses:
+        if a.phone and (found := _phone_or_mail(a.phone)):
+            values.add((found[0], found[1], ""))
+    if b.agency is not None and (b.agency.iata_number or b.agency.location):
+        values.add((LinkField.AGENCY_OFFICE, f"{b.agency.iata_number}|{b.agency.location.upper()}", ""))
+    if b.locator:
+        values.add((LinkField.GROUP, f"{b.carrier.upper()}|{b.locator.upper()}", ""))
+    for split in b.split_from:
+        if split.strip():
+            values.add((LinkField.GROUP, f"{b.carrier.upper()}|{split.strip().upper()}", ""))
+    for s in b.seats:
+        ref = by_ref.get(s.traveller_ref, "")
+        if not ref:
+            continue
+        flight = _flight_of(legs, s.leg_index, b.reported_flight)
+        for v in _seat_pairs(flight, s.seat) if flight else []:
+            values.add((LinkField.SEAT_PAIR, v, ref))
+    for ci in b.check_ins:
+        ref = by_ref.get(ci.traveller_ref, "")
+        if not ref or ci.at is None:
+            continue
+        flight = _flight_of(legs, ci.leg_index, b.reported_flight)
+        for v in _check_in_pairs(flight, ci.at) if flight else []:
+            values.add((LinkField.CHECK_IN_PAIR, v, ref))
+    return [(tok.token(field, value), int(field), ref) for field, value, ref in sorted(values)]

@@ -1,0 +1,431 @@
+"""Link analysis as a use case: purpose-bound, logged, computed from the blind index.
+
+When it is allowed (Directive 2016/681 Art. 6(2)(b), C-817/19 paras 218-221): stored data
+is analysed only for a competent authority's duly reasoned request that is still open, or
+for a confirmed hit (an open case), under that request's or hit's purpose. Nothing else
+opens this path: there is no "browse the network" entry.
+
+How it stays lawful by construction:
+
+- **Keyed digests only.** The graph is built from `search_token` rows (HMACs) and the ids
+  in `traveller_member`; nothing is decrypted to find a link. Only the people shown get
+  their name decrypted, and that is logged as a consultation like any record opened.
+- **Every expansion logged**: one `consultation` per person whose links were looked up,
+  with the purpose, the basis (hit or request id) as reference, and the bookings read.
+- **Depth at most 2; common digests are hubs, not links** (`links.graph`).
+- **Masked and deleted data stay out**: masking and deletion remove a booking's tokens
+  (`search_index.forget`), so a masked or deleted booking joins no edge. A person whose
+  every record is masked is shown as a count, never by name.
+
+A *person* here spans flights: records (one traveller on one booking) are one person when
+they share a document and date of birth, or else every surname and given-name part and
+the date of birth (all as tokens). Two records sharing a document with different dates of
+birth are two people joined by a shared document, which is itself a finding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from pnrguard.audit.log import AuditLog
+from pnrguard.audit.models import Operation, Purpose
+from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.links.graph import Graph, neighbourhood
+from pnrguard.links.model import LinkKind, Occurrence
+from pnrguard.links.tokens import FIELD_KIND
+from pnrguard.protection.keystore import KeyStore
+from pnrguard.screening.blind_index import Field
+from pnrguard.service.accounts import Account, Role
+from pnrguard.service.review import consultation_purpose
+from pnrguard.service.search_index import traveller_pairs
+from pnrguard.store import screening as hits_store
+from pnrguard.store import workspace as requests_store
+from pnrguard.store.repository import BookingRepository
+from pnrguard.store.screening import HitStatus
+from pnrguard.store.tables import booking
+from pnrguard.store.traveller import search_token, traveller_member
+
+__all__ = ["LinkView", "PersonRow", "links_for_hit", "links_for_request"]
+
+AuditFactory = Callable[[Connection], AuditLog]
+Clock = Callable[[], dt.datetime]
+ANALYSTS = frozenset({Role.ANALYST, Role.SUPERVISOR})
+_IDENTITY = (int(Field.DOCUMENT), int(Field.DOB), int(Field.SURNAME), int(Field.GIVEN))
+_LINK_FIELDS = sorted(FIELD_KIND)
+_CHUNK = 400
+#: Rows read per digest: beyond the graph's fan-out cap (50 people) a digest is a hub anyway;
+#: a flight's digest is read whole (a wide-body's passengers) to count repeated joint travel.
+_HUB_ROWS = 400
+_FLIGHT_ROWS = 1000
+
+Record = tuple[str, str]  # (booking id, traveller ref)
+
+
+def _chunks(items: Sequence[object], size: int = _CHUNK) -> list[Sequence[object]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class _IndexSource:
+    """The graph's port over the database: records, persons and their digests."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.records_of: dict[str, list[Record]] = {}
+        self.person_of: dict[Record, str] = {}
+        self.booking_day: dict[str, tuple[dt.date | None, str, str]] = {}
+
+    # -- identity ------------------------------------------------------------------------
+    def _identity_tokens(self, records: Sequence[Record]) -> dict[Record, dict[int, set[bytes]]]:
+        out: dict[Record, dict[int, set[bytes]]] = {r: defaultdict(set) for r in records}
+        bids = sorted({b for b, _ in records})
+        for chunk in _chunks(bids):
+            q = select(search_token).where(
+                search_token.c.booking_id.in_(chunk), search_token.c.field.in_(_IDENTITY)
+            )
+            for row in self.conn.execute(q):
+                rec = (row.booking_id, row.traveller_ref)
+                if rec in out:
+                    out[rec][int(row.field)].add(bytes(row.token))
+        return out
+
+    @staticmethod
+    def _key(booking_id: str, ref: str, tokens: dict[int, set[bytes]]) -> tuple[str, tuple[bytes, ...]]:
+        docs, dobs = tokens.get(Field.DOCUMENT, set()), tokens.get(Field.DOB, set())
+        if docs and dobs:
+            return "doc", (min(docs), min(dobs))
+        names = tokens.get(Field.SURNAME, set()), tokens.get(Field.GIVEN, set())
+        if dobs and names[0] and names[1]:
+            return "name", (*sorted(names[0]), b"|", *sorted(names[1]), b"|", min(dobs))
+        return "record", (booking_id.encode(), ref.encode())
+
+    def _resolve(self, records: Sequence[Record]) -> None:
+        """Give each record its person id (an opaque hash of its identity tokens)."""
+        todo = [r for r in records if r not in self.person_of]
+        if not todo:
+            return
+        tokens = self._identity_tokens(todo)
+        for rec in todo:
+            kind, parts = self._key(rec[0], rec[1], tokens[rec])
+            digest = hashlib.sha256(kind.encode() + b"\x00" + b"\x00".join(parts)).hexdigest()[:24]
+            self.person_of[rec] = f"p{digest}"
+            self.records_of.setdefault(self.person_of[rec], [])
+            if rec not in self.records_of[self.person_of[rec]]:
+                self.records_of[self.person_of[rec]].append(rec)
+
+    def _all_records(self, person: str) -> list[Record]:
+        """Every record of a person: those holding its identity tokens (all of them)."""
+        known = self.records_of.get(person, [])
+        if not known:
+            return []
+        tokens = self._identity_tokens(known[:1])[known[0]]
+        kind, _ = self._key(known[0][0], known[0][1], tokens)
+        if kind == "record":
+            return known
+        need: list[tuple[int, bytes]] = [(Field.DOB, min(tokens[Field.DOB]))]
+        if kind == "doc":
+            need.append((Field.DOCUMENT, min(tokens[Field.DOCUMENT])))
+        else:
+            need += [(Field.SURNAME, t) for t in tokens[Field.SURNAME]]
+            need += [(Field.GIVEN, t) for t in tokens[Field.GIVEN]]
+        found: set[Record] | None = None
+        for field, token in need:
+            rows = self.conn.execute(
+                select(search_token.c.booking_id, search_token.c.traveller_ref).where(
+                    search_token.c.token == token, search_token.c.field == int(field)
+                )
+            )
+            recs = {(r.booking_id, r.traveller_ref) for r in rows}
+            found = recs if found is None else found & recs
+        candidates = sorted(found or set())
+        self._resolve(candidates)
+        return [r for r in candidates if self.person_of.get(r) == person] or known
+
+    def _days(self, booking_ids: Sequence[str]) -> None:
+        todo = sorted({b for b in booking_ids if b not in self.booking_day})
+        for chunk in _chunks(todo):
+            q = select(booking.c.id, booking.c.flight_date, booking.c.source, booking.c.state).where(
+                booking.c.id.in_(chunk)
+            )
+            for r in self.conn.execute(q):
+                self.booking_day[r.id] = (r.flight_date, r.source, r.state)
+
+    def _members(self, booking_ids: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for chunk in _chunks(sorted(set(booking_ids))):
+            q = select(traveller_member.c.booking_id, traveller_member.c.traveller_ref).where(
+                traveller_member.c.booking_id.in_(chunk)
+            )
+            for r in self.conn.execute(q):
+                out[r.booking_id].append(r.traveller_ref)
+        return out
+
+    def _occurrences(
+        self, rows: Sequence[tuple[bytes, int, str, str]], members: dict[str, list[str]]
+    ) -> list[Occurrence]:
+        recs: list[tuple[Record, int, bytes]] = []
+        for token, field, bid, ref in rows:
+            refs = members.get(bid, []) if ref == "" else [ref]  # "" : the whole booking's
+            recs += [((bid, r), field, token) for r in refs if r]
+        self._resolve([r for r, _, _ in recs])
+        self._days([r[0] for r, _, _ in recs])
+        out = []
+        for rec, field, token in recs:
+            day, source, state = self.booking_day.get(rec[0], (None, "PNR", "active"))
+            if state != "active":
+                continue
+            out.append(Occurrence(self.person_of[rec], rec[0], FIELD_KIND[field], token, day, source))
+        return out
+
+    # -- the port ------------------------------------------------------------------------
+    def occurrences_of(self, persons: Sequence[str]) -> list[Occurrence]:
+        records = sorted({r for p in persons for r in self._all_records(p)})
+        bids = sorted({b for b, _ in records})
+        wanted = set(records)
+        rows: list[tuple[bytes, int, str, str]] = []
+        for chunk in _chunks(bids):
+            q = select(search_token).where(
+                search_token.c.booking_id.in_(chunk), search_token.c.field.in_(_LINK_FIELDS)
+            )
+            for r in self.conn.execute(q):
+                if r.traveller_ref == "" or (r.booking_id, r.traveller_ref) in wanted:
+                    rows.append((bytes(r.token), int(r.field), r.booking_id, r.traveller_ref))
+        members = self._members(bids)
+        members = {b: [ref for ref in refs if (b, ref) in wanted] for b, refs in members.items()}
+        out = self._occurrences(rows, members)
+        # Co-travellers on the same booking: the booking id is the "digest".
+        for bid, ref in records:
+            day, source, state = self.booking_day.get(bid, (None, "PNR", "active"))
+            if state == "active":
+                out.append(
+                    Occurrence(
+                        self.person_of[(bid, ref)], bid, LinkKind.SAME_BOOKING, bid.encode(), day, source
+                    )
+                )
+        return out
+
+    def sharing(self, keys: Sequence[tuple[LinkKind, bytes]]) -> list[Occurrence]:
+        by_field: dict[int, list[bytes]] = defaultdict(list)
+        same_booking: list[str] = []
+        kind_fields: dict[LinkKind, list[int]] = defaultdict(list)
+        for f, k in FIELD_KIND.items():
+            kind_fields[k].append(f)
+        for kind, token in keys:
+            if kind is LinkKind.SAME_BOOKING:
+                same_booking.append(token.decode())
+            for f in kind_fields.get(kind, []):
+                by_field[f].append(token)
+        rows: list[tuple[bytes, int, str, str]] = []
+        hubs: list[Occurrence] = []
+        for field, tokens in sorted(by_field.items()):
+            # One bounded query per digest: a hub (a digest on thousands of bookings) costs
+            # the cap, not its size; the graph sees more people than its fan-out and stops.
+            cap = _FLIGHT_ROWS if FIELD_KIND[field] is LinkKind.JOINT_TRAVEL else _HUB_ROWS
+            for token in sorted(set(tokens)):
+                q = select(search_token).where(search_token.c.field == field, search_token.c.token == token)
+                found = [
+                    (bytes(r.token), int(r.field), r.booking_id, r.traveller_ref)
+                    for r in self.conn.execute(q.limit(cap))
+                ]
+                if len(found) >= cap:  # a hub: no need to know who holds it, only that many do
+                    hubs += [
+                        Occurrence(f"r:{bid}:{ref}", bid, FIELD_KIND[field], tok, None)
+                        for tok, _, bid, ref in found
+                    ]
+                    continue
+                rows += found
+        members = self._members(sorted({b for _, _, b, _ in rows} | set(same_booking)))
+        out = self._occurrences(rows, members) + hubs
+        recs = [(b, ref) for b in same_booking for ref in members.get(b, [])]
+        self._resolve(recs)
+        self._days(same_booking)
+        for bid, ref in recs:
+            day, source, state = self.booking_day.get(bid, (None, "PNR", "active"))
+            if state == "active":
+                out.append(
+                    Occurrence(
+                        self.person_of[(bid, ref)], bid, LinkKind.SAME_BOOKING, bid.encode(), day, source
+                    )
+                )
+        return out
+
+    def masked(self, persons: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        for p in persons:
+            recs = self.records_of.get(p, [])
+            self._days([b for b, _ in recs])
+            if recs and all(self.booking_day.get(b, (None, "", "masked"))[2] != "active" for b, _ in recs):
+                out.add(p)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """One person of the graph as the table beside the picture shows it."""
+
+    id: str
+    depth: int
+    label: str  # "SURNAME, Given (date of birth)", or a count for masked people
+    masked: bool
+    bookings: int
+    links: list[
+        tuple[str, str, int, dt.date | None, dt.date | None, str]
+    ]  # (to, kind label, count, first, last, sources)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    basis: str  # "hit:<id>" or "request:<id>"
+    purpose: Purpose
+    depth: int
+    graph: Graph
+    rows: list[PersonRow]
+    labels: dict[str, str]
+    hubs: list[tuple[str, int]]
+
+
+def _start_records(conn: Connection, booking_id: str, traveller_ref: str) -> list[Record]:
+    """The records of the start traveller: its booking record and the records linked to it
+    as the same traveller on that flight (API and PNR)."""
+    tid = conn.execute(
+        select(traveller_member.c.traveller_id).where(
+            traveller_member.c.booking_id == booking_id, traveller_member.c.traveller_ref == traveller_ref
+        )
+    ).scalar_one_or_none()
+    if tid is None:
+        return [(booking_id, traveller_ref)]
+    rows = conn.execute(select(traveller_member.c.booking_id, traveller_member.c.traveller_ref).where(
+        traveller_member.c.traveller_id == tid))  # fmt: skip
+    return [(r.booking_id, r.traveller_ref) for r in rows]
+
+
+def _view(
+    conn: Connection,
+    keystore: KeyStore,
+    *,
+    basis: str,
+    purpose: Purpose,
+    start: list[Record],
+    depth: int,
+    user: Account,
+    log: AuditLog,
+) -> LinkView:
+    if depth not in (1, 2):
+        raise InputError("link depth is 1 or 2")
+    source = _IndexSource(conn)
+    source._resolve(start)
+    person = source.person_of[start[0]]
+    for rec in start[1:]:  # API and PNR records of the start traveller are one person
+        source.person_of[rec] = person
+        source.records_of.setdefault(person, []).append(rec)
+    graph = neighbourhood(person, source, depth=depth)
+    logged = consultation_purpose(user, purpose)
+    for p in graph.expanded:
+        found = [e.other(p) for e in graph.edges if p in (e.a, e.b)]
+        log.append(
+            actor=user.username, role=user.role.value, operation=Operation.CONSULTATION, purpose=logged,
+            record_ids=sorted({b for b, _ in source.records_of.get(p, [])}), reference=basis,
+            counts={"links.expanded": 1, "links.found": len(found)},
+        )  # fmt: skip
+    # Labels: the name of each shown person, read from one of its active records, all
+    # decrypted in one batch (the page shown is the only thing decrypted).
+    labels: dict[str, str] = {}
+    chosen: dict[str, Record] = {}
+    for pid, node in graph.persons.items():
+        if node.masked:
+            labels[pid] = "masked traveller"
+            continue
+        active = [
+            r
+            for r in source.records_of.get(pid, [])
+            if source.booking_day.get(r[0], (None, "", ""))[2] == "active"
+        ]
+        if active:
+            chosen[pid] = active[0]
+    read = BookingRepository(conn, keystore).get_many([(bid, None) for bid, _ in chosen.values()])
+    shown: list[str] = []
+    for pid, (bid, ref) in chosen.items():
+        b = read.get(bid)
+        t = dict(traveller_pairs(b)).get(ref) if b is not None else None
+        if t is not None:
+            dob = f" ({t.date_of_birth.isoformat()})" if t.date_of_birth else ""
+            labels[pid] = f"{t.surname}, {t.given_names}{dob}".strip(", ")
+            shown.append(bid)
+    for pid in graph.persons:
+        labels.setdefault(pid, "traveller")
+    if shown:
+        log.append(
+            actor=user.username, role=user.role.value, operation=Operation.CONSULTATION, purpose=logged,
+            record_ids=sorted(set(shown)), reference=basis, counts={"links.names_shown": len(shown)},
+        )  # fmt: skip
+    rows = []
+    for pid, node in sorted(graph.persons.items(), key=lambda kv: (kv[1].depth, labels.get(kv[0], ""))):
+        links = [
+            (labels.get(other, other), e.kind.label, e.count, e.first, e.last, ", ".join(sorted(e.sources)))
+            for other, e in graph.neighbours(pid)
+        ]
+        rows.append(
+            PersonRow(pid, node.depth, labels[pid], node.masked, len(source.records_of.get(pid, [])), links)
+        )
+    hubs = sorted({(h.kind.label, h.count) for h in graph.hubs})
+    return LinkView(basis, purpose, depth, graph, rows, labels, hubs)
+
+
+def links_for_hit(
+    hit_id: str, *, depth: int, user: Account, engine: Engine, keystore: KeyStore, audit: AuditFactory
+) -> LinkView:
+    """The neighbourhood of a confirmed hit's traveller, under the hit's purpose."""
+    if user.role not in ANALYSTS:
+        raise ForbiddenError("link analysis is for analysts and supervisors")
+    with engine.begin() as conn:
+        h = hits_store.get_hit(conn, hit_id)
+        if h.status is not HitStatus.CONFIRMED:
+            raise ConflictError("links are analysed from a confirmed hit only (an open case)")
+        state = conn.execute(select(booking.c.state).where(booking.c.id == h.booking_id)).scalar_one_or_none()
+        if state != "active":
+            raise ConflictError("the hit's booking is masked or deleted: links need a decided unmasking")
+        start = _start_records(conn, h.booking_id, h.traveller_ref)
+        return _view(conn, keystore, basis=f"hit:{hit_id}", purpose=h.purpose, start=start, depth=depth,
+                     user=user, log=audit(conn))  # fmt: skip
+
+
+def links_for_request(
+    request_id: str,
+    booking_id: str,
+    traveller_ref: str,
+    *,
+    depth: int,
+    user: Account,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+) -> LinkView:
+    """The neighbourhood of a traveller found for an open authority request, under its
+    purpose (Art. 6(2)(b))."""
+    if user.role not in ANALYSTS:
+        raise ForbiddenError("link analysis is for analysts and supervisors")
+    with engine.begin() as conn:
+        req = requests_store.get_request(conn, request_id)
+        if req is None:
+            raise NotFoundError("no such request")
+        if req.status != "open":
+            raise ConflictError("the request is closed: no further analysis under it")
+        row = conn.execute(select(booking.c.state).where(booking.c.id == booking_id)).scalar_one_or_none()
+        if row != "active":
+            raise ConflictError("the booking is masked or deleted: links need a decided unmasking")
+        known = conn.execute(
+            select(traveller_member.c.traveller_ref).where(
+                traveller_member.c.booking_id == booking_id, traveller_member.c.traveller_ref == traveller_ref
+            )
+        ).first()
+        if known is None:
+            raise NotFoundError("no such traveller on that booking")
+        start = _start_records(conn, booking_id, traveller_ref)
+        return _view(conn, keystore, basis=f"request:{request_id}", purpose=Purpose(req.purpose), start=start,
+                     depth=depth, user=user, log=audit(conn))  # fmt: skip

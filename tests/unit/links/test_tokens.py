@@ -1,0 +1,82 @@
+"""Link tokens: adjacency and consecutiveness told by shared keyed tokens alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pnrguard.domain.model import Booking, CheckIn, Contact, Leg, Seat, Traveller
+from pnrguard.links.tokens import LinkField, link_rows
+
+pytestmark = pytest.mark.unit
+
+LETTERS = "ABCDEFGHJK"
+
+
+class Keyed:
+    def token(self, field: int, value: str) -> bytes:
+        return hashlib.sha256(f"{field}|{value}".encode()).digest()[:16]
+
+
+def _booking(
+    seat: str = "", check_in: dt.datetime | None = None, flight: str = "400", **kw: object
+) -> Booking:
+    leg = Leg(
+        carrier="LH",
+        flight_number=flight,
+        origin="FRA",
+        destination="IST",
+        departure=dt.datetime(2026, 3, 2, 9),
+    )
+    return Booking(
+        locator="ABC123", carrier="LH", reported_flight=leg, itinerary=[leg],
+        travellers=[Traveller(ref="1", surname="X", given_names="Y")],
+        seats=[Seat(seat=seat, traveller_ref="1")] if seat else [],
+        check_ins=[CheckIn(traveller_ref="1", at=check_in)] if check_in else [], **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _tokens(b: Booking, field: LinkField) -> set[bytes]:
+    return {t for t, f, _ in link_rows(Keyed(), b, [("1", b.travellers[0])]) if f == field}
+
+
+@given(st.integers(1, 60), st.sampled_from(LETTERS), st.integers(1, 60), st.sampled_from(LETTERS))
+def test_seats_share_a_token_exactly_when_side_by_side(r1: int, l1: str, r2: int, l2: str) -> None:
+    a = _tokens(_booking(f"{r1}{l1}"), LinkField.SEAT_PAIR)
+    b = _tokens(_booking(f"{r2}{l2}"), LinkField.SEAT_PAIR)
+    adjacent = r1 == r2 and abs(LETTERS.index(l1) - LETTERS.index(l2)) <= 1
+    assert bool(a & b) == adjacent
+
+
+def test_seats_on_another_flight_are_not_adjacent() -> None:
+    assert not _tokens(_booking("12C"), LinkField.SEAT_PAIR) & _tokens(
+        _booking("12D", flight="402"), LinkField.SEAT_PAIR
+    )
+
+
+@given(st.integers(0, 3600), st.integers(0, 3600))
+def test_check_ins_under_two_minutes_apart_always_share_a_token(s1: int, s2: int) -> None:
+    base = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
+    a = _tokens(_booking(check_in=base + dt.timedelta(seconds=s1)), LinkField.CHECK_IN_PAIR)
+    b = _tokens(_booking(check_in=base + dt.timedelta(seconds=s2)), LinkField.CHECK_IN_PAIR)
+    gap = abs(s1 - s2)
+    if gap < 120:
+        assert a & b
+    if gap >= 240:
+        assert not a & b
+
+
+def test_contacts_are_told_apart_and_normalised() -> None:
+    b = _booking(
+        contacts=[Contact(kind="phone", value="+49 (170) 123-4567"), Contact(kind="email", value="A@X.org")]
+    )
+    c = _booking(
+        contacts=[Contact(kind="phone", value="0170 1234567"), Contact(kind="email", value="a@x.org ")]
+    )
+    assert _tokens(b, LinkField.PHONE) == _tokens(c, LinkField.PHONE) != set()
+    assert _tokens(b, LinkField.EMAIL) == _tokens(c, LinkField.EMAIL) != set()
+    assert not _tokens(b, LinkField.PHONE) & _tokens(b, LinkField.EMAIL)

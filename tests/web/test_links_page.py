@@ -1,0 +1,31 @@
+"""The link analysis page: opened from a confirmed hit only, picture and table, logged."""
+
+from __future__ import annotations
+
+import pytest
+from workspace_env import Env, csrf_from
+
+from pnrguard.audit.models import Operation
+from pnrguard.service.accounts import Role
+
+pytestmark = pytest.mark.storage
+
+
+def test_links_of_a_confirmed_hit_are_drawn_and_logged(env: Env) -> None:
+    hit_id = env.hit_ids()[0]
+    with env.client(Role.ANALYST) as c:
+        assert c.get(f"/hits/{hit_id}/links").status_code == 409  # not confirmed: no case, no analysis
+        token = csrf_from(c.get(f"/hits/{hit_id}").text)
+        form = {"decision": "confirm", "reason": "documents agree", "csrf_token": token}
+        decided = c.post(f"/hits/{hit_id}/decision", data=form)
+        assert decided.status_code == 303
+        page = c.get(f"/hits/{hit_id}/links?depth=2")
+    assert page.status_code == 200
+    assert "<svg" in page.text
+    assert 'role="img"' in page.text
+    assert "linked traveller" in page.text
+    assert "script" not in page.text.lower()
+    logged = [e for e in env.audit(operation=Operation.CONSULTATION) if e.reference == f"hit:{hit_id}"]
+    assert any(e.counts.get("links.expanded") for e in logged)
+    with env.client(Role.DPO) as c:
+        assert c.get(f"/hits/{hit_id}/links").status_code == 403
