@@ -173,10 +173,7 @@ def test_queue_shows_each_person_once_with_both_sources_and_search_pages(env: En
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_context(viewport={"width": 1200, "height": 860}).new_page()
-        page.goto(f"{base}/login")
-        page.get_by_label("Username").fill("u-analyst")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.keyboard.press("Enter")
+        browser_log_in(page, base, "u-analyst", PASSWORD)  # password, then the second factor
         page.wait_for_url(f"{base}/hits")
         expect(page.get_by_role("columnheader", name="Sources")).to_be_visible()
         expect(page.locator(f'a[href="/hits/{row.hit_id}"]')).to_have_count(1)

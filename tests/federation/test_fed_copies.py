@@ -25,6 +25,7 @@ from pnrguard.service import exchange as svc
 from pnrguard.service.accounts import Role
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.retention import run_retention
+from pnrguard.service.review import ReviewPolicy
 from pnrguard.service.screening import ReviewDecision, import_watchlist, review_hit
 from pnrguard.store.exchange import exchange_message
 from pnrguard.store.repository import new_id
@@ -59,6 +60,7 @@ def test_retry_refuses_a_copy_of_a_masked_booking_and_deletion_erases_it(tmp_pat
                 user=a.users[Role.ANALYST], peer_name="z.piu", case_ref="AT-1", reason=REASON,
                 evaluation=Evaluation(source="B", accuracy="2"), hit_id=hit_id,
                 handling=[HandlingCode.H0], node=a.node, client=a.client(), local_id=local,
+                policy=ReviewPolicy(four_eyes=False),  # one person: four eyes is tested in test_fed_e2e
             )  # fmt: skip
         _, _, env = svc.open_message(local, user=a.users[Role.ANALYST], node=a.node)
         assert env.records  # positive control: the failed copy opens and would be resent

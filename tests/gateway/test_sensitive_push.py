@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.sensitive_corpus import Item, corpus_message, load, survives, value_at
 
 from pnrguard.formats.reader import read_message
+from pnrguard.protection.minimise import minimise
 from pnrguard.store.repository import BookingRepository
 from pnrguard.store.tables import booking, message
 
@@ -46,5 +47,5 @@ def test_the_corpus_pushed_over_the_api(gw: GatewayEnv) -> None:
     for locator, item in where.items():
         if item.expect == "delete":
             assert not survives(item.term, stored[locator]), (item.field, item.text)
-        elif value_at(baseline[locator], item) == item.text:
+        elif value_at(minimise(baseline[locator])[0], item) == item.text:  # what Annex I keeps
             assert value_at(stored[locator], item) == item.text, (item.field, item.text)

@@ -8,7 +8,6 @@ within `PNRGUARD_GATEWAY_CREDENTIAL_TTL_SECONDS` (default 5 s).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import sys
 from typing import Annotated
@@ -134,7 +133,7 @@ def quality(
         )
     if fmt == "csv":
         header, rows = csv_rows(report)
-        w = csv.writer(sys.stdout)
+        w = safe_writer(sys.stdout)
         w.writerow(header)
         w.writerows(rows)
         return

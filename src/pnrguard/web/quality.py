@@ -7,13 +7,13 @@ consultation is logged (see `service/quality.py`).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from pnrguard.csvsafe import safe_writer
 from pnrguard.domain.annex import Element
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.quality import PUSH_CLASSES, csv_rows, quality_report
@@ -64,7 +64,7 @@ def quality_csv(request: Request, _: Account = _STAFF) -> Response:
     report = quality_report(node_of(request).engine, since=first, until=last + dt.timedelta(days=1))
     header, rows = csv_rows(report)
     out = io.StringIO()
-    w = csv.writer(out)
+    w = safe_writer(out)
     w.writerow(header)
     w.writerows(rows)
     name = f"carrier-quality-{first}-{last}.csv"
