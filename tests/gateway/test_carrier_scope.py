@@ -168,8 +168,9 @@ def test_a_20_mb_message_of_2_million_segments_is_refused_before_parsing(tmp_pat
         [sys.executable, "-c", _RSS_SCRIPT, str(path), str(tmp_path / "n.db"), str(tmp_path / "k.json")],
         capture_output=True, text=True, env=env, check=True, timeout=300,
     ).stdout.split()  # fmt: skip
-    status, reason, _before_mb, after_mb = out[0], out[1], int(out[2]), int(out[3])
+    status, reason, before_mb, after_mb = out[0], out[1], int(out[2]), int(out[3])
     assert (status, reason) == ("quarantined", "too_many_segments")
-    # Peak RSS of the whole process: interpreter + libraries + the 20 MB message (a few
-    # copies), nowhere near the 1.9 GB the parser reached.
-    assert after_mb < 400, after_mb
+    # Growth of the peak RSS while the node opens and refuses the message: the 20 MB message
+    # in a few copies, nowhere near the 1.9 GB the parser reached. (Growth, not the absolute
+    # peak: what the interpreter imported first depends on the environment the suite runs in.)
+    assert after_mb - before_mb < 250, (before_mb, after_mb)

@@ -88,3 +88,31 @@ def test_import_a_list_file_from_the_browser(env: Env) -> None:
         page = c.get("/watchlists").text
     assert "web-list" in page
     assert "KOWALSKY" not in page  # versions and counts, never entries
+
+
+def test_a_rule_hit_shows_which_conditions_held_with_the_values_seen(env: Env) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from pnrguard.formats.synth import generate
+    from pnrguard.store.screening import hit
+
+    with env.client(Role.SUPERVISOR) as c:
+        token = csrf_from(c.get("/criteria/new").text)
+        expression = 'traveller.type == "A" && booking.leg_count >= 1'
+        saved = c.post("/criteria", data={**FORM, "rule_id": "adults", "expression": expression,
+                                          "action": "save", "csrf_token": token})  # fmt: skip
+        assert saved.status_code == 303
+    soon = env.node.clock().date() + dt.timedelta(days=2)
+    for push in generate(21, flights=1, passengers_per_flight=(3, 5), base_date=soon):
+        env.node.ingest(push.pnrgov.encode("utf-8"))  # screened at ingest by the new rule
+    with env.node.engine.connect() as conn:
+        rule_hit = conn.execute(select(hit.c.id).where(hit.c.rule_id == "adults").limit(1)).scalar_one()
+    with env.client(Role.ANALYST) as c:
+        page = html.unescape(c.get(f"/hits/{rule_hit}").text)
+    assert 'id="conditions"' in page
+    assert 'traveller.type == "A"' in page
+    assert "traveller.type</span> = A" in page
+    assert "booking.leg_count</span> = " in page
+    assert page.count("<td>yes</td>") == 2

@@ -34,7 +34,10 @@ from pnrguard.domain.model import Booking, Leg, Traveller, to_dict
 from pnrguard.errors import CryptoError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.criteria import Rule
-from pnrguard.screening.criteria_view import to_utc
+from pnrguard.screening.criteria_view import booking_view as criteria_booking_view
+from pnrguard.screening.criteria_view import to_utc, traveller_view
+from pnrguard.screening.evidence import Condition
+from pnrguard.screening.evidence import explain as explain_conditions
 from pnrguard.screening.models import Feature, WatchlistEntry
 from pnrguard.screening.score import explain
 from pnrguard.screening.screener import Screener
@@ -545,6 +548,9 @@ class HitPage:
     #: False for a masked booking (Art. 12(2)): the list entry is shown by list and id only,
     #: and neither the score nor the feature numbers, which would confirm who the traveller is.
     identifying: bool = field(default=True)
+    #: A rule hit: each top-level condition, whether it held and the view values it read.
+    conditions: tuple[Condition, ...] = ()
+    conditions_op: str = ""
     #: The person's other records on this flight (the other source), and where they differ.
     sources: tuple[SourceView, ...] = ()
     discrepancies: tuple[Discrepancy, ...] = ()
@@ -675,6 +681,8 @@ def hit_page(
         wl_name: str | None = None
         features: tuple[FeatureRow, ...] = tuple(FeatureRow(f, v, "") for f, v in h.features)
         explanation = ""
+        conditions_op: str = ""
+        conditions: list[Condition] = []
         if h.kind is HitKind.WATCHLIST and h.watchlist_id is not None and h.entity_id is not None:
             wl_name = next((w.name for w in hits_store.list_watchlists(conn) if w.id == h.watchlist_id), None)
             found = hits_store.entries_at(conn, h.watchlist_id, [h.entity_id], h.list_version or 0)
@@ -692,6 +700,12 @@ def hit_page(
             rule = hits_store.rule_version(conn, h.rule_id, h.rule_version)
             if rule is not None:
                 explanation = f"rule {rule.rule_id} v{rule.version}: {rule.expression}"
+                if traveller is not None:
+                    # Which conditions held, with the values the criterion saw (the criteria
+                    # view only: nothing identifying or sensitive is in it).
+                    bview, legs = criteria_booking_view(full)
+                    seen = {"booking": bview, "itinerary": legs, "traveller": traveller_view(full, traveller)}
+                    conditions_op, conditions = explain_conditions(rule.expression, seen)
         others = _other_sources(conn, keystore, h, user=user, log=audit(conn))
         differ: list[Discrepancy] = []
         if traveller is not None and others and all(t is not None for _, t in others):
@@ -734,6 +748,8 @@ def hit_page(
         explanation,
         transmittable=h.status is HitStatus.CONFIRMED,
         identifying=identifying,
+        conditions=tuple(conditions),
+        conditions_op=conditions_op,
         sources=tuple(sv for sv, _ in others),
         discrepancies=tuple(differ),
     )
