@@ -67,6 +67,7 @@ from pnrguard.screening.score import explain
 from pnrguard.screening.screener import DEFAULT_THRESHOLD, Screener
 from pnrguard.screening.watchlists import FORMATS, detect_format, diff, entry_fingerprint, parse_watchlist
 from pnrguard.service.hit_travellers import attach, hits_of_travellers, with_travellers
+from pnrguard.service.search_index import traveller_pairs
 from pnrguard.store import screening as store
 from pnrguard.store.repository import BookingRepository, SaveOutcome, SaveStatus, load_node_secret, new_id
 from pnrguard.store.screening import (
@@ -161,16 +162,9 @@ def _rule_key(rule_id: str) -> str:
 
 
 def _travellers(booking: Booking) -> list[tuple[str, Traveller]]:
-    """(ref, traveller) with a usable, unique ref: carriers sometimes send none (PAXLST)."""
-    out: list[tuple[str, Traveller]] = []
-    seen: set[str] = set()
-    for i, t in enumerate(booking.travellers, start=1):
-        ref = t.ref[:32] if t.ref else f"#{i}"
-        if ref in seen:
-            ref = f"#{i}"
-        seen.add(ref)
-        out.append((ref, t))
-    return out
+    """(ref, traveller) with a usable, unique ref: carriers sometimes send none (PAXLST).
+    The one numbering, shared with the blind index (`search_index.traveller_pairs`)."""
+    return traveller_pairs(booking)
 
 
 def _with_refs(booking: Booking, pairs: Sequence[tuple[str, Traveller]]) -> Booking:
