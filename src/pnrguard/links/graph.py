@@ -157,14 +157,22 @@ def neighbourhood(
         own = [o for o in source.occurrences_of(frontier) if kinds is None or o.kind in kinds]
         keys = sorted({(o.kind, o.token) for o in own}, key=lambda k: (k[0].value, k[1]))
         shared = source.sharing(keys) if keys else []
+        # Index once per level, so each person reads only the occurrences of its own digests.
+        by_key: dict[tuple[LinkKind, bytes], list[Occurrence]] = defaultdict(list)
+        for o in shared:
+            by_key[(o.kind, o.token)].append(o)
+        own_of: dict[str, list[Occurrence]] = defaultdict(list)
+        for o in own:
+            own_of[o.person].append(o)
         found: list[str] = []
         candidates: list[Edge] = []
         for person in frontier:
             graph.expanded.append(person)
+            mine = own_of.get(person, [])
+            relevant = [o for k in {(o.kind, o.token) for o in mine} for o in by_key.get(k, [])]
             edges, hubs = links_of(
-                person, [o for o in own if o.person == person], shared,
-                max_fanout=max_fanout, joint_travel_min=joint_travel_min,
-            )  # fmt: skip
+                person, mine, relevant, max_fanout=max_fanout, joint_travel_min=joint_travel_min
+            )
             graph.hubs += hubs
             candidates += edges
         # Strongest links first, so the cap keeps the people most tied to the start.

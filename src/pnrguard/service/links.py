@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
@@ -224,22 +224,31 @@ class _IndexSource:
         rows: list[tuple[bytes, int, str, str]] = []
         hubs: list[Occurrence] = []
         for field, tokens in sorted(by_field.items()):
-            # One bounded query per digest: a hub (a digest on thousands of bookings) costs
-            # the cap, not its size; the graph sees more people than its fan-out and stops.
+            # First how many rows each digest has (one grouped query per chunk), then the rows
+            # of the ordinary digests in one query per chunk. A hub (a digest on thousands of
+            # bookings) costs a count, not its size: the graph is handed `cap` stand-ins, more
+            # people than its fan-out, and reports it as a hub ("at least `cap`").
             cap = _FLIGHT_ROWS if FIELD_KIND[field] is LinkKind.JOINT_TRAVEL else _HUB_ROWS
-            for token in sorted(set(tokens)):
-                q = select(search_token).where(search_token.c.field == field, search_token.c.token == token)
-                found = [
-                    (bytes(r.token), int(r.field), r.booking_id, r.traveller_ref)
-                    for r in self.conn.execute(q.limit(cap))
+            uniq = sorted(set(tokens))
+            counts: dict[bytes, int] = {}
+            for chunk in _chunks(uniq):
+                q = (
+                    select(search_token.c.token, func.count())
+                    .where(search_token.c.field == field, search_token.c.token.in_(chunk))
+                    .group_by(search_token.c.token)
+                )
+                counts.update({bytes(t): int(n) for t, n in self.conn.execute(q)})
+            for token in (t for t in uniq if counts.get(t, 0) >= cap):
+                hubs += [
+                    Occurrence(f"hub:{i}", f"hub:{i}", FIELD_KIND[field], token, None) for i in range(cap)
                 ]
-                if len(found) >= cap:  # a hub: no need to know who holds it, only that many do
-                    hubs += [
-                        Occurrence(f"r:{bid}:{ref}", bid, FIELD_KIND[field], tok, None)
-                        for tok, _, bid, ref in found
-                    ]
-                    continue
-                rows += found
+            ordinary = [t for t in uniq if 0 < counts.get(t, 0) < cap]
+            for chunk in _chunks(ordinary):
+                q = select(search_token).where(search_token.c.field == field, search_token.c.token.in_(chunk))
+                rows += [
+                    (bytes(r.token), int(r.field), r.booking_id, r.traveller_ref)
+                    for r in self.conn.execute(q)
+                ]
         members = self._members(sorted({b for _, _, b, _ in rows} | set(same_booking)))
         out = self._occurrences(rows, members) + hubs
         recs = [(b, ref) for b in same_booking for ref in members.get(b, [])]
