@@ -32,6 +32,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/retention.py
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/audit_witness.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/links.py
+	$(BIN)/python bench/rights_lookup.py
 
 # Optional: the readers compiled with mypyc (docs/performance.md). Not part of demo or test:
 # the pure-Python modules are the build every machine has, so they are what the suite runs.
