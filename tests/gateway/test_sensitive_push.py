@@ -9,12 +9,12 @@ import datetime as dt
 import pytest
 from gateway_env import RECIPIENT, GatewayEnv
 from sqlalchemy import select
-from tests.sensitive_corpus import Item, corpus_message, load, survives, value_at
 
 from pnrguard.formats.reader import read_message
 from pnrguard.protection.minimise import minimise
 from pnrguard.store.repository import BookingRepository
 from pnrguard.store.tables import booking, message
+from sensitive_corpus import Item, corpus_message, load, survives, value_at
 
 pytestmark = pytest.mark.storage
 

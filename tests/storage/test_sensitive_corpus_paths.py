@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
-from tests.sensitive_corpus import base_booking, corpus_message, load, survives, value_at
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.domain.model import Booking, Remark
@@ -33,6 +32,7 @@ from pnrguard.service.rights import apply_rectification, request_rectification
 from pnrguard.store.audit import SqlAuditLog, audit_entry
 from pnrguard.store.repository import BookingRepository
 from pnrguard.store.tables import booking, message
+from sensitive_corpus import base_booking, corpus_message, load, survives, value_at
 
 pytestmark = pytest.mark.storage
 
@@ -136,7 +136,7 @@ def test_rectified_text_goes_through_the_filter(engine: Engine) -> None:
 
 
 def dataclass_keep() -> object:
-    from tests.sensitive_corpus import Item
+    from sensitive_corpus import Item
 
     return Item("keep", "", "", "remark.text", "TKT BY 15JAN", "")
 

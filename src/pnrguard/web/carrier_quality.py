@@ -89,13 +89,17 @@ def add_quality_route(router: APIRouter, node: Node, authenticate: Authenticate)
             return JSONResponse(
                 {"error": "unauthenticated"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
-        last = until or node.clock.now().date()
-        first = since or last - dt.timedelta(days=6)
+        try:  # dates at the ends of the calendar (0001-01-01, 9999-12-31) have no neighbours
+            last = until or node.clock.now().date()
+            first = since or last - dt.timedelta(days=6)
+            end = last + dt.timedelta(days=1)
+        except OverflowError:
+            first, last, end = dt.date.max, dt.date.min, dt.date.min
         if first > last or (last - first).days >= MAX_DAYS:
             return JSONResponse({"error": "bad_period", "max_days": MAX_DAYS}, status_code=400)
         scope = {credential.carrier, *credential.senders}  # its own figures, nobody else's
         report = await run_in_threadpool(
-            quality_report, node.engine, since=first, until=last + dt.timedelta(days=1), carriers=scope
+            quality_report, node.engine, since=first, until=end, carriers=scope
         )
         days = [day_json(d) for d in report]
         return QualityJson(since=first.isoformat(), until=last.isoformat(), days=days)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from tests.sensitive_corpus import base_booking, load, plant, strings, survives, value_at
 
 from pnrguard.domain import model
 from pnrguard.domain.model import Booking, Remark, Traveller
@@ -25,6 +24,7 @@ from pnrguard.protection.sensitive import (
     field_policy,
 )
 from pnrguard.protection.terms import fold
+from sensitive_corpus import base_booking, load, plant, strings, survives, value_at
 
 pytestmark = pytest.mark.unit
 
@@ -189,7 +189,7 @@ FIELDS = {
 
 @st.composite
 def _plantings(draw: st.DrawFn) -> tuple[typing.Any, str]:
-    from tests.sensitive_corpus import Item
+    from sensitive_corpus import Item
 
     policy = draw(st.sampled_from(list(FIELDS)))
     field = draw(st.sampled_from(FIELDS[policy]))
