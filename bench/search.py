@@ -293,7 +293,7 @@ def index_size(engine: Engine) -> tuple[int, int | None]:
 # --- queries -------------------------------------------------------------------------------
 
 
-def _desk(engine: Engine) -> tuple[Account, str]:
+def _desk(engine: Engine, keystore: KeyStore) -> tuple[Account, str]:
     now = dt.datetime.now(dt.UTC)
     analyst = accounts.create_account(engine, username=f"bench-{uuid.uuid4().hex[:6]}", role=Role.ANALYST,
                                       password="x" * 16, now=now)  # fmt: skip
@@ -301,13 +301,13 @@ def _desk(engine: Engine) -> tuple[Account, str]:
                               kind="national", now=now)  # fmt: skip
     req = requests.register_request(
         user=analyst, authority_id=authority.id, case_reference="BENCH-1", purpose=Purpose.TERRORIST_OFFENCES,
-        reason="benchmark of the purpose-bound search", engine=engine, clock=SystemClock(),
+        reason="benchmark of the purpose-bound search", engine=engine, keystore=keystore, clock=SystemClock(),
     )  # fmt: skip
     return analyst, req.id
 
 
 def run_queries(engine: Engine, keystore: KeyStore, probes: list[Probe], count: int, result: Result) -> None:
-    analyst, request_id = _desk(engine)
+    analyst, request_id = _desk(engine, keystore)
     clock = SystemClock()
     audit = _audit(clock)
     rng = random.Random(3)

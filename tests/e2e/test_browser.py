@@ -131,7 +131,7 @@ def test_judge_approves_an_unmasking_request(env: Env, shots: Path) -> None:  # 
     rid = request_unmasking(
         requester=env.users[Role.ANALYST], purpose="terrorist_offences", case_reference="CASE-2026/7",
         reason=REASON, booking_ids=[booking_id], valid_from=now, valid_until=now + dt.timedelta(days=7),
-        engine=env.node.engine, clock=env.node.clock,
+        engine=env.node.engine, keystore=env.node.keystore, clock=env.node.clock,
     )  # fmt: skip
     base = env.base
     with sync_playwright() as pw:

@@ -52,7 +52,7 @@ def test_retry_refuses_a_copy_of_a_masked_booking_and_deletion_erases_it(tmp_pat
             hit_id = conn.execute(select(hit.c.id).where(hit.c.status == "open").limit(1)).scalar_one()
         review_hit(
             hit_id, reviewer=a.users[Role.ANALYST].username, decision=ReviewDecision.CONFIRM, reason=REASON,
-            engine=a.node.engine, audit=a.node.audit, clock=a.node.clock,
+            engine=a.node.engine, keystore=a.node.keystore, audit=a.node.audit, clock=a.node.clock,
         )  # fmt: skip
         local = new_id()
         with pytest.raises(PeerUnreachable):

@@ -264,7 +264,7 @@ def test_transfer_of_a_confirmed_hit_h2_and_third_country(federation: Federation
         reviewer=b.users[A_].username,
         decision=ReviewDecision.CONFIRM,
         reason=REASON,
-        engine=b.node.engine,
+        engine=b.node.engine, keystore=b.node.keystore,
         audit=b.node.audit,
         clock=b.node.clock,
     )
@@ -330,7 +330,7 @@ def test_transfer_of_a_confirmed_hit_h2_and_third_country(federation: Federation
         reviewer=b.users[A_].username,
         decision=ReviewDecision.CONFIRM,
         reason=REASON,
-        engine=b.node.engine,
+        engine=b.node.engine, keystore=b.node.keystore,
         audit=b.node.audit,
         clock=b.node.clock,
     )
@@ -607,7 +607,7 @@ def test_four_eyes_on_every_disclosure(federation: Federation, monkeypatch: pyte
             open_hits = list(conn.execute(select(hit.c.id).where(hit.c.status == "open")).scalars())
     review_hit(
         open_hits[0], reviewer=b.users[A_].username, decision=ReviewDecision.CONFIRM, reason=REASON,
-        engine=b.node.engine, audit=b.node.audit, clock=b.node.clock,
+        engine=b.node.engine, keystore=b.node.keystore, audit=b.node.audit, clock=b.node.clock,
     )  # fmt: skip
     # A transfer to C, a third country at B: the analyst's approval alone sends nothing.
     tc = svc.send_transfer(
@@ -635,7 +635,7 @@ def test_four_eyes_on_every_disclosure(federation: Federation, monkeypatch: pyte
     # A supervisor who approved first cannot be the second person either.
     review_hit(
         open_hits[1], reviewer=b.users[A_].username, decision=ReviewDecision.CONFIRM, reason=REASON,
-        engine=b.node.engine, audit=b.node.audit, clock=b.node.clock,
+        engine=b.node.engine, keystore=b.node.keystore, audit=b.node.audit, clock=b.node.clock,
     )  # fmt: skip
     own = svc.send_transfer(
         user=b.users[S_], peer_name="a.piu", case_ref="BE-4E-2", reason=REASON, evaluation=EVAL,

@@ -14,7 +14,6 @@ from pnrguard.domain.model import Contact
 from pnrguard.errors import ConflictError
 from pnrguard.service.dpo import (
     audit_csv,
-    backfill_traveller_counts,
     search_audit,
     statistics,
     statistics_csv,
@@ -84,12 +83,13 @@ def test_access_report_lists_everything_about_the_traveller_and_nothing_else(eng
         booking_ids=[fam, solo, stranger],
         valid_from=w.clock.now(),
         valid_until=w.clock.now() + dt.timedelta(days=7),
-        engine=engine,
+        engine=engine, keystore=w.ks,
         clock=w.clock,
     )
     approve_unmasking(
         rid, judge=Principal("judge1", frozenset({"judicial"})), decision="approved",
-        reason="Access right of the data subject.", engine=engine, audit=w.audit, clock=w.clock,
+        reason="Access right of the data subject.", engine=engine,
+        keystore=w.ks, audit=w.audit, clock=w.clock,
     )  # fmt: skip
 
     text = _report(
@@ -176,7 +176,7 @@ def test_rectification_is_a_new_audited_version(engine: Engine) -> None:
         clock=w.clock,
     )
     reject_rectification(
-        other, dpo="dpo1", reason="Matches the travel document.", engine=engine, clock=w.clock
+        other, dpo="dpo1", reason="Matches the travel document.", engine=engine, keystore=w.ks, clock=w.clock
     )
     # Deleting the booking leaves the requests without any value of the traveller's.
     w.clock.set(T0.replace(year=T0.year + 6))
@@ -212,8 +212,7 @@ def test_art20_statistics_on_a_known_dataset(engine: Engine) -> None:
             record_ids=[a],
             reference="peer-msg-2",
         )
-    # Ingest records each booking's traveller count, so there is nothing left to backfill.
-    assert backfill_traveller_counts(engine=engine, keystore=w.ks, audit=w.audit) == 0
+    # Ingest adds each booking's travellers to its day's tally (store/tally.py): nothing per booking.
     start, end = y.replace(month=1, day=1), y.replace(year=y.year + 1, month=1, day=1)
     r = statistics(engine, start=start, end=end)
     assert r.bookings == {"PNR": 3}

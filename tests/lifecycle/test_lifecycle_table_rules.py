@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine
 
 from pnrguard.audit.models import Operation
 from pnrguard.errors import NotFoundError
-from pnrguard.protection.table_retention import TABLE_RULES
 from pnrguard.service.gateway import encrypt_payload
 from pnrguard.service.rights import request_rectification
 from pnrguard.store.gateway import gateway_inbox
+from pnrguard.store.inventory import TABLES as TABLE_RULES
 from pnrguard.store.lifecycle import rectification_request
 from pnrguard.store.repository import MessageRepository, MessageStatus, new_id
 from pnrguard.store.tables import message, quarantine
@@ -31,7 +31,7 @@ RAW = b"UNB+IATA:1+XX'UNH+1+PNRGOV'TIF+RAWBYTESOVA+ANNA'"
 def test_every_table_of_the_migrated_schema_has_a_rule_and_is_documented(engine: Engine) -> None:
     tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
     missing = sorted(tables - set(TABLE_RULES))
-    assert not missing, f"tables without a retention rule in protection/table_retention.py: {missing}"
+    assert not missing, f"tables without a retention rule in store/inventory.py (TABLES): {missing}"
     doc = DOC.read_text(encoding="utf-8")
     undocumented = sorted(t for t in tables if f"| `{t}` |" not in doc)
     assert not undocumented, f"tables missing from the rule table in docs/data-protection.md: {undocumented}"

@@ -50,7 +50,7 @@ def _request(w: World, ids: list[str], **kw: object) -> str:
         "valid_until": MASKED_AT + dt.timedelta(days=8),
     }
     args.update(kw)
-    return request_unmasking(engine=w.engine, clock=w.clock, **args)  # type: ignore[arg-type]
+    return request_unmasking(engine=w.engine, keystore=w.ks, clock=w.clock, **args)  # type: ignore[arg-type]
 
 
 def _view(w: World, bid: str, user: Principal = ANALYST, purpose: str = PURPOSE) -> object:
@@ -75,7 +75,7 @@ def test_refused_without_approval_then_allowed_only_within_scope_and_window(engi
         judge=JUDGE,
         decision="approved",
         reason="Necessary and proportionate.",
-        engine=engine,
+        engine=engine, keystore=w.ks,
         audit=w.audit,
         clock=w.clock,
     )
@@ -129,19 +129,21 @@ def test_approval_rules(engine: Engine) -> None:
     rid = _request(w, [a])
     with pytest.raises(ForbiddenError):  # an analyst is no judicial authority
         approve_unmasking(
-            rid, judge=OTHER, decision="approved", reason="ok", engine=engine, audit=w.audit, clock=w.clock
+            rid, judge=OTHER, decision="approved", reason="ok", engine=engine,
+            keystore=w.ks, audit=w.audit, clock=w.clock
         )
     selfish = Principal("analyst7", frozenset({"judicial"}))
     with pytest.raises(ForbiddenError):  # nobody approves their own request
         approve_unmasking(
-            rid, judge=selfish, decision="approved", reason="ok", engine=engine, audit=w.audit, clock=w.clock
+            rid, judge=selfish, decision="approved", reason="ok", engine=engine,
+            keystore=w.ks, audit=w.audit, clock=w.clock
         )
     approve_unmasking(
         rid,
         judge=JUDGE,
         decision="rejected",
         reason="Not necessary.",
-        engine=engine,
+        engine=engine, keystore=w.ks,
         audit=w.audit,
         clock=w.clock,
     )
@@ -151,7 +153,7 @@ def test_approval_rules(engine: Engine) -> None:
             judge=JUDGE,
             decision="approved",
             reason="changed my mind",
-            engine=engine,
+            engine=engine, keystore=w.ks,
             audit=w.audit,
             clock=w.clock,
         )
@@ -181,14 +183,15 @@ def test_dormant_bookings_need_a_senior_approval(engine: Engine) -> None:
     rid = _request(w, [a], valid_from=start, valid_until=start + dt.timedelta(days=5))
     with pytest.raises(ForbiddenError):
         approve_unmasking(
-            rid, judge=JUDGE, decision="approved", reason="ok", engine=engine, audit=w.audit, clock=w.clock
+            rid, judge=JUDGE, decision="approved", reason="ok", engine=engine,
+            keystore=w.ks, audit=w.audit, clock=w.clock
         )
     approve_unmasking(
         rid,
         judge=SENIOR,
         decision="approved",
         reason="Exceptional necessity.",
-        engine=engine,
+        engine=engine, keystore=w.ks,
         audit=w.audit,
         clock=w.clock,
     )
@@ -208,7 +211,8 @@ def test_the_workspace_seam_takes_an_account_with_one_role(engine: Engine) -> No
     judge = SimpleNamespace(id="judge9", role="judicial")
     rid = _request(w, [a])
     approve_unmasking(
-        rid, judge=judge, decision="approved", reason="ok", engine=engine, audit=w.audit, clock=w.clock
+        rid, judge=judge, decision="approved", reason="ok", engine=engine,
+        keystore=w.ks, audit=w.audit, clock=w.clock
     )
     inside = MASKED_AT + dt.timedelta(days=3)
     with engine.connect() as conn:

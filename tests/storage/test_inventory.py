@@ -70,6 +70,36 @@ def test_free_text_about_a_traveller_is_never_clear_after_masking() -> None:
             assert not p.deletion.startswith("kept") or "count" in p.deletion or "tombstone" in p.deletion, p
 
 
+def test_tables_and_columns_agree() -> None:
+    """One data source: a table with a personal column has a personal rule, a table listed
+    as wholly non-personal has no column rows, and every table has exactly one rule."""
+    personal_tables = {p.table for p in inventory.PERSONAL}
+    for t in personal_tables | set(inventory.NOT_PERSONAL):
+        assert t in inventory.TABLES, f"{t} has columns but no rule in TABLES"
+    for t in personal_tables:
+        assert inventory.TABLES[t].personal, f"{t} has a personal column but its rule says none"
+    for t, rule in inventory.TABLES.items():
+        assert rule.table == t
+        if rule.none:
+            assert not rule.personal, t
+            assert t not in personal_tables, t
+            assert t not in inventory.NOT_PERSONAL, t
+
+
+def test_every_text_sealed_at_write_is_inventoried_as_encrypted() -> None:
+    """Issue 10 item 1: each free-text column `service.text_sealing` knows is documented as
+    encrypted from its first write, and no other traveller free-text column is left clear."""
+    from pnrguard.service.text_sealing import TEXT_COLUMNS
+
+    sealed = {(tc.table.name, tc.column) for tc in TEXT_COLUMNS}
+    rows = {(p.table, p.column): p for p in inventory.PERSONAL}
+    for key in sealed:
+        assert rows[key].protection.startswith("AES-GCM"), key
+    for key in rows:
+        if "reason" in key[1] or "justification" in key[1]:
+            assert key in sealed or key == ("exchange_message", "decision_reason"), key
+
+
 def test_docs_table_is_generated_from_the_inventory() -> None:
     text = DOC.read_text(encoding="utf-8")
     assert BEGIN in text, "docs/data-protection.md lost its inventory markers"

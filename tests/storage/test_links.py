@@ -98,7 +98,7 @@ def _request(node: Node, analyst: Account) -> str:
     authority = add_authority(node.engine, code=f"POL{node.n}", name="Police", kind="national", now=T0)
     return register_request(user=analyst, authority_id=authority.id, case_reference="C-1",
                             purpose=Purpose.TERRORIST_OFFENCES, reason="case C-1: duly reasoned",
-                            engine=node.engine, clock=node.clock).id  # fmt: skip
+                            engine=node.engine, keystore=node.keystore, clock=node.clock).id  # fmt: skip
 
 
 def _links(
@@ -201,6 +201,7 @@ def test_purpose_depth_and_the_log_of_every_expansion(node: Node, analyst: Accou
     assert "example.org" not in str(logged)
     # A closed request opens nothing; a role without investigation opens nothing.
     decide_request(request_id, user=analyst, answered=False, reason="no data", engine=node.engine,
+    keystore=node.keystore,
                    clock=node.clock)  # fmt: skip
     with pytest.raises(ConflictError):
         _links(node, analyst, request_id, a)

@@ -37,7 +37,7 @@ class Desk:
         self.request = requests.register_request(
             user=self.analyst, authority_id=authority.id, case_reference="CASE-1",
             purpose=Purpose.TERRORIST_OFFENCES, reason="a duly reasoned request about one person",
-            engine=engine, clock=self.node.clock,
+            engine=engine, keystore=self.node.keystore, clock=self.node.clock,
         ).id  # fmt: skip
 
     def search(self, *, user: Account | None = None, page: int = 1, **criteria: object) -> SearchOutcome:
@@ -159,7 +159,7 @@ def test_every_search_path_is_purpose_bound(desk: Desk) -> None:
         user=desk.analyst,
         answered=True,
         reason="answered",
-        engine=node.engine,
+        engine=node.engine, keystore=node.keystore,
         clock=node.clock,
     )
     with pytest.raises(ConflictError):

@@ -128,7 +128,7 @@ def test_a_match_in_both_sources_is_one_hit_and_one_decision(node: Node) -> None
     assert sources[0].booking_id in apis
     review_hit(
         h.id, reviewer="analyst", decision=ReviewDecision.DISMISS, reason="different person, checked",
-        engine=node.engine, audit=node.audit, clock=node.clock,
+        engine=node.engine, keystore=node.keystore, audit=node.audit, clock=node.clock,
     )  # fmt: skip
     # The API record pushed again with a change: still no second hit for this person.
     node.api([person("1", "WANG", "LEI", DOB, "E1234567"), person("2", "HU", "BO", dt.date(1981, 1, 1))])
@@ -213,7 +213,7 @@ def test_a_transmitted_hit_carries_the_persons_other_source(node: Node) -> None:
         [h] = conn.execute(select(hit)).all()
     review_hit(
         h.id, reviewer="analyst", decision=ReviewDecision.CONFIRM, reason="same person as the entry, checked",
-        engine=node.engine, audit=node.audit, clock=node.clock,
+        engine=node.engine, keystore=node.keystore, audit=node.audit, clock=node.clock,
     )  # fmt: skip
     analyst = accounts.create_account(
         node.engine, username="ana", role=Role.ANALYST, password="x" * 16, now=T0

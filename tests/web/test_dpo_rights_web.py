@@ -93,7 +93,8 @@ def test_a_restricted_booking_is_found_by_no_search(env: Env) -> None:
     analyst = env.users[Role.ANALYST]
     req = register_request(
         user=analyst, authority_id=env.authority_id, case_reference="CASE-R1", purpose=Purpose.FRAUD,
-        reason="Fraud case needs the booking's itinerary.", engine=node.engine, clock=node.clock,
+        reason="Fraud case needs the booking's itinerary.", engine=node.engine,
+        keystore=node.keystore, clock=node.clock,
     )  # fmt: skip
     crit = SearchCriteria(carrier=row.carrier, locator=row.locator)
 

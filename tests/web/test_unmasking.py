@@ -363,7 +363,7 @@ def test_refusals_reason_csrf_own_approval_and_roles(env: Env) -> None:
         booking_ids=[bid],
         valid_from=dt.datetime.now(dt.UTC),
         valid_until=dt.datetime.now(dt.UTC) + dt.timedelta(days=5),
-        engine=env.node.engine,
+        engine=env.node.engine, keystore=env.node.keystore,
         clock=env.node.clock,
     )
     with env.client(Role.JUDICIAL) as judge:
@@ -421,7 +421,7 @@ def test_lists_empty_states_pagination_and_the_dpo(env: Env) -> None:
             booking_ids=[hits[0][1]],
             valid_from=now,
             valid_until=now + dt.timedelta(days=10),
-            engine=env.node.engine,
+            engine=env.node.engine, keystore=env.node.keystore,
             clock=env.node.clock,
         )
     with env.client(Role.JUDICIAL) as judge:

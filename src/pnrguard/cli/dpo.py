@@ -36,7 +36,6 @@ from pnrguard.service.dpo import (
 from pnrguard.service.dpo import (
     approvals_csv,
     audit_csv,
-    backfill_traveller_counts,
     search_audit,
     statistics,
     statistics_csv,
@@ -84,15 +83,10 @@ def stats(
     start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD), inclusive.")],
     end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD), exclusive.")],
     fmt: FormatOpt = Format.TABLE,
-    backfill: Annotated[
-        bool, typer.Option("--backfill/--no-backfill", help="First count travellers of older bookings.")
-    ] = True,
 ) -> None:
     """The Art. 20 statistics for a period."""
     try:
         with Node.from_settings() as node:
-            if backfill:
-                backfill_traveller_counts(engine=node.engine, keystore=node.keystore, audit=node.audit)
             report = statistics(node.engine, start=_day(start), end=_day(end))
     except (PnrguardError, SQLAlchemyError, ValueError) as exc:
         raise _fail(exc) from None

@@ -1,5 +1,6 @@
 """`pnrguard keys status|rotate|rewrap|retire`: rotate the master key (KEK) of the key store
-(a thin shell over `service.keys`).
+(a thin shell over `service.keys`); `pnrguard keys seal-texts` encrypts free texts stored in
+clear before 0017_dp_text (`service.text_sealing`).
 
 The sequence is ``rotate`` (new wraps use the new version at once, old ones keep
 unwrapping), ``rewrap`` (every stored data key re-wrapped under the new version; the
@@ -25,10 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from pnrguard.errors import ConflictError, PnrguardError
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.keys import DEFAULT_BATCH, KEY_TABLES, key_usage, retire_old, rewrap_all
+from pnrguard.service.text_sealing import TEXT_COLUMNS, seal_clear_texts
 
 app = typer.Typer(
     name="keys",
-    help="Rotate the master key: status, rotate, rewrap, retire.",
+    help="Rotate the master key: status, rotate, rewrap, retire; seal-texts after 0017.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -170,3 +172,25 @@ def retire() -> None:
         )
     else:
         out.print("no old KEK version to retire", markup=False, highlight=False)
+
+
+@app.command("seal-texts")
+def seal_texts(
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10_000)] = 500,
+) -> None:
+    """Encrypt free texts written in clear before 0017_dp_text (reasons, justifications,
+    request texts): once after the upgrade; idempotent."""
+    try:
+        with Node.from_settings() as node:
+            done = seal_clear_texts(
+                engine=node.engine, keystore=node.keystore, audit=node.audit, batch=batch_size
+            )
+    except (PnrguardError, SQLAlchemyError) as exc:
+        raise _system_error(exc) from None
+    t = Table(title="texts encrypted")
+    t.add_column("table.column")
+    t.add_column("encrypted", justify="right")
+    for tc in TEXT_COLUMNS:
+        name = f"{tc.table.name}.{tc.column}"
+        t.add_row(name, f"{done.get(name, 0):,}")
+    Console().print(t)

@@ -142,7 +142,10 @@ def rectify(
                 engine=node.engine, clock=node.clock,
             )  # fmt: skip
             if reject:
-                reject_rectification(rid, dpo=op.actor, reason=reason, engine=node.engine, clock=node.clock)
+                reject_rectification(
+                    rid, dpo=op.actor, reason=reason, engine=node.engine, keystore=node.keystore,
+                    clock=node.clock,
+                )
                 outcome = "rejected"
             else:
                 assert value is not None

@@ -40,9 +40,9 @@ from pnrguard.service.review import ReviewPolicy, booking_view, consultation_pur
 from pnrguard.service.unmasking import can_see_identity_on
 from pnrguard.store import screening as hits_store
 from pnrguard.store import workspace as store
-from pnrguard.store.copies import shown_text
 from pnrguard.store.repository import BookingRepository, new_id
 from pnrguard.store.screening import HitKind, HitStatus
+from pnrguard.store.texts import TextKeys, open_text, seal_text
 from pnrguard.store.workspace import AuthorityRecord, TransmissionRecord
 
 __all__ = [
@@ -193,18 +193,49 @@ def propose_transmission(
         )
         gate = may_leave(kind=Kind.AUTHORITY, first=user.username, second=None, policy=policy)
         if gate is Gate.AWAIT_SECOND:
-            store.insert_transmission(conn, rec)
+            store.insert_transmission(conn, _stored(conn, keystore, rec))
             return rec
         released = _released(rec, by=user.username, at=now, reason="released without second approval")
         pkg = _package(conn, keystore, released, user=user, node_name=node_name, log=audit(conn))
         released = _with(released, package_sha256=pkg.sha256)
-        store.insert_transmission(conn, released)
+        store.insert_transmission(conn, _stored(conn, keystore, released))
         _log_disclosure(audit(conn), released, authority, user, pkg)
     return released
 
 
 def _with(rec: TransmissionRecord, **changes: Any) -> TransmissionRecord:
     return replace(rec, **changes)
+
+
+def _seal(keys: TextKeys, rec: TransmissionRecord, text: str, column: str) -> str:
+    """A justification or decision as stored: under the booking's identity key."""
+    key = keys.for_booking(rec.booking_id)
+    return seal_text(key, text, table="transmission", column=column, row_id=rec.id)
+
+
+def _stored(conn: Connection, keystore: KeyStore, rec: TransmissionRecord) -> TransmissionRecord:
+    keys = TextKeys(conn, keystore)
+    reason = rec.decision_reason
+    return _with(
+        rec,
+        justification=_seal(keys, rec, rec.justification, "justification"),
+        decision_reason=None if reason is None else _seal(keys, rec, reason, "decision_reason"),
+    )
+
+
+def _opened(keys: TextKeys, rec: TransmissionRecord) -> TransmissionRecord:
+    """The record with its texts as the viewer may see them (`store.texts.open_text`)."""
+
+    def show(text: str | None, column: str) -> str | None:
+        return open_text(
+            keys, text, table="transmission", column=column, row_id=rec.id, booking_id=rec.booking_id
+        )
+
+    return _with(
+        rec,
+        justification=show(rec.justification, "justification") or "",
+        decision_reason=show(rec.decision_reason, "decision_reason"),
+    )
 
 
 def _only_unmasked(
@@ -277,8 +308,9 @@ def approve_transmission(
         _only_unmasked(conn, rec.booking_id, user=user, purpose=Purpose(rec.purpose), now=now)
         released = _released(rec, by=user.username, at=now, reason=reason)
         pkg = _package(conn, keystore, released, user=user, node_name=node_name, log=audit(conn))
+        sealed = _seal(TextKeys(conn, keystore), rec, reason, "decision_reason")
         if not store.decide_transmission(
-            conn, transmission_id, status="released", by=user.username, at=now, reason=reason,
+            conn, transmission_id, status="released", by=user.username, at=now, reason=sealed,
             package_sha256=pkg.sha256,
         ):  # fmt: skip
             raise ConflictError(f"transmission {transmission_id} is no longer pending")
@@ -287,7 +319,7 @@ def approve_transmission(
 
 
 def reject_transmission(
-    transmission_id: str, *, user: Account, reason: str, engine: Engine, clock: Clock
+    transmission_id: str, *, user: Account, reason: str, engine: Engine, keystore: KeyStore, clock: Clock
 ) -> TransmissionRecord:
     """A supervisor stops a pending transmission (with a reason); nothing leaves the node."""
     if user.role is not Role.SUPERVISOR:
@@ -295,24 +327,31 @@ def reject_transmission(
     reason = _reason(reason, "a rejection reason")
     now = clock()
     with engine.begin() as conn:
+        rec = store.get_transmission(conn, transmission_id)
+        if rec is None:
+            raise NotFoundError("no such transmission")
+        sealed = _seal(TextKeys(conn, keystore), rec, reason, "decision_reason")
         if not store.decide_transmission(
-            conn, transmission_id, status="rejected", by=user.username, at=now, reason=reason
+            conn, transmission_id, status="rejected", by=user.username, at=now, reason=sealed
         ):
             rec = store.get_transmission(conn, transmission_id)
-            if rec is None:
-                raise NotFoundError("no such transmission")
+            assert rec is not None
             raise ConflictError(f"transmission {transmission_id} is {rec.status}")
         rec = store.get_transmission(conn, transmission_id)
-    assert rec is not None
-    return rec
+        assert rec is not None
+        return _opened(TextKeys(conn, keystore), rec)
 
 
-def get_transmission(engine: Engine, transmission_id: str) -> tuple[TransmissionRecord, AuthorityRecord]:
+def get_transmission(
+    engine: Engine, transmission_id: str, *, keystore: KeyStore
+) -> tuple[TransmissionRecord, AuthorityRecord]:
+    """A transmission with its texts opened for the viewer (a masked booking's stay masked)."""
     with engine.connect() as conn:
         rec = store.get_transmission(conn, transmission_id)
         if rec is None:
             raise NotFoundError("no such transmission")
         authority = store.get_authority(conn, rec.authority_id)
+        rec = _opened(TextKeys(conn, keystore), rec)
     assert authority is not None
     return rec, authority
 
@@ -401,6 +440,10 @@ def _package(
         conn, keystore, rec.booking_id, user=user, purpose=Purpose(rec.purpose), version=rec.booking_version
     )
     log_unmasking(log, view, user=user, purpose=Purpose(rec.purpose))
+    # Texts open for a live booking, and for a masked one only under the decided unmasking
+    # the view was read under (Art. 12(3)); an in-memory record in clear passes as it is.
+    keys = TextKeys(conn, keystore, unsealed=[rec.booking_id] if view.unmasked_under is not None else ())
+    rec = _opened(keys, rec)
     origin: dict[str, Any]
     if rec.hit_id is not None:
         h = hits_store.get_hit(conn, rec.hit_id)
@@ -427,7 +470,10 @@ def _package(
                 "match": match,
                 "reviewed_by": h.reviewed_by,
                 "reviewed_at": h.reviewed_at.isoformat() if h.reviewed_at else None,
-                "review_reason": shown_text(h.review_reason),
+                "review_reason": open_text(
+                    keys, h.review_reason, table="hit", column="review_reason", row_id=h.id,
+                    booking_id=h.booking_id,
+                ),
             }
         }
         # The same person's record from the other source (API or PNR) on this flight goes
@@ -450,7 +496,9 @@ def _package(
                 "request_id": req.id,
                 "case_reference": req.case_reference,
                 "registered_at": req.registered_at.isoformat(),
-                "reason": req.reason,
+                "reason": open_text(
+                    keys, req.reason, table="authority_request", column="reason", row_id=req.id
+                ),
             }
         }
         basis = "Directive (EU) 2016/681, Art. 6(2)(b) and 6(6): a duly reasoned request"
@@ -463,7 +511,7 @@ def _package(
                 "step": "released",
                 "by": rec.decided_by,
                 "at": rec.decided_at.isoformat(),
-                "reason": shown_text(rec.decision_reason),
+                "reason": rec.decision_reason,
             }
         )
     data: dict[str, Any] = {
@@ -479,7 +527,7 @@ def _package(
             "PIU's permission; no decision with adverse legal effect on automated processing alone "
             "(Art. 7(6))."
         ),
-        "justification": shown_text(rec.justification),
+        "justification": rec.justification,
         "approvals": approvals,
         **origin,
         "booking": view.to_json(),

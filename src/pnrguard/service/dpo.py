@@ -36,14 +36,12 @@ from typing import Any
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.engine import Engine
 
-from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import AuditEntry, Operation, Purpose, format_time
 from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import NotFoundError
-from pnrguard.protection.crypto import KeyKind, decrypt_field, key_context
-from pnrguard.protection.keystore import KeyStore, WrappedKey
+from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.clock import Clock
-from pnrguard.service.ingest import AuditFactory, opaque
+from pnrguard.service.ingest import opaque
 from pnrguard.store.audit import SqlAuditLog, audit_entry
 from pnrguard.store.deletions import deletion_counts, shown
 from pnrguard.store.lifecycle import (
@@ -52,9 +50,10 @@ from pnrguard.store.lifecycle import (
     unmasking_request,
     unmasking_request_booking,
 )
-from pnrguard.store.repository import _aad
 from pnrguard.store.screening import hit, watchlist
-from pnrguard.store.tables import booking, booking_key, booking_version
+from pnrguard.store.tables import booking
+from pnrguard.store.tally import travellers_counted
+from pnrguard.store.texts import TextKeys, open_text
 
 __all__ = [
     "ApprovalRecord",
@@ -65,7 +64,6 @@ __all__ = [
     "approvals",
     "approvals_csv",
     "audit_csv",
-    "backfill_traveller_counts",
     "disclosures",
     "notifications",
     "request_detail",
@@ -319,76 +317,6 @@ def acknowledge(notification_id: str, *, dpo: str, engine: Engine, clock: Clock)
 # --- Art. 20 statistics ------------------------------------------------------------------
 
 
-def backfill_traveller_counts(
-    *, engine: Engine, keystore: KeyStore, audit: AuditLog | AuditFactory, actor: str = "system:statistics"
-) -> int:
-    """Fill `booking.travellers` where it is unknown and the identity key is still there.
-
-    The count is not personal, but reading it means decrypting identity blobs, so the pass
-    is audited (a ``consultation`` for ``dpo_supervision`` with counts only). Masked
-    bookings without a count stay unknown: statistics never open sealed keys."""
-    done = 0
-    after = ""
-    while True:
-        with engine.begin() as conn:
-            q = (
-                select(
-                    booking.c.id,
-                    booking.c.latest_version,
-                    booking_key.c.key_version,
-                    booking_key.c.kek_version,
-                    booking_key.c.wrapped,
-                    booking_version.c.identity_blob,
-                )
-                .join(
-                    booking_key,
-                    and_(
-                        booking_key.c.booking_id == booking.c.id, booking_key.c.kind == KeyKind.IDENTITY.value
-                    ),
-                )
-                .join(
-                    booking_version,
-                    and_(
-                        booking_version.c.booking_id == booking.c.id,
-                        booking_version.c.version == booking.c.latest_version,
-                    ),
-                )
-                .where(booking.c.travellers.is_(None), booking.c.state == "active", booking.c.id > after)
-                .order_by(booking.c.id)
-                .limit(_BATCH)
-            )
-            rows = conn.execute(q).all()
-            if not rows:
-                return done
-            updates = []
-            for r in rows:
-                raw = keystore.unwrap(
-                    WrappedKey(r.kek_version, bytes(r.wrapped)),
-                    context=key_context(r.id, KeyKind.IDENTITY, r.key_version),
-                )
-                data = json.loads(
-                    decrypt_field(
-                        raw,
-                        bytes(r.identity_blob),
-                        aad=_aad("identity_blob", r.id, r.latest_version, r.key_version),
-                    )
-                )
-                updates.append((r.id, len(data.get("travellers", []))))
-            for bid, n in updates:
-                conn.execute(update(booking).where(booking.c.id == bid).values(travellers=n))
-            log = audit if isinstance(audit, AuditLog) else audit(conn)
-            log.append(
-                actor=actor,
-                role="system",
-                operation=Operation.CONSULTATION,
-                purpose=Purpose.DPO_SUPERVISION,
-                record_ids=[],
-                counts={"bookings.traveller_count": len(updates)},
-            )
-            done += len(updates)
-            after = rows[-1].id
-
-
 @dataclass(frozen=True, slots=True)
 class RuleOrListCount:
     kind: str  # "rule" or "list"
@@ -418,20 +346,16 @@ class Art20Report:
 
 
 def statistics(engine: Engine, *, start: dt.datetime, end: dt.datetime) -> Art20Report:
-    """The Art. 20 report for ``[start, end)`` (see the module docstring). Read-only: run
-    `backfill_traveller_counts` first to count travellers of bookings stored before the
-    count was kept."""
+    """The Art. 20 report for ``[start, end)`` (see the module docstring). Read-only.
+
+    Travellers come from the per-day tally (`store.tally`, whole UTC days from the day of
+    `start`), never from a booking: Art. 12(2)(a) masks the number of travellers of one
+    booking. Bookings stored before any count was kept (before 0006) are reported as
+    without a count."""
     with engine.connect() as conn:
         in_period = and_(booking.c.first_seen >= start, booking.c.first_seen < end)
         per_source = conn.execute(
-            select(
-                booking.c.source,
-                func.count(),
-                func.coalesce(func.sum(booking.c.travellers), 0),
-                func.sum(case((booking.c.travellers.is_(None), 1), else_=0)),
-            )
-            .where(in_period)
-            .group_by(booking.c.source)
+            select(booking.c.source, func.count()).where(in_period).group_by(booking.c.source)
         ).all()
         exchanged: set[str] = set()
         for (ids,) in conn.execute(
@@ -475,14 +399,15 @@ def statistics(engine: Engine, *, start: dt.datetime, end: dt.datetime) -> Art20
             (day.isoformat(), carrier, category, shown(n))
             for day, carrier, category, n in deletion_counts(conn, start=first_day, end=last_day)
         ]
+        counted = travellers_counted(conn, start=first_day, end=last_day)
     per = [RuleOrListCount("rule", str(r[0]), int(r[1]), int(r[2] or 0)) for r in by_rule]
     per += [RuleOrListCount("list", str(r[0]), int(r[1]), int(r[2] or 0)) for r in by_list]
     return Art20Report(
         start=start,
         end=end,
         bookings={str(r[0]): int(r[1]) for r in per_source},
-        passengers_collected={str(r[0]): int(r[2]) for r in per_source},
-        bookings_without_count=sum(int(r[3] or 0) for r in per_source),
+        passengers_collected={str(r[0]): counted.get(str(r[0]), (0, 0))[1] for r in per_source},
+        bookings_without_count=sum(max(int(r[1]) - counted.get(str(r[0]), (0, 0))[0], 0) for r in per_source),
         passengers_exchanged=len(exchanged),
         identified_for_further_examination=int(identified),
         hits=sum(p.hits for p in per),
@@ -525,8 +450,9 @@ def statistics_csv(report: Art20Report) -> str:
     return out.getvalue()
 
 
-def request_detail(engine: Engine, request_id: str) -> dict[str, Any]:
-    """One request in full, reasons included: for the DPO's review of a single approval."""
+def request_detail(engine: Engine, request_id: str, *, keystore: KeyStore) -> dict[str, Any]:
+    """One request in full, reasons opened (`store.texts`): for the DPO's review of a single
+    approval."""
     with engine.connect() as conn:
         r = conn.execute(select(unmasking_request).where(unmasking_request.c.id == request_id)).first()
         if r is None:
@@ -541,8 +467,12 @@ def request_detail(engine: Engine, request_id: str) -> dict[str, Any]:
                 .order_by(unmasking_request_booking.c.booking_id)
             ).scalars()
         )
-    return {
-        "request": dict(r._mapping),
-        "approval": dict(a._mapping) if a is not None else None,
-        "booking_ids": list(ids),
-    }
+        keys = TextKeys(conn, keystore)
+        request = dict(r._mapping)
+        request["reason"] = open_text(keys, r.reason, table="unmasking_request", column="reason", row_id=r.id)
+        approval = dict(a._mapping) if a is not None else None
+        if approval is not None:
+            approval["reason"] = open_text(
+                keys, approval["reason"], table="unmasking_approval", column="reason", row_id=r.id
+            )
+    return {"request": request, "approval": approval, "booking_ids": list(ids)}

@@ -15,6 +15,7 @@ exchange_msg   wrapped_key (active copies)      `store.copies.PAYLOAD_CONTEXT` +
 exchange_msg   wrapped_key (masked copies;      `store.copies.SEALED_PAYLOAD_CONTEXT` + id
                the *seal* key store)
 sealed_key     wrapped (the *seal* key store)   `lifecycle.sealed_context(booking_id, key_version, tier)`
+text_key       wrapped (a month's text key)     `store.texts.TEXT_KEY_CONTEXT` + period
 ============== ================================ ==========================================
 
 Properties of `rewrap_all`:
@@ -59,6 +60,7 @@ from pnrguard.store.gateway import gateway_inbox
 from pnrguard.store.lifecycle import sealed_context, sealed_key
 from pnrguard.store.repository import _QUARANTINE_CONTEXT, _SECRET_CONTEXT, new_id
 from pnrguard.store.tables import booking_key, node_secret, quarantine
+from pnrguard.store.texts import TEXT_KEY_CONTEXT, text_key
 
 __all__ = [
     "ACTOR",
@@ -147,6 +149,7 @@ KEY_TABLES: tuple[KeyTable, ...] = (
         extra=("key_version", "tier"),
         sealed=True,
     ),
+    KeyTable(text_key, ("period",), "wrapped", _ascii(TEXT_KEY_CONTEXT, "period")),
 )
 
 

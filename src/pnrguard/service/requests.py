@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
@@ -33,6 +34,7 @@ from pnrguard.service.search import SearchCriteria, SearchOutcome, find_summarie
 from pnrguard.store import workspace as store
 from pnrguard.store.repository import BookingSummary, new_id
 from pnrguard.store.tables import booking
+from pnrguard.store.texts import TextKeys, open_text, seal_text
 from pnrguard.store.workspace import RequestRecord
 
 #: The most bookings one search under a peer's request lists (a peer asks about a person or
@@ -69,10 +71,15 @@ def register_request(
     purpose: Purpose | str,
     reason: str,
     engine: Engine,
+    keystore: KeyStore,
     clock: Clock,
 ) -> RequestRecord:
     """Register a competent authority's request. Validates that it is duly reasoned: a
-    known authority, a case reference, an investigative purpose and a reason."""
+    known authority, a case reference, an investigative purpose and a reason.
+
+    The reason may name persons and concerns any number of bookings: it is stored under the
+    month text key of its registration (`store.texts`), which dies with that month's
+    bookings."""
     if user.role not in _SEARCHERS:
         raise ForbiddenError("only analysts and supervisors register requests")
     try:
@@ -106,8 +113,22 @@ def register_request(
     with engine.begin() as conn:
         if store.get_authority(conn, authority_id) is None:
             raise NotFoundError("no such competent authority")
-        store.insert_request(conn, rec)
+        sealed = _seal(TextKeys(conn, keystore), rec, reason, "reason")
+        store.insert_request(conn, replace(rec, reason=sealed))
     return rec
+
+
+def _seal(keys: TextKeys, rec: RequestRecord, text: str, column: str) -> str:
+    key = keys.for_month(rec.registered_at)
+    return seal_text(key, text, table="authority_request", column=column, row_id=rec.id)
+
+
+def _opened(keys: TextKeys, rec: RequestRecord) -> RequestRecord:
+    def show(text: str | None, column: str) -> str | None:
+        return open_text(keys, text, table="authority_request", column=column, row_id=rec.id)
+
+    reason = show(rec.reason, "reason") or ""
+    return replace(rec, reason=reason, decision_reason=show(rec.decision_reason, "decision_reason"))
 
 
 def list_requests(
@@ -121,16 +142,24 @@ def list_requests(
     return Page(items, page, page_size, total)
 
 
-def get_request(engine: Engine, request_id: str) -> RequestRecord:
+def get_request(engine: Engine, request_id: str, *, keystore: KeyStore) -> RequestRecord:
+    """A request with its texts opened for the viewer."""
     with engine.connect() as conn:
         rec = store.get_request(conn, request_id)
-    if rec is None:
-        raise NotFoundError("no such request")
-    return rec
+        if rec is None:
+            raise NotFoundError("no such request")
+        return _opened(TextKeys(conn, keystore), rec)
 
 
 def decide_request(
-    request_id: str, *, user: Account, answered: bool, reason: str, engine: Engine, clock: Clock
+    request_id: str,
+    *,
+    user: Account,
+    answered: bool,
+    reason: str,
+    engine: Engine,
+    keystore: KeyStore,
+    clock: Clock,
 ) -> RequestRecord:
     """Close a request as answered or refused: the PIU's decision, with its reason."""
     if user.role not in _SEARCHERS:
@@ -140,16 +169,18 @@ def decide_request(
         raise InputError("a decision on a request needs a reason")
     with engine.begin() as conn:
         status = "answered" if answered else "refused"
+        rec = store.get_request(conn, request_id)
+        if rec is None:
+            raise NotFoundError("no such request")
+        keys = TextKeys(conn, keystore)
+        sealed = _seal(keys, rec, reason, "decision_reason")
         if not store.decide_request(
-            conn, request_id, status=status, by=user.username, at=clock(), reason=reason
+            conn, request_id, status=status, by=user.username, at=clock(), reason=sealed
         ):
-            rec = store.get_request(conn, request_id)
-            if rec is None:
-                raise NotFoundError("no such request")
             raise ConflictError(f"request {request_id} is {rec.status}")
         rec = store.get_request(conn, request_id)
-    assert rec is not None
-    return rec
+        assert rec is not None
+        return _opened(keys, rec)
 
 
 # --- search (service/search.py: over the blind index, one logged page at a time) ------------

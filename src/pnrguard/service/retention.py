@@ -67,6 +67,7 @@ from pnrguard.store.lifecycle import (
 )
 from pnrguard.store.repository import new_id
 from pnrguard.store.tables import booking
+from pnrguard.store.texts import forget_month_keys
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -385,6 +386,7 @@ def _destroy_spent_periods(
                 counts={"kek.periods_destroyed": 1},
                 reference=f"period:{period}",
             )
+        forget_month_keys(conn, spent)  # the month's text keys no longer open anyway
         for period in spent:
             for ks in stores:
                 ks.destroy_period(period)
@@ -472,7 +474,7 @@ def run_retention(
                     retention=dt.timedelta(days=profile.quarantine_days),
                 )
             )
-        if include_tables:  # every other table's rule (protection.table_retention)
+        if include_tables:  # every other table's rule (store.inventory.TABLES)
             with engine.begin() as conn:
                 summary.tables = enforce_table_rules(
                     conn, profile=profile, keystore=keystore, log=_audit_for(audit, conn), now=now,

@@ -1,4 +1,4 @@
-"""The retention run's table rules beyond bookings (`protection.table_retention`): raw bytes
+"""The retention run's table rules beyond bookings (`store.inventory.TABLES`): raw bytes
 of quarantined messages, failed pushes, rectification requests of deleted bookings, the
 travellers' request register, finished runs and expired staff sessions.
 

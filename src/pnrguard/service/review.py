@@ -46,10 +46,10 @@ from pnrguard.service.accounts import Account, Role
 from pnrguard.service.screening import ReviewDecision, person_query, review_hit
 from pnrguard.service.traveller import Discrepancy, discrepancies
 from pnrguard.store import screening as hits_store
-from pnrguard.store.copies import open_sealed_text, shown_text
 from pnrguard.store.repository import BookingRepository, BookingSummary
 from pnrguard.store.screening import HitKind, HitRecord, HitStatus, hit
 from pnrguard.store.tables import booking
+from pnrguard.store.texts import TextKeys, open_text
 from pnrguard.store.traveller import members_of_travellers, sources_of_hit
 
 __all__ = [
@@ -725,14 +725,12 @@ def hit_page(
             reference=h.id,
         )
     identifying = view.identity_visible
-    if view.unmasked_under is not None:  # a decided judicial unmasking, logged above
-        with engine.connect() as conn:
-            reason = open_sealed_text(
-                conn, h.review_reason, seal_keystore=keystore, booking_id=h.booking_id,
-                table="hit", column="review_reason", row_id=h.id,
-            )  # fmt: skip
-        h = replace(h, review_reason=reason)
-    h = replace(h, review_reason=shown_text(h.review_reason))  # a sealed reason is never shown
+    with engine.connect() as conn:  # a decided judicial unmasking (logged above) opens a masked one
+        keys = TextKeys(conn, keystore, unsealed=[h.booking_id] if view.unmasked_under is not None else ())
+        reason = open_text(
+            keys, h.review_reason, table="hit", column="review_reason", row_id=h.id, booking_id=h.booking_id
+        )
+    h = replace(h, review_reason=reason)
     if not identifying:
         # Issue 10 item 4: the entry's name, dates of birth and documents, the score and the
         # feature numbers would confirm who the masked traveller is.
@@ -767,6 +765,7 @@ def decide(
     decision: ReviewDecision | str,
     reason: str,
     engine: Engine,
+    keystore: KeyStore,
     audit: AuditFactory,
     clock: Clock,
 ) -> HitRecord:
@@ -778,6 +777,7 @@ def decide(
         decision=decision,
         reason=reason,
         engine=engine,
+        keystore=keystore,
         audit=audit,
         clock=clock,
         role=user.role.value,

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from pnrguard.audit.log import AuditLog
@@ -67,6 +67,7 @@ from pnrguard.store.lifecycle import (
 from pnrguard.store.repository import BookingRepository, new_id
 from pnrguard.store.screening import hit
 from pnrguard.store.tables import booking
+from pnrguard.store.texts import TextKeys, seal_text
 
 __all__ = [
     "AccessReport",
@@ -453,7 +454,8 @@ def apply_rectification(
             update(rectification_request)
             .where(rectification_request.c.id == request_id)
             .values(
-                status="applied", decided_by=who, decided_at=now, decision_reason=reason, new_version=version
+                status="applied", decided_by=who, decided_at=now, new_version=version,
+                decision_reason=_sealed_decision(conn, keystore, req.booking_id, request_id, reason),
             )
         )
         _audit_for(audit, conn).append(
@@ -472,13 +474,27 @@ def apply_rectification(
     return version
 
 
-def reject_rectification(request_id: str, *, dpo: str, reason: str, engine: Engine, clock: Clock) -> None:
+def _sealed_decision(
+    conn: Connection, keystore: KeyStore, booking_id: str, request_id: str, reason: str
+) -> str:
+    """The DPO's reason as stored: under the booking's identity key (`store.texts`)."""
+    key = TextKeys(conn, keystore).for_booking(booking_id)
+    return seal_text(key, reason, table="rectification_request", column="decision_reason", row_id=request_id)
+
+
+def reject_rectification(
+    request_id: str, *, dpo: str, reason: str, engine: Engine, keystore: KeyStore, clock: Clock
+) -> None:
     """Close a rectification request without a change, with the reason."""
     with engine.begin() as conn:
+        target = conn.execute(
+            select(rectification_request.c.booking_id).where(rectification_request.c.id == request_id)
+        ).scalar()
+        sealed = reason if target is None else _sealed_decision(conn, keystore, target, request_id, reason)
         done = conn.execute(
             update(rectification_request)
             .where(rectification_request.c.id == request_id, rectification_request.c.status == "open")
-            .values(status="rejected", decided_by=opaque(dpo), decided_at=clock.now(), decision_reason=reason)
+            .values(status="rejected", decided_by=opaque(dpo), decided_at=clock.now(), decision_reason=sealed)
         )
         if not done.rowcount:
             raise ConflictError(f"rectification request {request_id} is not open")

@@ -78,6 +78,7 @@ from pnrguard.store.screening import (
     VersionRecord,
     WatchlistRecord,
 )
+from pnrguard.store.texts import TextKeys, seal_text
 
 __all__ = [
     "SYSTEM_ACTOR",
@@ -848,11 +849,15 @@ def review_hit(
     decision: ReviewDecision | str,
     reason: str,
     engine: Engine,
+    keystore: KeyStore,
     audit: AuditPort,
     clock: Clock,
     role: str = "analyst",
 ) -> HitRecord:
     """A person's decision on an open hit (Art. 6(5)), with a mandatory reason.
+
+    The reason may name the person: it is stored encrypted under the booking's identity key
+    (`store.texts.seal_text`), in the hit and in the suppression, never in clear.
 
     Dismissing also stores a suppression for (person digest, match key), so the same person
     does not hit the same entry or rule again (Art. 12(5)); for a list entry it holds while
@@ -870,8 +875,10 @@ def review_hit(
     now = clock()
     with engine.begin() as conn:
         h = store.get_hit(conn, hit_id, for_update=True)
+        key = TextKeys(conn, keystore).for_booking(h.booking_id)
+        sealed = seal_text(key, reason, table="hit", column="review_reason", row_id=hit_id)
         if h.status is not HitStatus.OPEN or not store.set_review(
-            conn, hit_id, status=status, by=reviewer, at=now, reason=reason
+            conn, hit_id, status=status, by=reviewer, at=now, reason=sealed
         ):
             raise ConflictError(f"hit {hit_id} is {h.status.value}, not open")
         suppressions = 0
@@ -879,7 +886,8 @@ def review_hit(
             store.add_suppression(
                 conn, hit_id=hit_id, person_digest=h.person_digest, match_key=h.match_key,
                 fingerprint=h.fingerprint if h.kind is HitKind.WATCHLIST else None,
-                at=now, by=reviewer, reason=reason,
+                at=now, by=reviewer,
+                reason=seal_text(key, reason, table="suppression", column="reason", row_id=hit_id),
             )  # fmt: skip
             suppressions = 1
         _audit_for(audit, conn).append(

@@ -51,6 +51,7 @@ from pnrguard.store.lifecycle import (
 )
 from pnrguard.store.repository import BookingRepository, new_id
 from pnrguard.store.tables import booking
+from pnrguard.store.texts import TextKeys, open_text, seal_text
 
 __all__ = [
     "JUDICIAL",
@@ -122,6 +123,19 @@ def _role_code(user: Any, default: str) -> str:
 # --- requests and approvals --------------------------------------------------------------
 
 
+def _seal(
+    conn: Connection, keystore: KeyStore, request_id: str, month: dt.datetime, table: str, text: str
+) -> str:
+    """A request's or a judge's reasoning as stored: under the request month's text key."""
+    key = TextKeys(conn, keystore).for_month(month)
+    return seal_text(key, text, table=table, column="reason", row_id=request_id)
+
+
+def open_reason(keys: TextKeys, text: str | None, *, table: str, request_id: str) -> str | None:
+    """A request's or a judge's reasoning in clear, for the pages that show it."""
+    return open_text(keys, text, table=table, column="reason", row_id=request_id)
+
+
 def request_unmasking(
     *,
     requester: Any,
@@ -132,9 +146,13 @@ def request_unmasking(
     valid_from: dt.datetime,
     valid_until: dt.datetime,
     engine: Engine,
+    keystore: KeyStore,
     clock: Clock,
 ) -> str:
     """Record a reasoned request to see the identity data of masked bookings; returns its id.
+
+    The reason (and later the judge's) names persons and several bookings: it is stored
+    under the month text key of the request (`store.texts`), never in clear.
 
     A data subject's own request (purpose ``data_subject_request``: the DPO answering
     access to masked data, `service.rights`) is the one non-investigative purpose allowed;
@@ -192,7 +210,7 @@ def request_unmasking(
                 requester=who,
                 purpose=p.value,
                 case_reference=case_reference,
-                reason=reason.strip(),
+                reason=_seal(conn, keystore, request_id, now, "unmasking_request", reason.strip()),
                 valid_from=valid_from,
                 valid_until=valid_until,
                 level=level,
@@ -212,6 +230,7 @@ def approve_unmasking(
     decision: Decision | str,
     reason: str,
     engine: Engine,
+    keystore: KeyStore,
     audit: AuditLog | AuditFactory,
     clock: Clock,
 ) -> Decision:
@@ -253,7 +272,9 @@ def approve_unmasking(
                 judge=who,
                 judge_role=role,
                 decision=d.value,
-                reason=reason.strip(),
+                reason=_seal(
+                    conn, keystore, request_id, req.requested_at, "unmasking_approval", reason.strip()
+                ),
                 decided_at=now,
             )
         )

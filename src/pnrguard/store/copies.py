@@ -30,7 +30,6 @@ the sealed reason of one hit does not open as another's.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,8 +38,6 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, String, Table, delete, select, update
 from sqlalchemy.engine import Connection
 
-from pnrguard.errors import CryptoError
-from pnrguard.protection.crypto import AssociatedData, decrypt_field, encrypt_field
 from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.store.db import metadata
 from pnrguard.store.exchange import exchange_message
@@ -52,6 +49,7 @@ from pnrguard.store.lifecycle import (
 )
 from pnrguard.store.screening import hit, suppression
 from pnrguard.store.tables import ID_LENGTH, booking
+from pnrguard.store.texts import MASKED_TEXT, SEALED_TEXT_PREFIX, TextKey, is_sealed, seal_text
 from pnrguard.store.workspace import authority_request, request_result, transmission
 
 __all__ = [
@@ -67,19 +65,16 @@ __all__ = [
     "is_sealed",
     "link_copy",
     "mask_copies",
-    "open_sealed_text",
     "seal_text",
     "shown_text",
 ]
 
 _IN_CHUNK = 500
-SEALED_TEXT_PREFIX = "sealed:v1:"
 #: The wrap context of an exchange message's data key (normal read path) ...
 PAYLOAD_CONTEXT = b"pnrguard/exchange-payload/v1\x00"
 #: ... and of the same key once the booking it carries was masked: only an unmasking path
 #: that checked a decided judicial approval may ask for it.
 SEALED_PAYLOAD_CONTEXT = b"pnrguard/exchange-payload-sealed/v1\x00"
-MASKED_TEXT = "[masked: opens only under a decided judicial unmasking]"
 
 #: Which local bookings an exchange message carries (the records of an answer or transfer
 #: this node sent); a received copy carries a peer's bookings and is aged on its own.
@@ -97,13 +92,9 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[i : i + _IN_CHUNK]
 
 
-@dataclass(frozen=True, slots=True)
-class IdentityKey:
-    """A masked booking's identity key in clear, for the length of the masking transaction."""
-
-    booking_id: str
-    raw: bytes
-    key_version: int
+#: A masked booking's identity key in clear, for the length of the masking transaction
+#: (owner = the booking id).
+IdentityKey = TextKey
 
 
 @dataclass(slots=True)
@@ -113,55 +104,9 @@ class CopyCounts:
     copies: int = 0
 
 
-def seal_text(key: IdentityKey, text: str, *, table: str, column: str, row_id: str) -> str:
-    """`text` encrypted under the booking's identity key, bound to its row."""
-    aad = AssociatedData(table, f"{column}/{row_id}", key.booking_id, key.key_version)
-    blob = encrypt_field(key.raw, text.encode("utf-8"), aad=aad)
-    return SEALED_TEXT_PREFIX + base64.b64encode(blob).decode("ascii")
-
-
-def open_sealed_text(
-    conn: Connection,
-    text: str | None,
-    *,
-    seal_keystore: KeyStore,
-    booking_id: str,
-    table: str,
-    column: str,
-    row_id: str,
-) -> str | None:
-    """A sealed text in clear, through the booking's sealed identity key.
-
-    Only for a caller that checked a decided judicial unmasking covering this booking and
-    logged it (Art. 12(3)); like `lifecycle.read_sealed` this checks nothing but
-    cryptography. Anything else (not sealed, no sealed key, a failed check) comes back as
-    `shown_text` would show it."""
-    from pnrguard.store.lifecycle import sealed_context, sealed_key  # lifecycle imports this module
-
-    if not is_sealed(text):
-        return text
-    assert text is not None
-    s = conn.execute(select(sealed_key).where(sealed_key.c.booking_id == booking_id)).first()
-    if s is None:
-        return MASKED_TEXT
-    try:
-        raw = seal_keystore.unwrap(
-            WrappedKey(s.kek_version, bytes(s.wrapped)),
-            context=sealed_context(booking_id, s.key_version, s.tier),
-        )
-        aad = AssociatedData(table, f"{column}/{row_id}", booking_id, s.key_version)
-        blob = base64.b64decode(text[len(SEALED_TEXT_PREFIX) :])
-        return decrypt_field(raw, blob, aad=aad).decode("utf-8")
-    except (CryptoError, ValueError):
-        return MASKED_TEXT
-
-
-def is_sealed(text: str | None) -> bool:
-    return text is not None and text.startswith(SEALED_TEXT_PREFIX)
-
-
 def shown_text(text: str | None) -> str | None:
-    """What a page or export shows for a stored text: never the sealed blob."""
+    """What a page or export shows for a stored text it did not open: never the sealed blob
+    (the `shown` template filter; texts are opened by `store.texts.open_text`)."""
     return MASKED_TEXT if is_sealed(text) else text
 
 
@@ -306,7 +251,7 @@ def mask_copies(
     counts = CopyCounts()
     if not keys:
         return counts
-    by_id = {k.booking_id: k for k in keys}
+    by_id = {k.owner: k for k in keys}
     ids = list(by_id)
     # Every free-text column about these bookings: (table, its booking-id column, texts).
     targets: tuple[tuple[Table, tuple[str, ...]], ...] = (

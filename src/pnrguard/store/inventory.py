@@ -1,13 +1,20 @@
-"""The personal-data inventory: every table and column, as data, with its protection.
+"""The personal-data inventory: every table and every column, as data, with its rules.
 
-Why data and not prose: a new feature that adds a column holding a name, a reason an
-analyst typed about a person, or a copy of a booking must say here how that column is
-protected, masked (Art. 12(2)) and deleted (Art. 12(1), 13), or the schema test
-(`tests/storage/test_inventory.py`) fails on the migrated schema of SQLite and PostgreSQL.
-The same data renders the table in docs/data-protection.md (`render_markdown`), and a test
-keeps the two in sync. Every column is in exactly one of `PERSONAL` (can hold personal data)
-or `NOT_PERSONAL` (with the reason it holds none); a table wholly without personal data is
-listed in `NOT_PERSONAL_TABLES`.
+The one data source for "what is stored, how it is protected, and how long it lives":
+
+- `TABLES`: every table of the schema and its retention rule, the article it implements
+  and the code that enforces it (issue 10, item 6: every table has a rule);
+- `PERSONAL`: every column that can hold personal data, how it is protected, what masking
+  does to it (Art. 12(2)) and what deletion does (Art. 12(1), 13);
+- `NOT_PERSONAL`: every other column of a table with personal data, and why it holds none;
+  a table wholly without personal data says so in its rule (`TableRule.none`) instead.
+
+Why data and not prose: a new feature that adds a table, or a column holding a name, a
+reason an analyst typed about a person or a copy of a booking, must say here how it is
+protected, masked and deleted, or the schema tests (`tests/storage/test_inventory.py`,
+`tests/lifecycle/test_lifecycle_table_rules.py`) fail on the migrated schema of SQLite and
+PostgreSQL. The same data renders both tables of docs/data-protection.md
+(`render_markdown`), and a test keeps the two in sync.
 
 Words used below:
 
@@ -26,7 +33,10 @@ __all__ = [
     "NOT_PERSONAL",
     "NOT_PERSONAL_TABLES",
     "PERSONAL",
+    "TABLES",
     "PersonalColumn",
+    "TableRule",
+    "covered",
     "render_markdown",
 ]
 
@@ -43,8 +53,27 @@ class PersonalColumn:
     deletion: str  # what happens at the end of retention (Art. 12(1))
 
 
+@dataclass(frozen=True, slots=True)
+class TableRule:
+    """How long rows of one table live, why, and which code enforces it (issue 10, item 6:
+    "every table has a retention rule"). `none`: for a table that holds no personal data at
+    all, what it holds instead; its columns are then not listed one by one."""
+
+    table: str
+    personal: bool  # can hold personal data (of travellers, or of staff for accounts)
+    rule: str
+    article: str
+    enforced_by: str
+    none: str = ""
+
+
 _SHRED = "shredded with the booking (its keys are destroyed)"
 _SEALED = "identity key sealed: unreadable without a decided judicial unmasking (Art. 12(3))"
+_TEXT_BOOKING = "AES-GCM under the booking's identity key from its first write (store/texts.py)"
+_TEXT_MONTH = (
+    "AES-GCM under the month text key of the request (text_key, wrapped under that month's "
+    "period KEK; store/texts.py)"
+)
 
 PERSONAL: tuple[PersonalColumn, ...] = (
     # --- bookings ---------------------------------------------------------------------------
@@ -71,14 +100,6 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "HMAC under the digest key",
         "retired (NULL)",
         "NULL",
-    ),
-    PersonalColumn(
-        "booking",
-        "travellers",
-        "traveller: number of travellers (Art. 12(2)(a))",
-        "clear count, written only at masking for the Art. 20 statistics",
-        "kept as an aggregate input only; never shown per booking",
-        "kept on the tombstone (a count, no person)",
     ),
     PersonalColumn(
         "booking_version",
@@ -165,9 +186,9 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "hit",
         "review_reason",
         "traveller: the reviewer's free-text reason",
-        "clear while active",
-        "sealed: AES-GCM under the booking's identity key",
-        "erased (NULL); the key is destroyed too",
+        _TEXT_BOOKING,
+        "sealed with the identity key: shown as [masked] unless a decided judicial unmasking covers it",
+        "erased (NULL); the key that encrypted it is destroyed too",
     ),
     PersonalColumn(
         "hit",
@@ -222,7 +243,7 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "suppression",
         "reason",
         "traveller: the reviewer's free-text reason",
-        "clear",
+        _TEXT_BOOKING,
         "row deleted",
         "row deleted",
     ),
@@ -239,57 +260,57 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "authority_request",
         "reason",
         "traveller: the requesting authority's reasoning",
-        "clear",
+        _TEXT_MONTH,
         "kept (the request is the legal basis of what it found)",
-        "erased when a booking it found is deleted",
+        "erased when a booking it found is deleted; unreadable once its month's KEK is destroyed",
     ),
     PersonalColumn(
         "authority_request",
         "decision_reason",
         "traveller: the PIU's reasoning",
-        "clear",
+        _TEXT_MONTH,
         "kept",
-        "erased when a booking it found is deleted",
+        "erased when a booking it found is deleted; unreadable once its month's KEK is destroyed",
     ),
     PersonalColumn(
         "transmission",
         "justification",
         "traveller: why the booking is disclosed",
-        "clear while active",
-        "sealed: AES-GCM under the booking's identity key",
-        "erased",
+        _TEXT_BOOKING,
+        "sealed with the identity key (Art. 12(3))",
+        "erased; the key is destroyed too",
     ),
     PersonalColumn(
         "transmission",
         "decision_reason",
         "traveller: the supervisor's reasoning",
-        "clear while active",
-        "sealed: AES-GCM under the booking's identity key",
-        "erased",
+        _TEXT_BOOKING,
+        "sealed with the identity key (Art. 12(3))",
+        "erased; the key is destroyed too",
     ),
     PersonalColumn(
         "rectification_request",
         "decision_reason",
         "traveller: the DPO's reasoning",
-        "clear while active",
-        "sealed: AES-GCM under the booking's identity key",
-        "erased",
+        _TEXT_BOOKING,
+        "sealed with the identity key (Art. 12(3))",
+        "row deleted with the booking; the key is destroyed too",
     ),
     PersonalColumn(
         "unmasking_request",
         "reason",
         "traveller: the requester's reasoning",
-        "clear",
+        _TEXT_MONTH,
         "kept (the judge decides on it)",
-        "erased when every booking it names is deleted",
+        "erased when every booking it names is deleted; unreadable once its month's KEK is destroyed",
     ),
     PersonalColumn(
         "unmasking_approval",
         "reason",
         "traveller: the judge's reasoning",
-        "clear",
+        _TEXT_MONTH,
         "kept",
-        "erased when every booking of its request is deleted",
+        "erased when every booking of its request is deleted; unreadable once its month's KEK is destroyed",
     ),
     # --- federation ---------------------------------------------------------------------------
     PersonalColumn(
@@ -334,6 +355,14 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "kept",
         "kept (points to the tombstone)",
     ),
+    PersonalColumn(
+        "text_key",
+        "wrapped",
+        "key: a month's text key (opens request and judicial texts of that month)",
+        "wrapped under the month's period KEK",
+        "n/a",
+        "row deleted, and unreadable everywhere, when the month's period KEK is destroyed",
+    ),
     # --- staff (not travellers): the accountability record ----------------------------------
     PersonalColumn(
         "account",
@@ -361,29 +390,421 @@ PERSONAL: tuple[PersonalColumn, ...] = (
     ),
 )
 
-#: Tables that hold no personal data at all (reason).
-NOT_PERSONAL_TABLES: dict[str, str] = {
-    "alembic_version": "schema version",
-    "account_change": "staff account changes awaiting a second person: ids, roles, dates, link digests",
-    "audit_checkpoint": "signed tree heads: hashes and counts",
-    "audit_cosignature": "peers' cosignatures of our checkpoints: signatures over hashes and sizes",
-    "carrier_quality": "data-quality counters per carrier, day and metric: numbers only",
-    "carrier_credential": "carrier API tokens (hashes) and sender codes",
-    "competent_authority": "authorities: public bodies",
-    "criteria_rule": "pre-determined criteria: rules, never persons (Art. 6(4))",
-    "login_throttle": "failed-login counters keyed by SHA-256 of a username or an address",
-    "node_marker": "facts about the database itself (the demo marker)",
-    "node_secret": "node-wide keys, wrapped by the key store",
-    "peer": "peer PIUs: public certificates and keys",
-    "replay_nonce": "signature nonces",
-    "retention_run": "run counts",
-    "subject_request": "travellers' request register: kind, dates, staff, counts, outcome; no name",
-    "sensitive_deletion": "deletions per carrier, day and category: counts, small ones shown as <5",
-    "watchlist": "list names and formats",
-    "watchlist_version": "import counts and file digests",
-    "witness_evidence": "refused checkpoint submissions of peers: signed notes over hashes and sizes",
-    "witness_state": "the last checkpoint cosigned per peer log: origin, size, root hash",
+#: Every table of the schema and its retention rule.
+_BY_RUN = "retention run"
+_BY_SHRED = "retention run (crypto-shredding with the booking)"
+_BY_GATEWAY = "gateway housekeeping (`pnrguard worker`) and the retention run"
+_BY_NONE = "no personal data: kept"
+
+TABLES: dict[str, TableRule] = {
+    r.table: r
+    for r in (
+        TableRule(
+            "booking",
+            True,
+            "identity masked at 6 months; deleted at 6 months without an objective link (default "
+            "profile), else at 5 years; a tombstone (id, state, dates, flight) stays so audit entries"
+            " resolve",
+            "Dir. 2016/681 Art. 12(1)-(4); C-817/19 para. 255-262",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "booking_version",
+            True,
+            "deleted with the booking",
+            "Art. 12(4)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "booking_key",
+            True,
+            "identity key sealed at 6 months, all keys destroyed at deletion",
+            "Art. 12(3), 12(4)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "sealed_key",
+            True,
+            "destroyed at deletion",
+            "Art. 12(4)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "message",
+            False,
+            "receipt metadata (digest, sender code, counts): kept as long as the audit log",
+            "Art. 13(6) accountability",
+            _BY_NONE,
+        ),
+        TableRule(
+            "quarantine",
+            True,
+            "raw bytes at most 72 hours after receipt (setting), then only reason and digest; the "
+            "entry is deleted after 30 days",
+            "Art. 6(2), 13(4) (it holds data the filter deletes)",
+            _BY_RUN,
+        ),
+        TableRule(
+            "alembic_version",
+            False,
+            "the schema version: for the node's life",
+            "-",
+            _BY_NONE,
+            none="schema version",
+        ),
+        TableRule(
+            "node_secret",
+            False,
+            "node keys: for the node's life",
+            "-",
+            _BY_NONE,
+            none="node-wide keys, wrapped by the key store",
+        ),
+        TableRule(
+            "node_marker",
+            False,
+            "facts about the database (demo marker)",
+            "-",
+            _BY_NONE,
+            none="facts about the database itself (the demo marker)",
+        ),
+        TableRule(
+            "exchange_result",
+            False,
+            "which bookings a peer's request found (ids): deleted with the booking or the request",
+            "Art. 12(4)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "account_change",
+            False,
+            "staff account changes and their approvals: kept as long as the audit log",
+            "LED Art. 25",
+            _BY_NONE,
+            none="staff account changes awaiting a second person: ids, roles, dates, link digests",
+        ),
+        TableRule(
+            "login_throttle",
+            False,
+            "failed-login counters (digests): cleared when the lock ends",
+            "security of processing (LED Art. 29)",
+            _BY_NONE,
+            none="failed-login counters keyed by SHA-256 of a username or an address",
+        ),
+        TableRule(
+            "search_token",
+            True,
+            "blind-index tokens: deleted at masking (a masked name can no longer be searched or "
+            "linked) and with the booking",
+            "Art. 12(2), 12(4)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "traveller_member",
+            True,
+            "which records are one traveller: deleted with the booking",
+            "Art. 12(4)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "hit_source",
+            True,
+            "a second source of a hit: deleted with the booking",
+            "Art. 12(4)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "exchange_message_booking",
+            True,
+            "which bookings an exchange copy holds (ids): deleted with the copy",
+            "Art. 12(4)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "sensitive_deletion",
+            False,
+            "deletion counts per carrier and day: kept as long as the statistics (Art. 20)",
+            "Art. 13(4), 20",
+            _BY_NONE,
+            none="deletions per carrier, day and category: counts, small ones shown as <5",
+        ),
+        TableRule(
+            "carrier_quality",
+            False,
+            "data-quality counts per carrier and day: kept as long as the statistics",
+            "Art. 8(3) compliance",
+            _BY_NONE,
+            none="data-quality counters per carrier, day and metric: numbers only",
+        ),
+        TableRule(
+            "audit_cosignature",
+            False,
+            "peers' cosignatures of our checkpoints: kept as long as the audit log",
+            "Art. 13(6) accountability",
+            _BY_NONE,
+            none="peers' cosignatures of our checkpoints: signatures over hashes and sizes",
+        ),
+        TableRule(
+            "witness_state",
+            False,
+            "the last checkpoint cosigned per peer log: for the node's life",
+            "Art. 13(6) accountability",
+            _BY_NONE,
+            none="the last checkpoint cosigned per peer log: origin, size, root hash",
+        ),
+        TableRule(
+            "witness_evidence",
+            False,
+            "refused checkpoint submissions: kept as long as the audit log",
+            "Art. 13(6) accountability",
+            _BY_NONE,
+            none="refused checkpoint submissions of peers: signed notes over hashes and sizes",
+        ),
+        TableRule(
+            "gateway_inbox",
+            True,
+            "raw interchange until processed; a failed push keeps it at most 72 hours (profile), then"
+            " becomes `done/expired`; done rows (no payload) go after the replay window",
+            "Art. 6(2), 8",
+            _BY_GATEWAY,
+        ),
+        TableRule(
+            "gateway_quarantine",
+            False,
+            "refused pushes (codes, sizes, digests): 30 days",
+            "-",
+            _BY_GATEWAY,
+        ),
+        TableRule(
+            "carrier_credential",
+            False,
+            "token digests: until revoked and removed",
+            "-",
+            _BY_NONE,
+            none="carrier API tokens (hashes) and sender codes",
+        ),
+        TableRule(
+            "watchlist",
+            False,
+            "list metadata: for the list's life",
+            "-",
+            _BY_NONE,
+            none="list names and formats",
+        ),
+        TableRule(
+            "watchlist_version",
+            False,
+            "version metadata",
+            "-",
+            _BY_NONE,
+            none="import counts and file digests",
+        ),
+        TableRule(
+            "watchlist_entry",
+            True,
+            "list entries (encrypted): replaced or removed by the next import of their list",
+            "Art. 6(3)(b)",
+            "watchlist import",
+        ),
+        TableRule(
+            "criteria_rule",
+            False,
+            "pre-determined criteria: for their validity",
+            "Art. 6(4)",
+            _BY_NONE,
+            none="pre-determined criteria: rules, never persons (Art. 6(4))",
+        ),
+        TableRule(
+            "hit",
+            True,
+            "the person digest goes with the booking; the reviewer's reason is encrypted under the "
+            "booking's identity key from its first write, so masking seals it and deletion destroys "
+            "it",
+            "Art. 6(5), 12",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "suppression",
+            True,
+            "identity digests and reasons (encrypted under the booking's identity key) deleted at "
+            "masking",
+            "Art. 6(5), 12",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "competent_authority",
+            False,
+            "the Art. 7 list",
+            "Art. 7",
+            _BY_NONE,
+            none="authorities: public bodies",
+        ),
+        TableRule(
+            "authority_request",
+            True,
+            "reason and decision encrypted under the month text key of the registration; erased when "
+            "a booking the request found is deleted; unreadable everywhere once the month's period "
+            "KEK is destroyed (its last booking deleted)",
+            "Art. 6(2)(b), 12",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "request_result",
+            False,
+            "booking ids found (opaque)",
+            "Art. 13(6)",
+            _BY_NONE,
+        ),
+        TableRule(
+            "transmission",
+            True,
+            "justification and decision encrypted under the booking's identity key from their first "
+            "write; erased with the booking",
+            "Art. 6(2)(b), 12",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "retention_hold",
+            False,
+            "case references (opaque)",
+            "C-817/19 para. 262",
+            _BY_NONE,
+        ),
+        TableRule(
+            "unmasking_request",
+            True,
+            "reason encrypted under the month text key of the request; erased when every booking it "
+            "names is deleted; unreadable once the month's period KEK is destroyed",
+            "Art. 12(3)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "unmasking_request_booking",
+            False,
+            "booking ids (opaque)",
+            "Art. 12(3)",
+            _BY_NONE,
+        ),
+        TableRule(
+            "unmasking_approval",
+            True,
+            "judicial reason under the request's month text key: as the request",
+            "Art. 12(3)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "dpo_notification",
+            False,
+            "ids and counts",
+            "Art. 12(3)",
+            _BY_NONE,
+        ),
+        TableRule(
+            "rectification_request",
+            True,
+            "decision encrypted under the booking's identity key from its first write; the request is"
+            " deleted once the booking it names is deleted",
+            "LED Art. 16, 17",
+            _BY_RUN,
+        ),
+        TableRule(
+            "subject_request",
+            False,
+            "travellers' requests register (no content): as long as the audit log",
+            "LED Art. 14-17; Art. 13(6)",
+            _BY_RUN,
+            none="travellers' request register: kind, dates, staff, counts, outcome; no name",
+        ),
+        TableRule(
+            "retention_run",
+            False,
+            "run counts: as long as the audit log",
+            "Art. 13(6)",
+            _BY_RUN,
+            none="run counts",
+        ),
+        TableRule(
+            "audit_entry",
+            True,
+            "ids and counts only: the profile's audit_log_months (5 years), pruned at a signed "
+            "checkpoint",
+            "Art. 13(6)",
+            _BY_RUN,
+        ),
+        TableRule(
+            "audit_checkpoint",
+            False,
+            "signed tree heads: kept",
+            "Art. 13(6)",
+            _BY_NONE,
+            none="signed tree heads: hashes and counts",
+        ),
+        TableRule(
+            "account",
+            True,
+            "staff accounts: until removed by an administrator",
+            "LED Art. 25",
+            "administrator",
+        ),
+        TableRule(
+            "web_session",
+            True,
+            "token digests of staff sessions: deleted when expired",
+            "-",
+            _BY_RUN,
+        ),
+        TableRule(
+            "peer",
+            False,
+            "peer identities",
+            "-",
+            _BY_NONE,
+            none="peer PIUs: public certificates and keys",
+        ),
+        TableRule(
+            "exchange_message",
+            True,
+            "payload copies under keys the bookings' deletion destroys",
+            "Art. 9, 12",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "exchange_permission",
+            False,
+            "H2 permissions (ids)",
+            "Art. 9",
+            _BY_NONE,
+        ),
+        TableRule(
+            "replay_nonce",
+            False,
+            "nonces: minutes",
+            "-",
+            "peer API",
+            none="signature nonces",
+        ),
+        TableRule(
+            "text_key",
+            True,
+            "one text key per month, wrapped under that month's period KEK: deleted, and unreadable "
+            "in every copy, when the period KEK is destroyed",
+            "Art. 12(4); LED Art. 4(1)(e)",
+            "retention run (period KEK destruction)",
+        ),
+        TableRule(
+            "traveller_tally",
+            False,
+            "travellers and bookings per day of first receipt and source: kept as long as the "
+            "statistics",
+            "Art. 12(2)(a), 20",
+            _BY_NONE,
+            none="travellers and bookings per day of receipt and source: counts only (never per booking)",
+        ),
+    )
 }
+
+#: Tables that hold no personal data at all (what they hold instead).
+NOT_PERSONAL_TABLES: dict[str, str] = {t: r.none for t, r in TABLES.items() if r.none}
 
 _ID = "opaque id or foreign key"
 _TIME = "a point in time"
@@ -458,6 +879,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "latest_version": _COUNT,
         "dormant_at": _TIME,
     },
+    "text_key": {"period": "a month (YYYY-MM)", "kek_version": _COUNT},
     "booking_key": {"booking_id": _ID, "kind": _CODE, "key_version": _COUNT, "kek_version": _COUNT},
     "booking_version": {
         "booking_id": _ID,
@@ -694,15 +1116,30 @@ def covered() -> dict[str, set[str]]:
     return out
 
 
+def _row(cells: tuple[str, ...]) -> str:
+    return "| " + " | ".join(c.replace("|", "/") for c in cells) + " |"
+
+
 def render_markdown() -> str:
-    """The inventory table of docs/data-protection.md (kept in sync by a test)."""
+    """Both inventory tables of docs/data-protection.md, per table then per column (kept in
+    sync by a test)."""
     lines = [
+        "**Every table**: its retention rule, the article it implements and the code that enforces it.",
+        "",
+        "| table | personal data | rule | article | enforced by |",
+        "|---|---|---|---|---|",
+    ]
+    for r in sorted(TABLES.values(), key=lambda r: r.table):
+        lines.append(_row((f"`{r.table}`", "yes" if r.personal else "no", r.rule, r.article, r.enforced_by)))
+    lines += [
+        "",
+        "**Every column that can hold personal data**: how it is stored, masked and deleted.",
+        "",
         "| table.column | holds | protection | at masking (6 months) | at deletion |",
         "|---|---|---|---|---|",
     ]
     for p in sorted(PERSONAL, key=lambda p: (p.table, p.column)):
-        cells = (f"`{p.table}.{p.column}`", p.holds, p.protection, p.masking, p.deletion)
-        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+        lines.append(_row((f"`{p.table}.{p.column}`", p.holds, p.protection, p.masking, p.deletion)))
     lines.append("")
     lines.append(
         "Tables with no personal data at all: "

@@ -48,7 +48,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    bindparam,
     delete,
     func,
     insert,
@@ -251,7 +250,6 @@ class BookingRow:
     state: str
     first_seen: dt.datetime
     dormant: bool
-    travellers: int | None
 
 
 def claim_bookings(conn: Connection, where: ColumnElement[bool], *, limit: int) -> list[BookingRow]:
@@ -264,9 +262,7 @@ def claim_bookings(conn: Connection, where: ColumnElement[bool], *, limit: int) 
     take turns and each sees the others' committed work.
     """
     q = (
-        select(
-            booking.c.id, booking.c.state, booking.c.first_seen, booking.c.dormant_at, booking.c.travellers
-        )
+        select(booking.c.id, booking.c.state, booking.c.first_seen, booking.c.dormant_at)
         .where(where)
         .order_by(booking.c.first_seen)  # the index order: a range scan that stops at `limit`
         .limit(limit)
@@ -274,8 +270,7 @@ def claim_bookings(conn: Connection, where: ColumnElement[bool], *, limit: int) 
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     return [
-        BookingRow(r.id, r.state, r.first_seen, r.dormant_at is not None, r.travellers)
-        for r in conn.execute(q)
+        BookingRow(r.id, r.state, r.first_seen, r.dormant_at is not None) for r in conn.execute(q)
     ]
 
 
@@ -303,25 +298,6 @@ def _identity_keys(conn: Connection, ids: Sequence[str]) -> dict[str, Row[Any]]:
     return out
 
 
-def _travellers_in(conn: Connection, row: Row[Any], booking_id: str, raw_key: bytes) -> int:
-    """Number of travellers in a booking's latest version (a non-personal count kept on the
-    booking row for the Art. 20 statistics; read before the identity key is sealed)."""
-    r = conn.execute(
-        select(booking_version.c.version, booking_version.c.identity_blob)
-        .where(booking_version.c.booking_id == booking_id)
-        .order_by(booking_version.c.version.desc())
-        .limit(1)
-    ).first()
-    if r is None:
-        return 0
-    data = json.loads(
-        decrypt_field(
-            raw_key, bytes(r.identity_blob), aad=_aad("identity_blob", booking_id, r.version, row.key_version)
-        )
-    )
-    return len(data.get("travellers", []))
-
-
 def mask_bookings(
     conn: Connection,
     rows: Sequence[BookingRow],
@@ -340,7 +316,6 @@ def mask_bookings(
     from pnrguard.store.copies import IdentityKey, mask_copies  # copies imports this module's tables
 
     sealed_rows: list[dict[str, Any]] = []
-    counts: list[dict[str, Any]] = []
     done: list[str] = []
     in_hand: list[IdentityKey] = []
     for r in active:
@@ -351,8 +326,6 @@ def mask_bookings(
             WrappedKey(k.kek_version, bytes(k.wrapped)),
             context=key_context(r.id, KeyKind.IDENTITY, k.key_version),
         )
-        if r.travellers is None:
-            counts.append({"b_id": r.id, "p_travellers": _travellers_in(conn, k, r.id, raw)})
         sealed = seal_keystore.wrap(
             raw, context=sealed_context(r.id, k.key_version, tier), period=receipt_period(r.first_seen)
         )
@@ -392,13 +365,6 @@ def mask_bookings(
                 identity_digest=None,
                 dormant_at=at if tier == "dormant" else None,
             )
-        )
-    if counts:
-        conn.execute(
-            update(booking)
-            .where(booking.c.id == bindparam("b_id"))
-            .values(travellers=bindparam("p_travellers")),
-            counts,
         )
     forget_bookings(conn, done)  # blind-index tokens go with the names (store/traveller.py)
     return done
@@ -594,7 +560,7 @@ def write_rectified_version(
     conn.execute(
         update(booking)
         .where(booking.c.id == booking_id)
-        .values(latest_version=version, travellers=len(corrected.travellers))
+        .values(latest_version=version)
     )
     return version
 

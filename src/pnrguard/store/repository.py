@@ -72,6 +72,7 @@ from pnrguard.store.tables import (
     node_secret,
     quarantine,
 )
+from pnrguard.store.tally import add_travellers
 from pnrguard.store.traveller import forget_bookings
 
 __all__ = [
@@ -487,6 +488,7 @@ class BookingRepository:
         if retire:
             conn.execute(update(booking).where(booking.c.id.in_(retire)).values(identity_digest=None))
         booking_rows: list[dict[str, Any]] = []
+        counted: list[tuple[dt.datetime, str, int]] = []
         key_rows: list[dict[str, Any]] = []
         version_rows: list[dict[str, Any]] = []
         seen_only: dict[str, dict[str, Any]] = {}
@@ -518,9 +520,9 @@ class BookingRepository:
                         "masked_at": None,
                         "deleted_at": None,
                         "latest_version": k.version,
-                        "travellers": len(b.travellers),  # Art. 20 counts, kept after masking
                     }
                 )
+                counted.append((received_at, b.source.value, len(b.travellers)))  # Art. 20, per day
                 wrapped = wrap_booking_keys(
                     self._keystore, keys, booking_id=k.id, period=receipt_period(received_at)
                 )
@@ -540,7 +542,6 @@ class BookingRepository:
                     "b_id": k.id,
                     "p_last_seen": received_at,
                     "p_latest_version": k.version,
-                    "p_travellers": len(b.travellers),
                     **{f"p_{name}": value for name, value in _flight_columns(b).items()},
                 }
             version_rows.append(
@@ -564,6 +565,7 @@ class BookingRepository:
 
         if booking_rows:
             conn.execute(insert(booking), booking_rows)
+            add_travellers(conn, counted)
         if key_rows:
             conn.execute(insert(booking_key), key_rows)
         if version_rows:
@@ -582,7 +584,6 @@ class BookingRepository:
                 .values(
                     last_seen=bindparam("p_last_seen"),
                     latest_version=bindparam("p_latest_version"),
-                    travellers=bindparam("p_travellers"),
                     flight_carrier=bindparam("p_flight_carrier"),
                     flight_number=bindparam("p_flight_number"),
                     flight_date=bindparam("p_flight_date"),

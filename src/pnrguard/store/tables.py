@@ -188,7 +188,7 @@ booking = Table(
     Column("deleted_at", UTCDateTime(), nullable=True),
     Column("latest_version", Integer, nullable=False),
     Column("dormant_at", UTCDateTime(), nullable=True),  # 0006_lifecycle
-    Column("travellers", Integer, nullable=True),  # 0006_lifecycle: Art. 20 counts survive masking
+    # (0017_dp_text dropped `travellers`: Art. 20 counts are kept per day, store/tally.py)
     # 0011_dp_rules: processing restricted (LED Art. 16(3)): kept, but out of screening and
     # search until the restriction is lifted.
     Column("restricted_at", UTCDateTime(), nullable=True),

@@ -168,7 +168,10 @@ def rectify(
             engine=node.engine, clock=node.clock,
         )  # fmt: skip
         if decision == "reject":
-            reject_rectification(rid, dpo=_actor(user), reason=reason, engine=node.engine, clock=node.clock)
+            reject_rectification(
+                rid, dpo=_actor(user), reason=reason, engine=node.engine, keystore=node.keystore,
+                clock=node.clock,
+            )
             outcome = "rejected"
         else:
             apply_rectification(

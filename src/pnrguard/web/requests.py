@@ -99,6 +99,7 @@ def request_register(
             purpose=purpose,
             reason=reason,
             engine=node.engine,
+            keystore=node.keystore,
             clock=node.clock,
         )
     except InputError as exc:
@@ -132,7 +133,7 @@ def _request_page(
     history: tuple[str, str] | None = None,
 ) -> Response:
     engine = node_of(request).engine
-    rec = requests.get_request(engine, request_id)
+    rec = requests.get_request(engine, request_id, keystore=node_of(request).keystore)
     with engine.connect() as conn:
         authority = ws_store.get_authority(conn, rec.authority_id)
         transmissions = ws_store.transmissions_of_request(conn, request_id)
@@ -269,6 +270,7 @@ def request_decision(
         answered=decision == "answered",
         reason=reason,
         engine=node.engine,
+        keystore=node.keystore,
         clock=node.clock,
     )
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
@@ -324,7 +326,7 @@ def record_transmit(
     user: Account = Depends(require_role(*SEARCHERS)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    rec = requests.get_request(node.engine, request_id)
+    rec = requests.get_request(node.engine, request_id, keystore=node.keystore)
     t = disclosure.propose_transmission(
         user=user,
         request_id=request_id,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -44,6 +44,7 @@ from pnrguard.service.ingest import opaque
 from pnrguard.service.review import PAGE_SIZE, Page, investigative_purposes
 from pnrguard.store.lifecycle import unmasking_approval, unmasking_request, unmasking_request_booking
 from pnrguard.store.tables import booking
+from pnrguard.store.texts import TextKeys
 from pnrguard.web.auth import node_of, require_role
 from pnrguard.web.views import PageNumber, render
 
@@ -218,7 +219,15 @@ def _get(request: Request, request_id: str, user: Account) -> tuple[RequestRow, 
             ).scalars()
         )
         lines = _booking_lines(conn, ids)
-    return _row(r, _usernames(request)), lines
+        keys = TextKeys(conn, node_of(request).keystore)
+        row = replace(
+            _row(r, _usernames(request)),
+            reason=unmasking.open_reason(keys, r.reason, table="unmasking_request", request_id=r.id) or "",
+            decision_reason=unmasking.open_reason(
+                keys, r.decision_reason, table="unmasking_approval", request_id=r.id
+            ),
+        )
+    return row, lines
 
 
 # --- lists and requests ------------------------------------------------------------------
@@ -334,6 +343,7 @@ def unmasking_create(
             valid_from=dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC),
             valid_until=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
             engine=node.engine,
+            keystore=node.keystore,
             clock=node.clock,
         )
     except InputError as exc:
@@ -428,6 +438,7 @@ def unmasking_decision(
             reason=reason,
             engine=node.engine,
             audit=node.audit,
+            keystore=node.keystore,
             clock=node.clock,
         )
     except InputError as exc:

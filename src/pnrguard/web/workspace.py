@@ -160,6 +160,7 @@ def hit_decision(
         decision=decision,
         reason=reason,
         engine=node.engine,
+        keystore=node.keystore,
         audit=node.audit,
         clock=node.clock,
     )
@@ -230,7 +231,7 @@ def transmission_view(
     user: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    rec, authority = disclosure.get_transmission(node.engine, transmission_id)
+    rec, authority = disclosure.get_transmission(node.engine, transmission_id, keystore=node.keystore)
     can_approve = user.role is Role.SUPERVISOR and user.username != rec.proposed_by
     preview: list[tuple[str, str]] = []
     if rec.status == "pending" and can_approve:
@@ -276,7 +277,8 @@ def transmission_decision(
         done = "released"
     elif decision == "reject":
         disclosure.reject_transmission(
-            transmission_id, user=user, reason=reason, engine=node.engine, clock=node.clock
+            transmission_id, user=user, reason=reason, engine=node.engine, keystore=node.keystore,
+            clock=node.clock,
         )
         done = "rejected"
     else:

@@ -134,6 +134,7 @@ class Node:
     def review(self, hit_id: str, decision: ReviewDecision, reason: str = "checked passport") -> HitRecord:
         return review_hit(
             hit_id, reviewer="analyst:ana", decision=decision, reason=reason, engine=self.engine,
+            keystore=self.keystore,
             audit=self.audit, clock=self.clock,
         )  # fmt: skip
 
