@@ -38,12 +38,13 @@ from pnrguard.exchange.messages import (
 )
 from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.service.exchange_payload import check_live, file_links, open_payload, seal_payload
-from pnrguard.store.copies import MASKED_TEXT, PAYLOAD_CONTEXT, is_sealed, open_sealed_text, shown_text
+from pnrguard.store.copies import MASKED_TEXT, PAYLOAD_CONTEXT, is_sealed, shown_text
 from pnrguard.store.db import metadata
 from pnrguard.store.exchange import exchange_message, peer
 from pnrguard.store.lifecycle import unmasking_request, unmasking_request_booking
 from pnrguard.store.repository import new_id
 from pnrguard.store.screening import hit, suppression
+from pnrguard.store.texts import TextKeys, open_text
 from pnrguard.store.workspace import authority_request, competent_authority, request_result, transmission
 
 pytestmark = pytest.mark.storage
@@ -134,9 +135,10 @@ def _world(
     texts: bool = True,
     who: tuple[str, str, str] = (SURNAME, DOC, EMAIL),
 ) -> tuple[World, str, dict[str, str]]:
-    """The booking and everything around it. `texts=False` leaves out the free texts typed
-    in clear (reasons, justifications, request texts), for the proofs that read WAL and
-    backups: those texts are sealed only at masking (docs/data-protection.md, known limit)."""
+    """The booking and everything around it, the free texts written *in clear* as nodes
+    before 0017_dp_text stored them (masking still seals such legacy rows; today's writers
+    encrypt at write, tests/lifecycle/test_lifecycle_texts.py). `texts=False` leaves them
+    out, for the proofs that read WAL and backups."""
     w = World(engine, ks=ks)
 
     def t(text: str) -> str:
@@ -370,18 +372,22 @@ def test_received_copy_follows_its_own_age(engine: Engine) -> None:
 
 def test_a_sealed_reason_opens_only_through_the_sealed_key(engine: Engine) -> None:
     """Sealing is not losing: the judicial-unmasking path (which checks the approval before it
-    calls this) reads the reason back; another row's id, or a deleted booking, gets nothing."""
+    builds `TextKeys(unsealed=...)`) reads the reason back; another row's id, a caller
+    without the unmasking, or a deleted booking, gets nothing."""
     w, bid, ids = _world(engine)
     w.clock.set(T0.replace(month=8))
     w.run()
+    kw = {"booking_id": bid, "table": "hit", "column": "review_reason"}
     with engine.connect() as conn:
         stored = conn.execute(select(hit.c.review_reason).where(hit.c.id == ids["confirmed"])).scalar_one()
-        kw = {"seal_keystore": w.ks, "booking_id": bid, "table": "hit", "column": "review_reason"}
-        assert open_sealed_text(conn, stored, row_id=ids["confirmed"], **kw) == (
+        judged = TextKeys(conn, w.ks, unsealed=[bid])
+        assert open_text(judged, stored, row_id=ids["confirmed"], **kw) == (
             f"{SURNAME} {GIVEN} is the listed person, passport {DOC}"
         )
-        assert open_sealed_text(conn, stored, row_id=ids["dismissed"], **kw) == MASKED_TEXT
+        assert open_text(judged, stored, row_id=ids["dismissed"], **kw) == MASKED_TEXT
+        assert open_text(TextKeys(conn, w.ks), stored, row_id=ids["confirmed"], **kw) == MASKED_TEXT
     w.clock.set(T0.replace(year=2031, month=2))
     w.run()
     with engine.connect() as conn:
-        assert open_sealed_text(conn, stored, row_id=ids["confirmed"], **kw) == MASKED_TEXT
+        judged = TextKeys(conn, w.ks, unsealed=[bid])
+        assert open_text(judged, stored, row_id=ids["confirmed"], **kw) == MASKED_TEXT

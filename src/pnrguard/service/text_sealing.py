@@ -14,11 +14,12 @@ the backups' own retention (docs/data-protection.md).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,8 +27,14 @@ from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.ingest import AuditFactory
-from pnrguard.store.lifecycle import rectification_request, unmasking_approval, unmasking_request
+from pnrguard.store.lifecycle import (
+    rectification_request,
+    unmasking_approval,
+    unmasking_request,
+    unmasking_request_booking,
+)
 from pnrguard.store.screening import hit, suppression
+from pnrguard.store.tables import booking
 from pnrguard.store.texts import TextKey, TextKeys, seal_text
 from pnrguard.store.workspace import authority_request, transmission
 
@@ -48,17 +55,30 @@ class TextColumn:
     key: Callable[[TextKeys, Row[Any]], TextKey]
     join: tuple[Table, ColumnElement[bool]] | None = None
 
+    @property
+    def per_booking(self) -> bool:
+        """The text is about one booking (its `owner` column is the booking id)."""
+        return self.key is _booking
+
 
 def _booking(keys: TextKeys, r: Row[Any]) -> TextKey:
     return keys.for_booking(str(r.owner))
 
 
 def _month(keys: TextKeys, r: Row[Any]) -> TextKey:
-    return keys.for_month(r.owner)
+    return keys.for_month(r.owner if isinstance(r.owner, dt.datetime) else dt.datetime.now(dt.UTC))
 
 
 _REGISTERED = authority_request.c.registered_at.label("owner")
-_REQUESTED = unmasking_request.c.requested_at.label("owner")
+#: The receipt of the newest booking an unmasking request names (`service.unmasking`).
+_REQUESTED = (
+    select(func.max(booking.c.first_seen))
+    .join(unmasking_request_booking, unmasking_request_booking.c.booking_id == booking.c.id)
+    .where(unmasking_request_booking.c.request_id == unmasking_request.c.id)
+    .correlate(unmasking_request)
+    .scalar_subquery()
+    .label("owner")
+)
 
 #: Every column `store.texts` encrypts at write (docs/data-protection.md lists the same).
 TEXT_COLUMNS: tuple[TextColumn, ...] = (

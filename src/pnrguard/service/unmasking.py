@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
@@ -126,9 +126,20 @@ def _role_code(user: Any, default: str) -> str:
 def _seal(
     conn: Connection, keystore: KeyStore, request_id: str, month: dt.datetime, table: str, text: str
 ) -> str:
-    """A request's or a judge's reasoning as stored: under the request month's text key."""
+    """A request's or a judge's reasoning as stored: under the month text key of `month`
+    (the receipt month of the newest booking the request names, `store.texts`)."""
     key = TextKeys(conn, keystore).for_month(month)
     return seal_text(key, text, table=table, column="reason", row_id=request_id)
+
+
+def _newest_named(conn: Connection, request_id: str, default: dt.datetime) -> dt.datetime:
+    """The receipt of the newest booking a request names: its texts' month key."""
+    newest = conn.execute(
+        select(func.max(booking.c.first_seen))
+        .join(unmasking_request_booking, unmasking_request_booking.c.booking_id == booking.c.id)
+        .where(unmasking_request_booking.c.request_id == request_id)
+    ).scalar()
+    return newest if isinstance(newest, dt.datetime) else default
 
 
 def open_reason(keys: TextKeys, text: str | None, *, table: str, request_id: str) -> str | None:
@@ -152,7 +163,7 @@ def request_unmasking(
     """Record a reasoned request to see the identity data of masked bookings; returns its id.
 
     The reason (and later the judge's) names persons and several bookings: it is stored
-    under the month text key of the request (`store.texts`), never in clear.
+    under the month text key of the newest booking named (`store.texts`), never in clear.
 
     A data subject's own request (purpose ``data_subject_request``: the DPO answering
     access to masked data, `service.rights`) is the one non-investigative purpose allowed;
@@ -193,7 +204,9 @@ def request_unmasking(
         rows = {
             r.id: r
             for r in conn.execute(
-                select(booking.c.id, booking.c.state, booking.c.dormant_at).where(booking.c.id.in_(ids))
+                select(booking.c.id, booking.c.state, booking.c.dormant_at, booking.c.first_seen).where(
+                    booking.c.id.in_(ids)
+                )
             )
         }
         for bid in ids:
@@ -203,6 +216,7 @@ def request_unmasking(
             if r.state != "masked":
                 raise InputError(f"booking {bid} is not masked; no unmasking is needed")
         level = "dormant" if any(rows[b].dormant_at is not None for b in ids) else "masked"
+        newest = max(rows[b].first_seen for b in ids)  # the month key that dies last of theirs
         conn.execute(
             insert(unmasking_request).values(
                 id=request_id,
@@ -210,7 +224,7 @@ def request_unmasking(
                 requester=who,
                 purpose=p.value,
                 case_reference=case_reference,
-                reason=_seal(conn, keystore, request_id, now, "unmasking_request", reason.strip()),
+                reason=_seal(conn, keystore, request_id, newest, "unmasking_request", reason.strip()),
                 valid_from=valid_from,
                 valid_until=valid_until,
                 level=level,
@@ -273,7 +287,8 @@ def approve_unmasking(
                 judge_role=role,
                 decision=d.value,
                 reason=_seal(
-                    conn, keystore, request_id, req.requested_at, "unmasking_approval", reason.strip()
+                    conn, keystore, request_id, _newest_named(conn, request_id, req.requested_at),
+                    "unmasking_approval", reason.strip(),
                 ),
                 decided_at=now,
             )

@@ -15,15 +15,16 @@ package or report shows it (`open_text`), under one of two keys:
   A booking whose identity key is already sealed (masked) gets the month key of its receipt
   month instead; `open_text` shows a masked booking's texts to nobody without a decided
   unmasking either way.
-- **the month text key** of the month it was written (``sealed:m1:YYYY-MM:``) for a text
-  about several bookings or none (an authority's request and the PIU's decision on it, an
-  unmasking request and the judge's reasoning). One 32-byte key per month, stored in
-  `text_key` wrapped under that month's *period KEK* (keystore.py). The period KEK is
-  destroyed when every booking received in the month is deleted
-  (`service.retention._destroy_spent_periods`), so a request text lives at most as long as
-  the bookings received when it was made, which is what it can concern; the explicit
-  erasure rules of `store/copies.py` (a request's texts go when a booking it found is
-  deleted) still apply first.
+- **a month text key** (``sealed:m1:YYYY-MM:``) for a text about several bookings or none:
+  an authority's request and the PIU's decision on it (the month of registration: what it
+  can find was received by then or is searched for later), an unmasking request and the
+  judge's reasoning (the receipt month of the newest booking it names, so the key cannot
+  die before that booking). One 32-byte key per month, stored in `text_key` wrapped under
+  that month's *period KEK* (keystore.py). The period KEK is destroyed when every booking
+  received in the month is deleted (`service.retention._destroy_spent_periods`), and with
+  it every copy of the text (dead rows, WAL, backups); the explicit erasure rules of
+  `store/copies.py` (a request's texts go when a booking it found is deleted) still apply
+  first.
 
 The associated data binds each ciphertext to (table, column/row id, owner, key version):
 a sealed reason copied to another row, column or booking fails to open.
@@ -212,7 +213,10 @@ class TextKeys:
         return key
 
     def identity_for_reading(self, booking_id: str) -> TextKey | None:
-        key = self._identity(booking_id)
+        try:
+            key = self._identity(booking_id)
+        except CryptoError:  # its period KEK was destroyed: the booking is gone
+            return None
         if key is not None or booking_id not in self._unsealed:
             return key
         from pnrguard.store.lifecycle import sealed_context, sealed_key  # lifecycle imports copies
