@@ -24,6 +24,7 @@ from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.lifecycle import read_sealed, retention_hold, sealed_key
 from pnrguard.store.repository import MessageRepository, MessageStatus, new_id
 from pnrguard.store.tables import booking, booking_key
+from pnrguard.store.tally import travellers_counted
 from pnrguard.store.workspace import AUTHORITY_KINDS, authority_request, competent_authority, request_result
 
 pytestmark = pytest.mark.storage
@@ -75,7 +76,10 @@ def test_masking_at_six_months_hides_identity_in_every_read_path(engine: Engine)
         with pytest.raises(CryptoError):
             read_sealed(conn, bid, keystore=w.ks, seal_keystore=w.ks, tier="dormant")
         assert read_sealed(conn, bid, keystore=w.ks, seal_keystore=w.ks, tier="masked") == b
-        assert conn.execute(select(booking.c.travellers).where(booking.c.id == bid)).scalar_one() == 1
+        # Art. 12(2)(a): nothing says how many travellers this booking held, only its day's tally.
+        assert "travellers" not in booking.c
+        day = T0.date()
+        assert travellers_counted(conn, start=day, end=day + dt.timedelta(days=1))["PNR"][1] >= 1
     masking = w.entries(Operation.MASKING)
     assert [e.record_ids for e in masking] == [(bid,)]
     assert masking[0].counts == {"bookings.masked": 1}
