@@ -220,14 +220,10 @@ def _get(request: Request, request_id: str, user: Account) -> tuple[RequestRow, 
         )
         lines = _booking_lines(conn, ids)
         keys = TextKeys(conn, node_of(request).keystore)
-        row = replace(
-            _row(r, _usernames(request)),
-            reason=unmasking.open_reason(keys, r.reason, table="unmasking_request", request_id=r.id) or "",
-            decision_reason=unmasking.open_reason(
-                keys, r.decision_reason, table="unmasking_approval", request_id=r.id
-            ),
-        )
-    return row, lines
+        reason = unmasking.open_reason(keys, r.reason, table="unmasking_request", request_id=r.id)
+        decision = unmasking.open_reason(keys, r.decision_reason, table="unmasking_approval", request_id=r.id)
+    # Usernames after the transaction: SQLite would wait on this connection's lock.
+    return replace(_row(r, _usernames(request)), reason=reason or "", decision_reason=decision), lines
 
 
 # --- lists and requests ------------------------------------------------------------------
