@@ -188,3 +188,31 @@ def test_upgrade_from_the_four_heads_keeps_accounts_and_sessions(blank_engine: E
     assert _session_rows(engine) == 1
     upgrade(engine)
     assert _versions(engine) == set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+
+
+def test_0017_moves_traveller_counts_into_the_day_tally(blank_engine: Engine) -> None:
+    """Art. 12(2)(a): the per-booking count leaves the booking row; the Art. 20 figure
+    survives as a per-day sum (store/tally.py)."""
+    engine = blank_engine
+    upgrade(engine, "0014_acct_power")
+    day = dt.datetime(2026, 3, 2, 23, 30, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        for i, (n, source) in enumerate(((2, "PNR"), (3, "PNR"), (None, "PNR"), (1, "API"))):
+            conn.execute(
+                text(
+                    "INSERT INTO booking (id, source, carrier, locator, flight_carrier, flight_number,"
+                    " origin, destination, first_seen, last_seen, state, latest_version, travellers)"
+                    " VALUES (:id, :src, 'XY', 'L', 'XY', '1', 'FRA', 'JFK', :at, :at, 'active', 1, :n)"
+                ),
+                {"id": f"b{i}", "src": source, "at": day, "n": n},
+            )
+    upgrade(engine)
+    assert "travellers" not in {c["name"] for c in inspect(engine).get_columns("booking")}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT day, source, bookings, travellers FROM traveller_tally ORDER BY source")
+        ).all()
+    assert [(str(r[0])[:10], r[1], r[2], r[3]) for r in rows] == [
+        ("2026-03-02", "API", 1, 1),
+        ("2026-03-02", "PNR", 2, 5),  # the booking without a count is not counted
+    ]
