@@ -134,6 +134,7 @@ def main() -> int:
     ap.add_argument("--pg", default=os.environ.get("PNRGUARD_BENCH_PG", DEFAULT_PG))
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--baseline-bookings", type=int, default=2000)
+    ap.add_argument("--keep", action="store_true", help="keep the filled stores (prints where) for profiling")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -167,7 +168,9 @@ def main() -> int:
             report(console, [x for x in rows if x[0] == db])
         finally:
             engine.dispose()
-            if db != "sqlite":
+            if args.keep:
+                console.print(f"{db}: kept (schema {schema}, files in {workdir})")
+            elif db != "sqlite":
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()

@@ -70,6 +70,13 @@ TABLE_RULES: dict[str, TableRule] = {
                   _SHRED),
         TableRule("traveller_member", True, "which records are one traveller: deleted with the "
                   "booking", "Art. 12(4)", _SHRED),
+        TableRule("financing_lead", True, "a payment pattern for review: deleted with any booking it "
+                  "names; at masking an open lead goes and a decided one loses its card digest",
+                  "Art. 6(2)(a), 12(2), 12(4)", _SHRED),
+        TableRule("financing_lead_record", True, "which travellers a lead names (ids): deleted with "
+                  "the booking", "Art. 12(4)", _SHRED),
+        TableRule("lead_disclosure", False, "a lead's disclosure to the FIU (ids, codes, package "
+                  "digest): deleted with the lead", "Art. 6(2)(a), 13(6)", _SHRED),
         TableRule("hit_source", True, "a second source of a hit: deleted with the booking",
                   "Art. 12(4)", _SHRED),
         TableRule("exchange_message_booking", False, "which bookings an exchange copy holds (ids): "

@@ -31,15 +31,15 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
-from pnrguard.links.graph import Graph, neighbourhood
+from pnrguard.links.graph import JOINT_TRAVEL_MIN, MAX_FANOUT, Graph, neighbourhood
 from pnrguard.links.model import LinkKind, Occurrence
-from pnrguard.links.tokens import FIELD_KIND
+from pnrguard.links.tokens import BOOKING_WIDE, FIELD_KIND, LinkField
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field
 from pnrguard.service.accounts import Account, Role
@@ -52,7 +52,7 @@ from pnrguard.store.screening import HitStatus
 from pnrguard.store.tables import booking
 from pnrguard.store.traveller import search_token, traveller_member
 
-__all__ = ["LinkView", "PersonRow", "links_for_hit", "links_for_request"]
+__all__ = ["IndexSource", "LinkView", "PersonRow", "links_for_hit", "links_for_request"]
 
 AuditFactory = Callable[[Connection], AuditLog]
 Clock = Callable[[], dt.datetime]
@@ -72,7 +72,7 @@ def _chunks(items: Sequence[object], size: int = _CHUNK) -> list[Sequence[object
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-class _IndexSource:
+class IndexSource:
     """The graph's port over the database: records, persons and their digests."""
 
     def __init__(self, conn: Connection) -> None:
@@ -119,33 +119,55 @@ class _IndexSource:
             if rec not in self.records_of[self.person_of[rec]]:
                 self.records_of[self.person_of[rec]].append(rec)
 
-    def _all_records(self, person: str) -> list[Record]:
-        """Every record of a person: those holding its identity tokens (all of them)."""
-        known = self.records_of.get(person, [])
-        if not known:
-            return []
-        tokens = self._identity_tokens(known[:1])[known[0]]
-        kind, _ = self._key(known[0][0], known[0][1], tokens)
-        if kind == "record":
-            return known
-        need: list[tuple[int, bytes]] = [(Field.DOB, min(tokens[Field.DOB]))]
-        if kind == "doc":
-            need.append((Field.DOCUMENT, min(tokens[Field.DOCUMENT])))
-        else:
-            need += [(Field.SURNAME, t) for t in tokens[Field.SURNAME]]
-            need += [(Field.GIVEN, t) for t in tokens[Field.GIVEN]]
-        found: set[Record] | None = None
-        for field, token in need:
-            rows = self.conn.execute(
-                select(search_token.c.booking_id, search_token.c.traveller_ref).where(
-                    search_token.c.token == token, search_token.c.field == int(field)
-                )
+    def _all_records(self, persons: Sequence[str]) -> dict[str, list[Record]]:
+        """Every record of each person: those holding all its identity tokens.
+
+        One level at a time (depth 2 asks for up to 60 people at once): one read of the
+        identity tokens of a known record per person, one read of every record holding any
+        of the needed (field, token) pairs, one resolution of the candidates. The query
+        count does not grow with the frontier (it did, per person, before)."""
+        known = {p: self.records_of.get(p, []) for p in persons}
+        firsts = {p: recs[0] for p, recs in known.items() if recs}
+        tokens = self._identity_tokens(sorted(set(firsts.values()))) if firsts else {}
+        need: dict[str, list[tuple[int, bytes]]] = {}
+        for p, rec in firsts.items():
+            t = tokens[rec]
+            kind, _ = self._key(rec[0], rec[1], t)
+            if kind == "record":
+                continue
+            wanted: list[tuple[int, bytes]] = [(int(Field.DOB), min(t[Field.DOB]))]
+            if kind == "doc":
+                wanted.append((int(Field.DOCUMENT), min(t[Field.DOCUMENT])))
+            else:
+                wanted += [(int(Field.SURNAME), x) for x in t[Field.SURNAME]]
+                wanted += [(int(Field.GIVEN), x) for x in t[Field.GIVEN]]
+            need[p] = wanted
+        holders: dict[tuple[int, bytes], set[Record]] = defaultdict(set)
+        pairs = sorted({pair for wanted in need.values() for pair in wanted})
+        # Every (field, token) pair of the level in one query per chunk (the primary key starts
+        # with the token, so each is an index look-up); the intersections are done here.
+        by_token = sorted({tok for _, tok in pairs})
+        for chunk in _chunks(by_token):
+            st = search_token.c
+            q = select(st.booking_id, st.traveller_ref, st.field, st.token).where(
+                st.token.in_(chunk), st.field.in_(_IDENTITY)
             )
-            recs = {(r.booking_id, r.traveller_ref) for r in rows}
-            found = recs if found is None else found & recs
-        candidates = sorted(found or set())
-        self._resolve(candidates)
-        return [r for r in candidates if self.person_of.get(r) == person] or known
+            for r in self.conn.execute(q):
+                key = (int(r.field), bytes(r.token))
+                holders[key].add((r.booking_id, r.traveller_ref))
+        found: dict[str, list[Record]] = {}
+        every: set[Record] = set()
+        for p, wanted in need.items():
+            sets = [holders.get(pair, set()) for pair in wanted]
+            cands = set.intersection(*sets) if sets else set()
+            found[p] = sorted(cands)
+            every |= cands
+        self._resolve(sorted(every))
+        out: dict[str, list[Record]] = {}
+        for p in persons:
+            mine = [r for r in found.get(p, []) if self.person_of.get(r) == p]
+            out[p] = mine or known[p]
+        return out
 
     def _days(self, booking_ids: Sequence[str]) -> None:
         todo = sorted({b for b in booking_ids if b not in self.booking_day})
@@ -185,7 +207,7 @@ class _IndexSource:
 
     # -- the port ------------------------------------------------------------------------
     def occurrences_of(self, persons: Sequence[str]) -> list[Occurrence]:
-        records = sorted({r for p in persons for r in self._all_records(p)})
+        records = sorted({r for recs in self._all_records(persons).values() for r in recs})
         bids = sorted({b for b, _ in records})
         wanted = set(records)
         rows: list[tuple[bytes, int, str, str]] = []
@@ -242,6 +264,13 @@ class _IndexSource:
                 hubs += [
                     Occurrence(f"hub:{i}", f"hub:{i}", FIELD_KIND[field], token, None) for i in range(cap)
                 ]
+            suspects = [t for t in uniq if MAX_FANOUT + 1 < counts.get(t, 0) < cap]
+            if suspects and FIELD_KIND[field] is not LinkKind.JOINT_TRAVEL:
+                for token, bound in self._people_bound(field, suspects).items():
+                    if bound > MAX_FANOUT + 1:
+                        counts[token] = cap  # certainly a hub: not read, nobody resolved
+                        hubs += [Occurrence(f"hub:{i}", f"hub:{i}", FIELD_KIND[field], token, None)
+                                 for i in range(bound - 1)]  # fmt: skip
             ordinary = [t for t in uniq if 0 < counts.get(t, 0) < cap]
             for chunk in _chunks(ordinary):
                 q = select(search_token).where(search_token.c.field == field, search_token.c.token.in_(chunk))
@@ -249,6 +278,7 @@ class _IndexSource:
                     (bytes(r.token), int(r.field), r.booking_id, r.traveller_ref)
                     for r in self.conn.execute(q)
                 ]
+        rows = self._repeatable(rows)
         members = self._members(sorted({b for _, _, b, _ in rows} | set(same_booking)))
         out = self._occurrences(rows, members) + hubs
         recs = [(b, ref) for b in same_booking for ref in members.get(b, [])]
@@ -263,6 +293,61 @@ class _IndexSource:
                     )
                 )
         return out
+
+    def _dob_tokens(self, booking_ids: Sequence[str]) -> dict[Record, bytes]:
+        dob: dict[Record, bytes] = {}
+        for chunk in _chunks(sorted(set(booking_ids))):
+            q = select(search_token.c.booking_id, search_token.c.traveller_ref, search_token.c.token).where(
+                search_token.c.booking_id.in_(chunk), search_token.c.field == int(Field.DOB)
+            )
+            for r in self.conn.execute(q):
+                dob[(r.booking_id, r.traveller_ref)] = bytes(r.token)
+        return dob
+
+    def _people_bound(self, field: int, tokens: Sequence[bytes]) -> dict[bytes, int]:
+        """A lower bound of the people each digest reaches, without resolving anyone.
+
+        Who a record is costs a read of its identity tokens; a digest on 300 records (a
+        template's agency office, a family's address over years) would have all of them
+        resolved only for the graph to call it a hub. Distinct dates of birth are a lower
+        bound of distinct people (one person, one date of birth), counted by the database
+        in one grouped query per chunk: above the fan-out, the digest is a hub."""
+        dob = search_token.alias("dob")
+        on = [dob.c.booking_id == search_token.c.booking_id, dob.c.field == int(Field.DOB)]
+        if field not in BOOKING_WIDE:  # a traveller's own digest: that traveller's date of birth
+            on.append(dob.c.traveller_ref == search_token.c.traveller_ref)
+        out: dict[bytes, int] = {}
+        for chunk in _chunks(sorted(set(tokens))):
+            q = (
+                select(search_token.c.token, func.count(dob.c.token.distinct()))
+                .select_from(search_token.join(dob, and_(*on)))
+                .where(search_token.c.field == field, search_token.c.token.in_(chunk))
+                .group_by(search_token.c.token)
+            )
+            out.update({bytes(t): int(n) for t, n in self.conn.execute(q)})
+        return out
+
+    def _repeatable(self, rows: list[tuple[bytes, int, str, str]]) -> list[tuple[bytes, int, str, str]]:
+        """Drop the flight rows of passengers who cannot have travelled with anyone twice.
+
+        A flight's digest reaches hundreds of records, and resolving who each one is costs
+        a read of its identity tokens. A passenger can make a repeated-joint-travel edge only
+        if their date of birth appears on at least two of the flights read: one cheap read
+        of the date-of-birth tokens sorts out the rest before any resolution."""
+        flight = int(LinkField.FLIGHT)
+        flights = [r for r in rows if r[1] == flight]
+        if not flights:
+            return rows
+        dob = self._dob_tokens([b for _, _, b, _ in flights])
+        days: dict[bytes, set[bytes]] = defaultdict(set)
+        for token, _, bid, ref in flights:
+            if (d := dob.get((bid, ref))) is not None:
+                days[d].add(token)
+        keep = [
+            r for r in flights
+            if (d := dob.get((r[2], r[3]))) is not None and len(days[d]) >= JOINT_TRAVEL_MIN
+        ]  # fmt: skip
+        return [r for r in rows if r[1] != flight] + keep
 
     def masked(self, persons: Sequence[str]) -> set[str]:
         out: set[str] = set()
@@ -327,7 +412,7 @@ def _view(
 ) -> LinkView:
     if depth not in (1, 2):
         raise InputError("link depth is 1 or 2")
-    source = _IndexSource(conn)
+    source = IndexSource(conn)
     source._resolve(start)
     person = source.person_of[start[0]]
     for rec in start[1:]:  # API and PNR records of the start traveller are one person
