@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.links.graph import JOINT_TRAVEL_MIN, MAX_FANOUT, Graph, neighbourhood
 from pnrguard.links.model import LinkKind, Occurrence
@@ -52,7 +54,15 @@ from pnrguard.store.screening import HitStatus
 from pnrguard.store.tables import booking
 from pnrguard.store.traveller import search_token, traveller_member
 
-__all__ = ["IndexSource", "LinkView", "PersonRow", "links_for_hit", "links_for_request"]
+__all__ = [
+    "IndexSource",
+    "LinkView",
+    "PersonRow",
+    "add_linked_to_request",
+    "links_for_hit",
+    "links_for_request",
+    "table_csv",
+]
 
 AuditFactory = Callable[[Connection], AuditLog]
 Clock = Callable[[], dt.datetime]
@@ -371,6 +381,8 @@ class PersonRow:
     links: list[
         tuple[str, str, int, dt.date | None, dt.date | None, str]
     ]  # (to, kind label, count, first, last, sources)
+    #: the person's bookings that are active (what "add to the case" adds); none if masked
+    booking_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,9 +476,10 @@ def _view(
             (labels.get(other, other), e.kind.label, e.count, e.first, e.last, ", ".join(sorted(e.sources)))
             for other, e in graph.neighbours(pid)
         ]
-        rows.append(
-            PersonRow(pid, node.depth, labels[pid], node.masked, len(source.records_of.get(pid, [])), links)
-        )
+        recs = source.records_of.get(pid, [])
+        active = () if node.masked else tuple(sorted({
+            b for b, _ in recs if source.booking_day.get(b, (None, "", ""))[2] == "active"}))  # fmt: skip
+        rows.append(PersonRow(pid, node.depth, labels[pid], node.masked, len(recs), links, active))
     hubs = sorted({(h.kind.label, h.count) for h in graph.hubs})
     return LinkView(basis, purpose, depth, graph, rows, labels, hubs)
 
@@ -523,3 +536,59 @@ def links_for_request(
         start = _start_records(conn, booking_id, traveller_ref)
         return _view(conn, keystore, basis=f"request:{request_id}", purpose=Purpose(req.purpose), start=start,
                      depth=depth, user=user, log=audit(conn))  # fmt: skip
+
+
+TABLE_COLUMNS = ("traveller", "step", "linked_to", "link", "times", "first", "last", "source")
+
+
+def table_csv(view: LinkView) -> bytes:
+    """The table beside the picture as a CSV (formula-safe): the graph's export, with its
+    SVG, for a case file or a disclosure package. Masked people stay counts ("masked
+    traveller"), as on the page."""
+    out = io.StringIO()
+    w = safe_writer(out, lineterminator="\r\n")
+    w.writerow(TABLE_COLUMNS)
+    for r in view.rows:
+        step = "start" if r.depth == 0 else r.depth
+        if not r.links:
+            w.writerow([r.label, step, "", "", "", "", "", ""])
+        for to, kind, n, first, last, src in r.links:
+            w.writerow([r.label, step, to, kind, n, first.isoformat() if first else "",
+                        last.isoformat() if last else "", src])  # fmt: skip
+    return out.getvalue().encode("utf-8")
+
+
+def add_linked_to_request(
+    request_id: str,
+    booking_id: str,
+    traveller_ref: str,
+    person: str,
+    *,
+    depth: int,
+    user: Account,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+    clock: Clock,
+) -> list[str]:
+    """Add a linked person's active bookings to the request's results (the case), so they
+    can be opened and transmitted under the request like any booking its searches found.
+
+    Only a person the neighbourhood shows (recomputed here, so logged again) and never a
+    masked one: nothing outside what the purpose allowed to be seen enters the case."""
+    view = links_for_request(request_id, booking_id, traveller_ref, depth=depth, user=user, engine=engine,
+                             keystore=keystore, audit=audit)  # fmt: skip
+    row = next((r for r in view.rows if r.id == person and r.depth > 0), None)
+    if row is None:
+        raise NotFoundError("no such linked traveller in this neighbourhood")
+    if row.masked or not row.booking_ids:
+        raise ConflictError("a masked traveller is added only under a decided unmasking")
+    now = clock()
+    with engine.begin() as conn:
+        requests_store.add_results(conn, request_id, list(row.booking_ids), at=now)
+        audit(conn).append(
+            actor=user.username, role=user.role.value, operation=Operation.ALTERATION,
+            purpose=consultation_purpose(user, view.purpose), record_ids=list(row.booking_ids),
+            reference=f"request:{request_id}", counts={"links.added_to_case": len(row.booking_ids)},
+        )  # fmt: skip
+    return list(row.booking_ids)
