@@ -477,9 +477,9 @@ def _view(
             for other, e in graph.neighbours(pid)
         ]
         recs = source.records_of.get(pid, [])
-        active = () if node.masked else tuple(sorted({
+        shown_bookings = () if node.masked else tuple(sorted({
             b for b, _ in recs if source.booking_day.get(b, (None, "", ""))[2] == "active"}))  # fmt: skip
-        rows.append(PersonRow(pid, node.depth, labels[pid], node.masked, len(recs), links, active))
+        rows.append(PersonRow(pid, node.depth, labels[pid], node.masked, len(recs), links, shown_bookings))
     hubs = sorted({(h.kind.label, h.count) for h in graph.hubs})
     return LinkView(basis, purpose, depth, graph, rows, labels, hubs)
 
