@@ -194,7 +194,7 @@ def test_purpose_depth_and_the_log_of_every_expansion(node: Node, analyst: Accou
         entries = SqlAuditLog(conn, origin="test.invalid/piu").entries(operation=Operation.CONSULTATION)
     logged = [e for e in entries if e.reference == f"request:{request_id}"]
     expansions = [e for e in logged if e.counts.get("links.expanded")]
-    assert len(expansions) == 1 + 2  # depth 1 expands ALPHA; depth 2 ALPHA then BRAVO
+    assert len(expansions) == 1 + 2  # depth 1: one step (ALPHA); depth 2: two steps (ALPHA, then BRAVO)
     assert all(e.purpose is Purpose.TERRORIST_OFFENCES and e.actor == "ana-1" for e in expansions)
     assert a in expansions[0].record_ids
     # No personal data in the log: ids and counts only.

@@ -82,6 +82,12 @@ def _chunks(items: Sequence[object], size: int = _CHUNK) -> list[Sequence[object
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def _stand_ins(field: int, token: bytes, people: int) -> list[Occurrence]:
+    """`people` anonymous occurrences of a hub digest: the graph counts them and reports the
+    digest as a hub, and nobody behind it is resolved."""
+    return [Occurrence(f"hub:{i}", f"hub:{i}", FIELD_KIND[field], token, None) for i in range(people)]
+
+
 class IndexSource:
     """The graph's port over the database: records, persons and their digests."""
 
@@ -255,39 +261,43 @@ class IndexSource:
                 by_field[f].append(token)
         rows: list[tuple[bytes, int, str, str]] = []
         hubs: list[Occurrence] = []
-        for field, tokens in sorted(by_field.items()):
-            # First how many rows each digest has (one grouped query per chunk), then the rows
-            # of the ordinary digests in one query per chunk. A hub (a digest on thousands of
-            # bookings) costs a count, not its size: the graph is handed `cap` stand-ins, more
-            # people than its fan-out, and reports it as a hub ("at least `cap`").
-            cap = _FLIGHT_ROWS if FIELD_KIND[field] is LinkKind.JOINT_TRAVEL else _HUB_ROWS
-            uniq = sorted(set(tokens))
-            counts: dict[bytes, int] = {}
-            for chunk in _chunks(uniq):
-                q = (
-                    select(search_token.c.token, func.count())
-                    .where(search_token.c.field == field, search_token.c.token.in_(chunk))
-                    .group_by(search_token.c.token)
-                )
-                counts.update({bytes(t): int(n) for t, n in self.conn.execute(q)})
-            for token in (t for t in uniq if counts.get(t, 0) >= cap):
-                hubs += [
-                    Occurrence(f"hub:{i}", f"hub:{i}", FIELD_KIND[field], token, None) for i in range(cap)
-                ]
-            suspects = [t for t in uniq if MAX_FANOUT + 1 < counts.get(t, 0) < cap]
-            if suspects and FIELD_KIND[field] is not LinkKind.JOINT_TRAVEL:
-                for token, bound in self._people_bound(field, suspects).items():
-                    if bound > MAX_FANOUT + 1:
-                        counts[token] = cap  # certainly a hub: not read, nobody resolved
-                        hubs += [Occurrence(f"hub:{i}", f"hub:{i}", FIELD_KIND[field], token, None)
-                                 for i in range(bound - 1)]  # fmt: skip
-            ordinary = [t for t in uniq if 0 < counts.get(t, 0) < cap]
-            for chunk in _chunks(ordinary):
-                q = select(search_token).where(search_token.c.field == field, search_token.c.token.in_(chunk))
-                rows += [
-                    (bytes(r.token), int(r.field), r.booking_id, r.traveller_ref)
-                    for r in self.conn.execute(q)
-                ]
+        # First how many rows each digest has, then the rows of the ordinary digests: one
+        # grouped query and one read per chunk for every field at once (a token's field is
+        # in its HMAC, so tokens of different fields never collide). A hub (a digest on
+        # thousands of bookings) costs a count, not its size: the graph is handed stand-ins,
+        # more people than its fan-out, and reports it as a hub.
+        st = search_token.c
+        fields = sorted(by_field)
+        tokens = sorted({t for ts in by_field.values() for t in ts})
+        counts: dict[tuple[int, bytes], int] = {}
+        for chunk in _chunks(tokens):
+            q = (
+                select(st.field, st.token, func.count())
+                .where(st.token.in_(chunk), st.field.in_(fields))
+                .group_by(st.field, st.token)
+            )
+            counts.update({(int(f), bytes(t)): int(n) for f, t, n in self.conn.execute(q)})
+
+        def cap(field: int) -> int:
+            return _FLIGHT_ROWS if FIELD_KIND[field] is LinkKind.JOINT_TRAVEL else _HUB_ROWS
+
+        for (field, token), n in sorted(counts.items()):
+            if n >= cap(field):
+                hubs += _stand_ins(field, token, cap(field))
+        flights = int(LinkField.FLIGHT)  # joint travel is never a hub: it counts repeats
+        suspects = [k for k, n in counts.items() if MAX_FANOUT + 1 < n < cap(k[0]) and k[0] != flights]
+        for (field, token), bound in sorted(self._people_bound(suspects).items()):
+            if bound > MAX_FANOUT + 1:
+                counts[(field, token)] = cap(field)  # certainly a hub: not read, nobody resolved
+                hubs += _stand_ins(field, token, bound - 1)
+        ordinary = {k for k, n in counts.items() if 0 < n < cap(k[0])}
+        for chunk in _chunks(sorted({t for _, t in ordinary})):
+            q = select(search_token).where(st.token.in_(chunk), st.field.in_(fields))
+            rows += [
+                (bytes(r.token), int(r.field), r.booking_id, r.traveller_ref)
+                for r in self.conn.execute(q)
+                if (int(r.field), bytes(r.token)) in ordinary
+            ]
         rows = self._repeatable(rows)
         members = self._members(sorted({b for _, _, b, _ in rows} | set(same_booking)))
         out = self._occurrences(rows, members) + hubs
@@ -314,27 +324,33 @@ class IndexSource:
                 dob[(r.booking_id, r.traveller_ref)] = bytes(r.token)
         return dob
 
-    def _people_bound(self, field: int, tokens: Sequence[bytes]) -> dict[bytes, int]:
-        """A lower bound of the people each digest reaches, without resolving anyone.
+    def _people_bound(self, keys: Sequence[tuple[int, bytes]]) -> dict[tuple[int, bytes], int]:
+        """A lower bound of the people each (field, digest) reaches, without resolving anyone.
 
         Who a record is costs a read of its identity tokens; a digest on 300 records (a
         template's agency office, a family's address over years) would have all of them
         resolved only for the graph to call it a hub. Distinct dates of birth are a lower
         bound of distinct people (one person, one date of birth), counted by the database
         in one grouped query per chunk: above the fan-out, the digest is a hub."""
+        out: dict[tuple[int, bytes], int] = {}
         dob = search_token.alias("dob")
-        on = [dob.c.booking_id == search_token.c.booking_id, dob.c.field == int(Field.DOB)]
-        if field not in BOOKING_WIDE:  # a traveller's own digest: that traveller's date of birth
-            on.append(dob.c.traveller_ref == search_token.c.traveller_ref)
-        out: dict[bytes, int] = {}
-        for chunk in _chunks(sorted(set(tokens))):
-            q = (
-                select(search_token.c.token, func.count(dob.c.token.distinct()))
-                .select_from(search_token.join(dob, and_(*on)))
-                .where(search_token.c.field == field, search_token.c.token.in_(chunk))
-                .group_by(search_token.c.token)
-            )
-            out.update({bytes(t): int(n) for t, n in self.conn.execute(q)})
+        st = search_token.c
+        for wide in (True, False):
+            group = [k for k in keys if (k[0] in BOOKING_WIDE) is wide]
+            if not group:
+                continue
+            on = [dob.c.booking_id == st.booking_id, dob.c.field == int(Field.DOB)]
+            if not wide:  # a traveller's own digest: that traveller's date of birth
+                on.append(dob.c.traveller_ref == st.traveller_ref)
+            fields = sorted({f for f, _ in group})
+            for chunk in _chunks(sorted({t for _, t in group})):
+                q = (
+                    select(st.field, st.token, func.count(dob.c.token.distinct()))
+                    .select_from(search_token.join(dob, and_(*on)))
+                    .where(st.field.in_(fields), st.token.in_(chunk))
+                    .group_by(st.field, st.token)
+                )
+                out.update({(int(f), bytes(t)): int(n) for f, t, n in self.conn.execute(q)})
         return out
 
     def _repeatable(self, rows: list[tuple[bytes, int, str, str]]) -> list[tuple[bytes, int, str, str]]:
@@ -432,12 +448,20 @@ def _view(
         source.records_of.setdefault(person, []).append(rec)
     graph = neighbourhood(person, source, depth=depth)
     logged = consultation_purpose(user, purpose)
+    # One consultation per step of the expansion (depth 1, then depth 2), naming the bookings
+    # of every person whose links were looked up at that step: the log shows exactly who was
+    # looked at, and a depth-2 query writes two entries, not one per person (each append
+    # takes the log's lock and reads its head: on PostgreSQL three round trips).
+    steps: dict[int, list[str]] = defaultdict(list)
     for p in graph.expanded:
-        found = [e.other(p) for e in graph.edges if p in (e.a, e.b)]
+        steps[graph.persons[p].depth + 1].append(p)
+    for level, persons in sorted(steps.items()):
+        found = {e.other(p) for p in persons for e in graph.edges if p in (e.a, e.b)}
         log.append(
             actor=user.username, role=user.role.value, operation=Operation.CONSULTATION, purpose=logged,
-            record_ids=sorted({b for b, _ in source.records_of.get(p, [])}), reference=basis,
-            counts={"links.expanded": 1, "links.found": len(found)},
+            record_ids=sorted({b for p in persons for b, _ in source.records_of.get(p, [])}), reference=basis,
+            counts={"links.expanded": len(persons), "links.found": len(found - set(persons)),
+                    "links.depth": level},
         )  # fmt: skip
     # Labels: the name of each shown person, read from one of its active records, all
     # decrypted in one batch (the page shown is the only thing decrypted).
