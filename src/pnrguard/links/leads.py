@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 
-
 class LeadKind(enum.StrEnum):
     CARD_MANY_UNRELATED = "card_many_unrelated"
     CARD_OF_CONFIRMED = "card_of_confirmed"
