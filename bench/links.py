@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -146,7 +147,6 @@ def main() -> int:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     console = Console(width=200)
     rows: list[tuple[str, int, str, list[float], list[int], int, float]] = []
-    workdir = Path(tempfile.mkdtemp(prefix="pnrguard-bench-links-"))
     for spec in args.store:
         db, rest = spec.split("=", 1)
         where, keys = rest.rsplit(",", 1)
@@ -165,6 +165,7 @@ def main() -> int:
     if args.store:
         report(console, rows)
         return 0
+    workdir = Path(tempfile.mkdtemp(prefix="pnrguard-bench-links-"))
     for db in [d.strip() for d in args.db.split(",") if d.strip()]:
         keystore = LocalKeyFileStore(workdir / f"keys-{db}.json", create_if_missing=True)
         schema = f"bench_links_{uuid.uuid4().hex[:8]}"
@@ -198,6 +199,8 @@ def main() -> int:
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)  # the SQLite store and the key files
     report(console, rows)
     return 0
 
