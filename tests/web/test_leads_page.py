@@ -1,7 +1,7 @@
 """Financing leads and link exports in the workspace: the queue, review, the FIU disclosure
 under four eyes, the CSV the unit loads, and the link graph's exports. Real HTTP, real
 database; the lead is filed through the store (detection has its own tests in
-tests/storage/test_leads.py)."""
+tests/storage/test_financing_leads.py)."""
 
 from __future__ import annotations
 
