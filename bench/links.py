@@ -1,6 +1,9 @@
 """Link-analysis benchmark: a traveller's neighbourhood over 1,000,000 stored bookings.
 
     .venv/bin/python bench/links.py [--bookings 1000000] [--db sqlite,postgresql] [--queries 100]
+    .venv/bin/python bench/links.py --keep ...             # keep the filled stores, then measure them again:
+    .venv/bin/python bench/links.py --store sqlite=sqlite:////tmp/x/links.db,/tmp/x/keys-sqlite.json \
+        --store postgresql=bench_links_ab12cd34,/tmp/x/keys-postgresql.json
 
 Per database: the store is filled as in bench/search.py (the same storage and index code
 paths as ingest, in batches), with link structure added: each booking's phone comes from a
@@ -20,6 +23,7 @@ import dataclasses
 import datetime as dt
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -28,7 +32,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from pnrguard.domain.model import Booking, Contact, Payment
@@ -134,11 +138,33 @@ def main() -> int:
     ap.add_argument("--pg", default=os.environ.get("PNRGUARD_BENCH_PG", DEFAULT_PG))
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--baseline-bookings", type=int, default=2000)
+    ap.add_argument("--keep", action="store_true", help="keep the filled stores (prints where) for profiling")
+    ap.add_argument("--store", action="append", default=[], metavar="DB=URL,KEYS",
+                    help="measure a store kept by --keep instead of filling one (repeatable): "
+                         "sqlite=sqlite:///x.db,keys.json or postgresql=SCHEMA,keys.json")  # fmt: skip
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     console = Console(width=200)
     rows: list[tuple[str, int, str, list[float], list[int], int, float]] = []
+    for spec in args.store:
+        db, rest = spec.split("=", 1)
+        where, keys = rest.rsplit(",", 1)
+        keystore = LocalKeyFileStore(Path(keys))
+        if db == "sqlite":
+            engine = make_engine(where)
+        else:
+            engine = make_engine(args.pg, connect_args={"options": f"-csearch_path={where}"})
+        with engine.connect() as conn:
+            stored = int(conn.execute(select(func.count()).select_from(booking)).scalar_one())
+        console.print(f"{db}: kept store of {stored:,} bookings; {args.queries} neighbourhoods, depth 1, 2")
+        measured = run(engine, keystore, args.queries)
+        scanned, base_ms = baseline(engine, keystore, args.baseline_bookings)
+        rows += [(db, stored, name, lat, sizes, scanned, base_ms) for name, (lat, sizes) in measured.items()]
+        engine.dispose()
+    if args.store:
+        report(console, rows)
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="pnrguard-bench-links-"))
     for db in [d.strip() for d in args.db.split(",") if d.strip()]:
         keystore = LocalKeyFileStore(workdir / f"keys-{db}.json", create_if_missing=True)
@@ -167,10 +193,14 @@ def main() -> int:
             report(console, [x for x in rows if x[0] == db])
         finally:
             engine.dispose()
-            if db != "sqlite":
+            if args.keep:
+                console.print(f"{db}: kept (schema {schema}, files in {workdir})")
+            elif db != "sqlite":
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)  # the SQLite store and the key files
     report(console, rows)
     return 0
 

@@ -24,7 +24,7 @@ from pnrguard.domain.model import (
     Source,
     Traveller,
 )
-from pnrguard.errors import ConflictError, ForbiddenError, InputError
+from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.formats.pnrgov import write_pnrgov
 from pnrguard.links.model import LinkKind
 from pnrguard.protection.keystore import InMemoryKeyStore
@@ -34,11 +34,12 @@ from pnrguard.service.accounts import Account, Role
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.disclosure import add_authority
 from pnrguard.service.ingest import ingest
-from pnrguard.service.links import LinkView, links_for_request
+from pnrguard.service.links import LinkView, add_linked_to_request, links_for_request, table_csv
 from pnrguard.service.requests import decide_request, register_request
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.lifecycle import claim_bookings, delete_bookings, mask_bookings
 from pnrguard.store.tables import booking
+from pnrguard.store.workspace import was_found
 
 pytestmark = pytest.mark.storage
 
@@ -193,7 +194,7 @@ def test_purpose_depth_and_the_log_of_every_expansion(node: Node, analyst: Accou
         entries = SqlAuditLog(conn, origin="test.invalid/piu").entries(operation=Operation.CONSULTATION)
     logged = [e for e in entries if e.reference == f"request:{request_id}"]
     expansions = [e for e in logged if e.counts.get("links.expanded")]
-    assert len(expansions) == 1 + 2  # depth 1 expands ALPHA; depth 2 ALPHA then BRAVO
+    assert len(expansions) == 1 + 2  # depth 1: one step (ALPHA); depth 2: two steps (ALPHA, then BRAVO)
     assert all(e.purpose is Purpose.TERRORIST_OFFENCES and e.actor == "ana-1" for e in expansions)
     assert a in expansions[0].record_ids
     # No personal data in the log: ids and counts only.
@@ -229,3 +230,27 @@ def test_masked_and_deleted_bookings_join_no_edge(node: Node, analyst: Account) 
     assert view.graph.edges == []
     with pytest.raises(ConflictError):
         _links(node, analyst, request_id, b)
+
+
+def test_a_linked_person_is_added_to_the_request_and_logged(node: Node, analyst: Account) -> None:
+    a = node.pnr([traveller("1", "ALPHA", "A", DOB)], contacts=[Contact(kind="phone", value="+491702222222")])
+    b = node.pnr([traveller("1", "BRAVO", "B", dt.date(1981, 1, 1))], day=5,
+                 contacts=[Contact(kind="phone", value="+491702222222")])  # fmt: skip
+    request_id = _request(node, analyst)
+    view = _links(node, analyst, request_id, a)
+    [bravo] = [r for r in view.rows if r.label.startswith("BRAVO")]
+    assert bravo.booking_ids == (b,)
+    with node.engine.connect() as conn:
+        assert not was_found(conn, request_id, b)
+    added = add_linked_to_request(request_id, a, "1", bravo.id, depth=1, user=analyst, engine=node.engine,
+                                  keystore=node.keystore, audit=node.audit, clock=node.clock)  # fmt: skip
+    assert added == [b]
+    with node.engine.connect() as conn:
+        assert was_found(conn, request_id, b)  # now part of the case: opened and transmitted under it
+        entries = SqlAuditLog(conn, origin="test.invalid/piu").entries(operation=Operation.ALTERATION)
+    [entry] = [e for e in entries if e.counts.get("links.added_to_case")]
+    assert (entry.reference, list(entry.record_ids)) == (f"request:{request_id}", [b])
+    with pytest.raises(NotFoundError):  # only someone the neighbourhood shows
+        add_linked_to_request(request_id, a, "1", "p" + "0" * 24, depth=1, user=analyst, engine=node.engine,
+                              keystore=node.keystore, audit=node.audit, clock=node.clock)  # fmt: skip
+    assert b"BRAVO" in table_csv(view)

@@ -25,9 +25,22 @@ from typing import Protocol
 
 from pnrguard.links.model import Edge, LinkKind, Occurrence, Person
 
-__all__ = ["MAX_DEPTH", "Graph", "Hub", "LinkSource", "links_of", "neighbourhood"]
+__all__ = [
+    "JOINT_TRAVEL_MIN",
+    "MAX_DEPTH",
+    "MAX_FANOUT",
+    "Graph",
+    "Hub",
+    "LinkSource",
+    "links_of",
+    "neighbourhood",
+]
 
 MAX_DEPTH = 2
+#: Distinct flights two people must share before joint travel links them.
+JOINT_TRAVEL_MIN = 2
+#: People sharing one digest beyond which it is a hub, not a link.
+MAX_FANOUT = 50
 
 
 class LinkSource(Protocol):
@@ -80,8 +93,8 @@ def links_of(
     own: Sequence[Occurrence],
     shared: Sequence[Occurrence],
     *,
-    max_fanout: int = 50,
-    joint_travel_min: int = 2,
+    max_fanout: int = MAX_FANOUT,
+    joint_travel_min: int = JOINT_TRAVEL_MIN,
 ) -> tuple[list[Edge], list[Hub]]:
     """The edges from `person` to everyone who shares one of its digests.
 
@@ -137,8 +150,8 @@ def neighbourhood(
     *,
     depth: int = 1,
     kinds: frozenset[LinkKind] | None = None,
-    max_fanout: int = 50,
-    joint_travel_min: int = 2,
+    max_fanout: int = MAX_FANOUT,
+    joint_travel_min: int = JOINT_TRAVEL_MIN,
     max_people: int = 60,
 ) -> Graph:
     """The people linked to `start` up to `depth` steps (1 or 2). A masked person is a
@@ -155,6 +168,15 @@ def neighbourhood(
         if not frontier:
             break
         own = [o for o in source.occurrences_of(frontier) if kinds is None or o.kind in kinds]
+        # Repeated joint travel needs `joint_travel_min` distinct flight days of the person's
+        # own: with fewer, a flight's passengers (hundreds) cannot make an edge, so they are
+        # not read at all (the bulk of a depth-2 query otherwise).
+        flight_days: dict[str, set[dt.date | None]] = defaultdict(set)
+        for o in own:
+            if o.kind is LinkKind.JOINT_TRAVEL:
+                flight_days[o.person].add(o.day)
+        own = [o for o in own if o.kind is not LinkKind.JOINT_TRAVEL
+               or len(flight_days[o.person]) >= joint_travel_min]  # fmt: skip
         keys = sorted({(o.kind, o.token) for o in own}, key=lambda k: (k[0].value, k[1]))
         shared = source.sharing(keys) if keys else []
         # Index once per level, so each person reads only the occurrences of its own digests.

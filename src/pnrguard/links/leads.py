@@ -24,6 +24,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from pnrguard.links.tokens import CASH_FORMS
+
 __all__ = [
     "Lead",
     "LeadKind",
@@ -32,9 +34,6 @@ __all__ = [
     "card_of_confirmed",
     "cash_on_route",
 ]
-
-#: Forms of payment that hide the payer: cash, and miscellaneous/third-party forms.
-CASH_FORMS = frozenset({"CA", "CASH", "MS"})
 
 
 class LeadKind(enum.StrEnum):

@@ -21,7 +21,16 @@ from typing import Protocol
 from pnrguard.domain.model import Address, Booking, Leg, Traveller
 from pnrguard.links.model import LinkKind
 
-__all__ = ["BOOKING_WIDE", "FIELD_KIND", "LinkField", "link_rows"]
+__all__ = [
+    "BOOKING_WIDE",
+    "CASH",
+    "CASH_FORMS",
+    "FIELD_KIND",
+    "THIRD_PARTY",
+    "LinkField",
+    "link_rows",
+    "payment_forms",
+]
 
 _SEAT = re.compile(r"0*(\d{1,3})([A-K])")
 _LETTERS = "ABCDEFGHJK"  # cabin seat letters (I is not used)
@@ -40,6 +49,7 @@ class LinkField(enum.IntEnum):
     SEAT_PAIR = 38
     CHECK_IN_PAIR = 39
     GROUP = 40  # a record and the records split from it
+    PAYMENT_FORM = 41  # "cash" or "third_party": the payer hides (financing leads, links/leads.py)
 
 
 #: Which link each field (search's or link analysis's) stands for.
@@ -57,7 +67,15 @@ FIELD_KIND: dict[int, LinkKind] = {
     8: LinkKind.CARD,  # screening.blind_index.Field.PAYMENT
 }
 #: Fields whose tokens belong to the whole booking (stored with traveller ref "").
-BOOKING_WIDE = frozenset({LinkField.PHONE, LinkField.EMAIL, LinkField.AGENCY_OFFICE, LinkField.GROUP, 8})
+BOOKING_WIDE = frozenset(
+    {LinkField.PHONE, LinkField.EMAIL, LinkField.AGENCY_OFFICE, LinkField.GROUP, LinkField.PAYMENT_FORM, 8}
+)
+#: The values of `LinkField.PAYMENT_FORM` (tokens like every other value: a booking's row
+#: does not say in clear that it was paid in cash).
+CASH = "cash"
+THIRD_PARTY = "third_party"
+#: Forms of payment that hide the payer: cash, and miscellaneous forms.
+CASH_FORMS = frozenset({"CA", "CASH", "MS"})
 
 
 class Keyed(Protocol):
@@ -106,6 +124,20 @@ def _check_in_pairs(flight: str, at: dt.datetime) -> list[str]:
     return [f"{flight}|{bucket}", f"{flight}|{bucket + 1}"]
 
 
+def payment_forms(b: Booking) -> set[str]:
+    """`CASH` when a payment is cash or miscellaneous, `THIRD_PARTY` when a card's holder
+    bears none of the travellers' surnames (an unknown holder is not a third party)."""
+    out: set[str] = set()
+    surnames = {part for t in b.travellers for part in re.split(r"[^A-Z]+", t.surname.upper()) if part}
+    for p in b.payments:
+        if p.form.strip().upper() in CASH_FORMS:
+            out.add(CASH)
+        holder = {part for part in re.split(r"[^A-Z]+", p.holder.upper()) if part}
+        if holder and surnames and not holder & surnames:
+            out.add(THIRD_PARTY)
+    return out
+
+
 def link_rows(tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]]) -> list[tuple[bytes, int, str]]:
     """(token, field, traveller ref) rows of a booking for link analysis; `pairs` are the
     screening refs, as for the search tokens. Documents and cards are search tokens already
@@ -142,6 +174,8 @@ def link_rows(tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]]) ->
     for split in b.split_from:
         if split.strip():
             values.add((LinkField.GROUP, f"{b.carrier.upper()}|{split.strip().upper()}", ""))
+    for form in payment_forms(b):
+        values.add((LinkField.PAYMENT_FORM, form, ""))
     for s in b.seats:
         ref = by_ref.get(s.traveller_ref, "")
         if not ref:

@@ -27,19 +27,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
+from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
-from pnrguard.links.graph import Graph, neighbourhood
+from pnrguard.links.graph import JOINT_TRAVEL_MIN, MAX_FANOUT, Graph, neighbourhood
 from pnrguard.links.model import LinkKind, Occurrence
-from pnrguard.links.tokens import FIELD_KIND
+from pnrguard.links.tokens import BOOKING_WIDE, FIELD_KIND, LinkField
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field
 from pnrguard.service.accounts import Account, Role
@@ -52,7 +54,15 @@ from pnrguard.store.screening import HitStatus
 from pnrguard.store.tables import booking
 from pnrguard.store.traveller import search_token, traveller_member
 
-__all__ = ["LinkView", "PersonRow", "links_for_hit", "links_for_request"]
+__all__ = [
+    "IndexSource",
+    "LinkView",
+    "PersonRow",
+    "add_linked_to_request",
+    "links_for_hit",
+    "links_for_request",
+    "table_csv",
+]
 
 AuditFactory = Callable[[Connection], AuditLog]
 Clock = Callable[[], dt.datetime]
@@ -72,7 +82,13 @@ def _chunks(items: Sequence[object], size: int = _CHUNK) -> list[Sequence[object
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-class _IndexSource:
+def _stand_ins(field: int, token: bytes, people: int) -> list[Occurrence]:
+    """`people` anonymous occurrences of a hub digest: the graph counts them and reports the
+    digest as a hub, and nobody behind it is resolved."""
+    return [Occurrence(f"hub:{i}", f"hub:{i}", FIELD_KIND[field], token, None) for i in range(people)]
+
+
+class IndexSource:
     """The graph's port over the database: records, persons and their digests."""
 
     def __init__(self, conn: Connection) -> None:
@@ -119,33 +135,55 @@ class _IndexSource:
             if rec not in self.records_of[self.person_of[rec]]:
                 self.records_of[self.person_of[rec]].append(rec)
 
-    def _all_records(self, person: str) -> list[Record]:
-        """Every record of a person: those holding its identity tokens (all of them)."""
-        known = self.records_of.get(person, [])
-        if not known:
-            return []
-        tokens = self._identity_tokens(known[:1])[known[0]]
-        kind, _ = self._key(known[0][0], known[0][1], tokens)
-        if kind == "record":
-            return known
-        need: list[tuple[int, bytes]] = [(Field.DOB, min(tokens[Field.DOB]))]
-        if kind == "doc":
-            need.append((Field.DOCUMENT, min(tokens[Field.DOCUMENT])))
-        else:
-            need += [(Field.SURNAME, t) for t in tokens[Field.SURNAME]]
-            need += [(Field.GIVEN, t) for t in tokens[Field.GIVEN]]
-        found: set[Record] | None = None
-        for field, token in need:
-            rows = self.conn.execute(
-                select(search_token.c.booking_id, search_token.c.traveller_ref).where(
-                    search_token.c.token == token, search_token.c.field == int(field)
-                )
+    def _all_records(self, persons: Sequence[str]) -> dict[str, list[Record]]:
+        """Every record of each person: those holding all its identity tokens.
+
+        One level at a time (depth 2 asks for up to 60 people at once): one read of the
+        identity tokens of a known record per person, one read of every record holding any
+        of the needed (field, token) pairs, one resolution of the candidates. The query
+        count does not grow with the frontier (it did, per person, before)."""
+        known = {p: self.records_of.get(p, []) for p in persons}
+        firsts = {p: recs[0] for p, recs in known.items() if recs}
+        tokens = self._identity_tokens(sorted(set(firsts.values()))) if firsts else {}
+        need: dict[str, list[tuple[int, bytes]]] = {}
+        for p, rec in firsts.items():
+            t = tokens[rec]
+            kind, _ = self._key(rec[0], rec[1], t)
+            if kind == "record":
+                continue
+            wanted: list[tuple[int, bytes]] = [(int(Field.DOB), min(t[Field.DOB]))]
+            if kind == "doc":
+                wanted.append((int(Field.DOCUMENT), min(t[Field.DOCUMENT])))
+            else:
+                wanted += [(int(Field.SURNAME), x) for x in t[Field.SURNAME]]
+                wanted += [(int(Field.GIVEN), x) for x in t[Field.GIVEN]]
+            need[p] = wanted
+        holders: dict[tuple[int, bytes], set[Record]] = defaultdict(set)
+        pairs = sorted({pair for wanted in need.values() for pair in wanted})
+        # Every (field, token) pair of the level in one query per chunk (the primary key starts
+        # with the token, so each is an index look-up); the intersections are done here.
+        by_token = sorted({tok for _, tok in pairs})
+        for chunk in _chunks(by_token):
+            st = search_token.c
+            q = select(st.booking_id, st.traveller_ref, st.field, st.token).where(
+                st.token.in_(chunk), st.field.in_(_IDENTITY)
             )
-            recs = {(r.booking_id, r.traveller_ref) for r in rows}
-            found = recs if found is None else found & recs
-        candidates = sorted(found or set())
-        self._resolve(candidates)
-        return [r for r in candidates if self.person_of.get(r) == person] or known
+            for r in self.conn.execute(q):
+                key = (int(r.field), bytes(r.token))
+                holders[key].add((r.booking_id, r.traveller_ref))
+        found: dict[str, list[Record]] = {}
+        every: set[Record] = set()
+        for p, wanted in need.items():
+            sets = [holders.get(pair, set()) for pair in wanted]
+            cands = set.intersection(*sets) if sets else set()
+            found[p] = sorted(cands)
+            every |= cands
+        self._resolve(sorted(every))
+        out: dict[str, list[Record]] = {}
+        for p in persons:
+            mine = [r for r in found.get(p, []) if self.person_of.get(r) == p]
+            out[p] = mine or known[p]
+        return out
 
     def _days(self, booking_ids: Sequence[str]) -> None:
         todo = sorted({b for b in booking_ids if b not in self.booking_day})
@@ -185,7 +223,7 @@ class _IndexSource:
 
     # -- the port ------------------------------------------------------------------------
     def occurrences_of(self, persons: Sequence[str]) -> list[Occurrence]:
-        records = sorted({r for p in persons for r in self._all_records(p)})
+        records = sorted({r for recs in self._all_records(persons).values() for r in recs})
         bids = sorted({b for b, _ in records})
         wanted = set(records)
         rows: list[tuple[bytes, int, str, str]] = []
@@ -223,32 +261,44 @@ class _IndexSource:
                 by_field[f].append(token)
         rows: list[tuple[bytes, int, str, str]] = []
         hubs: list[Occurrence] = []
-        for field, tokens in sorted(by_field.items()):
-            # First how many rows each digest has (one grouped query per chunk), then the rows
-            # of the ordinary digests in one query per chunk. A hub (a digest on thousands of
-            # bookings) costs a count, not its size: the graph is handed `cap` stand-ins, more
-            # people than its fan-out, and reports it as a hub ("at least `cap`").
-            cap = _FLIGHT_ROWS if FIELD_KIND[field] is LinkKind.JOINT_TRAVEL else _HUB_ROWS
-            uniq = sorted(set(tokens))
-            counts: dict[bytes, int] = {}
-            for chunk in _chunks(uniq):
-                q = (
-                    select(search_token.c.token, func.count())
-                    .where(search_token.c.field == field, search_token.c.token.in_(chunk))
-                    .group_by(search_token.c.token)
-                )
-                counts.update({bytes(t): int(n) for t, n in self.conn.execute(q)})
-            for token in (t for t in uniq if counts.get(t, 0) >= cap):
-                hubs += [
-                    Occurrence(f"hub:{i}", f"hub:{i}", FIELD_KIND[field], token, None) for i in range(cap)
-                ]
-            ordinary = [t for t in uniq if 0 < counts.get(t, 0) < cap]
-            for chunk in _chunks(ordinary):
-                q = select(search_token).where(search_token.c.field == field, search_token.c.token.in_(chunk))
-                rows += [
-                    (bytes(r.token), int(r.field), r.booking_id, r.traveller_ref)
-                    for r in self.conn.execute(q)
-                ]
+        # First how many rows each digest has, then the rows of the ordinary digests: one
+        # grouped query and one read per chunk for every field at once (a token's field is
+        # in its HMAC, so tokens of different fields never collide). A hub (a digest on
+        # thousands of bookings) costs a count, not its size: the graph is handed stand-ins,
+        # more people than its fan-out, and reports it as a hub.
+        st = search_token.c
+        fields = sorted(by_field)
+        tokens = sorted({t for ts in by_field.values() for t in ts})
+        counts: dict[tuple[int, bytes], int] = {}
+        for chunk in _chunks(tokens):
+            q = (
+                select(st.field, st.token, func.count())
+                .where(st.token.in_(chunk), st.field.in_(fields))
+                .group_by(st.field, st.token)
+            )
+            counts.update({(int(f), bytes(t)): int(n) for f, t, n in self.conn.execute(q)})
+
+        def cap(field: int) -> int:
+            return _FLIGHT_ROWS if FIELD_KIND[field] is LinkKind.JOINT_TRAVEL else _HUB_ROWS
+
+        for (field, token), n in sorted(counts.items()):
+            if n >= cap(field):
+                hubs += _stand_ins(field, token, cap(field))
+        flights = int(LinkField.FLIGHT)  # joint travel is never a hub: it counts repeats
+        suspects = [k for k, n in counts.items() if MAX_FANOUT + 1 < n < cap(k[0]) and k[0] != flights]
+        for (field, token), bound in sorted(self._people_bound(suspects).items()):
+            if bound > MAX_FANOUT + 1:
+                counts[(field, token)] = cap(field)  # certainly a hub: not read, nobody resolved
+                hubs += _stand_ins(field, token, bound - 1)
+        ordinary = {k for k, n in counts.items() if 0 < n < cap(k[0])}
+        for chunk in _chunks(sorted({t for _, t in ordinary})):
+            q = select(search_token).where(st.token.in_(chunk), st.field.in_(fields))
+            rows += [
+                (bytes(r.token), int(r.field), r.booking_id, r.traveller_ref)
+                for r in self.conn.execute(q)
+                if (int(r.field), bytes(r.token)) in ordinary
+            ]
+        rows = self._repeatable(rows)
         members = self._members(sorted({b for _, _, b, _ in rows} | set(same_booking)))
         out = self._occurrences(rows, members) + hubs
         recs = [(b, ref) for b in same_booking for ref in members.get(b, [])]
@@ -263,6 +313,67 @@ class _IndexSource:
                     )
                 )
         return out
+
+    def _dob_tokens(self, booking_ids: Sequence[str]) -> dict[Record, bytes]:
+        dob: dict[Record, bytes] = {}
+        for chunk in _chunks(sorted(set(booking_ids))):
+            q = select(search_token.c.booking_id, search_token.c.traveller_ref, search_token.c.token).where(
+                search_token.c.booking_id.in_(chunk), search_token.c.field == int(Field.DOB)
+            )
+            for r in self.conn.execute(q):
+                dob[(r.booking_id, r.traveller_ref)] = bytes(r.token)
+        return dob
+
+    def _people_bound(self, keys: Sequence[tuple[int, bytes]]) -> dict[tuple[int, bytes], int]:
+        """A lower bound of the people each (field, digest) reaches, without resolving anyone.
+
+        Who a record is costs a read of its identity tokens; a digest on 300 records (a
+        template's agency office, a family's address over years) would have all of them
+        resolved only for the graph to call it a hub. Distinct dates of birth are a lower
+        bound of distinct people (one person, one date of birth), counted by the database
+        in one grouped query per chunk: above the fan-out, the digest is a hub."""
+        out: dict[tuple[int, bytes], int] = {}
+        dob = search_token.alias("dob")
+        st = search_token.c
+        for wide in (True, False):
+            group = [k for k in keys if (k[0] in BOOKING_WIDE) is wide]
+            if not group:
+                continue
+            on = [dob.c.booking_id == st.booking_id, dob.c.field == int(Field.DOB)]
+            if not wide:  # a traveller's own digest: that traveller's date of birth
+                on.append(dob.c.traveller_ref == st.traveller_ref)
+            fields = sorted({f for f, _ in group})
+            for chunk in _chunks(sorted({t for _, t in group})):
+                q = (
+                    select(st.field, st.token, func.count(dob.c.token.distinct()))
+                    .select_from(search_token.join(dob, and_(*on)))
+                    .where(st.field.in_(fields), st.token.in_(chunk))
+                    .group_by(st.field, st.token)
+                )
+                out.update({(int(f), bytes(t)): int(n) for f, t, n in self.conn.execute(q)})
+        return out
+
+    def _repeatable(self, rows: list[tuple[bytes, int, str, str]]) -> list[tuple[bytes, int, str, str]]:
+        """Drop the flight rows of passengers who cannot have travelled with anyone twice.
+
+        A flight's digest reaches hundreds of records, and resolving who each one is costs
+        a read of its identity tokens. A passenger can make a repeated-joint-travel edge only
+        if their date of birth appears on at least two of the flights read: one cheap read
+        of the date-of-birth tokens sorts out the rest before any resolution."""
+        flight = int(LinkField.FLIGHT)
+        flights = [r for r in rows if r[1] == flight]
+        if not flights:
+            return rows
+        dob = self._dob_tokens([b for _, _, b, _ in flights])
+        days: dict[bytes, set[bytes]] = defaultdict(set)
+        for token, _, bid, ref in flights:
+            if (d := dob.get((bid, ref))) is not None:
+                days[d].add(token)
+        keep = [
+            r for r in flights
+            if (d := dob.get((r[2], r[3]))) is not None and len(days[d]) >= JOINT_TRAVEL_MIN
+        ]  # fmt: skip
+        return [r for r in rows if r[1] != flight] + keep
 
     def masked(self, persons: Sequence[str]) -> set[str]:
         out: set[str] = set()
@@ -286,6 +397,8 @@ class PersonRow:
     links: list[
         tuple[str, str, int, dt.date | None, dt.date | None, str]
     ]  # (to, kind label, count, first, last, sources)
+    #: the person's bookings that are active (what "add to the case" adds); none if masked
+    booking_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +440,7 @@ def _view(
 ) -> LinkView:
     if depth not in (1, 2):
         raise InputError("link depth is 1 or 2")
-    source = _IndexSource(conn)
+    source = IndexSource(conn)
     source._resolve(start)
     person = source.person_of[start[0]]
     for rec in start[1:]:  # API and PNR records of the start traveller are one person
@@ -335,12 +448,20 @@ def _view(
         source.records_of.setdefault(person, []).append(rec)
     graph = neighbourhood(person, source, depth=depth)
     logged = consultation_purpose(user, purpose)
+    # One consultation per step of the expansion (depth 1, then depth 2), naming the bookings
+    # of every person whose links were looked up at that step: the log shows exactly who was
+    # looked at, and a depth-2 query writes two entries, not one per person (each append
+    # takes the log's lock and reads its head: on PostgreSQL three round trips).
+    steps: dict[int, list[str]] = defaultdict(list)
     for p in graph.expanded:
-        found = [e.other(p) for e in graph.edges if p in (e.a, e.b)]
+        steps[graph.persons[p].depth + 1].append(p)
+    for level, persons in sorted(steps.items()):
+        found = {e.other(p) for p in persons for e in graph.edges if p in (e.a, e.b)}
         log.append(
             actor=user.username, role=user.role.value, operation=Operation.CONSULTATION, purpose=logged,
-            record_ids=sorted({b for b, _ in source.records_of.get(p, [])}), reference=basis,
-            counts={"links.expanded": 1, "links.found": len(found)},
+            record_ids=sorted({b for p in persons for b, _ in source.records_of.get(p, [])}), reference=basis,
+            counts={"links.expanded": len(persons), "links.found": len(found - set(persons)),
+                    "links.depth": level},
         )  # fmt: skip
     # Labels: the name of each shown person, read from one of its active records, all
     # decrypted in one batch (the page shown is the only thing decrypted).
@@ -379,9 +500,10 @@ def _view(
             (labels.get(other, other), e.kind.label, e.count, e.first, e.last, ", ".join(sorted(e.sources)))
             for other, e in graph.neighbours(pid)
         ]
-        rows.append(
-            PersonRow(pid, node.depth, labels[pid], node.masked, len(source.records_of.get(pid, [])), links)
-        )
+        recs = source.records_of.get(pid, [])
+        shown_bookings = () if node.masked else tuple(sorted({
+            b for b, _ in recs if source.booking_day.get(b, (None, "", ""))[2] == "active"}))  # fmt: skip
+        rows.append(PersonRow(pid, node.depth, labels[pid], node.masked, len(recs), links, shown_bookings))
     hubs = sorted({(h.kind.label, h.count) for h in graph.hubs})
     return LinkView(basis, purpose, depth, graph, rows, labels, hubs)
 
@@ -438,3 +560,59 @@ def links_for_request(
         start = _start_records(conn, booking_id, traveller_ref)
         return _view(conn, keystore, basis=f"request:{request_id}", purpose=Purpose(req.purpose), start=start,
                      depth=depth, user=user, log=audit(conn))  # fmt: skip
+
+
+TABLE_COLUMNS = ("traveller", "step", "linked_to", "link", "times", "first", "last", "source")
+
+
+def table_csv(view: LinkView) -> bytes:
+    """The table beside the picture as a CSV (formula-safe): the graph's export, with its
+    SVG, for a case file or a disclosure package. Masked people stay counts ("masked
+    traveller"), as on the page."""
+    out = io.StringIO()
+    w = safe_writer(out, lineterminator="\r\n")
+    w.writerow(TABLE_COLUMNS)
+    for r in view.rows:
+        step = "start" if r.depth == 0 else r.depth
+        if not r.links:
+            w.writerow([r.label, step, "", "", "", "", "", ""])
+        for to, kind, n, first, last, src in r.links:
+            w.writerow([r.label, step, to, kind, n, first.isoformat() if first else "",
+                        last.isoformat() if last else "", src])  # fmt: skip
+    return out.getvalue().encode("utf-8")
+
+
+def add_linked_to_request(
+    request_id: str,
+    booking_id: str,
+    traveller_ref: str,
+    person: str,
+    *,
+    depth: int,
+    user: Account,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+    clock: Clock,
+) -> list[str]:
+    """Add a linked person's active bookings to the request's results (the case), so they
+    can be opened and transmitted under the request like any booking its searches found.
+
+    Only a person the neighbourhood shows (recomputed here, so logged again) and never a
+    masked one: nothing outside what the purpose allowed to be seen enters the case."""
+    view = links_for_request(request_id, booking_id, traveller_ref, depth=depth, user=user, engine=engine,
+                             keystore=keystore, audit=audit)  # fmt: skip
+    row = next((r for r in view.rows if r.id == person and r.depth > 0), None)
+    if row is None:
+        raise NotFoundError("no such linked traveller in this neighbourhood")
+    if row.masked or not row.booking_ids:
+        raise ConflictError("a masked traveller is added only under a decided unmasking")
+    now = clock()
+    with engine.begin() as conn:
+        requests_store.add_results(conn, request_id, list(row.booking_ids), at=now)
+        audit(conn).append(
+            actor=user.username, role=user.role.value, operation=Operation.ALTERATION,
+            purpose=consultation_purpose(user, view.purpose), record_ids=list(row.booking_ids),
+            reference=f"request:{request_id}", counts={"links.added_to_case": len(row.booking_ids)},
+        )  # fmt: skip
+    return list(row.booking_ids)

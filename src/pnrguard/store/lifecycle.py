@@ -63,6 +63,7 @@ from pnrguard.protection.crypto import KeyKind, decrypt_field, encrypt_field, ke
 from pnrguard.protection.keystore import KeyStore, Secret, WrappedKey
 from pnrguard.protection.retention import RetentionLinks
 from pnrguard.store.db import in_values, metadata
+from pnrguard.store.leads import forget_leads
 from pnrguard.store.peer_results import forget_found
 from pnrguard.store.repository import (
     _IDENTITY_FIELDS,
@@ -367,6 +368,7 @@ def mask_bookings(
             )
         )
     forget_bookings(conn, done)  # blind-index tokens go with the names (store/traveller.py)
+    forget_leads(conn, done, deleted=False)  # open financing leads go, card digests retire (store/leads.py)
     return done
 
 
@@ -447,6 +449,7 @@ def delete_bookings(conn: Connection, ids: Sequence[str], *, at: dt.datetime) ->
     delete_copies(conn, list(ids), at=at)
     forget_bookings(conn, ids, deleted=True)  # blind-index tokens and links (store/traveller.py)
     forget_found(conn, ids)  # what peers' requests found (store/peer_results.py)
+    forget_leads(conn, ids, deleted=True)  # financing leads naming them (store/leads.py)
     return DeleteCounts(bookings, versions, keys)
 
 

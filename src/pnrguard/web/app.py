@@ -27,12 +27,15 @@ from pnrguard.web.criteria import router as criteria_router
 from pnrguard.web.dpo import router as dpo_router
 from pnrguard.web.dpo_rights import router as dpo_rights_router
 from pnrguard.web.hsts import HstsMiddleware
+from pnrguard.web.leads import router as leads_router
 from pnrguard.web.links import router as links_router
 from pnrguard.web.quality import router as quality_router
 from pnrguard.web.unmasking import router as unmasking_router
 from pnrguard.web.watchlists import router as watchlists_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
 def overview_counts(node: Node) -> dict[str, Any]:
@@ -85,6 +88,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(unmasking_router)
     app.include_router(criteria_router)
     app.include_router(links_router)
+    app.include_router(leads_router)
     app.include_router(watchlists_router)
     app.include_router(quality_router)
     app.add_middleware(HstsMiddleware, force=app.state.auth_settings.cookie_secure is True)

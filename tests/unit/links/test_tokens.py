@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pnrguard.domain.model import Booking, CheckIn, Contact, Leg, Seat, Traveller
-from pnrguard.links.tokens import LinkField, link_rows
+from pnrguard.domain.model import Booking, CheckIn, Contact, Leg, Payment, Seat, Source, Traveller
+from pnrguard.links.tokens import CASH, CASH_FORMS, THIRD_PARTY, LinkField, link_rows, payment_forms
 
 pytestmark = pytest.mark.unit
 
@@ -80,3 +80,32 @@ def test_contacts_are_told_apart_and_normalised() -> None:
     assert _tokens(b, LinkField.PHONE) == _tokens(c, LinkField.PHONE) != set()
     assert _tokens(b, LinkField.EMAIL) == _tokens(c, LinkField.EMAIL) != set()
     assert not _tokens(b, LinkField.PHONE) & _tokens(b, LinkField.EMAIL)
+
+
+_NAMES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ -'", min_size=0, max_size=20)
+
+
+@given(
+    surnames=st.lists(_NAMES, min_size=1, max_size=4),
+    forms=st.lists(st.sampled_from(["CC", "CA", "MS", "CK", "", "cash"]), min_size=0, max_size=3),
+    holder=_NAMES,
+)
+def test_payment_form_tokens_follow_the_forms_and_never_call_a_traveller_a_third_party(
+    surnames: list[str], forms: list[str], holder: str
+) -> None:
+    travellers = [Traveller(ref=str(i), surname=s) for i, s in enumerate(surnames, start=1)]
+    b = Booking(source=Source.PNR, carrier="LH", locator="X", travellers=travellers,
+                payments=[Payment(form=f, holder=holder) for f in forms])  # fmt: skip
+    got = payment_forms(b)
+    assert got <= {CASH, THIRD_PARTY}
+    assert (CASH in got) == any(f.strip().upper() in CASH_FORMS for f in forms)
+    # A holder who bears a traveller's surname part is that traveller's family, not a third party.
+    kin = Booking(source=Source.PNR, carrier="LH", locator="X", travellers=travellers,
+                  payments=[Payment(form="CC", holder=f"{surnames[0]} X")])  # fmt: skip
+    if any(part.isalpha() for part in surnames[0].split()):
+        assert THIRD_PARTY not in payment_forms(kin)
+    # The rows carry the form as a booking-wide token, never the value in clear.
+    rows = link_rows(Keyed(), b, [(t.ref, t) for t in travellers])
+    forms_rows = [r for r in rows if r[1] == LinkField.PAYMENT_FORM]
+    assert {ref for _, _, ref in forms_rows} <= {""}
+    assert len(forms_rows) == len(got)
