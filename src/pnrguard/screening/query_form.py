@@ -1,0 +1,131 @@
+"""One spelling of a traveller's name, looked up in the index once per query.
+
+Everything the scorer needs about the query side is computed here, once, before any
+candidate is scored: the core tokens and which came from the surname field, each token's
+matches in the vocabulary (with a glued particle's and two adjacent tokens read as one),
+the similarity of every matched vocabulary token by query position, the initials, which
+tokens are common in the list, and each token's set of names (merged once, used both for
+the commonness test and for candidate retrieval).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pnrguard.screening.index import IntArray, NameIndex, TokenMatches
+from pnrguard.screening.names import PARTICLES, NameForm, name_form, normalise
+
+
+@dataclass(slots=True)
+class QueryForm:
+    form: NameForm
+    tokens: list[str]
+    #: Vocabulary token id -> (query positions as a bit mask, similarity).
+    sims: dict[int, list[tuple[int, float]]]
+    initials: list[tuple[int, str]]
+    surname_mask: int  # query positions from the surname field (0: roles unknown)
+    #: Name sets of the retrieval tokens (a glued query pair twice: it stands for two).
+    sets: list[IntArray]
+    need: int
+    pair_sims: dict[int, list[int]]
+    common_mask: int  # query positions whose spellings are in many listed names
+    #: Glued query pairs that matched a listed token: each may merge two query positions.
+    merges: int
+
+    @property
+    def bounded(self) -> bool:
+        """Whether `bounds.name_upper_bounds` applies: every pair uses one query position
+        and one listed position (no glued query pair, no listed pair glued in the query)."""
+        return not self.merges and not self.pair_sims
+
+
+def query_form(
+    index: NameIndex, text: str, surname: str | None, *, surname_only: bool = False
+) -> QueryForm | None:
+    """The query side of one spelling of a name; None when nothing is left to compare."""
+    form = name_form(text)
+    if not form.core:
+        return None
+    tokens = list(form.core)
+    glued_of = {core: glued for glued, core in form.glued}
+    named = [t for t in tokens if len(t) > 1 and t not in PARTICLES]
+    if (
+        surname_only
+        and len(named) == 1
+        and len(tokens) > 1
+        and tokens[-1] == named[0]
+        and all(t in PARTICLES for t in tokens[:-1])
+    ):
+        # One name led by particles (`AL QAYSI`): the name, with its glued form.
+        glued_of[named[0]] = "".join(tokens)
+        tokens = named
+    surname_set = set(normalise(surname).split()) if surname else set()
+    surname_mask = 0
+    matches: list[TokenMatches] = []
+    initials: list[tuple[int, str]] = []
+    for pos, token in enumerate(tokens):
+        if token in surname_set:
+            surname_mask |= 1 << pos
+        if len(token) == 1:
+            initials.append((pos, token))
+            matches.append(TokenMatches(token, {}))
+            continue
+        found = index.match_token(token)
+        glued = glued_of.get(token)
+        if glued is not None:
+            extended = dict(found.matches)  # the cached matches are shared: extend a copy
+            for tid, sim in index.match_token(glued).matches.items():
+                if sim > extended.get(tid, 0.0):
+                    extended[tid] = sim
+            found = TokenMatches(token, extended, found.pairs)
+        matches.append(found)
+    sims: dict[int, list[tuple[int, float]]] = {}
+    pair_sims: dict[int, list[int]] = {}
+    sets: list[IntArray] = []
+    common_mask = 0
+    common_df = index.common_df
+    for qpos, m in enumerate(matches):
+        if m.matches:
+            names = index.token_set(m)
+            sets.append(names)
+            if len(names) >= common_df:
+                common_mask |= 1 << qpos
+        elif len(m.token) > 1 and m.pairs:
+            sets.append(index.token_set(m))
+        for tid, sim in m.matches.items():
+            entry = sims.get(tid)
+            if entry is None:
+                sims[tid] = [(1 << qpos, sim)]
+            else:
+                entry.append((1 << qpos, sim))
+        for tid in m.pairs:
+            pair_sims.setdefault(tid, []).append(qpos)
+    merges = 0
+    for pos in range(len(tokens) - 1):  # two query tokens that a list writes as one
+        left, right = tokens[pos], tokens[pos + 1]
+        if len(left) < 2 or len(right) < 2:
+            continue
+        whole = index.match_glued(left + right)
+        for tid, sim in whole.matches.items():
+            sims.setdefault(tid, []).append((3 << pos, sim))
+        if whole.matches:  # a listed token that is both query tokens counts for two
+            names = index.token_set(whole)
+            sets += (names, names)
+            merges += 1
+    n_named = sum(1 for t in tokens if len(t) > 1 and t not in PARTICLES) or sum(
+        1 for t in tokens if len(t) > 1
+    )
+    if surname_mask == (1 << len(tokens)) - 1 and len(tokens) > 1:
+        surname_mask = 0  # every token is "surname": the fields say nothing about roles
+    return QueryForm(
+        form,
+        tokens,
+        sims,
+        initials,
+        surname_mask,
+        sets,
+        max(1, min(2, n_named)),
+        pair_sims,
+        common_mask,
+        merges,
+    )
