@@ -104,7 +104,7 @@ def _similarity(q: TokenTraits, t: TokenTraits) -> float:
         return max(ratio, 0.95)
     if abs(len(query) - len(listed)) <= 2:  # folding must not make KAYA of KAYIIRA
         ratio = max(ratio, Indel.normalized_similarity(fq, fl))
-    if _nisba(fq, fl) or _nisba(fl, fq):
+    if abs(len(fq) - len(fl)) == 1 and (_nisba(fq, fl) or _nisba(fl, fq)):
         return min(ratio, DISTINCT_NAMES)
     key = q.sound
     if len(key) >= 3 and ratio >= 0.7 and key == t.sound:
@@ -180,9 +180,12 @@ def _union(arrays: Sequence[IntArray]) -> IntArray:
 def _unique_counts(values: IntArray) -> tuple[IntArray, IntArray]:
     """Sorted distinct values and how often each occurs."""
     values = np.sort(values)
-    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
-    counts = np.diff(np.append(starts, len(values))).astype(np.int32)
-    return values[starts], counts
+    edges = np.empty(len(values) + 1, dtype=bool)
+    edges[0] = edges[-1] = True
+    np.not_equal(values[1:], values[:-1], out=edges[1:-1])
+    bounds = np.flatnonzero(edges)
+    counts: IntArray = (bounds[1:] - bounds[:-1]).astype(np.int32)
+    return values[bounds[:-1]], counts
 
 
 @dataclass(slots=True)
@@ -226,6 +229,7 @@ class NameIndex:
         # matches are cached per index, bounded, and copied out so callers may extend them.
         self._match_cache: dict[str, tuple[dict[int, float], frozenset[int]]] = {}
         self._glued_cache: dict[str, dict[int, float]] = {}
+        self._names_cache: dict[str, IntArray] = {}
         self._set_cache: dict[tuple[int, ...], IntArray] = {}
         self._set_cache_size = 0
 
@@ -444,6 +448,16 @@ class NameIndex:
             if sim >= TOKEN_MIN_SIMILARITY:
                 candidates[tid] = sim
 
+    def token_names(self, token: str) -> IntArray:
+        """`token_set(match_token(token))`, remembered per query token."""
+        names = self._names_cache.get(token)
+        if names is None:
+            names = self.token_set(self.match_token(token))
+            if len(self._names_cache) >= MATCH_CACHE_SIZE:
+                self._names_cache.clear()
+            self._names_cache[token] = names
+        return names
+
     def token_set(self, matches: TokenMatches) -> IntArray:
         """Sorted ids of the names holding one of the matched tokens (or a listed pair)."""
         tids = set(matches.matches).union(matches.pairs) if matches.pairs else matches.matches
@@ -451,14 +465,13 @@ class NameIndex:
         if len(tids) == 1:
             for tid in tids:
                 return postings[tid]
-        arrays = [postings[tid] for tid in tids]
-        if not arrays:
+        if not tids:
             return _EMPTY
         key = tuple(sorted(tids))
         cached = self._set_cache.get(key)
         if cached is not None:
             return cached
-        merged = _union(arrays)
+        merged = _union([postings[tid] for tid in key])
         # Given names and common surnames repeat across travellers: merge each set once.
         size = len(merged) + SET_CACHE_ENTRY_COST
         if self._set_cache_size + size > SET_CACHE_MAX_IDS:
@@ -492,12 +505,15 @@ class NameIndex:
             pivot, largest = sets[:-1], sets[-1]
             if len(pivot) == 1:
                 ids = pivot[0]
-                counts = np.ones(len(ids), dtype=np.int32)
+                found = largest[np.minimum(np.searchsorted(largest, ids), len(largest) - 1)] == ids
+                if need == 2:  # the commonest query: two names, both must be shared
+                    ids = ids[found]
+                    counts = np.full(len(ids), 2, dtype=np.int32)
+                else:
+                    counts = found.astype(np.int32) + 1
             else:
                 ids, counts = _unique_counts(np.concatenate(pivot))
-            pos = np.searchsorted(largest, ids)
-            pos[pos >= len(largest)] = 0
-            counts = counts + (largest[pos] == ids)
+                counts += largest[np.minimum(np.searchsorted(largest, ids), len(largest) - 1)] == ids
         # A one-token listed name cannot carry a query of two names (its score is capped
         # below any threshold), so `need` applies to every name.
         if need > 1:

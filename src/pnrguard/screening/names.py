@@ -145,6 +145,7 @@ def normalise(text: str) -> str:
 _GLUED_TITLES: tuple[str, ...] = ("MSTR", "MISS", "MRS", "MR", "MS")
 
 
+@functools.lru_cache(maxsize=65536)
 def strip_glued_title(given_names: str) -> str:
     """Remove a title that a carrier glued to the last given name (`JOHNMR`, `MARYMRS`).
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pnrguard.screening.bounds import Shape
 from pnrguard.screening.index import IntArray, NameIndex, TokenMatches
 from pnrguard.screening.names import PARTICLES, NameForm, name_form, normalise
 
@@ -22,6 +23,8 @@ class QueryForm:
     tokens: list[str]
     #: Vocabulary token id -> (query positions as a bit mask, similarity).
     sims: dict[int, list[tuple[int, float]]]
+    #: Vocabulary token id -> its best similarity to any query token (for `bounds`).
+    best: dict[int, float]
     initials: list[tuple[int, str]]
     surname_mask: int  # query positions from the surname field (0: roles unknown)
     #: Name sets of the retrieval tokens (a glued query pair twice: it stands for two).
@@ -33,10 +36,10 @@ class QueryForm:
     merges: int
 
     @property
-    def bounded(self) -> bool:
-        """Whether `bounds.name_upper_bounds` applies: every pair uses one query position
-        and one listed position (no glued query pair, no listed pair glued in the query)."""
-        return not self.merges and not self.pair_sims
+    def shape(self) -> Shape:
+        """What the score bound of this form depends on (`bounds.Shape`)."""
+        covers = len({qpos for positions in self.pair_sims.values() for qpos in positions})
+        return Shape(len(self.tokens), len(self.initials), self.merges, covers)
 
 
 def query_form(
@@ -61,43 +64,42 @@ def query_form(
         tokens = named
     surname_set = set(normalise(surname).split()) if surname else set()
     surname_mask = 0
-    matches: list[TokenMatches] = []
     initials: list[tuple[int, str]] = []
-    for pos, token in enumerate(tokens):
-        if token in surname_set:
-            surname_mask |= 1 << pos
-        if len(token) == 1:
-            initials.append((pos, token))
-            matches.append(TokenMatches(token, {}))
-            continue
-        found = index.match_token(token)
-        glued = glued_of.get(token)
-        if glued is not None:
-            extended = dict(found.matches)  # the cached matches are shared: extend a copy
-            for tid, sim in index.match_token(glued).matches.items():
-                if sim > extended.get(tid, 0.0):
-                    extended[tid] = sim
-            found = TokenMatches(token, extended, found.pairs)
-        matches.append(found)
     sims: dict[int, list[tuple[int, float]]] = {}
+    best: dict[int, float] = {}
     pair_sims: dict[int, list[int]] = {}
     sets: list[IntArray] = []
     common_mask = 0
     common_df = index.common_df
-    for qpos, m in enumerate(matches):
-        if m.matches:
-            names = index.token_set(m)
+    for qpos, token in enumerate(tokens):
+        bit = 1 << qpos
+        if token in surname_set:
+            surname_mask |= bit
+        if len(token) == 1:
+            initials.append((qpos, token))
+            continue
+        m = index.match_token(token)
+        glued = glued_of.get(token)
+        if glued is not None:
+            extended = dict(m.matches)  # the cached matches are shared: extend a copy
+            for tid, sim in index.match_token(glued).matches.items():
+                if sim > extended.get(tid, 0.0):
+                    extended[tid] = sim
+            m = TokenMatches(token, extended, m.pairs)
+        if m.matches or m.pairs:
+            names = index.token_names(token) if glued is None else index.token_set(m)
             sets.append(names)
-            if len(names) >= common_df:
-                common_mask |= 1 << qpos
-        elif len(m.token) > 1 and m.pairs:
-            sets.append(index.token_set(m))
+            if m.matches and len(names) >= common_df:
+                common_mask |= bit
         for tid, sim in m.matches.items():
             entry = sims.get(tid)
             if entry is None:
-                sims[tid] = [(1 << qpos, sim)]
+                sims[tid] = [(bit, sim)]
+                best[tid] = sim
             else:
-                entry.append((1 << qpos, sim))
+                entry.append((bit, sim))
+                if sim > best[tid]:
+                    best[tid] = sim
         for tid in m.pairs:
             pair_sims.setdefault(tid, []).append(qpos)
     merges = 0
@@ -108,6 +110,8 @@ def query_form(
         whole = index.match_glued(left + right)
         for tid, sim in whole.matches.items():
             sims.setdefault(tid, []).append((3 << pos, sim))
+            if sim > best.get(tid, -1.0):
+                best[tid] = sim
         if whole.matches:  # a listed token that is both query tokens counts for two
             names = index.token_set(whole)
             sets += (names, names)
@@ -121,6 +125,7 @@ def query_form(
         form,
         tokens,
         sims,
+        best,
         initials,
         surname_mask,
         sets,

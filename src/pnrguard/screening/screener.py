@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pnrguard.screening.bounds import MIN_TO_BOUND, within_reach
+from pnrguard.screening.bounds import MIN_TO_BOUND, Reach
 from pnrguard.screening.countries import to_alpha3
 from pnrguard.screening.index import TOKEN_MIN_SIMILARITY, IntArray, NameIndex
 from pnrguard.screening.models import Candidate, Feature, PersonQuery, WatchlistEntry
@@ -53,14 +53,18 @@ class _Best:
 class Screener:
     """Screens people against one immutable set of watchlist entries."""
 
-    def __init__(self, index: NameIndex, entries: list[WatchlistEntry]) -> None:
+    def __init__(self, index: NameIndex, entries: list[WatchlistEntry], *, bounded: bool = True) -> None:
         self._index = index
         self._entries = entries
+        self._bounded = bounded
 
     @classmethod
-    def build(cls, entries: Iterable[WatchlistEntry]) -> Screener:
+    def build(cls, entries: Iterable[WatchlistEntry], *, bounded: bool = True) -> Screener:
+        """`bounded=False` scores every retrieved name without first dropping those whose
+        best possible score is below the threshold (`bounds.py`): the same result, slower;
+        for tests that check exactly that."""
         index, kept = NameIndex.build(entries)
-        return cls(index, kept)
+        return cls(index, kept, bounded=bounded)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -89,14 +93,19 @@ class Screener:
         best: dict[int, _Best] = {}
         for qf in forms:
             ids, counts = index.candidate_names(qf.sets, dob_year=dob_year, need=qf.need)
-            if len(ids) >= MIN_TO_BOUND and qf.bounded and threshold > 0:
-                ids = within_reach(
-                    index, ids, counts, n_query=len(qf.tokens), n_initials=len(qf.initials),
-                    dob=query.dob, nationality=bool(nationality), threshold=threshold,
+            if not len(ids):
+                continue
+            reach = None
+            if self._bounded and threshold > 0:
+                reach = Reach.of(
+                    qf.best, qf.shape, dob=query.dob, nationality=bool(nationality), threshold=threshold,
                     keep_entities=keep,
                 )  # fmt: skip
+                if len(ids) >= MIN_TO_BOUND:
+                    ids = reach.filter(index, ids, counts)
+                    reach = None
             if len(ids):
-                self._consider_many(best, qf, ids)
+                self._consider_many(best, qf, ids, counts, reach)
         for entity in doc_entities:
             for name_id in index.entity_names(entity):
                 for qf in forms:
@@ -144,22 +153,28 @@ class Screener:
         results.sort(key=lambda c: (-c.score, c.entity_id))
         return results
 
-    def _consider_many(self, best: dict[int, _Best], qf: QueryForm, ids: IntArray) -> None:
-        """`_consider` each name id, reading what it needs from the index in one go."""
+    def _consider_many(
+        self, best: dict[int, _Best], qf: QueryForm, ids: IntArray, counts: IntArray, reach: Reach | None
+    ) -> None:
+        """`_consider` each name id, reading what it needs from the index in one go; with
+        `reach`, a name is first bounded (a few names: cheaper one by one than in numpy)."""
         index = self._index
         flat = index.name_token_ids
-        starts = index.name_offsets[ids]
-        ends = index.name_offsets[ids + 1]
-        rows = zip(
-            ids.tolist(),
-            starts.tolist(),
-            ends.tolist(),
-            index.name_surname_mask[ids].tolist(),
-            index.name_entity[ids].tolist(),
-            strict=True,
-        )
-        for name_id, start, end, lmask, entity in rows:
-            self._consider(best, qf, name_id, flat[start:end].tolist(), lmask, entity)
+        starts = index.name_offsets[ids].tolist()
+        ends = index.name_offsets[ids + 1].tolist()
+        entities = index.name_entity[ids]
+        masks = index.name_surname_mask[ids].tolist()
+        if reach is not None:
+            lows = index.entity_year_min[entities].tolist()
+            highs = index.entity_year_max[entities].tolist()
+            shared = counts.tolist()
+        for i, (name_id, entity) in enumerate(zip(ids.tolist(), entities.tolist(), strict=True)):
+            listed = flat[starts[i] : ends[i]].tolist()
+            if reach is not None and not reach.reaches(
+                listed, masks[i], shared[i], lows[i], highs[i], entity
+            ):
+                continue
+            self._consider(best, qf, name_id, listed, masks[i], entity)
 
     def _consider(
         self, best: dict[int, _Best], qf: QueryForm, name_id: int, listed: list[int], lmask: int, entity: int
@@ -206,7 +221,7 @@ class Screener:
         index = self._index
         listed = index.name_tokens(b.name_id)
         al = b.alignment
-        which = "name" if b.name_id == index.entity_names(entity)[0] else "alias"
+        which = "name" if b.name_id == int(index.entity_first_name[entity]) else "alias"
         shorter = min(al.n_listed, al.n_query) if al.pairs else min(len(listed), len(b.form.tokens))
         longer = max(al.n_listed, al.n_query) if al.pairs else max(len(listed), len(b.form.tokens))
 
