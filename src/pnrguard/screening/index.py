@@ -508,6 +508,8 @@ class NameIndex:
                 found = largest[np.minimum(np.searchsorted(largest, ids), len(largest) - 1)] == ids
                 if need == 2:  # the commonest query: two names, both must be shared
                     ids = ids[found]
+                    if len(ids) <= MAX_CANDIDATE_NAMES:
+                        return ids, np.full(len(ids), 2, dtype=np.int32)
                     counts = np.full(len(ids), 2, dtype=np.int32)
                 else:
                     counts = found.astype(np.int32) + 1

@@ -232,12 +232,13 @@ class FoldRule:
 
 _LITERAL = re.compile(r"[A-Z]+")
 _REPEATED_LETTERS = r"([A-Z])\1+"
+_DOUBLE_LETTER = re.compile(r"([A-Z])\1")
 
 
 def _single_letters(token: str) -> str:
     """`([A-Z])\\1+` -> `\\1` without the regex engine (a backreference per position cost
     more than the rest of folding): each run of one capital letter becomes one letter."""
-    if not any(map(str.__eq__, token, token[1:])):
+    if _DOUBLE_LETTER.search(token) is None:
         return token
     return "".join(k if "A" <= k <= "Z" else "".join(run) for k, run in itertools.groupby(token))
 

@@ -21,25 +21,70 @@ from pnrguard.screening.names import PARTICLES, NameForm, name_form, normalise
 class QueryForm:
     form: NameForm
     tokens: list[str]
-    #: Vocabulary token id -> (query positions as a bit mask, similarity).
-    sims: dict[int, list[tuple[int, float]]]
-    #: Vocabulary token id -> its best similarity to any query token (for `bounds`).
-    best: dict[int, float]
     initials: list[tuple[int, str]]
     surname_mask: int  # query positions from the surname field (0: roles unknown)
     #: Name sets of the retrieval tokens (a glued query pair twice: it stands for two).
     sets: list[IntArray]
     need: int
-    pair_sims: dict[int, list[int]]
     common_mask: int  # query positions whose spellings are in many listed names
     #: Glued query pairs that matched a listed token: each may merge two query positions.
     merges: int
+    #: (query positions as a bit mask, matches) of each token, then each glued pair.
+    matched: list[tuple[int, TokenMatches]]
+    # Built on first use: half the travellers have no candidate to score.
+    _sims: dict[int, list[tuple[int, float]]] | None = None
+    _best: dict[int, float] | None = None
+    _pair_sims: dict[int, list[int]] | None = None
+
+    @property
+    def sims(self) -> dict[int, list[tuple[int, float]]]:
+        """Vocabulary token id -> (query positions as a bit mask, similarity)."""
+        if self._sims is None:
+            self._prepare()
+        assert self._sims is not None
+        return self._sims
+
+    @property
+    def best(self) -> dict[int, float]:
+        """Vocabulary token id -> its best similarity to any query token (for `bounds`)."""
+        if self._best is None:
+            self._prepare()
+        assert self._best is not None
+        return self._best
+
+    @property
+    def pair_sims(self) -> dict[int, list[int]]:
+        """Listed token id -> query positions that glue it with its neighbour."""
+        if self._pair_sims is None:
+            self._prepare()
+        assert self._pair_sims is not None
+        return self._pair_sims
 
     @property
     def shape(self) -> Shape:
         """What the score bound of this form depends on (`bounds.Shape`)."""
         covers = len({qpos for positions in self.pair_sims.values() for qpos in positions})
         return Shape(len(self.tokens), len(self.initials), self.merges, covers)
+
+    def _prepare(self) -> None:
+        sims: dict[int, list[tuple[int, float]]] = {}
+        best: dict[int, float] = {}
+        pair_sims: dict[int, list[int]] = {}
+        for mask, m in self.matched:
+            for tid, sim in m.matches.items():
+                entry = sims.get(tid)
+                if entry is None:
+                    sims[tid] = [(mask, sim)]
+                    best[tid] = sim
+                else:
+                    entry.append((mask, sim))
+                    if sim > best[tid]:
+                        best[tid] = sim
+            if m.pairs:
+                qpos = mask.bit_length() - 1
+                for tid in m.pairs:
+                    pair_sims.setdefault(tid, []).append(qpos)
+        self._sims, self._best, self._pair_sims = sims, best, pair_sims
 
 
 def query_form(
@@ -65,9 +110,7 @@ def query_form(
     surname_set = set(normalise(surname).split()) if surname else set()
     surname_mask = 0
     initials: list[tuple[int, str]] = []
-    sims: dict[int, list[tuple[int, float]]] = {}
-    best: dict[int, float] = {}
-    pair_sims: dict[int, list[int]] = {}
+    matched: list[tuple[int, TokenMatches]] = []
     sets: list[IntArray] = []
     common_mask = 0
     common_df = index.common_df
@@ -91,31 +134,18 @@ def query_form(
             sets.append(names)
             if m.matches and len(names) >= common_df:
                 common_mask |= bit
-        for tid, sim in m.matches.items():
-            entry = sims.get(tid)
-            if entry is None:
-                sims[tid] = [(bit, sim)]
-                best[tid] = sim
-            else:
-                entry.append((bit, sim))
-                if sim > best[tid]:
-                    best[tid] = sim
-        for tid in m.pairs:
-            pair_sims.setdefault(tid, []).append(qpos)
+            matched.append((bit, m))
     merges = 0
     for pos in range(len(tokens) - 1):  # two query tokens that a list writes as one
         left, right = tokens[pos], tokens[pos + 1]
         if len(left) < 2 or len(right) < 2:
             continue
         whole = index.match_glued(left + right)
-        for tid, sim in whole.matches.items():
-            sims.setdefault(tid, []).append((3 << pos, sim))
-            if sim > best.get(tid, -1.0):
-                best[tid] = sim
         if whole.matches:  # a listed token that is both query tokens counts for two
             names = index.token_set(whole)
             sets += (names, names)
             merges += 1
+            matched.append((3 << pos, whole))
     n_named = sum(1 for t in tokens if len(t) > 1 and t not in PARTICLES) or sum(
         1 for t in tokens if len(t) > 1
     )
@@ -124,13 +154,11 @@ def query_form(
     return QueryForm(
         form,
         tokens,
-        sims,
-        best,
         initials,
         surname_mask,
         sets,
         max(1, min(2, n_named)),
-        pair_sims,
         common_mask,
         merges,
+        matched,
     )
