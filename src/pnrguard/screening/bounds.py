@@ -26,6 +26,7 @@ entity that is (tests compare bounded and unbounded screening).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -137,8 +138,14 @@ class Shape:
     merges: int = 0
     covers: int = 0
 
-    def cases(self) -> list[tuple[int, int]]:
-        return [(m, c) for m in range(self.merges + 1) for c in range(self.covers + 1)]
+    def cases(self) -> tuple[tuple[int, int], ...]:
+        """Each (glued query pairs merged, glued listed pairs covered) the alignment may use."""
+        return _cases(self.merges, self.covers)
+
+
+@functools.lru_cache(maxsize=64)
+def _cases(merges: int, covers: int) -> tuple[tuple[int, int], ...]:
+    return tuple((m, c) for m in range(merges + 1) for c in range(covers + 1))
 
 
 def dob_upper_bounds(low: YearArray, high: YearArray, year: int | None) -> FloatArray:

@@ -146,9 +146,7 @@ def query_form(
             sets += (names, names)
             merges += 1
             matched.append((3 << pos, whole))
-    n_named = sum(1 for t in tokens if len(t) > 1 and t not in PARTICLES) or sum(
-        1 for t in tokens if len(t) > 1
-    )
+    n_named = len(named) or sum(1 for t in tokens if len(t) > 1)  # `tokens` never loses a name
     if surname_mask == (1 << len(tokens)) - 1 and len(tokens) > 1:
         surname_mask = 0  # every token is "surname": the fields say nothing about roles
     return QueryForm(
