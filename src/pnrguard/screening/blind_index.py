@@ -173,7 +173,7 @@ class Tokeniser:
         self, b: Booking, pairs: Sequence[tuple[str, Traveller]]
     ) -> list[tuple[bytes, int, str]]:
         """(token, field, traveller ref) rows of a booking; `pairs` are the screening refs
-        (`service.screening._travellers`), so a token names the same traveller a hit does."""
+        (`service.hit_recording._travellers`), so a token names the same traveller a hit does."""
         rows: list[tuple[bytes, int, str]] = []
         for ref, t in pairs:
             seats = [s.seat for s in b.seats if s.traveller_ref and s.traveller_ref == t.ref]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import array
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,10 +56,11 @@ COMMON_SHARE = 0.002
 COMMON_MIN_NAMES = 20
 #: Distinct query tokens whose vocabulary matches are remembered (cleared when full).
 MATCH_CACHE_SIZE = 200_000
-#: Merged postings of a query token's spellings are cached when at least this long ...
-SET_CACHE_MIN = 2_000
-#: ... up to this many name ids in all (4 bytes each), then the cache starts afresh.
+#: Merged postings of a query token's spellings are cached up to this many name ids in
+#: all (4 bytes each), then the cache starts afresh ...
 SET_CACHE_MAX_IDS = 50_000_000
+#: ... each entry counted this many ids more (its key, the array object, the dict slot).
+SET_CACHE_ENTRY_COST = 64
 
 _EMPTY: IntArray = np.zeros(0, dtype=np.int32)
 
@@ -71,19 +72,42 @@ def token_similarity(query: str, listed: str) -> float:
     the given name `AHMED`, another first sound, one letter of a short syllable name)."""
     if query == listed:
         return 1.0
+    return _similarity(TokenTraits.of(query), TokenTraits.of(listed))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenTraits:
+    """What `token_similarity` needs of one token, computed once: for every vocabulary
+    token when the index is built, for a query token once per lookup (folding and sound
+    keys cost more than the comparison itself)."""
+
+    token: str
+    folded: str
+    family: str | None
+    variant: str
+    sound: str
+
+    @classmethod
+    def of(cls, token: str) -> TokenTraits:
+        folded = fold(token)
+        return cls(token, folded, NAME_FAMILY.get(folded), _VARIANTS.get(token, token), phonetic_key(token))
+
+
+def _similarity(q: TokenTraits, t: TokenTraits) -> float:
+    """`token_similarity` of two tokens' traits (the tokens differ)."""
+    query, listed = q.token, t.token
     ratio = Indel.normalized_similarity(query, listed)
-    fq, fl = fold(query), fold(listed)
-    family_q, family_l = NAME_FAMILY.get(fq), NAME_FAMILY.get(fl)
-    if family_q is not None and family_l is not None:
-        return max(ratio, 0.95) if family_q == family_l else min(ratio, DISTINCT_NAMES)
-    if _VARIANTS.get(query, query) == _VARIANTS.get(listed, listed) or fq == fl:
+    fq, fl = q.folded, t.folded
+    if q.family is not None and t.family is not None:
+        return max(ratio, 0.95) if q.family == t.family else min(ratio, DISTINCT_NAMES)
+    if q.variant == t.variant or fq == fl:
         return max(ratio, 0.95)
     if abs(len(query) - len(listed)) <= 2:  # folding must not make KAYA of KAYIIRA
         ratio = max(ratio, Indel.normalized_similarity(fq, fl))
-    if _nisba(fq, fl) or _nisba(fl, fq):
+    if abs(len(fq) - len(fl)) == 1 and (_nisba(fq, fl) or _nisba(fl, fq)):
         return min(ratio, DISTINCT_NAMES)
-    key = phonetic_key(query)
-    if len(key) >= 3 and ratio >= 0.7 and key == phonetic_key(listed):
+    key = q.sound
+    if len(key) >= 3 and ratio >= 0.7 and key == t.sound:
         ratio = max(ratio, 0.82)
     if fq[:1] != fl[:1] and min(len(fq), len(fl)) <= 5:  # WANG is not KWANG
         ratio *= 0.9
@@ -128,6 +152,42 @@ def _adjacent_glues(tokens: list[str], core: tuple[str, ...]) -> list[tuple[str,
     return out
 
 
+def _one_or_two_deletions(token: str) -> Iterator[str]:
+    """The strings one deletion from `token`, then two (SymSpell distance 2), generated
+    lazily: the lookup stops once `MAX_PROBE` tokens are reached."""
+    n = len(token)
+    for i in range(n):
+        yield token[:i] + token[i + 1 :]
+    for i in range(n):
+        head = token[:i]
+        for j in range(i + 1, n):
+            yield head + token[i + 1 : j] + token[j + 1 :]
+
+
+def _union(arrays: Sequence[IntArray]) -> IntArray:
+    """Sorted distinct ids of several sorted arrays (sort and mask: several times faster
+    than `np.unique`, which hashes first in numpy 2)."""
+    merged = np.concatenate(arrays)
+    merged.sort()
+    if len(merged) < 2:
+        return merged
+    keep = np.empty(len(merged), dtype=bool)
+    keep[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+    return merged[keep]
+
+
+def _unique_counts(values: IntArray) -> tuple[IntArray, IntArray]:
+    """Sorted distinct values and how often each occurs."""
+    values = np.sort(values)
+    edges = np.empty(len(values) + 1, dtype=bool)
+    edges[0] = edges[-1] = True
+    np.not_equal(values[1:], values[:-1], out=edges[1:-1])
+    bounds = np.flatnonzero(edges)
+    counts: IntArray = (bounds[1:] - bounds[:-1]).astype(np.int32)
+    return values[bounds[:-1]], counts
+
+
 @dataclass(slots=True)
 class TokenMatches:
     """For one query token: the list tokens it matched and how well; `pairs`: list tokens
@@ -145,6 +205,8 @@ class NameIndex:
     def __init__(self) -> None:
         self.vocab: dict[str, int] = {}
         self.tokens: list[str] = []
+        #: Per vocabulary token, what the similarity needs (fold, family, sound key).
+        self.traits: list[TokenTraits] = []
         self.keys: dict[str, int | list[int]] = {}
         self.postings: list[IntArray] = []
         self.name_entity: IntArray = _EMPTY
@@ -154,11 +216,20 @@ class NameIndex:
         self.name_surname_mask: IntArray = _EMPTY
         self.entity_first_name: IntArray = _EMPTY
         self.entity_year: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
+        #: Earliest and latest listed year of birth per entity (0: none), to bound the
+        #: date-of-birth evidence of many candidates at once.
+        self.entity_year_min: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
+        self.entity_year_max: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
+        self.name_length: IntArray = _EMPTY
         self.documents: dict[str, list[int]] = {}
+        #: Numbers too short to find a person by, which still count as evidence.
+        self.short_documents: dict[str, list[int]] = {}
         self.common_df = COMMON_MIN_NAMES
         # Query tokens repeat heavily (given names, common surnames): their vocabulary
         # matches are cached per index, bounded, and copied out so callers may extend them.
         self._match_cache: dict[str, tuple[dict[int, float], frozenset[int]]] = {}
+        self._glued_cache: dict[str, dict[int, float]] = {}
+        self._names_cache: dict[str, IntArray] = {}
         self._set_cache: dict[tuple[int, ...], IntArray] = {}
         self._set_cache_size = 0
 
@@ -175,6 +246,8 @@ class NameIndex:
         surname_masks = array.array("i")
         entity_first = array.array("i")
         entity_year = array.array("h")
+        year_min = array.array("h")
+        year_max = array.array("h")
         vocab = index.vocab
         glued_keys: dict[str, set[int]] = {}
         for entry in entries:
@@ -182,10 +255,14 @@ class NameIndex:
             kept.append(entry)
             entity_first.append(len(name_entity))
             entity_year.append(entry.dobs[0].year if entry.dobs else 0)
+            year_min.append(min((d.year for d in entry.dobs), default=0))
+            year_max.append(max((d.year for d in entry.dobs), default=0))
             for doc in entry.documents:
                 number = normalise_document(doc.number)
                 if len(number) >= 4:
                     index.documents.setdefault(number, []).append(ei)
+                elif number:
+                    index.short_documents.setdefault(number, []).append(ei)
             seen_names: set[tuple[str, ...]] = set()
             for raw in entry.names:
                 form = name_form(raw)
@@ -227,6 +304,9 @@ class NameIndex:
         index.name_surname_mask = np.frombuffer(surname_masks, dtype=np.int32) if surname_masks else _EMPTY
         index.entity_first_name = np.frombuffer(entity_first, dtype=np.int32)
         index.entity_year = np.frombuffer(entity_year, dtype=np.int16)
+        index.entity_year_min = np.frombuffer(year_min, dtype=np.int16)
+        index.entity_year_max = np.frombuffer(year_max, dtype=np.int16)
+        index.name_length = np.diff(index.name_offsets).astype(np.int32)
         index._build_keys(glued_keys)
         index.common_df = max(COMMON_MIN_NAMES, int(len(name_entity) * COMMON_SHARE))
         return index, kept
@@ -243,11 +323,13 @@ class NameIndex:
 
     def _build_keys(self, glued_keys: dict[str, set[int]]) -> None:
         for tid, token in enumerate(self.tokens):
-            key = phonetic_key(token)
+            traits = TokenTraits.of(token)
+            self.traits.append(traits)
+            key = traits.sound
             if key:
                 self._add_key("#" + key, tid)
-            folded = fold(token)
-            family = NAME_FAMILY.get(folded)
+            folded = traits.folded
+            family = traits.family
             if family is not None:  # MEHMET and MUHAMMAD: one name, letters far apart
                 self._add_key("=" + family, tid)
             self._add_key("~" + folded, tid)  # zero deletions: equal folds meet here too
@@ -269,122 +351,153 @@ class NameIndex:
 
     def _fold_ids(self, folded: str) -> list[int]:
         """Vocabulary tokens whose folded form is exactly `folded`."""
-        tokens = self.tokens
-        return [tid for tid in self._key_ids("~" + folded) if fold(tokens[tid]) == folded]
+        traits = self.traits
+        return [tid for tid in self._key_ids("~" + folded) if traits[tid].folded == folded]
 
-    def match_token(self, token: str) -> TokenMatches:
-        """List tokens similar to one query token, with their similarity."""
+    def _cached_matches(self, token: str) -> tuple[dict[int, float], frozenset[int]]:
         cached = self._match_cache.get(token)
         if cached is None:
-            pairs = frozenset(self._key_ids("&" + fold(token)))
-            cached = (self._match_token(token), pairs)
+            exact = self.vocab.get(token)
+            query = self.traits[exact] if exact is not None else TokenTraits.of(token)
+            pairs = frozenset(self._key_ids("&" + query.folded))
+            cached = (self._match_token(query, exact), pairs)
             if len(self._match_cache) >= MATCH_CACHE_SIZE:
                 self._match_cache.clear()
             self._match_cache[token] = cached
-        return TokenMatches(token, dict(cached[0]), cached[1])
+        return cached
+
+    def match_token(self, token: str) -> TokenMatches:
+        """List tokens similar to one query token, with their similarity. The matches are
+        shared with the cache (query tokens repeat): copy them before changing them."""
+        matches, pairs = self._cached_matches(token)
+        return TokenMatches(token, matches, pairs)
 
     def match_glued(self, token: str) -> TokenMatches:
         """List tokens that are `token`, two query tokens written together, exactly or
         folded (`ABDUL RAHMAN` -> `ABDULRAHMAN`). No fuzzy lookup and no listed pairs: the
         query's parts already find those one by one."""
-        found: dict[int, float] = {}
-        exact = self.vocab.get(token)
-        if exact is not None:
-            found[exact] = 1.0
-        for tid in self._fold_ids(fold(token)):
-            found.setdefault(tid, 0.95)
+        found = self._glued_cache.get(token)
+        if found is None:
+            found = {}
+            exact = self.vocab.get(token)
+            if exact is not None:
+                found[exact] = 1.0
+            for tid in self._fold_ids(fold(token)):
+                found.setdefault(tid, 0.95)
+            if len(self._glued_cache) >= MATCH_CACHE_SIZE:
+                self._glued_cache.clear()
+            self._glued_cache[token] = found
         return TokenMatches(token, found)
 
-    def _match_token(self, token: str) -> dict[int, float]:
+    def _match_token(self, query: TokenTraits, exact: int | None) -> dict[int, float]:
         vocab = self.vocab
+        token = query.token
         candidates: dict[int, float] = {}
-        exact = vocab.get(token)
         if exact is not None:
             candidates[exact] = 1.0
-        folded = fold(token)
+        folded = query.folded
         for tid in self._key_ids("+" + folded):
             candidates[tid] = max(candidates.get(tid, 0.0), 0.97)
         rest = split_glued_particle(token)
         if rest is not None:  # ALZAWAHIRY -> ZAWAHIRY, matched fuzzily, slightly discounted
-            for tid, sim in self.match_token(rest).matches.items():
+            for tid, sim in self._cached_matches(rest)[0].items():
                 candidates[tid] = max(candidates.get(tid, 0.0), round(sim * 0.97, 4))
         probe: set[int] = set()
-        key = phonetic_key(token)
+        key = query.sound
         if key:
             probe.update(self._key_ids("#" + key))
         canonical = _VARIANTS.get(token)
         if canonical is not None and (tid_c := vocab.get(canonical)) is not None:
             probe.add(tid_c)
-        family = NAME_FAMILY.get(folded)
-        if family is not None:
-            probe.update(self._key_ids("=" + family))
-        probe.update(self._key_ids("~" + folded))
-        for deleted in deletions(folded):
-            probe.update(self._key_ids("~" + deleted))
-        tokens = self.tokens
-        for tid in probe:
-            if tid not in candidates:
-                sim = token_similarity(token, tokens[tid])
-                if sim >= TOKEN_MIN_SIMILARITY:
-                    candidates[tid] = sim
+        if query.family is not None:
+            probe.update(self._key_ids("=" + query.family))
+        keys = self.keys
+        for deleted in (folded, *deletions(folded)):
+            found = keys.get("~" + deleted)
+            if found is not None:
+                if isinstance(found, int):
+                    probe.add(found)
+                else:
+                    probe.update(found)
+        self._compare(query, probe, candidates)
         if len(token) >= TWO_EDIT_MIN_LENGTH - 1 and max(candidates.values(), default=0.0) < 0.9:
             # Nothing close: reach two edits (a transposition and a dropped letter), bounded.
             far: set[int] = set()
-            for deleted in (*deletions(token), *deletions2(token)):
-                far.update(self._key_ids("~" + deleted))
+            for deleted in _one_or_two_deletions(token):
+                found = keys.get("~" + deleted)
+                if found is None:
+                    continue
+                if isinstance(found, int):
+                    far.add(found)
+                else:
+                    far.update(found)
                 if len(far) >= MAX_PROBE:
                     break
-            probe = far - probe
-        else:
-            probe = set()
+            self._compare(query, far - probe, candidates)
+        return candidates
+
+    def _compare(self, query: TokenTraits, probe: Iterable[int], candidates: dict[int, float]) -> None:
+        """Add the probed vocabulary tokens similar enough to the query token."""
+        traits = self.traits
+        token = query.token
         for tid in probe:
             if tid in candidates:
                 continue
-            sim = token_similarity(token, tokens[tid])
+            listed = traits[tid]
+            sim = 1.0 if listed.token == token else _similarity(query, listed)
             if sim >= TOKEN_MIN_SIMILARITY:
                 candidates[tid] = sim
-        return candidates
 
-    def _token_set(self, matches: TokenMatches) -> IntArray:
+    def token_names(self, token: str) -> IntArray:
+        """`token_set(match_token(token))`, remembered per query token."""
+        names = self._names_cache.get(token)
+        if names is None:
+            names = self.token_set(self.match_token(token))
+            if len(self._names_cache) >= MATCH_CACHE_SIZE:
+                self._names_cache.clear()
+            self._names_cache[token] = names
+        return names
+
+    def token_set(self, matches: TokenMatches) -> IntArray:
+        """Sorted ids of the names holding one of the matched tokens (or a listed pair)."""
         tids = set(matches.matches).union(matches.pairs) if matches.pairs else matches.matches
-        arrays = [self.postings[tid] for tid in tids]
-        if not arrays:
+        postings = self.postings
+        if len(tids) == 1:
+            for tid in tids:
+                return postings[tid]
+        if not tids:
             return _EMPTY
-        if len(arrays) == 1:
-            return arrays[0]
         key = tuple(sorted(tids))
         cached = self._set_cache.get(key)
         if cached is not None:
             return cached
-        merged: IntArray = np.unique(np.concatenate(arrays))
-        if len(merged) >= SET_CACHE_MIN:  # common names (MOHAMMED and its spellings): merge once
-            if self._set_cache_size + len(merged) > SET_CACHE_MAX_IDS:
-                self._set_cache.clear()
-                self._set_cache_size = 0
-            self._set_cache[key] = merged
-            self._set_cache_size += len(merged)
+        merged = _union([postings[tid] for tid in key])
+        # Given names and common surnames repeat across travellers: merge each set once.
+        size = len(merged) + SET_CACHE_ENTRY_COST
+        if self._set_cache_size + size > SET_CACHE_MAX_IDS:
+            self._set_cache.clear()
+            self._set_cache_size = 0
+        self._set_cache[key] = merged
+        self._set_cache_size += size
         return merged
 
     def candidate_names(
         self,
-        token_matches: Sequence[TokenMatches],
+        sets: Sequence[IntArray],
         *,
         dob_year: int | None = None,
-        need: int | None = None,
-    ) -> IntArray:
-        """Name ids sharing at least `need` tokens with the query (default: two, or one).
+        need: int = 2,
+    ) -> tuple[IntArray, IntArray]:
+        """Name ids sharing at least `need` of the query tokens' name sets (`token_set`),
+        with how many each shares.
 
         Prefix filtering keeps it fast for common names: a name sharing two tokens shares
         one of the rarest n-1, so only their postings are merged and the commonest token is
         only probed (binary search) for the names already found.
         """
-        sets = [self._token_set(m) for m in token_matches]
-        sets = [s for s in sets if len(s)]
-        if not sets:
-            return _EMPTY
-        if need is None:
-            need = min(2, len(token_matches))
-        sets.sort(key=len)
+        sets = sorted((s for s in sets if len(s)), key=len)
+        if len(sets) < need or not sets:  # not enough tokens found anything
+            return _EMPTY, _EMPTY
         if len(sets) == 1:
             ids = sets[0]
             counts = np.ones(len(ids), dtype=np.int32)
@@ -392,17 +505,22 @@ class NameIndex:
             pivot, largest = sets[:-1], sets[-1]
             if len(pivot) == 1:
                 ids = pivot[0]
-                counts = np.ones(len(ids), dtype=np.int32)
+                found = largest[np.minimum(np.searchsorted(largest, ids), len(largest) - 1)] == ids
+                if need == 2:  # the commonest query: two names, both must be shared
+                    ids = ids[found]
+                    if len(ids) <= MAX_CANDIDATE_NAMES:
+                        return ids, np.full(len(ids), 2, dtype=np.int32)
+                    counts = np.full(len(ids), 2, dtype=np.int32)
+                else:
+                    counts = found.astype(np.int32) + 1
             else:
-                ids, counts64 = np.unique(np.concatenate(pivot), return_counts=True)
-                counts = counts64.astype(np.int32)
-            pos = np.searchsorted(largest, ids)
-            pos[pos >= len(largest)] = 0
-            counts = counts + (largest[pos] == ids).astype(np.int32)
+                ids, counts = _unique_counts(np.concatenate(pivot))
+                counts += largest[np.minimum(np.searchsorted(largest, ids), len(largest) - 1)] == ids
         # A one-token listed name cannot carry a query of two names (its score is capped
         # below any threshold), so `need` applies to every name.
-        keep = counts >= need
-        ids, counts = ids[keep], counts[keep]
+        if need > 1:
+            keep = counts >= need
+            ids, counts = ids[keep], counts[keep]
         limit = MAX_CANDIDATE_NAMES if need >= 2 else MAX_SINGLE_TOKEN_CANDIDATES
         if len(ids) > limit:
             # Rank by tokens shared, then by a compatible year of birth, then by shortness.
@@ -411,16 +529,10 @@ class NameIndex:
                 years = self.entity_year[self.name_entity[ids]]
                 rank += ((years == 0) | (np.abs(years.astype(np.int32) - dob_year) <= 1)) * 2
                 rank += years == dob_year
-            rank -= (self.name_offsets[ids + 1] - self.name_offsets[ids]) > counts
+            rank -= self.name_length[ids] > counts
             top = np.argpartition(-rank, limit)[:limit]
-            ids = ids[top]
-        result: IntArray = ids.astype(np.int32, copy=False)
-        return result
-
-    def is_common_query(self, matches: TokenMatches) -> bool:
-        """A query token whose spellings are in many listed names (MOHAMMED and its
-        variants, ALI, WANG): weak evidence on its own."""
-        return bool(matches.matches) and len(self._token_set(matches)) >= self.common_df
+            ids, counts = ids[top], counts[top]
+        return ids.astype(np.int32, copy=False), counts.astype(np.int32, copy=False)
 
     def name_tokens(self, name_id: int) -> list[int]:
         start, end = self.name_offsets[name_id], self.name_offsets[name_id + 1]
@@ -435,3 +547,9 @@ class NameIndex:
 
     def by_document(self, number: str) -> list[int]:
         return self.documents.get(normalise_document(number), [])
+
+    def with_document(self, number: str) -> list[int]:
+        """Every entity listing this number, however short (`by_document` skips numbers
+        under four characters: too short to find anyone by)."""
+        normal = normalise_document(number)
+        return self.documents.get(normal) or self.short_documents.get(normal, [])

@@ -16,8 +16,10 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,6 +145,7 @@ def normalise(text: str) -> str:
 _GLUED_TITLES: tuple[str, ...] = ("MSTR", "MISS", "MRS", "MR", "MS")
 
 
+@functools.lru_cache(maxsize=65536)
 def strip_glued_title(given_names: str) -> str:
     """Remove a title that a carrier glued to the last given name (`JOHNMR`, `MARYMRS`).
 
@@ -222,6 +225,32 @@ class FoldRule:
     min_length: int
     same: tuple[tuple[str, ...], ...]
     trigger: str  # letters every match starts with; "" when the pattern has none
+    #: The substitution itself: `pattern.sub`, or the same result computed without the
+    #: regular expression engine for the two common shapes (see `_substitution`).
+    apply: Callable[[str], str]
+
+
+_LITERAL = re.compile(r"[A-Z]+")
+_REPEATED_LETTERS = r"([A-Z])\1+"
+_DOUBLE_LETTER = re.compile(r"([A-Z])\1")
+
+
+def _single_letters(token: str) -> str:
+    """`([A-Z])\\1+` -> `\\1` without the regex engine (a backreference per position cost
+    more than the rest of folding): each run of one capital letter becomes one letter."""
+    if _DOUBLE_LETTER.search(token) is None:
+        return token
+    return "".join(k if "A" <= k <= "Z" else "".join(run) for k, run in itertools.groupby(token))
+
+
+def _substitution(pattern: str, replacement: str) -> Callable[[str], str]:
+    """The function that applies one rule: `str.replace` for a plain literal, a run
+    collapse for repeated letters, else the compiled pattern."""
+    if _LITERAL.fullmatch(pattern) and "\\" not in replacement:
+        return lambda token: token.replace(pattern, replacement)
+    if pattern == _REPEATED_LETTERS and replacement == "\\1":
+        return _single_letters
+    return functools.partial(re.compile(pattern).sub, replacement)
 
 
 def _trigger(pattern: str) -> str:
@@ -239,8 +268,14 @@ FOLD_RULES: tuple[FoldRule, ...] = tuple(
         int(r["min_length"]),
         tuple(tuple(group.split()) for group in r["same"].split(";") if group.strip()),
         _trigger(r["pattern"]),
+        _substitution(r["pattern"], r["replacement"]),
     )
     for r in _data_rows("transliteration.csv")
+)
+
+
+_FOLD_STEPS: tuple[tuple[int, str, Callable[[str], str]], ...] = tuple(
+    (rule.min_length, rule.trigger, rule.apply) for rule in FOLD_RULES
 )
 
 
@@ -252,9 +287,10 @@ def fold(token: str) -> str:
     another way". Idempotent. Never empty for a non-empty token.
     """
     out = token
-    for rule in FOLD_RULES:
-        if len(token) >= rule.min_length and rule.trigger in out:
-            out = rule.pattern.sub(rule.replacement, out)
+    length = len(token)
+    for min_length, trigger, apply in _FOLD_STEPS:
+        if trigger in out and length >= min_length:
+            out = apply(out)
     if out != token and out:
         again = fold(out)  # rules interact (Y->I then II->I); a fixpoint keeps fold idempotent
         return again if again else out

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pnrguard.screening.bounds import MIN_TO_BOUND, Reach
 from pnrguard.screening.countries import to_alpha3
-from pnrguard.screening.index import TOKEN_MIN_SIMILARITY, NameIndex, TokenMatches
+from pnrguard.screening.index import TOKEN_MIN_SIMILARITY, IntArray, NameIndex
 from pnrguard.screening.models import Candidate, Feature, PersonQuery, WatchlistEntry
-from pnrguard.screening.names import PARTICLES, NameForm, name_form, normalise, strip_glued_title
+from pnrguard.screening.names import strip_glued_title
+from pnrguard.screening.query_form import QueryForm, query_form
 from pnrguard.screening.score import (
     DOB_EXACT,
     DOCUMENT_MATCH,
@@ -32,24 +34,10 @@ DEFAULT_THRESHOLD = 0.85
 
 
 @dataclass(slots=True)
-class _QueryForm:
-    form: NameForm
-    tokens: list[str]
-    matches: list[TokenMatches]
-    sims: dict[int, list[tuple[int, float]]]
-    initials: list[tuple[int, str]]
-    surname_mask: int  # query positions from the surname field (0: roles unknown)
-    retrieval: list[TokenMatches]
-    need: int
-    pair_sims: dict[int, list[int]]
-    common_mask: int  # query positions whose spellings are in many listed names
-
-
-@dataclass(slots=True)
 class _Best:
     score: float
     name_id: int
-    form: _QueryForm
+    form: QueryForm
     alignment: Alignment
     role: Feature | None
     surname_only: bool = False
@@ -65,14 +53,18 @@ class _Best:
 class Screener:
     """Screens people against one immutable set of watchlist entries."""
 
-    def __init__(self, index: NameIndex, entries: list[WatchlistEntry]) -> None:
+    def __init__(self, index: NameIndex, entries: list[WatchlistEntry], *, bounded: bool = True) -> None:
         self._index = index
         self._entries = entries
+        self._bounded = bounded
 
     @classmethod
-    def build(cls, entries: Iterable[WatchlistEntry]) -> Screener:
+    def build(cls, entries: Iterable[WatchlistEntry], *, bounded: bool = True) -> Screener:
+        """`bounded=False` scores every retrieved name without first dropping those whose
+        best possible score is below the threshold (`bounds.py`): the same result, slower;
+        for tests that check exactly that."""
         index, kept = NameIndex.build(entries)
-        return cls(index, kept)
+        return cls(index, kept, bounded=bounded)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -81,80 +73,6 @@ class Screener:
     def index(self) -> NameIndex:
         return self._index
 
-    def _query_form(self, text: str, surname: str | None, *, surname_only: bool = False) -> _QueryForm | None:
-        form = name_form(text)
-        if not form.core:
-            return None
-        index = self._index
-        tokens = list(form.core)
-        glued_of = {core: glued for glued, core in form.glued}
-        named = [t for t in tokens if len(t) > 1 and t not in PARTICLES]
-        if (
-            surname_only
-            and len(named) == 1
-            and len(tokens) > 1
-            and tokens[-1] == named[0]
-            and all(t in PARTICLES for t in tokens[:-1])
-        ):
-            # One name led by particles (`AL QAYSI`): the name, with its glued form.
-            glued_of[named[0]] = "".join(tokens)
-            tokens = named
-        surname_set = set(normalise(surname).split()) if surname else set()
-        surname_mask = 0
-        matches: list[TokenMatches] = []
-        initials: list[tuple[int, str]] = []
-        for pos, token in enumerate(tokens):
-            if token in surname_set:
-                surname_mask |= 1 << pos
-            if len(token) == 1:
-                initials.append((pos, token))
-                matches.append(TokenMatches(token, {}))
-                continue
-            found = index.match_token(token)
-            glued = glued_of.get(token)
-            if glued is not None:
-                for tid, sim in index.match_token(glued).matches.items():
-                    if sim > found.matches.get(tid, 0.0):
-                        found.matches[tid] = sim
-            matches.append(found)
-        sims: dict[int, list[tuple[int, float]]] = {}
-        pair_sims: dict[int, list[int]] = {}
-        common_mask = 0
-        for qpos, m in enumerate(matches):
-            if index.is_common_query(m):
-                common_mask |= 1 << qpos
-            for tid, sim in m.matches.items():
-                sims.setdefault(tid, []).append((1 << qpos, sim))
-            for tid in m.pairs:
-                pair_sims.setdefault(tid, []).append(qpos)
-        retrieval = [m for m in matches if m.matches or len(m.token) > 1]
-        for pos in range(len(tokens) - 1):  # two query tokens that a list writes as one
-            left, right = tokens[pos], tokens[pos + 1]
-            if len(left) < 2 or len(right) < 2:
-                continue
-            whole = index.match_glued(left + right)
-            for tid, sim in whole.matches.items():
-                sims.setdefault(tid, []).append((3 << pos, sim))
-            if whole.matches:  # a listed token that is both query tokens counts for two
-                retrieval += (whole, whole)
-        n_named = sum(1 for t in tokens if len(t) > 1 and t not in PARTICLES) or sum(
-            1 for t in tokens if len(t) > 1
-        )
-        if surname_mask == (1 << len(tokens)) - 1 and len(tokens) > 1:
-            surname_mask = 0  # every token is "surname": the fields say nothing about roles
-        return _QueryForm(
-            form,
-            tokens,
-            matches,
-            sims,
-            initials,
-            surname_mask,
-            retrieval,
-            max(1, min(2, n_named)),
-            pair_sims,
-            common_mask,
-        )
-
     def screen(self, query: PersonQuery, *, threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
         """Candidates scoring at least `threshold`, best first."""
         index = self._index
@@ -162,23 +80,38 @@ class Screener:
         forms = [
             f
             for f in (
-                self._query_form(f"{given} {query.surname}".strip(), query.surname, surname_only=not given),
-                self._query_form(query.full_name, None) if query.full_name else None,
+                query_form(index, f"{given} {query.surname}".strip(), query.surname, surname_only=not given),
+                query_form(index, query.full_name, None) if query.full_name else None,
             )
             if f is not None
         ]
         dob_year = query.dob.year if query.dob else None
         nationality = to_alpha3(query.nationality)
+        doc_entities: list[int] = index.by_document(query.document) if query.document else []
+        keep = frozenset(index.with_document(query.document)) if query.document else frozenset()
 
         best: dict[int, _Best] = {}
         for qf in forms:
-            for name_id in index.candidate_names(qf.retrieval, dob_year=dob_year, need=qf.need).tolist():
-                self._consider(best, qf, name_id)
-        doc_entities: list[int] = index.by_document(query.document) if query.document else []
+            ids, counts = index.candidate_names(qf.sets, dob_year=dob_year, need=qf.need)
+            if not len(ids):
+                continue
+            reach = None
+            if self._bounded and threshold > 0:
+                reach = Reach.of(
+                    qf.best, qf.shape, dob=query.dob, nationality=bool(nationality), threshold=threshold,
+                    keep_entities=keep,
+                )  # fmt: skip
+                if len(ids) >= MIN_TO_BOUND:
+                    ids = reach.filter(index, ids, counts)
+                    reach = None
+            if len(ids):
+                self._consider_many(best, qf, ids, counts, reach)
         for entity in doc_entities:
             for name_id in index.entity_names(entity):
                 for qf in forms:
-                    self._consider(best, qf, name_id)
+                    self._consider(
+                        best, qf, name_id, index.name_tokens(name_id), index.surname_mask(name_id), entity
+                    )
             if entity not in best and forms:
                 best[entity] = _Best(0.0, index.entity_names(entity)[0], forms[0], Alignment(0.0, []), None)
 
@@ -220,11 +153,34 @@ class Screener:
         results.sort(key=lambda c: (-c.score, c.entity_id))
         return results
 
-    def _consider(self, best: dict[int, _Best], qf: _QueryForm, name_id: int) -> None:
+    def _consider_many(
+        self, best: dict[int, _Best], qf: QueryForm, ids: IntArray, counts: IntArray, reach: Reach | None
+    ) -> None:
+        """`_consider` each name id, reading what it needs from the index in one go; with
+        `reach`, a name is first bounded (a few names: cheaper one by one than in numpy)."""
         index = self._index
-        listed = index.name_tokens(name_id)
-        lmask = index.surname_mask(name_id)
-        tokens = index.tokens
+        flat = index.name_token_ids
+        starts = index.name_offsets[ids].tolist()
+        ends = index.name_offsets[ids + 1].tolist()
+        entities = index.name_entity[ids]
+        masks = index.name_surname_mask[ids].tolist()
+        if reach is not None:
+            lows = index.entity_year_min[entities].tolist()
+            highs = index.entity_year_max[entities].tolist()
+            shared = counts.tolist()
+        for i, (name_id, entity) in enumerate(zip(ids.tolist(), entities.tolist(), strict=True)):
+            listed = flat[starts[i] : ends[i]].tolist()
+            if reach is not None and not reach.reaches(
+                listed, masks[i], shared[i], lows[i], highs[i], entity
+            ):
+                continue
+            self._consider(best, qf, name_id, listed, masks[i], entity)
+
+    def _consider(
+        self, best: dict[int, _Best], qf: QueryForm, name_id: int, listed: list[int], lmask: int, entity: int
+    ) -> None:
+        """Score one listed name against one query form; keep it if its entity's best."""
+        tokens = self._index.tokens
         al = align_names(
             len(qf.tokens),
             listed,
@@ -257,7 +213,6 @@ class Screener:
                 all_common=all(not m & ~qf.common_mask for m, _, _ in al.pairs), left=left
             )
         candidate = _Best(score, name_id, qf, al, role, surname_only, common)
-        entity = int(index.name_entity[name_id])
         current = best.get(entity)
         if current is None or candidate.total > current.total:
             best[entity] = candidate
@@ -266,7 +221,7 @@ class Screener:
         index = self._index
         listed = index.name_tokens(b.name_id)
         al = b.alignment
-        which = "name" if b.name_id == index.entity_names(entity)[0] else "alias"
+        which = "name" if b.name_id == int(index.entity_first_name[entity]) else "alias"
         shorter = min(al.n_listed, al.n_query) if al.pairs else min(len(listed), len(b.form.tokens))
         longer = max(al.n_listed, al.n_query) if al.pairs else max(len(listed), len(b.form.tokens))
 

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from pnrguard.cli.match import match as match_command
 from pnrguard.screening.match import OUTPUT_HEADER, match_text
 from pnrguard.screening.models import IdentityDocument, PartialDate, PersonQuery, WatchlistEntry
+from pnrguard.screening.names import PARTICLES
 from pnrguard.screening.screener import DEFAULT_THRESHOLD, Screener
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -144,8 +145,10 @@ def test_innocent_is_not_matched(screener: Screener) -> None:
 
 
 # ------------------------------------------------------------------ properties
+# Particles (AD, AL, VAN ...) are left out: a particle is a name only at the end of a name
+# (docs/watchlists.md), so moving one between the fields changes what it is.
 token = st.text(alphabet=string.ascii_uppercase, min_size=2, max_size=10).filter(
-    lambda t: not t.endswith(("MR", "MRS", "MS", "MISS", "MSTR"))
+    lambda t: not t.endswith(("MR", "MRS", "MS", "MISS", "MSTR")) and t not in PARTICLES
 )
 person_names = st.lists(token, min_size=2, max_size=4)
 dates = st.dates(min_value=dt.date(1930, 1, 1), max_value=dt.date(2010, 12, 31))
