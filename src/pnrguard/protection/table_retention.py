@@ -105,6 +105,8 @@ TABLE_RULES: dict[str, TableRule] = {
                   _NONE),
         TableRule("hit", True, "the person digest goes with the booking; free text under the "
                   "booking's keys", "Art. 6(5), 12", _SHRED),
+        TableRule("hit_note", True, "notes and reopening reasons: sealed at masking, erased with "
+                  "the booking", "Art. 6(5), 12", _SHRED),
         TableRule("suppression", True, "identity digests retired with the booking", "Art. 6(5), 12",
                   _SHRED),
         # --- workspace and disclosure -------------------------------------------------------

@@ -170,6 +170,14 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "erased (NULL); the key is destroyed too",
     ),
     PersonalColumn(
+        "hit_note",
+        "text",
+        "traveller: an analyst's note, a reopening reason, a decision set aside",
+        "clear while active (written and read through store/hit_notes.py only)",
+        "sealed: AES-GCM under the booking's identity key",
+        "erased (NULL); the key is destroyed too",
+    ),
+    PersonalColumn(
         "hit",
         "features",
         "traveller: per-feature match scores",
@@ -560,6 +568,17 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "created_at": _TIME,
         "reviewed_by": _STAFF,
         "reviewed_at": _TIME,
+        "assignee": _STAFF,
+        "priority": _COUNT,
+    },
+    "hit_note": {
+        "id": _ID,
+        "hit_id": _ID,
+        "booking_id": _ID,
+        "kind": _CODE,
+        "status": _CODE,
+        "created_by": _STAFF,
+        "created_at": _TIME,
     },
     "search_token": {"field": _CODE, "booking_id": _ID, "traveller_ref": "ref within the booking"},
     "traveller_member": {
