@@ -12,8 +12,10 @@ Art. 20 statistics, as computed here for a period ``[start, end)``:
 - *passengers collected*: travellers in bookings first received in the period, per source
   (PNR, API). A passenger with both a PNR and an API record counts once in each: the two
   cannot be joined without identity data, and the report says so rather than guess.
-- *passengers exchanged*: distinct booking ids named by ``disclosure`` audit entries in the
-  period (every transfer to a competent authority or a peer PIU is one).
+- *passengers exchanged*: distinct persons named by ``disclosure`` audit entries in the
+  period (every transfer to a competent authority or a peer PIU is one): a transmitted hit
+  is its traveller, with the PNR and API records linked to it; any other booking is each
+  of its travellers (`people_disclosed`).
 - *identified for further examination*: distinct travellers (one person on one flight,
   its PNR and API records linked, `service/traveller.py`) with a hit a person confirmed
   (Art. 6(5)) that was created in the period.
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import AuditEntry, Operation, Purpose, format_time
@@ -55,6 +57,7 @@ from pnrguard.store.lifecycle import (
 from pnrguard.store.repository import _aad
 from pnrguard.store.screening import hit, watchlist
 from pnrguard.store.tables import booking, booking_key, booking_version
+from pnrguard.store.traveller import traveller_member
 
 __all__ = [
     "ApprovalRecord",
@@ -212,6 +215,24 @@ def approvals(engine: Engine, *, status: str | None = None) -> list[ApprovalReco
         )
         for r in rows
     ]
+
+
+def account_names(engine: Engine) -> dict[str, str]:
+    """Who an account id or username is, as the DPO reads it ("alice, Analyst"): unmasking
+    requests and decisions store account ids, other records usernames (issue 15: the DPO's
+    pages named people by 32-character ids)."""
+    from pnrguard.service.accounts import Role
+    from pnrguard.store.accounts import account
+
+    out: dict[str, str] = {}
+    with engine.connect() as conn:
+        for r in conn.execute(select(account.c.id, account.c.username, account.c.role)):
+            try:
+                label = Role(r.role).label
+            except ValueError:
+                label = str(r.role)
+            out[r.id] = out[r.username] = f"{r.username}, {label}"
+    return out
 
 
 def _t(at: dt.datetime | None) -> str:
@@ -417,6 +438,60 @@ class Art20Report:
         return sum(self.passengers_collected.values())
 
 
+def people_disclosed(conn: Connection, entries: Sequence[Sequence[str]]) -> set[str]:
+    """The distinct persons the disclosure entries' record ids name (issue 15: one traveller
+    counted once, not once per id in the entry).
+
+    An entry names booking ids, the hit id when a hit was transmitted, and prefixed ids
+    (``authority:``, ``peer:``, ``msg:``, ...). A hit stands for its traveller (the PNR and
+    API records of one person on one flight, `service/traveller.py`), and the bookings of
+    that traveller are not counted again; any other booking stands for each traveller in it
+    (linked travellers where known, else its traveller count)."""
+    plain = sorted({i for ids in entries for i in ids if ":" not in i})
+    hits: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(plain):
+        q = select(hit.c.id, hit.c.traveller_id, hit.c.booking_id, hit.c.traveller_ref)
+        for h in conn.execute(q.where(hit.c.id.in_(chunk))):
+            hits[h.id] = (h.traveller_id or f"{h.booking_id}/{h.traveller_ref}", h.booking_id)
+    covered_by: dict[str, set[str]] = {}  # traveller id -> its bookings
+    for chunk in _chunks(sorted({t for t, _ in hits.values()})):
+        for m in conn.execute(
+            select(traveller_member.c.traveller_id, traveller_member.c.booking_id).where(
+                traveller_member.c.traveller_id.in_(chunk)
+            )
+        ):
+            covered_by.setdefault(m.traveller_id, set()).add(m.booking_id)
+    booking_ids = [i for i in plain if i not in hits]
+    members: dict[str, set[str]] = {}
+    counts: dict[str, int] = {}
+    for chunk in _chunks(booking_ids):
+        for b in conn.execute(select(booking.c.id, booking.c.travellers).where(booking.c.id.in_(chunk))):
+            counts[b.id] = int(b.travellers) if b.travellers else 1
+        for t in conn.execute(
+            select(traveller_member.c.booking_id, traveller_member.c.traveller_id).where(
+                traveller_member.c.booking_id.in_(chunk)
+            )
+        ):
+            members.setdefault(t.booking_id, set()).add(t.traveller_id)
+    people: set[str] = set()
+    for ids in entries:
+        covered: set[str] = set()
+        for i in ids:
+            if i in hits:
+                person, own = hits[i]
+                people.add(person)
+                covered |= covered_by.get(person, set()) | {own}
+        for i in ids:
+            if i in counts and i not in covered:
+                people.update(members.get(i) or {f"{i}/#{n}" for n in range(counts[i])})
+    return people
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 def statistics(engine: Engine, *, start: dt.datetime, end: dt.datetime) -> Art20Report:
     """The Art. 20 report for ``[start, end)`` (see the module docstring). Read-only: run
     `backfill_traveller_counts` first to count travellers of bookings stored before the
@@ -433,15 +508,17 @@ def statistics(engine: Engine, *, start: dt.datetime, end: dt.datetime) -> Art20
             .where(in_period)
             .group_by(booking.c.source)
         ).all()
-        exchanged: set[str] = set()
-        for (ids,) in conn.execute(
-            select(audit_entry.c.record_ids).where(
-                audit_entry.c.operation == Operation.DISCLOSURE.value,
-                audit_entry.c.at >= start,
-                audit_entry.c.at < end,
+        disclosed: list[list[str]] = [
+            [str(i) for i in json.loads(ids)]
+            for (ids,) in conn.execute(
+                select(audit_entry.c.record_ids).where(
+                    audit_entry.c.operation == Operation.DISCLOSURE.value,
+                    audit_entry.c.at >= start,
+                    audit_entry.c.at < end,
+                )
             )
-        ):
-            exchanged.update(json.loads(ids))
+        ]
+        exchanged = people_disclosed(conn, disclosed)
         hit_period = and_(hit.c.created_at >= start, hit.c.created_at < end)
         identified = conn.execute(
             select(func.count()).select_from(
