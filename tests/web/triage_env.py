@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from pnrguard.service.screening import import_watchlist
 from pnrguard.store.db import make_engine
 from pnrguard.web.app import create_app
 
-__all__ = ["triage_env"]
+__all__ = ["triage_env", "triage_sqlite"]
 
 
 def _populate(node: Node) -> Env:
@@ -63,11 +64,11 @@ def _populate(node: Node) -> Env:
     return Env(node, "", None, users, authority.id)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def triage_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
+@contextmanager
+def _serve(tmp_path: Path, kind: str) -> Iterator[Env]:
     url = f"sqlite:///{tmp_path / 'node.db'}"
     schema = ""
-    if request.param == "postgresql":
+    if kind == "postgresql":
         schema = f"t_{uuid.uuid4().hex[:12]}"
         admin = make_engine(PG_URL)
         with admin.begin() as conn:
@@ -89,3 +90,16 @@ def triage_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def triage_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
+    with _serve(tmp_path, request.param) as env:
+        yield env
+
+
+@pytest.fixture
+def triage_sqlite(tmp_path: Path) -> Iterator[Env]:
+    """`triage_env` on SQLite only (the browser walks)."""
+    with _serve(tmp_path, "sqlite") as env:
+        yield env
