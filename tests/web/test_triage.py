@@ -35,6 +35,11 @@ def _post(c: httpx.Client, page: str, action: str, data: dict[str, str]) -> http
     return c.post(action, data={**data, "csrf_token": token})
 
 
+def _decide(c: httpx.Client, hit_id: str, decision: str) -> httpx.Response:
+    page = f"/hits/{hit_id}"
+    return _post(c, page, f"{page}/decision", {"decision": decision, "reason": REASON})
+
+
 def _queue(env: Env, **f: object) -> list:  # type: ignore[type-arg]
     page = hit_queue(env.node.engine, env.node.keystore, page_size=500, filters=QueueFilter(**f))  # type: ignore[arg-type]
     return list(page.items)
@@ -296,26 +301,27 @@ def test_flight_page_landing_pages_and_dpo(triage_env: Env) -> None:
 
 
 def test_art20_counts_one_person_once(triage_env: Env) -> None:
-    """One transmitted traveller is one passenger exchanged, not one per id in the entry."""
+    """A transmitted traveller travelling alone is one passenger exchanged, not one per id in
+    the disclosure entry (booking, linked API record, hit, authority)."""
     env = triage_env
     env.set_policy(four_eyes=False)
-    hit_id = _queue(env, status=HitStatus.OPEN)[0].hit_id
+    with env.node.engine.connect() as conn:
+        alone = set(conn.execute(select(booking.c.id).where(booking.c.travellers == 1)).scalars())
+    hit_id = next(r.hit_id for r in _queue(env, status=HitStatus.OPEN) if _booking_of(env, r.hit_id) in alone)
     page = f"/hits/{hit_id}"
+    form = {"authority_id": env.authority_id, "purpose": "terrorist_offences"}
     with env.client(Role.ANALYST) as analyst:
-        _post(analyst, page, f"{page}/decision", {"decision": "confirm", "reason": REASON})
-        r = _post(
-            analyst,
-            page,
-            f"{page}/transmissions",
-            {
-                "authority_id": env.authority_id,
-                "purpose": "terrorist_offences",
-                "justification": "Alert for the national case 2026/41.",
-            },
-        )
+        assert _decide(analyst, hit_id, "confirm").status_code == 303
+        why = "Alert for the national case 2026/41."
+        r = _post(analyst, page, f"{page}/transmissions", {**form, "justification": why})
         assert r.status_code == 303
     [entry] = env.audit(operation=Operation.DISCLOSURE)
     assert len(entry.record_ids) >= 3  # booking, hit, authority: three ids, one person
     now = dt.datetime.now(dt.UTC)
     report = dpo.statistics(env.node.engine, start=now - dt.timedelta(days=1), end=now + dt.timedelta(days=1))
     assert report.passengers_exchanged == 1
+
+
+def _booking_of(env: Env, hit_id: str) -> str:
+    with env.node.engine.connect() as conn:
+        return str(conn.execute(select(hit.c.booking_id).where(hit.c.id == hit_id)).scalar_one())

@@ -12,10 +12,10 @@ Art. 20 statistics, as computed here for a period ``[start, end)``:
 - *passengers collected*: travellers in bookings first received in the period, per source
   (PNR, API). A passenger with both a PNR and an API record counts once in each: the two
   cannot be joined without identity data, and the report says so rather than guess.
-- *passengers exchanged*: distinct persons named by ``disclosure`` audit entries in the
-  period (every transfer to a competent authority or a peer PIU is one): a transmitted hit
-  is its traveller, with the PNR and API records linked to it; any other booking is each
-  of its travellers (`people_disclosed`).
+- *passengers exchanged*: distinct persons whose data ``disclosure`` audit entries in the
+  period carried (every transfer to a competent authority or a peer PIU is one): each
+  traveller of each booking disclosed, a traveller's linked PNR and API records counted
+  once; hit, authority and message ids are not people (`people_disclosed`).
 - *identified for further examination*: distinct travellers (one person on one flight,
   its PNR and API records linked, `service/traveller.py`) with a hit a person confirmed
   (Art. 6(5)) that was created in the period.
@@ -439,34 +439,21 @@ class Art20Report:
 
 
 def people_disclosed(conn: Connection, entries: Sequence[Sequence[str]]) -> set[str]:
-    """The distinct persons the disclosure entries' record ids name (issue 15: one traveller
-    counted once, not once per id in the entry).
+    """The distinct persons whose data the disclosure entries carried (issue 15: one
+    traveller counted once, not once per id in the entry).
 
-    An entry names booking ids, the hit id when a hit was transmitted, and prefixed ids
-    (``authority:``, ``peer:``, ``msg:``, ...). A hit stands for its traveller (the PNR and
-    API records of one person on one flight, `service/traveller.py`), and the bookings of
-    that traveller are not counted again; any other booking stands for each traveller in it
-    (linked travellers where known, else its traveller count)."""
+    An entry names booking ids, and also a hit id, ``authority:``, ``peer:``, ``msg:`` ...
+    ids, which are not people. A disclosed booking carries each of its travellers (the
+    package holds the whole booking); a traveller's PNR and API records are one person
+    (linked at ingest, `service/traveller.py`), so a transmission with the linked API record
+    counts the person once. Travellers of a booking stored before linking are counted by the
+    booking's traveller count."""
     plain = sorted({i for ids in entries for i in ids if ":" not in i})
-    hits: dict[str, tuple[str, str]] = {}
-    for chunk in _chunks(plain):
-        q = select(hit.c.id, hit.c.traveller_id, hit.c.booking_id, hit.c.traveller_ref)
-        for h in conn.execute(q.where(hit.c.id.in_(chunk))):
-            hits[h.id] = (h.traveller_id or f"{h.booking_id}/{h.traveller_ref}", h.booking_id)
-    covered_by: dict[str, set[str]] = {}  # traveller id -> its bookings
-    for chunk in _chunks(sorted({t for t, _ in hits.values()})):
-        for m in conn.execute(
-            select(traveller_member.c.traveller_id, traveller_member.c.booking_id).where(
-                traveller_member.c.traveller_id.in_(chunk)
-            )
-        ):
-            covered_by.setdefault(m.traveller_id, set()).add(m.booking_id)
-    booking_ids = [i for i in plain if i not in hits]
-    members: dict[str, set[str]] = {}
     counts: dict[str, int] = {}
-    for chunk in _chunks(booking_ids):
+    members: dict[str, set[str]] = {}
+    for chunk in _chunks(plain):
         for b in conn.execute(select(booking.c.id, booking.c.travellers).where(booking.c.id.in_(chunk))):
-            counts[b.id] = int(b.travellers) if b.travellers else 1
+            counts[b.id] = int(b.travellers or 0)
         for t in conn.execute(
             select(traveller_member.c.booking_id, traveller_member.c.traveller_id).where(
                 traveller_member.c.booking_id.in_(chunk)
@@ -474,16 +461,10 @@ def people_disclosed(conn: Connection, entries: Sequence[Sequence[str]]) -> set[
         ):
             members.setdefault(t.booking_id, set()).add(t.traveller_id)
     people: set[str] = set()
-    for ids in entries:
-        covered: set[str] = set()
-        for i in ids:
-            if i in hits:
-                person, own = hits[i]
-                people.add(person)
-                covered |= covered_by.get(person, set()) | {own}
-        for i in ids:
-            if i in counts and i not in covered:
-                people.update(members.get(i) or {f"{i}/#{n}" for n in range(counts[i])})
+    for bid, n in counts.items():
+        linked = members.get(bid, set())
+        people |= linked
+        people |= {f"{bid}/#{k}" for k in range(len(linked), max(n, 1 if not linked else 0))}
     return people
 
 

@@ -460,6 +460,8 @@ class HitPage:
                 {"feature": f.feature, "value": f.value, "explanation": f.explanation} for f in self.features
             ],
             "explanation": self.explanation,
+            "assignee": h.assignee,
+            "priority": h.priority,
             "review": {
                 "by": h.reviewed_by,
                 "at": h.reviewed_at.isoformat() if h.reviewed_at else None,

@@ -23,6 +23,7 @@ Why each rule (issue 15; docs/workspace.md, "Triage"):
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ from sqlalchemy.engine import Engine
 
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
-from pnrguard.protection.retention import RetentionProfile, months_before
+from pnrguard.protection.retention import RetentionProfile
 from pnrguard.protection.sensitive import SensitiveFilter
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.hit_queue import PRIORITIES
@@ -292,15 +293,16 @@ def suppressions(
 
 
 def _masked_at(first_seen: dt.datetime, months: int) -> dt.datetime:
-    """When a booking first seen at `first_seen` is masked: the inverse of
-    `months_before(now, months) >= first_seen`."""
+    """When a booking first seen at `first_seen` is masked: the first instant `t` with
+    `months_before(t, months) >= first_seen` (the retention run's rule)."""
     at = first_seen if first_seen.tzinfo else first_seen.replace(tzinfo=dt.UTC)
     total = at.year * 12 + at.month - 1 + months
     year, month0 = divmod(total, 12)
-    candidate = at.replace(year=year, month=month0 + 1, day=1) + dt.timedelta(days=at.day - 1)
-    while months_before(candidate, months) < at:  # clamped month ends
-        candidate += dt.timedelta(days=1)
-    return candidate
+    if at.day <= calendar.monthrange(year, month0 + 1)[1]:
+        return at.replace(year=year, month=month0 + 1)
+    # The day does not exist in that month (31 August + 6 months): masked as the next begins.
+    year, month0 = divmod(total + 1, 12)
+    return at.replace(year=year, month=month0 + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def lift_suppression(
