@@ -278,7 +278,21 @@ def test_flight_page_landing_pages_and_dpo(triage_env: Env) -> None:
         landing = analyst.get("/").text
         assert "Open hits on flights departing" in landing
         assert "Assigned to you" in landing
-    assert len(env.audit(operation=Operation.CONSULTATION)) == before  # counts only: nothing consulted
+        assert len(env.audit(operation=Operation.CONSULTATION)) == before  # counts only: nothing consulted
+        # Under a request, the flight's travellers are listed (a logged consultation).
+        token = csrf_from(analyst.get("/requests/new").text)
+        case = {"authority_id": env.authority_id, "case_reference": "CASE-2026/9", "csrf_token": token,
+                "purpose": "terrorist_offences", "reason": "Travel of the cell's members on this flight."}
+        assert analyst.post("/requests", data=case).status_code == 303
+        flight_page = analyst.get(url).text
+        assert "CASE-2026/9" in flight_page
+        action = re.search(r'formaction="(/requests/[0-9a-f]{32}/search)"', flight_page)
+        assert action
+        hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', flight_page))
+        found = analyst.post(action.group(1), data=hidden)
+        assert found.status_code == 200
+        assert any(n in found.text for n in names)
+    assert len(env.audit(operation=Operation.CONSULTATION)) > before  # the search under the request
     with env.client(Role.JUDICIAL) as judge:
         assert "Unmasking decisions pending" in judge.get("/").text
     with env.client(Role.DPO) as officer:

@@ -28,7 +28,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
@@ -42,7 +42,7 @@ from pnrguard.store import hit_notes
 from pnrguard.store import screening as hits_store
 from pnrguard.store.hit_notes import NoteKind
 from pnrguard.store.repository import new_id
-from pnrguard.store.screening import HitStatus, hit, suppression, watchlist
+from pnrguard.store.screening import HitStatus, hit, suppression
 from pnrguard.store.tables import booking
 from pnrguard.store.workspace import transmission
 
@@ -106,14 +106,14 @@ def assignable(engine: Engine) -> list[str]:
 
 def _log(
     audit: AuditPort,
-    conn: object,
+    conn: Connection,
     user: Account,
     purpose: Purpose,
     ids: list[str],
     counts: dict[str, int],
     ref: str,
 ) -> None:
-    _audit_for(audit, conn).append(  # type: ignore[arg-type]
+    _audit_for(audit, conn).append(
         actor=user.username, role=user.role.value, operation=Operation.ALTERATION, purpose=purpose,
         record_ids=ids, counts=counts, reference=ref,
     )  # fmt: skip
@@ -248,16 +248,17 @@ class SuppressionRow:
     until_entry_changes: bool
 
 
-def _match_label(match_key: str, names: dict[str, str]) -> str:
+def _match_label(match_key: str) -> str:
+    """"list:<name>:<entry id>" -> "list <name> <entry id>"; "rule:<id>" -> "rule <id>"."""
     kind, _, rest = match_key.partition(":")
     if kind == "list":
         name, _, entity = rest.partition(":")
-        return f"list {names.get(name, name)} {entity}"
+        return f"list {name} {entity}"
     return f"rule {rest}"
 
 
 def suppressions(
-    engine: Engine, *, profile: RetentionProfile, now: dt.datetime, offset: int = 0, limit: int = 25
+    engine: Engine, *, profile: RetentionProfile, offset: int = 0, limit: int = 25
 ) -> tuple[list[SuppressionRow], int]:
     """The standing suppressions, those ending soonest first, and their total."""
     months = profile.mask_after_months
@@ -275,11 +276,10 @@ def suppressions(
             .offset(offset)
             .limit(limit)
         ).all()  # fmt: skip
-        names = {w.name: w.name for w in conn.execute(select(watchlist.c.name))}
     out = [
         SuppressionRow(
             hit_id=r.hit_id,
-            match=_match_label(r.match_key, names),
+            match=_match_label(r.match_key),
             purpose=Purpose(r.purpose),
             created_at=r.created_at,
             created_by=r.created_by,
@@ -288,7 +288,6 @@ def suppressions(
         )
         for r in rows
     ]
-    del now
     return out, total
 
 

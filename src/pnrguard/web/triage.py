@@ -112,7 +112,7 @@ def _suppressions_page(
     node = node_of(request)
     profile = get_profile(node.settings.retention_profile)
     rows, total = triage.suppressions(
-        node.engine, profile=profile, now=node.clock(), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        node.engine, profile=profile, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     return render(
         request,
