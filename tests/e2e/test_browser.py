@@ -140,7 +140,7 @@ def test_judge_approves_an_unmasking_request(env: Env, shots: Path) -> None:  # 
         page = browser.new_context(viewport={"width": 1200, "height": 860}).new_page()
         browser_log_in(page, base, "u-judicial", PASSWORD)
         page.wait_for_url(f"{base}/")
-        page.get_by_role("link", name="Unmasking").click()
+        page.get_by_role("link", name="Unmasking", exact=True).click()  # the menu
         expect(page.get_by_role("heading", name="Unmasking requests to decide")).to_be_visible()
         page.get_by_role("link", name="Decide").first.click()
         expect(page.get_by_text(REASON)).to_be_visible()
