@@ -218,7 +218,7 @@ def test_art20_statistics_on_a_known_dataset(engine: Engine) -> None:
     assert r.bookings == {"PNR": 3}
     assert r.passengers_collected == {"PNR": 6}
     assert r.bookings_without_count == 0
-    assert r.passengers_exchanged == 2
+    assert r.passengers_exchanged == 4  # every traveller of the bookings disclosed: a (3) and b (1)
     assert r.identified_for_further_examination == 2  # (a, 1) and (b, 1)
     assert (r.hits, r.confirmed_hits) == (5, 3)
     per = {(p.kind, p.name): (p.hits, p.confirmed) for p in r.per_rule_or_list}

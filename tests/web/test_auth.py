@@ -123,7 +123,7 @@ def test_login_redirects_only_to_local_paths(env: Env) -> None:
             data={"username": "u-dpo", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"},
         )
         assert r.status_code == 303
-        assert r.headers["location"] == "/login/totp?next=%2Fhits"
+        assert r.headers["location"] == "/login/totp?next=%2F"  # the DPO lands on what waits
         done = second_factor(c, "u-dpo", r.headers["location"])
     assert done.status_code == 303
-    assert done.headers["location"] == "/hits"
+    assert done.headers["location"] == "/"

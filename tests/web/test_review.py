@@ -80,7 +80,7 @@ def test_dismiss_then_no_transmission(env: Env) -> None:
         t = c.post(
             f"/hits/{hit_id}/transmissions",
             data={"authority_id": env.authority_id, "purpose": "terrorist_offences",
-                  "justification": "x", "csrf_token": token},
+                  "justification": "alert for the national case", "csrf_token": token},
         )  # fmt: skip
     assert t.status_code == 409  # only confirmed hits are transmitted
     assert hit_id in env.hit_ids("dismissed")
@@ -156,7 +156,7 @@ def test_without_four_eyes_the_proposal_is_the_release(env: Env) -> None:
         r = c.post(
             f"/hits/{hit_id}/transmissions",
             data={"authority_id": env.authority_id, "purpose": "terrorist_offences",
-                  "justification": "urgent", "csrf_token": token},
+                  "justification": "urgent: the flight leaves today", "csrf_token": token},
         )  # fmt: skip
         assert "done=released" in r.headers["location"]
     assert len(env.audit(operation=Operation.DISCLOSURE)) == 1
@@ -180,7 +180,7 @@ def test_masked_booking_never_shows_names(db_env: Env) -> None:
         r = c.post(
             f"/hits/{hit_id}/transmissions",
             data={"authority_id": env.authority_id, "purpose": "terrorist_offences",
-                  "justification": "masked data only", "csrf_token": token},
+                  "justification": "masked data only, for the case", "csrf_token": token},
         )  # fmt: skip
     # Art. 12(3): no transmission of a masked booking without a decided judicial unmasking.
     assert r.status_code == 403
@@ -202,7 +202,7 @@ def test_queue_pagination_and_order(env: Env) -> None:
     assert sorted(seen) == env.hit_ids()
     assert len(set(seen)) == total
     dates = [i.flight_date for i in seen_rows(pages)]
-    assert dates == sorted(dates)
+    assert dates == sorted(dates, reverse=True)  # all departed: the most recent first (issue 15)
     assert pages[0].pages == len(pages)
     assert not pages[0].has_previous
     assert pages[0].has_next

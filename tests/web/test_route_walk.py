@@ -60,6 +60,14 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/api/hits/{hit_id}"): READERS,
     ("POST", "/hits/{hit_id}/decision"): REVIEWERS,
     ("POST", "/hits/{hit_id}/transmissions"): REVIEWERS,
+    ("POST", "/hits/{hit_id}/assign"): REVIEWERS,
+    ("POST", "/hits/{hit_id}/priority"): REVIEWERS,
+    ("POST", "/hits/{hit_id}/notes"): REVIEWERS,
+    ("POST", "/hits/{hit_id}/reopen"): frozenset({S}),
+    ("GET", "/suppressions"): READERS,
+    ("POST", "/suppressions/{hit_id}/lift"): frozenset({S}),
+    ("POST", "/transmissions/{transmission_id}/withdraw"): REVIEWERS,
+    ("GET", "/flights/{flight}/{date}"): READERS,
     ("GET", "/dpo/statistics"): frozenset({D}),
     ("GET", "/quality"): frozenset({Role.ADMIN, Role.SUPERVISOR, D}),
     ("GET", "/quality.csv"): frozenset({Role.ADMIN, Role.SUPERVISOR, D}),
@@ -161,6 +169,8 @@ def _concrete(path: str) -> str:
         .replace("{account_id}", "0" * 32)
         .replace("{change_id}", "0" * 32)
         .replace("{link}", "0" * 32)
+        .replace("{flight}", "MU103")
+        .replace("{date}", "2026-01-01")
         .replace("/static", "/static/workspace.css")
     )
 

@@ -54,12 +54,15 @@ __all__ = [
     "package",
     "propose_transmission",
     "reject_transmission",
+    "withdraw_transmission",
 ]
 
 PACKAGE_FORMAT = "pnrguard-disclosure/1"
 AuditFactory = Callable[[Connection], AuditLog]
 Clock = Callable[[], dt.datetime]
 _MAX_TEXT = 2000
+#: A justification says why this person's data goes to this authority: more than a word.
+MIN_JUSTIFICATION = 20
 _CODE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -67,10 +70,12 @@ def purpose_label(p: Purpose | str) -> str:
     return str(Purpose(p).value).replace("_", " ").capitalize()
 
 
-def _reason(text: str, what: str) -> str:
+def _reason(text: str, what: str, *, minimum: int = 1) -> str:
     text = text.strip()
     if not text:
         raise InputError(f"{what} is mandatory")
+    if len(text) < minimum:
+        raise InputError(f"{what} states why (at least {minimum} characters)")
     if len(text) > _MAX_TEXT:
         raise InputError(f"{what} has at most {_MAX_TEXT} characters")
     return text
@@ -145,14 +150,14 @@ def propose_transmission(
         raise InputError("unknown purpose") from None
     if purpose not in INVESTIGATIVE_PURPOSES:
         raise InputError("a transmission serves terrorism or an Annex II offence")
-    justification = _reason(justification, "a justification")
+    justification = _reason(justification, "a justification", minimum=MIN_JUSTIFICATION)
     now = clock()
     with engine.begin() as conn:
         authority = store.get_authority(conn, authority_id)
         if authority is None:
             raise NotFoundError("no such competent authority")
         if hit_id is not None:
-            h = hits_store.get_hit(conn, hit_id)
+            h = hits_store.get_hit(conn, hit_id, for_update=True)  # one proposal at a time
             if h.status is not HitStatus.CONFIRMED:
                 raise ConflictError(f"hit {hit_id} is {h.status.value}: only confirmed hits are transmitted")
             target, version = h.booking_id, h.booking_version
@@ -170,6 +175,15 @@ def propose_transmission(
             version = BookingRepository(conn, keystore).summary(booking_id).latest_version
         else:
             raise InputError("a transmission names a hit, or a request and a booking")
+        standing = store.standing_transmission(
+            conn, authority_id=authority_id, hit_id=hit_id,
+            request_id=None if hit_id is not None else request_id, booking_id=target,
+        )  # fmt: skip
+        if standing is not None:
+            raise ConflictError(
+                f"already {'released' if standing.status == 'released' else 'proposed'} to this "
+                f"authority: transmission {standing.id}"
+            )
         if BookingRepository(conn, keystore).summary(target).state == "deleted":
             raise ConflictError("the booking was deleted")
         _only_unmasked(conn, target, user=user, purpose=purpose, now=now)
@@ -340,6 +354,47 @@ def reject_transmission(
         rec = store.get_transmission(conn, transmission_id)
         assert rec is not None
         return _opened(TextKeys(conn, keystore), rec)
+
+
+def withdraw_transmission(
+    transmission_id: str,
+    *,
+    user: Account,
+    reason: str,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+    clock: Clock,
+) -> TransmissionRecord:
+    """The proposer takes a pending transmission back (with a reason): nothing leaves, and
+    the same transmission may be proposed again later."""
+    if user.role not in _TRANSMITTERS:
+        raise ForbiddenError("only analysts and supervisors transmit")
+    reason = _reason(reason, "a withdrawal reason")
+    now = clock()
+    with engine.begin() as conn:
+        rec = store.get_transmission(conn, transmission_id, for_update=True)
+        if rec is None:
+            raise NotFoundError("no such transmission")
+        if rec.proposed_by != user.username:
+            raise ForbiddenError("only the person who proposed it withdraws a transmission")
+        sealed = _seal(TextKeys(conn, keystore), rec, reason, "decision_reason")
+        if not store.decide_transmission(
+            conn, transmission_id, status="withdrawn", by=user.username, at=now, reason=sealed
+        ):
+            raise ConflictError(f"transmission {transmission_id} is {rec.status}")
+        audit(conn).append(
+            actor=user.username,
+            role=user.role.value,
+            operation=Operation.ALTERATION,
+            purpose=Purpose(rec.purpose),
+            record_ids=[rec.booking_id, *([rec.hit_id] if rec.hit_id else [])],
+            counts={"transmissions.withdrawn": 1},
+            reference=rec.id,
+        )
+        out = store.get_transmission(conn, transmission_id)
+        assert out is not None
+        return _opened(TextKeys(conn, keystore), out)
 
 
 def get_transmission(

@@ -12,8 +12,10 @@ Art. 20 statistics, as computed here for a period ``[start, end)``:
 - *passengers collected*: travellers in bookings first received in the period, per source
   (PNR, API). A passenger with both a PNR and an API record counts once in each: the two
   cannot be joined without identity data, and the report says so rather than guess.
-- *passengers exchanged*: distinct booking ids named by ``disclosure`` audit entries in the
-  period (every transfer to a competent authority or a peer PIU is one).
+- *passengers exchanged*: distinct persons whose data ``disclosure`` audit entries in the
+  period carried (every transfer to a competent authority or a peer PIU is one): each
+  traveller of each booking disclosed, a traveller's linked PNR and API records counted
+  once; hit, authority and message ids are not people (`people_disclosed`).
 - *identified for further examination*: distinct travellers (one person on one flight,
   its PNR and API records linked, `service/traveller.py`) with a hit a person confirmed
   (Art. 6(5)) that was created in the period.
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.models import AuditEntry, Operation, Purpose, format_time
 from pnrguard.csvsafe import safe_writer
@@ -54,6 +56,7 @@ from pnrguard.store.screening import hit, watchlist
 from pnrguard.store.tables import booking
 from pnrguard.store.tally import travellers_counted
 from pnrguard.store.texts import TextKeys, open_text
+from pnrguard.store.traveller import traveller_member
 
 __all__ = [
     "ApprovalRecord",
@@ -212,6 +215,24 @@ def approvals(engine: Engine, *, status: str | None = None) -> list[ApprovalReco
     ]
 
 
+def account_names(engine: Engine) -> dict[str, str]:
+    """Who an account id or username is, as the DPO reads it ("alice, Analyst"): unmasking
+    requests and decisions store account ids, other records usernames (issue 15: the DPO's
+    pages named people by 32-character ids)."""
+    from pnrguard.service.accounts import Role
+    from pnrguard.store.accounts import account
+
+    out: dict[str, str] = {}
+    with engine.connect() as conn:
+        for r in conn.execute(select(account.c.id, account.c.username, account.c.role)):
+            try:
+                label = Role(r.role).label
+            except ValueError:
+                label = str(r.role)
+            out[r.id] = out[r.username] = f"{r.username}, {label}"
+    return out
+
+
 def _t(at: dt.datetime | None) -> str:
     return format_time(at) if at is not None else ""
 
@@ -345,6 +366,39 @@ class Art20Report:
         return sum(self.passengers_collected.values())
 
 
+def people_disclosed(conn: Connection, entries: Sequence[Sequence[str]]) -> set[str]:
+    """The distinct persons whose data the disclosure entries carried (issue 15: one
+    traveller counted once, not once per id in the entry).
+
+    An entry names booking ids, and also a hit id, ``authority:``, ``peer:``, ``msg:`` ...
+    ids, which are not people. A disclosed booking carries each of its travellers (the
+    package holds the whole booking); a traveller's PNR and API records are one person
+    (linked at ingest, `service/traveller.py`), so a transmission with the linked API record
+    counts the person once. A booking stored before linking (no member rows) counts as one
+    person: its traveller count is not kept per booking (Art. 12(2)(a), `store.tally`)."""
+    plain = sorted({i for ids in entries for i in ids if ":" not in i})
+    found: set[str] = set()
+    members: dict[str, set[str]] = {}
+    for chunk in _chunks(plain):
+        found.update(conn.execute(select(booking.c.id).where(booking.c.id.in_(chunk))).scalars())
+        for t in conn.execute(
+            select(traveller_member.c.booking_id, traveller_member.c.traveller_id).where(
+                traveller_member.c.booking_id.in_(chunk)
+            )
+        ):
+            members.setdefault(t.booking_id, set()).add(t.traveller_id)
+    people: set[str] = set()
+    for bid in found:
+        linked = members.get(bid, set())
+        people |= linked or {f"{bid}/#0"}
+    return people
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 def statistics(engine: Engine, *, start: dt.datetime, end: dt.datetime) -> Art20Report:
     """The Art. 20 report for ``[start, end)`` (see the module docstring). Read-only.
 
@@ -357,15 +411,17 @@ def statistics(engine: Engine, *, start: dt.datetime, end: dt.datetime) -> Art20
         per_source = conn.execute(
             select(booking.c.source, func.count()).where(in_period).group_by(booking.c.source)
         ).all()
-        exchanged: set[str] = set()
-        for (ids,) in conn.execute(
-            select(audit_entry.c.record_ids).where(
-                audit_entry.c.operation == Operation.DISCLOSURE.value,
-                audit_entry.c.at >= start,
-                audit_entry.c.at < end,
+        disclosed: list[list[str]] = [
+            [str(i) for i in json.loads(ids)]
+            for (ids,) in conn.execute(
+                select(audit_entry.c.record_ids).where(
+                    audit_entry.c.operation == Operation.DISCLOSURE.value,
+                    audit_entry.c.at >= start,
+                    audit_entry.c.at < end,
+                )
             )
-        ):
-            exchanged.update(json.loads(ids))
+        ]
+        exchanged = people_disclosed(conn, disclosed)
         hit_period = and_(hit.c.created_at >= start, hit.c.created_at < end)
         identified = conn.execute(
             select(func.count()).select_from(

@@ -29,12 +29,12 @@ from pnrguard.service.hit_recording import (
 )
 from pnrguard.store import screening as store
 from pnrguard.store.repository import BookingRepository
-from pnrguard.store.texts import TextKeys, seal_text
 from pnrguard.store.screening import (
     HitKind,
     HitRecord,
     HitStatus,
 )
+from pnrguard.store.texts import TextKeys, seal_text
 
 _MAX_REASON = 2000
 

@@ -25,13 +25,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
 from pnrguard.domain.model import Booking, Leg, Traveller, to_dict
-from pnrguard.errors import CryptoError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.criteria import Rule
 from pnrguard.screening.criteria_view import booking_view as criteria_booking_view
@@ -43,17 +42,19 @@ from pnrguard.screening.score import explain
 from pnrguard.screening.screener import Screener
 from pnrguard.service import unmasking
 from pnrguard.service.accounts import Account, Role
+from pnrguard.service.hit_queue import PAGE_SIZE, QueueRow, hit_queue
 from pnrguard.service.screening import ReviewDecision, person_query, review_hit
 from pnrguard.service.traveller import Discrepancy, discrepancies
 from pnrguard.store import screening as hits_store
 from pnrguard.store.repository import BookingRepository, BookingSummary
-from pnrguard.store.screening import HitKind, HitRecord, HitStatus, hit
+from pnrguard.store.screening import HitKind, HitRecord, HitStatus
 from pnrguard.store.tables import booking
 from pnrguard.store.texts import TextKeys, open_text
 from pnrguard.store.traveller import members_of_travellers, sources_of_hit
 
 __all__ = [
     "MASKED",
+    "PAGE_SIZE",
     "BookingView",
     "HitPage",
     "Page",
@@ -355,147 +356,7 @@ class Page(Generic[T]):
         return self.number < self.pages
 
 
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    """A hit in the queue: ids, flight and scores; never a name."""
-
-    hit_id: str
-    status: HitStatus
-    kind: HitKind
-    purpose: Purpose
-    score: float
-    match: str  # "list <name>" or "rule <id> v<n>"
-    booking_state: str
-    flight: str
-    origin: str
-    destination: str
-    flight_date: dt.date | None
-    departure: Moment | None
-    created_at: dt.datetime
-    #: The sources of the matched person ("PNR + API"), and fields they disagree on.
-    sources: str = ""
-    conflicts: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "hit_id": self.hit_id,
-            "sources": self.sources,
-            "conflicts": self.conflicts,
-            "status": self.status.value,
-            "kind": self.kind.value,
-            "purpose": self.purpose.value,
-            "score": self.score,
-            "match": self.match,
-            "booking_state": self.booking_state,
-            "flight": self.flight,
-            "origin": self.origin,
-            "destination": self.destination,
-            "flight_date": self.flight_date.isoformat() if self.flight_date else None,
-            "departure": self.departure.to_json() if self.departure else None,
-            "created_at": self.created_at.isoformat(),
-        }
-
-
-PAGE_SIZE = 25
-
-
-def r_source(row: Any) -> str:
-    """The source of a hit's own booking (a hit stored before linking has no traveller)."""
-    return str(row.b_source)
-
-
-def hit_queue(
-    engine: Engine, keystore: KeyStore, *, status: HitStatus | None, page: int = 1, page_size: int = PAGE_SIZE
-) -> Page[QueueRow]:
-    """Hits with `status` (None: all), by departure: day and flight from the clear booking
-    columns in SQL, then the exact departure time within the page.
-
-    Why not exactly by time across pages: the departure time is itinerary content, stored
-    encrypted; decrypting every hit's booking to sort would cost one decryption per hit per
-    view. The day-and-flight order is exact for flights on different days and the same
-    flight; within a day the page shows times and is sorted by them. Reading the flight
-    time is not logged as a consultation: it is the schedule of a flight, not data about a
-    person, and no identity key is used.
-    """
-    page = max(page, 1)
-    cond = [] if status is None else [hit.c.status == status.value]
-    with engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(hit).where(*cond)).scalar_one())
-        wl_names = {w.id: w.name for w in hits_store.list_watchlists(conn)}
-        q = (
-            select(
-                hit,
-                booking.c.state.label("b_state"),
-                booking.c.source.label("b_source"),
-                booking.c.flight_carrier,
-                booking.c.flight_number,
-                booking.c.flight_date,
-                booking.c.origin,
-                booking.c.destination,
-            )
-            .select_from(hit.join(booking, and_(booking.c.id == hit.c.booking_id)))
-            .where(*cond)
-            .order_by(
-                booking.c.flight_date.is_(None),
-                booking.c.flight_date,
-                booking.c.flight_carrier,
-                booking.c.flight_number,
-                hit.c.created_at,
-                hit.c.id,
-            )
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-        rows = conn.execute(q).all()
-        repo = BookingRepository(conn, keystore)
-        people = members_of_travellers(conn, {r.traveller_id for r in rows if r.traveller_id})
-        items: list[QueueRow] = []
-        for r in rows:
-            rec = HitRecord.from_row(r)
-            members = people.get(rec.traveller_id or "", [])
-            sources = " + ".join(sorted({m.source for m in members}, reverse=True)) or r_source(r)
-            conflicts = ",".join(sorted({c for m in members for c in m.conflicts.split(",") if c}))
-            departure: Moment | None = None
-            if r.b_state != "deleted":
-                try:
-                    b = repo.get(rec.booking_id, version=rec.booking_version, include_identity=False)
-                except (NotFoundError, CryptoError):
-                    b = None
-                leg = (b.reported_flight or (b.itinerary[0] if b.itinerary else None)) if b else None
-                if leg is not None:
-                    departure = moment(leg.departure, leg.origin)
-            if rec.kind is HitKind.WATCHLIST:
-                match = f"list {wl_names.get(rec.watchlist_id or -1, '?')}"
-            else:
-                match = f"rule {rec.rule_id} v{rec.rule_version}"
-            items.append(
-                QueueRow(
-                    rec.id,
-                    rec.status,
-                    rec.kind,
-                    rec.purpose,
-                    rec.score,
-                    match,
-                    r.b_state,
-                    f"{r.flight_carrier}{r.flight_number}",
-                    r.origin,
-                    r.destination,
-                    r.flight_date,
-                    departure,
-                    rec.created_at,
-                    sources,
-                    conflicts,
-                )
-            )
-    items.sort(
-        key=lambda i: (
-            i.flight_date is None,
-            i.flight_date or dt.date.min,
-            i.departure.utc if i.departure and i.departure.utc else dt.datetime.max.replace(tzinfo=dt.UTC),
-            i.flight,
-        )
-    )
-    return Page(items, page, page_size, total)
+# The queue itself lives in `service.hit_queue` (re-exported here for callers).
 
 
 # --- the hit page ------------------------------------------------------------------------
@@ -599,6 +460,8 @@ class HitPage:
                 {"feature": f.feature, "value": f.value, "explanation": f.explanation} for f in self.features
             ],
             "explanation": self.explanation,
+            "assignee": h.assignee,
+            "priority": h.priority,
             "review": {
                 "by": h.reviewed_by,
                 "at": h.reviewed_at.isoformat() if h.reviewed_at else None,

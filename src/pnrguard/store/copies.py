@@ -8,7 +8,7 @@ is the one place that knows every such item (listed in `store/inventory.py`):
 
 - **At masking** (`mask_copies`, called by `lifecycle.mask_bookings` in the same
   transaction, while the booking's identity key is in hand):
-  free texts (hit review reasons, transmission justifications and decisions, rectification
+  free texts (hit review reasons and notes, transmission justifications and decisions, rectification
   decisions) are *sealed*: encrypted under the booking's identity key, which masking itself
   seals, so they open only on the judicial-unmasking path (Art. 12(3)); identity digests are
   retired (hit `person_digest` set NULL, suppression rows deleted), so a guessed identity
@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection
 from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.store.db import metadata
 from pnrguard.store.exchange import exchange_message
+from pnrguard.store.hit_notes import hit_note
 from pnrguard.store.lifecycle import (
     rectification_request,
     unmasking_approval,
@@ -256,6 +257,7 @@ def mask_copies(
     # Every free-text column about these bookings: (table, its booking-id column, texts).
     targets: tuple[tuple[Table, tuple[str, ...]], ...] = (
         (hit, ("review_reason",)),
+        (hit_note, ("text",)),
         (transmission, ("justification", "decision_reason")),
         (rectification_request, ("decision_reason",)),
     )
@@ -304,6 +306,12 @@ def delete_copies(conn: Connection, ids: Sequence[str], *, at: dt.datetime) -> C
                 update(hit)
                 .where(hit.c.booking_id.in_(chunk))
                 .values(review_reason=None, features=[], score=0.0)
+            ).rowcount
+            or 0
+        )
+        counts.texts += int(
+            conn.execute(
+                update(hit_note).where(hit_note.c.booking_id.in_(chunk)).values(text=None)
             ).rowcount
             or 0
         )

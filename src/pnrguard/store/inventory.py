@@ -191,6 +191,14 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "erased (NULL); the key that encrypted it is destroyed too",
     ),
     PersonalColumn(
+        "hit_note",
+        "text",
+        "traveller: an analyst's note, a reopening reason, a decision set aside",
+        _TEXT_BOOKING,
+        "sealed with the identity key: shown as [masked] unless a decided judicial unmasking covers it",
+        "erased (NULL); the key that encrypted it is destroyed too",
+    ),
+    PersonalColumn(
         "hit",
         "features",
         "traveller: per-feature match scores",
@@ -550,6 +558,13 @@ TABLES: dict[str, TableRule] = {
             False,
             "a lead's disclosure to the FIU (ids, codes, package digest): deleted with the lead",
             "Art. 6(2)(a), 13(6)",
+            _BY_SHRED,
+        ),
+        TableRule(
+            "hit_note",
+            True,
+            "notes and reopening reasons: encrypted under the booking's keys, erased with the booking",
+            "Art. 6(5), 12",
             _BY_SHRED,
         ),
         TableRule(
@@ -1028,6 +1043,17 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "created_at": _TIME,
         "reviewed_by": _STAFF,
         "reviewed_at": _TIME,
+        "assignee": _STAFF,
+        "priority": _COUNT,
+    },
+    "hit_note": {
+        "id": _ID,
+        "hit_id": _ID,
+        "booking_id": _ID,
+        "kind": _CODE,
+        "status": _CODE,
+        "created_by": _STAFF,
+        "created_at": _TIME,
     },
     "search_token": {"field": _CODE, "booking_id": _ID, "traveller_ref": "ref within the booking"},
     "traveller_member": {

@@ -198,6 +198,10 @@ hit = Table(
     # 0015_traveller: the linked traveller (one person on one flight, PNR and API): one hit
     # per traveller and match key; a second source attaches in `hit_source`.
     Column("traveller_id", String(ID_LENGTH), nullable=True),
+    # 0021_triage: who works on the hit (a username; NULL: nobody yet) and its priority
+    # (0 normal, 1 high, 2 urgent). Staff data and a number: nothing about the traveller.
+    Column("assignee", String(64), nullable=True),
+    Column("priority", Integer, nullable=False, server_default="0"),
     UniqueConstraint("booking_id", "traveller_ref", "match_key"),
     ForeignKeyConstraint(
         ["watchlist_id", "list_version"], ["watchlist_version.watchlist_id", "watchlist_version.version"]
@@ -216,6 +220,7 @@ hit = Table(
     Index("ix_hit_watchlist_entity", "watchlist_id", "entity_id"),
     Index("ix_hit_rule_id", "rule_id"),
     Index("ix_hit_traveller_id", "traveller_id", "match_key"),
+    Index("ix_hit_assignee_status", "assignee", "status"),
 )
 
 suppression = Table(
@@ -647,6 +652,8 @@ class HitRecord:
     reviewed_at: dt.datetime | None = None
     review_reason: str | None = None
     traveller_id: str | None = None
+    assignee: str | None = None
+    priority: int = 0
 
     @classmethod
     def from_row(cls, r: Row[Any]) -> HitRecord:
@@ -673,6 +680,8 @@ class HitRecord:
             reviewed_at=r.reviewed_at,
             review_reason=r.review_reason,
             traveller_id=r.traveller_id,
+            assignee=getattr(r, "assignee", None),
+            priority=int(getattr(r, "priority", 0) or 0),
         )
 
     @property

@@ -61,7 +61,8 @@ __all__ = [
 
 AUTHORITY_KINDS = ("national", "piu", "europol", "third_country")
 REQUEST_STATUSES = ("open", "answered", "refused")
-TRANSMISSION_STATUSES = ("pending", "released", "rejected")
+#: ``withdrawn``: the proposer took a pending transmission back (0021_triage); nothing left.
+TRANSMISSION_STATUSES = ("pending", "released", "rejected", "withdrawn")
 
 
 
@@ -370,6 +371,27 @@ def get_transmission(
     if for_update:
         q = q.with_for_update()
     r = conn.execute(q).first()
+    return None if r is None else TransmissionRecord.from_row(r)
+
+
+def standing_transmission(
+    conn: Connection,
+    *,
+    authority_id: str,
+    hit_id: str | None = None,
+    request_id: str | None = None,
+    booking_id: str | None = None,
+) -> TransmissionRecord | None:
+    """A pending or released transmission of the same thing to the same authority: a
+    proposal that would repeat it is refused (issue 15)."""
+    q = select(transmission).where(
+        transmission.c.authority_id == authority_id, transmission.c.status.in_(("pending", "released"))
+    )
+    if hit_id is not None:
+        q = q.where(transmission.c.hit_id == hit_id)
+    else:
+        q = q.where(transmission.c.request_id == request_id, transmission.c.booking_id == booking_id)
+    r = conn.execute(q.order_by(transmission.c.proposed_at).limit(1)).first()
     return None if r is None else TransmissionRecord.from_row(r)
 
 

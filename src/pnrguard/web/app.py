@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select, text
 
 from pnrguard import __version__
 from pnrguard.errors import PnrguardError
+from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.hit_queue import QueueFilter, hit_queue
+from pnrguard.service.landing import waiting_for
 from pnrguard.store.tables import booking, booking_version, message
 from pnrguard.web import exchange_views, workspace
 from pnrguard.web.auth import ANY_HUMAN, require_role
@@ -30,7 +33,9 @@ from pnrguard.web.hsts import HstsMiddleware
 from pnrguard.web.leads import router as leads_router
 from pnrguard.web.links import router as links_router
 from pnrguard.web.quality import router as quality_router
+from pnrguard.web.triage import router as triage_router
 from pnrguard.web.unmasking import router as unmasking_router
+from pnrguard.web.views import render
 from pnrguard.web.watchlists import router as watchlists_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -68,12 +73,24 @@ def create_app(node: Node) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", response_class=HTMLResponse, dependencies=[Depends(require_role(*ANY_HUMAN))])
-    def overview(request: Request) -> HTMLResponse:
-        return TEMPLATES.TemplateResponse(
+    @app.get("/", response_class=HTMLResponse)
+    def overview(request: Request, user: Account = Depends(require_role(*ANY_HUMAN))) -> Response:  # noqa: B008
+        # Each role lands on what waits for it (service/landing.py): counts and links only.
+        now = node.clock()
+        departing = None
+        if user.role in (Role.ANALYST, Role.SUPERVISOR):
+            departing = hit_queue(
+                node.engine, node.keystore, page=1, page_size=10, now=now,
+                filters=QueueFilter(when="departing"),
+            )  # fmt: skip
+        return render(
             request,
             "overview.html",
-            {"node_name": node.settings.node_name, "counts": overview_counts(node)},
+            {
+                "counts": overview_counts(node),
+                "waiting": waiting_for(node.engine, user, now=now),
+                "departing": departing,
+            },
         )
 
     @app.get("/api/overview", dependencies=[Depends(require_role(*ANY_HUMAN))])
@@ -91,5 +108,6 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(leads_router)
     app.include_router(watchlists_router)
     app.include_router(quality_router)
+    app.include_router(triage_router)
     app.add_middleware(HstsMiddleware, force=app.state.auth_settings.cookie_secure is True)
     return app

@@ -215,7 +215,9 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def landing(account: Account) -> str:
-    return "/hits" if account.role in (Role.ANALYST, Role.SUPERVISOR, Role.DPO) else "/"
+    """Where a person lands after login: an analyst on the queue (open hits, flights about
+    to leave first), everyone else on what waits for their role (`service/landing.py`)."""
+    return "/hits" if account.role is Role.ANALYST else "/"
 
 
 def start_session(

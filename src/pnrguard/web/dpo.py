@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -18,14 +19,17 @@ from fastapi.responses import Response
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.service import dpo
 from pnrguard.service.accounts import Account, Role
+from pnrguard.service.review import Page
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.views import render, with_headers
+from pnrguard.web.views import PageNumber, render, with_headers
 
 __all__ = ["bar_chart_svg", "router"]
 
 router = APIRouter(prefix="/dpo")
 _DPO = Depends(require_role(Role.DPO))
 _MAX_ROWS = 2_000
+#: Audit entries per page.
+AUDIT_PAGE = 50
 
 
 def _day(text: str | None, default: dt.datetime) -> dt.datetime:
@@ -131,14 +135,21 @@ def _audit_entries(request: Request) -> list[object]:
 
 
 @router.get("/audit", include_in_schema=False)
-def audit_page(request: Request, _: Account = _DPO) -> Response:
+def audit_page(request: Request, page: PageNumber = 1, _: Account = _DPO) -> Response:
+    # Paged, newest first (issue 15: 1,589 entries made one 190,000-pixel page); the CSV
+    # export keeps every entry the search matched.
     entries = _audit_entries(request)
+    total = len(entries)
+    newest_first = entries[::-1][(page - 1) * AUDIT_PAGE : page * AUDIT_PAGE]
+    keep = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return render(
         request,
         "dpo_audit.html",
         {
-            "entries": entries[-_MAX_ROWS:][::-1],
-            "total": len(entries),
+            "entries": newest_first,
+            "page": Page(newest_first, page, AUDIT_PAGE, total),
+            "base": "/dpo/audit?" + urlencode(keep) + ("&" if keep else ""),
+            "total": total,
             "limit": _MAX_ROWS,
             "operations": [o.value for o in Operation],
             "purposes": [p.value for p in Purpose],
@@ -161,6 +172,7 @@ def approvals_page(request: Request, _: Account = _DPO) -> Response:
         "dpo_approvals.html",
         {
             "approvals": dpo.approvals(node.engine),
+            "names": dpo.account_names(node.engine),
             "notifications": dpo.notifications(node.engine, pending_only=True),
             "disclosures": dpo.disclosures(node.engine, origin=node.settings.node_name)[-_MAX_ROWS:][::-1],
         },

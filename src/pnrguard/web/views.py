@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pnrguard.audit.models import Purpose
 from pnrguard.errors import PnrguardError
 from pnrguard.service.accounts import Role
+from pnrguard.service.hit_queue import countdown
 from pnrguard.service.review import MASKED, Moment
 from pnrguard.store.copies import shown_text
 
@@ -71,6 +72,11 @@ def when(m: Moment | None) -> str:
     return out
 
 
+def short_id(value: str | None) -> str:
+    """The last 8 characters of an opaque id: enough to tell rows apart on a page."""
+    return (value or "")[-8:]
+
+
 def is_masked(value: Any) -> bool:
     return isinstance(value, str) and value == MASKED
 
@@ -79,6 +85,8 @@ TEMPLATES.env.filters["purpose"] = purpose_label
 TEMPLATES.env.filters["utc"] = utc
 TEMPLATES.env.filters["shown"] = shown_text  # a sealed text (store/copies.py) is never printed
 TEMPLATES.env.filters["when"] = when
+TEMPLATES.env.filters["countdown"] = countdown
+TEMPLATES.env.filters["short"] = short_id
 TEMPLATES.env.tests["masked"] = is_masked
 TEMPLATES.env.globals["Role"] = Role
 

@@ -12,25 +12,30 @@ static files, the settings and the error pages.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
 
-from pnrguard.errors import InputError, PnrguardError
-from pnrguard.service import disclosure, review
+from pnrguard.errors import ConflictError, InputError, PnrguardError
+from pnrguard.service import disclosure, review, triage
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.hit_queue import PRIORITIES, WHEN, QueueFilter, hit_queue
 from pnrguard.service.package_pdf import package_lines
 from pnrguard.service.review import PAGE_SIZE, Page, ReviewPolicy
+from pnrguard.store import hit_notes
+from pnrguard.store import screening as hits_store
 from pnrguard.store import workspace as ws_store
-from pnrguard.store.screening import HitStatus
+from pnrguard.store.screening import HitStatus, criteria_rule, suppression
 from pnrguard.web import account as account_views
 from pnrguard.web import admin, oidc
 from pnrguard.web import requests as requests_views
 from pnrguard.web.auth import AuthSettings, node_of, require_role
 from pnrguard.web.auth import router as auth_router
-from pnrguard.web.views import PageNumber, error_page, json_response, render
+from pnrguard.web.views import PageNumber, error_page, json_response, render, wants_html
 
 __all__ = ["install", "router"]
 
@@ -40,13 +45,18 @@ REVIEWERS = (Role.ANALYST, Role.SUPERVISOR)
 router = APIRouter()
 
 _HIT_STATUSES = ("open", "confirmed", "dismissed", "withdrawn", "all")
-_TRANSMISSION_STATUSES = ("pending", "released", "rejected", "all")
+_TRANSMISSION_STATUSES = ("pending", "released", "rejected", "withdrawn", "all")
 _DONE = {
     "confirmed": "Hit confirmed. It can now be transmitted.",
     "dismissed": "Hit dismissed. The same match will not come back for this person.",
     "proposed": "Transmission proposed: it waits for a supervisor's second approval.",
     "released": "Transmission released: the disclosure is logged and the package is ready.",
     "rejected": "Transmission rejected: nothing was released.",
+    "withdrawn": "Transmission withdrawn: nothing was released.",
+    "reopened": "Hit reopened: the decision was set aside and the hit waits for review again.",
+    "noted": "Note added.",
+    "assigned": "Assignment saved.",
+    "priority": "Priority saved.",
 }
 
 
@@ -62,12 +72,36 @@ def _status_filter(value: str, allowed: tuple[str, ...], default: str) -> str:
 # --- hits ----------------------------------------------------------------------------------
 
 
-def _queue(request: Request, status: str, page: int) -> tuple[str, Page[review.QueueRow]]:
+def _float(value: str) -> float | None:
+    try:
+        return float(value) if value.strip() else None
+    except ValueError:
+        raise InputError("a score is a number between 0 and 1") from None
+
+
+def queue_filter(request: Request, status: str) -> tuple[str, QueueFilter]:
+    """The queue's filters from the query string (no personal data: flight, list, rule,
+    score, status, assignee, priority, departing or departed)."""
+    q = request.query_params
     status = _status_filter(status, _HIT_STATUSES, "open")
-    node = node_of(request)
-    return status, review.hit_queue(
-        node.engine, node.keystore, status=None if status == "all" else HitStatus(status), page=page
+    priority = q.get("priority", "")
+    f = QueueFilter(
+        status=None if status == "all" else HitStatus(status),
+        flight=q.get("flight", "").strip(),
+        watchlist=q.get("list", "").strip(),
+        rule=q.get("rule", "").strip(),
+        min_score=_float(q.get("score", "")),
+        assignee=q.get("assignee", "").strip(),
+        priority=int(priority) if priority.isdigit() else None,
+        when=q.get("when", "all") if q.get("when", "all") in WHEN else "all",
     )
+    return status, f
+
+
+def _queue(request: Request, status: str, page: int) -> tuple[str, QueueFilter, Page[review.QueueRow]]:
+    status, f = queue_filter(request, status)
+    node = node_of(request)
+    return status, f, hit_queue(node.engine, node.keystore, filters=f, page=page, now=node.clock())
 
 
 @router.get("/hits", include_in_schema=False)
@@ -77,8 +111,34 @@ def hits(
     page: PageNumber = 1,
     _: Account = Depends(require_role(*READERS)),  # noqa: B008 — FastAPI's dependency idiom
 ) -> Response:
-    status, result = _queue(request, status, page)
-    return render(request, "hits.html", {"page": result, "status": status, "statuses": _HIT_STATUSES})
+    node = node_of(request)
+    try:
+        status, f, result = _queue(request, status, page)
+        error = ""
+    except InputError as exc:
+        status, f, result, error = "open", QueueFilter(), Page([], 1, PAGE_SIZE, 0), str(exc)
+    keep = {k: v for k, v in request.query_params.items() if k != "page" and v}
+    with node.engine.connect() as conn:
+        lists = [w.name for w in hits_store.list_watchlists(conn)]
+        rules = sorted({r for r in conn.execute(select(criteria_rule.c.rule_id)).scalars()})
+    return render(
+        request,
+        "hits.html",
+        {
+            "page": result,
+            "status": status,
+            "statuses": _HIT_STATUSES,
+            "f": f,
+            "query": keep,
+            "base": "/hits?" + urlencode(keep) + ("&" if keep else ""),
+            "lists": lists,
+            "rules": rules,
+            "people": triage.assignable(node.engine),
+            "priorities": PRIORITIES,
+            "error": error,
+        },
+        status_code=400 if error else 200,
+    )
 
 
 @router.get("/api/hits")
@@ -88,7 +148,7 @@ def hits_json(
     page: PageNumber = 1,
     _: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
-    status, result = _queue(request, status, page)
+    status, _f, result = _queue(request, status, page)
     return json_response(
         {
             "status": status,
@@ -106,6 +166,53 @@ def _hit_page(request: Request, hit_id: str, user: Account) -> review.HitPage:
     return review.hit_page(hit_id, user=user, engine=node.engine, keystore=node.keystore, audit=node.audit)
 
 
+def render_hit(
+    request: Request,
+    hit_id: str,
+    user: Account,
+    *,
+    done: str = "",
+    error: str = "",
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The hit page; a refused form comes back with its message and what was typed."""
+    p = _hit_page(request, hit_id, user)
+    node = node_of(request)
+    with node.engine.connect() as conn:
+        transmissions = ws_store.transmissions_of_hit(conn, hit_id)
+        authorities = ws_store.list_authorities(conn)
+        unseal = node.keystore if p.booking.unmasked_under is not None else None
+        notes = hit_notes.notes_of(conn, hit_id, keystore=node.keystore, unseal=unseal)
+        suppressed = conn.execute(
+            select(suppression.c.hit_id).where(suppression.c.hit_id == hit_id)
+        ).first() is not None
+    return render(
+        request,
+        "hit.html",
+        {
+            "p": p,
+            "message": _DONE.get(done, ""),
+            "error": error,
+            "form": form or {},
+            "can_decide": user.role in REVIEWERS,
+            "can_reopen": user.role is Role.SUPERVISOR,
+            "transmissions": transmissions,
+            "authorities": authorities,
+            "authorities_by_id": {a.id: a for a in authorities},
+            "purposes": review.investigative_purposes(),
+            "four_eyes": policy_of(request).four_eyes,
+            "notes": notes,
+            "suppressed": suppressed,
+            "people": triage.assignable(node.engine) if user.role in REVIEWERS else [],
+            "priorities": PRIORITIES,
+            "min_justification": disclosure.MIN_JUSTIFICATION,
+            "min_reason": triage.MIN_REASON,
+        },
+        status_code=status_code,
+    )
+
+
 @router.get("/hits/{hit_id}", include_in_schema=False)
 def hit_view(
     request: Request,
@@ -113,25 +220,7 @@ def hit_view(
     done: str = "",
     user: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
-    p = _hit_page(request, hit_id, user)
-    node = node_of(request)
-    with node.engine.connect() as conn:
-        transmissions = ws_store.transmissions_of_hit(conn, hit_id)
-        authorities = ws_store.list_authorities(conn)
-    return render(
-        request,
-        "hit.html",
-        {
-            "p": p,
-            "message": _DONE.get(done, ""),
-            "can_decide": user.role in REVIEWERS,
-            "transmissions": transmissions,
-            "authorities": authorities,
-            "authorities_by_id": {a.id: a for a in authorities},
-            "purposes": review.investigative_purposes(),
-            "four_eyes": policy_of(request).four_eyes,
-        },
-    )
+    return render_hit(request, hit_id, user, done=done)
 
 
 @router.get("/api/hits/{hit_id}")
@@ -143,6 +232,16 @@ def hit_json(
     return json_response(_hit_page(request, hit_id, user).to_json())
 
 
+def refused_form(
+    request: Request, hit_id: str, user: Account, exc: PnrguardError, form: dict[str, str]
+) -> Response:
+    """A refused hit form: JSON for scripts, the page with the message and the typed text
+    for browsers (issue 15: a refused form keeps what was typed)."""
+    if not wants_html(request):
+        raise exc
+    return render_hit(request, hit_id, user, error=str(exc), form=form, status_code=exc.http_status)
+
+
 @router.post("/hits/{hit_id}/decision", include_in_schema=False)
 def hit_decision(
     request: Request,
@@ -151,19 +250,22 @@ def hit_decision(
     reason: str = Form(""),
     user: Account = Depends(require_role(*REVIEWERS)),  # noqa: B008
 ) -> Response:
-    if decision not in ("confirm", "dismiss"):
-        raise InputError("choose confirm or dismiss")
     node = node_of(request)
-    done = review.decide(
-        hit_id,
-        user=user,
-        decision=decision,
-        reason=reason,
-        engine=node.engine,
-        keystore=node.keystore,
-        audit=node.audit,
-        clock=node.clock,
-    )
+    try:
+        if decision not in ("confirm", "dismiss"):
+            raise InputError("choose confirm or dismiss")
+        done = review.decide(
+            hit_id,
+            user=user,
+            decision=decision,
+            reason=reason,
+            engine=node.engine,
+            keystore=node.keystore,
+            audit=node.audit,
+            clock=node.clock,
+        )
+    except (InputError, ConflictError) as exc:
+        return refused_form(request, hit_id, user, exc, {"decision": decision, "reason": reason})
     return RedirectResponse(f"/hits/{hit_id}?done={done.status.value}", status_code=303)
 
 
@@ -177,19 +279,23 @@ def hit_transmit(
     user: Account = Depends(require_role(*REVIEWERS)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    rec = disclosure.propose_transmission(
-        user=user,
-        hit_id=hit_id,
-        authority_id=authority_id,
-        purpose=purpose,
-        justification=justification,
-        engine=node.engine,
-        keystore=node.keystore,
-        audit=node.audit,
-        clock=node.clock,
-        node_name=node.settings.node_name,
-        policy=policy_of(request),
-    )
+    try:
+        rec = disclosure.propose_transmission(
+            user=user,
+            hit_id=hit_id,
+            authority_id=authority_id,
+            purpose=purpose,
+            justification=justification,
+            engine=node.engine,
+            keystore=node.keystore,
+            audit=node.audit,
+            clock=node.clock,
+            node_name=node.settings.node_name,
+            policy=policy_of(request),
+        )
+    except (InputError, ConflictError) as exc:
+        form = {"authority_id": authority_id, "purpose": purpose, "justification": justification}
+        return refused_form(request, hit_id, user, exc, form)
     done = "released" if rec.status == "released" else "proposed"
     return RedirectResponse(f"/transmissions/{rec.id}?done={done}", status_code=303)
 
@@ -223,12 +329,15 @@ def transmissions(
     )
 
 
-@router.get("/transmissions/{transmission_id}", include_in_schema=False)
-def transmission_view(
+def render_transmission(
     request: Request,
     transmission_id: str,
+    user: Account,
+    *,
     done: str = "",
-    user: Account = Depends(require_role(*READERS)),  # noqa: B008
+    error: str = "",
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
     node = node_of(request)
     rec, authority = disclosure.get_transmission(node.engine, transmission_id, keystore=node.keystore)
@@ -248,10 +357,24 @@ def transmission_view(
             "t": rec,
             "authority": authority,
             "message": _DONE.get(done, ""),
+            "error": error,
+            "form": form or {},
             "can_approve": can_approve,
+            "can_withdraw": rec.status == "pending" and user.username == rec.proposed_by,
             "preview": preview,
         },
+        status_code=status_code,
     )
+
+
+@router.get("/transmissions/{transmission_id}", include_in_schema=False)
+def transmission_view(
+    request: Request,
+    transmission_id: str,
+    done: str = "",
+    user: Account = Depends(require_role(*READERS)),  # noqa: B008
+) -> Response:
+    return render_transmission(request, transmission_id, user, done=done)
 
 
 @router.post("/transmissions/{transmission_id}/decision", include_in_schema=False)
@@ -263,27 +386,59 @@ def transmission_decision(
     user: Account = Depends(require_role(Role.SUPERVISOR)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    if decision == "approve":
-        disclosure.approve_transmission(
-            transmission_id,
-            user=user,
-            reason=reason,
-            engine=node.engine,
-            keystore=node.keystore,
-            audit=node.audit,
-            clock=node.clock,
-            node_name=node.settings.node_name,
-        )
-        done = "released"
-    elif decision == "reject":
-        disclosure.reject_transmission(
-            transmission_id, user=user, reason=reason, engine=node.engine, keystore=node.keystore,
-            clock=node.clock,
-        )
-        done = "rejected"
-    else:
-        raise InputError("approve or reject")
+    try:
+        if decision == "approve":
+            disclosure.approve_transmission(
+                transmission_id,
+                user=user,
+                reason=reason,
+                engine=node.engine,
+                keystore=node.keystore,
+                audit=node.audit,
+                clock=node.clock,
+                node_name=node.settings.node_name,
+            )
+            done = "released"
+        elif decision == "reject":
+            disclosure.reject_transmission(
+                transmission_id, user=user, reason=reason, engine=node.engine, keystore=node.keystore,
+                clock=node.clock,
+            )  # fmt: skip
+            done = "rejected"
+        else:
+            raise InputError("approve or reject")
+    except (InputError, ConflictError) as exc:
+        if not wants_html(request):
+            raise
+        return render_transmission(
+            request, transmission_id, user, error=str(exc), form={"reason": reason},
+            status_code=exc.http_status,
+        )  # fmt: skip
     return RedirectResponse(f"/transmissions/{transmission_id}?done={done}", status_code=303)
+
+
+@router.post("/transmissions/{transmission_id}/withdraw", include_in_schema=False)
+def transmission_withdraw(
+    request: Request,
+    transmission_id: str,
+    reason: str = Form(""),
+    user: Account = Depends(require_role(*REVIEWERS)),  # noqa: B008
+) -> Response:
+    """The proposer takes a pending transmission back."""
+    node = node_of(request)
+    try:
+        disclosure.withdraw_transmission(
+            transmission_id, user=user, reason=reason, engine=node.engine, keystore=node.keystore,
+            audit=node.audit, clock=node.clock,
+        )  # fmt: skip
+    except (InputError, ConflictError) as exc:
+        if not wants_html(request):
+            raise
+        return render_transmission(
+            request, transmission_id, user, error=str(exc), form={"withdraw_reason": reason},
+            status_code=exc.http_status,
+        )  # fmt: skip
+    return RedirectResponse(f"/transmissions/{transmission_id}?done=withdrawn", status_code=303)
 
 
 def _package(request: Request, transmission_id: str, user: Account) -> disclosure.Package:
