@@ -84,6 +84,7 @@ __all__ = [
     "SaveOutcome",
     "SaveStatus",
     "VersionInfo",
+    "flight_columns",
     "new_id",
 ]
 
@@ -286,7 +287,7 @@ class _Known:
     keys: BookingKeys | None = None
 
 
-def _flight_columns(b: Booking) -> dict[str, Any]:
+def flight_columns(b: Booking) -> dict[str, Any]:
     leg = b.reported_flight or (b.itinerary[0] if b.itinerary else None)
     if leg is None:
         return {
@@ -511,7 +512,7 @@ class BookingRepository:
                         "locator": b.locator[:16],
                         "created": b.created,
                         "identity_digest": p.identity_digest,
-                        **_flight_columns(b),
+                        **flight_columns(b),
                         "first_seen": received_at,
                         "last_seen": received_at,
                         "state": "active",
@@ -541,7 +542,7 @@ class BookingRepository:
                     "p_last_seen": received_at,
                     "p_latest_version": k.version,
                     "p_travellers": len(b.travellers),
-                    **{f"p_{name}": value for name, value in _flight_columns(b).items()},
+                    **{f"p_{name}": value for name, value in flight_columns(b).items()},
                 }
             version_rows.append(
                 {
