@@ -126,9 +126,13 @@ class Tokeniser:
         # HMAC(HMAC(key, context), field || value): the derived key once, then one-shot
         # HMACs (the C fast path; same tokens as the incremental form).
         self._derived = hmac.new(key, _CONTEXT, hashlib.sha256).digest()
-        # Names, birth dates and phonetic keys repeat across bookings: a bounded memo saves
-        # most HMACs at ingest. It lives in this object only (one per transaction).
+        # Names, birth dates and phonetic keys repeat across bookings, and a carrier pushes
+        # the same booking several times before departure: bounded memos of tokens and of
+        # whole travellers' rows save most of the work at ingest. They live in this object,
+        # which the service keeps per key (`service.search_index.tokeniser`), so they hold
+        # what the process handled recently anyway, and go with a new key.
         self._memo: dict[tuple[int, str], bytes] = {}
+        self._people: dict[tuple[object, ...], tuple[tuple[bytes, int], ...]] = {}
 
     def token(self, field: int, value: str) -> bytes:
         """The keyed token of `value` in `field` (a `Field`, or a link field of
@@ -165,6 +169,23 @@ class Tokeniser:
         out |= {(Field.DOCUMENT, n) for d in t.documents if (n := normalise_document(d.number))}
         return out
 
+    def traveller_tokens(self, t: Traveller) -> tuple[tuple[bytes, int], ...]:
+        """(token, field) of one traveller (`traveller_values`), memoised on what they
+        depend on: a pushed-again booking costs a dictionary look-up per traveller."""
+        key = (
+            t.surname,
+            t.given_names,
+            t.date_of_birth,
+            tuple((d.surname, d.given_names, d.date_of_birth, d.number) for d in t.documents),
+        )
+        found = self._people.get(key)
+        if found is None:
+            found = tuple(sorted((self.token(f, v), int(f)) for f, v in self.traveller_values(t)))
+            if len(self._people) > 50_000:
+                self._people.clear()
+            self._people[key] = found
+        return found
+
     def booking_rows(
         self, b: Booking, pairs: Sequence[tuple[str, Traveller]]
     ) -> list[tuple[bytes, int, str]]:
@@ -172,8 +193,7 @@ class Tokeniser:
         (`service.screening._travellers`), so a token names the same traveller a hit does."""
         rows: list[tuple[bytes, int, str]] = []
         for ref, t in pairs:
-            for field, value in self.traveller_values(t):
-                rows.append((self.token(field, value), int(field), ref))
+            rows += [(token, field, ref) for token, field in self.traveller_tokens(t)]
         # Contacts and seats: link analysis's tokens (`links.tokens`) serve search too.
         wide: set[tuple[Field, str]] = set()
         for p in b.payments:

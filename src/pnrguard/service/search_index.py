@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -63,9 +64,20 @@ _INDEX_KEY_ROW = "blind-index"  # its row in `node_secret`
 Term = tuple[int, bytes]
 
 
+#: One tokeniser per index key in this process (its memos outlive a message; a new key
+#: gets a new one). Keyed by a digest of the key, so the dict holds no key.
+_TOKENISERS: dict[bytes, Tokeniser] = {}
+
+
 def tokeniser(conn: Connection, keystore: KeyStore, *, now: dt.datetime | None = None) -> Tokeniser:
     secret = load_node_secret(conn, keystore, _INDEX_KEY_ROW, now=now or dt.datetime.now(dt.UTC))
-    return Tokeniser(secret)
+    ident = hashlib.sha256(b"tokeniser\x00" + secret).digest()
+    tok = _TOKENISERS.get(ident)
+    if tok is None:
+        if len(_TOKENISERS) > 8:
+            _TOKENISERS.clear()
+        tok = _TOKENISERS[ident] = Tokeniser(secret)
+    return tok
 
 
 def traveller_pairs(b: Booking) -> list[tuple[str, Traveller]]:

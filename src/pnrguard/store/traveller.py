@@ -173,14 +173,26 @@ def insert_tokens(conn: Connection, rows: Iterable[TokenRow]) -> None:
         )
 
 
+_EXISTING = "SELECT token, field, day, booking_id, traveller_ref FROM search_token WHERE booking_id IN "
+
+
 def existing_tokens(conn: Connection, booking_ids: Sequence[str]) -> set[TokenRow]:
     """The stored (token, field, day, booking id, traveller ref) rows of these bookings."""
     out: set[TokenRow] = set()
+    mark = {"sqlite": "?", "postgresql": "%s"}.get(conn.dialect.name)
     for chunk in _chunks(list(booking_ids)):
-        q = select(search_token).where(search_token.c.booking_id.in_(chunk))
-        out |= {
-            (bytes(r.token), int(r.field), int(r.day), r.booking_id, r.traveller_ref) for r in conn.execute(q)
-        }
+        if mark is None:  # any other database: the portable path
+            q = select(search_token).where(search_token.c.booking_id.in_(chunk))
+            out |= {(bytes(r.token), r.field, r.day, r.booking_id, r.traveller_ref) for r in conn.execute(q)}
+            continue
+        # Through the driver: result-row processing was most of a new version's upkeep.
+        raw: Any = conn.connection.dbapi_connection
+        cur = raw.cursor()
+        try:
+            cur.execute(_EXISTING + "(" + ", ".join([mark] * len(chunk)) + ")", list(chunk))
+            out |= {(bytes(t), f, d, b, r) for t, f, d, b, r in cur.fetchall()}
+        finally:
+            cur.close()
     return out
 
 
