@@ -126,6 +126,9 @@ class Tokeniser:
         # HMAC(HMAC(key, context), field || value): the derived key once, then one-shot
         # HMACs (the C fast path; same tokens as the incremental form).
         self._derived = hmac.new(key, _CONTEXT, hashlib.sha256).digest()
+        #: Tells two keys apart (a labelled hash, 8 hex digits), says nothing about either:
+        #: which key a rebuild of the index ran under.
+        self.fingerprint = hashlib.sha256(b"pnrguard/blind-index/fingerprint\x00" + key).hexdigest()[:8]
         # Names, birth dates and phonetic keys repeat across bookings, and a carrier pushes
         # the same booking several times before departure: bounded memos of tokens and of
         # whole travellers' rows save most of the work at ingest. They live in this object,

@@ -46,6 +46,7 @@ from pnrguard.store.traveller import (
 )
 
 __all__ = [
+    "INDEX_KEY_ROW",
     "Plan",
     "Term",
     "candidates",
@@ -59,7 +60,7 @@ __all__ = [
     "traveller_pairs",
 ]
 
-_INDEX_KEY_ROW = "blind-index"  # its row in `node_secret`
+INDEX_KEY_ROW = "blind-index"  # its row in `node_secret`
 #: A term: the traveller (or, for booking-wide fields, the booking) has this token.
 Term = tuple[int, bytes]
 
@@ -70,7 +71,7 @@ _TOKENISERS: dict[bytes, Tokeniser] = {}
 
 
 def tokeniser(conn: Connection, keystore: KeyStore, *, now: dt.datetime | None = None) -> Tokeniser:
-    secret = load_node_secret(conn, keystore, _INDEX_KEY_ROW, now=now or dt.datetime.now(dt.UTC))
+    secret = load_node_secret(conn, keystore, INDEX_KEY_ROW, now=now or dt.datetime.now(dt.UTC))
     ident = hashlib.sha256(b"tokeniser\x00" + secret).digest()
     tok = _TOKENISERS.get(ident)
     if tok is None:

@@ -86,6 +86,7 @@ __all__ = [
     "VersionInfo",
     "flight_columns",
     "new_id",
+    "replace_node_secret",
 ]
 
 #: Rows per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits.
@@ -195,6 +196,18 @@ def load_node_secret(conn: Connection, keystore: KeyStore, name: str, *, now: dt
         secret = keystore.unwrap(WrappedKey(row.kek_version, blob), context=context)
         cache[(name, blob)] = secret
     return secret
+
+
+def replace_node_secret(conn: Connection, keystore: KeyStore, name: str, *, now: dt.datetime) -> None:
+    """Put a fresh secret in place of node secret `name` (the blind index's, when its key
+    is replaced: `service.index_rebuild`). What was derived from the old one is stale."""
+    conn.execute(delete(node_secret).where(node_secret.c.name == name))
+    wrapped = keystore.wrap(new_data_key(), context=_SECRET_CONTEXT + name.encode("ascii"))
+    conn.execute(
+        insert(node_secret).values(
+            name=name, kek_version=wrapped.kek_version, wrapped=wrapped.blob, created_at=now
+        )
+    )
 
 
 # --- bookings ----------------------------------------------------------------------------
