@@ -294,3 +294,18 @@ def test_the_index_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "finished" in done.output
     assert runner.invoke(app, ["index", "rebuild", "--limit", "1"]).exit_code == 0
     assert runner.invoke(app, ["index", "backfill", "--batch-size", "0"]).exit_code == 2
+
+
+def test_migration_0018_fills_the_day_of_tokens_stored_before_it(node: Node) -> None:
+    from alembic import command
+
+    from pnrguard.store.db import alembic_config, upgrade
+
+    node.pnr("MIG001", [person("1", "WANG", "LEI", DOB, "E1234567")], day=7)
+    [api] = node.api([person("1", "WANG", "LEI", DOB, "E1234567")])
+    before = _tokens(node)
+    api_days = {d for _, _, d, b, _ in before if b == api}
+    assert api_days == {(dt.date(2026, 3, 2) - dt.date(1970, 1, 1)).days}
+    command.downgrade(alembic_config(node.engine), "0014_acct_power")  # the 0015 table, no day
+    upgrade(node.engine)
+    assert _tokens(node) == before
