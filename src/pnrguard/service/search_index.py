@@ -2,9 +2,13 @@
 access report, emptied by the lifecycle.
 
 - **At ingest** (`index_saved`, same transaction as the booking): the tokens of every new
-  booking or new version (a new version replaces its booking's tokens).
+  booking or new version (a new version writes only what changed); a rectification
+  (`refresh`) and the backfill and rebuild (`service.index_rebuild`) use the same writer.
 - **Queries** resolve (booking id, traveller ref) candidates from tokens and the clear
   booking columns; nothing is decrypted to find. Callers decrypt only what they show.
+  `Plan` + `plan_count`/`plan_page` are the search's: the key (token, field, flight day,
+  booking, traveller) keeps one token's rows in flight-date order, so a page is one index
+  range, driven by the rarest term.
 - **Lifecycle**: masking and deletion call `forget(conn, booking_ids)` (one line in each
   run): a masked name can no longer be searched, a deleted booking leaves no token.
 
