@@ -48,3 +48,5 @@ app.add_typer(_peers.app, name="peers")
 app.add_typer(_peers.node_app, name="node")
 from pnrguard.cli import keys as _keys  # noqa: E402, I001 — commands register after app exists
 app.add_typer(_keys.app, name="keys")
+from pnrguard.cli import index as _index  # noqa: E402, I001 — commands register after app exists
+app.add_typer(_index.app, name="index")

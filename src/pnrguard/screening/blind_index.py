@@ -20,7 +20,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from pnrguard.domain.model import Booking, Traveller
 from pnrguard.screening.index import normalise_document
@@ -50,9 +50,9 @@ class Field(enum.IntEnum):
     GIVEN_SOUND = 4  # phonetic key of a given-name part
     DOB = 5
     DOCUMENT = 6
-    CONTACT = 7  # e-mail or telephone (booking-wide)
+    CONTACT = 7  # no longer written: contacts are link analysis's PHONE and EMAIL tokens
     PAYMENT = 8  # card number as sent (booking-wide)
-    SEAT = 9  # seat on the reported flight (links API and PNR)
+    SEAT = 9  # no longer written: seats are link analysis's SEAT_PAIR tokens
 
 
 #: Fields whose tokens belong to one traveller; the others are booking-wide (ref "").
@@ -64,9 +64,11 @@ TRAVELLER_FIELDS = frozenset(
         Field.GIVEN_SOUND,
         Field.DOB,
         Field.DOCUMENT,
-        Field.SEAT,
     }
 )
+#: Link analysis's contact fields (`links.tokens.LinkField`): search by contact reads them,
+#: so a contact is stored once, not once for search and once for links.
+PHONE_FIELD, EMAIL_FIELD = 32, 33
 
 
 @functools.lru_cache(maxsize=65536)
@@ -95,11 +97,6 @@ def _card(number: str) -> str:
     return cleaned if len(cleaned) >= 8 else ""
 
 
-def _seat(seat: str) -> str:
-    s = seat.strip().upper().lstrip("0")
-    return s if s else ""
-
-
 def parse_flight(text: str) -> tuple[str, str] | None:
     """(carrier or "", number without leading zeros and with its suffix) of what an analyst
     types: `103`, `MU103`, `MU 103`, `MU0103` and `0103` all give ("MU" or "", "103")."""
@@ -126,10 +123,19 @@ class Tokeniser:
     def __init__(self, key: bytes) -> None:
         if len(key) < 32:
             raise ValueError("a blind-index key has at least 32 bytes")
-        self._base = hmac.new(hmac.new(key, _CONTEXT, hashlib.sha256).digest(), digestmod=hashlib.sha256)
-        # Names, birth dates and phonetic keys repeat across bookings: a bounded memo saves
-        # most HMACs at ingest. It lives in this object only (one per transaction).
+        # HMAC(HMAC(key, context), field || value): the derived key once, then one-shot
+        # HMACs (the C fast path; same tokens as the incremental form).
+        self._derived = hmac.new(key, _CONTEXT, hashlib.sha256).digest()
+        #: Tells two keys apart (a labelled hash, 8 hex digits), says nothing about either:
+        #: which key a rebuild of the index ran under.
+        self.fingerprint = hashlib.sha256(b"pnrguard/blind-index/fingerprint\x00" + key).hexdigest()[:8]
+        # Names, birth dates and phonetic keys repeat across bookings, and a carrier pushes
+        # the same booking several times before departure: bounded memos of tokens and of
+        # whole travellers' rows save most of the work at ingest. They live in this object,
+        # which the service keeps per key (`service.search_index.tokeniser`), so they hold
+        # what the process handled recently anyway, and go with a new key.
         self._memo: dict[tuple[int, str], bytes] = {}
+        self._people: dict[tuple[object, ...], tuple[tuple[bytes, int], ...]] = {}
 
     def token(self, field: int, value: str) -> bytes:
         """The keyed token of `value` in `field` (a `Field`, or a link field of
@@ -137,9 +143,7 @@ class Tokeniser:
         key = (int(field), value)
         found = self._memo.get(key)
         if found is None:
-            h = self._base.copy()
-            h.update(f"{int(field)}\x00{value}".encode())
-            found = h.digest()[:TOKEN_BYTES]
+            found = hmac.digest(self._derived, f"{int(field)}\x00{value}".encode(), "sha256")[:TOKEN_BYTES]
             if len(self._memo) > 100_000:
                 self._memo.clear()
             self._memo[key] = found
@@ -147,9 +151,9 @@ class Tokeniser:
 
     # -- values ---------------------------------------------------------------------------
     @staticmethod
-    def traveller_values(t: Traveller, seats: Iterable[str] = ()) -> set[tuple[Field, str]]:
+    def traveller_values(t: Traveller) -> set[tuple[Field, str]]:
         """The (field, normalised value) pairs of one traveller: reservation and document
-        names, dates of birth, document numbers, seats."""
+        names, dates of birth, document numbers."""
         out: set[tuple[Field, str]] = set()
         surnames = dict.fromkeys([t.surname] + [d.surname for d in t.documents if d.surname])
         givens = dict.fromkeys([t.given_names] + [d.given_names for d in t.documents if d.given_names])
@@ -166,8 +170,24 @@ class Tokeniser:
         dobs: list[dt.date | None] = [t.date_of_birth] + [d.date_of_birth for d in t.documents]
         out |= {(Field.DOB, d.isoformat()) for d in dobs if d is not None}
         out |= {(Field.DOCUMENT, n) for d in t.documents if (n := normalise_document(d.number))}
-        out |= {(Field.SEAT, s) for seat in seats if (s := _seat(seat))}
         return out
+
+    def traveller_tokens(self, t: Traveller) -> tuple[tuple[bytes, int], ...]:
+        """(token, field) of one traveller (`traveller_values`), memoised on what they
+        depend on: a pushed-again booking costs a dictionary look-up per traveller."""
+        key = (
+            t.surname,
+            t.given_names,
+            t.date_of_birth,
+            tuple((d.surname, d.given_names, d.date_of_birth, d.number) for d in t.documents),
+        )
+        found = self._people.get(key)
+        if found is None:
+            found = tuple(sorted((self.token(f, v), int(f)) for f, v in self.traveller_values(t)))
+            if len(self._people) > 50_000:
+                self._people.clear()
+            self._people[key] = found
+        return found
 
     def booking_rows(
         self, b: Booking, pairs: Sequence[tuple[str, Traveller]]
@@ -176,16 +196,9 @@ class Tokeniser:
         (`service.hit_recording._travellers`), so a token names the same traveller a hit does."""
         rows: list[tuple[bytes, int, str]] = []
         for ref, t in pairs:
-            seats = [s.seat for s in b.seats if s.traveller_ref and s.traveller_ref == t.ref]
-            for field, value in sorted(self.traveller_values(t, seats)):
-                rows.append((self.token(field, value), int(field), ref))
+            rows += [(token, field, ref) for token, field in self.traveller_tokens(t)]
+        # Contacts and seats: link analysis's tokens (`links.tokens`) serve search too.
         wide: set[tuple[Field, str]] = set()
-        for c in b.contacts:
-            if v := normalise_contact(c.value):
-                wide.add((Field.CONTACT, v))
-        for a in b.addresses:
-            if a.phone and (v := normalise_contact(a.phone)):
-                wide.add((Field.CONTACT, v))
         for p in b.payments:
             if v := _card(p.card_number):
                 wide.add((Field.PAYMENT, v))
@@ -216,9 +229,15 @@ class Tokeniser:
         n = normalise_document(number)
         return (Field.DOCUMENT, self.token(Field.DOCUMENT, n)) if n else None
 
-    def contact_term(self, value: str) -> tuple[Field, bytes] | None:
+    def contact_term(self, value: str) -> tuple[int, bytes] | None:
+        """An e-mail address or telephone number as link analysis stores it (its EMAIL
+        and PHONE tokens, `links.tokens._phone_or_mail`: same normalisation)."""
         v = normalise_contact(value)
-        return (Field.CONTACT, self.token(Field.CONTACT, v)) if v else None
+        if v.startswith("mail:"):
+            return EMAIL_FIELD, self.token(EMAIL_FIELD, v[5:])
+        if v.startswith("tel:"):
+            return PHONE_FIELD, self.token(PHONE_FIELD, v[4:])
+        return None
 
     def card_term(self, number: str) -> tuple[Field, bytes] | None:
         v = _card(number)

@@ -26,6 +26,7 @@ from pnrguard.service.search_index import flight_condition
 from pnrguard.store.repository import BookingRepository
 from pnrguard.store.screening import hit
 from pnrguard.store.tables import booking
+from pnrguard.store.traveller import traveller_member
 
 __all__ = ["FlightSummary", "flight_summary"]
 
@@ -61,8 +62,17 @@ def flight_summary(
         raise InputError("a flight is a carrier and a number, like MU103")
     cond: list[Any] = [*flight_condition(*parsed), booking.c.flight_date == date]
     with engine.connect() as conn:
+        # Travellers per source from the traveller links (one row per traveller of a booking):
+        # a booking's own traveller count is not kept (Art. 12(2)(a)).
+        people = (
+            select(traveller_member.c.booking_id, func.count().label("n"))
+            .where(traveller_member.c.booking_id.in_(select(booking.c.id).where(*cond)))
+            .group_by(traveller_member.c.booking_id)
+            .subquery()
+        )
         per_source = conn.execute(
-            select(booking.c.source, func.count(), func.coalesce(func.sum(booking.c.travellers), 0))
+            select(booking.c.source, func.count(), func.coalesce(func.sum(people.c.n), 0))
+            .select_from(booking.outerjoin(people, people.c.booking_id == booking.c.id))
             .where(*cond)
             .group_by(booking.c.source)
         ).all()

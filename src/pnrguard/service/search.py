@@ -34,10 +34,20 @@ from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundE
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, parse_flight
 from pnrguard.service.accounts import Account, Role
-from pnrguard.service.search_index import Term, candidates, flight_condition, tokeniser, traveller_pairs
+from pnrguard.service.search_index import (
+    Plan,
+    Term,
+    candidates,
+    flight_condition,
+    plan_count,
+    plan_page,
+    tokeniser,
+    traveller_pairs,
+)
 from pnrguard.store import workspace as store
 from pnrguard.store.repository import BookingRepository, BookingSummary
 from pnrguard.store.tables import booking, not_restricted
+from pnrguard.store.traveller import day_of
 from pnrguard.store.workspace import RequestRecord
 
 __all__ = [
@@ -229,6 +239,46 @@ def _page(
     return out, total, len(decrypted)
 
 
+def _plan(c: SearchCriteria, person: Sequence[Term], wide: Sequence[Term]) -> Plan:
+    """The index range of a search by tokens; the booking columns it names are checked per
+    candidate (by key), the flight dates bound the range itself."""
+    cond: list[Any] = []
+    if c.carrier:
+        cond.append(booking.c.carrier == c.carrier.upper())
+    if c.locator:
+        cond.append(booking.c.locator == c.locator.upper())
+    if c.flight_number:
+        parsed = parse_flight(c.flight_number)
+        assert parsed is not None  # check() ran
+        cond += flight_condition(*parsed)
+    return Plan(
+        person=tuple((t,) for t in person),
+        wide=tuple((t,) for t in wide),
+        day_from=day_of(c.date_from) if c.date_from else None,
+        day_to=day_of(c.date_to) if c.date_to else None,
+        booking_where=tuple(cond),
+    )
+
+
+def _token_page(
+    conn: Connection, keystore: KeyStore, plan: Plan, *, page: int, page_size: int
+) -> tuple[list[SearchRow], int, int]:
+    """One page of a token search: the count and the page are ranges of the index in
+    flight-date order; only the page's bookings are read and decrypted (one batch)."""
+    total = plan_count(conn, plan)
+    hits = plan_page(conn, plan, offset=(page - 1) * page_size, limit=page_size)
+    ids = sorted({b for b, _ in hits})
+    found = {r.id: r for r in conn.execute(select(booking).where(booking.c.id.in_(ids)))} if ids else {}
+    rows = [(found[b], ref) for b, ref in hits if b in found and found[b].state != "deleted"]
+    decrypted = BookingRepository(conn, keystore).get_many(
+        [(r.id, None) for r in {r.id: r for r, _ in rows}.values() if r.state == "active"]
+    )
+    out = [
+        SearchRow(BookingSummary.from_row(r), _people(decrypted.get(r.id), ref or None)) for r, ref in rows
+    ]
+    return out, total, len(decrypted)
+
+
 def _log(
     conn: Connection,
     audit: AuditFactory,
@@ -288,10 +338,14 @@ def search(
     with engine.begin() as conn:
         req = _check_request(conn, request_id, user)
         person, wide = criteria.terms(tokeniser(conn, keystore))
-        cand = candidates(person, wide) if person or wide else None
-        rows, total, decrypted = _page(
-            conn, keystore, cand, _filters(criteria), page=page, page_size=page_size
-        )
+        if person or wide:
+            rows, total, decrypted = _token_page(
+                conn, keystore, _plan(criteria, person, wide), page=page, page_size=page_size
+            )
+        else:  # locator or flight: the booking table's own indexes
+            rows, total, decrypted = _page(
+                conn, keystore, None, _filters(criteria), page=page, page_size=page_size
+            )
         _log(conn, audit, req, user, rows, total=total, decrypted=decrypted, clock=clock, kind="search")
     return SearchOutcome(rows, total, page, page_size, decrypted, criteria)
 
@@ -339,8 +393,12 @@ def traveller_history(
             raise InputError("this traveller has no document or date of birth to follow")
         cand = candidates(any_of=alternatives)
         rows, total, decrypted = _page(
-            conn, keystore, cand, [booking.c.state != "deleted", not_restricted()],
-            page=page, page_size=page_size,
+            conn,
+            keystore,
+            cand,
+            [booking.c.state != "deleted", not_restricted()],
+            page=page,
+            page_size=page_size,
         )
         _log(conn, audit, req, user, rows, total=total, decrypted=decrypted, clock=clock, kind="history")
     return SearchOutcome(rows, total, page, page_size, decrypted)

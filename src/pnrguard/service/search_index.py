@@ -2,9 +2,13 @@
 access report, emptied by the lifecycle.
 
 - **At ingest** (`index_saved`, same transaction as the booking): the tokens of every new
-  booking or new version (a new version replaces its booking's tokens).
+  booking or new version (a new version writes only what changed); a rectification
+  (`refresh`) and the backfill and rebuild (`service.index_rebuild`) use the same writer.
 - **Queries** resolve (booking id, traveller ref) candidates from tokens and the clear
   booking columns; nothing is decrypted to find. Callers decrypt only what they show.
+  `Plan` + `plan_count`/`plan_page` are the search's: the key (token, field, flight day,
+  booking, traveller) keeps one token's rows in flight-date order, so a page is one index
+  range, driven by the rarest term.
 - **Lifecycle**: masking and deletion call `forget(conn, booking_ids)` (one line in each
   run): a masked name can no longer be searched, a deleted booking leaves no token.
 
@@ -15,19 +19,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, func, intersect, literal, select, union
+from sqlalchemy import Select, String, exists, func, intersect, literal, select, union
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.domain.model import Booking, Traveller
 from pnrguard.links.tokens import link_rows
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, flight_number_variants, name_parts
-from pnrguard.store.repository import BookingSummary, SaveOutcome, SaveStatus, load_node_secret
+from pnrguard.store.repository import (
+    BookingSummary,
+    SaveOutcome,
+    SaveStatus,
+    flight_columns,
+    load_node_secret,
+)
 from pnrguard.store.tables import booking
 from pnrguard.store.traveller import (
+    NO_DAY,
+    TokenRow,
+    day_of,
     delete_token_rows,
     existing_tokens,
     forget_bookings,
@@ -36,23 +50,39 @@ from pnrguard.store.traveller import (
 )
 
 __all__ = [
+    "INDEX_KEY_ROW",
+    "Plan",
     "Term",
     "candidates",
     "find_bookings_for_person",
     "forget",
     "index_saved",
+    "plan_count",
+    "plan_page",
+    "refresh",
     "tokeniser",
     "traveller_pairs",
 ]
 
-_INDEX_KEY_ROW = "blind-index"  # its row in `node_secret`
+INDEX_KEY_ROW = "blind-index"  # its row in `node_secret`
 #: A term: the traveller (or, for booking-wide fields, the booking) has this token.
-Term = tuple[Field, bytes]
+Term = tuple[int, bytes]
+
+
+#: One tokeniser per index key in this process (its memos outlive a message; a new key
+#: gets a new one). Keyed by a digest of the key, so the dict holds no key.
+_TOKENISERS: dict[bytes, Tokeniser] = {}
 
 
 def tokeniser(conn: Connection, keystore: KeyStore, *, now: dt.datetime | None = None) -> Tokeniser:
-    secret = load_node_secret(conn, keystore, _INDEX_KEY_ROW, now=now or dt.datetime.now(dt.UTC))
-    return Tokeniser(secret)
+    secret = load_node_secret(conn, keystore, INDEX_KEY_ROW, now=now or dt.datetime.now(dt.UTC))
+    ident = hashlib.sha256(b"tokeniser\x00" + secret).digest()
+    tok = _TOKENISERS.get(ident)
+    if tok is None:
+        if len(_TOKENISERS) > 8:
+            _TOKENISERS.clear()
+        tok = _TOKENISERS[ident] = Tokeniser(secret)
+    return tok
 
 
 def traveller_pairs(b: Booking) -> list[tuple[str, Traveller]]:
@@ -74,6 +104,37 @@ class Indexed:
     booking_id: str
     pairs: list[tuple[str, Traveller]]
     rows: list[tuple[bytes, int, str]]
+    day: int = NO_DAY
+
+
+def booking_tokens(tok: Tokeniser, b: Booking, booking_id: str) -> Indexed:
+    """Every token row of one booking: search's and link analysis's, in one pass."""
+    pairs = traveller_pairs(b)
+    rows = tok.booking_rows(b, pairs) + link_rows(tok, b, pairs)
+    return Indexed(b, booking_id, pairs, rows, day_of(flight_columns(b)["flight_date"]))
+
+
+def _stored(items: Iterable[Indexed]) -> set[TokenRow]:
+    return {(t, f, item.day, item.booking_id, r) for item in items for t, f, r in item.rows}
+
+
+def write_tokens(
+    conn: Connection, tok: Tokeniser, items: Sequence[tuple[str, Booking]], *, renew: Sequence[str] = ()
+) -> list[Indexed]:
+    """Tokenise `items` (booking id, booking) and store their rows. Bookings in `renew` may
+    have rows already (a new version, a rectification, a rebuild): only the difference is
+    written, so rerunning is idempotent. The last item of a booking id wins."""
+    latest = {bid: booking_tokens(tok, b, bid) for bid, b in items}
+    rows = _stored(latest.values())
+    if renew:
+        # A new version mostly changes seats, check-in or bags: write only what changed.
+        stored = existing_tokens(conn, sorted(set(renew)))
+        gone = stored - rows
+        if gone:
+            delete_token_rows(conn, sorted(gone))
+        rows -= stored
+    insert_tokens(conn, rows)
+    return list(latest.values())
 
 
 def index_saved(
@@ -86,28 +147,27 @@ def index_saved(
 ) -> list[Indexed]:
     """Write the tokens of the bookings ingest just saved (duplicates are skipped: their
     tokens are there). Returns what was indexed, for linking."""
-    todo = [(b, o) for b, o in zip(bookings, outcomes, strict=True) if o.status is not SaveStatus.DUPLICATE]
+    todo = [
+        (o.booking_id, b)
+        for b, o in zip(bookings, outcomes, strict=True)
+        if o.status is not SaveStatus.DUPLICATE
+    ]
     if not todo:
         return []
-    tok = tokeniser(conn, keystore, now=now)
-    out: list[Indexed] = []
-    latest: dict[str, Indexed] = {}
-    for b, o in todo:  # one push may hold a booking twice: the last wins
-        pairs = traveller_pairs(b)
-        rows_of = tok.booking_rows(b, pairs) + link_rows(tok, b, pairs)  # search and link digests
-        latest[o.booking_id] = Indexed(b, o.booking_id, pairs, rows_of)
-    rows = {(t, f, item.booking_id, r) for item in latest.values() for t, f, r in item.rows}
-    renewed = [o.booking_id for _, o in todo if o.status is SaveStatus.NEW_VERSION]
-    if renewed:
-        # A new version mostly changes seats, check-in or bags: write only what changed.
-        stored = existing_tokens(conn, renewed)
-        gone = stored - rows
-        if gone:
-            delete_token_rows(conn, sorted(gone))
-        rows -= stored
-    out = list(latest.values())
-    insert_tokens(conn, sorted(rows))
-    return out
+    renewed = [o.booking_id for o in outcomes if o.status is SaveStatus.NEW_VERSION]
+    return write_tokens(conn, tokeniser(conn, keystore, now=now), todo, renew=renewed)
+
+
+def refresh(
+    conn: Connection, keystore: KeyStore, booking_id: str, corrected: Booking, *, now: dt.datetime
+) -> int:
+    """Bring a booking's tokens in line with a version written outside ingest (a
+    rectification): the corrected name or birth date is found, the old one no longer.
+    Returns the token rows the booking now has. Traveller links stand (ids, not values)."""
+    items = write_tokens(
+        conn, tokeniser(conn, keystore, now=now), [(booking_id, corrected)], renew=[booking_id]
+    )
+    return sum(len(i.rows) for i in items)
 
 
 def forget(conn: Connection, booking_ids: Sequence[str], *, deleted: bool = False) -> int:
@@ -119,7 +179,7 @@ def forget(conn: Connection, booking_ids: Sequence[str], *, deleted: bool = Fals
 # --- queries -------------------------------------------------------------------------------
 
 
-def _term_select(field: Field, token: bytes, *more: Term) -> Select[tuple[str, str]]:
+def _term_select(field: int, token: bytes, *more: Term) -> Select[tuple[str, str]]:
     """(booking id, traveller ref) having this token (or any of `more`: the field is in
     the HMAC, so tokens of different fields never collide and one IN list serves)."""
     tokens = [token, *(t for _, t in more)]
@@ -171,6 +231,101 @@ def candidates(
         sub = q.subquery()
         return select(sub.c.booking_id, sub.c.traveller_ref).where(sub.c.booking_id.in_(bq))
     return q
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Plan:
+    """A token search as one range of the index: `person` groups must all hold on one
+    traveller, `wide` groups on the booking (each group: any of its terms). Built by
+    `search.search`; run by `plan_page` and `plan_count`."""
+
+    person: tuple[tuple[Term, ...], ...] = ()
+    wide: tuple[tuple[Term, ...], ...] = ()
+    day_from: int | None = None
+    day_to: int | None = None
+    #: Conditions on `booking` (carrier, locator, flight): checked per candidate, by key.
+    booking_where: tuple[Any, ...] = ()
+    #: Leave out restricted bookings (LED Art. 16(3)); the DPO's look-ups keep them.
+    skip_restricted: bool = True
+
+
+def _group_where(t: Any, group: Sequence[Term]) -> list[Any]:
+    tokens = sorted({tok for _, tok in group})
+    fields = sorted({int(f) for f, _ in group})
+    return [
+        t.c.token.in_(tokens) if len(tokens) > 1 else t.c.token == tokens[0],
+        t.c.field.in_(fields) if len(fields) > 1 else t.c.field == fields[0],
+    ]
+
+
+def _driver(conn: Connection, plan: Plan) -> tuple[tuple[Term, ...], bool]:
+    """The most selective group (fewest index entries: one index-only count each, capped),
+    and whether it is a person group. Every other group is then a key look-up per row of
+    it, so a rare given name does the work, not the common surname next to it."""
+    groups = [(g, True) for g in plan.person] or [(g, False) for g in plan.wide]
+    if len(groups) == 1:
+        return groups[0]
+    best: tuple[int, int] | None = None
+    chosen = groups[0]
+    cap = 50_000
+    for i, (g, is_person) in enumerate(groups):
+        t = search_token.alias("c")
+        inner = select(literal(1)).select_from(t).where(*_group_where(t, g)).limit(cap).subquery()
+        n = int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
+        if best is None or (n, i) < best:
+            best, chosen, cap = (n, i), (g, is_person), max(n, 1)
+    return chosen
+
+
+def _plan_select(conn: Connection, plan: Plan, *cols: Any) -> tuple[Any, Any]:
+    """(select of `cols` over the driving range with every other condition, the driving
+    alias)."""
+    group, is_person = _driver(conn, plan)
+    d = search_token.alias("d")
+    where: list[Any] = _group_where(d, group)
+    if plan.day_from is not None:
+        where.append(d.c.day >= plan.day_from)
+    if plan.day_to is not None:
+        where.append(d.c.day <= plan.day_to)
+    others = [(g, True) for g in plan.person] + [(g, False) for g in plan.wide]
+    for g, person in others:
+        if g is group:
+            continue
+        o = search_token.alias()
+        cond = [*_group_where(o, g), o.c.day == d.c.day, o.c.booking_id == d.c.booking_id]
+        if person:
+            cond.append(o.c.traveller_ref == d.c.traveller_ref)
+        else:
+            cond.append(o.c.traveller_ref == "")
+        where.append(exists().where(*cond))
+    if plan.skip_restricted:
+        restricted = select(booking.c.id).where(booking.c.restricted_at.is_not(None))
+        where.append(d.c.booking_id.not_in(restricted))
+    if plan.booking_where:
+        where.append(exists().where(booking.c.id == d.c.booking_id, *plan.booking_where))
+    q = select(*(c(d) for c in cols)).where(*where)
+    if not is_person:
+        q = q.where(d.c.traveller_ref == "")
+    if len(group) > 1:
+        q = q.distinct()  # one traveller may hold two of the group's tokens
+    return q, d
+
+
+def plan_count(conn: Connection, plan: Plan) -> int:
+    """How many (booking, traveller) the plan finds: an index-only count of the range."""
+    q, _ = _plan_select(conn, plan, lambda d: d.c.booking_id, lambda d: d.c.traveller_ref)
+    return int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+
+
+def plan_page(conn: Connection, plan: Plan, *, offset: int, limit: int) -> list[tuple[str, str]]:
+    """(booking id, traveller ref) of one page, in flight-date order (the key's order:
+    the database reads `offset + limit` index entries, not every match)."""
+    q, _ = _plan_select(conn, plan, lambda d: d.c.day, lambda d: d.c.booking_id, lambda d: d.c.traveller_ref)
+    sub = q.subquery()
+    page = select(sub.c.booking_id, sub.c.traveller_ref).order_by(
+        sub.c.day, sub.c.booking_id, sub.c.traveller_ref
+    )
+    return [(r.booking_id, r.traveller_ref) for r in conn.execute(page.offset(offset).limit(limit))]
 
 
 def flight_condition(carrier: str, number: str) -> list[object]:

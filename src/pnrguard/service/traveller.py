@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
 from pnrguard.domain.model import Booking, Traveller
+from pnrguard.links.tokens import LinkField
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field
 from pnrguard.service.search_index import Indexed, flight_condition, index_saved
-from pnrguard.store.repository import SaveOutcome, new_id
+from pnrguard.store.repository import SaveOutcome, SaveStatus, flight_columns, new_id
 from pnrguard.store.tables import booking
 from pnrguard.store.traveller import (
     Member,
@@ -50,11 +51,21 @@ _Tokens = dict[int, set[bytes]]
 _IN_CHUNK = 500
 
 
+#: Seats are compared through link analysis's seat-pair tokens: the same seat on the same
+#: flight shares both of its pairs, a neighbour one (`links.tokens`), so no seat token of
+#: its own is kept.
+_SEAT = int(LinkField.SEAT_PAIR)
+
+
+def _same_seat(a: _Tokens, b: _Tokens) -> bool:
+    return len(a.get(_SEAT, set()) & b.get(_SEAT, set())) >= 2
+
+
 def _tokens_of(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Tokens]:
     out: dict[tuple[str, str], _Tokens] = {}
     ids = sorted({b for b, _ in pairs})
     wanted = set(pairs)
-    fields = [int(f) for f in (Field.SURNAME, Field.GIVEN, Field.DOB, Field.DOCUMENT, Field.SEAT)]
+    fields = [int(f) for f in (Field.SURNAME, Field.GIVEN, Field.DOB, Field.DOCUMENT)] + [_SEAT]
     for i in range(0, len(ids), _IN_CHUNK):
         q = select(search_token).where(
             search_token.c.booking_id.in_(ids[i : i + _IN_CHUNK]), search_token.c.field.in_(fields)
@@ -84,19 +95,13 @@ def _same_person(mine: _Tokens, theirs: _Tokens) -> bool:
     return not (a and b and not a & b)
 
 
-def _flights_of(conn: Connection, booking_ids: Sequence[str]) -> dict[str, Any]:
-    cols = (
-        booking.c.id,
-        booking.c.source,
-        booking.c.flight_carrier,
-        booking.c.flight_number,
-        booking.c.flight_date,
-    )
-    out: dict[str, Any] = {}
-    for i in range(0, len(booking_ids), _IN_CHUNK):
-        for r in conn.execute(select(*cols).where(booking.c.id.in_(booking_ids[i : i + _IN_CHUNK]))):
-            out[r.id] = r
-    return out
+class _Flight(NamedTuple):
+    """The flight columns of a booking (`store.repository.flight_columns`) and its source."""
+
+    source: str
+    flight_carrier: str
+    flight_number: str
+    flight_date: dt.date | None
 
 
 class _OtherSide:
@@ -167,12 +172,8 @@ class _OtherSide:
             cands = [self.members[p] for p in sorted(fits) if p in self.members]
             cands = [m for m in cands if m.traveller_id not in self.taken]
             ids = {m.traveller_id for m in cands}
-            if len(ids) > 1 and mine.get(Field.SEAT):
-                seated = [
-                    m
-                    for m in cands
-                    if mine[Field.SEAT] & self.tokens[(m.booking_id, m.traveller_ref)].get(Field.SEAT, set())
-                ]
+            if len(ids) > 1 and mine.get(_SEAT):
+                seated = [m for m in cands if _same_seat(mine, self.tokens[(m.booking_id, m.traveller_ref)])]
                 if len({m.traveller_id for m in seated}) == 1:
                     return seated[0], self.tokens[(seated[0].booking_id, seated[0].traveller_ref)], "seat"
             if len(ids) == 1:
@@ -213,12 +214,21 @@ def _other_source_on(conn: Connection, flight: Any) -> bool:
     return conn.execute(q.limit(1)).first() is not None
 
 
-def link_indexed(conn: Connection, items: Sequence[Indexed]) -> list[Member]:
+def _flight_of(item: Indexed) -> _Flight:
+    cols = flight_columns(item.booking)
+    return _Flight(
+        item.booking.source.value, cols["flight_carrier"], cols["flight_number"], cols["flight_date"]
+    )
+
+
+def link_indexed(conn: Connection, items: Sequence[Indexed], *, new: Collection[str] = ()) -> list[Member]:
     """Give every traveller of the bookings just indexed its traveller id (see the module
-    docstring). A traveller linked by an earlier push of the same booking keeps its id.
+    docstring). A traveller linked by an earlier push of the same booking keeps its id;
+    bookings in `new` were created in this transaction and have no links to look up.
     Batched by flight: a PNRGOV or PAXLST message is one flight."""
-    known = members_of_bookings(conn, [i.booking_id for i in items])
-    flights = _flights_of(conn, [i.booking_id for i in items])
+    known = members_of_bookings(conn, [i.booking_id for i in items if i.booking_id not in new])
+    # The flight columns as the repository stored them, from the bookings in hand.
+    flights = {i.booking_id: _flight_of(i) for i in items}
     groups: dict[tuple[Any, ...], list[Indexed]] = {}
     for item in items:
         f = flights[item.booking_id]
@@ -275,7 +285,8 @@ def index_and_link(
 ) -> list[Member]:
     """The ingest hook: blind-index the saved bookings, then link their travellers. Runs in
     the ingest transaction before screening, so screening sees the traveller."""
-    return link_indexed(conn, index_saved(conn, keystore, bookings, outcomes, now=now))
+    new = {o.booking_id for o in outcomes if o.status is SaveStatus.NEW}
+    return link_indexed(conn, index_saved(conn, keystore, bookings, outcomes, now=now), new=new)
 
 
 # --- where the sources disagree ------------------------------------------------------------

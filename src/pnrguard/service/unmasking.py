@@ -15,6 +15,11 @@ The flow:
 3. `can_see_identity` is the one check every read path asks; `unmask_view` returns the full
    booking only when it says yes, audited as ``unmasking`` and ``consultation`` with the
    request id as reference; otherwise it audits a ``refusal`` and raises `ForbiddenError`.
+4. **The traveller link** (issue 12): an approval naming one source record of a person (the
+   API record, or the PNR) also covers the other source of the *same people on the same
+   flight* (`traveller_member`), and nothing else: a PNR holding anyone not linked to the
+   named record stays closed (`_linked_named`). The view is logged against the booking
+   actually opened, with the approving request as reference.
 
 The check is a query, not a cache: an approval whose window ends, or a booking deleted
 meanwhile, is refused on the next call. Times come from the injected clock.
@@ -52,6 +57,7 @@ from pnrguard.store.lifecycle import (
 from pnrguard.store.repository import BookingRepository, new_id
 from pnrguard.store.tables import booking
 from pnrguard.store.texts import TextKeys, open_text, seal_text
+from pnrguard.store.traveller import traveller_member
 
 __all__ = [
     "JUDICIAL",
@@ -327,13 +333,43 @@ def approve_unmasking(
 # --- the check and the view --------------------------------------------------------------
 
 
+def _linked_named(conn: Connection, booking_id: str) -> list[str]:
+    """The bookings whose approval may also cover `booking_id` through the traveller link:
+    the other source (API or PNR) of the same people on the same flight, and only when
+    *every* traveller of `booking_id` is linked to a traveller of that booking. So an
+    approval for a one-person PNR covers that person's API record and back, and an
+    approval for one API record never opens a family's PNR with the others in it (each
+    of them needs their own record named, or a request naming the PNR)."""
+    mine = conn.execute(
+        select(
+            traveller_member.c.traveller_ref, traveller_member.c.traveller_id, traveller_member.c.source
+        ).where(traveller_member.c.booking_id == booking_id)
+    ).all()
+    if not mine:
+        return []  # stored before linking: it stays uncovered
+    # Every traveller of a booking indexed at ingest has its member row (`link_indexed`), so
+    # `mine` is every traveller of it (its traveller count is not kept, Art. 12(2)(a)).
+    ids = sorted({m.traveller_id for m in mine})
+    other = conn.execute(
+        select(traveller_member.c.booking_id, traveller_member.c.traveller_id).where(
+            traveller_member.c.traveller_id.in_(ids), traveller_member.c.source != mine[0].source
+        )
+    ).all()
+    by_booking: dict[str, set[str]] = {}
+    for r in other:
+        by_booking.setdefault(r.booking_id, set()).add(r.traveller_id)
+    # Every traveller of ours must be a person that one booking of the other source holds.
+    return sorted(b for b, people in by_booking.items() if people >= set(ids))
+
+
 def covering_request(
     conn: Connection, booking_id: str, *, user: Any, purpose: Purpose | str, now: dt.datetime
 ) -> str | None:
     """The id of an approved request that lets `user` see `booking_id` for `purpose` at
     `now`, or None. Approved *before* now, window ``valid_from <= now < valid_until``, the
-    booking named, the same requester and purpose, and a level that covers the booking's
-    tier (a dormant booking needs a dormant-level approval)."""
+    booking named (or the other source of the same people on the same flight named:
+    `_linked_named`), the same requester and purpose, and a level that covers the
+    booking's tier (a dormant booking needs a dormant-level approval)."""
     try:
         p = Purpose(purpose)
     except ValueError:
@@ -344,12 +380,13 @@ def covering_request(
     if row is None or row.state != "masked":
         return None
     levels = ("dormant",) if row.dormant_at is not None else ("masked", "dormant")
+    named = [booking_id, *_linked_named(conn, booking_id)]
     q = (
         select(unmasking_request.c.id)
         .join(unmasking_request_booking, unmasking_request_booking.c.request_id == unmasking_request.c.id)
         .join(unmasking_approval, unmasking_approval.c.request_id == unmasking_request.c.id)
         .where(
-            unmasking_request_booking.c.booking_id == booking_id,
+            unmasking_request_booking.c.booking_id.in_(named),
             unmasking_request.c.requester == _uid(user),
             unmasking_request.c.purpose == p.value,
             unmasking_request.c.status == "approved",

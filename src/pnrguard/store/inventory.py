@@ -1055,7 +1055,12 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "created_by": _STAFF,
         "created_at": _TIME,
     },
-    "search_token": {"field": _CODE, "booking_id": _ID, "traveller_ref": "ref within the booking"},
+    "search_token": {
+        "field": _CODE,
+        "day": "the booking's flight date as a day number (also clear in booking.flight_date)",
+        "booking_id": _ID,
+        "traveller_ref": "ref within the booking",
+    },
     "traveller_member": {
         "booking_id": _ID,
         "traveller_ref": "ref within the booking",

@@ -85,7 +85,9 @@ __all__ = [
     "SaveOutcome",
     "SaveStatus",
     "VersionInfo",
+    "flight_columns",
     "new_id",
+    "replace_node_secret",
 ]
 
 #: Rows per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits.
@@ -197,6 +199,18 @@ def load_node_secret(conn: Connection, keystore: KeyStore, name: str, *, now: dt
     return secret
 
 
+def replace_node_secret(conn: Connection, keystore: KeyStore, name: str, *, now: dt.datetime) -> None:
+    """Put a fresh secret in place of node secret `name` (the blind index's, when its key
+    is replaced: `service.index_rebuild`). What was derived from the old one is stale."""
+    conn.execute(delete(node_secret).where(node_secret.c.name == name))
+    wrapped = keystore.wrap(new_data_key(), context=_SECRET_CONTEXT + name.encode("ascii"))
+    conn.execute(
+        insert(node_secret).values(
+            name=name, kek_version=wrapped.kek_version, wrapped=wrapped.blob, created_at=now
+        )
+    )
+
+
 # --- bookings ----------------------------------------------------------------------------
 
 
@@ -287,7 +301,7 @@ class _Known:
     keys: BookingKeys | None = None
 
 
-def _flight_columns(b: Booking) -> dict[str, Any]:
+def flight_columns(b: Booking) -> dict[str, Any]:
     leg = b.reported_flight or (b.itinerary[0] if b.itinerary else None)
     if leg is None:
         return {
@@ -513,7 +527,7 @@ class BookingRepository:
                         "locator": b.locator[:16],
                         "created": b.created,
                         "identity_digest": p.identity_digest,
-                        **_flight_columns(b),
+                        **flight_columns(b),
                         "first_seen": received_at,
                         "last_seen": received_at,
                         "state": "active",
@@ -542,7 +556,7 @@ class BookingRepository:
                     "b_id": k.id,
                     "p_last_seen": received_at,
                     "p_latest_version": k.version,
-                    **{f"p_{name}": value for name, value in _flight_columns(b).items()},
+                    **{f"p_{name}": value for name, value in flight_columns(b).items()},
                 }
             version_rows.append(
                 {

@@ -47,6 +47,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
@@ -106,7 +107,6 @@ MESSAGE_STATUSES = ("accepted", "duplicate", "quarantined", "discarded")
 BOOKING_STATES = ("active", "masked", "deleted")
 KEY_KINDS = ("identity", "content")
 SOURCES = ("PNR", "API")
-
 
 
 message = Table(
@@ -197,6 +197,14 @@ booking = Table(
     Index("ix_booking_carrier_locator", "carrier", "locator"),
     Index("ix_booking_flight", "flight_carrier", "flight_number", "flight_date"),
     Index("ix_booking_state_first_seen", "state", "first_seen"),
+    # 0018_search_scale: a flight typed without its carrier; the few restricted bookings.
+    Index("ix_booking_flight_number", "flight_number", "flight_date"),
+    Index(
+        "ix_booking_restricted",
+        "restricted_at",
+        sqlite_where=text("restricted_at IS NOT NULL"),
+        postgresql_where=text("restricted_at IS NOT NULL"),
+    ),
 )
 
 booking_key = Table(
@@ -223,6 +231,7 @@ booking_version = Table(
     Column("content_blob", LargeBinary, nullable=False),
     Index("ix_booking_version_message_id", "message_id"),
 )
+
 
 def not_restricted() -> ColumnElement[bool]:
     """What screening and search require of a booking: processing not restricted (LED

@@ -47,7 +47,10 @@ from pnrguard.store.db import metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
 
 __all__ = [
+    "NO_DAY",
     "Member",
+    "TokenRow",
+    "day_of",
     "delete_members",
     "delete_tokens",
     "forget_bookings",
@@ -63,12 +66,26 @@ __all__ = [
 _IN_CHUNK = 500
 #: Bytes of a token: 128 bits make a collision between two values negligible.
 TOKEN_BYTES = 16
+_EPOCH = dt.date(1970, 1, 1)
+#: The day of a booking without a flight date (9999-12-31): it sorts after every flight.
+NO_DAY = (dt.date(9999, 12, 31) - _EPOCH).days
+#: A stored row: (token, field, day, booking id, traveller ref).
+TokenRow = tuple[bytes, int, int, str, str]
+
+
+def day_of(date: dt.date | None) -> int:
+    """`search_token.day` of a flight date (days since 1970-01-01; `NO_DAY` for none)."""
+    return (date - _EPOCH).days if date is not None else NO_DAY
+
 
 search_token = Table(
     "search_token",
     metadata,
     Column("token", LargeBinary(TOKEN_BYTES), primary_key=True),
     Column("field", SmallInteger, primary_key=True, autoincrement=False),
+    # The booking's flight day (`day_of`): a token's rows are kept in flight-date order, so a
+    # page of a search is one range of this key (0018_search_scale), whatever the namesakes.
+    Column("day", Integer, primary_key=True, autoincrement=False),
     Column("booking_id", String(ID_LENGTH), ForeignKey("booking.id"), primary_key=True),
     # The screening ref of the traveller ("" for booking-wide values: contacts, cards).
     Column("traveller_ref", String(32), primary_key=True),
@@ -111,10 +128,10 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
 # --- blind index -----------------------------------------------------------------------------
 
 
-def insert_tokens(conn: Connection, rows: Sequence[tuple[bytes, int, str, str]]) -> None:
-    """Add (token, field, booking id, traveller ref) rows; duplicates are dropped first.
+def insert_tokens(conn: Connection, rows: Iterable[TokenRow]) -> None:
+    """Add (token, field, day, booking id, traveller ref) rows; duplicates are dropped first.
 
-    Through the driver, not the SQL expression layer: an ingest writes about 18 rows per
+    Through the driver, not the SQL expression layer: an ingest writes about 30 rows per
     booking, and SQLAlchemy's per-row parameter processing cost more than the rest of the
     index upkeep together (bench/search.py). PostgreSQL gets COPY, SQLite `executemany`.
     Same transaction as the caller's (the connection's own DBAPI connection).
@@ -127,8 +144,11 @@ def insert_tokens(conn: Connection, rows: Sequence[tuple[bytes, int, str, str]])
     if conn.dialect.name == "postgresql":
         with (
             raw.cursor() as cur,
-            cur.copy("COPY search_token (token, field, booking_id, traveller_ref) FROM STDIN") as copy,
+            cur.copy(
+                "COPY search_token (token, field, day, booking_id, traveller_ref) FROM STDIN (FORMAT BINARY)"
+            ) as copy,
         ):
+            copy.set_types(["bytea", "int2", "int4", "varchar", "varchar"])
             for row in unique:
                 copy.write_row(row)
         return
@@ -136,7 +156,8 @@ def insert_tokens(conn: Connection, rows: Sequence[tuple[bytes, int, str, str]])
         cur = raw.cursor()
         try:
             cur.executemany(
-                "INSERT INTO search_token (token, field, booking_id, traveller_ref) VALUES (?, ?, ?, ?)",
+                "INSERT INTO search_token (token, field, day, booking_id, traveller_ref) "
+                "VALUES (?, ?, ?, ?, ?)",
                 unique,
             )
         finally:
@@ -145,30 +166,48 @@ def insert_tokens(conn: Connection, rows: Sequence[tuple[bytes, int, str, str]])
     for chunk in _chunks(unique, 2000):  # any other database: the portable path
         conn.execute(
             insert(search_token),
-            [{"token": t, "field": f, "booking_id": b, "traveller_ref": r} for t, f, b, r in chunk],
+            [
+                {"token": t, "field": f, "day": d, "booking_id": b, "traveller_ref": r}
+                for t, f, d, b, r in chunk
+            ],
         )
 
 
-def existing_tokens(conn: Connection, booking_ids: Sequence[str]) -> set[tuple[bytes, int, str, str]]:
-    """The stored (token, field, booking id, traveller ref) rows of these bookings."""
-    out: set[tuple[bytes, int, str, str]] = set()
+_EXISTING = "SELECT token, field, day, booking_id, traveller_ref FROM search_token WHERE booking_id IN "
+
+
+def existing_tokens(conn: Connection, booking_ids: Sequence[str]) -> set[TokenRow]:
+    """The stored (token, field, day, booking id, traveller ref) rows of these bookings."""
+    out: set[TokenRow] = set()
+    mark = {"sqlite": "?", "postgresql": "%s"}.get(conn.dialect.name)
     for chunk in _chunks(list(booking_ids)):
-        q = select(search_token).where(search_token.c.booking_id.in_(chunk))
-        out |= {(bytes(r.token), int(r.field), r.booking_id, r.traveller_ref) for r in conn.execute(q)}
+        if mark is None:  # any other database: the portable path
+            q = select(search_token).where(search_token.c.booking_id.in_(chunk))
+            out |= {(bytes(r.token), r.field, r.day, r.booking_id, r.traveller_ref) for r in conn.execute(q)}
+            continue
+        # Through the driver: result-row processing was most of a new version's upkeep.
+        raw: Any = conn.connection.dbapi_connection
+        cur = raw.cursor()
+        try:
+            cur.execute(_EXISTING + "(" + ", ".join([mark] * len(chunk)) + ")", list(chunk))
+            out |= {(bytes(t), f, d, b, r) for t, f, d, b, r in cur.fetchall()}
+        finally:
+            cur.close()
     return out
 
 
-def delete_token_rows(conn: Connection, rows: Sequence[tuple[bytes, int, str, str]]) -> None:
+def delete_token_rows(conn: Connection, rows: Sequence[TokenRow]) -> None:
     """Remove these exact rows (the tokens a new version no longer has)."""
     if rows:
         conn.execute(
             delete(search_token).where(
                 search_token.c.token == bindparam("t"),
                 search_token.c.field == bindparam("f"),
+                search_token.c.day == bindparam("d"),
                 search_token.c.booking_id == bindparam("b"),
                 search_token.c.traveller_ref == bindparam("r"),
             ),
-            [{"t": t, "f": f, "b": b, "r": r} for t, f, b, r in rows],
+            [{"t": t, "f": f, "d": d, "b": b, "r": r} for t, f, d, b, r in rows],
         )
 
 
@@ -206,19 +245,33 @@ class Member:
     conflicts: str = ""
 
 
+_MEMBER_INSERT = {
+    "sqlite": "INSERT INTO traveller_member (booking_id, traveller_ref, traveller_id, source, linked_by, "
+    "conflicts) VALUES (?, ?, ?, ?, ?, ?)",
+    "postgresql": "INSERT INTO traveller_member (booking_id, traveller_ref, traveller_id, source, linked_by, "
+    "conflicts) VALUES (%s, %s, %s, %s, %s, %s)",
+}
+
+
 def insert_members(conn: Connection, members: Sequence[Member]) -> None:
-    if members:
-        conn.execute(
-            insert(traveller_member),
-            [
-                {
-                    "booking_id": m.booking_id, "traveller_ref": m.traveller_ref,
-                    "traveller_id": m.traveller_id, "source": m.source, "linked_by": m.linked_by,
-                    "conflicts": m.conflicts,
-                }
-                for m in members
-            ],
-        )  # fmt: skip
+    """Through the driver, like `insert_tokens` (SQLAlchemy's per-row processing was a tenth
+    of the index upkeep at ingest)."""
+    if not members:
+        return
+    rows = [
+        (m.booking_id, m.traveller_ref, m.traveller_id, m.source, m.linked_by, m.conflicts) for m in members
+    ]
+    sql = _MEMBER_INSERT.get(conn.dialect.name)
+    if sql is not None:
+        raw: Any = conn.connection.dbapi_connection
+        cur = raw.cursor()
+        try:
+            cur.executemany(sql, rows)
+        finally:
+            cur.close()
+        return
+    names = ("booking_id", "traveller_ref", "traveller_id", "source", "linked_by", "conflicts")
+    conn.execute(insert(traveller_member), [dict(zip(names, r, strict=True)) for r in rows])
 
 
 def delete_members(conn: Connection, booking_ids: Sequence[str]) -> None:

@@ -12,7 +12,7 @@
   copies ``transmission`` (nothing references it); on PostgreSQL it is two ``ALTER TABLE``.
 
 Revision ID: 0021_triage
-Revises: 0014_acct_power
+Revises: 0024_links_leads
 Create Date: 2026-12-06
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_triage"
-down_revision = "0014_acct_power"
+down_revision = "0024_links_leads"
 branch_labels = None
 depends_on = None
 
