@@ -47,6 +47,7 @@ __all__ = [
     "SearchRow",
     "find_summaries",
     "search",
+    "search_page",
     "traveller_history",
 ]
 
@@ -287,12 +288,25 @@ def search(
     page, page_size = max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
     with engine.begin() as conn:
         req = _check_request(conn, request_id, user)
-        person, wide = criteria.terms(tokeniser(conn, keystore))
-        cand = candidates(person, wide) if person or wide else None
-        rows, total, decrypted = _page(
-            conn, keystore, cand, _filters(criteria), page=page, page_size=page_size
-        )
-        _log(conn, audit, req, user, rows, total=total, decrypted=decrypted, clock=clock, kind="search")
+        outcome = search_page(conn, keystore, criteria, page=page, page_size=page_size)
+        _log(
+            conn, audit, req, user, outcome.rows, total=outcome.total, decrypted=outcome.decrypted,
+            clock=clock, kind="search",
+        )  # fmt: skip
+    return outcome
+
+
+def search_page(
+    conn: Connection, keystore: KeyStore, criteria: SearchCriteria, *, page: int, page_size: int = PAGE_SIZE
+) -> SearchOutcome:
+    """One page of matches for `criteria`, decrypting only that page. The caller has checked
+    the scope it searches under (an authority's open request, a peer's request awaiting a
+    decision) and logs the page under that scope's purpose in the same transaction."""
+    criteria.check()
+    page, page_size = max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
+    person, wide = criteria.terms(tokeniser(conn, keystore))
+    cand = candidates(person, wide) if person or wide else None
+    rows, total, decrypted = _page(conn, keystore, cand, _filters(criteria), page=page, page_size=page_size)
     return SearchOutcome(rows, total, page, page_size, decrypted, criteria)
 
 
@@ -339,8 +353,12 @@ def traveller_history(
             raise InputError("this traveller has no document or date of birth to follow")
         cand = candidates(any_of=alternatives)
         rows, total, decrypted = _page(
-            conn, keystore, cand, [booking.c.state != "deleted", not_restricted()],
-            page=page, page_size=page_size,
+            conn,
+            keystore,
+            cand,
+            [booking.c.state != "deleted", not_restricted()],
+            page=page,
+            page_size=page_size,
         )
         _log(conn, audit, req, user, rows, total=total, decrypted=decrypted, clock=clock, kind="history")
     return SearchOutcome(rows, total, page, page_size, decrypted)

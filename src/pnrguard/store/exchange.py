@@ -324,6 +324,8 @@ class ExchangeRecord:
 
 
 _META = [c for c in exchange_message.c if c.name not in ("kek_version", "wrapped_key", "payload")]
+#: The clear columns (everything but the sealed envelope), for other metadata queries.
+META_COLUMNS = _META
 
 
 def get_message(conn: Connection, local_id: str) -> ExchangeRecord | None:

@@ -33,6 +33,8 @@ from pnrguard.web.unmasking import router as unmasking_router
 from pnrguard.web.watchlists import router as watchlists_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
 def overview_counts(node: Node) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from pnrguard.service.review import MASKED, Moment
 from pnrguard.store.copies import shown_text
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 #: Every page number a route takes: bounded, so `?page=99999999999999999999` is a 422 and
 #: never reaches SQL as an OFFSET no database accepts (issue 11 §5). Use it (or a bounded
