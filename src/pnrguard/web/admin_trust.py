@@ -30,13 +30,23 @@ from pnrguard.exchange.peers import PeerKind
 from pnrguard.service import carrier_admin, exchange_peers
 from pnrguard.service.accounts import Account, Role
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.views import render
+from pnrguard.web.views import TEMPLATES, render
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/admin")
 ADMIN = require_role(Role.ADMIN)
 MAX_CARD = 64 * 1024
+
+
+
+def grouped(fingerprint: str) -> str:
+    """A fingerprint whole, in groups of four hex digits, as operators read it aloud
+    (`normalise_fingerprint` accepts it back with or without the spaces)."""
+    return " ".join(fingerprint[i : i + 4] for i in range(0, len(fingerprint), 4))
+
+
+TEMPLATES.env.filters["fingerprint"] = grouped
 
 _KINDS = (
     (PeerKind.MEMBER_STATE.value, "PIU of a member state"),
