@@ -317,7 +317,7 @@ def _transfer_form(
         request,
         "exchange_new_transfer.html",
         {"hit": h, "peers": _peers(request), "form": form, "error": error, "min_reason": service.MIN_REASON,
-         "handling_codes": _HANDLING},
+         "handling_codes": _HANDLING, "reliability": _RELIABILITY, "accuracy": _ACCURACY},
         status_code=status_code,
     )  # fmt: skip
 
