@@ -6,12 +6,15 @@ administrator's carrier credentials (issued, rotated, revoked; audited; token sh
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fed_env import Member, make_member, start, stop, trust, wait_ready
 
+from live_server import live_server
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.errors import ForbiddenError
 from pnrguard.exchange.messages import Evaluation, Subject
@@ -24,6 +27,10 @@ from pnrguard.service.review import ReviewPolicy
 from pnrguard.store import exchange as store
 from pnrguard.store import exchange_inbox as inbox_store
 from pnrguard.store.repository import BookingRepository
+from pnrguard.web.app import create_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+from workspace_env import ENGINES, csrf_from, login
 
 pytestmark = [pytest.mark.storage, pytest.mark.e2e]
 
@@ -163,6 +170,44 @@ def test_request_searched_chosen_answered_and_shown_like_a_booking(pair: tuple[M
     with b.node.engine.connect() as conn:
         looks = b.node.audit(conn).entries(operation=Operation.CONSULTATION, reference=reply.id)
     assert [e.purpose for e in looks] == [Purpose.TERRORIST_OFFENCES, Purpose.DPO_SUPERVISION]
+
+    # On B's workspace the answer offers a forward to another registered peer (C never
+    # listens here: the forward is filed, not delivered, and offered for a retry).
+    c = make_member(
+        b.node.settings.key_file.parent.parent,
+        "c.piu",
+        f"sqlite:///{b.node.settings.key_file.parent.parent / 'c.db'}",
+        country="CY",
+    )
+    try:
+        trust(b, c)
+        app = create_app(b.node)
+        app.state.review_policy = ReviewPolicy(four_eyes=False)
+        with (
+            live_server(app) as base,
+            httpx.Client(base_url=base, headers={"accept": "text/html"}, timeout=30) as http,
+        ):
+            ENGINES[base] = b.node.engine
+            assert login(http, b.users[Role.ANALYST].username, "x" * 16).status_code == 303
+            page = http.get(f"/exchange/{reply.id}")
+            assert "Forward to another peer" in page.text
+            assert surname in page.text  # the booking itself, rendered
+            r = http.post(
+                f"/exchange/{reply.id}/forward",
+                data={
+                    "peer": "c.piu", "case_ref": "BE-INBOX-1", "reason": REASON, "source": "B",
+                    "accuracy": "2", "handling": ["H0"], "csrf_token": csrf_from(page.text),
+                },
+            )  # fmt: skip
+            assert r.status_code == 303
+            assert r.headers["location"].endswith("?done=failed")
+            inbox_page = http.get("/exchange?folder=sent")
+            assert "not delivered" in inbox_page.text
+        peer_client = getattr(app.state, "peer_client", None)
+        if peer_client is not None:
+            peer_client.close()
+    finally:
+        c.close()
 
 
 def test_a_record_the_sender_masked_shows_masked() -> None:

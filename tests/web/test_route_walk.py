@@ -78,6 +78,8 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/exchange/{exchange_id}/refuse"): REVIEWERS,
     ("POST", "/exchange/{exchange_id}/search"): REVIEWERS,
     ("GET", "/exchange/{exchange_id}/bookings/{booking_id}"): READERS,
+    ("POST", "/exchange/{exchange_id}/forward"): REVIEWERS,
+    ("POST", "/exchange/{exchange_id}/permission"): frozenset({S}),
     ("POST", "/exchange/{exchange_id}/second-approval"): frozenset({S}),
     ("POST", "/exchange/{exchange_id}/retry"): REVIEWERS,
     ("GET", "/exchange/new/request"): REVIEWERS,

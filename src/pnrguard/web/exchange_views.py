@@ -127,6 +127,7 @@ _DONE = {
     "searched": "Searched: the bookings found are listed under Search.",
     "transfer_waits": "Approved. Four eyes: the transfer waits for a supervisor's second approval.",
     "transfer_returned": "The transfer was sent back: nothing left the node.",
+    "permission": "The originator's permission is recorded: the data may be forwarded to that peer.",
 }
 _SEARCH_FIELDS = (
     "carrier", "locator", "flight_number", "date_from", "date_to", "surname", "given_names",
@@ -440,6 +441,11 @@ def _message_page(
             except InputError:
                 form = dict.fromkeys(_SEARCH_FIELDS, "")
     views = [inbox.received_view(r) for r in env.records] if env is not None else []
+    can_forward = (
+        user.role in DECIDERS and env is not None and rec.direction == "in"
+        and rec.kind in ("answer", "transfer") and rec.records > 0
+    )  # fmt: skip
+    others = [p for p in _peers(request) if p.id != rec.peer_id] if can_forward else []
     return render(
         request,
         "exchange_message.html",
@@ -449,6 +455,7 @@ def _message_page(
          "outcome": outcome, "form": form or {}, "views": views, "error": error,
          "message": _DONE.get(done, ""), "handling_codes": _HANDLING, "reliability": _RELIABILITY,
          "accuracy": _ACCURACY, "handling_meaning": dict(_HANDLING), "kinds": _KINDS, "outcomes": _OUTCOMES,
+         "can_forward": can_forward, "others": others, "h2": "H2" in rec.handling,
          "statuses": _STATUSES, "subject_labels": dict(_SUBJECT_FIELDS) | {"kind": "Kind"},
          "back": "sent" if rec.direction == "out" else {"answer": "answers", "transfer": "transfers"}.get(
              rec.kind, "requests")},
@@ -568,6 +575,59 @@ def found_record(
     """A booking this request's searches found, whole as this person may see it (logged)."""
     rec, view = peer_answers.open_found(exchange_id[:64], booking_id[:64], user=user, node=_node(request))
     return render(request, "exchange_record.html", {"rec": rec, "b": view})
+
+
+@router.post("/exchange/{exchange_id}/forward", include_in_schema=False)
+def forward(
+    request: Request,
+    exchange_id: str,
+    user: Annotated[Account, Depends(require_role(*DECIDERS))],
+    peer: Annotated[str, Form()] = "",
+    case_ref: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    source: Annotated[str, Form()] = "X",
+    accuracy: Annotated[str, Form()] = "4",
+    handling: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Forward received data to another peer: its handling codes travel on, and H2 refuses
+    the forward unless the originator's permission for that peer is recorded."""
+    local_id = new_id()
+    try:
+        try:
+            evaluation = Evaluation.model_validate({"source": source, "accuracy": accuracy})
+        except ValueError:
+            raise InputError("unknown evaluation code") from None
+        out = service.send_transfer(
+            user=user, peer_name=peer, case_ref=case_ref.strip(), reason=reason, evaluation=evaluation,
+            forward_message_id=exchange_id[:64], handling=_codes(handling), node=_node(request),
+            client=_client(request), local_id=local_id, policy=_policy(request),
+        )  # fmt: skip
+    except (InputError, ForbiddenError, ConflictError) as exc:
+        if isinstance(exc, NotFoundError):
+            raise
+        return _message_page(request, exchange_id, user, error=str(exc), status_code=exc.http_status)
+    except (PeerRefused, PeerUnreachable):
+        return _to(local_id, "failed")
+    return _to(local_id, "transfer_waits" if out.status == "awaiting_second" else "sent")
+
+
+@router.post("/exchange/{exchange_id}/permission", include_in_schema=False)
+def permission(
+    request: Request,
+    exchange_id: str,
+    user: Annotated[Account, Depends(require_role(Role.SUPERVISOR))],
+    peer: Annotated[str, Form()] = "",
+    reference: Annotated[str, Form()] = "",
+) -> Response:
+    """A supervisor records the originator's permission (its letter or message id) to pass
+    data received under H2 on to one named peer."""
+    try:
+        service.record_onward_permission(
+            exchange_id[:64], to_peer_name=peer, reference=reference.strip(), user=user, node=_node(request)
+        )
+    except (InputError, ConflictError) as exc:
+        return _message_page(request, exchange_id, user, error=str(exc), status_code=exc.http_status)
+    return _to(exchange_id, "permission")
 
 
 @router.post("/exchange/{exchange_id}/refuse", include_in_schema=False)
