@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Connection
 
 from pnrguard.store.exchange import META_COLUMNS, ExchangeRecord, exchange_message
@@ -42,20 +42,32 @@ def folder(conn: Connection, name: str, *, offset: int, limit: int) -> tuple[lis
 
 
 def counts(conn: Connection) -> dict[str, int]:
-    """What waits for a person, in one query over the status index."""
-    unread = and_(m.direction == "in", m.status == "received", m.decided_by.is_(None))
-    row = conn.execute(
-        select(
-            func.count(case((and_(FOLDERS["requests"], m.status == "awaiting_approval"), 1))),
-            func.count(case((and_(m.direction == "out", m.status == "awaiting_second"), 1))),
-            func.count(case((and_(unread, m.kind == "answer"), 1))),
-            func.count(case((and_(unread, m.kind == "transfer"), 1))),
-            func.count(case((and_(m.direction == "out", m.status == "failed"), 1))),
-        ).where(m.status.in_(("awaiting_approval", "awaiting_second", "received", "failed")))
-    ).one()
-    return dict(
-        zip(("requests", "second", "answers", "transfers", "failed"), (int(x) for x in row), strict=True)
-    )
+    """What waits for a person: two index range scans (the waiting statuses are rare; the
+    unread ones are found by (status, decided_by)), never a pass over the whole table."""
+    waiting = conn.execute(
+        select(m.status, m.direction, m.kind, func.count())
+        .where(m.status.in_(("awaiting_approval", "awaiting_second", "failed")))
+        .group_by(m.status, m.direction, m.kind)
+    ).all()
+    out = {"requests": 0, "second": 0, "answers": 0, "transfers": 0, "failed": 0}
+    for status, direction, kind, n in waiting:
+        if status == "awaiting_approval" and direction == "in" and kind in _REQUEST_KINDS:
+            out["requests"] += int(n)
+        elif status == "awaiting_second" and direction == "out":
+            out["second"] += int(n)
+        elif status == "failed" and direction == "out":
+            out["failed"] += int(n)
+    unread = conn.execute(
+        select(m.kind, func.count())
+        # "received" is an incoming answer's or transfer's status only; naming the direction
+        # would tempt the planner onto the folder index (a scan of every incoming row).
+        .where(m.status == "received", m.decided_by.is_(None))
+        .group_by(m.kind)
+    ).all()
+    for kind, n in unread:
+        if kind in ("answer", "transfer"):
+            out[f"{kind}s"] += int(n)
+    return out
 
 
 def mark_read(conn: Connection, local_id: str, *, by: str, at: dt.datetime) -> bool:
