@@ -182,7 +182,7 @@ def queue(
         "exchange_inbox.html",
         {"folder": chosen.value, "page": Page(rows, page, 25, total), "caption": f"{label}: {total}",
          "folders": [(f, lbl, waiting[f]) for f, lbl in _FOLDERS], "kinds": _KINDS, "outcomes": _OUTCOMES,
-         "can_send": user.role in DECIDERS},
+         "can_send": user.role in DECIDERS, "statuses": _STATUSES},
     )  # fmt: skip
 
 
