@@ -32,7 +32,6 @@ templates are ``templates/exchange_*.html``; the menu's count comes from
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Annotated, Any
 
@@ -57,6 +56,7 @@ from pnrguard.store import screening as hits_store
 from pnrguard.store.repository import new_id
 from pnrguard.store.screening import HitStatus
 from pnrguard.web.auth import require_role
+from pnrguard.web.requests import criteria_of
 from pnrguard.web.views import TEMPLATES, PageNumber, render
 
 __all__ = ["install", "router"]
@@ -508,15 +508,6 @@ def answer(
     return _to(exchange_id, "awaiting_second" if out.status == "awaiting_second" else "answered")
 
 
-def _date(value: str, what: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{what}: expected YYYY-MM-DD") from None
-
-
 @router.post("/exchange/{exchange_id}/search", include_in_schema=False)
 def search(
     request: Request,
@@ -549,14 +540,7 @@ def search(
         peer_answers.search_peer_request(exchange_id[:64], user=user, node=_node(request))
         return _to(exchange_id, "searched")
     try:
-        criteria = SearchCriteria(
-            carrier=carrier.strip()[:3], locator=locator.strip()[:16],
-            flight_number=flight_number.strip()[:8],
-            date_from=_date(date_from, "first date"), date_to=_date(date_to, "last date"),
-            surname=surname.strip()[:64], given_names=given_names.strip()[:64], sounds_like=bool(sounds_like),
-            date_of_birth=_date(date_of_birth, "date of birth"), document_number=document_number.strip()[:32],
-            contact=contact.strip()[:128], card=card.strip()[:32],
-        )  # fmt: skip
+        criteria = criteria_of(form)
         outcome = peer_answers.search_request_page(
             exchange_id[:64], criteria, user=user, node=_node(request), page=page
         )
