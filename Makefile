@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean compile compile-clean
+.PHONY: demo demo-peer test lint bench clean compile compile-clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -47,3 +47,6 @@ compile-clean:
 
 clean: compile-clean
 	rm -rf $(VENV) var .pytest_cache .hypothesis
+
+demo-peer: $(STAMP)
+	$(BIN)/pnrguard demo-peer

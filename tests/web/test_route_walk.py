@@ -85,6 +85,9 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/exchange/{exchange_id}/answer"): REVIEWERS,
     ("POST", "/exchange/{exchange_id}/refuse"): REVIEWERS,
     ("POST", "/exchange/{exchange_id}/search"): REVIEWERS,
+    ("GET", "/exchange/{exchange_id}/bookings/{booking_id}"): READERS,
+    ("POST", "/exchange/{exchange_id}/forward"): REVIEWERS,
+    ("POST", "/exchange/{exchange_id}/permission"): frozenset({S}),
     ("POST", "/exchange/{exchange_id}/second-approval"): frozenset({S}),
     ("POST", "/exchange/{exchange_id}/retry"): REVIEWERS,
     ("GET", "/exchange/new/request"): REVIEWERS,
@@ -143,6 +146,13 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/admin/approvals/{change_id}/refuse"): frozenset({ADM, D}),
     ("GET", "/admin/authorities"): frozenset({ADM}),
     ("POST", "/admin/authorities"): frozenset({ADM}),
+    ("GET", "/admin/peers"): frozenset({ADM}),
+    ("POST", "/admin/peers"): frozenset({ADM}),
+    ("POST", "/admin/peers/{name}/revoke"): frozenset({ADM}),
+    ("GET", "/admin/carriers"): frozenset({ADM}),
+    ("POST", "/admin/carriers"): frozenset({ADM}),
+    ("POST", "/admin/carriers/{credential_id}/rotate"): frozenset({ADM}),
+    ("POST", "/admin/carriers/{credential_id}/revoke"): frozenset({ADM}),
 }
 
 

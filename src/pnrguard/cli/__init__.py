@@ -29,6 +29,8 @@ app.command("parse")(_parse.parse)
 from pnrguard.cli import serve as _serve  # noqa: E402, I001 — commands register after app exists
 app.command("serve")(_serve.serve)
 app.command("demo")(_serve.demo)
+from pnrguard.cli import demo_peer as _demo_peer  # noqa: E402, I001 — commands register after app exists
+app.command("demo-peer")(_demo_peer.demo_peer)
 from pnrguard.cli import watchlist as _watchlist  # noqa: E402, I001 — commands register after app exists
 app.add_typer(_watchlist.app, name="watchlist")
 from pnrguard.cli import criteria as _criteria  # noqa: E402, I001 — commands register after app exists

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from pnrguard.errors import ForbiddenError, NotFoundError
 from pnrguard.exchange.messages import Envelope
+from pnrguard.exchange.peers import Peer
 from pnrguard.protection.crypto import (
     AssociatedData,
     decrypt_field,
@@ -32,7 +33,7 @@ from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.store import exchange as store
 from pnrguard.store.copies import PAYLOAD_CONTEXT, copy_state, link_copy
 
-__all__ = ["check_live", "file_links", "open_payload", "seal_payload"]
+__all__ = ["check_live", "file_links", "message_row", "open_payload", "seal_payload"]
 
 
 def _aad(local_id: str) -> AssociatedData:
@@ -72,3 +73,47 @@ def open_payload(conn: Connection, keystore: KeyStore, local_id: str) -> Envelop
 def file_links(conn: Connection, env: Envelope, *, local_id: str) -> None:
     """Link an outgoing copy to the local bookings it carries (their refs are our ids)."""
     link_copy(conn, exchange_id=local_id, booking_ids=[r.ref for r in env.records])
+
+
+def message_row(
+    *,
+    local_id: str,
+    direction: str,
+    peer: Peer,
+    env: Envelope,
+    status: str,
+    now: dt.datetime,
+    keystore: KeyStore,
+    data: bytes,
+    peer_message_id: str | None = None,
+    in_reply_to: str | None = None,
+    forwarded_from: str | None = None,
+    decided_by: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    masked = sum(1 for r in env.records if r.masked)
+    return {
+        "id": local_id,
+        "direction": direction,
+        "peer_id": peer.id,
+        "message_id": env.message_id,
+        "peer_message_id": peer_message_id,
+        "kind": env.kind.value,
+        "purpose": env.purpose.value,
+        "case_ref": env.case_ref,
+        "in_reply_to": in_reply_to,
+        "forwarded_from": forwarded_from,
+        "handling": [h.value for h in env.handling],
+        "evaluation": env.evaluation.code if env.evaluation else None,
+        "outcome": env.outcome.value if env.outcome else None,
+        "records": len(env.records),
+        "masked_records": masked,
+        "status": status,
+        "created_at": now,
+        "decided_by": decided_by,
+        "decided_at": now if decided_by else None,
+        "decision_reason": reason,
+        "sent_at": None,
+        "error": None,
+        **seal_payload(keystore, local_id, data, at=now),
+    }

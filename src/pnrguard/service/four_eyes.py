@@ -89,21 +89,35 @@ def kind_of_peer(*, third_country: bool, europol: bool, answer: bool) -> Kind:
 
 
 # --- outgoing peer messages waiting for their second person ----------------------------------
+# One way for every outgoing message: an answer drafted for a peer's request and a transfer
+# (to a peer, Europol or a third country) are released or sent back by the same two
+# functions; an answer also moves its request (both rows carry ``awaiting_second``).
 
 
-def _waiting(conn: Connection, local_id: str) -> ExchangeRecord:
+def _waiting(conn: Connection, local_id: str) -> tuple[ExchangeRecord, ExchangeRecord | None]:
+    """The outgoing message waiting for a second person, and the incoming request it answers
+    (None for a transfer)."""
     rec = store.get_message(conn, local_id)
     if rec is None or rec.direction != "out":
         raise NotFoundError("no such outgoing message")
     if rec.status != "awaiting_second":
         raise ConflictError(f"message {local_id} is {rec.status}, not awaiting a second approval")
-    return rec
+    request = store.get_message(conn, rec.in_reply_to) if rec.in_reply_to else None
+    if request is not None and request.status != "awaiting_second":
+        raise ConflictError(f"request {request.id} is {request.status}, not awaiting a second approval")
+    return rec, request
+
+
+def _kind(rec: ExchangeRecord, peer_kind: str, third_country: bool) -> Kind:
+    if rec.kind == "answer":
+        return Kind.PEER_ANSWER
+    return kind_of_peer(third_country=third_country, europol=peer_kind == "europol", answer=False)
 
 
 def preview_outgoing(local_id: str, *, user: Account, node: Node) -> str:
     """The sealed message exactly as it will leave (pretty-printed JSON of the bytes that
     are signed and sent), for the first approver and supervisors; a logged consultation."""
-    from pnrguard.service import exchange as ex  # here: exchange imports this module
+    from pnrguard.service.exchange_payload import open_payload
 
     if not user.is_human or user.role not in (Role.SUPERVISOR, Role.ANALYST):
         raise ForbiddenError("only the approvers see what leaves")
@@ -111,7 +125,7 @@ def preview_outgoing(local_id: str, *, user: Account, node: Node) -> str:
         rec = store.get_message(conn, local_id)
         if rec is None or rec.direction != "out":
             raise NotFoundError("no such outgoing message")
-        env = ex._unseal(conn, node.keystore, rec.id)
+        env = open_payload(conn, node.keystore, rec.id)
         node.audit(conn).append(
             actor=user.username,
             role=user.role.value,
@@ -127,35 +141,50 @@ def preview_outgoing(local_id: str, *, user: Account, node: Node) -> str:
 def approve_outgoing(
     local_id: str, *, user: Account, reason: str, node: Node, client: PeerClient
 ) -> ExchangeRecord:
-    """The second approval of an outgoing transfer (to a peer, Europol or a third country):
-    a supervisor other than the first approver lets the sealed message leave unchanged."""
-    from pnrguard.service import exchange as ex
+    """The second approval of an outgoing message: a supervisor other than the first
+    approver lets the sealed message leave unchanged.
+
+    The approval is logged (``alteration``; for an answer under the request's id, as the
+    first approval was) and committed before delivery, so a failed delivery leaves a
+    retryable ``failed`` message, not a second draft; the disclosure is logged under the
+    supervisor's name once the receipt is in hand."""
+    from pnrguard.service.exchange_delivery import deliver, require_reason, usable_peer
+    from pnrguard.service.exchange_payload import open_payload
     from pnrguard.store.exchange import SqlPeerDirectory
 
-    ex._reason(reason)  # mandatory, like every decision; the log keeps no free text
     now = node.clock()
     with node.engine.begin() as conn:
-        rec = _waiting(conn, local_id)
-        peer = ex._usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
-        europol = peer.kind.value == "europol"
-        kind = kind_of_peer(third_country=peer.third_country, europol=europol, answer=False)
-        may_leave(kind=kind, first=rec.decided_by or "", second=user, policy=None)
-        if not store.set_status(
-            conn, rec.id, expect=("awaiting_second",), status="approved",
-            second_approver=user.username, second_approved_at=now,
-        ):  # fmt: skip
-            raise ConflictError(f"message {local_id} was decided meanwhile")
+        rec, request = _waiting(conn, local_id)
+        peer = usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
+        may_leave(kind=_kind(rec, peer.kind.value, peer.third_country), first=rec.decided_by or "",
+                  second=user, policy=None)  # fmt: skip
+        require_reason(reason)  # mandatory, like every decision; the log keeps no free text
+        for row_id in [rec.id, *([request.id] if request else [])]:
+            if not store.set_status(
+                conn, row_id, expect=("awaiting_second",), status="approved",
+                second_approver=user.username, second_approved_at=now,
+            ):  # fmt: skip
+                raise ConflictError(f"message {local_id} was decided meanwhile")
+        if request is not None:
+            ids = [f"peer:{peer.name}", f"peer-msg:{request.message_id}", f"msg:{rec.id}"]
+            counts, reference = {"exchange.answer.second_approval": 1}, request.id
+        else:
+            ids, counts, reference = (
+                [f"peer:{peer.name}", f"msg:{rec.id}"],
+                {"exchange.transfer.second_approval": 1},
+                rec.id,
+            )
         node.audit(conn).append(
             actor=user.username,
             role=user.role.value,
             operation=Operation.ALTERATION,
             purpose=Purpose(rec.purpose),
-            record_ids=[f"peer:{peer.name}", f"msg:{rec.id}"],
-            counts={"exchange.transfer.second_approval": 1},
-            reference=rec.id,
+            record_ids=ids,
+            counts=counts,
+            reference=reference,
         )
-        env = ex._unseal(conn, node.keystore, rec.id)
-    return ex._deliver(
+        env = open_payload(conn, node.keystore, rec.id)
+    out = deliver(
         rec.id,
         peer,
         env,
@@ -164,33 +193,50 @@ def approve_outgoing(
         client=client,
         record_ids=[r.ref for r in env.records],
         counts={
-            "exchange.transfer.sent": 1,
+            f"exchange.{env.kind.value}.sent": 1,
             "bookings": len(env.records),
             "bookings.masked": sum(1 for r in env.records if r.masked),
         },
     )
+    if request is not None:
+        with node.engine.begin() as conn:
+            store.set_status(conn, request.id, expect=("approved",), status="answered")
+    return out
 
 
 def return_outgoing(local_id: str, *, user: Account, reason: str, node: Node) -> None:
-    """A supervisor stops an outgoing transfer waiting for them: nothing leaves."""
-    from pnrguard.service import exchange as ex
+    """A supervisor stops an outgoing message waiting for them: nothing leaves. A drafted
+    answer's request returns to the queue for a new decision (approve again, or refuse)."""
+    from pnrguard.service.exchange_delivery import require_reason
 
-    reason = ex._reason(reason)
     now = node.clock()
     with node.engine.begin() as conn:
-        rec = _waiting(conn, local_id)
-        may_leave(kind=Kind.PEER_TRANSFER, first=rec.decided_by or "", second=user, policy=None)
+        rec, request = _waiting(conn, local_id)
+        kind = Kind.PEER_ANSWER if request is not None else Kind.PEER_TRANSFER
+        may_leave(kind=kind, first=rec.decided_by or "", second=user, policy=None)
+        reason = require_reason(reason)
         if not store.set_status(
             conn, rec.id, expect=("awaiting_second",), status="refused",
             second_approver=user.username, second_approved_at=now, error=f"sent back: {reason}"[:200],
-        ):  # fmt: skip
+        ) or (request is not None and not store.set_status(
+            conn, request.id, expect=("awaiting_second",), status="awaiting_approval",
+            decided_by=None, decided_at=None, decision_reason=None,
+        )):  # fmt: skip
             raise ConflictError(f"message {local_id} was decided meanwhile")
+        if request is not None:
+            ids, counts, reference = (
+                [f"peer-msg:{request.message_id}", f"msg:{rec.id}"],
+                {"exchange.answer.returned": 1},
+                request.id,
+            )
+        else:
+            ids, counts, reference = [f"msg:{rec.id}"], {"exchange.transfer.returned": 1}, rec.id
         node.audit(conn).append(
             actor=user.username,
             role=user.role.value,
             operation=Operation.ALTERATION,
             purpose=Purpose(rec.purpose),
-            record_ids=[f"msg:{rec.id}"],
-            counts={"exchange.transfer.returned": 1},
-            reference=rec.id,
+            record_ids=ids,
+            counts=counts,
+            reference=reference,
         )

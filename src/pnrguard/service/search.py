@@ -57,6 +57,7 @@ __all__ = [
     "SearchRow",
     "find_summaries",
     "search",
+    "search_page",
     "traveller_history",
 ]
 
@@ -337,16 +338,31 @@ def search(
     page, page_size = max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
     with engine.begin() as conn:
         req = _check_request(conn, request_id, user)
-        person, wide = criteria.terms(tokeniser(conn, keystore))
-        if person or wide:
-            rows, total, decrypted = _token_page(
-                conn, keystore, _plan(criteria, person, wide), page=page, page_size=page_size
-            )
-        else:  # locator or flight: the booking table's own indexes
-            rows, total, decrypted = _page(
-                conn, keystore, None, _filters(criteria), page=page, page_size=page_size
-            )
-        _log(conn, audit, req, user, rows, total=total, decrypted=decrypted, clock=clock, kind="search")
+        outcome = search_page(conn, keystore, criteria, page=page, page_size=page_size)
+        _log(
+            conn, audit, req, user, outcome.rows, total=outcome.total, decrypted=outcome.decrypted,
+            clock=clock, kind="search",
+        )  # fmt: skip
+    return outcome
+
+
+def search_page(
+    conn: Connection, keystore: KeyStore, criteria: SearchCriteria, *, page: int, page_size: int = PAGE_SIZE
+) -> SearchOutcome:
+    """One page of matches for `criteria`, decrypting only that page. The caller has checked
+    the scope it searches under (an authority's open request, a peer's request awaiting a
+    decision) and logs the page under that scope's purpose in the same transaction."""
+    criteria.check()
+    page, page_size = max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
+    person, wide = criteria.terms(tokeniser(conn, keystore))
+    if person or wide:
+        rows, total, decrypted = _token_page(
+            conn, keystore, _plan(criteria, person, wide), page=page, page_size=page_size
+        )
+    else:  # locator or flight: the booking table's own indexes
+        rows, total, decrypted = _page(
+            conn, keystore, None, _filters(criteria), page=page, page_size=page_size
+        )
     return SearchOutcome(rows, total, page, page_size, decrypted, criteria)
 
 

@@ -156,6 +156,10 @@ exchange_message = Table(
     UniqueConstraint("peer_id", "direction", "message_id", name="uq_exchange_message_peer_direction_id"),
     Index("ix_exchange_message_status_created_at", "status", "created_at"),
     Index("ix_exchange_message_in_reply_to", "in_reply_to"),
+    # 0023_exchange_ui: the inbox's folders and its count of what waits (store/exchange_inbox.py).
+    Index("ix_exchange_message_waiting", "status", "decided_by", "direction", "kind"),
+    Index("ix_exchange_message_folder", "direction", "kind", "created_at"),
+    Index("ix_exchange_message_direction_created_at", "direction", "created_at"),
 )
 
 #: A recorded permission of the originator to pass data received under H2 on to one peer.
@@ -324,6 +328,8 @@ class ExchangeRecord:
 
 
 _META = [c for c in exchange_message.c if c.name not in ("kek_version", "wrapped_key", "payload")]
+#: The clear columns (everything but the sealed envelope), for other metadata queries.
+META_COLUMNS = _META
 
 
 def get_message(conn: Connection, local_id: str) -> ExchangeRecord | None:

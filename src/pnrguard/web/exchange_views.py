@@ -1,7 +1,12 @@
-"""Workspace pages for federation: the queue of exchanged messages and the approval of answers.
+"""Workspace pages for federation: the exchange inbox, answering a peer, sending.
 
-    GET  /exchange                          the queue (metadata only, nothing decrypted)
-    GET  /exchange/{exchange_id}            one message, decrypted: a logged consultation
+    GET  /exchange?folder=requests|answers|transfers|sent   the inbox (metadata only,
+                                            nothing decrypted); counts of what waits
+    GET  /exchange/{exchange_id}            one message, decrypted: a logged consultation;
+                                            received bookings rendered like bookings
+    POST /exchange/{exchange_id}/search     the purpose-bound search under an incoming
+                                            request (a page of people to choose from, logged)
+    GET  /exchange/{exchange_id}/bookings/{booking_id}  a booking that search found, whole
     POST /exchange/{exchange_id}/answer     a person approves the answer (bookings, reason,
                                             evaluation and handling codes); only then it leaves
     POST /exchange/{exchange_id}/refuse     a person refuses the request (the peer is told)
@@ -21,8 +26,8 @@ message is stored as ``failed`` and its page offers a retry.
 
 Roles come from `web.auth.require_role`: analysts, supervisors and the DPO read; analysts and
 supervisors decide (`service.exchange` checks again: the shell is not the only guard). The
-templates live here, as strings extending the workspace's ``base.html``, so this module is
-the whole federation workspace.
+templates are ``templates/exchange_*.html``; the menu's count comes from
+`exchange_inbox.inbox_counts` (a Jinja global, `exchange_waiting`).
 """
 
 from __future__ import annotations
@@ -32,25 +37,27 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from jinja2 import ChoiceLoader, DictLoader
 from pydantic import ValidationError
 
 from pnrguard.audit.models import Purpose
-from pnrguard.errors import ConflictError, InputError
+from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.exchange.client import PeerClient, PeerRefused, PeerUnreachable
 from pnrguard.exchange.messages import MIN_REASONING, Evaluation, HandlingCode, Subject
 from pnrguard.service import exchange as service
+from pnrguard.service import exchange_inbox as inbox
 from pnrguard.service import four_eyes, peer_answers
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
-from pnrguard.service.review import ReviewPolicy, investigative_purposes
+from pnrguard.service.review import Page, ReviewPolicy, investigative_purposes
+from pnrguard.service.search import SearchCriteria, SearchOutcome
 from pnrguard.store import exchange as store
-from pnrguard.store import peer_results
+from pnrguard.store import exchange_inbox as inbox_store
 from pnrguard.store import screening as hits_store
 from pnrguard.store.repository import new_id
 from pnrguard.store.screening import HitStatus
 from pnrguard.web.auth import require_role
-from pnrguard.web.views import TEMPLATES, render
+from pnrguard.web.requests import criteria_of
+from pnrguard.web.views import TEMPLATES, PageNumber, render
 
 __all__ = ["install", "router"]
 
@@ -58,219 +65,46 @@ READERS = (Role.ANALYST, Role.SUPERVISOR, Role.DPO)
 DECIDERS = (Role.ANALYST, Role.SUPERVISOR)
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 
-_PAGES = {
-    "exchange_queue.html": """{% extends "base.html" %}
-{% block title %}Exchange{% endblock %}
-{% block content %}
-  <h1>Exchange with peer PIUs</h1>
-  {% if rows %}
-  <table>
-    <caption>{{ rows | length }} message{{ "" if rows | length == 1 else "s" }}, newest first</caption>
-    <thead><tr><th scope="col">When</th><th scope="col">Direction</th><th scope="col">Peer</th>
-      <th scope="col">Kind</th><th scope="col">Purpose</th><th scope="col">Case</th>
-      <th scope="col">Handling</th><th scope="col">Status</th><th scope="col"></th></tr></thead>
-    <tbody>
-    {% for r, p in rows %}
-      <tr><td>{{ r.created_at | utc }}</td><td>{{ "received" if r.direction == "in" else "sent" }}</td>
-        <td>{{ p.name }}{% if p.third_country %} (third country){% endif %}</td><td>{{ r.kind }}</td>
-        <td>{{ r.purpose | purpose }}</td><td class="mono">{{ r.case_ref }}</td>
-        <td>{{ r.handling | join(" ") }}</td><td>{{ r.status }}</td>
-        <td><a href="/exchange/{{ r.id }}">Open <span class="mono">{{ r.id[-8:] }}</span></a></td></tr>
-    {% endfor %}
-    </tbody>
-  </table>
-  {% else %}<p class="empty">No exchanged messages.</p>{% endif %}
-{% endblock %}""",
-    "exchange_message.html": """{% extends "base.html" %}
-{% block title %}Exchange {{ rec.id[-8:] }}{% endblock %}
-{% block content %}
-  <h1>{{ rec.kind }} {{ "from" if rec.direction == "in" else "to" }} {{ peer.name }}</h1>
-  {% if message %}<p class="notice" role="status">{{ message }}</p>{% endif %}
-  <dl>
-    <dt>Status</dt><dd>{{ rec.status }}{% if rec.status == "awaiting_second" %} (waiting for a
-      supervisor's second approval){% endif %}</dd>
-    {% if rec.error %}<dt>{{ "Sent back" if rec.status == "refused" else "Delivery" }}</dt>
-      <dd>{{ rec.error }}</dd>{% endif %}
-    <dt>Purpose</dt><dd>{{ rec.purpose | purpose }}</dd>
-    <dt>Case reference</dt><dd class="mono">{{ rec.case_ref }}</dd>
-    <dt>Legal basis</dt><dd>{{ env.legal_basis }}</dd>
-    <dt>Message ids</dt><dd class="mono">ours {{ rec.id }} · theirs {{ rec.peer_message_id or "-" }}</dd>
-    <dt>Handling</dt><dd>{{ rec.handling | join(" ") }}
-      {% if env.handling_conditions %}: {{ env.handling_conditions }}{% endif %}</dd>
-    {% if rec.evaluation %}<dt>Evaluation</dt><dd>{{ rec.evaluation }}</dd>{% endif %}
-    {% if env.onward_transfer_condition %}<dt>Onward transfer</dt>
-      <dd>{{ env.onward_transfer_condition }}</dd>{% endif %}
-    {% if env.reasoning %}<dt>Reasoning</dt><dd>{{ env.reasoning }}</dd>{% endif %}
-    {% if rec.decided_by %}<dt>Decided</dt>
-      <dd>{{ rec.decided_by }}, {{ rec.decided_at | utc }}: {{ rec.decision_reason | shown }}</dd>
-      {% endif %}
-    {% if rec.second_approver %}<dt>Second approval</dt>
-      <dd>{{ rec.second_approver }}, {{ rec.second_approved_at | utc }}</dd>{% endif %}
-    {% if rec.in_reply_to %}<dt>Answers</dt><dd><a href="/exchange/{{ rec.in_reply_to }}">the request
-      <span class="mono">{{ rec.in_reply_to[-8:] }}</span></a></dd>{% endif %}
-  </dl>
-  {% if can_retry %}
-  <form method="post" action="/exchange/{{ rec.id }}/retry">
-    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-    <p class="hint">Not delivered yet. A retry sends the same message (same id): the peer files it
-      once even if an earlier attempt reached it.</p>
-    <button type="submit">Retry the delivery</button>
-  </form>
-  {% endif %}
-  {% if answers %}
-  <h2>Our answers</h2>
-  <ul>{% for a in answers %}<li><a href="/exchange/{{ a.id }}">Answer <span class="mono">{{ a.id[-8:] }}
-    </span></a> {{ a.outcome or "" }}, {{ a.status }}{% if a.decided_by %}, approved by {{ a.decided_by }}
-    {% endif %}{% if a.second_approver %} and {{ a.second_approver }}{% endif %}</li>{% endfor %}</ul>
-  {% endif %}
-  {% if rec.status == "awaiting_second" %}
-  <h2>Second approval</h2>
-  <p>{{ rec.decided_by }} approved {{ "the answer" if rec.direction == "in" else "this transfer" }}.
-    Four eyes: it leaves only when a supervisor other than {{ rec.decided_by }} approves it.</p>
-  {% if preview %}<h3>What leaves (the sealed message, exactly)</h3>
-  <pre class="package-preview" id="message-preview">{{ preview }}</pre>{% endif %}
-  {% if can_second %}
-  <form method="post" action="/exchange/{{ rec.id }}/second-approval">
-    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-    <label>Reason (mandatory)<textarea name="reason" required minlength="20"></textarea></label>
-    <button type="submit" name="decision" value="approve">Approve and send</button>
-    <button type="submit" name="decision" value="return" class="secondary">Send it back</button>
-  </form>
-  {% endif %}
-  {% endif %}
-  {% if env.subject %}
-  <h2>Subject</h2>
-  <dl>{% for k, v in env.subject.model_dump(exclude_none=True).items() %}<dt>{{ k }}</dt>
-    <dd>{{ v }}</dd>{% endfor %}</dl>
-  {% endif %}
-  {% if env.records %}
-  <h2>Bookings ({{ env.records | length }})</h2>
-  <ul>{% for r in env.records %}<li class="mono">{{ r.ref }}{% if r.masked %} (masked){% endif %}
-    </li>{% endfor %}</ul>
-  {% endif %}
-  {% if can_decide %}
-  <h2>Search</h2>
-  <p class="hint">An answer names only bookings a search under this request found (logged).</p>
-  <form method="post" action="/exchange/{{ rec.id }}/search">
-    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-    <button type="submit" class="secondary">Search for the subject</button>
-  </form>
-  {% if found %}<p>Found: {% for f in found %}<span class="mono found-id">{{ f }}</span> {% endfor %}</p>
-  {% else %}<p class="empty">Nothing found yet.</p>{% endif %}
-  <h2>Decide</h2>
-  <form method="post" action="/exchange/{{ rec.id }}/answer">
-    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-    <label>Bookings to send (ids, one per line; none: "no data")<textarea name="booking_ids">
-      </textarea></label>
-    <label>Source reliability <select name="source">{% for s in "ABCX" %}<option>{{ s }}</option>
-      {% endfor %}</select></label>
-    <label>Information accuracy <select name="accuracy">{% for a in "1234" %}<option>{{ a }}
-      </option>{% endfor %}</select></label>
-    <fieldset><legend>Handling codes</legend>{% for h in handling_codes %}
-      <label><input type="checkbox" name="handling" value="{{ h }}"{% if h == "H0" %} checked
-        {% endif %}> {{ h }}</label>{% endfor %}
-      <label>Other restrictions (H3)<input name="handling_conditions"></label></fieldset>
-    <label>Reason (mandatory)<textarea name="reason" required minlength="20"></textarea></label>
-    {% if four_eyes %}<p class="hint">Four eyes: the answer leaves only after a supervisor other
-      than you approves it.</p>{% endif %}
-    <button type="submit">Approve{% if not four_eyes %} and send{% endif %} the answer</button>
-  </form>
-  <form method="post" action="/exchange/{{ rec.id }}/refuse">
-    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-    <label>Reason (mandatory)<textarea name="reason" required minlength="20"></textarea></label>
-    <button type="submit" class="secondary">Refuse the request</button>
-  </form>
-  {% endif %}
-{% endblock %}""",
-    "exchange_new_request.html": """{% extends "base.html" %}
-{% block title %}Request to a peer PIU{% endblock %}
-{% block content %}
-  <h1>Request data from a peer PIU</h1>
-  {% if error %}<p class="error" role="alert">{{ error }}</p>{% endif %}
-  {% if peers %}
-  <form method="post" action="/exchange/requests" class="stack">
-    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-    <label for="peer">Peer PIU</label>
-    <select id="peer" name="peer" required>{% for p in peers %}<option value="{{ p.name }}"
-      {% if p.name == form.peer %} selected{% endif %}>{{ p.name }} ({{ p.country }}{% if p.third_country
-      %}, third country{% endif %}{% if p.kind.value == "europol" %}, Europol{% endif %})</option>{% endfor %}
-    </select>
-    <label for="purpose">Purpose</label>
-    <select id="purpose" name="purpose" required><option value="">Terrorism or an Annex II offence…</option>
-      {% for pp in purposes %}<option value="{{ pp.value }}"{% if pp.value == form.purpose %} selected
-      {% endif %}>{{ pp | purpose }}</option>{% endfor %}</select>
-    <label for="case_ref">Case reference (an opaque id: letters, digits, . _ : / -)</label>
-    <input id="case_ref" name="case_ref" required maxlength="64" value="{{ form.case_ref }}">
-    <label for="legal_basis">Legal basis</label>
-    <input id="legal_basis" name="legal_basis" required maxlength="200" value="{{ form.legal_basis }}">
-    <label for="reasoning">Reasoning: why this data is needed for this case (at least {{ min_reason }}
-      characters; the peer decides on it)</label>
-    <textarea id="reasoning" name="reasoning" required minlength="{{ min_reason }}" maxlength="2000">
-      {{- form.reasoning }}</textarea>
-    <fieldset>
-      <legend>Subject</legend>
-      <p class="notice">The subject is personal data. It goes to the peer only in the signed message,
-        over mutual TLS, and is stored here encrypted; it never appears in an address or a log.</p>
-      <label><input type="radio" name="subject_kind" value="person"{% if form.subject_kind != "booking" %}
-        checked{% endif %}> A person (surname or document number)</label>
-      <label><input type="radio" name="subject_kind" value="booking"{% if form.subject_kind == "booking" %}
-        checked{% endif %}> A booking (carrier and record locator)</label>
-      {% for f, label in subject_fields %}<label for="s-{{ f }}">{{ label }}</label>
-      <input id="s-{{ f }}" name="{{ f }}" value="{{ form[f] }}" autocomplete="off"
-        {% if f.endswith("date") or f == "date_of_birth" %}type="date"{% endif %}>{% endfor %}
-    </fieldset>
-    <fieldset><legend>Handling codes</legend>{% for h, meaning in handling_codes %}
-      <label><input type="checkbox" name="handling" value="{{ h }}"{% if h in form.handling %} checked
-        {% endif %}> {{ h }}: {{ meaning }}</label>{% endfor %}
-      <label>Other restrictions (with H3)<input name="handling_conditions" maxlength="2000"
-        value="{{ form.handling_conditions }}"></label></fieldset>
-    <div><button type="submit">Send the request</button></div>
-  </form>
-  {% else %}<p class="empty">No peer PIU is registered (or all are revoked): an operator registers
-    peers with <code>pnrguard peers add</code>.</p>{% endif %}
-{% endblock %}""",
-    "exchange_new_transfer.html": """{% extends "base.html" %}
-{% block title %}Transfer to a peer PIU{% endblock %}
-{% block content %}
-  <h1>Transfer a confirmed hit to a peer PIU</h1>
-  {% if error %}<p class="error" role="alert">{{ error }}</p>{% endif %}
-  <p>Hit <a href="/hits/{{ hit.id }}" class="mono">{{ hit.id[-8:] }}</a>, {{ hit.purpose | purpose }}:
-    its booking goes to the peer (Art. 9(1)); a masked booking goes masked unless an unmasking
-    approval covers you for this purpose.</p>
-  {% if peers %}
-  <form method="post" action="/exchange/transfers" class="stack">
-    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-    <input type="hidden" name="hit" value="{{ hit.id }}">
-    <label for="peer">Peer PIU</label>
-    <select id="peer" name="peer" required>{% for p in peers %}<option value="{{ p.name }}"
-      {% if p.name == form.peer %} selected{% endif %}>{{ p.name }} ({{ p.country }}{% if p.third_country
-      %}, third country: its onward-transfer undertaking travels with the data{% endif %})</option>
-      {% endfor %}</select>
-    <label for="case_ref">Case reference</label>
-    <input id="case_ref" name="case_ref" required maxlength="64" value="{{ form.case_ref }}">
-    <label for="reason">Reason (mandatory, at least {{ min_reason }} characters)</label>
-    <textarea id="reason" name="reason" required minlength="{{ min_reason }}" maxlength="2000">
-      {{- form.reason }}</textarea>
-    <label>Source reliability <select name="source">{% for x in "ABCX" %}<option{% if x == form.source
-      %} selected{% endif %}>{{ x }}</option>{% endfor %}</select></label>
-    <label>Information accuracy <select name="accuracy">{% for x in "1234" %}<option{% if x == form.accuracy
-      %} selected{% endif %}>{{ x }}</option>{% endfor %}</select></label>
-    <fieldset><legend>Handling codes</legend>{% for h, meaning in handling_codes %}
-      <label><input type="checkbox" name="handling" value="{{ h }}"{% if h in form.handling %} checked
-        {% endif %}> {{ h }}: {{ meaning }}</label>{% endfor %}
-      <label>Other restrictions (with H3)<input name="handling_conditions" maxlength="2000"
-        value="{{ form.handling_conditions }}"></label></fieldset>
-    <div><button type="submit">Send the transfer</button></div>
-  </form>
-  {% else %}<p class="empty">No peer PIU is registered (or all are revoked).</p>{% endif %}
-{% endblock %}""",
-}
-
 _HANDLING = (
     ("H0", "use for crime fighting only"),
     ("H1", "not in court without our permission"),
     ("H2", "no onward transfer without our permission"),
     ("H3", "other restrictions (spell them out)"),
+)
+_RELIABILITY = (
+    ("A", "no doubt"),
+    ("B", "mostly reliable"),
+    ("C", "mostly not reliable"),
+    ("X", "cannot be assessed"),
+)
+_ACCURACY = (
+    ("1", "known to be true"),
+    ("2", "known to the source"),
+    ("3", "corroborated"),
+    ("4", "cannot be judged"),
+)
+_KINDS = {
+    "request": "Request",
+    "europol_request": "Europol request",
+    "answer": "Answer",
+    "transfer": "Transfer",
+}
+_OUTCOMES = {"data": "data", "no_data": "no data", "refused": "refused"}
+_STATUSES = {
+    "awaiting_approval": "waiting for a decision",
+    "awaiting_second": "waiting for a second approval",
+    "approved": "approved, not delivered yet",
+    "refused": "refused",
+    "sent": "delivered",
+    "answered": "answered",
+    "received": "received",
+    "failed": "not delivered",
+}
+_FOLDERS = (
+    ("requests", "Requests received"),
+    ("answers", "Answers received"),
+    ("transfers", "Transfers received"),
+    ("sent", "Sent"),
 )
 _SUBJECT_FIELDS = (
     ("surname", "Surname"),
@@ -293,7 +127,12 @@ _DONE = {
     "searched": "Searched: the bookings found are listed under Search.",
     "transfer_waits": "Approved. Four eyes: the transfer waits for a supervisor's second approval.",
     "transfer_returned": "The transfer was sent back: nothing left the node.",
+    "permission": "The originator's permission is recorded: the data may be forwarded to that peer.",
 }
+_SEARCH_FIELDS = (
+    "carrier", "locator", "flight_number", "date_from", "date_to", "surname", "given_names",
+    "date_of_birth", "document_number", "contact", "card", "sounds_like",
+)  # fmt: skip
 
 router = APIRouter()
 
@@ -312,9 +151,39 @@ def _client(request: Request) -> PeerClient:
     return client
 
 
+def exchange_waiting(request: Request) -> int:
+    """The menu's count for the signed-in person (0 for roles that do not act on exchange)."""
+    user: Account | None = getattr(request.state, "account", None)
+    if user is None or user.role not in DECIDERS:
+        return 0
+    return inbox.inbox_counts(_node(request)).waiting_for(user.role)
+
+
 @router.get("/exchange", include_in_schema=False)
-def queue(request: Request, _: Annotated[Account, Depends(require_role(*READERS))]) -> Response:
-    return render(request, "exchange_queue.html", {"rows": service.list_queue(_node(request))})
+def queue(
+    request: Request,
+    user: Annotated[Account, Depends(require_role(*READERS))],
+    folder: str = "requests",
+    page: PageNumber = 1,
+) -> Response:
+    """The inbox: one folder a page, newest first, with what waits per folder."""
+    chosen = inbox.Folder(folder) if folder in {f.value for f in inbox.Folder} else inbox.Folder.REQUESTS
+    rows, total = inbox.list_folder(_node(request), chosen, page=page)
+    counts = inbox.inbox_counts(_node(request))
+    waiting = {
+        "requests": counts.requests + (counts.second if user.role is Role.SUPERVISOR else 0),
+        "answers": counts.answers,
+        "transfers": counts.transfers,
+        "sent": counts.failed,
+    }
+    label = dict(_FOLDERS)[chosen.value]
+    return render(
+        request,
+        "exchange_inbox.html",
+        {"folder": chosen.value, "page": Page(rows, page, 25, total), "caption": f"{label}: {total}",
+         "folders": [(f, lbl, waiting[f]) for f, lbl in _FOLDERS], "kinds": _KINDS, "outcomes": _OUTCOMES,
+         "can_send": user.role in DECIDERS, "statuses": _STATUSES},
+    )  # fmt: skip
 
 
 def _policy(request: Request) -> ReviewPolicy:
@@ -449,7 +318,7 @@ def _transfer_form(
         request,
         "exchange_new_transfer.html",
         {"hit": h, "peers": _peers(request), "form": form, "error": error, "min_reason": service.MIN_REASON,
-         "handling_codes": _HANDLING},
+         "handling_codes": _HANDLING, "reliability": _RELIABILITY, "accuracy": _ACCURACY},
         status_code=status_code,
     )  # fmt: skip
 
@@ -499,19 +368,54 @@ def send_transfer(
     return _to(local_id, "transfer_waits" if out.status == "awaiting_second" else "sent")
 
 
-@router.get("/exchange/{exchange_id}", include_in_schema=False)
-def message(
+def _form_from(criteria: SearchCriteria) -> dict[str, str]:
+    return {
+        "carrier": criteria.carrier, "locator": criteria.locator, "flight_number": criteria.flight_number,
+        "date_from": criteria.date_from.isoformat() if criteria.date_from else "",
+        "date_to": criteria.date_to.isoformat() if criteria.date_to else "",
+        "surname": criteria.surname, "given_names": criteria.given_names,
+        "date_of_birth": criteria.date_of_birth.isoformat() if criteria.date_of_birth else "",
+        "document_number": criteria.document_number, "contact": criteria.contact, "card": criteria.card,
+        "sounds_like": "1" if criteria.sounds_like else "",
+    }  # fmt: skip
+
+
+def _message_page(
     request: Request,
     exchange_id: str,
-    user: Annotated[Account, Depends(require_role(*READERS))],
+    user: Account,
+    *,
     done: str = "",
+    form: dict[str, str] | None = None,
+    outcome: SearchOutcome | None = None,
+    error: str = "",
+    status_code: int = 200,
 ) -> Response:
-    rec, peer, env = service.open_message(exchange_id, user=user, node=_node(request))
-    can_decide = user.role in DECIDERS and rec.direction == "in" and rec.status == "awaiting_approval"
+    node = _node(request)
+    state = inbox.copy_masked(node, exchange_id[:64])
+    env = None
+    if state == "active":
+        rec, peer, env = service.open_message(exchange_id, user=user, node=node)
+    else:  # sealed or erased with the bookings it carries: metadata only, nothing decrypted
+        with node.engine.connect() as conn:
+            found_rec = store.get_message(conn, exchange_id[:64])
+            assert found_rec is not None
+            found_peer = store.SqlPeerDirectory(conn).by_id(found_rec.peer_id)
+        assert found_peer is not None
+        rec, peer = found_rec, found_peer
+    can_decide = (
+        user.role in DECIDERS
+        and rec.direction == "in"
+        and rec.status == "awaiting_approval"
+        and env is not None
+    )
     answers: list[store.ExchangeRecord] = []
-    if rec.direction == "in" and rec.kind in ("request", "europol_request"):
-        with _node(request).engine.connect() as conn:
+    replies: list[store.ExchangeRecord] = []
+    with node.engine.connect() as conn:
+        if rec.direction == "in" and rec.kind in ("request", "europol_request"):
             answers = store.answers_to(conn, rec.id)
+        if rec.direction == "out" and rec.kind in ("request", "europol_request"):
+            replies = inbox_store.replies(conn, rec.id)
     can_second = (
         user.role is Role.SUPERVISOR and rec.status == "awaiting_second"
         and rec.decided_by != user.username
@@ -521,24 +425,52 @@ def message(
         # The second person sees what leaves (the sealed message), not ids.
         draft_id = rec.id
         if rec.direction == "in":
-            with _node(request).engine.connect() as conn:
+            with node.engine.connect() as conn:
                 draft = store.draft_answer(conn, rec.id)
             draft_id = draft.id if draft is not None else ""
         if draft_id:
-            preview = four_eyes.preview_outgoing(draft_id, user=user, node=_node(request))
+            preview = four_eyes.preview_outgoing(draft_id, user=user, node=node)
     can_retry = user.role in DECIDERS and rec.direction == "out" and rec.status in ("approved", "failed")
-    found: list[str] = []
+    earlier = []
     if can_decide:
-        with _node(request).engine.connect() as conn:
-            found = peer_results.found_for(conn, rec.id)
+        shown = {r.booking.id for r in outcome.rows} if outcome else set()
+        earlier = [s for s in peer_answers.found_summaries(node, rec.id) if s.id not in shown]
+        if form is None:
+            try:
+                form = _form_from(peer_answers.criteria_from_subject(env.subject if env else None))
+            except InputError:
+                form = dict.fromkeys(_SEARCH_FIELDS, "")
+    views = [inbox.received_view(r) for r in env.records] if env is not None else []
+    can_forward = (
+        user.role in DECIDERS and env is not None and rec.direction == "in"
+        and rec.kind in ("answer", "transfer") and rec.records > 0
+    )  # fmt: skip
+    others = [p for p in _peers(request) if p.id != rec.peer_id] if can_forward else []
     return render(
         request,
         "exchange_message.html",
-        {"rec": rec, "peer": peer, "env": env, "can_decide": can_decide, "can_second": can_second,
-         "can_retry": can_retry, "answers": answers, "four_eyes": _policy(request).four_eyes,
-         "preview": preview, "found": found,
-         "message": _DONE.get(done, ""), "handling_codes": [h.value for h in HandlingCode]},
+        {"rec": rec, "peer": peer, "env": env, "copy_state": state, "can_decide": can_decide,
+         "can_second": can_second, "can_retry": can_retry, "answers": answers, "replies": replies,
+         "four_eyes": _policy(request).four_eyes, "preview": preview, "earlier": earlier,
+         "outcome": outcome, "form": form or {}, "views": views, "error": error,
+         "message": _DONE.get(done, ""), "handling_codes": _HANDLING, "reliability": _RELIABILITY,
+         "accuracy": _ACCURACY, "handling_meaning": dict(_HANDLING), "kinds": _KINDS, "outcomes": _OUTCOMES,
+         "can_forward": can_forward, "others": others, "h2": "H2" in rec.handling,
+         "statuses": _STATUSES, "subject_labels": dict(_SUBJECT_FIELDS) | {"kind": "Kind"},
+         "back": "sent" if rec.direction == "out" else {"answer": "answers", "transfer": "transfers"}.get(
+             rec.kind, "requests")},
+        status_code=status_code,
     )  # fmt: skip
+
+
+@router.get("/exchange/{exchange_id}", include_in_schema=False)
+def message(
+    request: Request,
+    exchange_id: str,
+    user: Annotated[Account, Depends(require_role(*READERS))],
+    done: str = "",
+) -> Response:
+    return _message_page(request, exchange_id, user, done=done)
 
 
 @router.post("/exchange/{exchange_id}/answer", include_in_schema=False)
@@ -547,25 +479,32 @@ def answer(
     exchange_id: str,
     user: Annotated[Account, Depends(require_role(*DECIDERS))],
     reason: Annotated[str, Form()] = "",
-    booking_ids: Annotated[str, Form()] = "",
+    booking_ids: Annotated[list[str] | None, Form()] = None,
     source: Annotated[str, Form()] = "X",
     accuracy: Annotated[str, Form()] = "4",
     handling: Annotated[list[str] | None, Form()] = None,
     handling_conditions: Annotated[str, Form()] = "",
 ) -> Response:
+    """Approve the answer with the bookings the person ticked (checkboxes of what this
+    request's searches found; none: no data)."""
     try:
         evaluation = Evaluation.model_validate({"source": source, "accuracy": accuracy})
         codes = [HandlingCode(h) for h in (handling or ["H0"])]
     except ValueError:
         raise InputError("unknown evaluation or handling code") from None
+    chosen = [b for v in booking_ids or [] for b in v.split()]
     try:
         out = service.approve_answer(
-            exchange_id, user=user, reason=reason, booking_ids=booking_ids.split(), evaluation=evaluation,
+            exchange_id, user=user, reason=reason, booking_ids=chosen, evaluation=evaluation,
             handling=codes, handling_conditions=handling_conditions.strip() or None, node=_node(request),
             client=_client(request), policy=_policy(request),
         )  # fmt: skip
     except (PeerRefused, PeerUnreachable):
         return _to(exchange_id, "failed")
+    except (InputError, ForbiddenError, ConflictError) as exc:
+        if isinstance(exc, NotFoundError):
+            raise
+        return _message_page(request, exchange_id, user, error=str(exc), status_code=exc.http_status)
     return _to(exchange_id, "awaiting_second" if out.status == "awaiting_second" else "answered")
 
 
@@ -574,10 +513,105 @@ def search(
     request: Request,
     exchange_id: str,
     user: Annotated[Account, Depends(require_role(*DECIDERS))],
+    carrier: Annotated[str, Form()] = "",
+    locator: Annotated[str, Form()] = "",
+    flight_number: Annotated[str, Form()] = "",
+    date_from: Annotated[str, Form()] = "",
+    date_to: Annotated[str, Form()] = "",
+    surname: Annotated[str, Form()] = "",
+    given_names: Annotated[str, Form()] = "",
+    date_of_birth: Annotated[str, Form()] = "",
+    document_number: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+    card: Annotated[str, Form()] = "",
+    sounds_like: Annotated[str, Form()] = "",
+    page: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    """Search under an incoming request from its subject; the answer may name what it found."""
-    peer_answers.search_peer_request(exchange_id[:64], user=user, node=_node(request))
-    return _to(exchange_id, "searched")
+    """The purpose-bound search under an incoming request (criteria only in the POST body):
+    a page of people to choose from; the page is logged and its bookings may be answered."""
+    form = {
+        "carrier": carrier, "locator": locator, "flight_number": flight_number, "date_from": date_from,
+        "date_to": date_to, "surname": surname, "given_names": given_names,
+        "date_of_birth": date_of_birth, "document_number": document_number, "contact": contact,
+        "card": card, "sounds_like": "1" if sounds_like else "",
+    }  # fmt: skip
+    if not any(v for k, v in form.items() if k != "sounds_like"):
+        # A bare "Search" (older pages, scripts): the request's own subject.
+        peer_answers.search_peer_request(exchange_id[:64], user=user, node=_node(request))
+        return _to(exchange_id, "searched")
+    try:
+        criteria = criteria_of(form)
+        outcome = peer_answers.search_request_page(
+            exchange_id[:64], criteria, user=user, node=_node(request), page=page
+        )
+    except InputError as exc:
+        return _message_page(request, exchange_id, user, form=form, error=str(exc), status_code=400)
+    return _message_page(request, exchange_id, user, form=form, outcome=outcome)
+
+
+@router.get("/exchange/{exchange_id}/bookings/{booking_id}", include_in_schema=False)
+def found_record(
+    request: Request,
+    exchange_id: str,
+    booking_id: str,
+    user: Annotated[Account, Depends(require_role(*READERS))],
+) -> Response:
+    """A booking this request's searches found, whole as this person may see it (logged)."""
+    rec, view = peer_answers.open_found(exchange_id[:64], booking_id[:64], user=user, node=_node(request))
+    return render(request, "exchange_record.html", {"rec": rec, "b": view})
+
+
+@router.post("/exchange/{exchange_id}/forward", include_in_schema=False)
+def forward(
+    request: Request,
+    exchange_id: str,
+    user: Annotated[Account, Depends(require_role(*DECIDERS))],
+    peer: Annotated[str, Form()] = "",
+    case_ref: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    source: Annotated[str, Form()] = "X",
+    accuracy: Annotated[str, Form()] = "4",
+    handling: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Forward received data to another peer: its handling codes travel on, and H2 refuses
+    the forward unless the originator's permission for that peer is recorded."""
+    local_id = new_id()
+    try:
+        try:
+            evaluation = Evaluation.model_validate({"source": source, "accuracy": accuracy})
+        except ValueError:
+            raise InputError("unknown evaluation code") from None
+        out = service.send_transfer(
+            user=user, peer_name=peer, case_ref=case_ref.strip(), reason=reason, evaluation=evaluation,
+            forward_message_id=exchange_id[:64], handling=_codes(handling), node=_node(request),
+            client=_client(request), local_id=local_id, policy=_policy(request),
+        )  # fmt: skip
+    except (InputError, ForbiddenError, ConflictError) as exc:
+        if isinstance(exc, NotFoundError):
+            raise
+        return _message_page(request, exchange_id, user, error=str(exc), status_code=exc.http_status)
+    except (PeerRefused, PeerUnreachable):
+        return _to(local_id, "failed")
+    return _to(local_id, "transfer_waits" if out.status == "awaiting_second" else "sent")
+
+
+@router.post("/exchange/{exchange_id}/permission", include_in_schema=False)
+def permission(
+    request: Request,
+    exchange_id: str,
+    user: Annotated[Account, Depends(require_role(Role.SUPERVISOR))],
+    peer: Annotated[str, Form()] = "",
+    reference: Annotated[str, Form()] = "",
+) -> Response:
+    """A supervisor records the originator's permission (its letter or message id) to pass
+    data received under H2 on to one named peer."""
+    try:
+        service.record_onward_permission(
+            exchange_id[:64], to_peer_name=peer, reference=reference.strip(), user=user, node=_node(request)
+        )
+    except (InputError, ConflictError) as exc:
+        return _message_page(request, exchange_id, user, error=str(exc), status_code=exc.http_status)
+    return _to(exchange_id, "permission")
 
 
 @router.post("/exchange/{exchange_id}/refuse", include_in_schema=False)
@@ -649,8 +683,6 @@ def retry(
 
 def install(app: FastAPI, node: Node) -> None:
     """Add the federation workspace to the node's app (one line in `create_app`)."""
-    loader = TEMPLATES.env.loader
-    if not isinstance(loader, ChoiceLoader) or not any(isinstance(x, DictLoader) for x in loader.loaders):
-        TEMPLATES.env.loader = ChoiceLoader([loader, DictLoader(_PAGES)] if loader else [DictLoader(_PAGES)])
+    TEMPLATES.env.globals["exchange_waiting"] = exchange_waiting
     app.include_router(router)
     del node  # the app's state holds it already

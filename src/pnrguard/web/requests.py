@@ -23,7 +23,7 @@ from pnrguard.store import workspace as ws_store
 from pnrguard.web.auth import node_of, require_role
 from pnrguard.web.views import PageNumber, json_response, render
 
-__all__ = ["router"]
+__all__ = ["criteria_of", "router"]
 
 READERS = (Role.ANALYST, Role.SUPERVISOR, Role.DPO)
 SEARCHERS = (Role.ANALYST, Role.SUPERVISOR)
@@ -170,6 +170,26 @@ def _date(value: str, what: str) -> dt.date | None:
         raise InputError(f"{what}: expected YYYY-MM-DD") from None
 
 
+def criteria_of(form: dict[str, str]) -> SearchCriteria:
+    """The search form's fields (`_SEARCH_FIELDS`) as criteria, bounded; `InputError` for a
+    date that is not YYYY-MM-DD. Shared by every purpose-bound search form (authorities'
+    requests here, peers' requests in `web.exchange_views`)."""
+    return SearchCriteria(
+        carrier=form["carrier"].strip()[:3],
+        locator=form["locator"].strip()[:16],
+        flight_number=form["flight_number"].strip()[:8],
+        date_from=_date(form["date_from"], "first date"),
+        date_to=_date(form["date_to"], "last date"),
+        surname=form["surname"].strip()[:64],
+        given_names=form["given_names"].strip()[:64],
+        sounds_like=bool(form["sounds_like"]),
+        date_of_birth=_date(form["date_of_birth"], "date of birth"),
+        document_number=form["document_number"].strip()[:32],
+        contact=form["contact"].strip()[:128],
+        card=form["card"].strip()[:32],
+    )
+
+
 @router.post("/requests/{request_id}/search", include_in_schema=False)
 def request_search(
     request: Request,
@@ -197,20 +217,7 @@ def request_search(
     }  # fmt: skip
     node = node_of(request)
     try:
-        criteria = SearchCriteria(
-            carrier=carrier.strip()[:3],
-            locator=locator.strip()[:16],
-            flight_number=flight_number.strip()[:8],
-            date_from=_date(date_from, "first date"),
-            date_to=_date(date_to, "last date"),
-            surname=surname.strip()[:64],
-            given_names=given_names.strip()[:64],
-            sounds_like=bool(sounds_like),
-            date_of_birth=_date(date_of_birth, "date of birth"),
-            document_number=document_number.strip()[:32],
-            contact=contact.strip()[:128],
-            card=card.strip()[:32],
-        )
+        criteria = criteria_of(form)
         outcome = requests.search(
             request_id,
             criteria,

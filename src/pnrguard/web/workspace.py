@@ -31,7 +31,7 @@ from pnrguard.store import screening as hits_store
 from pnrguard.store import workspace as ws_store
 from pnrguard.store.screening import HitStatus, criteria_rule, suppression
 from pnrguard.web import account as account_views
-from pnrguard.web import admin, oidc
+from pnrguard.web import admin, admin_trust, oidc
 from pnrguard.web import requests as requests_views
 from pnrguard.web.auth import AuthSettings, node_of, require_role
 from pnrguard.web.auth import router as auth_router
@@ -502,6 +502,7 @@ def install(app: FastAPI, node: Node) -> None:
     app.include_router(router)
     app.include_router(requests_views.router)
     app.include_router(admin.router)
+    app.include_router(admin_trust.router)
     app.include_router(account_views.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     del node  # the app's state holds it already
