@@ -8,12 +8,10 @@ certificate.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select, text
 
 from pnrguard import __version__
@@ -21,18 +19,25 @@ from pnrguard.errors import PnrguardError
 from pnrguard.service.bootstrap import Node
 from pnrguard.store.tables import booking, booking_version, message
 from pnrguard.web import exchange_views, workspace
-from pnrguard.web.auth import ANY_HUMAN, require_role
+from pnrguard.web.auth import (
+    ANY_HUMAN,
+    RoleRefused,
+    Unauthenticated,
+    login_page,
+    optional_account,
+    require_role,
+)
 from pnrguard.web.carrier import carrier_router
 from pnrguard.web.criteria import router as criteria_router
 from pnrguard.web.dpo import router as dpo_router
 from pnrguard.web.dpo_rights import router as dpo_rights_router
 from pnrguard.web.hsts import HstsMiddleware
+from pnrguard.web.i18n import LocaleMiddleware
 from pnrguard.web.links import router as links_router
 from pnrguard.web.quality import router as quality_router
 from pnrguard.web.unmasking import router as unmasking_router
+from pnrguard.web.views import render, wants_html
 from pnrguard.web.watchlists import router as watchlists_router
-
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
 def overview_counts(node: Node) -> dict[str, Any]:
@@ -65,13 +70,18 @@ def create_app(node: Node) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", response_class=HTMLResponse, dependencies=[Depends(require_role(*ANY_HUMAN))])
-    def overview(request: Request) -> HTMLResponse:
-        return TEMPLATES.TemplateResponse(
-            request,
-            "overview.html",
-            {"node_name": node.settings.node_name, "counts": overview_counts(node)},
-        )
+    @app.get("/", include_in_schema=False)
+    def overview(request: Request) -> Response:
+        # The root is where people arrive: a browser without a session gets the login form
+        # here (not an error page); scripts still get 401.
+        account = optional_account(request)
+        if account is None:
+            if wants_html(request):
+                return login_page(request)
+            raise Unauthenticated("log in first")
+        if account.role not in ANY_HUMAN:
+            raise RoleRefused(f"the {account.role.value} role may not do this")
+        return render(request, "overview.html", {"counts": overview_counts(node)})
 
     @app.get("/api/overview", dependencies=[Depends(require_role(*ANY_HUMAN))])
     def overview_json() -> dict[str, Any]:
@@ -88,4 +98,5 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(watchlists_router)
     app.include_router(quality_router)
     app.add_middleware(HstsMiddleware, force=app.state.auth_settings.cookie_secure is True)
+    app.add_middleware(LocaleMiddleware)
     return app
