@@ -45,6 +45,7 @@ from pnrguard.service.review import PAGE_SIZE, Page, investigative_purposes
 from pnrguard.store.lifecycle import unmasking_approval, unmasking_request, unmasking_request_booking
 from pnrguard.store.tables import booking
 from pnrguard.web.auth import node_of, require_role
+from pnrguard.web.i18n import N_, gettext
 from pnrguard.web.views import PageNumber, render
 
 __all__ = ["router"]
@@ -59,9 +60,9 @@ _ID_MAX = 64
 #: The window the form proposes: from today, this many days (inclusive) - well inside 90.
 DEFAULT_DAYS = 30
 _DONE = {
-    "requested": "Request recorded. It waits for a judicial authority's decision.",
-    "approved": "Approved. The requester sees the identity data of these bookings within the window.",
-    "rejected": "Rejected. The bookings stay masked.",
+    "requested": N_("Request recorded. It waits for a judicial authority's decision."),
+    "approved": N_("Approved. The requester sees the identity data of these bookings within the window."),
+    "rejected": N_("Rejected. The bookings stay masked."),
 }
 
 router = APIRouter()
@@ -368,7 +369,7 @@ def _detail(
         {
             "r": r,
             "bookings": lines,
-            "message": _DONE.get(done, ""),
+            "message": gettext(_DONE[done]) if done in _DONE else "",
             "error": error,
             "form": form or {"decision": "", "reason": ""},
             "judge": user.role in JUDGES,
