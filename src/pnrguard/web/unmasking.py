@@ -210,7 +210,7 @@ def _get(request: Request, request_id: str, user: Account) -> tuple[RequestRow, 
         if r is None:
             raise NotFoundError(f"unmasking request {request_id[:_ID_MAX]} not found")
         if user.role is Role.ANALYST and r.requester != opaque(user.id):
-            raise ForbiddenError("an analyst sees their own unmasking requests only")
+            raise ForbiddenError(gettext("an analyst sees their own unmasking requests only"))
         ids = list(
             conn.execute(
                 select(unmasking_request_booking.c.booking_id)
@@ -246,15 +246,17 @@ def _day(value: str, what: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise InputError(f"{what}: expected a date as YYYY-MM-DD") from None
+        raise InputError(gettext("%(what)s: expected a date as YYYY-MM-DD") % {"what": what}) from None
 
 
 def _booking_ids(values: Sequence[str]) -> list[str]:
     ids = list(dict.fromkeys(v.strip() for v in values if v.strip()))
     if not ids:
-        raise InputError("name at least one masked booking (open it from a hit or a record)")
+        raise InputError(gettext("name at least one masked booking (open it from a hit or a record)"))
     if len(ids) > MAX_BOOKINGS or any(len(i) > _ID_MAX for i in ids):
-        raise InputError(f"a request names at most {MAX_BOOKINGS} bookings, by their ids")
+        raise InputError(
+            gettext("a request names at most %(n)s bookings, by their ids") % {"n": MAX_BOOKINGS}
+        )
     return ids
 
 
@@ -298,7 +300,9 @@ def unmasking_new(
         lines = _booking_lines(conn, ids)
     if any(b.state != "masked" for b in lines):
         # Said before the analyst writes the reasoning, not after.
-        raise InputError("only masked bookings need unmasking: an active booking shows its data already")
+        raise InputError(
+            gettext("only masked bookings need unmasking: an active booking shows its data already")
+        )
     return _new_form(request, ids, form)
 
 
@@ -419,9 +423,11 @@ def unmasking_decision(
     _check_level(request, request_id[:_ID_MAX], user)
     try:
         if decision not in ("approved", "rejected"):
-            raise InputError("choose approve or reject")
+            raise InputError(gettext("choose approve or reject"))
         if not reason.strip():
-            raise InputError("a decision needs a reason: it is kept with the request for the DPO's review")
+            raise InputError(
+                gettext("a decision needs a reason: it is kept with the request for the DPO's review")
+            )
         done = unmasking.approve_unmasking(
             request_id[:_ID_MAX],
             judge=user,
