@@ -48,11 +48,11 @@ def day(value: dt.date | None) -> str:
 
 
 def when(m: Moment | None) -> str:
-    """A flight time as local airport time and UTC: "2025-06-01 10:05 CDG (08:05 UTC)"."""
+    """A flight time as local airport time and UTC: "Jun 1, 2025 10:05 CDG local (08:05 UTC)"."""
     if m is None:
         return ""
     out = i18n.gettext("{time} {airport} local").format(
-        time=f"{i18n.format_date(m.local.date(), 'short')} {m.local:%H:%M}", airport=m.airport
+        time=f"{i18n.format_date(m.local.date())} {m.local:%H:%M}", airport=m.airport
     )
     if m.utc is not None:
         out += f" ({m.utc:%H:%M} UTC)"
