@@ -24,5 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("account") as batch:
-        batch.drop_column("locale")
+    # Plain DROP COLUMN (SQLite >= 3.35 has it): no table copy of `account`, which
+    # `web_session` references (as in 0014).
+    op.drop_column("account", "locale")
