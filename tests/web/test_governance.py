@@ -52,7 +52,7 @@ def test_backtest_then_save_then_listed_with_its_review_date(env: Env) -> None:
     [rule] = list_rules(engine=env.node.engine)
     assert (rule.rule_id, rule.version, rule.expression, rule.enabled) == ("cash-oneway", 1, expression, True)
     assert "Cash, one way" in listing
-    assert "2027-03-01" in listing
+    assert "Mar 1, 2027" in listing  # the review date, in the reader's language (docs/workspace.md)
     with env.client(Role.ANALYST) as c:
         seen = c.get("/criteria")
         assert seen.status_code == 200

@@ -44,6 +44,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/enrol/{link}"): PUBLIC,
     ("GET", "/account/password"): HUMANS,
     ("POST", "/account/password"): HUMANS,
+    ("POST", "/account/locale"): HUMANS,
     ("GET", "/auth/oidc/start"): PUBLIC,
     ("GET", "/auth/oidc/callback"): PUBLIC,
     ("GET", "/metrics"): OWN_AUTH,

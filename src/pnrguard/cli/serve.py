@@ -10,12 +10,19 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from pnrguard.cli.ingest import ingest
+from pnrguard.cli.ingest import collect_files, ingest
 from pnrguard.cli.synth import synth
 from pnrguard.cli.users import seed_demo
 from pnrguard.errors import ForbiddenError
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.demo import claim_for_demo
+from pnrguard.service.demo_scenario import (
+    PAST,
+    enable_demo_criterion,
+    ingest_past,
+    mask_the_past,
+    request_demo_unmasking,
+)
 from pnrguard.web.app import create_app
 
 DEMO_DIR = Path("var/demo")
@@ -65,11 +72,26 @@ def demo(
         except ForbiddenError as exc:
             Console(stderr=True).print(f"refused: {exc}", markup=False, highlight=False)
             raise typer.Exit(code=4) from None
-    console.print(f"[bold]pnrguard demo[/]: synthetic traffic into {DEMO_DIR}/")
-    synth(DEMO_DIR, flights=flights, seed=seed)
-    ingest([DEMO_DIR])
-    with Node.from_settings() as node:  # demo users (one per role) and hits to review
-        seed_demo(node, console)
+        today = node.clock().date()
+    upcoming, past = DEMO_DIR / "upcoming", DEMO_DIR / "past"
+    for folder in (upcoming, past):  # files of another day would be ingested again
+        for old in collect_files([folder])[0]:
+            old.unlink()
+    console.print(f"[bold]pnrguard demo[/]: synthetic traffic from {today} into {DEMO_DIR}/")
+    synth(upcoming, flights=flights, seed=seed, base_date=today.isoformat())
+    synth(past, flights=max(1, flights // 4), seed=seed + 1, base_date=(today - PAST).isoformat())
+    ingest([upcoming])
+    with Node.from_settings() as node:
+        accepted = ingest_past(node, collect_files([past])[0])
+        seed_demo(node, console)  # demo users (one per role), authorities, a watchlist and its hits
+        masked = mask_the_past(node)
+        rule = enable_demo_criterion(node)
+        pending = request_demo_unmasking(node)
+    console.print(
+        f"past traffic: {accepted} messages received {PAST.days} days ago, {masked} bookings masked now; "
+        f"criterion {rule.rule_id} v{rule.version} enabled; "
+        + ("an unmasking request waits for a judge" if pending else "unmasking requests unchanged")
+    )
     if no_serve:
         return
     console.print(f"serving on http://127.0.0.1:{port} (Ctrl-C to stop)")

@@ -122,6 +122,7 @@ class Account:
     approved: bool = True
     has_totp: bool = False
     enrolment_open: bool = False
+    locale: str | None = None  # the workspace language chosen (web/i18n.py); None: the browser's
 
     @classmethod
     def from_record(cls, r: AccountRecord) -> Account:
@@ -136,6 +137,7 @@ class Account:
             r.approved,
             r.totp_wrapped is not None,
             r.enrol_hash is not None,
+            r.locale,
         )
 
     @property

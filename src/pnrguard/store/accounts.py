@@ -85,6 +85,8 @@ account = Table(
     # One-time enrolment: SHA-256 of (link token, approver's code); NULL once used.
     Column("enrol_hash", LargeBinary(32), nullable=True),
     Column("enrol_expires_at", UTCDateTime(), nullable=True),
+    # The workspace language the person chose (web/i18n.py); NULL: as the browser asks.
+    Column("locale", String(8), nullable=True),
     CheckConstraint(in_values("role", ROLES), name="role"),
 )
 
@@ -152,6 +154,7 @@ class AccountRecord:
     totp_last_step: int | None = None
     enrol_hash: bytes | None = None
     enrol_expires_at: dt.datetime | None = None
+    locale: str | None = None
 
     @classmethod
     def from_row(cls, r: Row[Any]) -> AccountRecord:
@@ -171,6 +174,7 @@ class AccountRecord:
             None if r.totp_last_step is None else int(r.totp_last_step),
             None if r.enrol_hash is None else bytes(r.enrol_hash),
             r.enrol_expires_at,
+            getattr(r, "locale", None),
         )
 
 
@@ -405,3 +409,8 @@ def decide_change(conn: Connection, change_id: str, *, status: str, by: str, at:
         .values(status=status, decided_by=by, decided_at=at, link_hash=None)
     )
     return bool(conn.execute(q).rowcount)
+
+
+def set_locale(conn: Connection, *, account_id: str, locale: str | None) -> None:
+    """The workspace language a person chose (None: as the browser asks)."""
+    conn.execute(update(account).where(account.c.id == account_id).values(locale=locale))

@@ -889,6 +889,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "totp_last_step": "the last TOTP step used (no reuse)",
         "enrol_hash": "SHA-256 of a one-time enrolment link",
         "enrol_expires_at": _TIME,
+        "locale": "workspace language code chosen by the staff member",
     },
     "web_session": {
         "stage": "login stage (password done, second factor pending, ...)",

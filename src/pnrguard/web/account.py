@@ -7,7 +7,8 @@
 - ``/enrol/{link}``: the one-time enrolment (link from the requester, code from the
   approver): the person sets their own password and second factor. No password is ever
   shown by the node (docs/security.md).
-- ``/account/password``: self-service change (current password and a fresh code).
+- ``/account/password``: self-service change (current password and a fresh code), and the
+  person's language (``/account/locale``).
 
 Forms without a session use the login form's double-submit CSRF cookie.
 """
@@ -24,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from pnrguard.errors import ForbiddenError, InputError, PnrguardError
-from pnrguard.service import account_admin, accounts, totp
+from pnrguard.service import account_admin, accounts, preferences, totp
 from pnrguard.service.accounts import Account
 from pnrguard.web.auth import (
     ANY_HUMAN,
@@ -40,6 +41,7 @@ from pnrguard.web.auth import (
     settings_of,
     start_session,
 )
+from pnrguard.web.i18n import LOCALES, gettext
 from pnrguard.web.views import render
 
 __all__ = ["router"]
@@ -143,7 +145,9 @@ async def totp_submit(request: Request) -> Response:
         response.delete_cookie(SESSION_COOKIE, path="/")
         response.delete_cookie("pnrguard_totp_failures", path="/")
         return response
-    response = _totp_page(request, active, next_=next_, error="Wrong or already used code.", status_code=401)
+    response = _totp_page(
+        request, active, next_=next_, error=gettext("Wrong or already used code."), status_code=401
+    )
     set_cookie(request, response, "pnrguard_totp_failures", str(failures), max_age=300)
     return response
 
@@ -250,3 +254,17 @@ def password_submit(
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.post("/account/locale", include_in_schema=False)
+def locale_submit(
+    request: Request,
+    locale: str = Form(""),
+    me: Account = Depends(require_role(*ANY_HUMAN)),  # noqa: B008
+) -> Response:
+    """The person's language: saved on the account, used on every page from now on."""
+    try:
+        preferences.set_language(node_of(request).engine, me, locale[:8], offered=tuple(LOCALES))
+    except InputError as exc:
+        return render(request, "account_password.html", {"error": str(exc)}, status_code=exc.http_status)
+    return RedirectResponse("/account/password", status_code=303)

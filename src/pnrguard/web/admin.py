@@ -15,6 +15,7 @@ from pnrguard.service.accounts import Account, Role
 from pnrguard.store import accounts as accounts_store
 from pnrguard.store.workspace import AUTHORITY_KINDS
 from pnrguard.web.auth import node_of, require_role
+from pnrguard.web.i18n import gettext
 from pnrguard.web.views import render
 
 __all__ = ["router"]
@@ -66,7 +67,7 @@ def accounts_add(
     try:
         r = Role(role)
     except ValueError:
-        return _accounts_page(request, error="unknown role", status_code=400)
+        return _accounts_page(request, error=gettext("unknown role"), status_code=400)
     try:
         done = account_admin.request_account(
             node.engine, node.audit, actor=me, username=username.strip().lower()[:64], role=r,
@@ -74,9 +75,11 @@ def accounts_add(
         )  # fmt: skip
     except (InputError, ConflictError, ForbiddenError) as exc:
         return _accounts_page(request, error=str(exc), status_code=exc.http_status)
-    message = f"Account {done.account.username} added."
+    message = gettext("Account %(name)s added.") % {"name": done.account.username}
     if done.change_id:
-        message = f"Account {done.account.username} requested: it waits for a second person's approval."
+        message = gettext("Account %(name)s requested: it waits for a second person's approval.") % {
+            "name": done.account.username
+        }
     return _accounts_page(request, message=message, link=_link_url(request, done.link_token))
 
 
@@ -129,10 +132,11 @@ def accounts_role(
             node.engine, node.audit, actor=me, username=rec.username, role=Role(role), now=node.clock()
         )
     except ValueError:
-        return _accounts_page(request, error="unknown role", status_code=400)
+        return _accounts_page(request, error=gettext("unknown role"), status_code=400)
     except (InputError, ConflictError) as exc:
         return _accounts_page(request, error=str(exc), status_code=exc.http_status)
-    return _accounts_page(request, message=f"Role change of {rec.username} waits for a second person.")
+    message = gettext("Role change of %(name)s waits for a second person.") % {"name": rec.username}
+    return _accounts_page(request, message=message)
 
 
 @router.post("/accounts/{account_id}/reset", include_in_schema=False)
@@ -151,7 +155,7 @@ def accounts_reset(
         return _accounts_page(request, error=str(exc), status_code=exc.http_status)
     return _accounts_page(
         request,
-        message=f"Reset of {rec.username} waits for a second person.",
+        message=gettext("Reset of %(name)s waits for a second person.") % {"name": rec.username},
         link=_link_url(request, done.link_token),
     )
 
@@ -185,9 +189,11 @@ def approvals_approve(
         )
     except (ForbiddenError, ConflictError) as exc:
         return _approvals_page(request, error=str(exc), status_code=exc.http_status)
-    message = f"Approved for {done.account.username}."
+    message = gettext("Approved for %(name)s.") % {"name": done.account.username}
     if done.enrol_code:
-        message += f" Enrolment code for the person (shown once): {done.enrol_code}"
+        message += " " + gettext("Enrolment code for the person (shown once): %(code)s") % {
+            "code": done.enrol_code
+        }
     return _approvals_page(request, message=message)
 
 
@@ -202,7 +208,7 @@ def approvals_refuse(
         account_admin.refuse(node.engine, node.audit, actor=me, change_id=change_id[:64], now=node.clock())
     except (ForbiddenError, ConflictError) as exc:
         return _approvals_page(request, error=str(exc), status_code=exc.http_status)
-    return _approvals_page(request, message="Refused.")
+    return _approvals_page(request, message=gettext("Refused."))
 
 
 def _authorities_page(request: Request, *, error: str = "", status_code: int = 200) -> Response:

@@ -8,39 +8,41 @@ certificate.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select, text
 
 from pnrguard import __version__
 from pnrguard.errors import PnrguardError
-from pnrguard.service.accounts import Account, Role
+from pnrguard.service.accounts import Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.hit_queue import QueueFilter, hit_queue
 from pnrguard.service.landing import waiting_for
 from pnrguard.store.tables import booking, booking_version, message
 from pnrguard.web import exchange_views, workspace
-from pnrguard.web.auth import ANY_HUMAN, require_role
+from pnrguard.web.auth import (
+    ANY_HUMAN,
+    RoleRefused,
+    Unauthenticated,
+    login_page,
+    optional_account,
+    require_role,
+)
 from pnrguard.web.carrier import carrier_router
 from pnrguard.web.criteria import router as criteria_router
 from pnrguard.web.dpo import router as dpo_router
 from pnrguard.web.dpo_rights import router as dpo_rights_router
 from pnrguard.web.hsts import HstsMiddleware
+from pnrguard.web.i18n import LocaleMiddleware
 from pnrguard.web.leads import router as leads_router
 from pnrguard.web.links import router as links_router
 from pnrguard.web.quality import router as quality_router
 from pnrguard.web.triage import router as triage_router
 from pnrguard.web.unmasking import router as unmasking_router
-from pnrguard.web.views import render
+from pnrguard.web.views import render, wants_html
 from pnrguard.web.watchlists import router as watchlists_router
-
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-TEMPLATES.env.add_extension("jinja2.ext.i18n")
-TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
 def overview_counts(node: Node) -> dict[str, Any]:
@@ -73,9 +75,18 @@ def create_app(node: Node) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", response_class=HTMLResponse)
-    def overview(request: Request, user: Account = Depends(require_role(*ANY_HUMAN))) -> Response:  # noqa: B008
-        # Each role lands on what waits for it (service/landing.py): counts and links only.
+    @app.get("/", include_in_schema=False)
+    def overview(request: Request) -> Response:
+        # The root is where people arrive: a browser without a session gets the login form
+        # here (not an error page); scripts still get 401. Each role lands on what waits for
+        # it (service/landing.py): counts and links only.
+        user = optional_account(request)
+        if user is None:
+            if wants_html(request):
+                return login_page(request)
+            raise Unauthenticated("log in first")
+        if user.role not in ANY_HUMAN:
+            raise RoleRefused(f"the {user.role.value} role may not do this")
         now = node.clock()
         departing = None
         if user.role in (Role.ANALYST, Role.SUPERVISOR):
@@ -110,4 +121,5 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(quality_router)
     app.include_router(triage_router)
     app.add_middleware(HstsMiddleware, force=app.state.auth_settings.cookie_secure is True)
+    app.add_middleware(LocaleMiddleware)
     return app

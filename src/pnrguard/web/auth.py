@@ -41,6 +41,7 @@ from pnrguard.errors import ForbiddenError, PnrguardError
 from pnrguard.service import accounts
 from pnrguard.service.accounts import Account, Role, SessionPolicy
 from pnrguard.service.bootstrap import Node
+from pnrguard.web.i18n import gettext
 
 __all__ = [
     "ANY_HUMAN",
@@ -269,6 +270,10 @@ def _login_page(request: Request, *, error: str = "", status_code: int = 200, ne
     return response
 
 
+#: The login form as a page of its own (the anonymous root `/` shows it too).
+login_page = _login_page
+
+
 @router.get("/login", include_in_schema=False)
 def login_form(request: Request, next: str = "") -> Response:
     account = optional_account(request)
@@ -288,9 +293,13 @@ def login(
     _check_origin(request)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not csrf_token or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
-        return _login_page(request, error="The form expired: please try again.", status_code=403, next_=next)
+        return _login_page(
+            request, error=gettext("The form expired: please try again."), status_code=403, next_=next
+        )
     if not settings_of(request).password_login:
-        return _login_page(request, error="Password login is turned off.", status_code=403, next_=next)
+        return _login_page(
+            request, error=gettext("Password login is turned off."), status_code=403, next_=next
+        )
     node = node_of(request)
     account = accounts.authenticate(
         node.engine,
@@ -301,7 +310,7 @@ def login(
     )
     if account is None:
         # One message for every failure: it must not tell which usernames exist.
-        return _login_page(request, error="Wrong username or password.", status_code=401, next_=next)
+        return _login_page(request, error=gettext("Wrong username or password."), status_code=401, next_=next)
     return start_session(request, account, safe_next(next, landing(account)))
 
 

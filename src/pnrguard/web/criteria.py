@@ -22,6 +22,7 @@ from pnrguard.service import screening
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.criteria_backtest import MAX_DAYS, BacktestResult, backtest
 from pnrguard.web.auth import node_of, require_role
+from pnrguard.web.i18n import gettext
 from pnrguard.web.views import render
 
 __all__ = ["router"]
@@ -99,7 +100,8 @@ def criterion_edit(
     node = node_of(request)
     rule = next((r for r in screening.list_rules(engine=node.engine) if r.rule_id == rule_id), None)
     if rule is None:
-        return _form(request, form=_blank(node.clock().date()), error="no such criterion", status_code=404)
+        error = gettext("no such criterion")
+        return _form(request, form=_blank(node.clock().date()), error=error, status_code=404)
     form = {
         "rule_id": rule.rule_id, "name": rule.name, "expression": rule.expression,
         "purpose": rule.purpose.value, "owner": rule.owner, "description": rule.description,

@@ -27,6 +27,7 @@ from pnrguard.service.rights import (
 from pnrguard.store.rights import subject_request
 from pnrguard.store.tables import booking
 from pnrguard.web.auth import node_of, require_role
+from pnrguard.web.i18n import gettext
 from pnrguard.web.views import render
 
 __all__ = ["router"]
@@ -55,7 +56,7 @@ def _person(surname: str, dob: str, given: str) -> sr.Person:
     try:
         day = dt.date.fromisoformat(dob.strip())
     except ValueError:
-        raise InputError("give the date of birth as YYYY-MM-DD") from None
+        raise InputError(gettext("give the date of birth as YYYY-MM-DD")) from None
     return sr.Person(surname=surname.strip(), date_of_birth=day, given_names=given.strip())
 
 
@@ -114,7 +115,7 @@ def act(
     try:
         person = _person(surname, date_of_birth, given_names)
         if not ids:
-            raise InputError("tick at least one booking")
+            raise InputError(gettext("tick at least one booking"))
         if action == "access":
             report = access_report(
                 dpo=_actor(user), surname=person.surname, date_of_birth=person.date_of_birth,
@@ -131,7 +132,7 @@ def act(
             return _page(request, form=form, report=report.to_json())
         fn = {"erase": sr.erase, "restrict": sr.restrict, "unrestrict": sr.lift_restriction}.get(action)
         if fn is None:
-            raise InputError("choose an action")
+            raise InputError(gettext("choose an action"))
         answer = fn(
             dpo=_actor(user), person=person, booking_ids=ids, channel=channel, engine=node.engine,
             keystore=node.keystore, audit=node.audit, clock=node.clock,
@@ -160,7 +161,7 @@ def rectify(
     try:
         person = _person(surname, date_of_birth, given_names)
         if not reason.strip():
-            raise InputError("a decision needs a reason")
+            raise InputError(gettext("a decision needs a reason"))
         with node.engine.connect() as conn:
             sr.own_bookings(conn, node.keystore, person, [booking_id[:32]])
         rid = request_rectification(

@@ -21,6 +21,7 @@ from pnrguard.service.requests import MIN_REASON, SearchCriteria, SearchOutcome
 from pnrguard.service.review import investigative_purposes
 from pnrguard.store import workspace as ws_store
 from pnrguard.web.auth import node_of, require_role
+from pnrguard.web.i18n import gettext
 from pnrguard.web.views import PageNumber, json_response, render
 
 __all__ = ["criteria_of", "router"]
@@ -167,7 +168,7 @@ def _date(value: str, what: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"{what}: expected YYYY-MM-DD") from None
+        raise InputError(gettext("%(what)s: expected YYYY-MM-DD") % {"what": what}) from None
 
 
 def criteria_of(form: dict[str, str]) -> SearchCriteria:
@@ -255,9 +256,7 @@ def traveller_history(
         clock=node.clock,
         page=page,
     )
-    return _request_page(
-        request, request_id, user, outcome=outcome, history=(booking_id, traveller_ref[:32])
-    )
+    return _request_page(request, request_id, user, outcome=outcome, history=(booking_id, traveller_ref[:32]))
 
 
 @router.post("/requests/{request_id}/decision", include_in_schema=False)
@@ -269,7 +268,7 @@ def request_decision(
     user: Account = Depends(require_role(*SEARCHERS)),  # noqa: B008
 ) -> Response:
     if decision not in ("answered", "refused"):
-        raise InputError("answered or refused")
+        raise InputError(gettext("answered or refused"))
     node = node_of(request)
     requests.decide_request(
         request_id,

@@ -46,6 +46,7 @@ from pnrguard.store.lifecycle import unmasking_approval, unmasking_request, unma
 from pnrguard.store.tables import booking
 from pnrguard.store.texts import TextKeys
 from pnrguard.web.auth import node_of, require_role
+from pnrguard.web.i18n import N_, gettext
 from pnrguard.web.views import PageNumber, render
 
 __all__ = ["router"]
@@ -60,9 +61,9 @@ _ID_MAX = 64
 #: The window the form proposes: from today, this many days (inclusive) - well inside 90.
 DEFAULT_DAYS = 30
 _DONE = {
-    "requested": "Request recorded. It waits for a judicial authority's decision.",
-    "approved": "Approved. The requester sees the identity data of these bookings within the window.",
-    "rejected": "Rejected. The bookings stay masked.",
+    "requested": N_("Request recorded. It waits for a judicial authority's decision."),
+    "approved": N_("Approved. The requester sees the identity data of these bookings within the window."),
+    "rejected": N_("Rejected. The bookings stay masked."),
 }
 
 router = APIRouter()
@@ -210,7 +211,7 @@ def _get(request: Request, request_id: str, user: Account) -> tuple[RequestRow, 
         if r is None:
             raise NotFoundError(f"unmasking request {request_id[:_ID_MAX]} not found")
         if user.role is Role.ANALYST and r.requester != opaque(user.id):
-            raise ForbiddenError("an analyst sees their own unmasking requests only")
+            raise ForbiddenError(gettext("an analyst sees their own unmasking requests only"))
         ids = list(
             conn.execute(
                 select(unmasking_request_booking.c.booking_id)
@@ -250,15 +251,17 @@ def _day(value: str, what: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise InputError(f"{what}: expected a date as YYYY-MM-DD") from None
+        raise InputError(gettext("%(what)s: expected a date as YYYY-MM-DD") % {"what": what}) from None
 
 
 def _booking_ids(values: Sequence[str]) -> list[str]:
     ids = list(dict.fromkeys(v.strip() for v in values if v.strip()))
     if not ids:
-        raise InputError("name at least one masked booking (open it from a hit or a record)")
+        raise InputError(gettext("name at least one masked booking (open it from a hit or a record)"))
     if len(ids) > MAX_BOOKINGS or any(len(i) > _ID_MAX for i in ids):
-        raise InputError(f"a request names at most {MAX_BOOKINGS} bookings, by their ids")
+        raise InputError(
+            gettext("a request names at most %(n)s bookings, by their ids") % {"n": MAX_BOOKINGS}
+        )
     return ids
 
 
@@ -302,7 +305,9 @@ def unmasking_new(
         lines = _booking_lines(conn, ids)
     if any(b.state != "masked" for b in lines):
         # Said before the analyst writes the reasoning, not after.
-        raise InputError("only masked bookings need unmasking: an active booking shows its data already")
+        raise InputError(
+            gettext("only masked bookings need unmasking: an active booking shows its data already")
+        )
     return _new_form(request, ids, form)
 
 
@@ -374,7 +379,7 @@ def _detail(
         {
             "r": r,
             "bookings": lines,
-            "message": _DONE.get(done, ""),
+            "message": gettext(_DONE[done]) if done in _DONE else "",
             "error": error,
             "form": form or {"decision": "", "reason": ""},
             "judge": user.role in JUDGES,
@@ -424,9 +429,11 @@ def unmasking_decision(
     _check_level(request, request_id[:_ID_MAX], user)
     try:
         if decision not in ("approved", "rejected"):
-            raise InputError("choose approve or reject")
+            raise InputError(gettext("choose approve or reject"))
         if not reason.strip():
-            raise InputError("a decision needs a reason: it is kept with the request for the DPO's review")
+            raise InputError(
+                gettext("a decision needs a reason: it is kept with the request for the DPO's review")
+            )
         done = unmasking.approve_unmasking(
             request_id[:_ID_MAX],
             judge=user,

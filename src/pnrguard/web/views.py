@@ -9,25 +9,30 @@ to another site). Rendering through `render` makes that impossible to forget.
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from pnrguard.audit.models import Purpose
 from pnrguard.errors import PnrguardError
-from pnrguard.service.accounts import Role
-from pnrguard.service.hit_queue import countdown
-from pnrguard.service.review import MASKED, Moment
-from pnrguard.store.copies import shown_text
+from pnrguard.web.i18n import set_locale
+from pnrguard.web.labels import purpose_label
+from pnrguard.web.templates import TEMPLATES, utc, when
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-TEMPLATES.env.add_extension("jinja2.ext.i18n")
-TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+__all__ = [
+    "MAX_PAGE",
+    "TEMPLATES",
+    "PageNumber",
+    "error_page",
+    "json_response",
+    "purpose_label",
+    "render",
+    "utc",
+    "wants_html",
+    "when",
+    "with_headers",
+]
 
 #: Every page number a route takes: bounded, so `?page=99999999999999999999` is a 422 and
 #: never reaches SQL as an OFFSET no database accepts (issue 11 §5). Use it (or a bounded
@@ -47,50 +52,6 @@ SECURITY_HEADERS = {
 }
 
 
-def purpose_label(value: Purpose | str | None) -> str:
-    if not value:
-        return ""
-    try:
-        return str(Purpose(value).value).replace("_", " ").capitalize()
-    except ValueError:
-        return str(value)
-
-
-def utc(at: dt.datetime | None) -> str:
-    if at is None:
-        return ""
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def when(m: Moment | None) -> str:
-    """A flight time as local airport time and UTC: "2025-06-01 10:05 CDG (08:05 UTC)"."""
-    if m is None:
-        return ""
-    out = f"{m.local:%Y-%m-%d %H:%M} {m.airport} local"
-    if m.utc is not None:
-        out += f" ({m.utc:%H:%M} UTC)"
-    return out
-
-
-def short_id(value: str | None) -> str:
-    """The last 8 characters of an opaque id: enough to tell rows apart on a page."""
-    return (value or "")[-8:]
-
-
-def is_masked(value: Any) -> bool:
-    return isinstance(value, str) and value == MASKED
-
-
-TEMPLATES.env.filters["purpose"] = purpose_label
-TEMPLATES.env.filters["utc"] = utc
-TEMPLATES.env.filters["shown"] = shown_text  # a sealed text (store/copies.py) is never printed
-TEMPLATES.env.filters["when"] = when
-TEMPLATES.env.filters["countdown"] = countdown
-TEMPLATES.env.filters["short"] = short_id
-TEMPLATES.env.tests["masked"] = is_masked
-TEMPLATES.env.globals["Role"] = Role
-
-
 def with_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -99,8 +60,10 @@ def with_headers(response: Response) -> Response:
 
 def render(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
     node = request.app.state.node
+    account = getattr(request.state, "account", None)
+    set_locale(getattr(account, "locale", None))  # the person's own choice over Accept-Language
     ctx = {
-        "user": getattr(request.state, "account", None),
+        "user": account,
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "node_name": node.settings.node_name,
         **context,

@@ -18,6 +18,7 @@ from pnrguard.screening.watchlists import FORMATS
 from pnrguard.service import screening
 from pnrguard.service.accounts import Account, Role
 from pnrguard.web.auth import node_of, require_role
+from pnrguard.web.i18n import gettext
 from pnrguard.web.views import render
 
 __all__ = ["MAX_UPLOAD", "router"]
@@ -76,13 +77,15 @@ async def watchlist_import(
     data = await file.read(MAX_UPLOAD + 1)
     try:
         if len(data) > MAX_UPLOAD:
-            raise InputError(f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MB: use the CLI")
+            raise InputError(
+                gettext("the file is larger than %(n)s MB: use the CLI") % {"n": MAX_UPLOAD // (1024 * 1024)}
+            )
         if not data:
-            raise InputError("choose a list file")
+            raise InputError(gettext("choose a list file"))
         try:
             chosen = Purpose(purpose) if purpose else None
         except ValueError:
-            raise InputError("choose the purpose the list is held for") from None
+            raise InputError(gettext("choose the purpose the list is held for")) from None
         result = screening.import_watchlist(
             data, name=name.strip(), fmt=fmt, purpose=chosen, engine=node.engine,
             keystore=node.keystore, audit=node.audit, clock=node.clock, actor=user.username,
@@ -105,7 +108,7 @@ def watchlist_rescreen(
     current = next((vs[-1] for wl, vs in lists if wl.name == name and vs), None)
     try:
         if current is None:
-            raise NotFoundError("no such list")
+            raise NotFoundError(gettext("no such list"))
         done = screening.rescreen_version(
             name, current.version, engine=node.engine, keystore=node.keystore, audit=node.audit,
             clock=node.clock, actor=user.username, role=user.role.value,
