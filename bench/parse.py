@@ -51,6 +51,7 @@ from pydifact.segmentcollection import Interchange
 from rich.console import Console
 from rich.table import Table
 
+import pnrguard
 import pnrguard.formats.pnrgov
 from pnrguard.formats.edifact import parse_interchange, tokenize
 from pnrguard.formats.pnrgov import read_pnrgov
@@ -168,7 +169,7 @@ def contenders(texts: Sequence[str]) -> list[tuple[str, Callable[[], object], bo
 def run_pure_child(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Seconds per dataset and contender of the pure-Python build, timed in a child process
     whose import path holds a copy of `src/` without the extension modules."""
-    src = Path(pnrguard.formats.pnrgov.__file__).resolve().parents[2]
+    src = Path(pnrguard.__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         pure = Path(tmp) / "src"
         shutil.copytree(src, pure, ignore=shutil.ignore_patterns("*.so", "__pycache__", "build"))
