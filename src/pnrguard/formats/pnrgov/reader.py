@@ -4,12 +4,23 @@ segment tag to the handler of its group."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pnrguard.domain.model import Booking, Leg
 from pnrguard.errors import MessageError
-from pnrguard.formats.edifact import Interchange, Message, Segment, gc_paused, parse_interchange
+from pnrguard.formats.edifact import (
+    MAX_TAG_LEN,
+    Interchange,
+    Message,
+    RawBody,
+    Segment,
+    gc_paused,
+    scan_interchange,
+    segment_at,
+)
 from pnrguard.formats.pnrgov import history, itinerary, reservation, ssr, travellers
 from pnrguard.formats.pnrgov.documents import _derive_traveller
+from pnrguard.formats.pnrgov.fast import FAST
 from pnrguard.formats.pnrgov.history import history_segment
 from pnrguard.formats.pnrgov.itinerary import _leg_from_tvl
 from pnrguard.formats.pnrgov.state import (
@@ -105,34 +116,50 @@ _HANDLERS: dict[str, _Handler] = {
 _LEAVE_NONAIR = frozenset({"MSG", "ABI", "SAC", "LTS", "EQN", "TIF"})
 
 
-def _read_message(msg: Message, ctx: Context) -> tuple[int, int | None]:
-    """Read one PNRGOV message into ctx.result; returns (PNR groups seen, EQN count)."""
-    result = ctx.result
-    version = msg.version.strip()
-    if not version.isdigit() or int(version) not in SUPPORTED_VERSIONS:
-        ctx.deviate("unsupported_version", msg.header)
-    flight: Leg | None = None
-    reporting = ""
-    org_seen = False
-    declared: int | None = None
-    groups = 0
-    reader: BookingReader | None = None
-    carriers: set[str] = set()
-    bookings = result.bookings
+class _MessageReader:
+    """What one message's loop knows: its flight, reporting party, declared and seen PNR
+    counts, and the booking being read."""
 
-    def open_booking() -> BookingReader:
-        return BookingReader(ctx, flight, reporting, carriers)
+    __slots__ = (
+        "bookings",
+        "carriers",
+        "ctx",
+        "declared",
+        "flight",
+        "groups",
+        "org_seen",
+        "reader",
+        "reporting",
+    )
 
-    for seg in msg.segments:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.bookings = ctx.result.bookings
+        self.flight: Leg | None = None
+        self.reporting = ""
+        self.org_seen = False
+        self.declared: int | None = None
+        self.groups = 0
+        self.reader: BookingReader | None = None
+        self.carriers: set[str] = set()
+
+    def open_booking(self) -> BookingReader:
+        self.groups += 1
+        reader = BookingReader(self.ctx, self.flight, self.reporting, self.carriers)
+        self.reader = reader
+        return reader
+
+    def segment(self, seg: Segment) -> None:
+        """Place one segment of the message (the general path: every shape, every state)."""
         tag = seg.tag
+        reader = self.reader
         if tag == "SRC":
             if reader is not None:
-                bookings.append(finish(reader))
-            reader = open_booking()
-            groups += 1
-            continue
+                self.bookings.append(finish(reader))
+            self.open_booking()
+            return
+        ctx = self.ctx
         if reader is not None:
-            # `feed(reader, seg)`, inlined for the common case: this loop is the hot path.
             state = reader.state
             handler = _HANDLERS.get(tag)
             if handler is None or state >= _SPLIT:
@@ -142,40 +169,87 @@ def _read_message(msg: Message, ctx: Context) -> tuple[int, int | None]:
                 new_pnr = handler(reader, seg)
             if new_pnr:
                 ctx.deviate("src_missing", seg)
-                bookings.append(finish(reader))
-                reader = open_booking()
-                groups += 1
-                feed(reader, seg)
-            continue
+                self.bookings.append(finish(reader))
+                feed(self.open_booking(), seg)
+            return
         # message level: before the first SRC
-        if tag == "TVL" and flight is None:
+        if tag == "TVL" and self.flight is None:
             flight = _leg_from_tvl(seg)
+            self.flight = flight
             if not _moments_ok(seg, 0, 2):
                 ctx.deviate("datetime_unreadable", seg)
-            carriers = {c for c in (flight.carrier, flight.operating_carrier) if c}
-            if result.flight is None:
-                result.flight = flight
-        elif tag == "ORG" and not org_seen:
-            org_seen = True
-            reporting = seg.get(0, 0)
-        elif tag == "EQN" and declared is None:
-            declared = _int(seg.get(0, 0))
+            self.carriers = {c for c in (flight.carrier, flight.operating_carrier) if c}
+            if ctx.result.flight is None:
+                ctx.result.flight = flight
+        elif tag == "ORG" and not self.org_seen:
+            self.org_seen = True
+            self.reporting = seg.get(0, 0)
+        elif tag == "EQN" and self.declared is None:
+            self.declared = _int(seg.get(0, 0))
         elif tag == "MSG":
             pass
         elif tag == "RCI":
             ctx.deviate("src_missing", seg)
-            reader = open_booking()
-            groups += 1
-            feed(reader, seg)
+            feed(self.open_booking(), seg)
         else:
             if tag in _HANDLERS:
                 ctx.deviate("segment_out_of_order", seg)
             ctx.unknown(seg)
-    if reader is not None:
-        bookings.append(finish(reader))
-    if declared is not None and declared != groups:
+
+
+def _read_message(msg: Message, ctx: Context) -> tuple[int, int | None]:
+    """Read one PNRGOV message into ctx.result; returns (PNR groups seen, EQN count)."""
+    version = msg.version.strip()
+    if not version.isdigit() or int(version) not in SUPPORTED_VERSIONS:
+        ctx.deviate("unsupported_version", msg.header)
+    mr = _MessageReader(ctx)
+    body = msg.body
+    if body is None:
+        for seg in msg.segments:
+            mr.segment(seg)
+    else:
+        _read_raw(mr, body)
+    if mr.reader is not None:
+        mr.bookings.append(finish(mr.reader))
+    if mr.declared is not None and mr.declared != mr.groups:
         ctx.deviate("eqn_count_mismatch", msg.header)
-    return groups, declared
+    return mr.groups, mr.declared
+
+
+def _read_raw(mr: _MessageReader, body: RawBody) -> None:
+    """The hot loop: a lazily scanned body, each segment split only as it is read, and the
+    commonest segments of a PNR in their commonest shape read from the raw text by
+    `fast.FAST` (everything else, and every deviation, goes the general way)."""
+    raws, esep, csep, restore = body.raws, body.element, body.component, body.restore
+    fast_table = FAST if (esep, csep) == ("+", ":") else {}
+    new_segment = tuple.__new__
+    segment = mr.segment
+    for a, b in body.ranges:
+        index = body.first + a
+        for raw in raws[a:b]:
+            reader = mr.reader
+            if reader is not None and reader.state < _SPLIT and (restore is None or raw.isascii()):
+                fast = fast_table.get(raw[:3])
+                if fast is not None and raw[3:4] in ("+", "") and fast(reader, raw):
+                    reader.fed += 1
+                    index += 1
+                    continue
+            if restore is not None and not raw.isascii():
+                seg = segment_at(raw, index, esep, csep, restore)
+            else:
+                tag, _, rest = raw.partition(esep)
+                if rest:
+                    # In place: no frame per segment, a counter rather than enumerate (measured).
+                    parts: list[Any] = rest.split(esep)
+                    i = 0
+                    for e in parts:
+                        parts[i] = e.split(csep)
+                        i += 1  # noqa: SIM113
+                else:
+                    parts = []
+                seg = new_segment(Segment, (tag if len(tag) == MAX_TAG_LEN else tag[:3], parts, index))
+            segment(seg)
+            index += 1
 
 
 def read_pnrgov(data: bytes | str | Interchange, *, strict: bool = False) -> ReadResult:
@@ -190,7 +264,7 @@ def read_pnrgov(data: bytes | str | Interchange, *, strict: bool = False) -> Rea
 
 
 def _read(data: bytes | str | Interchange, strict: bool) -> ReadResult:
-    ichg = data if isinstance(data, Interchange) else parse_interchange(data, strict=strict)
+    ichg = data if isinstance(data, Interchange) else scan_interchange(data, strict=strict)
     result = ReadResult(
         message_type="PNRGOV",
         version="",
@@ -220,6 +294,10 @@ def _read(data: bytes | str | Interchange, strict: bool) -> ReadResult:
             empty_declared = False
     if groups == 0 and not empty_declared:
         first = pnr_messages[0]
-        index = first.segments[0].index if first.segments else first.header.index
+        body = first.body
+        if body is not None:
+            index = body.first + body.ranges[0][0] if body.ranges else first.header.index
+        else:
+            index = first.segments[0].index if first.segments else first.header.index
         raise MessageError("no PNR (SRC or RCI) in the message", segment_index=index)
     return result
