@@ -641,36 +641,6 @@ def message_segments(msg: Message) -> list[Segment]:
     return msg.segments
 
 
-def iter_segments(msg: Message) -> Iterator[Segment]:
-    """A message's segments one by one: split as they are read when the body is raw, so
-    each segment's parts live only while a reader handles it (kept all at once, the parts of
-    a big message cost the allocator more than the splitting itself, measured)."""
-    body = msg.body
-    if body is None:
-        yield from msg.segments
-        return
-    raws, first, esep, csep, restore = body.raws, body.first, body.element, body.component, body.restore
-    new_segment = tuple.__new__
-    for a, b in body.ranges:
-        index = first + a
-        for raw in raws[a:b]:
-            if restore is not None and not raw.isascii():
-                yield segment_at(raw, index, esep, csep, restore)
-                index += 1
-                continue
-            tag, _, rest = raw.partition(esep)
-            if rest:
-                parts: list[Any] = rest.split(esep)
-                i = 0
-                for e in parts:
-                    parts[i] = e.split(csep)
-                    i += 1  # noqa: SIM113 (a counter beats enumerate here, measured)
-            else:
-                parts = []
-            yield new_segment(Segment, (tag if len(tag) == MAX_TAG_LEN else tag[:3], parts, index))
-            index += 1
-
-
 def _chunks(data: bytes | str) -> list[tuple[str, list[Deviation]]]:
     """The interchanges of a push, each decoded by its own UNB syntax identifier."""
     if isinstance(data, str):
