@@ -149,6 +149,14 @@ class _MessageReader:
         self.reader = reader
         return reader
 
+    def restart(self, seg: Segment) -> None:
+        """A segment of the open PNR that starts another (an RCI with a new locator, no SRC)."""
+        reader = self.reader
+        assert reader is not None
+        self.ctx.deviate("src_missing", seg)
+        self.bookings.append(finish(reader))
+        feed(self.open_booking(), seg)
+
     def segment(self, seg: Segment) -> None:
         """Place one segment of the message (the general path: every shape, every state)."""
         tag = seg.tag
@@ -168,9 +176,7 @@ class _MessageReader:
                 reader.fed += 1
                 new_pnr = handler(reader, seg)
             if new_pnr:
-                ctx.deviate("src_missing", seg)
-                self.bookings.append(finish(reader))
-                feed(self.open_booking(), seg)
+                self.restart(seg)
             return
         # message level: before the first SRC
         if tag == "TVL" and self.flight is None:
@@ -224,11 +230,14 @@ def _read_raw(mr: _MessageReader, body: RawBody) -> None:
     fast_table = FAST if (esep, csep) == ("+", ":") else {}
     new_segment = tuple.__new__
     segment = mr.segment
+    handlers = _HANDLERS
     for a, b in body.ranges:
         index = body.first + a
         for raw in raws[a:b]:
             reader = mr.reader
-            if reader is not None and reader.state < _SPLIT and (restore is None or raw.isascii()):
+            if reader is not None and reader.state >= _SPLIT:
+                reader = None  # split, non-air or history state: the general path (`feed`)
+            if reader is not None and (restore is None or raw.isascii()):
                 fast = fast_table.get(raw[:3])
                 if fast is not None and raw[3:4] in ("+", "") and fast(reader, raw):
                     reader.fed += 1
@@ -248,8 +257,16 @@ def _read_raw(mr: _MessageReader, body: RawBody) -> None:
                 else:
                     parts = []
                 seg = new_segment(Segment, (tag if len(tag) == MAX_TAG_LEN else tag[:3], parts, index))
-            segment(seg)
             index += 1
+            if reader is not None:
+                # `segment(seg)` for a PNR's own segment, inlined: the general hot path.
+                handler = handlers.get(seg[0])
+                if handler is not None:
+                    reader.fed += 1
+                    if handler(reader, seg):
+                        mr.restart(seg)
+                    continue
+            segment(seg)
 
 
 def read_pnrgov(data: bytes | str | Interchange, *, strict: bool = False) -> ReadResult:
