@@ -1,9 +1,10 @@
 """Fast paths: the commonest PNRGOV segments, in their commonest shape, read from the raw text.
 
-Half the segments of a real push are a handful of shapes (`TRI++:::1`, the `TIF` that names
-a checked-in traveller, `RPI+1+HK`, `APD+788`, `DAT+710:020225`, `LTS+...`). Reading them
-from the raw segment, without splitting it into a `Segment` first and without the general
-dispatch, is what the reader's speed target needs (docs/performance.md).
+About 40% of the segments of a push (synthetic traffic) are a handful of shapes
+(`TRI++:::1`, the `TIF` that names a checked-in traveller, `RPI+1+HK`, `APD+788`,
+`DAT+710:020225`, `LTS+...`). Reading them from the raw segment, without splitting it into
+a `Segment` first and without the general dispatch, saves that work for them
+(docs/performance.md).
 
 Each function reads one raw segment (default separators `+` and `:`, ASCII, no released
 character: the caller checks) and returns True when it placed it, or False, having changed
