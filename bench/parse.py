@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/parse.py            # 300-passenger flight + 10 MB batch, updates docs
     .venv/bin/python bench/parse.py --quick    # 300-passenger flight + 1 MB batch, prints only
+    .venv/bin/python bench/parse.py --instructions   # instruction counts under valgrind
 
 Why this benchmark: DESIGN.md chose our own tokenizer over pydifact because a PIU must
 read a day's national traffic in minutes; this script is the evidence, run on the same
@@ -51,6 +52,7 @@ from pydifact.segmentcollection import Interchange
 from rich.console import Console
 from rich.table import Table
 
+import pnrguard
 import pnrguard.formats.pnrgov
 from pnrguard.formats.edifact import parse_interchange, tokenize
 from pnrguard.formats.pnrgov import read_pnrgov
@@ -168,7 +170,7 @@ def contenders(texts: Sequence[str]) -> list[tuple[str, Callable[[], object], bo
 def run_pure_child(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Seconds per dataset and contender of the pure-Python build, timed in a child process
     whose import path holds a copy of `src/` without the extension modules."""
-    src = Path(pnrguard.formats.pnrgov.__file__).resolve().parents[2]
+    src = Path(pnrguard.__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         pure = Path(tmp) / "src"
         shutil.copytree(src, pure, ignore=shutil.ignore_patterns("*.so", "__pycache__", "build"))
@@ -271,7 +273,7 @@ def markdown(results: Sequence[Result], datasets: Sequence[Dataset], command: st
     lines.append("")
     lines.append(
         "Builds: `ours (mypyc)` is `make compile` (tools/compile_formats.py, mypyc opt level 3 "
-        "over formats/edifact, pnrgov, paxlst, reader, result, deviations); `ours (pure Python)` "
+        "over formats/edifact, the pnrgov package, paxlst, reader, result, deviations); `ours (pure Python)` "
         "is the same source interpreted, timed in a child process of the same run."
     )
     lines.append("")
@@ -294,12 +296,78 @@ def write_section(text: str) -> None:
     DOC.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
 
 
+_ONE_READ = """
+import sys, warnings
+sys.path.insert(0, {bench!r})
+import parse
+warnings.simplefilter("ignore")
+text = parse.one_flight({seed}).texts[0]
+fns = {{"pydifact": lambda: list(parse.Parser().parse(text)), "ours": lambda: parse.read_pnrgov(text)}}
+fn = fns[sys.argv[1]]
+fn()
+for _ in range(int(sys.argv[2])):
+    fn()
+"""
+
+
+def instructions(seed: int, pure_src: Path | None = None) -> dict[str, int]:
+    """Instructions per read of the one-flight push (valgrind's callgrind: the same count
+    whatever the machine's load), for pydifact's tokeniser and our full reader: the count
+    of a process that reads k+1 times less that of one that reads once, divided by k."""
+    script = _ONE_READ.format(bench=str(Path(__file__).resolve().parent), seed=seed)
+    env = {**os.environ, **({"PYTHONPATH": str(pure_src)} if pure_src else {})}
+
+    def count(who: str, reads: int) -> int:
+        out = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", script,
+             who, str(reads)],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        found = re.search(r"Collected : ([0-9]+)", out.stderr)
+        assert found is not None, out.stderr[-500:]
+        return int(found.group(1))
+
+    result = {}
+    for who, k in (("pydifact", 1), ("ours", 4)):
+        result[who] = (count(who, k) - count(who, 0)) // k
+    return result
+
+
+def print_instructions(seed: int) -> int:
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
+        return 1
+    builds: list[tuple[str, Path | None]] = [(BUILD, None)]
+    tmp = None
+    if COMPILED:
+        tmp = tempfile.TemporaryDirectory()
+        pure = Path(tmp.name) / "src"
+        src = Path(pnrguard.__file__).resolve().parents[1]
+        shutil.copytree(src, pure, ignore=shutil.ignore_patterns("*.so", "__pycache__", "build"))
+        builds.append(("pure Python", pure))
+    for name, path in builds:
+        counts = instructions(seed, path)
+        print(
+            f"1 flight, ours ({name}): read_pnrgov {counts['ours'] / 1e6:.1f} M instructions, "
+            f"pydifact tokenise {counts['pydifact'] / 1e6:.1f} M: {counts['pydifact'] / counts['ours']:.1f}x"
+        )
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="1 MB batch, fewer repeats, no doc update")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pure-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--instructions", action="store_true",
+        help="instructions per read of the 1-flight push under valgrind (load-independent), both builds",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.instructions:
+        return print_instructions(args.seed)
     console = Console()
     # pydifact warns once per segment tag that it has no XML directory to validate against.
     warnings.simplefilter("ignore", MissingImplementationWarning)

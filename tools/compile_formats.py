@@ -24,7 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
-MODULES = ["edifact", "pnrgov", "paxlst", "reader", "result", "deviations"]
+MODULES = ["edifact", "paxlst", "reader", "result", "deviations"]
+PACKAGES = ["pnrgov"]  # every module of these packages
 
 
 def compiler_available() -> bool:
@@ -33,7 +34,7 @@ def compiler_available() -> bool:
 
 
 def clean() -> None:
-    for path in [*SRC.glob("*__mypyc*.so"), *(SRC / "pnrguard" / "formats").glob("*.so")]:
+    for path in [*SRC.glob("*__mypyc*.so"), *(SRC / "pnrguard" / "formats").rglob("*.so")]:
         path.unlink()
     shutil.rmtree(SRC / "build", ignore_errors=True)  # setuptools' staging directory
 
@@ -46,7 +47,10 @@ def build() -> int:
     from setuptools import setup
 
     clean()
-    paths = [f"pnrguard/formats/{m}.py" for m in MODULES]
+    formats = SRC / "pnrguard" / "formats"
+    paths = [f"pnrguard/formats/{m}.py" for m in MODULES] + [
+        str(p.relative_to(SRC)) for pkg in PACKAGES for p in sorted((formats / pkg).glob("*.py"))
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(SRC)  # module names follow the paths: pnrguard.formats.*
         setup(

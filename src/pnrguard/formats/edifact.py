@@ -16,6 +16,7 @@ Every loop is bounded by the input: no input can make the reader spin.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import re
 import threading
@@ -59,10 +60,7 @@ class Delimiters:
     segment: str = "'"
 
     def una(self) -> str:
-        return (
-            f"UNA{self.component}{self.element}{self.decimal}"
-            f"{self.release}{self.reserved}{self.segment}"
-        )
+        return f"UNA{self.component}{self.element}{self.decimal}{self.release}{self.reserved}{self.segment}"
 
 
 DEFAULT_DELIMITERS = Delimiters()
@@ -126,6 +124,20 @@ class Message:
     header: Segment
     segments: list[Segment]
     deviations: list[Deviation] = field(default_factory=list)
+    body: RawBody | None = None  # set instead of `segments` by `scan_interchange`
+
+
+@dataclass(slots=True)
+class RawBody:
+    """A message body not yet split into elements: positions in the interchange's raw
+    segments (whose tags are all regular), read by `segment_at` when needed."""
+
+    raws: list[str]
+    ranges: list[tuple[int, int]]  # [start, end) positions in `raws` of the body's runs
+    first: int  # segment index of raws[0]
+    element: str
+    component: str
+    restore: dict[int, str] | None  # stand-in -> released character
 
 
 @dataclass(slots=True)
@@ -355,8 +367,7 @@ def _released_segment(
     """Tag and elements of a segment holding release characters (a few percent of them)."""
     if restore is None:  # stand-ins unavailable: escapes are still in `raw`
         elements = [
-            [_unescape(c, rel) for c in _split_escaped(e, csep, rel)]
-            for e in _split_escaped(raw, esep, rel)
+            [_unescape(c, rel) for c in _split_escaped(e, csep, rel)] for e in _split_escaped(raw, esep, rel)
         ]
     else:
         # Separators are plain again once released ones are stand-ins: split, then put the
@@ -397,12 +408,24 @@ def _wrapped(body: str, ssep: str, breaks: list[str]) -> bool:
     return False
 
 
-def tokenize(text: str, first_index: int = 0) -> tuple[Delimiters, list[Segment], list[Deviation]]:
-    """Split an interchange into segments. Raises only `EdifactError`.
+class _Prepared(NamedTuple):
+    """An interchange cut into raw segments, before any element is split (stage one)."""
 
-    `first_index` numbers the first segment (the second interchange of a push continues
-    the first's numbering, so positions stay unique in deviations and errors).
-    """
+    delims: Delimiters
+    raws: list[str]  # raw segments, released characters as stand-ins where `restore` is set
+    first: int  # segment index of raws[0]
+    deviations: list[Deviation]
+    restore: dict[int, str] | None  # stand-in -> released character (None: no stand-ins)
+    lazy: bool  # every raw is `TAG` + separator: tag and index known without splitting
+    released: bool  # the release character occurs
+    blanks: bool  # blanks after a terminator (to strip)
+    body: str  # the raws joined by the terminator (stand-ins in place)
+
+
+def _prepare(text: str, first_index: int) -> _Prepared:
+    """Find the service characters and cut the interchange into raw segments (C-speed
+    passes over the whole text: `str.split`, one `re.sub` for released characters, one
+    regular-expression check of every tag)."""
     deviations: list[Deviation] = []
     stripped = text.lstrip("\ufeff\r\n\t ")
     start = 0
@@ -424,15 +447,18 @@ def tokenize(text: str, first_index: int = 0) -> tuple[Delimiters, list[Segment]
     if _wrapped(body, delims.segment, breaks):
         deviations.append(Deviation("line_break_in_segment"))
     for ch in breaks:
-        body = body.replace(ch, "")
+        if ch in body:
+            body = body.replace(ch, "")
     rel = delims.release
     ssep, esep, csep = delims.segment, delims.element, delims.component
     released = bool(rel) and rel in body
     restore: dict[int, str] | None = None
+    lazy = True
     if not released:
         raws = body.split(ssep)
     elif any(c in body for c in _RELEASED):
         raws = _split_escaped(body, ssep, rel)
+        lazy = False  # escapes stay in the raws: only the eager path reads them
     else:
         # Released characters become stand-ins in one regular-expression pass, so that plain
         # `str.split` serves every level (2x faster than re-joining pieces in Python; one
@@ -440,17 +466,54 @@ def tokenize(text: str, first_index: int = 0) -> tuple[Delimiters, list[Segment]
         # release character with the character after it, left to right, as ISO 9735 reads.
         r_rel, r_seg, r_el, r_comp, r_lone = _RELEASED
         stand_in = {rel: r_rel, ssep: r_seg, esep: r_el, csep: r_comp}.get
-        body = re.compile(re.escape(rel) + "(.?)", re.S).sub(
-            lambda m: stand_in(m[1]) or r_lone + m[1], body
-        )
+        body = re.compile(re.escape(rel) + "(.?)", re.S).sub(lambda m: stand_in(m[1]) or r_lone + m[1], body)
         restore = {ord(r_rel): rel, ord(r_seg): ssep, ord(r_el): esep, ord(r_comp): csep, ord(r_lone): ""}
         raws = body.split(ssep)
+    if lazy:
+        lazy = _regular_tags(body, ssep, esep, csep)
+        if lazy and raws[-1] == "":
+            raws.pop()  # the text after the last terminator
+    first = (1 if body_start else 0) + first_index
     # Spaces after terminators are rare: look for them once rather than in every segment
     # (one regular-expression scan is 4x faster than two `in` tests, measured).
-    blanks = body[:1] in (" ", "\t") or re.search(re.escape(ssep) + "[ \t]", body) is not None
+    blanks = not lazy and (body[:1] in (" ", "\t") or re.search(re.escape(ssep) + "[ \t]", body) is not None)
+    return _Prepared(delims, raws, first, deviations, restore, lazy, released, blanks, body)
+
+
+def _regular_tags(body: str, ssep: str, esep: str, csep: str) -> bool:
+    """Whether every segment starts with a plain tag (three capitals or digits, then a
+    separator): then each raw segment's tag is its first three characters, and no raw is
+    empty or padded, so the tokenizer's per-segment checks can be skipped."""
+    if not body or not _TAG_START.match(body) or body[3:4] not in (esep, csep, ssep, ""):
+        return False
+    s, e, c = re.escape(ssep), re.escape(esep), re.escape(csep)
+    irregular = re.compile(f"{s}(?!\\Z)(?![A-Z0-9]{{3}}(?:{e}|{c}|{s}|\\Z))")
+    return irregular.search(body) is None
+
+
+_TAG_START = re.compile("[A-Z0-9]{3}")
+
+
+def tokenize(text: str, first_index: int = 0) -> tuple[Delimiters, list[Segment], list[Deviation]]:
+    """Split an interchange into segments. Raises only `EdifactError`.
+
+    `first_index` numbers the first segment (the second interchange of a push continues
+    the first's numbering, so positions stay unique in deviations and errors).
+    """
+    prep = _prepare(text, first_index)
+    segments = _segments(prep)
+    if not segments:
+        raise EdifactError("no segments found")
+    return prep.delims, segments, prep.deviations
+
+
+def _segments(prep: _Prepared) -> list[Segment]:
+    """Every raw segment split into its elements and components (stage two, eager)."""
+    delims, raws, index, deviations, restore, _, released, blanks, _ = prep
+    rel = delims.release
+    esep, csep = delims.element, delims.component
     segments: list[Segment] = []
     append = segments.append
-    index = (1 if body_start else 0) + first_index
     new_segment = tuple.__new__
     regular: set[str] = set()  # tags already found regular: one set lookup, not two checks
     for raw in raws:
@@ -488,9 +551,20 @@ def tokenize(text: str, first_index: int = 0) -> tuple[Delimiters, list[Segment]
             regular.add(tag)
         append(new_segment(Segment, (tag, elements, index)))
         index += 1
-    if not segments:
-        raise EdifactError("no segments found")
-    return delims, segments, deviations
+    return segments
+
+
+def segment_at(raw: str, index: int, esep: str, csep: str, restore: dict[int, str] | None) -> Segment:
+    """One raw segment of a lazily read body (its tag already known regular) as a Segment."""
+    tag, _, rest = raw.partition(esep)
+    if restore is not None and not raw.isascii():
+        elements: list[list[str]] = [[c.translate(restore) for c in e.split(csep)] for e in raw.split(esep)]
+        del elements[0]
+    elif rest:
+        elements = [e.split(csep) for e in rest.split(esep)]
+    else:
+        elements = []
+    return tuple.__new__(Segment, (tag[:3], elements, index))
 
 
 # --- envelopes ------------------------------------------------------------------------------
@@ -544,7 +618,27 @@ def parse_interchange(data: bytes | str, *, strict: bool = False) -> Interchange
     would be lost silently.
     """
     with gc_paused():
-        return _parse_interchange(data, strict=strict)
+        return _parse_interchange(data, strict=strict, lazy=False)
+
+
+def scan_interchange(data: bytes | str, *, strict: bool = False) -> Interchange:
+    """`parse_interchange`, with the envelopes checked but message bodies left unsplit where
+    the segments allow it (`Message.body`): a reader splits each segment as it reads it,
+    so the parts are short-lived. `message_segments` gives a message's segments either way."""
+    with gc_paused():
+        return _parse_interchange(data, strict=strict, lazy=True)
+
+
+def message_segments(msg: Message) -> list[Segment]:
+    """A message's segments, split now if the interchange was scanned lazily."""
+    body = msg.body
+    if body is not None:
+        raws, first, esep, csep, restore = body.raws, body.first, body.element, body.component, body.restore
+        msg.segments = [
+            segment_at(raws[k], first + k, esep, csep, restore) for a, b in body.ranges for k in range(a, b)
+        ]
+        msg.body = None
+    return msg.segments
 
 
 def _chunks(data: bytes | str) -> list[tuple[str, list[Deviation]]]:
@@ -556,7 +650,7 @@ def _chunks(data: bytes | str) -> list[tuple[str, list[Deviation]]]:
     return [decode(data[a:b]) for a, b in zip(starts, [*starts[1:], len(data)], strict=True)]
 
 
-def _parse_interchange(data: bytes | str, *, strict: bool) -> Interchange:
+def _parse_interchange(data: bytes | str, *, strict: bool, lazy: bool) -> Interchange:
     """Every interchange of the push, read in turn; the first one's envelope names the whole.
 
     A push holding several interchanges (UNB..UNZ twice or more) keeps every message, with
@@ -566,7 +660,7 @@ def _parse_interchange(data: bytes | str, *, strict: bool) -> Interchange:
     merged: Interchange | None = None
     first_index = 0
     for text, deviations in _chunks(data):
-        one, first_index = _parse_one(text, deviations, strict=strict, first_index=first_index)
+        one, first_index = _parse_one(text, deviations, strict=strict, first_index=first_index, lazy=lazy)
         if merged is None:
             merged = one
             continue
@@ -580,24 +674,63 @@ def _parse_interchange(data: bytes | str, *, strict: bool) -> Interchange:
     return merged
 
 
+_SERVICE = ("UNT", "UNH", "UNZ", "UNE", "UNG")  # the envelope's own segments inside UNB..UNZ
+
+
 def _parse_one(
-    text: str, deviations: list[Deviation], *, strict: bool, first_index: int
+    text: str, deviations: list[Deviation], *, strict: bool, first_index: int, lazy: bool
 ) -> tuple[Interchange, int]:
-    """One interchange; returns it and the index the next interchange's segments start at."""
-    delims, segments, tok_devs = tokenize(text, first_index)
-    deviations.extend(tok_devs)
+    """One interchange; returns it and the index the next interchange's segments start at.
+
+    The envelope is checked on its own segments (UNB, UNG, UNH, UNT, UNE, UNZ) alone; the
+    runs of segments between them are message bodies, kept as ranges of positions. Lazily
+    (`lazy` and regular tags) the bodies stay raw text until a reader splits them.
+    """
+    prep = _prepare(text, first_index)
+    raws = prep.raws
+    first_pos = prep.first
+    esep, csep, ssep = prep.delims.element, prep.delims.component, prep.delims.segment
+    segs: list[Segment] | None = None
+    if lazy and prep.lazy:
+        n = len(raws)
+        # Positions of the service segments, found by C-speed scans of the raw text.
+        joined = prep.body
+        service: list[int] = []
+        pos = 0
+        count = 0
+        for m in _service_re(ssep).finditer(joined):
+            count += joined.count(ssep, pos, m.start() + 1)
+            pos = m.start() + 1
+            service.append(count)
+        restore = prep.restore
+
+        def seg_at(k: int) -> Segment:
+            return segment_at(raws[k], first_pos + k, esep, csep, restore)
+
+    else:
+        segs = _segments(prep)
+        if not segs:
+            raise EdifactError("no segments found")
+        n = len(segs)
+        service = [k for k, s in enumerate(segs) if s[0] in _SERVICE and k > 0]
+        segments = segs
+
+        def seg_at(k: int) -> Segment:
+            return segments[k]
+
+    deviations.extend(prep.deviations)  # after the eager split, which adds irregular tags
 
     def tolerate(code: str, seg: Segment, reason: str) -> None:
         if strict:
             raise EdifactError(reason, segment_index=seg.index)
         deviations.append(Deviation(code, seg.index, safe_tag(seg.tag)))
 
-    first = segments[0]
+    first = seg_at(0)
     if first.tag != "UNB":
         raise EdifactError("interchange does not start with UNB", segment_index=first.index)
     syntax = first.element(0)
     ichg = Interchange(
-        delimiters=delims,
+        delimiters=prep.delims,
         syntax_id=syntax[0] if syntax else "",
         syntax_version=syntax[1] if len(syntax) > 1 else "",
         sender=first.get(1),
@@ -608,18 +741,30 @@ def _parse_one(
         deviations=deviations,
     )
     current: Message | None = None
+    ranges: list[tuple[int, int]] = []
     group_open: Segment | None = None
     group_messages = 0
     groups = 0
     closed = False
-    for seg in segments[1:]:
+    prev = 0
+    for k in [*service, n]:
+        if prev + 1 < k:  # a run of other segments, positions prev+1 .. k-1
+            if closed:
+                tolerate("text_after_unz", seg_at(prev + 1), "segments after UNZ")
+                break
+            if current is not None:
+                ranges.append((prev + 1, k))
+            else:
+                for j in range(prev + 1, k):
+                    tolerate("segment_outside_message", seg_at(j), "segment outside a message")
+        prev = k
+        if k == n:
+            break
+        seg = seg_at(k)
         tag = seg.tag
         if closed:
             tolerate("text_after_unz", seg, "segments after UNZ")
             break
-        if current is not None and tag not in ("UNT", "UNH", "UNZ", "UNE", "UNG"):
-            current.segments.append(seg)
-            continue
         if tag == "UNH":
             if current is not None:
                 raise EdifactError("message not closed by UNT before next UNH", segment_index=seg.index)
@@ -633,11 +778,12 @@ def _parse_one(
                 header=seg,
                 segments=[],
             )
+            ranges = []
         elif tag == "UNT":
             if current is None:
                 tolerate("unt_without_unh", seg, "UNT without UNH")
                 continue
-            expected = len(current.segments) + 2
+            expected = sum(b - a for a, b in ranges) + 2
             declared = _count(seg.get(0))
             if declared != expected:
                 tolerate("unt_count_mismatch", seg, f"UNT count {declared} != {expected}")
@@ -645,6 +791,10 @@ def _parse_one(
                 tolerate("unt_reference_mismatch", seg, "UNT reference differs from UNH")
             elif not seg.get(1):
                 tolerate("unt_reference_missing", seg, "UNT has no message reference")
+            if segs is not None:
+                current.segments = [segs[j] for a, b in ranges for j in range(a, b)]
+            else:
+                current.body = RawBody(raws, ranges, first_pos, esep, csep, prep.restore)
             ichg.messages.append(current)
             group_messages += 1
             current = None
@@ -663,7 +813,7 @@ def _parse_one(
             elif _count(seg.get(0)) != group_messages:
                 tolerate("une_count_mismatch", seg, "UNE count differs from messages in group")
             group_open = None
-        elif tag == "UNZ":
+        else:  # UNZ
             if current is not None:
                 raise EdifactError("message not closed by UNT: truncated", segment_index=seg.index)
             expected = groups if groups else len(ichg.messages)
@@ -672,16 +822,21 @@ def _parse_one(
             if seg.get(1).strip() != ichg.control_ref.strip():
                 tolerate("unz_reference_mismatch", seg, "UNZ reference differs from UNB")
             closed = True
-        else:
-            tolerate("segment_outside_message", seg, "segment outside a message")
+    last = first_pos + n - 1
     if current is not None:
-        raise EdifactError("message not closed by UNT: truncated", segment_index=segments[-1].index)
+        raise EdifactError("message not closed by UNT: truncated", segment_index=last)
     if not closed:
-        raise EdifactError("interchange not closed by UNZ: truncated", segment_index=segments[-1].index)
+        raise EdifactError("interchange not closed by UNZ: truncated", segment_index=last)
     if not ichg.messages:
         raise EdifactError("interchange holds no message", segment_index=first.index)
     ichg.first_index = first.index
-    return ichg, segments[-1].index + 1
+    return ichg, last + 1
+
+
+@functools.lru_cache(maxsize=16)
+def _service_re(ssep: str) -> re.Pattern[str]:
+    """Where a service segment (UNH, UNT, UNG, UNE, UNZ) starts in raws joined by `ssep`."""
+    return re.compile(re.escape(ssep) + "(?=UN[HTZEG])")
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -751,9 +906,7 @@ def write_interchange(
     msgs = list(messages)
     if group is not None:
         version = list(msgs[0].identifier[1:3]) if msgs else []
-        out.append(write_segment(
-            "UNG", [group[0], group[1], group[2], stamp, control_ref, "UN", version], d
-        ))
+        out.append(write_segment("UNG", [group[0], group[1], group[2], stamp, control_ref, "UN", version], d))
     for msg in msgs:
         out.append(write_segment("UNH", [msg.reference, list(msg.identifier)], d))
         for tag, elements in msg.body:

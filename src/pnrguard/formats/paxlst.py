@@ -45,6 +45,7 @@ from pnrguard.formats.edifact import (
     RawSegment,
     Segment,
     gc_paused,
+    message_segments,
     parse_interchange,
     safe_tag,
     write_interchange,
@@ -709,6 +710,7 @@ def read_paxlst(data: bytes | str | Interchange, *, strict: bool = False) -> Rea
         read_any = False
         all_crew = True
         for msg in ichg.messages:
+            message_segments(msg)  # a lazily scanned body (reader.read_message) split now
             result.deviations.extend(msg.deviations)
             if msg.type.strip() != MESSAGE_TYPE:
                 reader.deviate("not_paxlst", msg.header)

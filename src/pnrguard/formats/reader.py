@@ -7,7 +7,7 @@ got; the UNH message type decides.
 from __future__ import annotations
 
 from pnrguard.errors import MessageError, UnsupportedMessageError
-from pnrguard.formats.edifact import gc_paused, parse_interchange
+from pnrguard.formats.edifact import gc_paused, scan_interchange
 from pnrguard.formats.result import ReadResult
 
 
@@ -19,7 +19,7 @@ def read_message(data: bytes | str, *, strict: bool = False) -> ReadResult:
 
 
 def _read(data: bytes | str, *, strict: bool) -> ReadResult:
-    ichg = parse_interchange(data, strict=strict)
+    ichg = scan_interchange(data, strict=strict)  # bodies split as read (see edifact)
     kinds = {m.type.strip().upper() for m in ichg.messages}
     if {"PNRGOV", "PAXLST"} <= kinds:
         # One result has one message type; reading one kind would drop the other's data.

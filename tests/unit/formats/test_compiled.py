@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
+import pnrguard
 import pnrguard.formats.pnrgov
 from compiled_corpus import readings
 
 pytestmark = pytest.mark.unit
 
 COMPILED = not pnrguard.formats.pnrgov.__file__.endswith(".py")
-SRC = Path(pnrguard.formats.pnrgov.__file__).resolve().parents[2]
+SRC = Path(pnrguard.__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parents[2]
 
 

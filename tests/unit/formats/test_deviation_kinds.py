@@ -91,7 +91,7 @@ def _recorded_in_code() -> set[str]:
     calls = r"(?:deviate|deviate_at|tolerate|Deviation)\(\s*\"([a-z0-9_]+)\""
     drops = r"(?:drop|deviate|tolerate)\([a-z_.]+,\s*\"([a-z0-9_]+)\""
     found: set[str] = set()
-    for path in SRC.glob("*.py"):
+    for path in SRC.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         found |= set(re.findall(calls, text)) | set(re.findall(drops, text))
     return found
