@@ -32,7 +32,7 @@ DEVIATION_KINDS: dict[str, str] = {
     "une_count_mismatch": "UNE message count wrong",
     "unz_count_mismatch": "UNZ count wrong",
     "unz_reference_mismatch": "UNZ reference differs from UNB",
-    # PNRGOV (formats/pnrgov.py)
+    # PNRGOV (formats/pnrgov/)
     "unsupported_version": "a PNRGOV version outside 10.1..21.1, read as the known ones",
     "message_type_skipped": "a message of another type in a PNRGOV interchange, not read",
     "unknown_segment": "a segment that is not PNRGOV or PAXLST, counted and not kept",
