@@ -67,7 +67,8 @@ def _search(node: Node, page: int = 1, **criteria: object) -> SearchOutcome:
     authority = add_authority(node.engine, code=f"POLICE{n}", name="Police", kind="national", now=T0)
     req = requests.register_request(
         user=analyst, authority_id=authority.id, case_reference="CASE-1", purpose=Purpose.TERRORIST_OFFENCES,
-        reason="a duly reasoned request about one person", engine=node.engine, clock=node.clock,
+        reason="a duly reasoned request about one person", engine=node.engine, keystore=node.keystore,
+        clock=node.clock,
     )  # fmt: skip
     return search(
         req.id, SearchCriteria(**criteria),  # type: ignore[arg-type]
@@ -128,10 +129,11 @@ def _approved(node: Node, booking_ids: list[str]) -> str:
         requester=ANALYST, purpose=Purpose.TERRORIST_OFFENCES, case_reference="CASE-9",
         reason="the person is named in a judicial order of today", booking_ids=booking_ids,
         valid_from=T0 - dt.timedelta(hours=1), valid_until=T0 + dt.timedelta(days=2),
-        engine=node.engine, clock=node.clock,
+        engine=node.engine, keystore=node.keystore, clock=node.clock,
     )  # fmt: skip
     approve_unmasking(
-        rid, judge=JUDGE, decision="approved", reason="order checked", engine=node.engine, audit=node.audit,
+        rid, judge=JUDGE, decision="approved", reason="order checked", engine=node.engine,
+        keystore=node.keystore, audit=node.audit,
         clock=node.clock,
     )  # fmt: skip
     return rid

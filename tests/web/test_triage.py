@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from triage_env import triage_env
 from workspace_env import Env, csrf_from
 
@@ -19,10 +19,12 @@ from pnrguard.audit.models import Operation
 from pnrguard.service import dpo
 from pnrguard.service.accounts import Role
 from pnrguard.service.hit_queue import QueueFilter, hit_queue
+from pnrguard.store import hit_notes
 from pnrguard.store.copies import MASKED_TEXT, is_sealed
 from pnrguard.store.hit_notes import hit_note
 from pnrguard.store.screening import HitStatus, hit, suppression
 from pnrguard.store.tables import booking
+from pnrguard.store.traveller import traveller_member
 
 __all__ = ["triage_env"]
 
@@ -119,7 +121,10 @@ def test_assign_priority_notes_reopen_and_suppressions(triage_env: Env) -> None:
         assert f">{sensitive}</textarea>" in r.text
         with env.node.engine.connect() as conn:
             texts = list(conn.execute(select(hit_note.c.text).where(hit_note.c.hit_id == hit_id)).scalars())
-        assert texts == [NOTE]
+        # One note stored, encrypted at write under the booking's key (store/texts.py).
+        assert len(texts) == 1
+        assert is_sealed(texts[0])
+        assert NOTE not in texts[0]
 
         # Dismissed: the suppression is listed with its end; a refused reopening keeps the text.
         r = _post(analyst, page, f"/hits/{hit_id}/decision", {"decision": "dismiss", "reason": REASON})
@@ -144,11 +149,11 @@ def test_assign_priority_notes_reopen_and_suppressions(triage_env: Env) -> None:
     # Open again, the dismissal set aside and kept as history, the suppression lifted.
     with env.node.engine.connect() as conn:
         h = conn.execute(select(hit).where(hit.c.id == hit_id)).one()
-        notes = conn.execute(
-            select(hit_note.c.kind, hit_note.c.status, hit_note.c.text, hit_note.c.created_by)
-            .where(hit_note.c.hit_id == hit_id)
-            .order_by(hit_note.c.created_at, hit_note.c.kind)
-        ).all()
+        # Read through the one read path: the texts are encrypted at write.
+        notes = [
+            (n.kind.value, n.status, n.text, n.created_by)
+            for n in hit_notes.notes_of(conn, hit_id, keystore=env.node.keystore)
+        ]
         suppressed = conn.execute(select(suppression).where(suppression.c.hit_id == hit_id)).first()
     assert h.status == "open"
     assert h.review_reason is None
@@ -323,7 +328,14 @@ def test_art20_counts_one_person_once(triage_env: Env) -> None:
     env = triage_env
     env.set_policy(four_eyes=False)
     with env.node.engine.connect() as conn:
-        alone = set(conn.execute(select(booking.c.id).where(booking.c.travellers == 1)).scalars())
+        # Bookings of one traveller: one traveller link each (the count is not kept per booking).
+        alone = set(
+            conn.execute(
+                select(traveller_member.c.booking_id)
+                .group_by(traveller_member.c.booking_id)
+                .having(func.count() == 1)
+            ).scalars()
+        )
     hit_id = next(r.hit_id for r in _queue(env, status=HitStatus.OPEN) if _booking_of(env, r.hit_id) in alone)
     page = f"/hits/{hit_id}"
     form = {"authority_id": env.authority_id, "purpose": "terrorist_offences"}
