@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/links.py
 	$(BIN)/python bench/rights_lookup.py
+	$(BIN)/python bench/exchange_inbox.py
 
 # Optional: the readers compiled with mypyc (docs/performance.md). Not part of demo or test:
 # the pure-Python modules are the build every machine has, so they are what the suite runs.
