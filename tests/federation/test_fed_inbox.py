@@ -23,10 +23,12 @@ from pnrguard.service import accounts, carrier_admin, peer_answers
 from pnrguard.service import exchange as svc
 from pnrguard.service import exchange_inbox as inbox
 from pnrguard.service.accounts import Role
+from pnrguard.service.exchange_payload import shown_reason
 from pnrguard.service.review import ReviewPolicy
 from pnrguard.store import exchange as store
 from pnrguard.store import exchange_inbox as inbox_store
 from pnrguard.store.repository import BookingRepository
+from pnrguard.store.texts import is_sealed
 from pnrguard.web.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
@@ -147,6 +149,13 @@ def test_request_searched_chosen_answered_and_shown_like_a_booking(pair: tuple[M
         policy=ReviewPolicy(four_eyes=False),
     )
     assert out.status == "sent"
+    # The decider's reason is encrypted at write (issue 10, item 1) and opens for the page.
+    with a.node.engine.connect() as conn:
+        decided = store.get_message(conn, request_id)
+        assert decided is not None
+        assert is_sealed(decided.decision_reason)
+        assert "subject's name" not in (decided.decision_reason or "")
+        assert shown_reason(conn, a.node.keystore, decided) == REASON
     with b.node.engine.connect() as conn:
         mine = store.get_message(conn, sent.id)
         (reply,) = inbox_store.replies(conn, sent.id)

@@ -97,7 +97,7 @@ def test_every_text_sealed_at_write_is_inventoried_as_encrypted() -> None:
         assert rows[key].protection.startswith("AES-GCM"), key
     for key in rows:
         if "reason" in key[1] or "justification" in key[1]:
-            assert key in sealed or key == ("exchange_message", "decision_reason"), key
+            assert key in sealed, key
 
 
 def test_docs_table_is_generated_from_the_inventory() -> None:

@@ -30,6 +30,7 @@ from pnrguard.service.exchange_delivery import (
     third_country_terms,
     usable_peer,
 )
+from pnrguard.service.exchange_payload import seal_reason
 from pnrguard.service.four_eyes import Gate, Kind, may_leave
 from pnrguard.service.peer_answers import require_found
 from pnrguard.service.review import ReviewPolicy
@@ -106,7 +107,7 @@ def approve_answer(
             status=status,
             decided_by=user.username,
             decided_at=now,
-            decision_reason=reason,
+            decision_reason=seal_reason(conn, node.keystore, local_id, reason, at=now),
         ):
             raise ConflictError(f"request {local_id} is {rec.status}, not awaiting approval")
         file_outgoing(
@@ -210,7 +211,7 @@ def refuse_request(
             status="refused",
             decided_by=user.username,
             decided_at=now,
-            decision_reason=reason,
+            decision_reason=seal_reason(conn, node.keystore, local_id, reason, at=now),
         ):
             raise ConflictError(f"request {local_id} is {rec.status}, not awaiting approval")
         env = build_envelope(

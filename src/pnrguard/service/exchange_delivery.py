@@ -29,7 +29,7 @@ from pnrguard.exchange.messages import Envelope, HandlingCode, MessageKind, Reco
 from pnrguard.exchange.peers import Peer
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
-from pnrguard.service.exchange_payload import check_live, file_links, message_row, open_payload
+from pnrguard.service.exchange_payload import check_live, file_links, message_row, open_payload, seal_reason
 from pnrguard.service.unmasking import can_see_identity_on, read_visible
 from pnrguard.store import exchange as store
 from pnrguard.store.exchange import ExchangeRecord, SqlPeerDirectory
@@ -101,7 +101,7 @@ def file_outgoing(
             in_reply_to=in_reply_to,
             forwarded_from=forwarded_from,
             decided_by=user.username,
-            reason=reason,
+            reason=seal_reason(conn, node.keystore, local_id, reason, at=now) if reason else reason,
         ),
     )
     file_links(conn, env, local_id=local_id)

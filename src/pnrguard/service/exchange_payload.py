@@ -32,6 +32,7 @@ from pnrguard.protection.crypto import (
 from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.store import exchange as store
 from pnrguard.store.copies import PAYLOAD_CONTEXT, copy_state, link_copy
+from pnrguard.store.texts import MASKED_TEXT, TextKeys, open_text, seal_text
 
 __all__ = ["check_live", "file_links", "message_row", "open_payload", "seal_payload"]
 
@@ -117,3 +118,27 @@ def message_row(
         "error": None,
         **seal_payload(keystore, local_id, data, at=now),
     }
+
+
+# --- the decider's reason ------------------------------------------------------------------
+# A person's reason for sending, answering or refusing may name the traveller (issue 10,
+# item 1): encrypted at its first write under the month text key of the message's filing
+# (store/texts.py), shown only while the copy is active, erased with it (store/copies.py).
+
+
+def seal_reason(conn: Connection, keystore: KeyStore, local_id: str, reason: str, *, at: dt.datetime) -> str:
+    """What is stored in ``exchange_message.decision_reason`` for `reason`."""
+    key = TextKeys(conn, keystore).for_month(at)
+    return seal_text(key, reason, table="exchange_message", column="decision_reason", row_id=local_id)
+
+
+def shown_reason(conn: Connection, keystore: KeyStore, rec: store.ExchangeRecord) -> str | None:
+    """The decider's reason as a page shows it: masked once the copy is sealed or erased."""
+    if not rec.decision_reason:
+        return rec.decision_reason
+    if copy_state(conn, rec.id) != "active":
+        return MASKED_TEXT
+    return open_text(
+        TextKeys(conn, keystore), rec.decision_reason, table="exchange_message", column="decision_reason",
+        row_id=rec.id,
+    )  # fmt: skip

@@ -27,6 +27,7 @@ from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.ingest import AuditFactory
+from pnrguard.store.exchange import exchange_message
 from pnrguard.store.lifecycle import (
     rectification_request,
     unmasking_approval,
@@ -92,6 +93,9 @@ TEXT_COLUMNS: tuple[TextColumn, ...] = (
     TextColumn(
         rectification_request, "decision_reason", "id",
         (rectification_request.c.booking_id.label("owner"),), _booking,
+    ),
+    TextColumn(
+        exchange_message, "decision_reason", "id", (exchange_message.c.created_at.label("owner"),), _month
     ),
     TextColumn(authority_request, "reason", "id", (_REGISTERED,), _month),
     TextColumn(authority_request, "decision_reason", "id", (_REGISTERED,), _month),

@@ -367,9 +367,9 @@ PERSONAL: tuple[PersonalColumn, ...] = (
         "exchange_message",
         "decision_reason",
         "traveller: the decider's reasoning",
-        "clear while the copy is live",
-        "sealed: AES-GCM under the copy's message key, itself sealed",
-        "erased with the copy",
+        _TEXT_MONTH,
+        "shown as [masked] once the copy is sealed (service/exchange_payload.shown_reason)",
+        "erased with the copy; unreadable once the month's period KEK is destroyed",
     ),
     PersonalColumn(
         "exchange_message",

@@ -32,6 +32,7 @@ templates are ``templates/exchange_*.html``; the menu's count comes from
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Annotated, Any
 
@@ -48,6 +49,7 @@ from pnrguard.service import exchange_inbox as inbox
 from pnrguard.service import four_eyes, peer_answers
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.exchange_payload import shown_reason
 from pnrguard.service.review import Page, ReviewPolicy, investigative_purposes
 from pnrguard.service.search import SearchCriteria, SearchOutcome
 from pnrguard.store import exchange as store
@@ -412,6 +414,7 @@ def _message_page(
     answers: list[store.ExchangeRecord] = []
     replies: list[store.ExchangeRecord] = []
     with node.engine.connect() as conn:
+        rec = dataclasses.replace(rec, decision_reason=shown_reason(conn, node.keystore, rec))
         if rec.direction == "in" and rec.kind in ("request", "europol_request"):
             answers = store.answers_to(conn, rec.id)
         if rec.direction == "out" and rec.kind in ("request", "europol_request"):
