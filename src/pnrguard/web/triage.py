@@ -21,6 +21,7 @@ from pnrguard.service.hit_queue import QueueFilter, countdown, hit_queue
 from pnrguard.service.review import PAGE_SIZE, Page
 from pnrguard.store import workspace as ws_store
 from pnrguard.web.auth import node_of, require_role
+from pnrguard.web.i18n import gettext
 from pnrguard.web.views import PageNumber, render
 from pnrguard.web.workspace import READERS, REVIEWERS, refused_form
 
@@ -55,7 +56,7 @@ def hit_priority(
     node = node_of(request)
     try:
         if not priority.isdigit():
-            raise InputError("a priority is normal, high or urgent")
+            raise InputError(gettext("a priority is normal, high or urgent"))
         triage.set_priority(hit_id, user=user, priority=int(priority), engine=node.engine, audit=node.audit)
     except InputError as exc:
         return refused_form(request, hit_id, user, exc, {"priority": priority})

@@ -35,6 +35,7 @@ from pnrguard.web import admin, admin_trust, oidc
 from pnrguard.web import requests as requests_views
 from pnrguard.web.auth import AuthSettings, node_of, require_role
 from pnrguard.web.auth import router as auth_router
+from pnrguard.web.i18n import N_, gettext
 from pnrguard.web.views import PageNumber, error_page, json_response, render, wants_html
 
 __all__ = ["install", "router"]
@@ -47,17 +48,22 @@ router = APIRouter()
 _HIT_STATUSES = ("open", "confirmed", "dismissed", "withdrawn", "all")
 _TRANSMISSION_STATUSES = ("pending", "released", "rejected", "withdrawn", "all")
 _DONE = {
-    "confirmed": "Hit confirmed. It can now be transmitted.",
-    "dismissed": "Hit dismissed. The same match will not come back for this person.",
-    "proposed": "Transmission proposed: it waits for a supervisor's second approval.",
-    "released": "Transmission released: the disclosure is logged and the package is ready.",
-    "rejected": "Transmission rejected: nothing was released.",
-    "withdrawn": "Transmission withdrawn: nothing was released.",
-    "reopened": "Hit reopened: the decision was set aside and the hit waits for review again.",
-    "noted": "Note added.",
-    "assigned": "Assignment saved.",
-    "priority": "Priority saved.",
+    "confirmed": N_("Hit confirmed. It can now be transmitted."),
+    "dismissed": N_("Hit dismissed. The same match will not come back for this person."),
+    "proposed": N_("Transmission proposed: it waits for a supervisor's second approval."),
+    "released": N_("Transmission released: the disclosure is logged and the package is ready."),
+    "rejected": N_("Transmission rejected: nothing was released."),
+    "withdrawn": N_("Transmission withdrawn: nothing was released."),
+    "reopened": N_("Hit reopened: the decision was set aside and the hit waits for review again."),
+    "noted": N_("Note added."),
+    "assigned": N_("Assignment saved."),
+    "priority": N_("Priority saved."),
 }
+
+
+def _done_message(done: str) -> str:
+    """The confirmation shown after a redirect, in the reader's language."""
+    return gettext(_DONE[done]) if done in _DONE else ""
 
 
 def policy_of(request: Request) -> ReviewPolicy:
@@ -76,7 +82,7 @@ def _float(value: str) -> float | None:
     try:
         return float(value) if value.strip() else None
     except ValueError:
-        raise InputError("a score is a number between 0 and 1") from None
+        raise InputError(gettext("a score is a number between 0 and 1")) from None
 
 
 def queue_filter(request: Request, status: str) -> tuple[str, QueueFilter]:
@@ -192,7 +198,7 @@ def render_hit(
         "hit.html",
         {
             "p": p,
-            "message": _DONE.get(done, ""),
+            "message": _done_message(done),
             "error": error,
             "form": form or {},
             "can_decide": user.role in REVIEWERS,
@@ -253,7 +259,7 @@ def hit_decision(
     node = node_of(request)
     try:
         if decision not in ("confirm", "dismiss"):
-            raise InputError("choose confirm or dismiss")
+            raise InputError(gettext("choose confirm or dismiss"))
         done = review.decide(
             hit_id,
             user=user,
@@ -356,7 +362,7 @@ def render_transmission(
         {
             "t": rec,
             "authority": authority,
-            "message": _DONE.get(done, ""),
+            "message": _done_message(done),
             "error": error,
             "form": form or {},
             "can_approve": can_approve,
@@ -406,7 +412,7 @@ def transmission_decision(
             )  # fmt: skip
             done = "rejected"
         else:
-            raise InputError("approve or reject")
+            raise InputError(gettext("approve or reject"))
     except (InputError, ConflictError) as exc:
         if not wants_html(request):
             raise
