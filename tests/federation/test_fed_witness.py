@@ -38,7 +38,9 @@ from pnrguard.store.db import make_engine
 from pnrguard.store.exchange import SqlPeerDirectory
 from pnrguard.store.witness import audit_cosignature, count_witnesses, witness_evidence, witness_state
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# The tests share one module-scoped trio and build on each other's history, in file order:
+# one xdist worker runs them all (`--dist loadgroup`, pyproject.toml).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("fed_witness")]
 
 
 @pytest.fixture(scope="module")
