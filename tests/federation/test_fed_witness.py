@@ -39,8 +39,8 @@ from pnrguard.store.exchange import SqlPeerDirectory
 from pnrguard.store.witness import audit_cosignature, count_witnesses, witness_evidence, witness_state
 
 # The tests share one module-scoped trio and build on each other's history, in file order:
-# one xdist worker runs them all (`--dist loadgroup`, pyproject.toml).
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("fed_witness")]
+# one xdist worker runs a whole file (`--dist loadfile`, pyproject.toml).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
