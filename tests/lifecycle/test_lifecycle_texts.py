@@ -55,8 +55,11 @@ from pnrguard.service.rights import reject_rectification, request_rectification
 from pnrguard.service.screening import ReviewDecision, review_hit
 from pnrguard.service.text_sealing import TEXT_COLUMNS, seal_clear_texts
 from pnrguard.service.unmasking import Principal, approve_unmasking, request_unmasking
+from pnrguard.store import hit_notes
 from pnrguard.store.db import make_engine
+from pnrguard.store.hit_notes import NoteKind
 from pnrguard.store.lifecycle import sealed_context
+from pnrguard.store.repository import new_id
 from pnrguard.store.screening import hit
 from pnrguard.store.texts import MASKED_TEXT, TEXT_KEY_CONTEXT, TextKeys, is_sealed, open_text
 
@@ -78,7 +81,7 @@ class Texts:
         self.case = f"K-{tag}"  # clear column: the positive control for the byte scans
         self.marks = {c: f"{c[:3].upper()}{tag}" for c in ("review", "dismiss", "justify", "release",
                                                            "request", "decision", "rectify",
-                                                           "unmask", "judge")}  # fmt: skip
+                                                           "unmask", "judge", "note")}  # fmt: skip
         self.w = w = World(engine, ks=ks)
         self.bid = bid = w.save(pnr("TEXT01", [person("1", f"QX{tag}", doc=f"D{tag}")]))
         w.save(pnr("TEXT02", [person("1", "BYSTANDER")]))
@@ -90,6 +93,11 @@ class Texts:
             review_hit(
                 hid, reviewer="analyst", decision=decision, reason=self.says(word), audit=w.audit, **kw
             )
+        with engine.begin() as conn:  # an analyst's note on the hit (issue 15's triage)
+            hit_notes.add_note(
+                conn, keystore=ks, note_id=new_id(), hit_id=self.confirmed, booking_id=bid,
+                kind=NoteKind.NOTE, text=self.says("note"), by="analyst", at=w.clock(),
+            )  # fmt: skip
         analyst = accounts.create_account(engine, username="ana", role=Role.ANALYST, password="x" * 16,
                                           now=T0)  # fmt: skip
         chief = accounts.create_account(engine, username="sup", role=Role.SUPERVISOR, password="x" * 16,

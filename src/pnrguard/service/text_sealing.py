@@ -28,6 +28,7 @@ from pnrguard.audit.models import Operation, Purpose
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.ingest import AuditFactory
 from pnrguard.store.exchange import exchange_message
+from pnrguard.store.hit_notes import hit_note
 from pnrguard.store.lifecycle import (
     rectification_request,
     unmasking_approval,
@@ -84,6 +85,7 @@ _REQUESTED = (
 #: Every column `store.texts` encrypts at write (docs/data-protection.md lists the same).
 TEXT_COLUMNS: tuple[TextColumn, ...] = (
     TextColumn(hit, "review_reason", "id", (hit.c.booking_id.label("owner"),), _booking),
+    TextColumn(hit_note, "text", "id", (hit_note.c.booking_id.label("owner"),), _booking),
     TextColumn(
         suppression, "reason", "hit_id", (hit.c.booking_id.label("owner"),), _booking,
         join=(hit, hit.c.id == suppression.c.hit_id),
