@@ -85,7 +85,7 @@ def starts(engine: Engine, count: int) -> list[tuple[str, str]]:
 
 
 def run(engine: Engine, keystore: KeyStore, count: int) -> dict[str, tuple[list[float], list[int]]]:
-    analyst, request_id = _desk(engine)
+    analyst, request_id = _desk(engine, keystore)
     audit = _audit(SystemClock())
     out: dict[str, tuple[list[float], list[int]]] = {}
     chosen = starts(engine, count)
