@@ -10,13 +10,17 @@ import datetime as dt
 import hashlib
 import io
 import json
+import time
+from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
+from pnrguard.config import Settings
 from pnrguard.domain.model import Booking, Leg, Payment, Source, Traveller
 from pnrguard.errors import ConflictError, ForbiddenError, InputError
 from pnrguard.formats.pnrgov import write_pnrgov
@@ -26,10 +30,13 @@ from pnrguard.screening.criteria import Rule
 from pnrguard.service import accounts
 from pnrguard.service import leads as svc
 from pnrguard.service.accounts import Account, Role
+from pnrguard.service.bootstrap import Node as BootedNode
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.disclosure import add_authority
+from pnrguard.service.gateway import GatewaySettings
 from pnrguard.service.ingest import ingest
 from pnrguard.service.review import ReviewPolicy
+from pnrguard.service.worker import WorkerPool
 from pnrguard.store import screening as hits_store
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.leads import financing_lead, financing_lead_record, lead_disclosure
@@ -448,3 +455,33 @@ def test_payment_form_tokens_say_cash_and_third_party_without_clear_values() -> 
         THIRD_PARTY
     }
     assert payment_forms(dataclasses.replace(b, payments=[Payment(form="CC")])) == set()  # unknown holder
+
+
+def test_the_worker_runs_the_detectors_on_its_schedule_as_a_logged_system_run(
+    node: Node, tmp_path: Path
+) -> None:
+    _unrelated_card_bookings(node)
+    settings = Settings(
+        database_url=SecretStr(str(node.engine.url)),
+        key_file=tmp_path / "keys.json",
+        node_name="test.invalid/piu",
+    )
+    booted = BootedNode(settings, node.engine, node.keystore, SENSITIVE, node.clock)
+    pool = WorkerPool(booted, GatewaySettings(leads_seconds=3600))
+    pool._last_housekeeping = pool._last_checkpoint = time.monotonic()  # only the leads timer here
+    pool._housekeeping()
+    assert _leads(node) == []  # a pool just started waits one period
+    pool._last_leads -= 3600
+    pool._housekeeping()
+    assert [(k, n) for _, k, n in _leads(node)] == [("card_many_unrelated", 3)]
+    [run] = [e for e in node.entries(Operation.COMBINATION) if e.counts.get("leads.found") is not None]
+    assert (run.actor, run.role, run.purpose) == ("system:leads", "system", Purpose.TERRORIST_OFFENCES)
+    assert "KAYA" not in str(run)
+    assert pool.find_leads() == 0  # the next run files nothing twice
+
+    off = WorkerPool(booted, GatewaySettings(leads_seconds=0))
+    off._last_housekeeping = off._last_checkpoint = time.monotonic()
+    off._last_leads -= 10**6
+    off._housekeeping()
+    runs = [e for e in node.entries(Operation.COMBINATION) if e.counts.get("leads.found") is not None]
+    assert len(runs) == 2  # 0 = on demand only: the idle pool ran nothing

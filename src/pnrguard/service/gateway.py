@@ -150,6 +150,9 @@ class GatewaySettings(BaseSettings):
     queue_depth_refresh_ms: int = Field(default=500, ge=1)
     #: Retry-After (seconds) of a `queue_full` refusal.
     queue_full_retry_after_seconds: int = Field(default=30, ge=1)
+    #: How often a worker pool runs the financing-lead detectors (seconds; 0: only when an
+    #: analyst asks, on /leads). Leads are proposals for review, never decisions.
+    leads_seconds: float = Field(default=3600.0, ge=0)
     #: Bearer token for `/metrics` and `/health/gateway` (they show carrier codes and
     #: volumes). Unset: they answer only to clients on the loopback interface.
     ops_token: SecretStr | None = None

@@ -69,6 +69,7 @@ __all__ = [
     "LeadView",
     "approve_disclosure",
     "detect_leads",
+    "detect_leads_scheduled",
     "disclosure_package",
     "lead_view",
     "list_leads",
@@ -83,6 +84,8 @@ PACKAGE_FORMAT = "pnrguard-fiu-lead/1"
 ANALYSTS = frozenset({Role.ANALYST, Role.SUPERVISOR})
 #: Leads serve the prevention of terrorist financing (Art. 1(2): terrorist offences).
 LEAD_PURPOSE = Purpose.TERRORIST_OFFENCES
+#: Who a scheduled run is in the log (actor, role).
+SYSTEM = ("system:leads", "system")
 _CHUNK = 400
 _BASIS = (
     "Directive (EU) 2016/681, Art. 6(2)(a) and 6(6): a pattern reviewed and confirmed by a person; "
@@ -253,6 +256,36 @@ def detect_leads(
     entry in the log, with the leads' ids and counts."""
     if user.role not in ANALYSTS:
         raise ForbiddenError("financing leads are for analysts and supervisors")
+    return _detect(
+        (user.username, user.role.value), engine=engine, keystore=keystore, audit=audit, clock=clock,
+        thresholds=thresholds,
+    )  # fmt: skip
+
+
+def detect_leads_scheduled(
+    *,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+    clock: Clock,
+    thresholds: Thresholds = Thresholds(),
+) -> list[str]:
+    """The worker's periodic run (`GatewaySettings.leads_seconds`), logged as `system:leads`.
+    Lawful without a person asking: the detectors are pre-determined criteria applied to
+    the data carriers send (Art. 6(3)(b)), nothing is decrypted, and a lead is only a
+    proposal that waits in the queue for an analyst's review, like a screening hit."""
+    return _detect(SYSTEM, engine=engine, keystore=keystore, audit=audit, clock=clock, thresholds=thresholds)
+
+
+def _detect(
+    actor: tuple[str, str],
+    *,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+    clock: Clock,
+    thresholds: Thresholds,
+) -> list[str]:
     th = thresholds
     now = clock()
     today = now.date()
@@ -368,8 +401,8 @@ def detect_leads(
             store.insert_lead(conn, rec, records)
             new.append(rec.id)
         audit(conn).append(
-            actor=user.username,
-            role=user.role.value,
+            actor=actor[0],
+            role=actor[1],
             operation=Operation.COMBINATION,
             purpose=LEAD_PURPOSE,
             record_ids=[f"lead:{i}" for i in new],

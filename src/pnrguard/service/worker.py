@@ -29,6 +29,7 @@ from pnrguard.service.gateway import (
     housekeeping,
     process_next,
 )
+from pnrguard.service.leads import detect_leads_scheduled
 from pnrguard.service.witness import sign_and_witness
 
 __all__ = ["WorkerPool"]
@@ -57,6 +58,7 @@ class WorkerPool:
     _workers: list[threading.Thread] = field(default_factory=list)
     _last_housekeeping: float = 0.0
     _last_checkpoint: float = 0.0
+    _last_leads: float = field(default_factory=time.monotonic)  # not at start: the first run after one period
     _hk_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> WorkerPool:
@@ -118,7 +120,9 @@ class WorkerPool:
         now = time.monotonic()
         hk_due = now - self._last_housekeeping >= HOUSEKEEPING_SECONDS
         cp_due = now - self._last_checkpoint >= CHECKPOINT_SECONDS
-        if not (hk_due or cp_due) or not self._hk_lock.acquire(blocking=False):
+        every = self.settings.leads_seconds
+        leads_due = every > 0 and now - self._last_leads >= every
+        if not (hk_due or cp_due or leads_due) or not self._hk_lock.acquire(blocking=False):
             return
         try:
             if hk_due:
@@ -130,6 +134,9 @@ class WorkerPool:
             if cp_due:
                 self._last_checkpoint = now
                 self.checkpoint()
+            if leads_due:
+                self._last_leads = now
+                self.find_leads()
         finally:
             self._hk_lock.release()
 
@@ -144,6 +151,17 @@ class WorkerPool:
         cosigned = sum(1 for o in outcomes if o.result == "cosigned")
         if outcomes:
             log.info("audit_witnessed", extra={"fields": {"asked": len(outcomes), "count": cosigned}})
+
+    def find_leads(self) -> int:
+        """Run the financing-lead detectors as `system:leads` (one logged run); returns how
+        many new leads wait for review. Counts only in the application log."""
+        node = self.node
+        new = detect_leads_scheduled(
+            engine=node.engine, keystore=node.keystore, audit=node.audit, clock=node.clock
+        )
+        if new:
+            log.info("leads_found", extra={"fields": {"count": len(new)}})
+        return len(new)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
