@@ -38,9 +38,10 @@ from sqlalchemy.engine import Connection, Engine
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.csvsafe import safe_writer
+from pnrguard.domain.model import Booking
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.links.graph import JOINT_TRAVEL_MIN, MAX_FANOUT, Graph, neighbourhood
-from pnrguard.links.model import LinkKind, Occurrence
+from pnrguard.links.model import Crowd, LinkKind, Occurrence
 from pnrguard.links.tokens import BOOKING_WIDE, FIELD_KIND, LinkField
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field
@@ -82,10 +83,10 @@ def _chunks(items: Sequence[object], size: int = _CHUNK) -> list[Sequence[object
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _stand_ins(field: int, token: bytes, people: int) -> list[Occurrence]:
-    """`people` anonymous occurrences of a hub digest: the graph counts them and reports the
-    digest as a hub, and nobody behind it is resolved."""
-    return [Occurrence(f"hub:{i}", f"hub:{i}", FIELD_KIND[field], token, None) for i in range(people)]
+def _crowd(field: int, token: bytes, people: int) -> Crowd:
+    """A hub digest as the graph is told it: how many people, and nobody behind it resolved
+    (it was `people` anonymous stand-in occurrences, built and walked once per person)."""
+    return Crowd(FIELD_KIND[field], token, people)
 
 
 class IndexSource:
@@ -96,20 +97,24 @@ class IndexSource:
         self.records_of: dict[str, list[Record]] = {}
         self.person_of: dict[Record, str] = {}
         self.booking_day: dict[str, tuple[dt.date | None, str, str]] = {}
+        #: identity tokens of every record read so far (a booking's are read once, whole)
+        self.identity: dict[Record, dict[int, set[bytes]]] = {}
+        self._identity_read: set[str] = set()
 
     # -- identity ------------------------------------------------------------------------
     def _identity_tokens(self, records: Sequence[Record]) -> dict[Record, dict[int, set[bytes]]]:
-        out: dict[Record, dict[int, set[bytes]]] = {r: defaultdict(set) for r in records}
-        bids = sorted({b for b, _ in records})
+        """The identity tokens of these records, each booking read at most once per query
+        (one seek per booking and field on `ix_search_token_booking_field`)."""
+        bids = sorted({b for b, _ in records} - self._identity_read)
+        st = search_token.c
         for chunk in _chunks(bids):
-            q = select(search_token).where(
-                search_token.c.booking_id.in_(chunk), search_token.c.field.in_(_IDENTITY)
+            q = select(st.booking_id, st.traveller_ref, st.field, st.token).where(
+                st.booking_id.in_(chunk), st.field.in_(_IDENTITY)
             )
-            for row in self.conn.execute(q):
-                rec = (row.booking_id, row.traveller_ref)
-                if rec in out:
-                    out[rec][int(row.field)].add(bytes(row.token))
-        return out
+            for bid, ref, field, token in self.conn.execute(q).all():
+                self.identity.setdefault((bid, ref), defaultdict(set))[int(field)].add(bytes(token))
+        self._identity_read.update(bids)
+        return {r: self.identity.get(r) or defaultdict(set) for r in records}
 
     @staticmethod
     def _key(booking_id: str, ref: str, tokens: dict[int, set[bytes]]) -> tuple[str, tuple[bytes, ...]]:
@@ -248,7 +253,7 @@ class IndexSource:
                 )
         return out
 
-    def sharing(self, keys: Sequence[tuple[LinkKind, bytes]]) -> list[Occurrence]:
+    def sharing(self, keys: Sequence[tuple[LinkKind, bytes]]) -> list[Occurrence | Crowd]:
         by_field: dict[int, list[bytes]] = defaultdict(list)
         same_booking: list[str] = []
         kind_fields: dict[LinkKind, list[int]] = defaultdict(list)
@@ -260,12 +265,12 @@ class IndexSource:
             for f in kind_fields.get(kind, []):
                 by_field[f].append(token)
         rows: list[tuple[bytes, int, str, str]] = []
-        hubs: list[Occurrence] = []
+        hubs: list[Crowd] = []
         # First how many rows each digest has, then the rows of the ordinary digests: one
         # grouped query and one read per chunk for every field at once (a token's field is
         # in its HMAC, so tokens of different fields never collide). A hub (a digest on
-        # thousands of bookings) costs a count, not its size: the graph is handed stand-ins,
-        # more people than its fan-out, and reports it as a hub.
+        # thousands of bookings) costs a count, not its size: the graph is handed a `Crowd`
+        # (more people than its fan-out) and reports it as a hub.
         st = search_token.c
         fields = sorted(by_field)
         tokens = sorted({t for ts in by_field.values() for t in ts})
@@ -283,13 +288,13 @@ class IndexSource:
 
         for (field, token), n in sorted(counts.items()):
             if n >= cap(field):
-                hubs += _stand_ins(field, token, cap(field))
+                hubs.append(_crowd(field, token, cap(field)))
         flights = int(LinkField.FLIGHT)  # joint travel is never a hub: it counts repeats
         suspects = [k for k, n in counts.items() if MAX_FANOUT + 1 < n < cap(k[0]) and k[0] != flights]
         for (field, token), bound in sorted(self._people_bound(suspects).items()):
             if bound > MAX_FANOUT + 1:
                 counts[(field, token)] = cap(field)  # certainly a hub: not read, nobody resolved
-                hubs += _stand_ins(field, token, bound - 1)
+                hubs.append(_crowd(field, token, bound - 1))
         ordinary = {k for k, n in counts.items() if 0 < n < cap(k[0])}
         for chunk in _chunks(sorted({t for _, t in ordinary})):
             q = select(search_token).where(st.token.in_(chunk), st.field.in_(fields))
@@ -300,7 +305,7 @@ class IndexSource:
             ]
         rows = self._repeatable(rows)
         members = self._members(sorted({b for _, _, b, _ in rows} | set(same_booking)))
-        out = self._occurrences(rows, members) + hubs
+        out: list[Occurrence | Crowd] = [*self._occurrences(rows, members), *hubs]
         recs = [(b, ref) for b in same_booking for ref in members.get(b, [])]
         self._resolve(recs)
         self._days(same_booking)
@@ -478,11 +483,12 @@ def _view(
         ]
         if active:
             chosen[pid] = active[0]
-    read = BookingRepository(conn, keystore).get_many([(bid, None) for bid, _ in chosen.values()])
+    # Only the identity part is decrypted, and only its travellers decoded: a label is a name.
+    read = BookingRepository(conn, keystore).travellers_many([bid for bid, _ in chosen.values()])
     shown: list[str] = []
     for pid, (bid, ref) in chosen.items():
-        b = read.get(bid)
-        t = dict(traveller_pairs(b)).get(ref) if b is not None else None
+        travellers = read.get(bid)
+        t = dict(traveller_pairs(Booking(travellers=travellers))).get(ref) if travellers is not None else None
         if t is not None:
             dob = f" ({t.date_of_birth.isoformat()})" if t.date_of_birth else ""
             labels[pid] = f"{t.surname}, {t.given_names}{dob}".strip(", ")
