@@ -31,8 +31,9 @@ import io
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Integer, and_, func, literal, select, union_all
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
@@ -71,15 +72,18 @@ ANALYSTS = frozenset({Role.ANALYST, Role.SUPERVISOR})
 _IDENTITY = (int(Field.DOCUMENT), int(Field.DOB), int(Field.SURNAME), int(Field.GIVEN))
 _LINK_FIELDS = sorted(FIELD_KIND)
 _CHUNK = 400
+#: Digests counted per statement (one `UNION ALL` branch each; SQLite allows 500).
+_COMPOUND = 250
 #: Rows read per digest: beyond the graph's fan-out cap (50 people) a digest is a hub anyway;
 #: a flight's digest is read whole (a wide-body's passengers) to count repeated joint travel.
 _HUB_ROWS = 400
 _FLIGHT_ROWS = 1000
 
 Record = tuple[str, str]  # (booking id, traveller ref)
+_T = TypeVar("_T")
 
 
-def _chunks(items: Sequence[object], size: int = _CHUNK) -> list[Sequence[object]]:
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> list[Sequence[_T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
@@ -266,26 +270,18 @@ class IndexSource:
                 by_field[f].append(token)
         rows: list[tuple[bytes, int, str, str]] = []
         hubs: list[Crowd] = []
-        # First how many rows each digest has, then the rows of the ordinary digests: one
-        # grouped query and one read per chunk for every field at once (a token's field is
-        # in its HMAC, so tokens of different fields never collide). A hub (a digest on
-        # thousands of bookings) costs a count, not its size: the graph is handed a `Crowd`
-        # (more people than its fan-out) and reports it as a hub.
+        # First how many rows each digest has (counted up to its cap only), then the rows of
+        # the ordinary digests in one read per chunk for every field at once (a token's field
+        # is in its HMAC, so tokens of different fields never collide). A hub (a digest on
+        # thousands of bookings) costs a count of its first `cap` rows, not its size: the
+        # graph is handed a `Crowd` (more people than its fan-out) and reports it as a hub.
         st = search_token.c
         fields = sorted(by_field)
-        tokens = sorted({t for ts in by_field.values() for t in ts})
-        counts: dict[tuple[int, bytes], int] = {}
-        for chunk in _chunks(tokens):
-            q = (
-                select(st.field, st.token, func.count())
-                .where(st.token.in_(chunk), st.field.in_(fields))
-                .group_by(st.field, st.token)
-            )
-            counts.update({(int(f), bytes(t)): int(n) for f, t, n in self.conn.execute(q)})
 
         def cap(field: int) -> int:
             return _FLIGHT_ROWS if FIELD_KIND[field] is LinkKind.JOINT_TRAVEL else _HUB_ROWS
 
+        counts = self._counts(sorted({(f, t) for f, ts in by_field.items() for t in ts}), cap)
         for (field, token), n in sorted(counts.items()):
             if n >= cap(field):
                 hubs.append(_crowd(field, token, cap(field)))
@@ -317,6 +313,24 @@ class IndexSource:
                         self.person_of[(bid, ref)], bid, LinkKind.SAME_BOOKING, bid.encode(), day, source
                     )
                 )
+        return out
+
+    def _counts(
+        self, keys: Sequence[tuple[int, bytes]], cap: Callable[[int], int]
+    ) -> dict[tuple[int, bytes], int]:
+        """Rows of each (field, token), counted up to `cap(field)`: one statement per chunk,
+        each digest a primary-key range cut at its cap (`LIMIT`), so a digest on 100,000
+        bookings costs what one on `cap` does. Beyond the cap only "a hub" matters."""
+        st = search_token.c
+        out: dict[tuple[int, bytes], int] = {}
+        for chunk in _chunks(keys, _COMPOUND):
+            parts = []
+            for i, (field, token) in enumerate(chunk):
+                rows = select(st.booking_id).where(st.token == token, st.field == field).limit(cap(field))
+                parts.append(select(literal(i, Integer), func.count()).select_from(rows.subquery()))
+            for i, n in self.conn.execute(union_all(*parts)).all():
+                if n:
+                    out[chunk[i]] = int(n)
         return out
 
     def _dob_tokens(self, booking_ids: Sequence[str]) -> dict[Record, bytes]:
