@@ -147,49 +147,39 @@ class IndexSource:
                 self.records_of[self.person_of[rec]].append(rec)
 
     def _all_records(self, persons: Sequence[str]) -> dict[str, list[Record]]:
-        """Every record of each person: those holding all its identity tokens.
+        """Every record of each person: the candidates holding its rarest identity token,
+        kept if they resolve to the person.
 
-        One level at a time (depth 2 asks for up to 60 people at once): one read of the
-        identity tokens of a known record per person, one read of every record holding any
-        of the needed (field, token) pairs, one resolution of the candidates. The query
-        count does not grow with the frontier (it did, per person, before)."""
+        One level at a time (depth 2 asks for up to 60 people at once): the identity tokens
+        of a known record per person (already read when it was resolved), one read of the
+        records holding each person's document digest (a person known by document) or date
+        of birth (known by name), one resolution of the candidates. Every record of the
+        person holds that token, and a candidate is kept only if it resolves to the person,
+        so reading the name tokens too (thousands of rows for a common given name at
+        1,000,000 bookings) only made a smaller candidate set to resolve."""
         known = {p: self.records_of.get(p, []) for p in persons}
         firsts = {p: recs[0] for p, recs in known.items() if recs}
         tokens = self._identity_tokens(sorted(set(firsts.values()))) if firsts else {}
-        need: dict[str, list[tuple[int, bytes]]] = {}
+        need: dict[str, tuple[int, bytes]] = {}
         for p, rec in firsts.items():
             t = tokens[rec]
             kind, _ = self._key(rec[0], rec[1], t)
-            if kind == "record":
-                continue
-            wanted: list[tuple[int, bytes]] = [(int(Field.DOB), min(t[Field.DOB]))]
             if kind == "doc":
-                wanted.append((int(Field.DOCUMENT), min(t[Field.DOCUMENT])))
-            else:
-                wanted += [(int(Field.SURNAME), x) for x in t[Field.SURNAME]]
-                wanted += [(int(Field.GIVEN), x) for x in t[Field.GIVEN]]
-            need[p] = wanted
+                need[p] = (int(Field.DOCUMENT), min(t[Field.DOCUMENT]))
+            elif kind == "name":
+                need[p] = (int(Field.DOB), min(t[Field.DOB]))
         holders: dict[tuple[int, bytes], set[Record]] = defaultdict(set)
-        pairs = sorted({pair for wanted in need.values() for pair in wanted})
-        # Every (field, token) pair of the level in one query per chunk (the primary key starts
-        # with the token, so each is an index look-up); the intersections are done here.
-        by_token = sorted({tok for _, tok in pairs})
-        for chunk in _chunks(by_token):
-            st = search_token.c
+        # Every pair of the level in one query per chunk (the primary key starts with the
+        # token, so each is one index range).
+        st = search_token.c
+        for chunk in _chunks(sorted({tok for _, tok in need.values()})):
             q = select(st.booking_id, st.traveller_ref, st.field, st.token).where(
-                st.token.in_(chunk), st.field.in_(_IDENTITY)
+                st.token.in_(chunk), st.field.in_([int(Field.DOCUMENT), int(Field.DOB)])
             )
-            for r in self.conn.execute(q):
-                key = (int(r.field), bytes(r.token))
-                holders[key].add((r.booking_id, r.traveller_ref))
-        found: dict[str, list[Record]] = {}
-        every: set[Record] = set()
-        for p, wanted in need.items():
-            sets = [holders.get(pair, set()) for pair in wanted]
-            cands = set.intersection(*sets) if sets else set()
-            found[p] = sorted(cands)
-            every |= cands
-        self._resolve(sorted(every))
+            for bid, ref, field, token in self.conn.execute(q).all():
+                holders[(int(field), bytes(token))].add((bid, ref))
+        found = {p: sorted(holders.get(pair, set())) for p, pair in need.items()}
+        self._resolve(sorted({r for recs in found.values() for r in recs}))
         out: dict[str, list[Record]] = {}
         for p in persons:
             mine = [r for r in found.get(p, []) if self.person_of.get(r) == p]
