@@ -147,8 +147,8 @@ class IndexSource:
                 self.records_of[self.person_of[rec]].append(rec)
 
     def _all_records(self, persons: Sequence[str]) -> dict[str, list[Record]]:
-        """Every record of each person: the candidates holding its rarest identity token,
-        kept if they resolve to the person.
+        """Every record of each person: the records holding its document digest (else its
+        date of birth), kept if they resolve to the person.
 
         One level at a time (depth 2 asks for up to 60 people at once): the identity tokens
         of a known record per person (already read when it was resolved), one read of the
