@@ -316,7 +316,7 @@ def index_size(engine: Engine) -> tuple[int, int | None]:
                     conn.execute(
                         text(
                             "SELECT SUM(pgsize) FROM dbstat WHERE name IN ('search_token', "
-                            "'ix_search_token_booking_id', 'sqlite_autoindex_search_token_1')"
+                            "'ix_search_token_booking_field', 'sqlite_autoindex_search_token_1')"
                         )
                     ).scalar_one()
                     or 0

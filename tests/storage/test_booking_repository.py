@@ -298,6 +298,12 @@ def test_get_many_equals_get_in_two_queries(engine: Engine) -> None:
         for i in readable:
             assert many[i] == repo.get(i)
         assert many[old[0]] == repo.get(old[0], version=1) == _pnr()
+        # Names only (link analysis's labels): the latest version's travellers, the same ones,
+        # from the identity part alone; a masked or deleted booking is left out likewise.
+        names = repo.travellers_many([*ids, "no-such-booking"])
+        assert set(names) == set(readable)
+        for i in readable:
+            assert names[i] == repo.get(i).travellers
         # The masked view: content key only, equal to `get(include_identity=False)`.
         content_only = repo.get_many([(i, None) for i in ids], include_identity=False)
         assert set(content_only) == set(readable) | {masked}

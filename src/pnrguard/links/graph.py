@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pnrguard.links.model import Edge, LinkKind, Occurrence, Person
+from pnrguard.links.model import Crowd, Edge, LinkKind, Occurrence, Person
 
 __all__ = [
     "JOINT_TRAVEL_MIN",
@@ -50,8 +50,9 @@ class LinkSource(Protocol):
         """Every occurrence of these people within the retention window."""
         ...
 
-    def sharing(self, keys: Sequence[tuple[LinkKind, bytes]]) -> list[Occurrence]:
-        """Every occurrence carrying one of these (kind, token) pairs."""
+    def sharing(self, keys: Sequence[tuple[LinkKind, bytes]]) -> Sequence[Occurrence | Crowd]:
+        """Every occurrence carrying one of these (kind, token) pairs; for a pair carried by
+        more people than the fan-out, the source may give a `Crowd` instead (a hub)."""
         ...
 
     def masked(self, persons: Sequence[str]) -> set[str]:
@@ -91,7 +92,7 @@ def _span(days: Iterable[dt.date | None]) -> tuple[dt.date | None, dt.date | Non
 def links_of(
     person: str,
     own: Sequence[Occurrence],
-    shared: Sequence[Occurrence],
+    shared: Sequence[Occurrence | Crowd],
     *,
     max_fanout: int = MAX_FANOUT,
     joint_travel_min: int = JOINT_TRAVEL_MIN,
@@ -99,7 +100,8 @@ def links_of(
     """The edges from `person` to everyone who shares one of its digests.
 
     `own` are the person's occurrences, `shared` every occurrence of the same (kind, token)
-    pairs (the person's own may be among them). One edge per (other person, kind),
+    pairs (the person's own may be among them), or a `Crowd` for a pair too common to
+    read (a hub, as if that many other people shared it). One edge per (other person, kind),
     counting distinct bookings (distinct flights for joint travel) and spanning their
     flight dates."""
     mine: dict[tuple[LinkKind, bytes], set[str]] = defaultdict(set)
@@ -107,8 +109,14 @@ def links_of(
         if o.person == person:
             mine[(o.kind, o.token)].add(o.booking_id)
     by_key: dict[tuple[LinkKind, bytes], list[Occurrence]] = defaultdict(list)
-    for o in shared:
-        key = (o.kind, o.token)
+    crowds: dict[tuple[LinkKind, bytes], int] = {}
+    for item in shared:
+        key = (item.kind, item.token)
+        if isinstance(item, Crowd):
+            if key in mine:
+                crowds[key] = item.people
+            continue
+        o = item
         if key not in mine or o.person == person:
             continue
         # A phone or card on one booking reaches all its travellers: that is the same-booking
@@ -118,7 +126,14 @@ def links_of(
         by_key[key].append(o)
     hubs: list[Hub] = []
     grouped: dict[tuple[str, LinkKind], list[tuple[bytes, Occurrence]]] = defaultdict(list)
-    for (kind, token), occs in sorted(by_key.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
+    for kind, token in sorted(set(by_key) | set(crowds), key=lambda k: (k[0].value, k[1])):
+        if (kind, token) in crowds:
+            # Joint travel is never a hub (it counts repeats): an unread crowded flight
+            # links no one, as would its passengers seen once each.
+            if kind is not LinkKind.JOINT_TRAVEL and crowds[(kind, token)] > max_fanout:
+                hubs.append(Hub(person, kind, crowds[(kind, token)]))
+            continue
+        occs = by_key[(kind, token)]
         others = {o.person for o in occs}
         if kind is not LinkKind.JOINT_TRAVEL and len(others) > max_fanout:
             hubs.append(Hub(person, kind, len(others)))
@@ -180,9 +195,9 @@ def neighbourhood(
         keys = sorted({(o.kind, o.token) for o in own}, key=lambda k: (k[0].value, k[1]))
         shared = source.sharing(keys) if keys else []
         # Index once per level, so each person reads only the occurrences of its own digests.
-        by_key: dict[tuple[LinkKind, bytes], list[Occurrence]] = defaultdict(list)
-        for o in shared:
-            by_key[(o.kind, o.token)].append(o)
+        by_key: dict[tuple[LinkKind, bytes], list[Occurrence | Crowd]] = defaultdict(list)
+        for item in shared:
+            by_key[(item.kind, item.token)].append(item)
         own_of: dict[str, list[Occurrence]] = defaultdict(list)
         for o in own:
             own_of[o.person].append(o)

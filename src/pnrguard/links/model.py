@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
-__all__ = ["CO_TRAVEL", "IDENTIFIERS", "Edge", "LinkKind", "Occurrence", "Person"]
+__all__ = ["CO_TRAVEL", "IDENTIFIERS", "Crowd", "Edge", "LinkKind", "Occurrence", "Person"]
 
 
 class LinkKind(enum.StrEnum):
@@ -70,6 +70,17 @@ class Occurrence:
     token: bytes
     day: dt.date | None  # flight date
     source: str = "PNR"  # PNR or API
+
+
+@dataclass(frozen=True, slots=True)
+class Crowd:
+    """A digest of `kind` carried by more people than the graph's fan-out (`people`, a
+    lower bound when the source stopped counting): a hub. The source reports it instead
+    of its occurrences, so nobody behind it is read or resolved."""
+
+    kind: LinkKind
+    token: bytes
+    people: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ import io
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection, Engine
@@ -38,9 +39,10 @@ from sqlalchemy.engine import Connection, Engine
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.csvsafe import safe_writer
+from pnrguard.domain.model import Booking
 from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.links.graph import JOINT_TRAVEL_MIN, MAX_FANOUT, Graph, neighbourhood
-from pnrguard.links.model import LinkKind, Occurrence
+from pnrguard.links.model import Crowd, LinkKind, Occurrence
 from pnrguard.links.tokens import BOOKING_WIDE, FIELD_KIND, LinkField
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field
@@ -70,22 +72,27 @@ ANALYSTS = frozenset({Role.ANALYST, Role.SUPERVISOR})
 _IDENTITY = (int(Field.DOCUMENT), int(Field.DOB), int(Field.SURNAME), int(Field.GIVEN))
 _LINK_FIELDS = sorted(FIELD_KIND)
 _CHUNK = 400
+#: Digests counted per statement (one `UNION ALL` branch each; SQLite allows 500).
+_COMPOUND = 250
+#: The drivers' parameter mark, for the statements written as text.
+_MARK = {"sqlite": "?", "postgresql": "%s"}
 #: Rows read per digest: beyond the graph's fan-out cap (50 people) a digest is a hub anyway;
 #: a flight's digest is read whole (a wide-body's passengers) to count repeated joint travel.
 _HUB_ROWS = 400
 _FLIGHT_ROWS = 1000
 
 Record = tuple[str, str]  # (booking id, traveller ref)
+_T = TypeVar("_T")
 
 
-def _chunks(items: Sequence[object], size: int = _CHUNK) -> list[Sequence[object]]:
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> list[Sequence[_T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _stand_ins(field: int, token: bytes, people: int) -> list[Occurrence]:
-    """`people` anonymous occurrences of a hub digest: the graph counts them and reports the
-    digest as a hub, and nobody behind it is resolved."""
-    return [Occurrence(f"hub:{i}", f"hub:{i}", FIELD_KIND[field], token, None) for i in range(people)]
+def _crowd(field: int, token: bytes, people: int) -> Crowd:
+    """A hub digest as the graph is told it: how many people, and nobody behind it resolved
+    (it was `people` anonymous stand-in occurrences, built and walked once per person)."""
+    return Crowd(FIELD_KIND[field], token, people)
 
 
 class IndexSource:
@@ -96,20 +103,24 @@ class IndexSource:
         self.records_of: dict[str, list[Record]] = {}
         self.person_of: dict[Record, str] = {}
         self.booking_day: dict[str, tuple[dt.date | None, str, str]] = {}
+        #: identity tokens of every record read so far (a booking's are read once, whole)
+        self.identity: dict[Record, dict[int, set[bytes]]] = {}
+        self._identity_read: set[str] = set()
 
     # -- identity ------------------------------------------------------------------------
     def _identity_tokens(self, records: Sequence[Record]) -> dict[Record, dict[int, set[bytes]]]:
-        out: dict[Record, dict[int, set[bytes]]] = {r: defaultdict(set) for r in records}
-        bids = sorted({b for b, _ in records})
+        """The identity tokens of these records, each booking read at most once per query
+        (one seek per booking and field on `ix_search_token_booking_field`)."""
+        bids = sorted({b for b, _ in records} - self._identity_read)
+        st = search_token.c
         for chunk in _chunks(bids):
-            q = select(search_token).where(
-                search_token.c.booking_id.in_(chunk), search_token.c.field.in_(_IDENTITY)
+            q = select(st.booking_id, st.traveller_ref, st.field, st.token).where(
+                st.booking_id.in_(chunk), st.field.in_(_IDENTITY)
             )
-            for row in self.conn.execute(q):
-                rec = (row.booking_id, row.traveller_ref)
-                if rec in out:
-                    out[rec][int(row.field)].add(bytes(row.token))
-        return out
+            for bid, ref, field, token in self.conn.execute(q).all():
+                self.identity.setdefault((bid, ref), defaultdict(set))[int(field)].add(bytes(token))
+        self._identity_read.update(bids)
+        return {r: self.identity.get(r) or defaultdict(set) for r in records}
 
     @staticmethod
     def _key(booking_id: str, ref: str, tokens: dict[int, set[bytes]]) -> tuple[str, tuple[bytes, ...]]:
@@ -136,49 +147,39 @@ class IndexSource:
                 self.records_of[self.person_of[rec]].append(rec)
 
     def _all_records(self, persons: Sequence[str]) -> dict[str, list[Record]]:
-        """Every record of each person: those holding all its identity tokens.
+        """Every record of each person: the records holding its document digest (else its
+        date of birth), kept if they resolve to the person.
 
-        One level at a time (depth 2 asks for up to 60 people at once): one read of the
-        identity tokens of a known record per person, one read of every record holding any
-        of the needed (field, token) pairs, one resolution of the candidates. The query
-        count does not grow with the frontier (it did, per person, before)."""
+        One level at a time (depth 2 asks for up to 60 people at once): the identity tokens
+        of a known record per person (already read when it was resolved), one read of the
+        records holding each person's document digest (a person known by document) or date
+        of birth (known by name), one resolution of the candidates. Every record of the
+        person holds that token, and a candidate is kept only if it resolves to the person,
+        so reading the name tokens too (thousands of rows for a common given name at
+        1,000,000 bookings) only made a smaller candidate set to resolve."""
         known = {p: self.records_of.get(p, []) for p in persons}
         firsts = {p: recs[0] for p, recs in known.items() if recs}
         tokens = self._identity_tokens(sorted(set(firsts.values()))) if firsts else {}
-        need: dict[str, list[tuple[int, bytes]]] = {}
+        need: dict[str, tuple[int, bytes]] = {}
         for p, rec in firsts.items():
             t = tokens[rec]
             kind, _ = self._key(rec[0], rec[1], t)
-            if kind == "record":
-                continue
-            wanted: list[tuple[int, bytes]] = [(int(Field.DOB), min(t[Field.DOB]))]
             if kind == "doc":
-                wanted.append((int(Field.DOCUMENT), min(t[Field.DOCUMENT])))
-            else:
-                wanted += [(int(Field.SURNAME), x) for x in t[Field.SURNAME]]
-                wanted += [(int(Field.GIVEN), x) for x in t[Field.GIVEN]]
-            need[p] = wanted
+                need[p] = (int(Field.DOCUMENT), min(t[Field.DOCUMENT]))
+            elif kind == "name":
+                need[p] = (int(Field.DOB), min(t[Field.DOB]))
         holders: dict[tuple[int, bytes], set[Record]] = defaultdict(set)
-        pairs = sorted({pair for wanted in need.values() for pair in wanted})
-        # Every (field, token) pair of the level in one query per chunk (the primary key starts
-        # with the token, so each is an index look-up); the intersections are done here.
-        by_token = sorted({tok for _, tok in pairs})
-        for chunk in _chunks(by_token):
-            st = search_token.c
+        # Every pair of the level in one query per chunk (the primary key starts with the
+        # token, so each is one index range).
+        st = search_token.c
+        for chunk in _chunks(sorted({tok for _, tok in need.values()})):
             q = select(st.booking_id, st.traveller_ref, st.field, st.token).where(
-                st.token.in_(chunk), st.field.in_(_IDENTITY)
+                st.token.in_(chunk), st.field.in_([int(Field.DOCUMENT), int(Field.DOB)])
             )
-            for r in self.conn.execute(q):
-                key = (int(r.field), bytes(r.token))
-                holders[key].add((r.booking_id, r.traveller_ref))
-        found: dict[str, list[Record]] = {}
-        every: set[Record] = set()
-        for p, wanted in need.items():
-            sets = [holders.get(pair, set()) for pair in wanted]
-            cands = set.intersection(*sets) if sets else set()
-            found[p] = sorted(cands)
-            every |= cands
-        self._resolve(sorted(every))
+            for bid, ref, field, token in self.conn.execute(q).all():
+                holders[(int(field), bytes(token))].add((bid, ref))
+        found = {p: sorted(holders.get(pair, set())) for p, pair in need.items()}
+        self._resolve(sorted({r for recs in found.values() for r in recs}))
         out: dict[str, list[Record]] = {}
         for p in persons:
             mine = [r for r in found.get(p, []) if self.person_of.get(r) == p]
@@ -248,7 +249,7 @@ class IndexSource:
                 )
         return out
 
-    def sharing(self, keys: Sequence[tuple[LinkKind, bytes]]) -> list[Occurrence]:
+    def sharing(self, keys: Sequence[tuple[LinkKind, bytes]]) -> list[Occurrence | Crowd]:
         by_field: dict[int, list[bytes]] = defaultdict(list)
         same_booking: list[str] = []
         kind_fields: dict[LinkKind, list[int]] = defaultdict(list)
@@ -260,36 +261,28 @@ class IndexSource:
             for f in kind_fields.get(kind, []):
                 by_field[f].append(token)
         rows: list[tuple[bytes, int, str, str]] = []
-        hubs: list[Occurrence] = []
-        # First how many rows each digest has, then the rows of the ordinary digests: one
-        # grouped query and one read per chunk for every field at once (a token's field is
-        # in its HMAC, so tokens of different fields never collide). A hub (a digest on
-        # thousands of bookings) costs a count, not its size: the graph is handed stand-ins,
-        # more people than its fan-out, and reports it as a hub.
+        hubs: list[Crowd] = []
+        # First how many rows each digest has (counted up to its cap only), then the rows of
+        # the ordinary digests in one read per chunk for every field at once (a token's field
+        # is in its HMAC, so tokens of different fields never collide). A hub (a digest on
+        # thousands of bookings) costs a count of its first `cap` rows, not its size: the
+        # graph is handed a `Crowd` (more people than its fan-out) and reports it as a hub.
         st = search_token.c
         fields = sorted(by_field)
-        tokens = sorted({t for ts in by_field.values() for t in ts})
-        counts: dict[tuple[int, bytes], int] = {}
-        for chunk in _chunks(tokens):
-            q = (
-                select(st.field, st.token, func.count())
-                .where(st.token.in_(chunk), st.field.in_(fields))
-                .group_by(st.field, st.token)
-            )
-            counts.update({(int(f), bytes(t)): int(n) for f, t, n in self.conn.execute(q)})
 
         def cap(field: int) -> int:
             return _FLIGHT_ROWS if FIELD_KIND[field] is LinkKind.JOINT_TRAVEL else _HUB_ROWS
 
+        counts = self._counts(sorted({(f, t) for f, ts in by_field.items() for t in ts}), cap)
         for (field, token), n in sorted(counts.items()):
             if n >= cap(field):
-                hubs += _stand_ins(field, token, cap(field))
+                hubs.append(_crowd(field, token, cap(field)))
         flights = int(LinkField.FLIGHT)  # joint travel is never a hub: it counts repeats
         suspects = [k for k, n in counts.items() if MAX_FANOUT + 1 < n < cap(k[0]) and k[0] != flights]
         for (field, token), bound in sorted(self._people_bound(suspects).items()):
             if bound > MAX_FANOUT + 1:
                 counts[(field, token)] = cap(field)  # certainly a hub: not read, nobody resolved
-                hubs += _stand_ins(field, token, bound - 1)
+                hubs.append(_crowd(field, token, bound - 1))
         ordinary = {k for k, n in counts.items() if 0 < n < cap(k[0])}
         for chunk in _chunks(sorted({t for _, t in ordinary})):
             q = select(search_token).where(st.token.in_(chunk), st.field.in_(fields))
@@ -300,7 +293,7 @@ class IndexSource:
             ]
         rows = self._repeatable(rows)
         members = self._members(sorted({b for _, _, b, _ in rows} | set(same_booking)))
-        out = self._occurrences(rows, members) + hubs
+        out: list[Occurrence | Crowd] = [*self._occurrences(rows, members), *hubs]
         recs = [(b, ref) for b in same_booking for ref in members.get(b, [])]
         self._resolve(recs)
         self._days(same_booking)
@@ -312,6 +305,46 @@ class IndexSource:
                         self.person_of[(bid, ref)], bid, LinkKind.SAME_BOOKING, bid.encode(), day, source
                     )
                 )
+        return out
+
+    def _counts(
+        self, keys: Sequence[tuple[int, bytes]], cap: Callable[[int], int]
+    ) -> dict[tuple[int, bytes], int]:
+        """Rows of each (field, token), counted up to `cap(field)`: one statement per chunk,
+        each digest a primary-key range cut at its cap (`LIMIT`), so a digest on 100,000
+        bookings costs what one on `cap` does. Beyond the cap only "a hub" matters.
+
+        Written as SQL text, through the driver: built with the expression language, a
+        statement of a few hundred `UNION ALL` branches is new each time (no cache hit) and
+        compiling it cost more than running it. Only the tokens are parameters; the branch
+        number, field and cap are our own integers."""
+        mark = _MARK.get(self.conn.dialect.name)
+        if mark is None:  # any other database: the portable, uncapped count
+            return self._counts_grouped(keys)
+        out: dict[tuple[int, bytes], int] = {}
+        for chunk in _chunks(keys, _COMPOUND):
+            sql = " UNION ALL ".join(
+                f"SELECT {i}, count(*) FROM (SELECT 1 FROM search_token WHERE token = {mark} "  # noqa: S608
+                f"AND field = {int(field)} LIMIT {int(cap(field))}) AS t{i}"  # (integers of ours only)
+                for i, (field, _) in enumerate(chunk)
+            )
+            params = tuple(token for _, token in chunk)
+            for i, n in self.conn.exec_driver_sql(sql, params).all():
+                if n:
+                    out[chunk[int(i)]] = int(n)
+        return out
+
+    def _counts_grouped(self, keys: Sequence[tuple[int, bytes]]) -> dict[tuple[int, bytes], int]:
+        st = search_token.c
+        fields = sorted({f for f, _ in keys})
+        out: dict[tuple[int, bytes], int] = {}
+        for chunk in _chunks(sorted({t for _, t in keys})):
+            q = (
+                select(st.field, st.token, func.count())
+                .where(st.token.in_(chunk), st.field.in_(fields))
+                .group_by(st.field, st.token)
+            )
+            out.update({(int(f), bytes(t)): int(n) for f, t, n in self.conn.execute(q)})
         return out
 
     def _dob_tokens(self, booking_ids: Sequence[str]) -> dict[Record, bytes]:
@@ -478,11 +511,12 @@ def _view(
         ]
         if active:
             chosen[pid] = active[0]
-    read = BookingRepository(conn, keystore).get_many([(bid, None) for bid, _ in chosen.values()])
+    # Only the identity part is decrypted, and only its travellers decoded: a label is a name.
+    read = BookingRepository(conn, keystore).travellers_many([bid for bid, _ in chosen.values()])
     shown: list[str] = []
     for pid, (bid, ref) in chosen.items():
-        b = read.get(bid)
-        t = dict(traveller_pairs(b)).get(ref) if b is not None else None
+        travellers = read.get(bid)
+        t = dict(traveller_pairs(Booking(travellers=travellers))).get(ref) if travellers is not None else None
         if t is not None:
             dob = f" ({t.date_of_birth.isoformat()})" if t.date_of_birth else ""
             labels[pid] = f"{t.surname}, {t.given_names}{dob}".strip(", ")

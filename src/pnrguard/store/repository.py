@@ -719,6 +719,51 @@ class BookingRepository:
             out[bid] = booking_from_dict(data)
         return out
 
+    def travellers_many(self, booking_ids: Sequence[str]) -> dict[str, list[model.Traveller]]:
+        """The travellers of the latest version of many bookings: `{booking id: travellers}`.
+
+        Why: a page that shows only names (link analysis labels its people) needs neither
+        the content part nor the rest of the identity part. Only the identity key is
+        unwrapped, only the identity blob decrypted, and only its travellers turned into
+        objects (`get_many` builds the whole booking: most of its cost). A booking
+        `get_many` would leave out (deleted, key gone, not authentic) is left out here too.
+        """
+        wanted = list(dict.fromkeys(booking_ids))
+        keys: dict[str, Row[Any]] = {}
+        blobs: dict[str, tuple[int, bytes]] = {}
+        for chunk in _chunks(wanted):
+            q = select(booking_key).where(
+                booking_key.c.booking_id.in_(chunk), booking_key.c.kind == KeyKind.IDENTITY.value
+            )
+            keys.update({r.booking_id: r for r in self._conn.execute(q)})
+            bv = booking_version.c
+            q2 = (
+                select(bv.booking_id, bv.version, bv.identity_blob)
+                .select_from(booking_version.join(booking, booking.c.id == booking_version.c.booking_id))
+                .where(
+                    booking_version.c.booking_id.in_(chunk),
+                    booking_version.c.version == booking.c.latest_version,
+                    booking.c.state != "deleted",
+                )
+            )
+            blobs.update({r.booking_id: (r.version, bytes(r.identity_blob)) for r in self._conn.execute(q2)})
+        out: dict[str, list[model.Traveller]] = {}
+        for bid in wanted:
+            k, blob = keys.get(bid), blobs.get(bid)
+            if k is None or blob is None:
+                continue
+            try:
+                raw = self._keystore.unwrap(
+                    WrappedKey(k.kek_version, bytes(k.wrapped)),
+                    context=key_context(bid, KeyKind.IDENTITY, k.key_version),
+                )
+                aad = _aad("identity_blob", bid, blob[0], k.key_version)
+                data = json.loads(decrypt_field(Secret(raw), blob[1], aad=aad))
+            except CryptoError:
+                continue
+            out[bid] = booking_from_dict({"travellers": data.get("travellers", [])}).travellers
+        return out
+
     def versions(self, booking_id: str) -> list[VersionInfo]:
         """Every stored version of a booking, oldest first (metadata only)."""
         rows = self._conn.execute(

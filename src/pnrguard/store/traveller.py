@@ -89,7 +89,9 @@ search_token = Table(
     Column("booking_id", String(ID_LENGTH), ForeignKey("booking.id"), primary_key=True),
     # The screening ref of the traveller ("" for booking-wide values: contacts, cards).
     Column("traveller_ref", String(32), primary_key=True),
-    Index("ix_search_token_booking_id", "booking_id"),
+    # A booking's tokens of a few fields (link analysis: who a record is; masking and
+    # deletion by booking use its prefix), 0026_links_speed.
+    Index("ix_search_token_booking_field", "booking_id", "field"),
     # On SQLite the rows live in the primary-key tree itself: one B-tree less to write.
     sqlite_with_rowid=False,
 )
