@@ -1,11 +1,12 @@
-"""Compile `pnrguard.formats` with mypyc (as black and mypy ship themselves), in place.
+"""Compile `pnrguard.formats` and the booking model with mypyc (as black and mypy ship
+themselves), in place.
 
     make compile                       # or: .venv/bin/python tools/compile_formats.py
     make compile-clean                 # back to the pure-Python modules
 
-The extension modules land next to the sources (`src/pnrguard/formats/*.so`, plus mypyc's
-shared runtime `src/*__mypyc*.so`); Python imports them in preference to the `.py` files,
-which stay the fallback: a machine without a C compiler or Python headers simply never
+The extension modules land next to the sources (`src/pnrguard/formats/**.so`,
+`src/pnrguard/domain/model*.so`, plus mypyc's shared runtime `src/*__mypyc*.so`); Python
+imports them in preference to the `.py` files, which stay the fallback: a machine without a C compiler or Python headers simply never
 builds them. The readers' code is `mypy --strict` clean, which is what mypyc needs; the
 compiled build must give identical output (tests/unit/formats/test_compiled.py).
 
