@@ -6,9 +6,10 @@ themselves), in place.
 
 The extension modules land next to the sources (`src/pnrguard/formats/**.so`,
 `src/pnrguard/domain/model*.so`, plus mypyc's shared runtime `src/*__mypyc*.so`); Python
-imports them in preference to the `.py` files, which stay the fallback: a machine without a C compiler or Python headers simply never
-builds them. The readers' code is `mypy --strict` clean, which is what mypyc needs; the
-compiled build must give identical output (tests/unit/formats/test_compiled.py).
+imports them in preference to the `.py` files, which stay the fallback: a machine without a
+C compiler or Python headers simply never builds them. The readers' code is `mypy --strict`
+clean, which is what mypyc needs; the compiled build must give identical output
+(tests/unit/formats/test_compiled.py).
 
 Exit status 0 when built, 1 when no compiler is there (the caller decides whether that is
 an error; `make compile` says so and carries on).
