@@ -44,7 +44,7 @@ compile: $(STAMP)
 	$(BIN)/python tools/compile_formats.py || echo "compile skipped: pure-Python readers in use"
 
 compile-clean:
-	rm -rf src/*__mypyc*.so src/pnrguard/formats/*.so src/pnrguard/formats/*/*.so src/build
+	rm -rf src/*__mypyc*.so src/pnrguard/formats/*.so src/pnrguard/formats/*/*.so src/pnrguard/domain/*.so src/build
 
 clean: compile-clean
 	rm -rf $(VENV) var .pytest_cache .hypothesis

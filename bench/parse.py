@@ -273,8 +273,9 @@ def markdown(results: Sequence[Result], datasets: Sequence[Dataset], command: st
     lines.append("")
     lines.append(
         "Builds: `ours (mypyc)` is `make compile` (tools/compile_formats.py, mypyc opt level 3 "
-        "over formats/edifact, the pnrgov package, paxlst, reader, result, deviations); `ours (pure Python)` "
-        "is the same source interpreted, timed in a child process of the same run."
+        "over the edifact, paxlst and pnrgov packages, formats/reader, result, deviations and the "
+        "booking model domain/model.py); `ours (pure Python)` is the same source interpreted, timed "
+        "in a child process of the same run."
     )
     lines.append("")
     return "\n".join(lines)

@@ -1,13 +1,15 @@
-"""Compile `pnrguard.formats` with mypyc (as black and mypy ship themselves), in place.
+"""Compile `pnrguard.formats` and the booking model with mypyc (as black and mypy ship
+themselves), in place.
 
     make compile                       # or: .venv/bin/python tools/compile_formats.py
     make compile-clean                 # back to the pure-Python modules
 
-The extension modules land next to the sources (`src/pnrguard/formats/*.so`, plus mypyc's
-shared runtime `src/*__mypyc*.so`); Python imports them in preference to the `.py` files,
-which stay the fallback: a machine without a C compiler or Python headers simply never
-builds them. The readers' code is `mypy --strict` clean, which is what mypyc needs; the
-compiled build must give identical output (tests/unit/formats/test_compiled.py).
+The extension modules land next to the sources (`src/pnrguard/formats/**.so`,
+`src/pnrguard/domain/model*.so`, plus mypyc's shared runtime `src/*__mypyc*.so`); Python
+imports them in preference to the `.py` files, which stay the fallback: a machine without a
+C compiler or Python headers simply never builds them. The readers' code is `mypy --strict`
+clean, which is what mypyc needs; the compiled build must give identical output
+(tests/unit/formats/test_compiled.py).
 
 Exit status 0 when built, 1 when no compiler is there (the caller decides whether that is
 an error; `make compile` says so and carries on).
@@ -24,8 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
-MODULES = ["edifact", "paxlst", "reader", "result", "deviations"]
-PACKAGES = ["pnrgov"]  # every module of these packages
+MODULES = ["reader", "result", "deviations"]
+PACKAGES = ["edifact", "paxlst", "pnrgov"]  # every module of these packages
+# Outside formats/: the classes the readers build (native classes construct several times
+# faster than interpreted dataclasses; docs/performance.md).
+OTHERS = ["pnrguard/domain/model.py"]
 
 
 def compiler_available() -> bool:
@@ -34,7 +39,8 @@ def compiler_available() -> bool:
 
 
 def clean() -> None:
-    for path in [*SRC.glob("*__mypyc*.so"), *(SRC / "pnrguard" / "formats").rglob("*.so")]:
+    built = [*(SRC / "pnrguard" / "formats").rglob("*.so"), *(SRC / "pnrguard" / "domain").glob("*.so")]
+    for path in [*SRC.glob("*__mypyc*.so"), *built]:
         path.unlink()
     shutil.rmtree(SRC / "build", ignore_errors=True)  # setuptools' staging directory
 
@@ -50,7 +56,7 @@ def build() -> int:
     formats = SRC / "pnrguard" / "formats"
     paths = [f"pnrguard/formats/{m}.py" for m in MODULES] + [
         str(p.relative_to(SRC)) for pkg in PACKAGES for p in sorted((formats / pkg).glob("*.py"))
-    ]
+    ] + OTHERS
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(SRC)  # module names follow the paths: pnrguard.formats.*
         setup(

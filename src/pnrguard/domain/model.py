@@ -18,6 +18,12 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+# Each class writes its `__init__` out rather than letting `@dataclass` generate it: mypyc
+# (`make compile`) turns a written `__init__` into a native constructor, while the generated
+# one stays interpreted and was 15% of the compiled reader (docs/performance.md). Same
+# signature and defaults as the generated one (tests/unit/test_model_init.py checks it); a
+# new field goes into both.
+
 
 class Source(enum.StrEnum):
     """Which message type a booking came from."""
@@ -51,6 +57,34 @@ class Document:
     place_of_issue: str = ""  # SSR DOCO: where a visa or document was issued (a place)
     valid_for: str = ""  # SSR DOCO: the country a visa is valid for (not its issuer)
 
+    def __init__(
+        self,
+        doc_type: str = "",
+        number: str = "",
+        issuing_country: str = "",
+        expiry: dt.date | None = None,
+        nationality: str = "",
+        surname: str = "",
+        given_names: str = "",
+        gender: str = "",
+        date_of_birth: dt.date | None = None,
+        date_of_issue: dt.date | None = None,
+        place_of_issue: str = "",
+        valid_for: str = "",
+    ) -> None:
+        self.doc_type = doc_type
+        self.number = number
+        self.issuing_country = issuing_country
+        self.expiry = expiry
+        self.nationality = nationality
+        self.surname = surname
+        self.given_names = given_names
+        self.gender = gender
+        self.date_of_birth = date_of_birth
+        self.date_of_issue = date_of_issue
+        self.place_of_issue = place_of_issue
+        self.valid_for = valid_for
+
 
 @dataclass(slots=True)
 class Address:
@@ -64,6 +98,24 @@ class Address:
     country: str = ""
     phone: str = ""
 
+    def __init__(
+        self,
+        kind: str = "",
+        street: str = "",
+        city: str = "",
+        region: str = "",
+        postal_code: str = "",
+        country: str = "",
+        phone: str = "",
+    ) -> None:
+        self.kind = kind
+        self.street = street
+        self.city = city
+        self.region = region
+        self.postal_code = postal_code
+        self.country = country
+        self.phone = phone
+
 
 @dataclass(slots=True)
 class Contact:
@@ -73,6 +125,18 @@ class Contact:
     value: str = ""
     traveller_ref: str = ""
     use: str = ""  # of a phone: home, mobile, business, agency, ... (CTC letter); "" unknown
+
+    def __init__(
+        self,
+        kind: str = "",
+        value: str = "",
+        traveller_ref: str = "",
+        use: str = "",
+    ) -> None:
+        self.kind = kind
+        self.value = value
+        self.traveller_ref = traveller_ref
+        self.use = use
 
 
 @dataclass(slots=True)
@@ -88,6 +152,26 @@ class Payment:
     currency: str = ""
     billing_address: Address | None = None
 
+    def __init__(
+        self,
+        form: str = "",
+        card_vendor: str = "",
+        card_number: str = "",
+        card_expiry: str = "",
+        holder: str = "",
+        amount: str = "",
+        currency: str = "",
+        billing_address: Address | None = None,
+    ) -> None:
+        self.form = form
+        self.card_vendor = card_vendor
+        self.card_number = card_number
+        self.card_expiry = card_expiry
+        self.holder = holder
+        self.amount = amount
+        self.currency = currency
+        self.billing_address = billing_address
+
 
 @dataclass(slots=True)
 class FrequentFlyer:
@@ -96,6 +180,16 @@ class FrequentFlyer:
     airline: str = ""
     number: str = ""
     tier: str = ""
+
+    def __init__(
+        self,
+        airline: str = "",
+        number: str = "",
+        tier: str = "",
+    ) -> None:
+        self.airline = airline
+        self.number = number
+        self.tier = tier
 
 
 @dataclass(slots=True)
@@ -115,6 +209,34 @@ class Leg:
     operating_flight_number: str = ""
     equipment: str = ""
 
+    def __init__(
+        self,
+        carrier: str = "",
+        flight_number: str = "",
+        origin: str = "",
+        destination: str = "",
+        departure: dt.datetime | None = None,
+        arrival: dt.datetime | None = None,
+        booking_class: str = "",
+        status: str = "",
+        party_size: int | None = None,
+        operating_carrier: str = "",
+        operating_flight_number: str = "",
+        equipment: str = "",
+    ) -> None:
+        self.carrier = carrier
+        self.flight_number = flight_number
+        self.origin = origin
+        self.destination = destination
+        self.departure = departure
+        self.arrival = arrival
+        self.booking_class = booking_class
+        self.status = status
+        self.party_size = party_size
+        self.operating_carrier = operating_carrier
+        self.operating_flight_number = operating_flight_number
+        self.equipment = equipment
+
 
 @dataclass(slots=True)
 class Seat:
@@ -124,6 +246,18 @@ class Seat:
     traveller_ref: str = ""
     leg_index: int | None = None
     cabin: str = ""
+
+    def __init__(
+        self,
+        seat: str = "",
+        traveller_ref: str = "",
+        leg_index: int | None = None,
+        cabin: str = "",
+    ) -> None:
+        self.seat = seat
+        self.traveller_ref = traveller_ref
+        self.leg_index = leg_index
+        self.cabin = cabin
 
 
 @dataclass(slots=True)
@@ -137,6 +271,24 @@ class Bag:
     unit: str = ""
     tag_numbers: list[str] = field(default_factory=list)
     pool: str = ""  # "head", "member" or ""
+
+    def __init__(
+        self,
+        traveller_ref: str = "",
+        leg_index: int | None = None,
+        count: int | None = None,
+        weight: str = "",
+        unit: str = "",
+        tag_numbers: list[str] | None = None,
+        pool: str = "",
+    ) -> None:
+        self.traveller_ref = traveller_ref
+        self.leg_index = leg_index
+        self.count = count
+        self.weight = weight
+        self.unit = unit
+        self.tag_numbers = [] if tag_numbers is None else tag_numbers
+        self.pool = pool
 
 
 @dataclass(slots=True)
@@ -153,6 +305,28 @@ class Ticket:
     total_amount: str = ""
     fare_calculation: str = ""
 
+    def __init__(
+        self,
+        number: str = "",
+        traveller_ref: str = "",
+        issue_date: dt.date | None = None,
+        document_type: str = "",
+        one_way: bool | None = None,
+        fare_amount: str = "",
+        fare_currency: str = "",
+        total_amount: str = "",
+        fare_calculation: str = "",
+    ) -> None:
+        self.number = number
+        self.traveller_ref = traveller_ref
+        self.issue_date = issue_date
+        self.document_type = document_type
+        self.one_way = one_way
+        self.fare_amount = fare_amount
+        self.fare_currency = fare_currency
+        self.total_amount = total_amount
+        self.fare_calculation = fare_calculation
+
 
 @dataclass(slots=True)
 class CheckIn:
@@ -162,6 +336,18 @@ class CheckIn:
     leg_index: int | None = None
     status: str = ""
     at: dt.datetime | None = None
+
+    def __init__(
+        self,
+        traveller_ref: str = "",
+        leg_index: int | None = None,
+        status: str = "",
+        at: dt.datetime | None = None,
+    ) -> None:
+        self.traveller_ref = traveller_ref
+        self.leg_index = leg_index
+        self.status = status
+        self.at = at
 
 
 @dataclass(slots=True)
@@ -178,6 +364,22 @@ class ServiceRequest:
     traveller_ref: str = ""
     leg_index: int | None = None
 
+    def __init__(
+        self,
+        code: str = "",
+        status: str = "",
+        carrier: str = "",
+        text: str = "",
+        traveller_ref: str = "",
+        leg_index: int | None = None,
+    ) -> None:
+        self.code = code
+        self.status = status
+        self.carrier = carrier
+        self.text = text
+        self.traveller_ref = traveller_ref
+        self.leg_index = leg_index
+
 
 @dataclass(slots=True)
 class Remark:
@@ -186,6 +388,16 @@ class Remark:
     kind: str = ""  # OSI, RMK, GEN ...
     text: str = ""
     traveller_ref: str = ""
+
+    def __init__(
+        self,
+        kind: str = "",
+        text: str = "",
+        traveller_ref: str = "",
+    ) -> None:
+        self.kind = kind
+        self.text = text
+        self.traveller_ref = traveller_ref
 
 
 @dataclass(slots=True)
@@ -198,12 +410,32 @@ class Agency:
     agent_id: str = ""
     country: str = ""
 
+    def __init__(
+        self,
+        airline: str = "",
+        location: str = "",
+        iata_number: str = "",
+        agent_id: str = "",
+        country: str = "",
+    ) -> None:
+        self.airline = airline
+        self.location = location
+        self.iata_number = iata_number
+        self.agent_id = agent_id
+        self.country = country
+
 
 @dataclass(slots=True)
 class HistoryEntry:
     """Element 19: a historical change as the carrier reports it (LTS or history groups)."""
 
     text: str = ""
+
+    def __init__(
+        self,
+        text: str = "",
+    ) -> None:
+        self.text = text
 
 
 @dataclass(slots=True)
@@ -227,6 +459,40 @@ class Traveller:
     # itinerary sent (through-passengers); "" when the itinerary already shows them.
     embarkation: str = ""
     debarkation: str = ""
+
+    def __init__(
+        self,
+        ref: str = "",
+        surname: str = "",
+        given_names: str = "",
+        traveller_type: TravellerType = TravellerType.ADULT,
+        accompanied_by_ref: str = "",
+        documents: list[Document] | None = None,
+        addresses: list[Address] | None = None,
+        frequent_flyers: list[FrequentFlyer] | None = None,
+        gender: str = "",
+        date_of_birth: dt.date | None = None,
+        nationality: str = "",
+        residence_country: str = "",
+        birth_place: str = "",
+        embarkation: str = "",
+        debarkation: str = "",
+    ) -> None:
+        self.ref = ref
+        self.surname = surname
+        self.given_names = given_names
+        self.traveller_type = traveller_type
+        self.accompanied_by_ref = accompanied_by_ref
+        self.documents = [] if documents is None else documents
+        self.addresses = [] if addresses is None else addresses
+        self.frequent_flyers = [] if frequent_flyers is None else frequent_flyers
+        self.gender = gender
+        self.date_of_birth = date_of_birth
+        self.nationality = nationality
+        self.residence_country = residence_country
+        self.birth_place = birth_place
+        self.embarkation = embarkation
+        self.debarkation = debarkation
 
 
 @dataclass(slots=True)
@@ -260,6 +526,54 @@ class Booking:
     party_size: int | None = None  # element 17
     history: list[HistoryEntry] = field(default_factory=list)
     reporting_party: str = ""  # PAXLST NAD+MS / PNRGOV sender
+
+    def __init__(
+        self,
+        source: Source = Source.PNR,
+        carrier: str = "",
+        locator: str = "",
+        created: dt.datetime | None = None,
+        ticketed: dt.date | None = None,
+        reported_flight: Leg | None = None,
+        travellers: list[Traveller] | None = None,
+        itinerary: list[Leg] | None = None,
+        addresses: list[Address] | None = None,
+        contacts: list[Contact] | None = None,
+        payments: list[Payment] | None = None,
+        agency: Agency | None = None,
+        check_ins: list[CheckIn] | None = None,
+        split_from: list[str] | None = None,
+        remarks: list[Remark] | None = None,
+        tickets: list[Ticket] | None = None,
+        seats: list[Seat] | None = None,
+        bags: list[Bag] | None = None,
+        service_requests: list[ServiceRequest] | None = None,
+        party_size: int | None = None,
+        history: list[HistoryEntry] | None = None,
+        reporting_party: str = "",
+    ) -> None:
+        self.source = source
+        self.carrier = carrier
+        self.locator = locator
+        self.created = created
+        self.ticketed = ticketed
+        self.reported_flight = reported_flight
+        self.travellers = [] if travellers is None else travellers
+        self.itinerary = [] if itinerary is None else itinerary
+        self.addresses = [] if addresses is None else addresses
+        self.contacts = [] if contacts is None else contacts
+        self.payments = [] if payments is None else payments
+        self.agency = agency
+        self.check_ins = [] if check_ins is None else check_ins
+        self.split_from = [] if split_from is None else split_from
+        self.remarks = [] if remarks is None else remarks
+        self.tickets = [] if tickets is None else tickets
+        self.seats = [] if seats is None else seats
+        self.bags = [] if bags is None else bags
+        self.service_requests = [] if service_requests is None else service_requests
+        self.party_size = party_size
+        self.history = [] if history is None else history
+        self.reporting_party = reporting_party
 
     def traveller(self, ref: str) -> Traveller | None:
         for t in self.travellers:

@@ -49,7 +49,7 @@ DEVIATION_KINDS: dict[str, str] = {
     "traveller_repeated": "a traveller group sent again, merged with the first",
     "seat_without_traveller": "an SSD seat with no traveller group before it",
     "bag_without_traveller": "a TBD bag with no traveller group before it",
-    # PAXLST (formats/paxlst.py)
+    # PAXLST (formats/paxlst/)
     "not_paxlst": "a message of another type in a PAXLST interchange, not read",
     "tdt_qualifier": "TDT with a transport stage qualifier other than 20",
     "flight_missing": "TDT without a flight number: its persons have no flight",

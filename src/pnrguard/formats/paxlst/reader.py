@@ -1,26 +1,11 @@
-"""PAXLST (UN/EDIFACT D02B and later): advance passenger information, carrier to PIU.
-
-A PAXLST message reports one flight (`TDT`, with `LOC`/`DTM` pairs for its legs) and the
-people on it (`NAD+FL` passengers, `NAD+FM` crew), each with gender, birth date, ports,
-nationality, reservation references and travel documents. Each person becomes one
-`Booking(source=Source.API)` with exactly one traveller, so API and PNR data meet in one model.
-
-Tolerance (REQUIREMENTS.md section 9): carriers send segments out of order, unknown
-segments, wrong counts and odd flight identifiers. The reader keeps everything it can place,
-counts the rest by tag in `ReadResult.unknown_segments` (minimisation by construction: what
-has no place in the Annex I model is never kept), and records what it tolerated as a
-`Deviation` (tag and segment index only, never content). It raises `MessageError` only when
-nothing is readable: no PAXLST message, or no message naming a flight.
-
-Speed: one pass over the segments, dispatch by tag through a dict, no regex per segment;
-every loop is bounded by the input.
-"""
+"""The PAXLST reader: one pass over each message's segments, dispatch by tag, one booking
+per person (NAD+FL/FM group)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from pnrguard.domain.model import (
     Address,
@@ -35,190 +20,37 @@ from pnrguard.domain.model import (
 )
 from pnrguard.errors import MessageError, UnsupportedMessageError
 from pnrguard.formats.edifact import (
-    DEFAULT_DELIMITERS,
-    Delimiters,
     Deviation,
-    Element,
     Interchange,
     Message,
-    OutgoingMessage,
-    RawSegment,
     Segment,
     gc_paused,
     message_segments,
     parse_interchange,
     safe_tag,
-    write_interchange,
+)
+from pnrguard.formats.paxlst.codes import (
+    _COM_KINDS,
+    _CREW_LISTS,
+    _CREW_PARTIES,
+    _NOT_KEPT,
+    _PASSENGER_PARTIES,
+    MESSAGE_TYPE,
+)
+from pnrguard.formats.paxlst.values import (
+    _copy_leg,
+    _count,
+    _near_date,
+    _near_datetime,
+    _pair,
+    _past_date,
+    _reference_date,
+    _split_flight,
 )
 from pnrguard.formats.result import ReadResult
 
-__all__ = ["read_paxlst", "write_paxlst"]
-
-MESSAGE_TYPE = "PAXLST"
-
-# Party function codes (3035) on NAD: who a person is.
-_PASSENGER_PARTIES = frozenset({"FL", "DDU"})  # passenger, in-transit passenger
-_CREW_PARTIES = frozenset({"FM", "DDT"})  # crew member, in-transit crew member
-# BGM document codes that announce a crew list (250 crew list, 336 master crew list).
-_CREW_LISTS = frozenset({"250", "336"})
-# Segments PAXLST defines whose content has no place in the Annex I model: counted, not kept,
-# and no deviation, because sending them is normal.
-_NOT_KEPT = frozenset({"GEI", "FTX", "MEA", "EMP", "QTY"})
-# COM channel qualifiers (3155) <-> Contact.kind.
-_COM_KINDS = {"TE": "phone", "FX": "fax", "EM": "email"}
-_COM_CODES = {kind: code for code, kind in _COM_KINDS.items()}
-
 # Message phases: header (BGM, NAD+MS), flight (TDT groups), persons.
 _HEADER, _FLIGHT, _PERSONS = 0, 1, 2
-# Century windows: a birth or issue date is never after the interchange date; an expiry or a
-# flight time lies within 50 years after it.
-_NEAR_YEARS = 50
-_MAX_COUNT_DIGITS = 9
-
-
-# --- small value helpers -----------------------------------------------------------------
-
-
-def _digits(value: str) -> bool:
-    """ASCII digits only: `str.isdigit` alone accepts superscripts that `int` refuses."""
-    return value.isascii() and value.isdigit()
-
-
-def _count(value: str) -> int | None:
-    value = value.strip()
-    return int(value) if value and len(value) <= _MAX_COUNT_DIGITS and _digits(value) else None
-
-
-def _stamp(value: str) -> tuple[int, bool, int, int, int, int, int] | None:
-    """Split a DTM value into (year, has_century, month, day, hour, minute, second).
-
-    The layout is told by the length (6 YYMMDD, 8 CCYYMMDD, 10 YYMMDDHHMM, 12 CCYYMMDDHHMM,
-    14 CCYYMMDDHHMMSS) rather than by the format code, because carriers send 201 on values
-    of every length; the lengths are unambiguous, so nothing is guessed.
-    """
-    v = value.strip()
-    n = len(v)
-    if not _digits(v) or n not in (6, 8, 10, 12, 14):
-        return None
-    century = n in (8, 12, 14)
-    off = 4 if century else 2
-    year = int(v[:off])
-    month, day = int(v[off : off + 2]), int(v[off + 2 : off + 4])
-    hour = minute = second = 0
-    if n >= 10:
-        hour, minute = int(v[off + 4 : off + 6]), int(v[off + 6 : off + 8])
-    if n == 14:
-        second = int(v[12:14])
-    return year, century, month, day, hour, minute, second
-
-
-def _past_date(value: str, ref: dt.date) -> dt.date | None:
-    """A date that cannot lie after `ref` (birth, document issue): YY in the future -> 19YY."""
-    parts = _stamp(value)
-    if parts is None:
-        return None
-    year, century, month, day = parts[0], parts[1], parts[2], parts[3]
-    try:
-        if century:
-            return dt.date(year, month, day)
-        if year + 2000 > ref.year:
-            return dt.date(1900 + year, month, day)
-        try:
-            date = dt.date(2000 + year, month, day)
-        except ValueError:  # 29 February of a year that is leap only in one century
-            return dt.date(1900 + year, month, day)
-        return date if date <= ref else dt.date(1900 + year, month, day)
-    except ValueError:
-        return None
-
-
-def _near_year(year: int, century: bool, ref: dt.date) -> int:
-    if century:
-        return year
-    return 2000 + year if 2000 + year <= ref.year + _NEAR_YEARS else 1900 + year
-
-
-def _near_date(value: str, ref: dt.date) -> dt.date | None:
-    """A date within 50 years after `ref` (document expiry)."""
-    parts = _stamp(value)
-    if parts is None:
-        return None
-    try:
-        return dt.date(_near_year(parts[0], parts[1], ref), parts[2], parts[3])
-    except ValueError:
-        return None
-
-
-def _near_datetime(value: str, ref: dt.date) -> dt.datetime | None:
-    """A flight time (local, naive, as the carrier sends it)."""
-    parts = _stamp(value)
-    if parts is None:
-        return None
-    year, century, month, day, hour, minute, second = parts
-    try:
-        return dt.datetime(_near_year(year, century, ref), month, day, hour, minute, second)
-    except ValueError:
-        return None
-
-
-def _reference_date(prepared: str) -> dt.date:
-    """The interchange date (UNB), against which two-digit years are placed.
-
-    Using the message's own date keeps reading deterministic: the same bytes give the same
-    bookings whenever they are read. Only an unreadable UNB date falls back to today.
-    """
-    parts = _stamp(prepared.split(":", 1)[0])
-    if parts is not None:
-        year = parts[0] if parts[1] else 2000 + parts[0]
-        try:
-            return dt.date(year, parts[2], parts[3])
-        except ValueError:
-            pass
-    return dt.date.today()
-
-
-def _split_flight(ident: str, carrier: str) -> tuple[str, str, bool]:
-    """(carrier, flight number, designators differ) from TDT 8028 and C040.
-
-    The carrier element wins where present (it names the carrier of the flight); the
-    designator in front of the number is stripped whatever it is. "Progressive" flights send
-    a continuing leg as `TDT+20+ZX877+++XZ`: cutting len(carrier) characters would be right
-    only by accident (GTAS issue 813), so the designator is split off on its own.
-    """
-    ident = ident.replace(" ", "")
-    if carrier and ident.startswith(carrier) and len(ident) > len(carrier):
-        return carrier, ident[len(carrier) :], False
-    designator, number = "", ident
-    if len(ident) > 3 and ident[:3].isascii() and ident[:3].isalpha() and ident[3].isdigit():
-        designator, number = ident[:3], ident[3:]  # ICAO three-letter designator
-    elif (
-        len(ident) > 2
-        and ident[:2].isascii()
-        and ident[:2].isalnum()
-        and not ident[:2].isdigit()
-        and ident[2].isdigit()
-    ):
-        designator, number = ident[:2], ident[2:]  # IATA two-character designator
-    if carrier:
-        return carrier, number, bool(designator) and designator != carrier
-    return designator, number, False
-
-
-def _pair(seg: Segment, i: int, j: int, k: int, m: int) -> tuple[str, str]:
-    """Components (i, j) and (k, m), stripped: the common case without bounds checks."""
-    els = seg.elements
-    try:
-        return els[i][j].strip(), els[k][m].strip()
-    except IndexError:  # a short segment: fall back to the checked accessor
-        return seg.get(i, j).strip(), seg.get(k, m).strip()
-
-
-def _copy_leg(leg: Leg) -> Leg:
-    """Each booking gets its own legs: later stages (masking) may change one booking."""
-    return Leg(leg.carrier, leg.flight_number, leg.origin, leg.destination, leg.departure, leg.arrival)
-
-
-# --- reading -------------------------------------------------------------------------------
 
 
 class _Person:
@@ -739,172 +571,3 @@ def read_paxlst(data: bytes | str | Interchange, *, strict: bool = False) -> Rea
             raise UnsupportedMessageError("no person read from the PAXLST list", segment_index=first)
         result.crew = all_crew
         return result
-
-
-# --- writing -------------------------------------------------------------------------------
-
-
-def _date(value: dt.date) -> list[str]:
-    return [f"{value.year:04d}{value.month:02d}{value.day:02d}", "102"]
-
-
-def _datetime(value: dt.datetime) -> list[str]:
-    """CCYYMMDDHHMM(SS): four-digit years, so reading back needs no century rule."""
-    stamp = f"{value.year:04d}{value.month:02d}{value.day:02d}{value.hour:02d}{value.minute:02d}"
-    if value.second:
-        return [stamp + f"{value.second:02d}", "204"]
-    return [stamp, "203"]
-
-
-def _flight_segments(legs: Sequence[Leg], reported: int) -> list[RawSegment]:
-    """One TDT group per leg: LOC+125/87 for the reported leg, LOC+92 for the others."""
-    out: list[RawSegment] = []
-    for i, leg in enumerate(legs):
-        dep, arr = ("125", "87") if i == reported else ("92", "92")
-        tdt: list[Element] = ["20", leg.carrier + leg.flight_number]
-        if leg.carrier:
-            tdt += ["", "", [leg.carrier]]
-        out.append(("TDT", tdt))
-        if leg.origin:
-            out.append(("LOC", [dep, leg.origin]))
-        if leg.departure is not None:
-            out.append(("DTM", [["189", *_datetime(leg.departure)]]))
-        if leg.destination:
-            out.append(("LOC", [arr, leg.destination]))
-        if leg.arrival is not None:
-            out.append(("DTM", [["232", *_datetime(leg.arrival)]]))
-    return out
-
-
-def _leg_key(leg: Leg) -> tuple[str, str, str, str]:
-    return leg.carrier, leg.flight_number, leg.origin, leg.destination
-
-
-def _ports(booking: Booking, legs: Sequence[Leg], reported: int) -> tuple[str, str]:
-    """LOC+178/179 for a booking: where it boards and leaves the legs this message names.
-
-    A PNR booking's itinerary may be a whole journey (out and back), so its first origin
-    and last destination are not the ports of this flight: only legs of the message count.
-    A booking that names none of them boards and leaves the reported leg.
-    """
-    keys = {_leg_key(leg) for leg in booking.itinerary}
-    covered = [i for i, leg in enumerate(legs) if _leg_key(leg) in keys]
-    first, last = (covered[0], covered[-1]) if covered else (reported, reported)
-    return legs[first].origin, legs[last].destination
-
-
-def _person_segments(
-    booking: Booking, traveller: Traveller, crew: bool, ports: tuple[str, str]
-) -> list[RawSegment]:
-    out: list[RawSegment] = []
-    party = "FM" if crew or traveller.traveller_type == TravellerType.CREW else "FL"
-    nad: list[Element] = [party, "", "", [traveller.surname, traveller.given_names]]
-    if traveller.addresses:
-        a = traveller.addresses[0]  # NAD holds one address
-        nad += [a.street, a.city, a.region, a.postal_code, a.country]
-    out.append(("NAD", nad))
-    if traveller.gender:
-        out.append(("ATT", ["2", "", traveller.gender]))
-    if traveller.date_of_birth is not None:
-        out.append(("DTM", [["329", *_date(traveller.date_of_birth)]]))
-    contacts = [c for c in booking.contacts if c.value and c.traveller_ref == traveller.ref]
-    if contacts:
-        out.append(("COM", [[c.value, _COM_CODES.get(c.kind, "")] for c in contacts]))
-    embark = traveller.embarkation or ports[0]  # a through-passenger's own ports first
-    debark = traveller.debarkation or ports[1]
-    if embark:
-        out.append(("LOC", ["178", embark]))
-    if debark:
-        out.append(("LOC", ["179", debark]))
-    if traveller.residence_country:
-        out.append(("LOC", ["174", traveller.residence_country]))
-    if traveller.birth_place:
-        out.append(("LOC", ["180", ["", "", "", traveller.birth_place]]))
-    if traveller.nationality:
-        out.append(("NAT", ["2", traveller.nationality]))
-    if booking.locator:
-        out.append(("RFF", [["AVF", booking.locator]]))
-    if traveller.ref:
-        out.append(("RFF", [["ABO", traveller.ref]]))
-    for seat in booking.seats:
-        if seat.seat and seat.traveller_ref == traveller.ref:
-            out.append(("RFF", [["SEA", seat.seat]]))
-    for doc in traveller.documents:
-        out.append(("DOC", [[doc.doc_type, "110", "111"], doc.number]))
-        if doc.expiry is not None:
-            out.append(("DTM", [["36", *_date(doc.expiry)]]))
-        if doc.date_of_issue is not None:
-            out.append(("DTM", [["182", *_date(doc.date_of_issue)]]))
-        if doc.issuing_country:
-            out.append(("LOC", ["91", doc.issuing_country]))
-    return out
-
-
-def _syntax_for(segments: Sequence[RawSegment], *extra: str) -> str:
-    """UNOC (Latin-1) when every character fits, UNOY (UTF-8) otherwise."""
-    texts = list(extra)
-    for _tag, elements in segments:
-        for element in elements:
-            texts.extend([element] if isinstance(element, str) else element)
-    try:
-        "".join(texts).encode("latin-1")
-    except UnicodeEncodeError:
-        return "UNOY"
-    return "UNOC"
-
-
-def write_paxlst(
-    bookings: Sequence[Booking],
-    *,
-    flight: Leg,
-    crew: bool = False,
-    sender: str = "XX",
-    recipient: str = "PIU",
-    control_ref: str = "1",
-    prepared: dt.datetime,
-    delimiters: Delimiters = DEFAULT_DELIMITERS,
-    message_ref: str = "1",
-    itinerary: Sequence[Leg] | None = None,
-) -> str:
-    """Write a complete PAXLST interchange (UNA, UNB, UNG, UNH ... UNT, UNE, UNZ) for one flight.
-
-    Each traveller of each booking becomes one person; the reporting party is the first
-    booking's. `itinerary` lists the legs of a progressive flight in order (default: just
-    `flight`), each written as its own TDT group; `flight` is the one written with
-    LOC+125/87. A person's LOC+178/179 are where the booking's itinerary boards and
-    leaves those legs. Dates are written with four-digit years (formats 102/203), so
-    reading back needs no century rule: `read_paxlst(write_paxlst(bs, ...)).bookings == bs`
-    for bookings as `read_paxlst` makes them. Raises `ValueError` if a value holds a
-    service character and `delimiters` has no release character.
-    """
-    legs = list(itinerary) if itinerary else [flight]
-    reported = next((i for i, leg in enumerate(legs) if leg == flight), None)
-    if reported is None:
-        legs.insert(0, flight)
-        reported = 0
-    body: list[RawSegment] = [("BGM", ["250" if crew else "745"])]
-    party = next((b.reporting_party for b in bookings if b.reporting_party), "")
-    if party:
-        body.append(("NAD", ["MS", "", "", party]))
-    body.extend(_flight_segments(legs, reported))
-    persons = 0
-    for booking in bookings:
-        ports = _ports(booking, legs, reported)
-        for traveller in booking.travellers:
-            body.extend(_person_segments(booking, traveller, crew, ports))
-            persons += 1
-    body.append(("CNT", [["41" if crew else "42", str(persons)]]))
-    syntax = _syntax_for(body, sender, recipient)
-    message = OutgoingMessage(
-        reference=message_ref, identifier=(MESSAGE_TYPE, "D", "02B", "UN", "IATA"), body=body
-    )
-    return write_interchange(
-        [message],
-        sender=sender,
-        recipient=recipient,
-        control_ref=control_ref,
-        prepared=prepared,
-        syntax=(syntax, "4"),
-        delimiters=delimiters,
-        group=(MESSAGE_TYPE, sender, recipient),
-    )

@@ -1,0 +1,195 @@
+"""Tokenising: an interchange cut into raw segments (C-speed passes over the whole text),
+then each segment into elements and components, eagerly or one at a time."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+from pnrguard.errors import EdifactError
+from pnrguard.formats.edifact.escapes import (
+    _RELEASED,
+    _has_released,
+    _released_segment,
+    _split_escaped,
+)
+from pnrguard.formats.edifact.model import (
+    DEFAULT_DELIMITERS,
+    MAX_TAG_LEN,
+    Delimiters,
+    Deviation,
+    Segment,
+)
+from pnrguard.formats.edifact.una import _read_una
+
+
+def _wrapped(body: str, ssep: str, breaks: list[str]) -> bool:
+    """Whether a line break sits inside a segment. Counting breaks and breaks right after a
+    terminator (C speed) settles the usual case; only a difference needs the scan."""
+    for ch in breaks:
+        if ch not in body:
+            continue
+        total = body.count(ch)
+        layout = body.count(ssep + ch) + (body.count(ssep + "\r\n") if ch == "\n" else 0)
+        if total > layout and re.search("[^" + re.escape(ssep) + "\r\n\t ][" + "".join(breaks) + "]", body):
+            return True
+    return False
+
+
+class _Prepared(NamedTuple):
+    """An interchange cut into raw segments, before any element is split (stage one)."""
+
+    delims: Delimiters
+    raws: list[str]  # raw segments, released characters as stand-ins where `restore` is set
+    first: int  # segment index of raws[0]
+    deviations: list[Deviation]
+    restore: dict[int, str] | None  # stand-in -> released character (None: no stand-ins)
+    lazy: bool  # every raw is `TAG` + separator: tag and index known without splitting
+    released: bool  # the release character occurs
+    blanks: bool  # blanks after a terminator (to strip)
+    body: str  # the raws joined by the terminator (stand-ins in place)
+
+
+def _prepare(text: str, first_index: int) -> _Prepared:
+    """Find the service characters and cut the interchange into raw segments (C-speed
+    passes over the whole text: `str.split`, one `re.sub` for released characters, one
+    regular-expression check of every tag)."""
+    deviations: list[Deviation] = []
+    stripped = text.lstrip("\ufeff\r\n\t ")
+    start = 0
+    if not stripped.startswith(("UNA", "UNB")):
+        found = [i for i in (stripped.find("UNA", 0, 4096), stripped.find("UNB", 0, 4096)) if i >= 0]
+        if not found:
+            raise EdifactError("no UNA or UNB segment: not an EDIFACT interchange")
+        start = min(found)
+        deviations.append(Deviation("leading_text_skipped"))
+    stripped = stripped[start:]
+    if stripped.startswith("UNA"):
+        delims, body_start = _read_una(stripped, deviations)
+    else:
+        delims, body_start = DEFAULT_DELIMITERS, 0
+    body = stripped[body_start:]
+    # Line breaks are transport artefacts (80-column wrapping), unless they are delimiters.
+    # One after a terminator is layout; one inside a segment is wrapping, worth recording.
+    breaks = [ch for ch in ("\r", "\n") if ch not in (delims.segment, delims.element, delims.component)]
+    if _wrapped(body, delims.segment, breaks):
+        deviations.append(Deviation("line_break_in_segment"))
+    for ch in breaks:
+        if ch in body:
+            body = body.replace(ch, "")
+    rel = delims.release
+    ssep, esep, csep = delims.segment, delims.element, delims.component
+    released = bool(rel) and rel in body
+    restore: dict[int, str] | None = None
+    lazy = True
+    if not released:
+        raws = body.split(ssep)
+    elif any(c in body for c in _RELEASED):
+        raws = _split_escaped(body, ssep, rel)
+        lazy = False  # escapes stay in the raws: only the eager path reads them
+    else:
+        # Released characters become stand-ins in one regular-expression pass, so that plain
+        # `str.split` serves every level (2x faster than re-joining pieces in Python; one
+        # `re.sub` is 8x faster than five `str.replace`, measured). The pattern takes each
+        # release character with the character after it, left to right, as ISO 9735 reads.
+        r_rel, r_seg, r_el, r_comp, r_lone = _RELEASED
+        stand_in = {rel: r_rel, ssep: r_seg, esep: r_el, csep: r_comp}.get
+        body = re.compile(re.escape(rel) + "(.?)", re.S).sub(lambda m: stand_in(m[1]) or r_lone + m[1], body)
+        restore = {ord(r_rel): rel, ord(r_seg): ssep, ord(r_el): esep, ord(r_comp): csep, ord(r_lone): ""}
+        raws = body.split(ssep)
+    if lazy:
+        lazy = _regular_tags(body, ssep, esep, csep)
+        if lazy and raws[-1] == "":
+            raws.pop()  # the text after the last terminator
+    first = (1 if body_start else 0) + first_index
+    # Spaces after terminators are rare: look for them once rather than in every segment
+    # (one regular-expression scan is 4x faster than two `in` tests, measured).
+    blanks = not lazy and (body[:1] in (" ", "\t") or re.search(re.escape(ssep) + "[ \t]", body) is not None)
+    return _Prepared(delims, raws, first, deviations, restore, lazy, released, blanks, body)
+
+
+def _regular_tags(body: str, ssep: str, esep: str, csep: str) -> bool:
+    """Whether every segment starts with a plain tag (three capitals or digits, then a
+    separator): then each raw segment's tag is its first three characters, and no raw is
+    empty or padded, so the tokenizer's per-segment checks can be skipped."""
+    if not body or not _TAG_START.match(body) or body[3:4] not in (esep, csep, ssep, ""):
+        return False
+    s, e, c = re.escape(ssep), re.escape(esep), re.escape(csep)
+    irregular = re.compile(f"{s}(?!\\Z)(?![A-Z0-9]{{3}}(?:{e}|{c}|{s}|\\Z))")
+    return irregular.search(body) is None
+
+
+_TAG_START = re.compile("[A-Z0-9]{3}")
+
+
+def tokenize(text: str, first_index: int = 0) -> tuple[Delimiters, list[Segment], list[Deviation]]:
+    """Split an interchange into segments. Raises only `EdifactError`.
+
+    `first_index` numbers the first segment (the second interchange of a push continues
+    the first's numbering, so positions stay unique in deviations and errors).
+    """
+    prep = _prepare(text, first_index)
+    segments = _segments(prep)
+    if not segments:
+        raise EdifactError("no segments found")
+    return prep.delims, segments, prep.deviations
+
+
+def _segments(prep: _Prepared) -> list[Segment]:
+    """Every raw segment split into its elements and components (stage two, eager)."""
+    delims, raws, index, deviations, restore, _, released, blanks, _ = prep
+    rel = delims.release
+    esep, csep = delims.element, delims.component
+    segments: list[Segment] = []
+    append = segments.append
+    new_segment = tuple.__new__
+    regular: set[str] = set()  # tags already found regular: one set lookup, not two checks
+    for raw in raws:
+        if blanks and raw[:1] in (" ", "\t"):
+            raw = raw.lstrip(" \t")
+        if not raw:
+            continue
+        # Stand-ins are not ASCII, and `str.isascii` is O(1): the common segment pays little.
+        if released and not (raw.isascii() and restore is not None) and _has_released(raw, restore, rel):
+            tag, elements = _released_segment(raw, esep, csep, rel, restore)
+        else:
+            tag, _, rest = raw.partition(esep)
+            if rest:
+                # In place rather than a list comprehension: no frame per segment, and a
+                # counter rather than enumerate (each about 10% of the tokenizer, measured).
+                parts: list[Any] = rest.split(esep)
+                i = 0
+                for e in parts:
+                    parts[i] = e.split(csep)
+                    i += 1  # noqa: SIM113
+                elements = parts
+            else:
+                elements = []
+            if tag in regular:
+                append(new_segment(Segment, (tag, elements, index)))
+                index += 1
+                continue
+            if csep in tag:
+                tag = tag.partition(csep)[0]
+        if len(tag) != MAX_TAG_LEN or not tag.isalnum():
+            tag = tag.strip()
+            if len(tag) != MAX_TAG_LEN or not tag.isalnum():
+                deviations.append(Deviation("irregular_tag", index))
+        elif csep not in tag:
+            regular.add(tag)
+        append(new_segment(Segment, (tag, elements, index)))
+        index += 1
+    return segments
+
+
+def segment_at(raw: str, index: int, esep: str, csep: str, restore: dict[int, str] | None) -> Segment:
+    """One raw segment of a lazily read body (its tag already known regular) as a Segment."""
+    tag, _, rest = raw.partition(esep)
+    if restore is not None and not raw.isascii():
+        elements: list[list[str]] = [[c.translate(restore) for c in e.split(csep)] for e in raw.split(esep)]
+        del elements[0]
+    elif rest:
+        elements = [e.split(csep) for e in rest.split(esep)]
+    else:
+        elements = []
+    return tuple.__new__(Segment, (tag[:3], elements, index))
