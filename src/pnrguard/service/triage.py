@@ -13,8 +13,8 @@ Why each rule (issue 15; docs/workspace.md, "Triage"):
 - **Reopening** (a supervisor, with a reason of at least `MIN_REASON` characters): a
   confirmed or dismissed hit goes back to open. The decision set aside is kept as a note
   (its reason, who, when), the dismissal's suppression is lifted (the same match may come
-  back), and transmissions of the hit still pending are stopped (nothing leaves for a
-  decision that no longer stands). A released disclosure cannot be recalled; the page says
+  back), and transmissions of the hit still pending are *withdrawn* (nothing leaves for a
+  decision that no longer stands; no supervisor rejected them, so they are not "rejected"). A released disclosure cannot be recalled; the page says
   so. Only for an active booking: a masked one's reasons are sealed (Art. 12(3)).
 - **Suppressions** (Art. 12(5)): each dismissal that silences a future match is listed with
   when it ends: when the booking is masked (its identity digest is retired then) or, for a
@@ -45,7 +45,7 @@ from pnrguard.store.hit_notes import NoteKind
 from pnrguard.store.repository import new_id
 from pnrguard.store.screening import HitStatus, hit, suppression
 from pnrguard.store.tables import booking
-from pnrguard.store.texts import TextKeys, open_text
+from pnrguard.store.texts import TextKeys, open_text, seal_text
 from pnrguard.store.workspace import transmission
 
 __all__ = [
@@ -62,6 +62,8 @@ __all__ = [
 ]
 
 MIN_REASON = 20
+#: The decision reason of a pending transmission withdrawn because its hit was reopened.
+WITHDRAWN_ON_REOPEN = "withdrawn: the hit was reopened"
 MAX_NOTE = 2000
 WORKERS = frozenset({Role.ANALYST, Role.SUPERVISOR})
 SENSITIVE_REFUSED = (
@@ -223,15 +225,24 @@ def reopen(
         if not done.rowcount:
             raise ConflictError(f"hit {hit_id} changed meanwhile")
         lifted = int(conn.execute(delete(suppression).where(suppression.c.hit_id == hit_id)).rowcount or 0)
-        stopped = int(
+        # Pending transmissions of the hit are withdrawn (nobody rejected them on their
+        # merits; they may be proposed again once the hit is decided anew). The reason is
+        # sealed like every decision reason of a transmission.
+        pending = conn.execute(
+            select(transmission.c.id).where(transmission.c.hit_id == hit_id, transmission.c.status == "pending")
+        ).scalars().all()
+        keys = TextKeys(conn, keystore)
+        for transmission_id in pending:
             conn.execute(
                 update(transmission)
-                .where(transmission.c.hit_id == hit_id, transmission.c.status == "pending")
-                .values(status="rejected", decided_by=user.username, decided_at=now,
-                        decision_reason="stopped: the hit was reopened")
-            ).rowcount
-            or 0
-        )  # fmt: skip
+                .where(transmission.c.id == transmission_id, transmission.c.status == "pending")
+                .values(status="withdrawn", decided_by=user.username, decided_at=now,
+                        decision_reason=seal_text(
+                            keys.for_booking(h.booking_id), WITHDRAWN_ON_REOPEN, table="transmission",
+                            column="decision_reason", row_id=transmission_id,
+                        ))
+            )  # fmt: skip
+        stopped = len(pending)
         _log(
             audit, conn, user, h.purpose, [hit_id, h.booking_id],
             {"hits.reopened": 1, "suppressions.lifted": lifted, "transmissions.stopped": stopped}, hit_id,
