@@ -24,8 +24,8 @@ from pnrguard.store.copies import MASKED_TEXT, is_sealed
 from pnrguard.store.hit_notes import hit_note
 from pnrguard.store.screening import HitStatus, hit, suppression
 from pnrguard.store.tables import booking
-from pnrguard.store.traveller import traveller_member
 from pnrguard.store.texts import is_sealed as is_text_sealed
+from pnrguard.store.traveller import traveller_member
 from pnrguard.store.workspace import transmission
 
 __all__ = ["triage_env"]

@@ -14,8 +14,8 @@ Why each rule (issue 15; docs/workspace.md, "Triage"):
   confirmed or dismissed hit goes back to open. The decision set aside is kept as a note
   (its reason, who, when), the dismissal's suppression is lifted (the same match may come
   back), and transmissions of the hit still pending are *withdrawn* (nothing leaves for a
-  decision that no longer stands; no supervisor rejected them, so they are not "rejected"). A released disclosure cannot be recalled; the page says
-  so. Only for an active booking: a masked one's reasons are sealed (Art. 12(3)).
+  decision that no longer stands; no supervisor rejected them, so they are not "rejected").
+  A released disclosure cannot be recalled; the page says so. Only for an active booking: a masked one's reasons are sealed (Art. 12(3)).
 - **Suppressions** (Art. 12(5)): each dismissal that silences a future match is listed with
   when it ends: when the booking is masked (its identity digest is retired then) or, for a
   list match, as soon as the entry changes. A supervisor can lift one with a reason.
@@ -228,9 +228,15 @@ def reopen(
         # Pending transmissions of the hit are withdrawn (nobody rejected them on their
         # merits; they may be proposed again once the hit is decided anew). The reason is
         # sealed like every decision reason of a transmission.
-        pending = conn.execute(
-            select(transmission.c.id).where(transmission.c.hit_id == hit_id, transmission.c.status == "pending")
-        ).scalars().all()
+        pending = (
+            conn.execute(
+                select(transmission.c.id).where(
+                    transmission.c.hit_id == hit_id, transmission.c.status == "pending"
+                )
+            )
+            .scalars()
+            .all()
+        )
         keys = TextKeys(conn, keystore)
         for transmission_id in pending:
             conn.execute(
