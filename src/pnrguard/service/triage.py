@@ -15,7 +15,8 @@ Why each rule (issue 15; docs/workspace.md, "Triage"):
   (its reason, who, when), the dismissal's suppression is lifted (the same match may come
   back), and transmissions of the hit still pending are *withdrawn* (nothing leaves for a
   decision that no longer stands; no supervisor rejected them, so they are not "rejected").
-  A released disclosure cannot be recalled; the page says so. Only for an active booking: a masked one's reasons are sealed (Art. 12(3)).
+  A released disclosure cannot be recalled; the page says so. Only for an active booking:
+  a masked one's reasons are sealed (Art. 12(3)).
 - **Suppressions** (Art. 12(5)): each dismissal that silences a future match is listed with
   when it ends: when the booking is masked (its identity digest is retired then) or, for a
   list match, as soon as the entry changes. A supervisor can lift one with a reason.
