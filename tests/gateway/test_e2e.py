@@ -26,12 +26,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from gateway_env import PG_URL, RECIPIENT, gateway_env, synthetic_pushes, with_ref
+from pydantic import SecretStr
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from live_server import free_port
+from pnrguard.config import Settings
+from pnrguard.service import account_admin, totp
+from pnrguard.service.accounts import Role
+from pnrguard.service.bootstrap import Node
 from pnrguard.store.db import make_engine
 from pnrguard.store.gateway import gateway_inbox
 from pnrguard.store.tables import message
@@ -139,6 +145,28 @@ class _Server:
                 self.proc.wait()
 
 
+def _node(url: str, key_file: Path) -> Node:
+    return Node.from_settings(Settings(database_url=SecretStr(url), key_file=key_file))
+
+
+def _provision_admin(url: str, key_file: Path) -> str:
+    """An enrolled administrator `root` (carrier credentials are issued by one, `--as`)."""
+    secret = totp.new_secret()
+    with _node(url, key_file) as node:
+        account_admin.provision_enrolled(
+            node.engine, node.keystore, username="root", role=Role.ADMIN, password="p" * 16,
+            totp_secret=secret, now=node.clock(),
+        )  # fmt: skip
+    return secret
+
+
+def _fresh_code(url: str, key_file: Path, secret: str) -> str:
+    """A TOTP code the node accepts again (a code is accepted once per 30-second step)."""
+    with _node(url, key_file) as node, node.engine.begin() as conn:
+        conn.execute(text("UPDATE account SET totp_last_step = NULL WHERE username = 'root'"))
+    return pyotp.TOTP(secret).now()
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_sigkill_mid_burst_loses_and_duplicates_nothing(kind: str, tmp_path: Path) -> None:
@@ -154,9 +182,11 @@ def test_sigkill_mid_burst_loses_and_duplicates_nothing(kind: str, tmp_path: Pat
             PNRGUARD_GATEWAY_POLL_SECONDS="0.1",
         )
         tokens = {}
+        admin_secret = _provision_admin(url, tmp_path / "keys.json")
         for sender in sorted({s for s, _ in traffic}):
-            out = subprocess.run([PNRGUARD, "carriers", "add", sender], env=env, capture_output=True,
-                                 text=True, check=True)  # fmt: skip
+            code = _fresh_code(url, tmp_path / "keys.json", admin_secret)
+            add = [PNRGUARD, "carriers", "add", sender, "--as", "root", "--code", code]
+            out = subprocess.run(add, env=env, capture_output=True, text=True, check=True)
             tokens[sender] = out.stdout.strip().splitlines()[-1]
         server = _Server(env, free_port(), tmp_path / "serve.log")
         server.start()
