@@ -2,8 +2,8 @@
 
 Why (issue 15, "Administrators"; docs/workspace.md): the workspace (`/admin/carriers`) and
 the CLI (`pnrguard carriers add|rotate|revoke --as`) both call these functions, so every
-change is audited alike: an ``alteration`` (purpose ``system_security``) naming the administrator and the credential
-id, never the token. A token is shown once (only its SHA-256 is stored,
+change is audited alike: an ``alteration`` (purpose ``system_security``) naming the
+administrator and the credential id, never the token. A token is shown once (only its SHA-256 is stored,
 `service.gateway.issue_credential`). Rotating issues a new token with the same carrier,
 senders and designators, then revokes the old one: in between both work, so the carrier
 never has a gap; revocation reaches every web process within the credential cache's TTL.
