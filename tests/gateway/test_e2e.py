@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pyotp
 import pytest
 from gateway_env import PG_URL, RECIPIENT, gateway_env, synthetic_pushes, with_ref
 from pydantic import SecretStr
@@ -35,7 +34,7 @@ from sqlalchemy.engine import Engine
 
 from live_server import free_port
 from pnrguard.config import Settings
-from pnrguard.service import account_admin, totp
+from pnrguard.service import account_admin, carrier_admin, totp
 from pnrguard.service.accounts import Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.store.db import make_engine
@@ -145,26 +144,15 @@ class _Server:
                 self.proc.wait()
 
 
-def _node(url: str, key_file: Path) -> Node:
-    return Node.from_settings(Settings(database_url=SecretStr(url), key_file=key_file))
-
-
-def _provision_admin(url: str, key_file: Path) -> str:
-    """An enrolled administrator `root` (carrier credentials are issued by one, `--as`)."""
-    secret = totp.new_secret()
-    with _node(url, key_file) as node:
-        account_admin.provision_enrolled(
+def _issue_tokens(url: str, key_file: Path, senders: set[str]) -> dict[str, str]:
+    """A token per sender, issued by an administrator (`service.carrier_admin`, what
+    `pnrguard carriers add --as` and `/admin/carriers` call)."""
+    with Node.from_settings(Settings(database_url=SecretStr(url), key_file=key_file)) as node:
+        admin = account_admin.provision_enrolled(
             node.engine, node.keystore, username="root", role=Role.ADMIN, password="p" * 16,
-            totp_secret=secret, now=node.clock(),
+            totp_secret=totp.new_secret(), now=node.clock(),
         )  # fmt: skip
-    return secret
-
-
-def _fresh_code(url: str, key_file: Path, secret: str) -> str:
-    """A TOTP code the node accepts again (a code is accepted once per 30-second step)."""
-    with _node(url, key_file) as node, node.engine.begin() as conn:
-        conn.execute(text("UPDATE account SET totp_last_step = NULL WHERE username = 'root'"))
-    return pyotp.TOTP(secret).now()
+        return {s: carrier_admin.issue(node, actor=admin, carrier=s)[1] for s in sorted(senders)}
 
 
 @pytest.mark.e2e
@@ -181,13 +169,7 @@ def test_sigkill_mid_burst_loses_and_duplicates_nothing(kind: str, tmp_path: Pat
             PNRGUARD_GATEWAY_LEASE_SECONDS="2",
             PNRGUARD_GATEWAY_POLL_SECONDS="0.1",
         )
-        tokens = {}
-        admin_secret = _provision_admin(url, tmp_path / "keys.json")
-        for sender in sorted({s for s, _ in traffic}):
-            code = _fresh_code(url, tmp_path / "keys.json", admin_secret)
-            add = [PNRGUARD, "carriers", "add", sender, "--as", "root", "--code", code]
-            out = subprocess.run(add, env=env, capture_output=True, text=True, check=True)
-            tokens[sender] = out.stdout.strip().splitlines()[-1]
+        tokens = _issue_tokens(url, tmp_path / "keys.json", {s for s, _ in traffic})
         server = _Server(env, free_port(), tmp_path / "serve.log")
         server.start()
         acked: list[bytes] = []

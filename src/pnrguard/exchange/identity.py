@@ -220,3 +220,18 @@ def client_context(*, cert_file: Path, key_file: Path, peer_ca_pem: str) -> ssl.
     except (ssl.SSLError, OSError) as exc:
         raise ConfigError(f"cannot build the TLS client context: {type(exc).__name__}") from None
     return ctx
+
+
+def server_context(*, cert_file: Path, key_file: Path, peer_ca_pem: str) -> ssl.SSLContext:
+    """The peer API's TLS context: our certificate chain, a client certificate required and
+    trusted only from the given peers' CAs (none: nobody connects), TLS 1.2 at least."""
+    try:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(str(cert_file), str(key_file))
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        if peer_ca_pem:
+            ctx.load_verify_locations(cadata=peer_ca_pem)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"cannot build the TLS server context: {type(exc).__name__}") from None
+    return ctx
