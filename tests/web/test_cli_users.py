@@ -26,27 +26,38 @@ def _clear_step(env: dict[str, str], username: str) -> None:
         conn.execute(text("UPDATE account SET totp_last_step = NULL WHERE username = :u"), {"u": username})
 
 
-def test_bootstrap_then_two_people_grant_power(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An embedded node's settings, for the CLI and for this process."""
     env = {
         "PNRGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}",
         "PNRGUARD_KEY_FILE": str(tmp_path / "k.json"),
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
+    return env
+
+
+def _enrol(people: dict[str, Role]) -> dict[str, str]:
+    """Enrol people as their links would; their TOTP secrets, known to the test."""
+    secrets_ = {name: totp.new_secret() for name in people}
+    with Node.from_settings(Settings()) as node:
+        for name, role in people.items():
+            account_admin.provision_enrolled(
+                node.engine, node.keystore, username=name, role=role, password="p" * 16,
+                totp_secret=secrets_[name], now=node.clock(),
+            )  # fmt: skip
+    return secrets_
+
+
+def test_bootstrap_then_two_people_grant_power(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = _embedded(tmp_path, monkeypatch)
     runner = CliRunner()
     boot = runner.invoke(app, ["users", "bootstrap", "--admin", "root", "--dpo", "dpo"], env=env)
     assert boot.exit_code == 0, boot.output
     assert re.search(r"enrol at http://\S+/enrol/\S+ with code [0-9A-F]{8}", boot.output)
     again = runner.invoke(app, ["users", "bootstrap", "--admin", "x1", "--dpo", "x2"], env=env)
     assert again.exit_code == 2  # a node with people is never bootstrapped again
-    # Enrol both as the links would (TOTP secrets known to the test).
-    secrets_ = {"root": totp.new_secret(), "dpo": totp.new_secret()}
-    with Node.from_settings(Settings()) as node:
-        for name, role in (("root", Role.ADMIN), ("dpo", Role.DPO)):
-            account_admin.provision_enrolled(
-                node.engine, node.keystore, username=name, role=role, password="p" * 16,
-                totp_secret=secrets_[name], now=node.clock(),
-            )  # fmt: skip
+    secrets_ = _enrol({"root": Role.ADMIN, "dpo": Role.DPO})
     code = pyotp.TOTP(secrets_["root"]).now
     wrong = runner.invoke(
         app, ["users", "add", "alice", "--role", "analyst", "--as", "root", "--code", "000000"], env=env
@@ -95,19 +106,8 @@ def test_carrier_credentials_from_the_cli_are_audited_like_the_web(
     credential id, never the token; only an administrator proven by their code may act."""
     from pnrguard.audit.models import Operation, Purpose
 
-    env = {
-        "PNRGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}",
-        "PNRGUARD_KEY_FILE": str(tmp_path / "k.json"),
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    secrets_ = {"root": totp.new_secret(), "ana": totp.new_secret()}
-    with Node.from_settings(Settings()) as node:
-        for name, role in (("root", Role.ADMIN), ("ana", Role.ANALYST)):
-            account_admin.provision_enrolled(
-                node.engine, node.keystore, username=name, role=role, password="p" * 16,
-                totp_secret=secrets_[name], now=node.clock(),
-            )  # fmt: skip
+    env = _embedded(tmp_path, monkeypatch)
+    secrets_ = _enrol({"root": Role.ADMIN, "ana": Role.ANALYST})
     runner = CliRunner()
 
     def run(*args: str, who: str = "root", code: str | None = None) -> tuple[int, str, str]:

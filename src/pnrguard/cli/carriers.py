@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,6 +26,7 @@ from pnrguard.cli.users import AsOption, CodeOption, _actor, _fail
 from pnrguard.csvsafe import safe_writer
 from pnrguard.errors import PnrguardError
 from pnrguard.service import carrier_admin
+from pnrguard.service.accounts import Account
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.quality import csv_rows, quality_report
 from pnrguard.store.gateway import Credential
@@ -35,6 +37,21 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+CredentialArg = Annotated[str, typer.Argument(help="Credential id from `carriers list`.")]
+T = TypeVar("T")
+
+
+def _as_admin(acting: str, code: str | None, change: Callable[[Node, Account], T]) -> T:
+    """Run one credential change as the acting person (proven by their TOTP code); the
+    service refuses anyone but an administrator, and audits the change."""
+    with Node.from_settings() as node:
+        actor = _actor(node, acting, code)
+        try:
+            return change(node, actor)
+        except PnrguardError as exc:
+            raise _fail(exc) from None
 
 
 def _print_token(cred: Credential, token: str) -> None:
@@ -65,30 +82,21 @@ def add(
     code: CodeOption = None,
 ) -> None:
     """Issue a token for CARRIER and print it once (audited, like the workspace)."""
-    with Node.from_settings() as node:
-        actor = _actor(node, acting, code)
-        try:
-            cred, token = carrier_admin.issue(
-                node, actor=actor, carrier=carrier, senders=sender or (), designators=designator or ()
-            )
-        except PnrguardError as exc:
-            raise _fail(exc) from None
+    cred, token = _as_admin(
+        acting, code,
+        lambda node, actor: carrier_admin.issue(
+            node, actor=actor, carrier=carrier, senders=sender or (), designators=designator or ()
+        ),
+    )  # fmt: skip
     _print_token(cred, token)
 
 
 @app.command("rotate")
-def rotate(
-    credential_id: Annotated[str, typer.Argument(help="Credential id from `carriers list`.")],
-    acting: AsOption,
-    code: CodeOption = None,
-) -> None:
+def rotate(credential_id: CredentialArg, acting: AsOption, code: CodeOption = None) -> None:
     """A new token with the same scope; the old one is revoked (audited, like the workspace)."""
-    with Node.from_settings() as node:
-        actor = _actor(node, acting, code)
-        try:
-            cred, token = carrier_admin.rotate(node, actor=actor, credential_id=credential_id)
-        except PnrguardError as exc:
-            raise _fail(exc) from None
+    cred, token = _as_admin(
+        acting, code, lambda node, actor: carrier_admin.rotate(node, actor=actor, credential_id=credential_id)
+    )
     Console(stderr=True).print(f"{credential_id} is revoked")
     _print_token(cred, token)
 
@@ -119,18 +127,11 @@ def list_(
 
 
 @app.command("revoke")
-def revoke(
-    credential_id: Annotated[str, typer.Argument(help="Credential id from `carriers list`.")],
-    acting: AsOption,
-    code: CodeOption = None,
-) -> None:
+def revoke(credential_id: CredentialArg, acting: AsOption, code: CodeOption = None) -> None:
     """Revoke a credential: its token stops working within seconds (audited)."""
-    with Node.from_settings() as node:
-        actor = _actor(node, acting, code)
-        try:
-            done = carrier_admin.revoke(node, actor=actor, credential_id=credential_id)
-        except PnrguardError as exc:
-            raise _fail(exc) from None
+    done = _as_admin(
+        acting, code, lambda node, actor: carrier_admin.revoke(node, actor=actor, credential_id=credential_id)
+    )
     if not done:
         Console(stderr=True).print("[red]no active credential with that id[/red]")
         raise typer.Exit(1)
