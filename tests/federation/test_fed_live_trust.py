@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fed_env import Member, make_member, start, stop, trust, wait_ready
-from test_fed_e2e import _raw
+from test_fed_e2e import _envelope, _raw
 
 from pnrguard.exchange.peers import PeerKind
 from pnrguard.service import exchange_peers
@@ -41,7 +41,7 @@ def trio(tmp_path: Path) -> Iterator[tuple[Member, Member, Member]]:
 
 def _post(sender: Member, to: Member) -> int:
     """A signed request on a new connection (a new TLS handshake); the HTTP status."""
-    client, url, body, headers = _raw(sender, to)
+    client, url, body, headers = _raw(sender, to, env=_envelope(sender.name, to.name))
     with client:
         return client.post(url, content=body, headers=headers).status_code
 

@@ -17,7 +17,7 @@ import threading
 from cryptography.hazmat.primitives import serialization
 
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.errors import ConfigError, InputError, NotFoundError
+from pnrguard.errors import N_, ConfigError, InputError, NotFoundError
 from pnrguard.exchange.identity import (
     IdentityCard,
     load_certificate,
@@ -57,8 +57,10 @@ def node_card(node: Node) -> IdentityCard:
         ca_pem = s.tls_ca_file.read_text("ascii")
     except OSError:
         raise ConfigError(
-            "the node's TLS certificate or CA file is missing: run `pnrguard node identity --create-cert` "
-            "or set PNRGUARD_TLS_CERT_FILE / PNRGUARD_TLS_CA_FILE"
+            N_(
+                "the node's TLS certificate or CA file is missing: run `pnrguard node identity "
+                "--create-cert` or set PNRGUARD_TLS_CERT_FILE / PNRGUARD_TLS_CA_FILE"
+            )
         ) from None
     leaf = load_certificate(cert_pem)
     leaf_pem = leaf.public_bytes(serialization.Encoding.PEM).decode("ascii")
@@ -86,19 +88,19 @@ def register_peer(
     """Register a peer from its identity card, after its operator confirmed both fingerprints
     out of band: both must equal what the card holds, or nothing is stored."""
     if normalise_fingerprint(cert_fingerprint) != card.cert_fingerprint:
-        raise InputError("the certificate fingerprint does not match the card: do not register this peer")
+        raise InputError(N_("the certificate fingerprint does not match the card: do not register this peer"))
     if normalise_fingerprint(key_fingerprint) != card.keyid:
-        raise InputError("the signing key fingerprint does not match the card: do not register this peer")
+        raise InputError(N_("the signing key fingerprint does not match the card: do not register this peer"))
     if not _NAME.fullmatch(card.name):
-        raise InputError("a peer name is an opaque id (letters, digits, . _ : / -)")
+        raise InputError(N_("a peer name is an opaque id (letters, digits, . _ : / -)"))
     if kind is PeerKind.THIRD_COUNTRY and not (onward_condition or "").strip():
-        raise InputError("a third country is registered with its onward-transfer undertaking")
+        raise InputError(N_("a third country is registered with its onward-transfer undertaking"))
     if not card.url.startswith("https://"):
-        raise InputError("a peer's URL is https")
+        raise InputError(N_("a peer's URL is https"))
     cert = load_certificate(card.cert_pem)
     now = node.clock()
     if cert.not_valid_after_utc <= now:
-        raise InputError("the peer's certificate has expired: ask for its renewed identity card")
+        raise InputError(N_("the peer's certificate has expired: ask for its renewed identity card"))
     p = Peer(
         id=new_id(),
         name=card.name,
@@ -134,7 +136,7 @@ def revoke_peer(name: str, *, actor: str, node: Node) -> bool:
         directory = SqlPeerDirectory(conn)
         p = directory.by_name(name)
         if p is None:
-            raise NotFoundError("no such peer")
+            raise NotFoundError(N_("no such peer"))
         done = directory.revoke(name, at=node.clock())
         if done:
             node.audit(conn).append(

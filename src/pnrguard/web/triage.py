@@ -21,7 +21,7 @@ from pnrguard.service.hit_queue import QueueFilter, countdown, hit_queue
 from pnrguard.service.review import PAGE_SIZE, Page
 from pnrguard.store import workspace as ws_store
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.i18n import gettext
+from pnrguard.web.i18n import error_text, gettext
 from pnrguard.web.views import PageNumber, render, submit
 from pnrguard.web.workspace import READERS, REVIEWERS, refused_hit
 
@@ -161,7 +161,7 @@ def suppression_lift(
 
     def refused(exc: PnrguardError) -> Response:
         form = {"hit_id": hit_id, "reason": reason}
-        return _suppressions_page(request, 1, error=str(exc), form=form, status_code=exc.http_status)
+        return _suppressions_page(request, 1, error=error_text(exc), form=form, status_code=exc.http_status)
 
     return submit(act, refused, refusals=(InputError, NotFoundError))
 

@@ -17,7 +17,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from pnrguard.errors import ConflictError, InputError, PnrguardError
-from pnrguard.web.i18n import set_locale
+from pnrguard.web.i18n import error_text, set_locale
 from pnrguard.web.labels import purpose_label
 from pnrguard.web.templates import TEMPLATES, utc, when
 
@@ -129,6 +129,6 @@ async def error_page(request: Request, exc: Exception) -> Response:
     return render(
         request,
         "error.html",
-        {"status": exc.http_status, "code": exc.code, "detail": str(exc), "login": login},
+        {"status": exc.http_status, "code": exc.code, "detail": error_text(exc), "login": login},
         status_code=exc.http_status,
     )

@@ -35,7 +35,7 @@ from pnrguard.web import admin, admin_trust, oidc
 from pnrguard.web import requests as requests_views
 from pnrguard.web.auth import AuthSettings, node_of, require_role
 from pnrguard.web.auth import router as auth_router
-from pnrguard.web.i18n import N_, gettext
+from pnrguard.web.i18n import N_, error_text, gettext
 from pnrguard.web.views import (
     PageNumber,
     Refusal,
@@ -131,7 +131,7 @@ def hits(
         status, f, result = _queue(request, status, page)
         error = ""
     except InputError as exc:
-        status, f, result, error = "open", QueueFilter(), Page([], 1, PAGE_SIZE, 0), str(exc)
+        status, f, result, error = "open", QueueFilter(), Page([], 1, PAGE_SIZE, 0), error_text(exc)
     keep = {k: v for k, v in request.query_params.items() if k != "page" and v}
     with node.engine.connect() as conn:
         lists = [w.name for w in hits_store.list_watchlists(conn)]
@@ -254,7 +254,7 @@ def refused_form(
     for browsers (issue 15: a refused form keeps what was typed)."""
     if not wants_html(request):
         raise exc
-    return render_hit(request, hit_id, user, error=str(exc), form=form, status_code=exc.http_status)
+    return render_hit(request, hit_id, user, error=error_text(exc), form=form, status_code=exc.http_status)
 
 
 def refused_hit(request: Request, hit_id: str, user: Account, form: dict[str, str]) -> Refusal:
@@ -398,7 +398,7 @@ def refused_transmission(
         if not wants_html(request):
             raise exc
         return render_transmission(
-            request, transmission_id, user, error=str(exc), form=form, status_code=exc.http_status
+            request, transmission_id, user, error=error_text(exc), form=form, status_code=exc.http_status
         )
 
     return page
