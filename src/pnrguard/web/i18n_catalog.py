@@ -49,8 +49,8 @@ def extract() -> Catalog:
             )
     for module in sorted(PACKAGE_DIR.glob("*.py")):
         with module.open("rb") as fh:
-            for line, _func, text, notes in extract_python(fh, {"N_": None}, [], {}):
-                catalog.add(text, None, [(module.name, line)], auto_comments=notes)
+            for line, _func, text, _notes in extract_python(fh, {"N_": None}, [], {}):
+                catalog.add(text, None, [(module.name, line)])
     for root, names in VIEW_FIELDS.items():
         for name, meaning in names.items():
             catalog.add(meaning, None, [(f"criteria_view:{root}.{name}", 0)])
