@@ -30,7 +30,7 @@ from pnrguard.exchange.peers import PeerKind
 from pnrguard.service import carrier_admin, exchange_peers
 from pnrguard.service.accounts import Account, Role
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.i18n import error_text
+from pnrguard.web.i18n import error_text, gettext
 from pnrguard.web.views import TEMPLATES, render
 
 __all__ = ["router"]
@@ -117,7 +117,9 @@ async def peers_add(
         return _peers_page(request, error=error_text(exc), form=form, status_code=exc.http_status)
     return _peers_page(
         request,
-        message=f"Peer {p.name} registered. Restart `pnrguard peers serve` so the peer API admits its CA.",
+        message=gettext(
+            "Peer %(name)s registered. The peer API admits its certificate from its next connection."
+        ) % {"name": p.name},
     )
 
 
@@ -128,7 +130,9 @@ def peers_revoke(request: Request, name: str, me: Annotated[Account, Depends(ADM
         done = exchange_peers.revoke_peer(name[:64], actor=me.username, node=node)
     except PnrguardError as exc:
         return _peers_page(request, error=error_text(exc), status_code=exc.http_status)
-    return _peers_page(request, message=f"Peer {name[:64]} revoked." if done else "It was revoked already.")
+    if not done:
+        return _peers_page(request, message=gettext("It was revoked already."))
+    return _peers_page(request, message=gettext("Peer %(name)s revoked.") % {"name": name[:64]})
 
 
 def _carriers_page(
@@ -167,9 +171,8 @@ def carriers_issue(
         )  # fmt: skip
     except PnrguardError as exc:
         return _carriers_page(request, error=error_text(exc), status_code=exc.http_status)
-    return _carriers_page(
-        request, message=f"Credential {cred.id[-8:]} issued for {cred.carrier}.", token=token
-    )
+    issued = gettext("Credential %(id)s issued for %(carrier)s.") % {"id": cred.id[-8:], "carrier": cred.carrier}
+    return _carriers_page(request, message=issued, token=token)
 
 
 @router.post("/carriers/{credential_id}/rotate", include_in_schema=False)
@@ -180,7 +183,8 @@ def carriers_rotate(request: Request, credential_id: str, me: Annotated[Account,
         return _carriers_page(request, error=error_text(exc), status_code=exc.http_status)
     return _carriers_page(
         request,
-        message=f"Credential rotated: {cred.id[-8:]} replaces {credential_id[-8:]}, which is revoked.",
+        message=gettext("Credential rotated: %(new)s replaces %(old)s, which is revoked.")
+        % {"new": cred.id[-8:], "old": credential_id[-8:]},
         token=token,
     )
 
