@@ -171,7 +171,8 @@ def carriers_issue(
         )  # fmt: skip
     except PnrguardError as exc:
         return _carriers_page(request, error=error_text(exc), status_code=exc.http_status)
-    issued = gettext("Credential %(id)s issued for %(carrier)s.") % {"id": cred.id[-8:], "carrier": cred.carrier}
+    issued = gettext("Credential %(id)s issued for %(carrier)s.")
+    issued %= {"id": cred.id[-8:], "carrier": cred.carrier}
     return _carriers_page(request, message=issued, token=token)
 
 
