@@ -2,9 +2,24 @@
 
 Every error knows the HTTP status it maps to, so the web shell translates errors in one
 handler. Messages never contain personal data: they name positions, codes and ids.
+
+Why messages are ``N_("... %(name)s ...")`` with parameters (issue 15): an error raised in
+the service layer reaches people on web pages, in their language. The message is a stable
+message id, marked with `N_` so Babel extracts it into the workspace's catalogues
+(`web/i18n_catalog.py`); its parameters are kept apart, so the page translates the id and
+then fills in the values (`web.i18n.error_text`). `str(exc)` is the English text (logs,
+the JSON APIs, the CLI). `tests/web/test_translations.py` fails on an error message that
+is not marked or not translated.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation where it is shown (Babel extracts `N_`)."""
+    return message
 
 
 class PnrguardError(Exception):
@@ -12,6 +27,18 @@ class PnrguardError(Exception):
 
     http_status: int = 500
     code: str = "internal"
+
+    def __init__(self, message: str = "", /, *args: object, **params: Any) -> None:
+        self.message = message
+        self.params = params
+        if params:
+            try:
+                text = message % params
+            except (KeyError, TypeError, ValueError):
+                text = message
+            super().__init__(text, *args)
+        else:
+            super().__init__(message, *args)
 
 
 class InputError(PnrguardError):

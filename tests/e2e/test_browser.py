@@ -82,6 +82,11 @@ def test_review_dismiss_confirm_transmit_and_refuse_without_purpose(env: Env, sh
         # The supervisor gives the second approval.
         log_in("u-supervisor")
         page.goto(transmission_url)
+        # The approver sees exactly what leaves: the package, built by the code that builds it.
+        preview = page.locator("#package-preview")
+        expect(preview).to_be_visible()
+        expect(preview).to_contain_text("Alert for the national counter-terrorism case.")
+        page.screenshot(path=str(shots / "transmission-preview.png"))  # the top: the summary
         page.get_by_label("Reason (mandatory)").fill("Necessary and proportionate for the stated purpose.")
         page.get_by_role("button", name="Approve and release").click()
         expect(page.get_by_role("status")).to_contain_text("Transmission released")

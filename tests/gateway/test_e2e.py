@@ -28,10 +28,15 @@ from pathlib import Path
 import httpx
 import pytest
 from gateway_env import PG_URL, RECIPIENT, gateway_env, synthetic_pushes, with_ref
+from pydantic import SecretStr
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from live_server import free_port
+from pnrguard.config import Settings
+from pnrguard.service import account_admin, carrier_admin, totp
+from pnrguard.service.accounts import Role
+from pnrguard.service.bootstrap import Node
 from pnrguard.store.db import make_engine
 from pnrguard.store.gateway import gateway_inbox
 from pnrguard.store.tables import message
@@ -139,6 +144,17 @@ class _Server:
                 self.proc.wait()
 
 
+def _issue_tokens(url: str, key_file: Path, senders: set[str]) -> dict[str, str]:
+    """A token per sender, issued by an administrator (`service.carrier_admin`, what
+    `pnrguard carriers add --as` and `/admin/carriers` call)."""
+    with Node.from_settings(Settings(database_url=SecretStr(url), key_file=key_file)) as node:
+        admin = account_admin.provision_enrolled(
+            node.engine, node.keystore, username="root", role=Role.ADMIN, password="p" * 16,
+            totp_secret=totp.new_secret(), now=node.clock(),
+        )  # fmt: skip
+        return {s: carrier_admin.issue(node, actor=admin, carrier=s)[1] for s in sorted(senders)}
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_sigkill_mid_burst_loses_and_duplicates_nothing(kind: str, tmp_path: Path) -> None:
@@ -153,11 +169,7 @@ def test_sigkill_mid_burst_loses_and_duplicates_nothing(kind: str, tmp_path: Pat
             PNRGUARD_GATEWAY_LEASE_SECONDS="2",
             PNRGUARD_GATEWAY_POLL_SECONDS="0.1",
         )
-        tokens = {}
-        for sender in sorted({s for s, _ in traffic}):
-            out = subprocess.run([PNRGUARD, "carriers", "add", sender], env=env, capture_output=True,
-                                 text=True, check=True)  # fmt: skip
-            tokens[sender] = out.stdout.strip().splitlines()[-1]
+        tokens = _issue_tokens(url, tmp_path / "keys.json", {s for s, _ in traffic})
         server = _Server(env, free_port(), tmp_path / "serve.log")
         server.start()
         acked: list[bytes] = []

@@ -13,15 +13,19 @@ English past gettext.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import pkgutil
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import httpx
 import pytest
 from babel.messages.pofile import read_po
 from workspace_env import Env, csrf_from, env  # noqa: F401 — `env` is the fixture
 
+from pnrguard.errors import N_
 from pnrguard.service.accounts import Role
 from pnrguard.web import i18n
 from pnrguard.web.i18n_catalog import extract, po_path
@@ -184,3 +188,109 @@ def test_login_page_follows_the_browser_and_the_account_its_own_choice(env: Env)
         assert "Your account" in c.get("/account/password").text
         refused = c.post("/account/locale", data={"locale": "xx", "csrf_token": csrf_from(page.text)})
         assert refused.status_code == 400
+
+
+# --- errors raised below the web layer, shown on pages ------------------------------------
+
+#: Errors whose messages answer machines in their own format and never reach a page as
+#: text of ours: carriers' parse errors and gateway rejections (CONTRL/JSON), a peer's
+#: signed refusal (its own words), audit verification (operators' tooling).
+_MACHINE_ERRORS = frozenset(
+    {
+        "ParseError", "EdifactError", "MessageError", "UnsupportedMessageError", "GatewayRejection",
+        "PeerRefused", "AuditVerificationError", "CheckpointRefused",
+    }
+)  # fmt: skip
+
+
+def _error_classes() -> set[str]:
+    """The names of every `PnrguardError` subclass defined in the package."""
+    from pnrguard.errors import PnrguardError
+
+    for module in pkgutil.walk_packages([str(_PACKAGE)], prefix="pnrguard."):
+        if not module.name.startswith("pnrguard.cli") and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    found: set[str] = set()
+    todo = [PnrguardError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+_PACKAGE = Path(i18n.__file__).resolve().parents[1]
+
+
+def _unmarked_errors(source: str, filename: str, errors: set[str]) -> list[str]:
+    """Where an error of ours is made with a message that is not a marked literal
+    (`N_("...")`, or `gettext("...")` in the web package, or a module constant set to
+    `N_("...")`): such a message cannot be in the catalogues, so a page shows it in English."""
+    tree = ast.parse(source)
+    marked = {
+        t.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name) and node.value.func.id == "N_"
+        for t in node.targets if isinstance(t, ast.Name)
+    }  # fmt: skip
+    out = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in errors):
+            continue
+        if node.func.id in _MACHINE_ERRORS or not node.args:
+            continue
+        first = node.args[0]
+        ok = (
+            isinstance(first, ast.Call)
+            and isinstance(first.func, ast.Name)
+            and first.func.id in ("N_", "gettext")
+            and len(first.args) == 1
+            and isinstance(first.args[0], ast.Constant)
+        ) or (isinstance(first, ast.Name) and first.id in marked)
+        if not ok:
+            out.append(f"{filename}:{node.lineno}: {node.func.id}({ast.unparse(first)[:60]})")
+    return out
+
+
+@pytest.mark.unit
+def test_every_error_that_can_reach_a_page_is_marked_for_translation() -> None:
+    """Every error raised in the packages whose errors reach pages (the service layer and
+    what it calls, and the web package) carries a marked message id; with
+    `test_every_message_is_translated`, each is translated in every catalogue."""
+    from pnrguard.web.i18n_catalog import ERROR_PACKAGES
+
+    errors = _error_classes()
+    problems: list[str] = []
+    for package in (*ERROR_PACKAGES, "web"):
+        for path in sorted((_PACKAGE / package).rglob("*.py")):
+            problems += _unmarked_errors(path.read_text("utf-8"), str(path.relative_to(_PACKAGE)), errors)
+    for path in sorted(_PACKAGE.glob("*.py")):
+        problems += _unmarked_errors(path.read_text("utf-8"), path.name, errors)
+    assert not problems, "mark the message N_(\"... %(name)s ...\", name=value):\n" + "\n".join(problems)
+
+
+@pytest.mark.unit
+def test_the_error_checker_finds_an_unmarked_message() -> None:
+    source = 'raise InputError(f"hit {hit_id} is gone")\nraise InputError(N_("hit %(id)s is gone"), id=x)\n'
+    [found] = _unmarked_errors(source, "x.py", {"InputError"})
+    assert found.startswith("x.py:1: InputError(f")
+
+
+@pytest.mark.unit
+def test_a_service_error_is_shown_in_the_readers_language() -> None:
+    from pnrguard.errors import ConflictError, InputError
+    from pnrguard.service.triage import SENSITIVE_REFUSED
+
+    reopened = ConflictError(
+        N_("hit %(hit_id)s is %(status)s: only a decided hit is reopened"), hit_id="h1", status="open"
+    )
+    refused = InputError(SENSITIVE_REFUSED, categories="health")
+    assert str(reopened) == "hit h1 is open: only a decided hit is reopened"  # logs, JSON, CLI
+    try:
+        i18n.set_locale("fr")
+        assert i18n.error_text(reopened) == "le résultat h1 est open : seul un résultat décidé est rouvert"
+        assert i18n.error_text(refused).startswith("la note révèle des données d'une catégorie particulière")
+    finally:
+        i18n.set_locale("en")
+    assert i18n.error_text(reopened) == str(reopened)

@@ -24,7 +24,9 @@ from pnrguard.store.copies import MASKED_TEXT, is_sealed
 from pnrguard.store.hit_notes import hit_note
 from pnrguard.store.screening import HitStatus, hit, suppression
 from pnrguard.store.tables import booking
+from pnrguard.store.texts import is_sealed as is_text_sealed
 from pnrguard.store.traveller import traveller_member
+from pnrguard.store.workspace import transmission
 
 __all__ = ["triage_env"]
 
@@ -239,6 +241,16 @@ def test_transmissions_cannot_repeat_and_can_be_withdrawn(triage_env: Env) -> No
         )
         assert r.status_code == 400
         assert "half a thought</textarea>" in r.text
+        # Reopening the hit withdraws what still waits (nobody rejected it on its merits).
+        reopen = "The confirmation rested on a misread document number."
+        assert _post(supervisor, page, f"{page}/reopen", {"reason": reopen}).status_code == 303
+        with env.node.engine.connect() as conn:
+            stopped = conn.execute(select(transmission).where(transmission.c.id == t2)).one()
+        assert stopped.status == "withdrawn"
+        assert stopped.decided_by == "u-supervisor"
+        assert is_text_sealed(stopped.decision_reason)
+        assert t2 in supervisor.get("/transmissions?status=withdrawn").text
+        assert t2 not in supervisor.get("/transmissions?status=rejected").text
     assert env.audit(operation=Operation.DISCLOSURE) == []
     assert any("transmissions.withdrawn" in e.counts for e in env.audit(operation=Operation.ALTERATION))
 

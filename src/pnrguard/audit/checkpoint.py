@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from pnrguard.audit.merkle import HASH_SIZE
-from pnrguard.errors import AuditError, AuditVerificationError
+from pnrguard.errors import N_, AuditError, AuditVerificationError
 
 ALG_ED25519 = 0x01
 SIG_PREFIX = "— "  # U+2014 EM DASH, then a space
@@ -46,15 +46,15 @@ def _b64decode(text: str, what: str) -> bytes:
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
-        raise AuditError(f"{what} is not standard base64") from exc
+        raise AuditError(N_("%(what)s is not standard base64"), what=what) from exc
     if base64.b64encode(raw).decode("ascii") != text:
-        raise AuditError(f"{what} is not canonical base64")
+        raise AuditError(N_("%(what)s is not canonical base64"), what=what)
     return raw
 
 
 def _check_key_name(name: str) -> str:
     if not _KEY_NAME.fullmatch(name):
-        raise AuditError("key name must be non-empty, without spaces or '+'")
+        raise AuditError(N_("key name must be non-empty, without spaces or '+'"))
     return name
 
 
@@ -81,11 +81,11 @@ class Checkpoint:
 
     def __post_init__(self) -> None:
         if not self.origin or "\n" in self.origin or self.origin != self.origin.strip():
-            raise AuditError("checkpoint origin must be one non-empty line")
+            raise AuditError(N_("checkpoint origin must be one non-empty line"))
         if self.size < 0 or len(self.root) != HASH_SIZE:
-            raise AuditError("checkpoint size or root is invalid")
+            raise AuditError(N_("checkpoint size or root is invalid"))
         if any(not line or "\n" in line for line in self.extensions):
-            raise AuditError("checkpoint extension lines must be non-empty single lines")
+            raise AuditError(N_("checkpoint extension lines must be non-empty single lines"))
 
     def body(self) -> str:
         lines = [self.origin, str(self.size), base64.b64encode(self.root).decode("ascii")]
@@ -94,13 +94,13 @@ class Checkpoint:
     @classmethod
     def from_body(cls, body: str) -> Checkpoint:
         if not body.endswith("\n"):
-            raise AuditError("checkpoint body must end with a newline")
+            raise AuditError(N_("checkpoint body must end with a newline"))
         lines = body[:-1].split("\n")
         if len(lines) < 3:
-            raise AuditError("checkpoint body needs origin, size and root lines")
+            raise AuditError(N_("checkpoint body needs origin, size and root lines"))
         origin, size_text, root_text, *ext = lines
         if not _DECIMAL.fullmatch(size_text):
-            raise AuditError("checkpoint size is not a canonical decimal")
+            raise AuditError(N_("checkpoint size is not a canonical decimal"))
         root = _b64decode(root_text, "checkpoint root")
         return cls(origin=origin, size=int(size_text), root=root, extensions=tuple(ext))
 
@@ -129,15 +129,15 @@ class Verifier:
     def from_vkey(cls, vkey: str) -> Verifier:
         parts = vkey.strip().split("+", 2)  # base64 may contain "+"
         if len(parts) != 3:
-            raise AuditError("verifier key must be <name>+<hex id>+<base64 key>")
+            raise AuditError(N_("verifier key must be <name>+<hex id>+<base64 key>"))
         name, hex_id, b64 = parts
         raw = _b64decode(b64, "verifier key")
         if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise AuditError("verifier key is not an Ed25519 key")
+            raise AuditError(N_("verifier key is not an Ed25519 key"))
         if not re.fullmatch(r"[0-9a-f]{8}", hex_id) or bytes.fromhex(hex_id) != key_id(
             name, raw[1:]
         ):
-            raise AuditError("verifier key id does not match its name and key")
+            raise AuditError(N_("verifier key id does not match its name and key"))
         return cls(name=_check_key_name(name), public_key=Ed25519PublicKey.from_public_bytes(raw[1:]))
 
     def verify(self, message: bytes, signature: bytes) -> bool:
@@ -174,28 +174,28 @@ def _split_note(note: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
     """Split a signed note into its body and its (name, key id, signature) triples."""
     sep = note.rfind("\n\n")
     if sep < 0 or not note.endswith("\n"):
-        raise AuditError("signed note has no signature block")
+        raise AuditError(N_("signed note has no signature block"))
     body, block = note[: sep + 1], note[sep + 2 :]
     if any(ord(c) < 0x20 and c != "\n" for c in body):
-        raise AuditError("signed note body has control characters")
+        raise AuditError(N_("signed note body has control characters"))
     sigs: list[tuple[str, bytes, bytes]] = []
     for line in block[:-1].split("\n"):
         if not line.startswith(SIG_PREFIX):
-            raise AuditError("malformed signature line")
+            raise AuditError(N_("malformed signature line"))
         name, _, blob = line[len(SIG_PREFIX) :].partition(" ")
         raw = _b64decode(blob, "signature")
         if not _KEY_NAME.fullmatch(name) or len(raw) < 5:
-            raise AuditError("malformed signature line")
+            raise AuditError(N_("malformed signature line"))
         sigs.append((name, raw[:4], raw[4:]))
     if not sigs or len(sigs) > _MAX_SIGNATURES:
-        raise AuditError("signed note has no or too many signatures")
+        raise AuditError(N_("signed note has no or too many signatures"))
     return body, sigs
 
 
 def sign_note(text: str, signer: Signer) -> str:
     """Sign a note text (non-empty lines, ending in a newline) in the signed-note format."""
     if not text.endswith("\n") or "\n\n" in text or text.startswith("\n"):
-        raise AuditError("note text must be non-empty lines ending in a newline")
+        raise AuditError(N_("note text must be non-empty lines ending in a newline"))
     return text + "\n" + signer.signature_line(text)
 
 

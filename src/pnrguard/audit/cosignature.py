@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from pnrguard.audit.checkpoint import SIG_PREFIX, _b64decode, _split_note
-from pnrguard.errors import AuditError
+from pnrguard.errors import N_, AuditError
 
 __all__ = [
     "ALG_COSIGNATURE_V1",
@@ -62,7 +62,7 @@ def cosigner_key_id(name: str, public_key: bytes) -> bytes:
 def cosignature_message(body: str, timestamp: int) -> bytes:
     """What a cosigner signs: the header line, the time line, then the checkpoint body."""
     if not 0 <= timestamp <= _MAX_TIMESTAMP:
-        raise AuditError("cosignature timestamp out of range")
+        raise AuditError(N_("cosignature timestamp out of range"))
     return f"cosignature/v1\ntime {timestamp}\n{body}".encode()
 
 
@@ -75,7 +75,7 @@ class CosignerKey:
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
-            raise AuditError("cosigner name must be non-empty, without spaces or '+'")
+            raise AuditError(N_("cosigner name must be non-empty, without spaces or '+'"))
 
     @property
     def key_id(self) -> bytes:
@@ -91,15 +91,15 @@ class CosignerKey:
     def from_vkey(cls, vkey: str) -> CosignerKey:
         parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
-            raise AuditError("witness key must be <name>+<hex id>+<base64 key>")
+            raise AuditError(N_("witness key must be <name>+<hex id>+<base64 key>"))
         name, hex_id, b64 = parts
         raw = _b64decode(b64, "witness key")
         if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise AuditError("witness key is not an Ed25519 cosignature/v1 key")
+            raise AuditError(N_("witness key is not an Ed25519 cosignature/v1 key"))
         if not re.fullmatch(r"[0-9a-f]{8}", hex_id) or bytes.fromhex(hex_id) != cosigner_key_id(
             name, raw[1:]
         ):
-            raise AuditError("witness key id does not match its name and key")
+            raise AuditError(N_("witness key id does not match its name and key"))
         return cls(name=name, public_key=Ed25519PublicKey.from_public_bytes(raw[1:]))
 
     def verify(self, body: str, blob: bytes) -> int | None:
@@ -142,10 +142,10 @@ def signature_lines(text: str) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
     for line in text.splitlines():
         if not line.startswith(SIG_PREFIX):
-            raise AuditError("malformed signature line")
+            raise AuditError(N_("malformed signature line"))
         name, _, b64 = line[len(SIG_PREFIX) :].partition(" ")
         if not _NAME.fullmatch(name):
-            raise AuditError("malformed signature line")
+            raise AuditError(N_("malformed signature line"))
         out.append((name, _b64decode(b64, "signature")))
     return out
 

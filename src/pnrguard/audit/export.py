@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pnrguard.audit.checkpoint import Verifier, open_checkpoint
-from pnrguard.errors import AuditError
+from pnrguard.errors import N_, AuditError
 
 __all__ = ["FILE_FORMAT", "CheckpointFile"]
 
@@ -41,7 +41,7 @@ class CheckpointFile:
         try:
             obj: Any = json.loads(text)
         except ValueError:
-            raise AuditError("checkpoint file is not JSON") from None
+            raise AuditError(N_("checkpoint file is not JSON")) from None
         if (
             not isinstance(obj, dict)
             or obj.get("format") != FILE_FORMAT
@@ -50,7 +50,7 @@ class CheckpointFile:
             or not isinstance(obj.get("checkpoints"), list)
             or not all(isinstance(n, str) for n in obj["checkpoints"])
         ):
-            raise AuditError(f"checkpoint file is not a {FILE_FORMAT} document")
+            raise AuditError(N_("checkpoint file is not a %(FILE_FORMAT)s document"), FILE_FORMAT=FILE_FORMAT)
         return cls(origin=obj["origin"], vkey=obj["vkey"], notes=list(obj["checkpoints"]))
 
     @classmethod
@@ -60,10 +60,10 @@ class CheckpointFile:
         try:
             text = path.read_text("utf-8")
         except OSError:
-            raise AuditError("the checkpoint file cannot be read") from None
+            raise AuditError(N_("the checkpoint file cannot be read")) from None
         kept = cls.from_json(text)
         if kept.origin != origin:
-            raise AuditError("the checkpoint file is of another log")
+            raise AuditError(N_("the checkpoint file is of another log"))
         for note in kept.notes:
             open_checkpoint(note, verifier, origin=origin)
         return kept

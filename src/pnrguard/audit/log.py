@@ -44,7 +44,7 @@ from pnrguard.audit.merkle import (
     leaf_hash,
 )
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
-from pnrguard.errors import AuditError, AuditVerificationError, ConflictError
+from pnrguard.errors import N_, AuditError, AuditVerificationError, ConflictError
 
 #: chain[-1]: the chain hash "before" the first entry.
 GENESIS_CHAIN = bytes(HASH_SIZE)
@@ -512,11 +512,11 @@ class AuditLog(ABC):
 
     def _leaf_hashes(self, size: int) -> list[bytes]:
         if self.anchor() is not None:
-            raise AuditError("proofs need the full log; this log was pruned")
+            raise AuditError(N_("proofs need the full log; this log was pruned"))
         with _closing(self.records()) as records:
             leaves = [r.leaf_hash for r in records if r.entry.seq < size]
         if len(leaves) != size:
-            raise AuditError("tree size larger than the log")
+            raise AuditError(N_("tree size larger than the log"))
         return leaves
 
     def inclusion_proof(self, *, seq: int, tree_size: int) -> list[bytes]:
@@ -603,10 +603,10 @@ class InMemoryAuditLog(AuditLog):
     def prune(self, *, before: int, actor: str, role: str) -> AuditEntry:
         cp = next((c for c in self._checkpoints if c.tree_size == before), None)
         if cp is None:
-            raise ConflictError("the log can only be pruned at a stored checkpoint")
+            raise ConflictError(N_("the log can only be pruned at a stored checkpoint"))
         first = self._anchor.size if self._anchor else 0
         if before < first:
-            raise ConflictError("the log is already pruned beyond that size")
+            raise ConflictError(N_("the log is already pruned beyond that size"))
         drop = before - first
         if drop:
             chain = self._records[drop - 1].chain_hash

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from pnrguard.errors import AuditError
+from pnrguard.errors import N_, AuditError
 
 HASH_SIZE = 32
 #: MTH({}) = SHA-256 of the empty string (RFC 6962 §2.1).
@@ -55,9 +55,9 @@ class Frontier:
 
     def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
         if size < 0 or len(hashes) != size.bit_count():
-            raise AuditError("frontier does not match its tree size")
+            raise AuditError(N_("frontier does not match its tree size"))
         if any(len(h) != HASH_SIZE for h in hashes):
-            raise AuditError("frontier hashes must be 32 bytes")
+            raise AuditError(N_("frontier hashes must be 32 bytes"))
         self._size = size
         self._hashes = list(hashes)
 
@@ -100,7 +100,7 @@ class Frontier:
     @classmethod
     def from_bytes(cls, size: int, data: bytes) -> Frontier:
         if len(data) != HASH_SIZE * max(size, 0).bit_count():
-            raise AuditError("frontier does not match its tree size")
+            raise AuditError(N_("frontier does not match its tree size"))
         return cls(size, [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)])
 
 
@@ -116,7 +116,7 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
     """PATH(index, D[n]) of RFC 6962 §2.1.1, from the leaf upwards."""
     n = len(leaf_hashes)
     if not 0 <= index < n:
-        raise AuditError("leaf index outside the tree")
+        raise AuditError(N_("leaf index outside the tree"))
     path: list[bytes] = []
     lo, hi, m = 0, n, index
     while hi - lo > 1:
@@ -137,7 +137,7 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes
     Empty for m == n and for m == 0 (the empty tree is a prefix of every tree)."""
     n = len(leaf_hashes)
     if not 0 <= old_size <= n:
-        raise AuditError("old size outside the tree")
+        raise AuditError(N_("old size outside the tree"))
     if old_size in (0, n):
         return []
     proof: list[bytes] = []
@@ -246,7 +246,7 @@ def consistency_proof_from_frontier(old: Frontier, new_leaves: Sequence[bytes]) 
             return root(new_leaves[a - m : b - m])
         found = spans.get((a, b))
         if found is None:  # pragma: no cover - impossible by the argument above
-            raise AuditError("consistency proof needs a hash the frontier does not hold")
+            raise AuditError(N_("consistency proof needs a hash the frontier does not hold"))
         return found
 
     proof: list[bytes] = []

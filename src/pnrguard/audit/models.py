@@ -27,7 +27,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from pnrguard.errors import AuditError
+from pnrguard.errors import N_, AuditError
 
 #: Version of the canonical encoding, hashed into every leaf.
 ENCODING_VERSION = 1
@@ -136,7 +136,7 @@ INVESTIGATIVE_PURPOSES: frozenset[Purpose] = frozenset(
 def _check_opaque(value: object, what: str) -> str:
     if not isinstance(value, str) or not _OPAQUE_ID.fullmatch(value):
         raise AuditError(
-            f"{what} must be an opaque id (1-64 of A-Z a-z 0-9 . _ : / + = # -, no spaces)"
+            N_("%(what)s must be an opaque id (1-64 of A-Z a-z 0-9 . _ : / + = # -, no spaces)"), what=what
         )
     return value
 
@@ -151,9 +151,9 @@ def parse_time(text: str) -> datetime:
     try:
         at = datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
     except ValueError as exc:
-        raise AuditError("time is not in canonical form") from exc
+        raise AuditError(N_("time is not in canonical form")) from exc
     if format_time(at) != text:
-        raise AuditError("time is not in canonical form")
+        raise AuditError(N_("time is not in canonical form"))
     return at
 
 
@@ -178,23 +178,25 @@ class AuditEntry:
 
     def __post_init__(self) -> None:
         if type(self.seq) is not int or self.seq < 0:
-            raise AuditError("seq must be a non-negative integer")
+            raise AuditError(N_("seq must be a non-negative integer"))
         if not isinstance(self.at, datetime) or self.at.utcoffset() is None:
-            raise AuditError("at must be a timezone-aware datetime")
+            raise AuditError(N_("at must be a timezone-aware datetime"))
         object.__setattr__(self, "at", self.at.astimezone(UTC))
         _check_opaque(self.actor, "actor")
         if not isinstance(self.role, str) or not _ROLE.fullmatch(self.role):
-            raise AuditError("role must be a short snake_case code")
+            raise AuditError(N_("role must be a short snake_case code"))
         try:
             object.__setattr__(self, "operation", Operation(self.operation))
             object.__setattr__(self, "purpose", Purpose(self.purpose))
         except ValueError as exc:
-            raise AuditError("unknown operation or purpose code") from exc
+            raise AuditError(N_("unknown operation or purpose code")) from exc
         if isinstance(self.record_ids, str):
-            raise AuditError("record_ids must be a sequence of ids, not one string")
+            raise AuditError(N_("record_ids must be a sequence of ids, not one string"))
         ids = tuple(self.record_ids)
         if len(ids) > _MAX_RECORD_IDS:
-            raise AuditError(f"at most {_MAX_RECORD_IDS} record ids per entry")
+            raise AuditError(N_(
+                "at most %(MAX_RECORD_IDS)s record ids per entry"
+            ), MAX_RECORD_IDS=_MAX_RECORD_IDS)
         for i, rid in enumerate(ids):
             _check_opaque(rid, f"record_ids[{i}]")
         object.__setattr__(self, "record_ids", ids)
@@ -205,9 +207,9 @@ class AuditEntry:
                 or len(key) > _COUNT_KEY_MAX
                 or not _COUNT_KEY.fullmatch(key)
             ):
-                raise AuditError("counts keys must be dotted snake_case category codes")
+                raise AuditError(N_("counts keys must be dotted snake_case category codes"))
             if type(value) is not int or value < 0:
-                raise AuditError(f"counts[{key}] must be a non-negative integer")
+                raise AuditError(N_("counts[%(key)s] must be a non-negative integer"), key=key)
             counts[key] = value
         object.__setattr__(self, "counts", MappingProxyType(dict(sorted(counts.items()))))
         if self.reference is not None:
@@ -242,13 +244,13 @@ class AuditEntry:
             "reference",
         }  # fmt: skip
         if not isinstance(obj, Mapping) or set(obj) != expected:
-            raise AuditError("entry has missing or unknown fields")
+            raise AuditError(N_("entry has missing or unknown fields"))
         if obj["v"] != ENCODING_VERSION or type(obj["v"]) is not int:
-            raise AuditError("unsupported entry encoding version")
+            raise AuditError(N_("unsupported entry encoding version"))
         if not isinstance(obj["at"], str) or not isinstance(obj["record_ids"], list):
-            raise AuditError("entry fields have the wrong types")
+            raise AuditError(N_("entry fields have the wrong types"))
         if not isinstance(obj["counts"], dict):
-            raise AuditError("entry fields have the wrong types")
+            raise AuditError(N_("entry fields have the wrong types"))
         return cls(
             seq=obj["seq"],
             at=parse_time(obj["at"]),
@@ -267,9 +269,9 @@ class AuditEntry:
         try:
             obj = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise AuditError("entry bytes are not UTF-8 JSON") from exc
+            raise AuditError(N_("entry bytes are not UTF-8 JSON")) from exc
         entry = cls.from_json_obj(obj)
         if entry.canonical_bytes() != data:
-            raise AuditError("entry bytes are not in canonical form")
+            raise AuditError(N_("entry bytes are not in canonical form"))
         return entry
 

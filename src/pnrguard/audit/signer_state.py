@@ -24,7 +24,7 @@ from typing import Any
 from pnrguard.audit.checkpoint import Checkpoint, Verifier, open_checkpoint
 from pnrguard.audit.log import GENESIS_CHAIN
 from pnrguard.audit.merkle import HASH_SIZE, Frontier
-from pnrguard.errors import AuditError
+from pnrguard.errors import N_, AuditError
 
 __all__ = ["STATE_FORMAT", "SignerState"]
 
@@ -66,14 +66,14 @@ class SignerState:
         try:
             obj: Any = json.loads(text)
             if not isinstance(obj, dict) or obj.get("format") != STATE_FORMAT:
-                raise AuditError("signer state has an unknown format")
+                raise AuditError(N_("signer state has an unknown format"))
             note = obj["note"]
             frontier_raw = base64.b64decode(obj["frontier"], validate=True)
             chain = bytes.fromhex(obj["chain_hash"])
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-            raise AuditError("signer state is unreadable") from exc
+            raise AuditError(N_("signer state is unreadable")) from exc
         cp = open_checkpoint(note, verifier, origin=origin)
         frontier = Frontier.from_bytes(cp.size, frontier_raw)
         if frontier.root() != cp.root or len(chain) != HASH_SIZE:
-            raise AuditError("signer state frontier does not match its signed root")
+            raise AuditError(N_("signer state frontier does not match its signed root"))
         return cls(note, cp, frontier, chain)

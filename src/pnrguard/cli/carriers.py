@@ -1,26 +1,35 @@
-"""`pnrguard carriers add|list|revoke|quality`: carrier credentials for the push API, and
-what each carrier sent how well (the data-quality report, numbers only).
+"""`pnrguard carriers add|list|rotate|revoke|quality`: carrier credentials for the push API,
+and what each carrier sent how well (the data-quality report, numbers only).
 
-`add` prints the new token once: only its SHA-256 is stored, so a lost token cannot be
-shown again; revoke it and add a new one. Revocation takes effect on every web process
-within `PNRGUARD_GATEWAY_CREDENTIAL_TTL_SECONDS` (default 5 s).
+`add` and `rotate` print the new token once: only its SHA-256 is stored, so a lost token
+cannot be shown again; rotate it (or revoke it and add a new one). Revocation takes effect
+on every web process within `PNRGUARD_GATEWAY_CREDENTIAL_TTL_SECONDS` (default 5 s).
+
+Why `--as`: issuing, rotating and revoking go through `service.carrier_admin`, the same
+functions as `/admin/carriers`, so the command line is audited exactly like the web (an
+*alteration* naming the administrator and the credential id, never the token) and only an
+administrator, proven by their TOTP code, may do it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from pnrguard.cli.users import AsOption, CodeOption, _actor, _fail
 from pnrguard.csvsafe import safe_writer
-from pnrguard.errors import InputError
+from pnrguard.errors import PnrguardError
+from pnrguard.service import carrier_admin
+from pnrguard.service.accounts import Account
 from pnrguard.service.bootstrap import Node
-from pnrguard.service.gateway import issue_credential, list_credentials, revoke_credential
 from pnrguard.service.quality import csv_rows, quality_report
+from pnrguard.store.gateway import Credential
 
 app = typer.Typer(
     name="carriers",
@@ -30,9 +39,35 @@ app = typer.Typer(
 )
 
 
+CredentialArg = Annotated[str, typer.Argument(help="Credential id from `carriers list`.")]
+T = TypeVar("T")
+
+
+def _as_admin(acting: str, code: str | None, change: Callable[[Node, Account], T]) -> T:
+    """Run one credential change as the acting person (proven by their TOTP code); the
+    service refuses anyone but an administrator, and audits the change."""
+    with Node.from_settings() as node:
+        actor = _actor(node, acting, code)
+        try:
+            return change(node, actor)
+        except PnrguardError as exc:
+            raise _fail(exc) from None
+
+
+def _print_token(cred: Credential, token: str) -> None:
+    err = Console(stderr=True)
+    err.print(
+        f"credential {cred.id} for {cred.carrier} (senders: {', '.join(cred.senders)}; "
+        f"writes bookings of: {', '.join(sorted(cred.scope))})"
+    )
+    err.print("the token below is shown once; give it to the carrier over a secure channel:")
+    print(token)  # stdout carries only the token, for scripts
+
+
 @app.command("add")
 def add(
     carrier: Annotated[str, typer.Argument(help="IATA/ICAO carrier code, e.g. LH.")],
+    acting: AsOption,
     sender: Annotated[
         list[str] | None,
         typer.Option("--sender", help="UNB sender id allowed (repeat; default: the carrier code)."),
@@ -44,27 +79,26 @@ def add(
             help="Airline designator whose bookings it may write (repeat; default: the carrier code).",
         ),
     ] = None,
+    code: CodeOption = None,
 ) -> None:
-    """Issue a token for CARRIER and print it once."""
-    with Node.from_settings() as node:
-        try:
-            cred, token = issue_credential(
-                node.engine,
-                carrier=carrier,
-                senders=sender or (),
-                designators=designator or (),
-                clock=node.clock,
-            )
-        except InputError as exc:
-            Console(stderr=True).print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from None
-    err = Console(stderr=True)
-    err.print(
-        f"credential {cred.id} for {cred.carrier} (senders: {', '.join(cred.senders)}; "
-        f"writes bookings of: {', '.join(sorted(cred.scope))})"
+    """Issue a token for CARRIER and print it once (audited, like the workspace)."""
+    cred, token = _as_admin(
+        acting, code,
+        lambda node, actor: carrier_admin.issue(
+            node, actor=actor, carrier=carrier, senders=sender or (), designators=designator or ()
+        ),
+    )  # fmt: skip
+    _print_token(cred, token)
+
+
+@app.command("rotate")
+def rotate(credential_id: CredentialArg, acting: AsOption, code: CodeOption = None) -> None:
+    """A new token with the same scope; the old one is revoked (audited, like the workspace)."""
+    cred, token = _as_admin(
+        acting, code, lambda node, actor: carrier_admin.rotate(node, actor=actor, credential_id=credential_id)
     )
-    err.print("the token below is shown once; give it to the carrier over a secure channel:")
-    print(token)  # stdout carries only the token, for scripts
+    Console(stderr=True).print(f"{credential_id} is revoked")
+    _print_token(cred, token)
 
 
 @app.command("list")
@@ -73,7 +107,7 @@ def list_(
 ) -> None:
     """List credentials (never tokens)."""
     with Node.from_settings() as node:
-        creds = list_credentials(node.engine)
+        creds = carrier_admin.list_all(node)
     rows = [
         (c.id, c.carrier, " ".join(c.senders), c.created_at.isoformat(timespec="seconds"),
          c.revoked_at.isoformat(timespec="seconds") if c.revoked_at else "")
@@ -93,10 +127,11 @@ def list_(
 
 
 @app.command("revoke")
-def revoke(credential_id: Annotated[str, typer.Argument(help="Credential id from `carriers list`.")]) -> None:
-    """Revoke a credential: its token stops working within seconds."""
-    with Node.from_settings() as node:
-        done = revoke_credential(node.engine, credential_id, clock=node.clock)
+def revoke(credential_id: CredentialArg, acting: AsOption, code: CodeOption = None) -> None:
+    """Revoke a credential: its token stops working within seconds (audited)."""
+    done = _as_admin(
+        acting, code, lambda node, actor: carrier_admin.revoke(node, actor=actor, credential_id=credential_id)
+    )
     if not done:
         Console(stderr=True).print("[red]no active credential with that id[/red]")
         raise typer.Exit(1)

@@ -22,6 +22,7 @@ from pnrguard.exchange.identity import IdentityCard, create_node_pki, load_certi
 from pnrguard.exchange.peers import PeerKind
 from pnrguard.service import exchange as service
 from pnrguard.service.bootstrap import Node
+from pnrguard.service.exchange_peers import LiveTrust
 
 app = typer.Typer(help="Peer PIUs this node trusts (explicit registration, no central registry).")
 node_app = typer.Typer(help="This node's identity towards peers.")
@@ -149,7 +150,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default PNRGUARD_PEER_API_PORT).")] = None,
 ) -> None:
     """Serve the peer API over mutual TLS: only certificates from registered peers' CAs
-    connect; every message must carry a valid signature of a registered peer."""
+    connect (read from the registry at every handshake, so registering or revoking a peer
+    takes effect without a restart); every message must carry a valid signature of a
+    registered peer."""
     import uvicorn
 
     from pnrguard.web.peer import create_peer_app
@@ -157,22 +160,26 @@ def serve(
     node = Node.from_settings()
     try:
         s = node.settings
-        bundle = service.peer_ca_bundle(node)
-        if not bundle:
-            raise _fail(PnrguardError("no peers are registered: the peer API would admit nobody"))
-        ca_file = s.tls_cert_file.parent / "peer-cas.pem"
-        ca_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        ca_file.write_text(bundle, encoding="ascii")
-        uvicorn.run(
+        if not service.peer_ca_bundle(node):
+            Console(stderr=True).print(
+                "no peer is registered yet: the peer API admits nobody until one is (no restart needed)"
+            )
+        config = uvicorn.Config(
             create_peer_app(node),
             host=host or s.peer_api_host,
             port=port or s.peer_api_port,
             ssl_certfile=str(s.tls_cert_file),
             ssl_keyfile=str(s.tls_key_file),
-            ssl_ca_certs=str(ca_file),
             ssl_cert_reqs=ssl.CERT_REQUIRED,
             log_level="warning",
             access_log=False,
         )
+        config.load()
+        trust = LiveTrust(node)
+        try:
+            config.ssl = trust.attach(trust.context())
+        except PnrguardError as exc:
+            raise _fail(exc) from None
+        uvicorn.Server(config).run()
     finally:
         node.close()

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from pnrguard.errors import ConfigError, PnrguardError
+from pnrguard.errors import N_, ConfigError, PnrguardError
 from pnrguard.exchange import signatures as sig
 from pnrguard.exchange.identity import client_context, key_fingerprint, load_certificate, public_key_from_raw
 from pnrguard.exchange.messages import Envelope
@@ -214,7 +214,7 @@ class PeerClient:
         try:
             own = load_certificate(cert_file.read_bytes())
         except OSError:
-            raise ConfigError("the node's TLS certificate file cannot be read") from None
+            raise ConfigError(N_("the node's TLS certificate file cannot be read")) from None
         self._cert_not_after = int(own.not_valid_after_utc.timestamp())
 
     def _client(self, peer: Peer) -> httpx.Client:
@@ -249,8 +249,10 @@ class PeerClient:
             # With TLS 1.3 a peer refuses a client certificate after the handshake, and the
             # caller would only see a closed connection: say what is wrong before trying.
             raise PeerUnreachable(
-                f"cannot deliver to peer {peer.name}: this node's TLS certificate expired; renew it "
-                "(peers refuse an expired certificate in the TLS handshake)"
+                N_(
+                    "cannot deliver to peer %(name)s: this node's TLS certificate expired; renew it (peers "
+                    "refuse an expired certificate in the TLS handshake)"
+                ), name=peer.name
             )
         headers = sign_request(
             key=self._key, url=url, body=body, message_id=message_id, now=self._clock(), window=self._window
@@ -259,7 +261,9 @@ class PeerClient:
             r = self._client(peer).post(url, content=body, headers=headers)
         except httpx.TransportError as exc:
             raise PeerUnreachable(
-                f"cannot deliver to peer {peer.name}: {_tls_reason(exc)} (safe to retry)"
+                N_(
+                    "cannot deliver to peer %(name)s: %(tls_reason)s (safe to retry)"
+                ), name=peer.name, tls_reason=_tls_reason(exc)
             ) from None
         public = public_key_from_raw(peer.signing_key)
         self.verify_response(r, public=public, keyid=peer.keyid, in_reply_to=message_id)
@@ -293,7 +297,9 @@ class PeerClient:
         try:
             r = self._client(peer).post(url, content=body, headers=headers)
         except httpx.TransportError as exc:
-            raise PeerUnreachable(f"cannot reach peer {peer.name}: {_tls_reason(exc)}") from None
+            raise PeerUnreachable(N_(
+                "cannot reach peer %(name)s: %(tls_reason)s"
+            ), name=peer.name, tls_reason=_tls_reason(exc)) from None
         public = public_key_from_raw(peer.signing_key)
         self.verify_response(r, public=public, keyid=peer.keyid, in_reply_to=message_id)
         return r

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pnrguard.errors import ConfigError, InputError
+from pnrguard.errors import N_, ConfigError, InputError
 
 __all__ = [
     "CARD_FORMAT",
@@ -55,7 +55,7 @@ def load_certificate(pem: str | bytes) -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(data)
     except ValueError:
-        raise InputError("not a PEM certificate") from None
+        raise InputError(N_("not a PEM certificate")) from None
 
 
 def cert_fingerprint(cert: x509.Certificate | str | bytes) -> str:
@@ -71,7 +71,7 @@ def raw_public_key(key: Ed25519PublicKey | Ed25519PrivateKey) -> bytes:
 
 def public_key_from_raw(raw: bytes) -> Ed25519PublicKey:
     if len(raw) != 32:
-        raise InputError("an Ed25519 public key is 32 bytes")
+        raise InputError(N_("an Ed25519 public key is 32 bytes"))
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
@@ -85,7 +85,7 @@ def normalise_fingerprint(text: str) -> str:
     """Accept what operators read out: any case, with or without colons or a sha256: prefix."""
     t = text.strip().lower().removeprefix("sha256:").replace(":", "").replace(" ", "")
     if len(t) != 64 or any(c not in "0123456789abcdef" for c in t):
-        raise InputError("a fingerprint is 64 hex digits (SHA-256)")
+        raise InputError(N_("a fingerprint is 64 hex digits (SHA-256)"))
     return t
 
 
@@ -115,7 +115,7 @@ class IdentityCard:
         try:
             raw = base64.b64decode(self.signing_key, validate=True)
         except binascii.Error:
-            raise InputError("identity card: signing_key is not base64") from None
+            raise InputError(N_("identity card: signing_key is not base64")) from None
         public_key_from_raw(raw)
         return raw
 
@@ -135,12 +135,16 @@ class IdentityCard:
         try:
             obj: Any = json.loads(text)
         except ValueError:
-            raise InputError("identity card is not JSON") from None
+            raise InputError(N_("identity card is not JSON")) from None
         fields = {"name", "country", "url", "cert_pem", "ca_pem", "signing_key", "format"}
         if not isinstance(obj, dict) or set(obj) != fields or obj.get("format") != CARD_FORMAT:
-            raise InputError(f"identity card must be a {CARD_FORMAT} object with fields {sorted(fields)}")
+            raise InputError(
+                N_("identity card must be a %(CARD_FORMAT)s object with fields %(sorted)s"),
+                CARD_FORMAT=CARD_FORMAT,
+                sorted=sorted(fields),
+            )
         if not all(isinstance(v, str) for v in obj.values()):
-            raise InputError("identity card fields are strings")
+            raise InputError(N_("identity card fields are strings"))
         card = cls(**obj)
         card.signing_key_raw  # noqa: B018 — validates the key on load
         load_certificate(card.cert_pem)
@@ -218,5 +222,24 @@ def client_context(*, cert_file: Path, key_file: Path, peer_ca_pem: str) -> ssl.
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(str(cert_file), str(key_file))
     except (ssl.SSLError, OSError) as exc:
-        raise ConfigError(f"cannot build the TLS client context: {type(exc).__name__}") from None
+        raise ConfigError(
+            N_("cannot build the TLS client context: %(name__)s"), name__=type(exc).__name__
+        ) from None
+    return ctx
+
+
+def server_context(*, cert_file: Path, key_file: Path, peer_ca_pem: str) -> ssl.SSLContext:
+    """The peer API's TLS context: our certificate chain, a client certificate required and
+    trusted only from the given peers' CAs (none: nobody connects), TLS 1.2 at least."""
+    try:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(str(cert_file), str(key_file))
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        if peer_ca_pem:
+            ctx.load_verify_locations(cadata=peer_ca_pem)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(
+            N_("cannot build the TLS server context: %(name__)s"), name__=type(exc).__name__
+        ) from None
     return ctx

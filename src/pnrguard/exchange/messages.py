@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Purpose
-from pnrguard.errors import InputError
+from pnrguard.errors import N_, InputError
 
 __all__ = [
     "ENVELOPE_FORMAT",
@@ -197,4 +197,4 @@ def parse_envelope(body: bytes) -> Envelope:
         return Envelope.model_validate_json(body)
     except ValidationError as exc:
         where = sorted({".".join(str(p) for p in e["loc"]) or "envelope" for e in exc.errors()})
-        raise InputError(f"envelope refused: invalid {', '.join(where[:5])}") from None
+        raise InputError(N_("envelope refused: invalid %(items)s"), items=", ".join(where[:5])) from None

@@ -36,7 +36,7 @@ from enum import StrEnum
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from pnrguard.errors import CryptoError
+from pnrguard.errors import N_, CryptoError
 from pnrguard.protection.keystore import DATA_KEY_SIZE, KeyStore, Secret, WrappedKey
 
 __all__ = [
@@ -70,17 +70,17 @@ _CONTEXT_PREFIX = b"pnrguard/data-key/v1\x00"
 def _lp(text: str, what: str) -> bytes:
     """Length-prefixed UTF-8: the encoding stays injective whatever the characters."""
     if not isinstance(text, str) or not text:
-        raise CryptoError(f"associated data: {what} must be a non-empty string")
+        raise CryptoError(N_("associated data: %(what)s must be a non-empty string"), what=what)
     try:
         raw = text.encode("utf-8")
     except UnicodeEncodeError:
-        raise CryptoError(f"associated data: {what} is not encodable as UTF-8") from None
+        raise CryptoError(N_("associated data: %(what)s is not encodable as UTF-8"), what=what) from None
     return _U32.pack(len(raw)) + raw
 
 
 def _check_version(version: int, what: str) -> None:
     if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= _MAX_VERSION:
-        raise CryptoError(f"{what} must be an integer in 0..2**32-1")
+        raise CryptoError(N_("%(what)s must be an integer in 0..2**32-1"), what=what)
 
 
 class KeyKind(StrEnum):
@@ -131,14 +131,14 @@ def new_data_key() -> bytes:
 def _cipher(key: bytes | Secret[bytes]) -> AESGCM:
     raw = key.reveal() if isinstance(key, Secret) else key
     if not isinstance(raw, bytes) or len(raw) != DATA_KEY_SIZE:
-        raise CryptoError(f"data key must be {DATA_KEY_SIZE} bytes")
+        raise CryptoError(N_("data key must be %(DATA_KEY_SIZE)s bytes"), DATA_KEY_SIZE=DATA_KEY_SIZE)
     return AESGCM(raw)
 
 
 def encrypt_field(key: bytes | Secret[bytes], plaintext: bytes, *, aad: AssociatedData) -> bytes:
     """Encrypt one field value; the result only decrypts with the same key and `aad`."""
     if not isinstance(plaintext, bytes):
-        raise CryptoError("plaintext must be bytes")
+        raise CryptoError(N_("plaintext must be bytes"))
     nonce = os.urandom(_NONCE_SIZE)
     return _HEADER + nonce + _cipher(key).encrypt(nonce, plaintext, _HEADER + aad.encode())
 
@@ -147,16 +147,18 @@ def decrypt_field(key: bytes | Secret[bytes], blob: bytes, *, aad: AssociatedDat
     """Decrypt one field value; raises `CryptoError` (with no data in its message) on any
     tampering, a wrong key, or a ciphertext that belongs to another row, column or booking."""
     if not isinstance(blob, bytes) or len(blob) < _OVERHEAD:
-        raise CryptoError("field ciphertext is truncated or not bytes")
+        raise CryptoError(N_("field ciphertext is truncated or not bytes"))
     if blob[0] != FIELD_FORMAT:
-        raise CryptoError("field ciphertext has an unknown format byte")
+        raise CryptoError(N_("field ciphertext has an unknown format byte"))
     cipher = _cipher(key)
     try:
         return cipher.decrypt(blob[1 : 1 + _NONCE_SIZE], blob[1 + _NONCE_SIZE :], _HEADER + aad.encode())
     except InvalidTag:
         raise CryptoError(
-            "field ciphertext failed authentication (tampered, wrong key, or stored under "
-            "another table, column, booking or key version)"
+            N_(
+                "field ciphertext failed authentication (tampered, wrong key, or stored under another "
+                "table, column, booking or key version)"
+            )
         ) from None
 
 
@@ -188,7 +190,10 @@ class BookingKeys:
         _check_version(self.version, "key version")
         for key in (self.identity, self.content):
             if not isinstance(key, Secret) or len(key) != DATA_KEY_SIZE:
-                raise CryptoError(f"booking keys must be Secret values of {DATA_KEY_SIZE} bytes")
+                raise CryptoError(
+                    N_("booking keys must be Secret values of %(DATA_KEY_SIZE)s bytes"),
+                    DATA_KEY_SIZE=DATA_KEY_SIZE,
+                )
 
     @classmethod
     def generate(cls, *, version: int = 1) -> BookingKeys:
@@ -218,7 +223,7 @@ def receipt_period(at: dt.datetime) -> str:
     deleted within about a month of each other, and the period KEK dies soon after the
     last of them (issue 10, item 8)."""
     if at.utcoffset() is None:
-        raise CryptoError("receipt_period needs a timezone-aware time")
+        raise CryptoError(N_("receipt_period needs a timezone-aware time"))
     return at.astimezone(dt.UTC).strftime("%Y-%m")
 
 

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from pnrguard.errors import CryptoError
+from pnrguard.errors import N_, CryptoError
 
 __all__ = [
     "DATA_KEY_SIZE",
@@ -145,9 +145,9 @@ class WrappedKey:
             or not isinstance(self.kek_version, int)
             or not 1 <= self.kek_version <= _MAX_VERSION
         ):
-            raise CryptoError("wrapped key: kek_version must be an integer in 1..2**32-1")
+            raise CryptoError(N_("wrapped key: kek_version must be an integer in 1..2**32-1"))
         if not isinstance(self.blob, bytes):
-            raise CryptoError("wrapped key: blob must be bytes")
+            raise CryptoError(N_("wrapped key: blob must be bytes"))
 
     def __repr__(self) -> str:
         return f"WrappedKey(kek_version={self.kek_version}, blob=<{len(self.blob)} bytes>)"
@@ -256,13 +256,13 @@ def _wrap_ad(kek_version: int, context: bytes, period: str | None = None) -> byt
 def check_period(period: str) -> str:
     """A period is a month, ``YYYY-MM``."""
     if not isinstance(period, str) or not _PERIOD.fullmatch(period):
-        raise CryptoError("a key period is a month written YYYY-MM")
+        raise CryptoError(N_("a key period is a month written YYYY-MM"))
     return period
 
 
 def _check_context(context: bytes) -> None:
     if not isinstance(context, bytes) or not context:
-        raise CryptoError("wrap context must be non-empty bytes")
+        raise CryptoError(N_("wrap context must be non-empty bytes"))
 
 
 class _LocalKekStore(KeyStore):
@@ -291,7 +291,7 @@ class _LocalKekStore(KeyStore):
         destroyed: frozenset[str] = frozenset(),
     ) -> None:
         if not keks:
-            raise CryptoError("key store holds no KEK")
+            raise CryptoError(N_("key store holds no KEK"))
         periods = {p: dict(g) for p, g in (periods or {}).items() if g and p not in destroyed}
         with self._lock:
             self._keks = dict(keks)
@@ -334,7 +334,8 @@ class _LocalKekStore(KeyStore):
         with self._mutation():
             if period in self._destroyed:
                 raise CryptoError(
-                    f"the KEK of period {period} was destroyed; nothing is wrapped under it again"
+                    N_("the KEK of period %(period)s was destroyed; nothing is wrapped under it again"),
+                    period=period,
                 )
             periods = {p: dict(g) for p, g in self._periods.items()}
             gens = periods.setdefault(period, {})
@@ -361,7 +362,7 @@ class _LocalKekStore(KeyStore):
     # -- wrapping ------------------------------------------------------------------------
     def wrap(self, data_key: bytes, *, context: bytes, period: str | None = None) -> WrappedKey:
         if not isinstance(data_key, bytes) or len(data_key) != DATA_KEY_SIZE:
-            raise CryptoError(f"data key must be {DATA_KEY_SIZE} bytes")
+            raise CryptoError(N_("data key must be %(DATA_KEY_SIZE)s bytes"), DATA_KEY_SIZE=DATA_KEY_SIZE)
         _check_context(context)
         nonce = os.urandom(_NONCE_SIZE)
         if period is not None:
@@ -377,7 +378,7 @@ class _LocalKekStore(KeyStore):
 
     def unwrap(self, wrapped: WrappedKey, *, context: bytes) -> bytes:
         if not isinstance(wrapped, WrappedKey):
-            raise CryptoError("unwrap expects a WrappedKey")
+            raise CryptoError(N_("unwrap expects a WrappedKey"))
         _check_context(context)
         period = self.period_of(wrapped)
         if period is not None:
@@ -387,31 +388,40 @@ class _LocalKekStore(KeyStore):
             # Another process may have rotated since we loaded the file.
             cipher = self._ciphers.get(wrapped.kek_version)
         if cipher is None:
-            raise CryptoError(f"KEK version {wrapped.kek_version} is unknown or retired")
+            raise CryptoError(
+                N_("KEK version %(kek_version)s is unknown or retired"), kek_version=wrapped.kek_version
+            )
         blob = wrapped.blob
         if len(blob) != 1 + _NONCE_SIZE + DATA_KEY_SIZE + _TAG_SIZE or blob[0] != _WRAP_FORMAT:
-            raise CryptoError("wrapped key is malformed")
+            raise CryptoError(N_("wrapped key is malformed"))
         try:
             return cipher.decrypt(
                 blob[1 : 1 + _NONCE_SIZE], blob[1 + _NONCE_SIZE :], _wrap_ad(wrapped.kek_version, context)
             )
         except InvalidTag:
             raise CryptoError(
-                "wrapped key failed authentication (tampered, wrong context or wrong KEK)"
+                N_("wrapped key failed authentication (tampered, wrong context or wrong KEK)")
             ) from None
 
     def _unwrap_period(self, wrapped: WrappedKey, period: str, context: bytes) -> bytes:
         blob = wrapped.blob
         if len(blob) != 8 + _NONCE_SIZE + DATA_KEY_SIZE + _TAG_SIZE or not _PERIOD.fullmatch(period):
-            raise CryptoError("wrapped key is malformed")
+            raise CryptoError(N_("wrapped key is malformed"))
         key = (period, wrapped.kek_version)
         cipher = self._period_ciphers.get(key)
         if cipher is None and self._refresh():
             cipher = self._period_ciphers.get(key)
         if cipher is None:
             if period in self._destroyed:
-                raise CryptoError(f"the KEK of period {period} was destroyed (its bookings were deleted)")
-            raise CryptoError(f"KEK version {wrapped.kek_version} of period {period} is unknown or retired")
+                raise CryptoError(
+                    N_("the KEK of period %(period)s was destroyed (its bookings were deleted)"),
+                    period=period,
+                )
+            raise CryptoError(
+                N_("KEK version %(kek_version)s of period %(period)s is unknown or retired"),
+                kek_version=wrapped.kek_version,
+                period=period,
+            )
         try:
             return cipher.decrypt(
                 blob[8 : 8 + _NONCE_SIZE],
@@ -420,7 +430,7 @@ class _LocalKekStore(KeyStore):
             )
         except InvalidTag:
             raise CryptoError(
-                "wrapped key failed authentication (tampered, wrong context or wrong KEK)"
+                N_("wrapped key failed authentication (tampered, wrong context or wrong KEK)")
             ) from None
 
     # -- rotation ------------------------------------------------------------------------
@@ -428,7 +438,7 @@ class _LocalKekStore(KeyStore):
         with self._mutation():
             version = self._current + 1
             if version > _MAX_VERSION:
-                raise CryptoError("KEK version space exhausted")
+                raise CryptoError(N_("KEK version space exhausted"))
             keks = dict(self._keks)
             keks[version] = Secret(secrets.token_bytes(KEK_SIZE))
             periods = {
@@ -440,9 +450,11 @@ class _LocalKekStore(KeyStore):
     def retire(self, version: int) -> None:
         with self._mutation():
             if version not in self._keks:
-                raise CryptoError(f"KEK version {version} is unknown or already retired")
+                raise CryptoError(
+                    N_("KEK version %(version)s is unknown or already retired"), version=version
+                )
             if version == self._current:
-                raise CryptoError("the current KEK cannot be retired; rotate first")
+                raise CryptoError(N_("the current KEK cannot be retired; rotate first"))
             keks = {v: k for v, k in self._keks.items() if v != version}
             periods = {p: {v: k for v, k in g.items() if v != version} for p, g in self._periods.items()}
             self._commit(keks, self._signing, periods, self._destroyed)
@@ -461,7 +473,7 @@ class _LocalKekStore(KeyStore):
                         self._commit(self._keks, Secret(raw), self._periods, self._destroyed)
             signing = self._signing
             if signing is None:  # pragma: no cover - _commit sets it or raises
-                raise CryptoError("signing key could not be created")
+                raise CryptoError(N_("signing key could not be created"))
             if self._signing_obj is None:
                 self._signing_obj = Ed25519PrivateKey.from_private_bytes(signing.reveal())
             return self._signing_obj
@@ -504,13 +516,17 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: object, size: int, what: str, path: Path) -> Secret[bytes]:
     if not isinstance(text, str):
-        raise CryptoError(f"key file {path}: {what} is not a base64 string")
+        raise CryptoError(N_("key file %(path)s: %(what)s is not a base64 string"), path=path, what=what)
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise CryptoError(f"key file {path}: {what} is not valid base64") from None
+        raise CryptoError(
+            N_("key file %(path)s: %(what)s is not valid base64"), path=path, what=what
+        ) from None
     if len(raw) != size:
-        raise CryptoError(f"key file {path}: {what} must be {size} bytes")
+        raise CryptoError(
+            N_("key file %(path)s: %(what)s must be %(size)s bytes"), path=path, what=what, size=size
+        )
     return Secret(raw)
 
 
@@ -540,7 +556,7 @@ class LocalKeyFileStore(_LocalKekStore):
         self._held_fd: int | None = None
         if not self._path.exists():
             if not create_if_missing:
-                raise CryptoError(f"key file {self._path} does not exist")
+                raise CryptoError(N_("key file %(path)s does not exist"), path=self._path)
             self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             with self._file_lock():
                 if not self._path.exists():
@@ -577,7 +593,7 @@ class LocalKeyFileStore(_LocalKekStore):
         try:
             st = os.stat(self._path)
         except OSError:
-            raise CryptoError(f"key file {self._path} cannot be read") from None
+            raise CryptoError(N_("key file %(path)s cannot be read"), path=self._path) from None
         if (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size) == self._stamp:
             return False
         with self._lock:
@@ -589,17 +605,21 @@ class LocalKeyFileStore(_LocalKekStore):
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
-            raise CryptoError(f"key file {path} does not exist") from None
+            raise CryptoError(N_("key file %(path)s does not exist"), path=path) from None
         except OSError:
-            raise CryptoError(f"key file {path} cannot be opened") from None
+            raise CryptoError(N_("key file %(path)s cannot be opened"), path=path) from None
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
-                raise CryptoError(f"key file {path} is not a regular file")
+                raise CryptoError(N_("key file %(path)s is not a regular file"), path=path)
             if st.st_mode & 0o077:
                 raise CryptoError(
-                    f"key file {path} is accessible to group or others "
-                    f"(mode {stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {path}"
+                    N_(
+                        "key file %(path)s is accessible to group or others (mode %(S_IMODE)s); run: chmod "
+                        "600 %(path)s"
+                    ),
+                    path=path,
+                    S_IMODE=format(stat.S_IMODE(st.st_mode), "04o"),
                 )
             with os.fdopen(os.dup(fd), "rb") as fh:
                 raw = fh.read()
@@ -643,20 +663,29 @@ class LocalKeyFileStore(_LocalKekStore):
         try:
             doc = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise CryptoError(f"key file {path} is not valid JSON") from None
+            raise CryptoError(N_("key file %(path)s is not valid JSON"), path=path) from None
         if (
             not isinstance(doc, dict)
             or doc.get("format") != _KEYFILE_FORMAT
             or doc.get("version") != _KEYFILE_VERSION
         ):
-            raise CryptoError(f"key file {path} is not a {_KEYFILE_FORMAT} version {_KEYFILE_VERSION}")
+            raise CryptoError(
+                N_("key file %(path)s is not a %(KEYFILE_FORMAT)s version %(KEYFILE_VERSION)s"),
+                path=path,
+                KEYFILE_FORMAT=_KEYFILE_FORMAT,
+                KEYFILE_VERSION=_KEYFILE_VERSION,
+            )
         raw_keks = doc.get("keks")
         if not isinstance(raw_keks, dict) or not raw_keks:
-            raise CryptoError(f"key file {path}: 'keks' must be a non-empty object")
+            raise CryptoError(N_("key file %(path)s: 'keks' must be a non-empty object"), path=path)
         keks: dict[int, Secret[bytes]] = {}
         for name, value in raw_keks.items():
             if not (name.isascii() and name.isdigit()) or not 1 <= int(name) <= _MAX_VERSION:
-                raise CryptoError(f"key file {path}: KEK version {name!r} is not a positive integer")
+                raise CryptoError(
+                    N_("key file %(path)s: KEK version %(name)r is not a positive integer"),
+                    path=path,
+                    name=name,
+                )
             keks[int(name)] = _unb64(value, KEK_SIZE, f"KEK version {name}", path)
         signing_text = doc.get("signing_key")
         signing = None if signing_text is None else _unb64(signing_text, 32, "signing_key", path)
@@ -664,19 +693,30 @@ class LocalKeyFileStore(_LocalKekStore):
         raw_periods = doc.get("periods", {})
         raw_destroyed = doc.get("destroyed_periods", [])
         if not isinstance(raw_periods, dict) or not isinstance(raw_destroyed, list):
-            raise CryptoError(f"key file {path}: 'periods' must be an object, 'destroyed_periods' a list")
+            raise CryptoError(
+                N_("key file %(path)s: 'periods' must be an object, 'destroyed_periods' a list"), path=path
+            )
         for period, gens in raw_periods.items():
             if not isinstance(period, str) or not _PERIOD.fullmatch(period) or not isinstance(gens, dict):
-                raise CryptoError(f"key file {path}: period {period!r} is not YYYY-MM with an object of KEKs")
+                raise CryptoError(
+                    N_("key file %(path)s: period %(period)r is not YYYY-MM with an object of KEKs"),
+                    path=path,
+                    period=period,
+                )
             periods[period] = {}
             for name, value in gens.items():
                 if not (name.isascii() and name.isdigit()) or not 1 <= int(name) <= _MAX_VERSION:
                     raise CryptoError(
-                        f"key file {path}: KEK version {name!r} of {period} is not a positive integer"
+                        N_("key file %(path)s: KEK version %(name)r of %(period)s is not a positive integer"),
+                        path=path,
+                        name=name,
+                        period=period,
                     )
                 periods[period][int(name)] = _unb64(value, KEK_SIZE, f"KEK {period} version {name}", path)
         if not all(isinstance(p, str) and _PERIOD.fullmatch(p) for p in raw_destroyed):
-            raise CryptoError(f"key file {path}: 'destroyed_periods' holds something that is not YYYY-MM")
+            raise CryptoError(
+                N_("key file %(path)s: 'destroyed_periods' holds something that is not YYYY-MM"), path=path
+            )
         return keks, signing, periods, frozenset(raw_destroyed)
 
     def _persist(

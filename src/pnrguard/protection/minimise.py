@@ -32,7 +32,7 @@ from typing import Any
 from pnrguard.domain import model
 from pnrguard.domain.annex import FIELD_ELEMENTS, NOT_STORED
 from pnrguard.domain.model import Booking, Remark
-from pnrguard.errors import PnrguardError
+from pnrguard.errors import N_, PnrguardError
 from pnrguard.formats.result import ReadResult
 
 _TAG = re.compile(r"[A-Z][A-Z0-9]{0,2}")
@@ -109,14 +109,14 @@ def assert_annex_only(booking: Booking) -> None:
     while stack:
         budget -= 1
         if budget < 0:
-            raise AnnexViolation("booking too large to check")
+            raise AnnexViolation(N_("booking too large to check"))
         obj = stack.pop()
         cls = type(obj)
         names = fields.get(cls)
         if names is None:
-            raise AnnexViolation(f"{cls.__name__} is not a model class")
+            raise AnnexViolation(N_("%(name__)s is not a model class"), name__=cls.__name__)
         if getattr(obj, "__dict__", None):
-            raise AnnexViolation(f"{cls.__name__} carries attributes outside the model")
+            raise AnnexViolation(N_("%(name__)s carries attributes outside the model"), name__=cls.__name__)
         for name in names:
             value = getattr(obj, name)
             kind = type(value)
@@ -130,7 +130,12 @@ def assert_annex_only(booking: Booking) -> None:
                 if kind in fields:
                     stack.append(item)
                 else:
-                    raise AnnexViolation(f"{cls.__name__}.{name}: unexpected {kind.__name__}")
+                    raise AnnexViolation(
+                        N_("%(name__)s.%(name)s: unexpected %(name__2)s"),
+                        name__=cls.__name__,
+                        name=name,
+                        name__2=kind.__name__,
+                    )
 
 
 @cache
@@ -140,7 +145,7 @@ def _mapped_fields() -> dict[type[Any], tuple[str, ...]]:
     missing = unmapped_fields()
     if missing:
         names = ", ".join(f"{c}.{f}" for c, f in missing)
-        raise AnnexViolation(f"model fields without an Annex I element: {names}")
+        raise AnnexViolation(N_("model fields without an Annex I element: %(names)s"), names=names)
     return model_classes()
 
 

@@ -73,7 +73,7 @@ from pnrguard.domain.model import (
     Ticket,
     Traveller,
 )
-from pnrguard.errors import ConfigError
+from pnrguard.errors import N_, ConfigError
 from pnrguard.protection.terms import (
     NOT_SENSITIVE,
     TABLE_RESOURCE,
@@ -259,13 +259,15 @@ class SensitiveFilter:
             target = substrings if rule.kind is RuleKind.SUBSTRING else words
             previous = target.setdefault(rule.pattern, rule.category)
             if previous != rule.category:
-                raise ConfigError(f"sensitive table: {rule.pattern!r} has two categories")
+                raise ConfigError(N_("sensitive table: %(pattern)r has two categories"), pattern=rule.pattern)
         overlap = structured & set(codes)
         if overlap:
-            raise ConfigError(f"sensitive table: codes both sensitive and structured: {sorted(overlap)}")
+            raise ConfigError(
+                N_("sensitive table: codes both sensitive and structured: %(sorted)s"), sorted=sorted(overlap)
+            )
         for sub, category in substrings.items():
             if words.get(sub, category) != category:
-                raise ConfigError(f"sensitive table: {sub!r} has two categories")
+                raise ConfigError(N_("sensitive table: %(sub)r has two categories"), sub=sub)
         # Proper-name words leave the name matcher; a stem built on one keeps its endings.
         not_proper = {
             (k[:-1] + "+" if k.endswith("*") and k[:-1] in proper else k): c
@@ -299,7 +301,12 @@ class SensitiveFilter:
             seen: set[tuple[RuleKind, str]] = set()
             for r in rules:
                 if (r.kind, r.pattern) in seen:
-                    raise ConfigError(f"{extra_source}: duplicate {r.kind.value} {r.pattern!r}")
+                    raise ConfigError(
+                        N_("%(extra_source)s: duplicate %(kind)s %(pattern)r"),
+                        extra_source=extra_source,
+                        kind=r.kind.value,
+                        pattern=r.pattern,
+                    )
                 seen.add((r.kind, r.pattern))
         return cls(rules)
 

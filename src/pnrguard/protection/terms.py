@@ -41,7 +41,7 @@ from pathlib import Path
 
 from anyascii import anyascii
 
-from pnrguard.errors import ConfigError
+from pnrguard.errors import N_, ConfigError
 
 TABLE_RESOURCE = "sensitive_categories.csv"
 
@@ -251,35 +251,63 @@ def parse_table(text: str, *, source: str = "table") -> list[Rule]:
     reader = csv.DictReader(io.StringIO(text))
     expected = {"kind", "pattern", "category", "note"}
     if reader.fieldnames is None or not expected <= set(reader.fieldnames):
-        raise ConfigError(f"{source}: header must have columns {sorted(expected)} (and optionally lang)")
+        raise ConfigError(
+            N_("%(source)s: header must have columns %(sorted)s (and optionally lang)"),
+            source=source,
+            sorted=sorted(expected),
+        )
     categories = {c.value for c in Category} | {NOT_SENSITIVE}
     rules: list[Rule] = []
     seen: set[tuple[str, str]] = set()
     for row in reader:
         line = reader.line_num
         if None in row:  # DictReader files surplus cells under None
-            raise ConfigError(f"{source} line {line}: too many cells (quote a note that has commas)")
+            raise ConfigError(
+                N_("%(source)s line %(line)s: too many cells (quote a note that has commas)"),
+                source=source,
+                line=line,
+            )
         raw_kind = (row.get("kind") or "").strip()
         try:
             kind = RuleKind(raw_kind)
         except ValueError:
-            raise ConfigError(f"{source} line {line}: unknown kind {raw_kind!r}") from None
+            raise ConfigError(
+                N_("%(source)s line %(line)s: unknown kind %(raw_kind)r"),
+                source=source,
+                line=line,
+                raw_kind=raw_kind,
+            ) from None
         category = (row.get("category") or "").strip()
         if category not in categories:
-            raise ConfigError(f"{source} line {line}: unknown category {category!r}")
+            raise ConfigError(
+                N_("%(source)s line %(line)s: unknown category %(category)r"),
+                source=source,
+                line=line,
+                category=category,
+            )
         raw = row.get("pattern") or ""
         if re.search(r"[\d]", raw) and kind not in (RuleKind.SSR_CODE, RuleKind.STRUCTURED_SSR):
-            raise ConfigError(f"{source} line {line}: the words of a pattern are letters only")
+            raise ConfigError(
+                N_("%(source)s line %(line)s: the words of a pattern are letters only"),
+                source=source,
+                line=line,
+            )
         pattern = (
             normalise_pattern(raw)
             if kind not in (RuleKind.SSR_CODE, RuleKind.STRUCTURED_SSR)
             else (fold(raw).strip())
         )
         if not pattern:
-            raise ConfigError(f"{source} line {line}: empty pattern")
+            raise ConfigError(N_("%(source)s line %(line)s: empty pattern"), source=source, line=line)
         _check_pattern(kind, pattern, category, f"{source} line {line}")
         if (kind, pattern) in seen:
-            raise ConfigError(f"{source} line {line}: duplicate {kind.value} {pattern!r}")
+            raise ConfigError(
+                N_("%(source)s line %(line)s: duplicate %(kind)s %(pattern)r"),
+                source=source,
+                line=line,
+                kind=kind.value,
+                pattern=pattern,
+            )
         seen.add((kind, pattern))
         lang = " ".join((row.get("lang") or "").split())
         rules.append(Rule(kind, pattern, category, (row.get("note") or "").strip(), lang))
@@ -288,16 +316,18 @@ def parse_table(text: str, *, source: str = "table") -> list[Rule]:
 
 def _check_pattern(kind: RuleKind, pattern: str, category: str, where: str) -> None:
     if kind in (RuleKind.SSR_CODE, RuleKind.STRUCTURED_SSR) and not _CODE_RE.fullmatch(pattern):
-        raise ConfigError(f"{where}: SSR code must be 4 letters or digits")
+        raise ConfigError(N_("%(where)s: SSR code must be 4 letters or digits"), where=where)
     stars = pattern.count("*")
     if stars and kind is not RuleKind.WORD:
-        raise ConfigError(f"{where}: only a word can be a stem (*)")
+        raise ConfigError(N_("%(where)s: only a word can be a stem (*)"), where=where)
     if stars and (stars > 1 or not pattern.endswith("*") or len(pattern.split(" ")[-1]) < 4):
-        raise ConfigError(f"{where}: a stem (*) ends the last word, of 3+ letters, of a pattern")
+        raise ConfigError(
+            N_("%(where)s: a stem (*) ends the last word, of 3+ letters, of a pattern"), where=where
+        )
     if kind is RuleKind.SUBSTRING and (" " in pattern or len(pattern) < 4):
-        raise ConfigError(f"{where}: a substring is one word of 4+ characters")
+        raise ConfigError(N_("%(where)s: a substring is one word of 4+ characters"), where=where)
     if kind in (RuleKind.STRUCTURED_SSR, RuleKind.PROPER) and category != NOT_SENSITIVE:
-        raise ConfigError(f"{where}: a {kind.value} row has category 'none'")
+        raise ConfigError(N_("%(where)s: a %(kind)s row has category 'none'"), where=where, kind=kind.value)
 
 
 def read_table(path: str | Path | None) -> tuple[str, str]:
@@ -310,4 +340,6 @@ def read_table(path: str | Path | None) -> tuple[str, str]:
     try:
         return Path(path).read_text("utf-8"), str(path)
     except OSError as exc:
-        raise ConfigError(f"sensitive term table {path}: {exc.strerror}") from None
+        raise ConfigError(
+            N_("sensitive term table %(path)s: %(strerror)s"), path=path, strerror=exc.strerror
+        ) from None

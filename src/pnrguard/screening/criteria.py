@@ -21,7 +21,7 @@ import cel
 
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Purpose
 from pnrguard.domain.model import Booking
-from pnrguard.errors import InputError
+from pnrguard.errors import N_, InputError
 from pnrguard.screening.criteria_view import VIEW_FIELDS, criteria_views, sample_view
 
 
@@ -79,32 +79,37 @@ class CompiledRule:
 def compile_rule(rule: Rule) -> CompiledRule:
     """Validate and compile a rule. Raises `CriteriaError` with a reason that names no data."""
     if rule.purpose not in INVESTIGATIVE_PURPOSES:
-        raise CriteriaError("a criterion must serve terrorism or an Annex II offence")
+        raise CriteriaError(N_("a criterion must serve terrorism or an Annex II offence"))
     if rule.review_date > rule.expires:
-        raise CriteriaError("the review date must come before the expiry")
+        raise CriteriaError(N_("the review date must come before the expiry"))
     if not rule.name.strip() or not rule.owner.strip():
-        raise CriteriaError("a criterion needs a name and an owner")
+        raise CriteriaError(N_("a criterion needs a name and an owner"))
     try:
         program = cel.compile(rule.expression)
     except ValueError as exc:
-        raise CriteriaError("the expression is not valid CEL") from exc
+        raise CriteriaError(N_("the expression is not valid CEL")) from exc
     unknown = unknown_fields(rule.expression)
     if unknown:
         raise CriteriaError(
-            f"not in the criteria view: {', '.join(unknown)} (sensitive, masked and "
-            "discriminatory data are not in it by design; see the field list)"
+            N_(
+                "not in the criteria view: %(items)s (sensitive, masked and discriminatory data are not in "
+                "it by design; see the field list)"
+            ),
+            items=", ".join(unknown),
         )
     try:
         result = program.execute(sample_view())
     except (KeyError, RuntimeError) as exc:
         raise CriteriaError(
-            "the expression uses a name that is not in the criteria view "
-            "(its variables are booking, itinerary and traveller)"
+            N_(
+                "the expression uses a name that is not in the criteria view (its variables are booking, "
+                "itinerary and traveller)"
+            )
         ) from exc
     except TypeError as exc:
-        raise CriteriaError("the expression mixes incompatible types") from exc
+        raise CriteriaError(N_("the expression mixes incompatible types")) from exc
     if not isinstance(result, bool):
-        raise CriteriaError("the expression must evaluate to true or false")
+        raise CriteriaError(N_("the expression must evaluate to true or false"))
     return CompiledRule(rule, program)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from pnrguard.csvsafe import safe_writer
-from pnrguard.errors import InputError
+from pnrguard.errors import N_, InputError
 from pnrguard.screening.models import Candidate, PersonQuery
 from pnrguard.screening.screener import DEFAULT_THRESHOLD, Screener
 
@@ -48,17 +48,17 @@ def read_queries(text: TextIO) -> Iterator[PersonQuery]:
     reader = csv.reader(text)
     header = next(reader, None)
     if header is None or tuple(h.strip().lower() for h in header[:5]) != QUERY_HEADER:
-        raise InputError("line 1: expected header " + ",".join(QUERY_HEADER))
+        raise InputError(N_("line 1: expected header %(header)s"), header=",".join(QUERY_HEADER))
     for lineno, row in enumerate(reader, start=2):
         if not row or not any(c.strip() for c in row):
             continue
         row = row + [""] * (5 - len(row))
         if not row[0].strip() or not row[1].strip():
-            raise InputError(f"line {lineno}: id and name are required")
+            raise InputError(N_("line %(lineno)s: id and name are required"), lineno=lineno)
         try:
             yield query_from_fields(row[0].strip(), row[1], row[2], row[3], row[4])
         except ValueError:
-            raise InputError(f"line {lineno}: dob must be YYYY-MM-DD or empty") from None
+            raise InputError(N_("line %(lineno)s: dob must be YYYY-MM-DD or empty"), lineno=lineno) from None
 
 
 def run(

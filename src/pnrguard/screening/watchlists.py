@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from pnrguard.errors import WatchlistFormatError
+from pnrguard.errors import N_, WatchlistFormatError
 from pnrguard.screening.countries import to_alpha3
 from pnrguard.screening.models import Gender, IdentityDocument, PartialDate, WatchlistEntry
 
@@ -92,14 +92,14 @@ def parse_csv(data: bytes, *, list_name: str = "csv") -> list[WatchlistEntry]:
     reader = csv.reader(io.StringIO(_decode(data), newline=""))
     header = next(reader, None)
     if header is None or tuple(h.strip().lower() for h in header[:6]) != _CSV_HEADER:
-        raise WatchlistFormatError("line 1: expected header " + ",".join(_CSV_HEADER))
+        raise WatchlistFormatError(N_("line 1: expected header %(header)s"), header=",".join(_CSV_HEADER))
     has_gender = len(header) > 6 and header[6].strip().lower() == "gender"
     entries: list[WatchlistEntry] = []
     for lineno, row in enumerate(reader, start=2):
         if not row or not any(cell.strip() for cell in row):
             continue
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
-            raise WatchlistFormatError(f"line {lineno}: entity_id and name are required")
+            raise WatchlistFormatError(N_("line %(lineno)s: entity_id and name are required"), lineno=lineno)
         row = row + [""] * (7 - len(row))
 
         def multi(cell: str) -> list[str]:
@@ -108,12 +108,14 @@ def parse_csv(data: bytes, *, list_name: str = "csv") -> list[WatchlistEntry]:
         try:
             dobs = tuple(parse_partial_date(v) for v in multi(row[3]))
         except ValueError:
-            raise WatchlistFormatError(f"line {lineno}: dob must be YYYY-MM-DD or YYYY") from None
+            raise WatchlistFormatError(
+                N_("line %(lineno)s: dob must be YYYY-MM-DD or YYYY"), lineno=lineno
+            ) from None
         docs: list[IdentityDocument] = []
         for value in multi(row[5]):
             m = _CSV_DOC.match(value)
             if m is None:
-                raise WatchlistFormatError(f"line {lineno}: unreadable document")
+                raise WatchlistFormatError(N_("line %(lineno)s: unreadable document"), lineno=lineno)
             docs.append(
                 IdentityDocument(
                     m.group("number").strip(), m.group("kind") or "passport", to_alpha3(m.group("c"))
@@ -244,12 +246,14 @@ def parse_ofac(data: bytes) -> list[WatchlistEntry]:
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != 12:
-            raise WatchlistFormatError(f"line {lineno}: expected 12 columns, found {len(row)}")
+            raise WatchlistFormatError(
+                N_("line %(lineno)s: expected 12 columns, found %(n)s"), lineno=lineno, n=len(row)
+            )
         cells = ["" if c.strip() == "-0-" else c.strip() for c in row]
         if cells[2].lower() != "individual":
             continue
         if not cells[0].isdigit() or not cells[1]:
-            raise WatchlistFormatError(f"line {lineno}: missing entry number or name")
+            raise WatchlistFormatError(N_("line %(lineno)s: missing entry number or name"), lineno=lineno)
         entries.append(_ofac_entry(cells[0], cells[1], cells[11], lineno))
     return entries
 
@@ -259,12 +263,12 @@ def _safe_xml(data: bytes, record: str) -> ET.Element:
     """Parse XML refusing DTDs and entities: no billion laughs, no external entities."""
     head = data.lstrip()[:4096].upper()
     if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper():
-        raise WatchlistFormatError(f"{record}: DTDs and entities are refused")
+        raise WatchlistFormatError(N_("%(record)s: DTDs and entities are refused"), record=record)
     try:
         return ET.fromstring(data)  # noqa: S314 -- DTDs/entities refused above, so this is safe
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else "?"
-        raise WatchlistFormatError(f"line {line}: XML is not well formed") from None
+        raise WatchlistFormatError(N_("line %(line)s: XML is not well formed"), line=line) from None
 
 
 def _local(tag: str) -> str:
@@ -291,7 +295,7 @@ def parse_un(data: bytes) -> list[WatchlistEntry]:
         parts = (_text(ind, t) for t in ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME"))
         name = " ".join(p for p in parts if p)
         if not entity_id or not name:
-            raise WatchlistFormatError(f"individual {n}: missing reference number or name")
+            raise WatchlistFormatError(N_("individual %(n)s: missing reference number or name"), n=n)
         aliases = [_text(a, "ALIAS_NAME") for a in _children(ind, "INDIVIDUAL_ALIAS")]
         dobs: list[PartialDate] = []
         for d in _children(ind, "INDIVIDUAL_DATE_OF_BIRTH"):
@@ -305,7 +309,7 @@ def parse_un(data: bytes) -> list[WatchlistEntry]:
                     if 0 <= hi - lo <= 15:
                         dobs.extend(PartialDate(y) for y in range(lo, hi + 1))
             except ValueError:
-                raise WatchlistFormatError(f"individual {n}: unreadable date of birth") from None
+                raise WatchlistFormatError(N_("individual %(n)s: unreadable date of birth"), n=n) from None
         nats = [v.text for nat in _children(ind, "NATIONALITY") for v in _children(nat, "VALUE")]
         docs = [
             IdentityDocument(
@@ -354,7 +358,7 @@ def parse_eu(data: bytes) -> list[WatchlistEntry]:
                 names.append(whole)
             gender = gender or _gender(alias.get("gender"))
         if not entity_id or not names:
-            raise WatchlistFormatError(f"sanctionEntity {n}: missing logicalId or name")
+            raise WatchlistFormatError(N_("sanctionEntity %(n)s: missing logicalId or name"), n=n)
         dobs: list[PartialDate] = []
         for b in ent.iterfind("e:birthdate", ns):
             try:
@@ -371,7 +375,7 @@ def parse_eu(data: bytes) -> list[WatchlistEntry]:
                         )
                     )
             except ValueError:
-                raise WatchlistFormatError(f"sanctionEntity {n}: unreadable birthdate") from None
+                raise WatchlistFormatError(N_("sanctionEntity %(n)s: unreadable birthdate"), n=n) from None
         nats = [
             c.get("countryIso2Code") or c.get("countryDescription")
             for tag in ("citizen", "citizenship")
@@ -411,14 +415,14 @@ def parse_ftm(data: bytes) -> list[WatchlistEntry]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError:
-            raise WatchlistFormatError(f"line {lineno}: not JSON") from None
+            raise WatchlistFormatError(N_("line %(lineno)s: not JSON"), lineno=lineno) from None
         if not isinstance(obj, dict):
-            raise WatchlistFormatError(f"line {lineno}: not a JSON object")
+            raise WatchlistFormatError(N_("line %(lineno)s: not a JSON object"), lineno=lineno)
         if obj.get("schema") != "Person":
             continue
         props = obj.get("properties")
         if not isinstance(props, dict) or not isinstance(obj.get("id"), str):
-            raise WatchlistFormatError(f"line {lineno}: missing id or properties")
+            raise WatchlistFormatError(N_("line %(lineno)s: missing id or properties"), lineno=lineno)
 
         def values(key: str, props: dict[str, object] = props) -> list[str]:
             v = props.get(key, [])
@@ -426,13 +430,15 @@ def parse_ftm(data: bytes) -> list[WatchlistEntry]:
 
         names = values("name")
         if not names:
-            raise WatchlistFormatError(f"line {lineno}: person without a name")
+            raise WatchlistFormatError(N_("line %(lineno)s: person without a name"), lineno=lineno)
         dobs: list[PartialDate] = []
         for value in values("birthDate"):
             try:
                 dobs.append(parse_partial_date(value[:10]))
             except ValueError:
-                raise WatchlistFormatError(f"line {lineno}: unreadable birthDate") from None
+                raise WatchlistFormatError(
+                    N_("line %(lineno)s: unreadable birthDate"), lineno=lineno
+                ) from None
         docs = [IdentityDocument(v, "passport") for v in values("passportNumber")]
         docs += [IdentityDocument(v, "national_id") for v in values("idNumber")]
         datasets = obj.get("datasets")
@@ -469,7 +475,7 @@ def detect_format(data: bytes, filename: str = "") -> str:
             return "eu"
         if b"CONSOLIDATED_LIST" in data[:8192] or b"<INDIVIDUAL" in data[:65536]:
             return "un"
-        raise WatchlistFormatError("record 1: unknown XML watchlist")
+        raise WatchlistFormatError(N_("record 1: unknown XML watchlist"))
     first = head.split(b"\n", 1)[0].lower()
     if first.startswith(b"entity_id,"):
         return "csv"
@@ -477,7 +483,7 @@ def detect_format(data: bytes, filename: str = "") -> str:
         return "ofac"
     if filename.lower().endswith((".jsonl", ".ftm.json")):
         return "ftm"
-    raise WatchlistFormatError("line 1: unknown watchlist format")
+    raise WatchlistFormatError(N_("line 1: unknown watchlist format"))
 
 
 def parse_watchlist(data: bytes, fmt: str = "auto", *, filename: str = "") -> list[WatchlistEntry]:
@@ -494,7 +500,9 @@ def parse_watchlist(data: bytes, fmt: str = "auto", *, filename: str = "") -> li
         return parse_eu(data)
     if fmt == "ftm":
         return parse_ftm(data)
-    raise WatchlistFormatError(f"unknown format {fmt!r}; expected auto or one of {FORMATS}")
+    raise WatchlistFormatError(
+        N_("unknown format %(fmt)r; expected auto or one of %(FORMATS)s"), fmt=fmt, FORMATS=FORMATS
+    )
 
 
 def load_watchlist(path: Path, fmt: str = "auto") -> list[WatchlistEntry]:

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service import totp
 from pnrguard.service.accounts import (
@@ -146,13 +146,13 @@ def _log(
 
 def _require(actor: Account, roles: frozenset[Role], what: str) -> None:
     if actor.role not in roles or actor.disabled or not actor.approved:
-        raise ForbiddenError(f"the {actor.role.value} role may not {what}")
+        raise ForbiddenError(N_("the %(role)s role may not %(what)s"), role=actor.role.value, what=what)
 
 
 def _fresh_actor(conn: Connection, actor: Account) -> Account:
     rec = store.get_account(conn, account_id=actor.id)
     if rec is None:
-        raise ForbiddenError("the acting account no longer exists")
+        raise ForbiddenError(N_("the acting account no longer exists"))
     return Account.from_record(rec)
 
 
@@ -204,13 +204,13 @@ def request_account(
 def _target(conn: Connection, username: str) -> store.AccountRecord:
     rec = store.get_account(conn, username=username)
     if rec is None:
-        raise NotFoundError("no such account")
+        raise NotFoundError(N_("no such account"))
     return rec
 
 
 def _no_pending(conn: Connection, account_id: str) -> None:
     if store.pending_changes(conn, account_id=account_id):
-        raise ConflictError("a change to this account already waits for approval")
+        raise ConflictError(N_("a change to this account already waits for approval"))
 
 
 def request_role(
@@ -219,14 +219,14 @@ def request_role(
     """Ask to change a person's role; it changes when a second person approves."""
     role = Role(role)
     if role in MACHINE_ROLES:
-        raise InputError("a person cannot be given a machine role")
+        raise InputError(N_("a person cannot be given a machine role"))
     with engine.begin() as conn:
         _require(_fresh_actor(conn, actor), frozenset({Role.ADMIN}), "change roles")
         rec = _target(conn, username)
         if Role(rec.role) in MACHINE_ROLES:
-            raise InputError("a machine identity's role does not change")
+            raise InputError(N_("a machine identity's role does not change"))
         if Role(rec.role) is role:
-            raise InputError("the account already has this role")
+            raise InputError(N_("the account already has this role"))
         _no_pending(conn, rec.id)
         change_id = new_id()
         store.insert_change(
@@ -246,7 +246,7 @@ def request_reset(
         _require(_fresh_actor(conn, actor), frozenset({Role.ADMIN}), "reset passwords")
         rec = _target(conn, username)
         if Role(rec.role) not in HUMAN_ROLES or rec.oidc_subject:
-            raise InputError("only a person with a password can be reset")
+            raise InputError(N_("only a person with a password can be reset"))
         _no_pending(conn, rec.id)
         change_id = new_id()
         store.insert_change(
@@ -282,16 +282,16 @@ def _decide(conn: Connection, actor: Account, change_id: str) -> tuple[ChangeRec
     _require(actor, APPROVER_ROLES, "approve account changes")
     change = store.get_change(conn, change_id)
     if change is None:
-        raise NotFoundError("no such account change")
+        raise NotFoundError(N_("no such account change"))
     if change.status != "pending":
-        raise ConflictError("this change was already decided")
+        raise ConflictError(N_("this change was already decided"))
     if change.requested_by == actor.id:
-        raise SecondPersonRequired("a second person must approve: you asked for this change")
+        raise SecondPersonRequired(N_("a second person must approve: you asked for this change"))
     if change.account_id == actor.id:
-        raise SecondPersonRequired("nobody approves a change to their own account")
+        raise SecondPersonRequired(N_("nobody approves a change to their own account"))
     target = store.get_account(conn, account_id=change.account_id)
     if target is None:
-        raise NotFoundError("no such account")
+        raise NotFoundError(N_("no such account"))
     return change, target
 
 
@@ -304,7 +304,7 @@ def approve(
         change, target = _decide(conn, actor, change_id)
         link_hash = change.link_hash
         if not store.decide_change(conn, change_id, status="approved", by=actor.id, at=now):
-            raise ConflictError("this change was already decided")
+            raise ConflictError(N_("this change was already decided"))
         code: str | None = None
         values: dict[str, object] = {"approved": True}
         if change.kind == "role":
@@ -337,7 +337,7 @@ def refuse(engine: Engine, audit: AuditFactory, *, actor: Account, change_id: st
     with engine.begin() as conn:
         change, target = _decide(conn, actor, change_id)
         if not store.decide_change(conn, change_id, status="refused", by=actor.id, at=now):
-            raise ConflictError("this change was already decided")
+            raise ConflictError(N_("this change was already decided"))
         if change.kind == "create":
             store.update_account(conn, target.id, disabled=True, enrol_hash=None)
         _log(
@@ -360,7 +360,7 @@ def set_disabled(
         _require(_fresh_actor(conn, actor), frozenset({Role.ADMIN}), "enable or disable accounts")
         rec = _target(conn, username)
         if rec.id == actor.id:
-            raise InputError("you cannot disable or enable your own account")
+            raise InputError(N_("you cannot disable or enable your own account"))
         store.update_account(conn, rec.id, disabled=disabled)
         if disabled:
             store.delete_sessions_of(conn, rec.id)
@@ -383,7 +383,7 @@ def _enrollable(conn: Connection, link_token: str, code: str, now: dt.datetime) 
         or rec.disabled
         or not rec.approved
     ):
-        raise ForbiddenError("this enrolment link and code are wrong, used or expired: ask for a new one")
+        raise ForbiddenError(N_("this enrolment link and code are wrong, used or expired: ask for a new one"))
     return rec
 
 
@@ -421,7 +421,7 @@ def enrol(
         secret = totp.unseal(conn, keystore, account_id=rec.id, blob=sealed_secret, now=now)
         step = totp.matching_step(secret, first_code, now=now)
         if step is None:
-            raise InputError("the code from the authenticator app is wrong: check the phone's clock")
+            raise InputError(N_("the code from the authenticator app is wrong: check the phone's clock"))
         done = store.update_account(
             conn, rec.id, password_hash=new_hash, totp_wrapped=sealed_secret, totp_last_step=step,
             enrol_hash=None, enrol_expires_at=None, failed_logins=0, locked_until=None,
@@ -449,11 +449,11 @@ def confirm_totp(
     with engine.begin() as conn:
         rec = store.get_account(conn, account_id=account.id)
         if rec is None or rec.totp_wrapped is not None:
-            raise ConflictError("this account already has a second factor")
+            raise ConflictError(N_("this account already has a second factor"))
         secret = totp.unseal(conn, keystore, account_id=rec.id, blob=sealed_secret, now=now)
         step = totp.matching_step(secret, first_code, now=now)
         if step is None:
-            raise InputError("the code from the authenticator app is wrong: check the phone's clock")
+            raise InputError(N_("the code from the authenticator app is wrong: check the phone's clock"))
         store.update_account(conn, rec.id, totp_wrapped=sealed_secret, totp_last_step=step)
         _log(audit(conn), actor=account, action="totp.enrol", account_id=rec.id)
 
@@ -492,9 +492,9 @@ def change_password(
 
     new_hash = hash_password(new)
     if not check_password(engine, account.id, current):
-        raise ForbiddenError("the current password is wrong")
+        raise ForbiddenError(N_("the current password is wrong"))
     if not verify_second_factor(engine, keystore, account=account, code=code, now=now):
-        raise ForbiddenError("the code from the authenticator app is wrong or already used")
+        raise ForbiddenError(N_("the code from the authenticator app is wrong or already used"))
     with engine.begin() as conn:
         store.update_account(conn, account.id, password_hash=new_hash)
         store.delete_sessions_of(conn, account.id)
@@ -515,10 +515,12 @@ def bootstrap(
     """The first administrator and the DPO of a fresh node (no person exists yet), each
     with an enrolment link that carries its code. Refused once any person exists."""
     if admin == dpo:
-        raise InputError("the first administrator and the DPO are two people")
+        raise InputError(N_("the first administrator and the DPO are two people"))
     with engine.connect() as conn:
         if any(Role(a.role) in HUMAN_ROLES for a in store.list_accounts(conn)):
-            raise ConflictError("this node has people already: use `pnrguard users add` and a second person")
+            raise ConflictError(
+                N_("this node has people already: use `pnrguard users add` and a second person")
+            )
     out = []
     for username, role in ((admin, Role.ADMIN), (dpo, Role.DPO)):
         link = secrets.token_urlsafe(32)

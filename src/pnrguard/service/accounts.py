@@ -37,7 +37,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.engine import Connection, Engine
 
-from pnrguard.errors import ConflictError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, InputError, NotFoundError
 from pnrguard.store import accounts as store
 from pnrguard.store.accounts import AccountRecord, SessionRecord
 from pnrguard.store.repository import new_id
@@ -158,7 +158,7 @@ def generate_password() -> str:
 
 def check_username(username: str) -> str:
     if not _USERNAME.fullmatch(username):
-        raise InputError("a username is 2-32 of a-z 0-9 . _ - and starts with a letter")
+        raise InputError(N_("a username is 2-32 of a-z 0-9 . _ - and starts with a letter"))
     return username
 
 
@@ -182,11 +182,13 @@ def create_account(
     role = Role(role)
     check_username(username)
     if role in MACHINE_ROLES and (password or oidc_subject or enrol_hash):
-        raise InputError("machine identities do not log in to the workspace")
+        raise InputError(N_("machine identities do not log in to the workspace"))
     if role in HUMAN_ROLES and not (password or oidc_subject or enrol_hash):
-        raise InputError("a person needs a password, an OIDC subject or an enrolment link")
+        raise InputError(N_("a person needs a password, an OIDC subject or an enrolment link"))
     if password is not None and len(password) < _MIN_PASSWORD:
-        raise InputError(f"a password has at least {_MIN_PASSWORD} characters")
+        raise InputError(
+            N_("a password has at least %(MIN_PASSWORD)s characters"), MIN_PASSWORD=_MIN_PASSWORD
+        )
     rec = AccountRecord(
         id=new_id(),
         username=username,
@@ -204,9 +206,9 @@ def create_account(
     )
     with engine.begin() as conn:
         if store.get_account(conn, username=username) is not None:
-            raise ConflictError("an account with that username exists")
+            raise ConflictError(N_("an account with that username exists"))
         if oidc_subject and store.get_account(conn, oidc_subject=oidc_subject) is not None:
-            raise ConflictError("an account with that OIDC subject exists")
+            raise ConflictError(N_("an account with that OIDC subject exists"))
         store.insert_account(conn, rec)
     return Account.from_record(rec)
 
@@ -220,7 +222,7 @@ def get_account(engine: Engine, username: str) -> Account:
     with engine.connect() as conn:
         rec = store.get_account(conn, username=username)
     if rec is None:
-        raise NotFoundError("no such account")
+        raise NotFoundError(N_("no such account"))
     return Account.from_record(rec)
 
 
@@ -229,7 +231,7 @@ def set_disabled(engine: Engine, username: str, *, disabled: bool = True) -> Acc
     with engine.begin() as conn:
         rec = store.get_account(conn, username=username)
         if rec is None:
-            raise NotFoundError("no such account")
+            raise NotFoundError(N_("no such account"))
         store.update_account(conn, rec.id, disabled=disabled)
         if disabled:
             store.delete_sessions_of(conn, rec.id)
@@ -241,13 +243,15 @@ def set_disabled(engine: Engine, username: str, *, disabled: bool = True) -> Acc
 def set_password(engine: Engine, username: str, password: str) -> None:
     """Set a new password (the demo resets its users' passwords on every run)."""
     if len(password) < _MIN_PASSWORD:
-        raise InputError(f"a password has at least {_MIN_PASSWORD} characters")
+        raise InputError(
+            N_("a password has at least %(MIN_PASSWORD)s characters"), MIN_PASSWORD=_MIN_PASSWORD
+        )
     with engine.begin() as conn:
         rec = store.get_account(conn, username=username)
         if rec is None:
-            raise NotFoundError("no such account")
+            raise NotFoundError(N_("no such account"))
         if Role(rec.role) in MACHINE_ROLES:
-            raise InputError("machine identities do not log in to the workspace")
+            raise InputError(N_("machine identities do not log in to the workspace"))
         store.update_account(
             conn, rec.id, password_hash=_HASHER.hash(password), failed_logins=0, locked_until=None
         )
@@ -324,9 +328,11 @@ def check_password(engine: Engine, account_id: str, password: str) -> bool:
 
 def hash_password(password: str) -> str:
     if len(password) < _MIN_PASSWORD:
-        raise InputError(f"a password has at least {_MIN_PASSWORD} characters")
+        raise InputError(
+            N_("a password has at least %(MIN_PASSWORD)s characters"), MIN_PASSWORD=_MIN_PASSWORD
+        )
     if len(password) > 1024:
-        raise InputError("a password has at most 1024 characters")
+        raise InputError(N_("a password has at most 1024 characters"))
     return _HASHER.hash(password)
 
 

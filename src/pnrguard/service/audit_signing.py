@@ -36,7 +36,7 @@ from pnrguard.audit.merkle import Frontier
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.audit.signer_state import SignerState
 from pnrguard.config import audit_state_path
-from pnrguard.errors import AuditError, AuditVerificationError
+from pnrguard.errors import N_, AuditError, AuditVerificationError
 from pnrguard.service.bootstrap import Node
 from pnrguard.store.audit import SqlAuditLog, audit_checkpoint
 
@@ -195,7 +195,7 @@ def adopt(node: Node) -> SignerState:
     signer = _signer(node)
     with _locked(path):
         if path.exists():
-            raise AuditError("the signer already keeps its state; nothing to adopt")
+            raise AuditError(N_("the signer already keeps its state; nothing to adopt"))
         with node.engine.connect() as conn:
             sql = SqlAuditLog(conn, origin=node.settings.node_name)
             report = sql.verify(signer.verifier())

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.config import Settings, load_settings
-from pnrguard.errors import ConfigError
+from pnrguard.errors import N_, ConfigError
 from pnrguard.protection.keystore import KeyStore, LocalKeyFileStore
 from pnrguard.protection.sensitive import SensitiveFilter
 from pnrguard.service.clock import Clock, SystemClock
@@ -53,8 +53,11 @@ def _open_keystore(path: Path, engine: Engine) -> KeyStore:
     """
     if not path.exists() and _holds_data(engine):
         raise ConfigError(
-            f"key file {path} is missing but the database holds encrypted data; "
-            "restore the key file or fix PNRGUARD_KEY_FILE"
+            N_(
+                "key file %(path)s is missing but the database holds encrypted data; restore the key file "
+                "or fix PNRGUARD_KEY_FILE"
+            ),
+            path=path,
         )
     return LocalKeyFileStore(path, create_if_missing=True)
 

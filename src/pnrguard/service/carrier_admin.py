@@ -1,9 +1,9 @@
 """Carrier push credentials managed by an administrator: issue, rotate, revoke; audited.
 
-Why (issue 15, "Administrators"; docs/workspace.md): the CLI (`pnrguard carriers`) issues
-and revokes tokens without a trace in the audit log; from the workspace every change is an
-``alteration`` (purpose ``system_security``) naming the administrator and the credential
-id, never the token. A token is shown once (only its SHA-256 is stored,
+Why (issue 15, "Administrators"; docs/workspace.md): the workspace (`/admin/carriers`) and
+the CLI (`pnrguard carriers add|rotate|revoke --as`) both call these functions, so every
+change is audited alike: an ``alteration`` (purpose ``system_security``) naming the
+administrator and the credential id, never the token. A token is shown once (only its SHA-256 is stored,
 `service.gateway.issue_credential`). Rotating issues a new token with the same carrier,
 senders and designators, then revokes the old one: in between both work, so the carrier
 never has a gap; revocation reaches every web process within the credential cache's TTL.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.errors import ConflictError, ForbiddenError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, NotFoundError
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.gateway import issue_credential, list_credentials, revoke_credential
@@ -27,7 +27,7 @@ __all__ = ["issue", "list_all", "revoke", "rotate"]
 
 def _admin(actor: Account) -> None:
     if not actor.is_human or actor.role is not Role.ADMIN:
-        raise ForbiddenError("only an administrator manages carrier credentials")
+        raise ForbiddenError(N_("only an administrator manages carrier credentials"))
 
 
 def _log(node: Node, actor: Account, credential_id: str, what: str) -> None:
@@ -62,7 +62,7 @@ def issue(
 def _get(node: Node, credential_id: str) -> Credential:
     found = next((c for c in list_credentials(node.engine) if c.id == credential_id), None)
     if found is None:
-        raise NotFoundError("no such credential")
+        raise NotFoundError(N_("no such credential"))
     return found
 
 
@@ -71,7 +71,7 @@ def rotate(node: Node, *, actor: Account, credential_id: str) -> tuple[Credentia
     _admin(actor)
     old = _get(node, credential_id)
     if old.revoked_at is not None:
-        raise ConflictError("this credential is revoked: issue a new one")
+        raise ConflictError(N_("this credential is revoked: issue a new one"))
     cred, token = issue_credential(
         node.engine, carrier=old.carrier, senders=old.senders, designators=old.designators, clock=node.clock
     )

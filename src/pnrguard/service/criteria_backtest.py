@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation
-from pnrguard.errors import InputError
+from pnrguard.errors import N_, InputError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.criteria import CriteriaEngine, Rule, compile_rule
 from pnrguard.store.repository import BookingRepository
@@ -83,7 +83,7 @@ def backtest(
     or after `days` days ago (today's and later flights included: those are what it will
     screen). Raises `CriteriaError` for an invalid rule, `InputError` for a bad window."""
     if not 1 <= days <= MAX_DAYS:
-        raise InputError(f"a back-test looks back 1 to {MAX_DAYS} days")
+        raise InputError(N_("a back-test looks back 1 to %(MAX_DAYS)s days"), MAX_DAYS=MAX_DAYS)
     compile_rule(rule)
     started = time.perf_counter()
     today = clock().date()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from pnrguard.audit.models import Operation
-from pnrguard.errors import InputError, NotFoundError
+from pnrguard.errors import N_, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.criteria import CriteriaEngine, Rule, compile_rule
 from pnrguard.service.hit_recording import (
@@ -84,7 +84,7 @@ def save_rule(
     whose flight has not departed yet (`rescreen_rule`, after the version is committed);
     without it only bookings ingested from now on are assessed by it."""
     if not RULE_ID.fullmatch(rule.rule_id):
-        raise InputError("a rule id is 1-40 of A-Z a-z 0-9 . _ - (starting with a letter or digit)")
+        raise InputError(N_("a rule id is 1-40 of A-Z a-z 0-9 . _ - (starting with a letter or digit)"))
     compile_rule(rule)
     now = clock()
     with engine.begin() as conn:
@@ -135,7 +135,9 @@ def rescreen_rule(
     with engine.connect() as conn:
         rule = store.rule_version(conn, rule_id, version)
     if rule is None:
-        raise NotFoundError(f"rule {rule_id} version {version} not found")
+        raise NotFoundError(
+            N_("rule %(rule_id)s version %(version)s not found"), rule_id=rule_id, version=version
+        )
     today = clock().date()
     criteria = CriteriaEngine([rule], today=today)
     ref = f"rule:{rule_id}:{version}"

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.schema import Table
 
-from pnrguard.errors import ForbiddenError
+from pnrguard.errors import N_, ForbiddenError
 from pnrguard.service.clock import Clock
 from pnrguard.store.accounts import account
 from pnrguard.store.audit import audit_entry
@@ -46,8 +46,10 @@ def claim_for_demo(engine: Engine, *, clock: Clock) -> bool:
         if marked is None:
             if not _empty(conn):
                 raise ForbiddenError(
-                    "this database holds data the demo did not create: the demo runs only on a "
-                    "database of its own (point PNRGUARD_DATABASE_URL at a new file)"
+                    N_(
+                        "this database holds data the demo did not create: the demo runs only on a database "
+                        "of its own (point PNRGUARD_DATABASE_URL at a new file)"
+                    )
                 )
             conn.execute(
                 insert(node_marker).values(name=MARKER, value="created-by-demo", created_at=clock.now())
@@ -58,7 +60,9 @@ def claim_for_demo(engine: Engine, *, clock: Clock) -> bool:
         ).scalar_one()
         if foreign:
             raise ForbiddenError(
-                "this demo database received messages from outside the demo (pushes or peers): "
-                "it may hold real data, so the demo refuses it"
+                N_(
+                    "this demo database received messages from outside the demo (pushes or peers): it may "
+                    "hold real data, so the demo refuses it"
+                )
             )
         return False

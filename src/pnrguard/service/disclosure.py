@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.four_eyes import Gate, Kind, may_leave
@@ -73,11 +73,13 @@ def purpose_label(p: Purpose | str) -> str:
 def _reason(text: str, what: str, *, minimum: int = 1) -> str:
     text = text.strip()
     if not text:
-        raise InputError(f"{what} is mandatory")
+        raise InputError(N_("%(what)s is mandatory"), what=what)
     if len(text) < minimum:
-        raise InputError(f"{what} states why (at least {minimum} characters)")
+        raise InputError(N_(
+            "%(what)s states why (at least %(minimum)s characters)"
+        ), what=what, minimum=minimum)
     if len(text) > _MAX_TEXT:
-        raise InputError(f"{what} has at most {_MAX_TEXT} characters")
+        raise InputError(N_("%(what)s has at most %(MAX_TEXT)s characters"), what=what, MAX_TEXT=_MAX_TEXT)
     return text
 
 
@@ -93,14 +95,14 @@ def add_authority(engine: Engine, *, code: str, name: str, kind: str, now: dt.da
     """Register a competent authority (Art. 7(1)): a code used in audit entries, a name."""
     code = code.strip().upper()
     if not code or len(code) > 32 or not set(code) <= _CODE:
-        raise InputError("an authority code is 1-32 of A-Z 0-9 - _ .")
+        raise InputError(N_("an authority code is 1-32 of A-Z 0-9 - _ ."))
     if kind not in store.AUTHORITY_KINDS:
-        raise InputError(f"kind is one of {', '.join(store.AUTHORITY_KINDS)}")
-    name = _reason(name, "a name")[:200]
+        raise InputError(N_("kind is one of %(items)s"), items=', '.join(store.AUTHORITY_KINDS))
+    name = _reason(name, N_("a name"))[:200]
     rec = AuthorityRecord(new_id(), code, name, kind, now)
     with engine.begin() as conn:
         if store.authority_by_code(conn, code) is not None:
-            raise ConflictError("an authority with that code exists")
+            raise ConflictError(N_("an authority with that code exists"))
         store.insert_authority(conn, rec)
     return rec
 
@@ -143,49 +145,54 @@ def propose_transmission(
     Raises `ConflictError` for a hit that is not confirmed or a request that is not open,
     `ForbiddenError` for a booking the request's searches did not find."""
     if user.role not in _TRANSMITTERS:
-        raise ForbiddenError("only analysts and supervisors transmit")
+        raise ForbiddenError(N_("only analysts and supervisors transmit"))
     try:
         purpose = Purpose(purpose)
     except ValueError:
-        raise InputError("unknown purpose") from None
+        raise InputError(N_("unknown purpose")) from None
     if purpose not in INVESTIGATIVE_PURPOSES:
-        raise InputError("a transmission serves terrorism or an Annex II offence")
-    justification = _reason(justification, "a justification", minimum=MIN_JUSTIFICATION)
+        raise InputError(N_("a transmission serves terrorism or an Annex II offence"))
+    justification = _reason(justification, N_("a justification"), minimum=MIN_JUSTIFICATION)
     now = clock()
     with engine.begin() as conn:
         authority = store.get_authority(conn, authority_id)
         if authority is None:
-            raise NotFoundError("no such competent authority")
+            raise NotFoundError(N_("no such competent authority"))
         if hit_id is not None:
             h = hits_store.get_hit(conn, hit_id, for_update=True)  # one proposal at a time
             if h.status is not HitStatus.CONFIRMED:
-                raise ConflictError(f"hit {hit_id} is {h.status.value}: only confirmed hits are transmitted")
+                raise ConflictError(N_(
+                    "hit %(hit_id)s is %(status)s: only confirmed hits are transmitted"
+                ), hit_id=hit_id, status=h.status.value)
             target, version = h.booking_id, h.booking_version
         elif request_id is not None and booking_id is not None:
             req = store.get_request(conn, request_id)
             if req is None:
-                raise NotFoundError("no such request")
+                raise NotFoundError(N_("no such request"))
             if req.status != "open":
-                raise ConflictError(f"request {request_id} is {req.status}")
+                raise ConflictError(N_(
+                    "request %(request_id)s is %(status)s"
+                ), request_id=request_id, status=req.status)
             if not store.was_found(conn, request_id, booking_id):
-                raise ForbiddenError("the booking was not found by this request's searches")
+                raise ForbiddenError(N_("the booking was not found by this request's searches"))
             if Purpose(req.purpose) is not purpose or req.authority_id != authority_id:
-                raise InputError("an answer goes to the requesting authority, for the request's purpose")
+                raise InputError(N_("an answer goes to the requesting authority, for the request's purpose"))
             target = booking_id
             version = BookingRepository(conn, keystore).summary(booking_id).latest_version
         else:
-            raise InputError("a transmission names a hit, or a request and a booking")
+            raise InputError(N_("a transmission names a hit, or a request and a booking"))
         standing = store.standing_transmission(
             conn, authority_id=authority_id, hit_id=hit_id,
             request_id=None if hit_id is not None else request_id, booking_id=target,
         )  # fmt: skip
         if standing is not None:
             raise ConflictError(
-                f"already {'released' if standing.status == 'released' else 'proposed'} to this "
-                f"authority: transmission {standing.id}"
+                N_(
+                    "already %(value)s to this authority: transmission %(id)s"
+                ), value='released' if standing.status == 'released' else 'proposed', id=standing.id
             )
         if BookingRepository(conn, keystore).summary(target).state == "deleted":
-            raise ConflictError("the booking was deleted")
+            raise ConflictError(N_("the booking was deleted"))
         _only_unmasked(conn, target, user=user, purpose=purpose, now=now)
         rec = TransmissionRecord(
             id=new_id(),
@@ -260,8 +267,10 @@ def _only_unmasked(
     this person and this purpose."""
     if not can_see_identity_on(booking_id, user=user, purpose=purpose, conn=conn, now=now):
         raise ForbiddenError(
-            "the booking is masked (Art. 12(2)): it is transmitted only under a decided judicial "
-            "unmasking that covers it (Art. 12(3)); request one first"
+            N_(
+                "the booking is masked (Art. 12(2)): it is transmitted only under a decided judicial "
+                "unmasking that covers it (Art. 12(3)); request one first"
+            )
         )
 
 
@@ -305,17 +314,19 @@ def approve_transmission(
     """The second approval (four eyes, `four_eyes.may_leave`): a supervisor who did not
     propose it releases it."""
     may_leave(kind=Kind.AUTHORITY, first="", second=user, policy=None)  # the role, before any read
-    reason = _reason(reason, "an approval reason")
+    reason = _reason(reason, N_("an approval reason"))
     now = clock()
     with engine.begin() as conn:
         rec = store.get_transmission(conn, transmission_id, for_update=True)
         if rec is None:
-            raise NotFoundError("no such transmission")
+            raise NotFoundError(N_("no such transmission"))
         may_leave(kind=Kind.AUTHORITY, first=rec.proposed_by, second=user, policy=None)
         if rec.status != "pending":
-            raise ConflictError(f"transmission {transmission_id} is {rec.status}")
+            raise ConflictError(N_(
+                "transmission %(transmission_id)s is %(status)s"
+            ), transmission_id=transmission_id, status=rec.status)
         if rec.hit_id is not None and hits_store.get_hit(conn, rec.hit_id).status is not HitStatus.CONFIRMED:
-            raise ConflictError("the hit is no longer confirmed")
+            raise ConflictError(N_("the hit is no longer confirmed"))
         authority = store.get_authority(conn, rec.authority_id)
         assert authority is not None
         # Masked since the proposal? Then the release needs the unmasking too.
@@ -327,7 +338,9 @@ def approve_transmission(
             conn, transmission_id, status="released", by=user.username, at=now, reason=sealed,
             package_sha256=pkg.sha256,
         ):  # fmt: skip
-            raise ConflictError(f"transmission {transmission_id} is no longer pending")
+            raise ConflictError(N_(
+                "transmission %(transmission_id)s is no longer pending"
+            ), transmission_id=transmission_id)
         _log_disclosure(audit(conn), released, authority, user, pkg)
     return _with(released, package_sha256=pkg.sha256)
 
@@ -337,20 +350,22 @@ def reject_transmission(
 ) -> TransmissionRecord:
     """A supervisor stops a pending transmission (with a reason); nothing leaves the node."""
     if user.role is not Role.SUPERVISOR:
-        raise ForbiddenError("only a supervisor rejects a transmission")
-    reason = _reason(reason, "a rejection reason")
+        raise ForbiddenError(N_("only a supervisor rejects a transmission"))
+    reason = _reason(reason, N_("a rejection reason"))
     now = clock()
     with engine.begin() as conn:
         rec = store.get_transmission(conn, transmission_id)
         if rec is None:
-            raise NotFoundError("no such transmission")
+            raise NotFoundError(N_("no such transmission"))
         sealed = _seal(TextKeys(conn, keystore), rec, reason, "decision_reason")
         if not store.decide_transmission(
             conn, transmission_id, status="rejected", by=user.username, at=now, reason=sealed
         ):
             rec = store.get_transmission(conn, transmission_id)
             assert rec is not None
-            raise ConflictError(f"transmission {transmission_id} is {rec.status}")
+            raise ConflictError(N_(
+                "transmission %(transmission_id)s is %(status)s"
+            ), transmission_id=transmission_id, status=rec.status)
         rec = store.get_transmission(conn, transmission_id)
         assert rec is not None
         return _opened(TextKeys(conn, keystore), rec)
@@ -369,20 +384,22 @@ def withdraw_transmission(
     """The proposer takes a pending transmission back (with a reason): nothing leaves, and
     the same transmission may be proposed again later."""
     if user.role not in _TRANSMITTERS:
-        raise ForbiddenError("only analysts and supervisors transmit")
-    reason = _reason(reason, "a withdrawal reason")
+        raise ForbiddenError(N_("only analysts and supervisors transmit"))
+    reason = _reason(reason, N_("a withdrawal reason"))
     now = clock()
     with engine.begin() as conn:
         rec = store.get_transmission(conn, transmission_id, for_update=True)
         if rec is None:
-            raise NotFoundError("no such transmission")
+            raise NotFoundError(N_("no such transmission"))
         if rec.proposed_by != user.username:
-            raise ForbiddenError("only the person who proposed it withdraws a transmission")
+            raise ForbiddenError(N_("only the person who proposed it withdraws a transmission"))
         sealed = _seal(TextKeys(conn, keystore), rec, reason, "decision_reason")
         if not store.decide_transmission(
             conn, transmission_id, status="withdrawn", by=user.username, at=now, reason=sealed
         ):
-            raise ConflictError(f"transmission {transmission_id} is {rec.status}")
+            raise ConflictError(N_(
+                "transmission %(transmission_id)s is %(status)s"
+            ), transmission_id=transmission_id, status=rec.status)
         audit(conn).append(
             actor=user.username,
             role=user.role.value,
@@ -404,7 +421,7 @@ def get_transmission(
     with engine.connect() as conn:
         rec = store.get_transmission(conn, transmission_id)
         if rec is None:
-            raise NotFoundError("no such transmission")
+            raise NotFoundError(N_("no such transmission"))
         authority = store.get_authority(conn, rec.authority_id)
         rec = _opened(TextKeys(conn, keystore), rec)
     assert authority is not None
@@ -425,14 +442,16 @@ def preview_transmission(
     `_package`, the function that builds it at release, stamped as that release. For the
     proposer and supervisors; a logged consultation."""
     if user.role not in _TRANSMITTERS:
-        raise ForbiddenError("only the approvers see what leaves")
+        raise ForbiddenError(N_("only the approvers see what leaves"))
     now = clock()
     with engine.begin() as conn:
         rec = store.get_transmission(conn, transmission_id)
         if rec is None:
-            raise NotFoundError("no such transmission")
+            raise NotFoundError(N_("no such transmission"))
         if rec.status != "pending":
-            raise ConflictError(f"transmission {transmission_id} is {rec.status}")
+            raise ConflictError(N_(
+                "transmission %(transmission_id)s is %(status)s"
+            ), transmission_id=transmission_id, status=rec.status)
         would = _released(rec, by=user.username, at=now, reason="(the approval reason)")
         pkg = _package(conn, keystore, would, user=user, node_name=node_name, log=audit(conn))
         audit(conn).append(
@@ -460,9 +479,11 @@ def package(
     with engine.begin() as conn:
         rec = store.get_transmission(conn, transmission_id)
         if rec is None:
-            raise NotFoundError("no such transmission")
+            raise NotFoundError(N_("no such transmission"))
         if rec.status != "released":
-            raise ConflictError(f"transmission {transmission_id} is {rec.status}: nothing was released")
+            raise ConflictError(N_(
+                "transmission %(transmission_id)s is %(status)s: nothing was released"
+            ), transmission_id=transmission_id, status=rec.status)
         pkg = _package(conn, keystore, rec, user=user, node_name=node_name, log=audit(conn))
         audit(conn).append(
             actor=user.username,

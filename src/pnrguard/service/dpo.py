@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.models import AuditEntry, Operation, Purpose, format_time
 from pnrguard.csvsafe import safe_writer
-from pnrguard.errors import NotFoundError
+from pnrguard.errors import N_, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import opaque
@@ -512,7 +512,7 @@ def request_detail(engine: Engine, request_id: str, *, keystore: KeyStore) -> di
     with engine.connect() as conn:
         r = conn.execute(select(unmasking_request).where(unmasking_request.c.id == request_id)).first()
         if r is None:
-            raise NotFoundError(f"unmasking request {request_id} not found")
+            raise NotFoundError(N_("unmasking request %(request_id)s not found"), request_id=request_id)
         a = conn.execute(
             select(unmasking_approval).where(unmasking_approval.c.request_id == request_id)
         ).first()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.errors import ConflictError, NotFoundError
+from pnrguard.errors import N_, ConflictError, NotFoundError
 from pnrguard.exchange.client import PeerClient
 from pnrguard.exchange.messages import REQUEST_KINDS, AnswerOutcome, Evaluation, HandlingCode, MessageKind
 from pnrguard.service import four_eyes as _four_eyes
@@ -75,7 +75,7 @@ def approve_answer(
     with node.engine.begin() as conn:
         rec = store.get_message(conn, local_id)
         if rec is None or rec.direction != "in" or rec.kind not in {k.value for k in REQUEST_KINDS}:
-            raise NotFoundError("no such incoming request")
+            raise NotFoundError(N_("no such incoming request"))
         peer = usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
         purpose = Purpose(rec.purpose)
         require_found(conn, local_id, booking_ids)  # only what the request's searches found
@@ -109,7 +109,11 @@ def approve_answer(
             decided_at=now,
             decision_reason=seal_reason(conn, node.keystore, local_id, reason, at=now),
         ):
-            raise ConflictError(f"request {local_id} is {rec.status}, not awaiting approval")
+            raise ConflictError(
+                N_("request %(local_id)s is %(status)s, not awaiting approval"),
+                local_id=local_id,
+                status=rec.status,
+            )
         file_outgoing(
             conn,
             env,
@@ -161,10 +165,14 @@ def _draft_of(local_id: str, node: Node) -> str:
     with node.engine.connect() as conn:
         rec = store.get_message(conn, local_id)
         if rec is None or rec.direction != "in" or rec.kind not in {k.value for k in REQUEST_KINDS}:
-            raise NotFoundError("no such incoming request")
+            raise NotFoundError(N_("no such incoming request"))
         draft = store.draft_answer(conn, local_id)
     if rec.status != "awaiting_second" or draft is None:
-        raise ConflictError(f"request {local_id} is {rec.status}, not awaiting a second approval")
+        raise ConflictError(
+            N_("request %(local_id)s is %(status)s, not awaiting a second approval"),
+            local_id=local_id,
+            status=rec.status,
+        )
     return draft.id
 
 
@@ -202,7 +210,7 @@ def refuse_request(
     with node.engine.begin() as conn:
         rec = store.get_message(conn, local_id)
         if rec is None or rec.direction != "in" or rec.kind not in {k.value for k in REQUEST_KINDS}:
-            raise NotFoundError("no such incoming request")
+            raise NotFoundError(N_("no such incoming request"))
         peer = usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
         if not store.set_status(
             conn,
@@ -213,7 +221,11 @@ def refuse_request(
             decided_at=now,
             decision_reason=seal_reason(conn, node.keystore, local_id, reason, at=now),
         ):
-            raise ConflictError(f"request {local_id} is {rec.status}, not awaiting approval")
+            raise ConflictError(
+                N_("request %(local_id)s is %(status)s, not awaiting approval"),
+                local_id=local_id,
+                status=rec.status,
+            )
         env = build_envelope(
             local_id=answer_id,
             kind=MessageKind.ANSWER,

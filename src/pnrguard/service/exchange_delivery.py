@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.domain.model import to_dict
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.exchange.client import PeerClient, PeerRefused, PeerUnreachable
 from pnrguard.exchange.messages import Envelope, HandlingCode, MessageKind, Record
 from pnrguard.exchange.peers import Peer
@@ -110,21 +110,23 @@ def file_outgoing(
 def require_reason(text: str) -> str:
     text = (text or "").strip()
     if len(text) < MIN_REASON:
-        raise InputError(f"a decision is reasoned (at least {MIN_REASON} characters)")
+        raise InputError(
+            N_("a decision is reasoned (at least %(MIN_REASON)s characters)"), MIN_REASON=MIN_REASON
+        )
     return text[:2000]
 
 
 def require_decider(user: Account) -> None:
     if user.role not in _DECIDERS:
-        raise ForbiddenError("only an analyst or a supervisor decides what leaves the node")
+        raise ForbiddenError(N_("only an analyst or a supervisor decides what leaves the node"))
 
 
 def usable_peer(directory: SqlPeerDirectory, *, name: str | None = None, peer_id: str | None = None) -> Peer:
     p = directory.by_name(name) if name is not None else directory.by_id(peer_id or "")
     if p is None:
-        raise NotFoundError("no such peer")
+        raise NotFoundError(N_("no such peer"))
     if p.revoked:
-        raise ForbiddenError(f"peer {p.name} is revoked")
+        raise ForbiddenError(N_("peer %(name)s is revoked"), name=p.name)
     return p
 
 
@@ -142,8 +144,11 @@ def third_country_terms(
         return None
     if not peer.onward_condition:
         raise ForbiddenError(
-            f"peer {peer.name} is a third country without a recorded onward-transfer condition; "
-            "register its undertaking first"
+            N_(
+                "peer %(name)s is a third country without a recorded onward-transfer condition; register "
+                "its undertaking first"
+            ),
+            name=peer.name,
         )
     if HandlingCode.H2 not in handling:
         handling.append(HandlingCode.H2)
@@ -250,7 +255,8 @@ def build_envelope(
         )
     except ValueError as exc:
         raise InputError(
-            f"the message is incomplete: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}"
+            N_("the message is incomplete: %(value)s"),
+            value=exc.errors()[0]["msg"] if hasattr(exc, "errors") else exc,
         ) from None
 
 
@@ -258,7 +264,7 @@ def fresh_id(local_id: str | None) -> str:
     if local_id is None:
         return new_id()
     if not _HEX32.fullmatch(local_id):
-        raise InputError("a message id is 32 hex characters")
+        raise InputError(N_("a message id is 32 hex characters"))
     return local_id
 
 
@@ -280,7 +286,7 @@ def read_records(
     log = node.audit(conn)
     for bid in dict.fromkeys(booking_ids):
         if not _HEX32.fullmatch(bid):
-            raise InputError("booking ids are 32 hex characters")
+            raise InputError(N_("booking ids are 32 hex characters"))
         if can_see_identity_on(bid, user=user, purpose=purpose, conn=conn, now=now):
             b, approval = read_visible(conn, node.keystore, bid, user=user, purpose=purpose, now=now)
             if approval is not None:
@@ -299,8 +305,11 @@ def read_records(
             # Art. 12(3) (issue 10, item 4): a masked booking leaves only under a decided
             # judicial unmasking that covers it, this person and this purpose.
             raise ForbiddenError(
-                f"booking {bid} is masked or deleted (Art. 12(2)): it is transmitted only under a "
-                "decided judicial unmasking (Art. 12(3)); request one, or leave it out"
+                N_(
+                    "booking %(bid)s is masked or deleted (Art. 12(2)): it is transmitted only under a "
+                    "decided judicial unmasking (Art. 12(3)); request one, or leave it out"
+                ),
+                bid=bid,
             )
     if records:
         log.append(
@@ -322,9 +331,11 @@ def retry_delivery(local_id: str, *, user: Account, node: Node, client: PeerClie
     with node.engine.connect() as conn:
         rec = store.get_message(conn, local_id)
         if rec is None or rec.direction != "out":
-            raise NotFoundError("no such outgoing message")
+            raise NotFoundError(N_("no such outgoing message"))
         if rec.status not in ("approved", "failed"):
-            raise ConflictError(f"message {local_id} is {rec.status}")
+            raise ConflictError(
+                N_("message %(local_id)s is %(status)s"), local_id=local_id, status=rec.status
+            )
         check_live(conn, local_id)  # never resend a copy of a masked or deleted booking
         peer = usable_peer(SqlPeerDirectory(conn), peer_id=rec.peer_id)
         env = open_payload(conn, node.keystore, local_id)

@@ -30,7 +30,7 @@ from typing import Any
 
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.domain.model import booking_from_dict
-from pnrguard.errors import ForbiddenError, NotFoundError
+from pnrguard.errors import N_, ForbiddenError, NotFoundError
 from pnrguard.exchange.messages import Envelope, Record
 from pnrguard.exchange.peers import Peer
 from pnrguard.service.accounts import Account, Role
@@ -121,14 +121,14 @@ def list_folder(
 
 def require_human(user: Account) -> None:
     if not user.is_human:
-        raise ForbiddenError("only a person opens or decides exchange messages")
+        raise ForbiddenError(N_("only a person opens or decides exchange messages"))
 
 
 def copy_masked(node: Node, local_id: str) -> str:
     """``active``, ``masked`` or ``deleted``: whether this message's data may still open."""
     with node.engine.connect() as conn:
         if store.get_message(conn, local_id) is None:
-            raise NotFoundError("no such exchange message")
+            raise NotFoundError(N_("no such exchange message"))
         return copy_state(conn, local_id)
 
 
@@ -138,12 +138,12 @@ def open_message(local_id: str, *, user: Account, node: Node) -> tuple[ExchangeR
     received answer or transfer marks it read."""
     require_human(user)
     if user.role not in READERS:
-        raise ForbiddenError(f"the {user.role.value} role does not read exchanged data")
+        raise ForbiddenError(N_("the %(role)s role does not read exchanged data"), role=user.role.value)
     now = node.clock()
     with node.engine.begin() as conn:
         rec = store.get_message(conn, local_id)
         if rec is None:
-            raise NotFoundError("no such exchange message")
+            raise NotFoundError(N_("no such exchange message"))
         peer = SqlPeerDirectory(conn).by_id(rec.peer_id)
         assert peer is not None
         env = open_payload(conn, node.keystore, local_id)

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from pnrguard.errors import ForbiddenError, NotFoundError
+from pnrguard.errors import N_, ForbiddenError, NotFoundError
 from pnrguard.exchange.messages import Envelope
 from pnrguard.exchange.peers import Peer
 from pnrguard.protection.crypto import (
@@ -55,11 +55,13 @@ def check_live(conn: Connection, local_id: str) -> None:
     """Raise unless the copy and every booking it carries are still active."""
     state = copy_state(conn, local_id)
     if state == "deleted":
-        raise NotFoundError("the data of this exchange message was deleted at the end of its retention")
+        raise NotFoundError(N_("the data of this exchange message was deleted at the end of its retention"))
     if state == "masked":
         raise ForbiddenError(
-            "this exchange message carries masked data (Art. 12(2)): it is neither opened nor "
-            "sent again without a decided judicial unmasking (Art. 12(3))"
+            N_(
+                "this exchange message carries masked data (Art. 12(2)): it is neither opened nor sent "
+                "again without a decided judicial unmasking (Art. 12(3))"
+            )
         )
 
 

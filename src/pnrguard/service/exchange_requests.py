@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pnrguard.audit.models import Purpose
-from pnrguard.errors import InputError
+from pnrguard.errors import N_, InputError
 from pnrguard.exchange.client import PeerClient
 from pnrguard.exchange.messages import REQUEST_KINDS, HandlingCode, MessageKind, Subject
 from pnrguard.service.accounts import Account
@@ -55,7 +55,7 @@ def send_request(
     can still be shown and retried."""
     require_decider(user)
     if kind not in REQUEST_KINDS:
-        raise InputError("send_request sends requests")
+        raise InputError(N_("send_request sends requests"))
     now = node.clock()
     local_id = fresh_id(local_id)
     codes = list(dict.fromkeys(handling))

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.exchange.client import PeerClient
 from pnrguard.exchange.messages import Evaluation, HandlingCode, MessageKind
 from pnrguard.exchange.peers import Peer
@@ -70,7 +70,7 @@ def send_transfer(
     require_decider(user)
     reason = require_reason(reason)
     if (hit_id is None) == (forward_message_id is None):
-        raise InputError("a transfer names either a confirmed hit or a received message to forward")
+        raise InputError(N_("a transfer names either a confirmed hit or a received message to forward"))
     now = node.clock()
     local_id = fresh_id(local_id)
     codes = list(dict.fromkeys(handling))
@@ -132,7 +132,7 @@ def _send_transfer(
         if hit_id is not None:
             h = hits_store.get_hit(conn, hit_id)
             if h.status is not HitStatus.CONFIRMED:
-                raise ConflictError("only a hit a person confirmed is transferred")
+                raise ConflictError(N_("only a hit a person confirmed is transferred"))
             purpose = h.purpose
             records = read_records(
                 conn, node, [h.booking_id], user=user, purpose=purpose, now=now, reference=local_id
@@ -147,7 +147,7 @@ def _send_transfer(
                 or src.kind not in ("answer", "transfer")
                 or src.records == 0
             ):
-                raise NotFoundError("no received data under that id")
+                raise NotFoundError(N_("no received data under that id"))
             purpose = Purpose(src.purpose)
             if HandlingCode.H2.value in src.handling and not store.has_permission(
                 conn, message_id=src.id, to_peer_id=peer.id
@@ -160,7 +160,7 @@ def _send_transfer(
                 handling_conditions = source_env.handling_conditions
             extra_ids = [f"msg:{src.id}"]
         if purpose not in INVESTIGATIVE_PURPOSES:
-            raise InputError("a transfer's purpose is terrorism or an Annex II offence")
+            raise InputError(N_("a transfer's purpose is terrorism or an Annex II offence"))
         onward = third_country_terms(conn, peer, codes, local_id=local_id, records=len(records), now=now)
         env = build_envelope(
             local_id=local_id,
@@ -233,8 +233,11 @@ def _refuse_h2(node: Node, *, user: Account, src: ExchangeRecord, peer: Peer) ->
             reference=src.id,
         )
     raise ForbiddenError(
-        "H2: the data was received under 'no onward transfer without permission' and no permission "
-        f"of the originator to pass it to {peer.name} is recorded"
+        N_(
+            "H2: the data was received under 'no onward transfer without permission' and no permission of "
+            "the originator to pass it to %(name)s is recorded"
+        ),
+        name=peer.name,
     )
 
 
@@ -244,14 +247,16 @@ def record_onward_permission(
     """Record the originator's permission (its letter or message id) to pass data received
     under H2 on to one named peer. Only a supervisor records it."""
     if user.role is not Role.SUPERVISOR:
-        raise ForbiddenError("only a supervisor records an onward-transfer permission")
+        raise ForbiddenError(N_("only a supervisor records an onward-transfer permission"))
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}", reference or ""):
-        raise InputError("the permission's reference is an opaque id (the originator's letter or message id)")
+        raise InputError(
+            N_("the permission's reference is an opaque id (the originator's letter or message id)")
+        )
     now = node.clock()
     with node.engine.begin() as conn:
         src = store.get_message(conn, local_id)
         if src is None or src.direction != "in":
-            raise NotFoundError("no such received message")
+            raise NotFoundError(N_("no such received message"))
         peer = usable_peer(SqlPeerDirectory(conn), name=to_peer_name)
         store.add_permission(
             conn,

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from pnrguard.errors import CryptoError, InputError, NotFoundError
+from pnrguard.errors import N_, CryptoError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import parse_flight
 from pnrguard.service.search_index import flight_condition
@@ -59,7 +59,7 @@ def flight_summary(
 
     parsed = parse_flight(flight)
     if parsed is None or not parsed[0]:
-        raise InputError("a flight is a carrier and a number, like MU103")
+        raise InputError(N_("a flight is a carrier and a number, like MU103"))
     cond: list[Any] = [*flight_condition(*parsed), booking.c.flight_date == date]
     with engine.connect() as conn:
         # Travellers per source from the traveller links (one row per traveller of a booking):
@@ -77,7 +77,7 @@ def flight_summary(
             .group_by(booking.c.source)
         ).all()
         if not per_source:
-            raise NotFoundError("no booking of this flight on this date is stored")
+            raise NotFoundError(N_("no booking of this flight on this date is stored"))
         route = conn.execute(
             select(booking.c.origin, booking.c.destination, func.count())
             .where(*cond)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Connection
 
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.errors import ConflictError, ForbiddenError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, NotFoundError
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.review import ReviewPolicy
 from pnrguard.store import exchange as store
@@ -74,9 +74,11 @@ def may_leave(*, kind: Kind, first: str, second: Account | None, policy: ReviewP
     if second is None:
         return Gate.AWAIT_SECOND if effective_policy(policy).four_eyes else Gate.LEAVE_NOW
     if not second.is_human or second.role is not Role.SUPERVISOR:
-        raise SecondApprovalRefused(f"only a supervisor gives the second approval ({kind.value})")
+        raise SecondApprovalRefused(
+            N_("only a supervisor gives the second approval (%(kind)s)"), kind=kind.value
+        )
     if second.username == first:
-        raise SecondApprovalRefused("four eyes: the second approval is someone else's")
+        raise SecondApprovalRefused(N_("four eyes: the second approval is someone else's"))
     return Gate.LEAVE_NOW
 
 
@@ -99,12 +101,20 @@ def _waiting(conn: Connection, local_id: str) -> tuple[ExchangeRecord, ExchangeR
     (None for a transfer)."""
     rec = store.get_message(conn, local_id)
     if rec is None or rec.direction != "out":
-        raise NotFoundError("no such outgoing message")
+        raise NotFoundError(N_("no such outgoing message"))
     if rec.status != "awaiting_second":
-        raise ConflictError(f"message {local_id} is {rec.status}, not awaiting a second approval")
+        raise ConflictError(
+            N_("message %(local_id)s is %(status)s, not awaiting a second approval"),
+            local_id=local_id,
+            status=rec.status,
+        )
     request = store.get_message(conn, rec.in_reply_to) if rec.in_reply_to else None
     if request is not None and request.status != "awaiting_second":
-        raise ConflictError(f"request {request.id} is {request.status}, not awaiting a second approval")
+        raise ConflictError(
+            N_("request %(id)s is %(status)s, not awaiting a second approval"),
+            id=request.id,
+            status=request.status,
+        )
     return rec, request
 
 
@@ -120,11 +130,11 @@ def preview_outgoing(local_id: str, *, user: Account, node: Node) -> str:
     from pnrguard.service.exchange_payload import open_payload
 
     if not user.is_human or user.role not in (Role.SUPERVISOR, Role.ANALYST):
-        raise ForbiddenError("only the approvers see what leaves")
+        raise ForbiddenError(N_("only the approvers see what leaves"))
     with node.engine.begin() as conn:
         rec = store.get_message(conn, local_id)
         if rec is None or rec.direction != "out":
-            raise NotFoundError("no such outgoing message")
+            raise NotFoundError(N_("no such outgoing message"))
         env = open_payload(conn, node.keystore, rec.id)
         node.audit(conn).append(
             actor=user.username,
@@ -164,7 +174,7 @@ def approve_outgoing(
                 conn, row_id, expect=("awaiting_second",), status="approved",
                 second_approver=user.username, second_approved_at=now,
             ):  # fmt: skip
-                raise ConflictError(f"message {local_id} was decided meanwhile")
+                raise ConflictError(N_("message %(local_id)s was decided meanwhile"), local_id=local_id)
         if request is not None:
             ids = [f"peer:{peer.name}", f"peer-msg:{request.message_id}", f"msg:{rec.id}"]
             counts, reference = {"exchange.answer.second_approval": 1}, request.id
@@ -222,7 +232,7 @@ def return_outgoing(local_id: str, *, user: Account, reason: str, node: Node) ->
             conn, request.id, expect=("awaiting_second",), status="awaiting_approval",
             decided_by=None, decided_at=None, decision_reason=None,
         )):  # fmt: skip
-            raise ConflictError(f"message {local_id} was decided meanwhile")
+            raise ConflictError(N_("message %(local_id)s was decided meanwhile"), local_id=local_id)
         if request is not None:
             ids, counts, reference = (
                 [f"peer-msg:{request.message_id}", f"msg:{rec.id}"],

@@ -52,7 +52,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from pnrguard.errors import CryptoError, EdifactError, InputError, PnrguardError
+from pnrguard.errors import N_, CryptoError, EdifactError, InputError, PnrguardError
 from pnrguard.formats import edifact
 from pnrguard.formats.edifact import (
     Delimiters,
@@ -525,13 +525,13 @@ def issue_credential(
     `designators`: the airline codes whose bookings it may write (default: `carrier`)."""
     carrier = carrier.strip().upper()
     if not _CARRIER_RE.fullmatch(carrier):
-        raise InputError("carrier code must be 2-8 letters or digits")
+        raise InputError(N_("carrier code must be 2-8 letters or digits"))
     allowed = tuple(dict.fromkeys(s.strip() for s in (senders or [carrier]) if s.strip()))
     if not allowed or not all(_SENDER_RE.fullmatch(s) for s in allowed):
-        raise InputError("sender ids must be 1-35 letters, digits, '.', '_' or '-'")
+        raise InputError(N_("sender ids must be 1-35 letters, digits, '.', '_' or '-'"))
     scope = tuple(dict.fromkeys(d.strip().upper() for d in (designators or [carrier]) if d.strip()))
     if not scope or not all(_CARRIER_RE.fullmatch(d) for d in scope):
-        raise InputError("airline designators must be 2-8 letters or digits")
+        raise InputError(N_("airline designators must be 2-8 letters or digits"))
     token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
     credential_id = new_id()
     at = clock.now()
@@ -694,7 +694,7 @@ class Enqueuer:
         if self._thread is None:
             with self._lock:
                 if self._closed:
-                    raise PnrguardError("the gateway is shutting down")
+                    raise PnrguardError(N_("the gateway is shutting down"))
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="gateway-enqueuer", daemon=True)
                     self._thread.start()
@@ -785,7 +785,7 @@ class Enqueuer:
             log.error("enqueue_failed", extra={"fields": {"count": len(batch), "error": type(exc).__name__}})
             for item in batch:
                 if not item.future.done():
-                    item.future.set_exception(PnrguardError("the inbox is unavailable"))
+                    item.future.set_exception(PnrguardError(N_("the inbox is unavailable")))
             if not isinstance(exc, Exception):
                 raise
             return

@@ -25,7 +25,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Engine
 
 from pnrguard.audit.models import Purpose
-from pnrguard.errors import CryptoError, InputError, NotFoundError
+from pnrguard.errors import N_, CryptoError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import parse_flight
 from pnrguard.service.search_index import flight_condition
@@ -61,13 +61,13 @@ class QueueFilter:
 
     def __post_init__(self) -> None:
         if self.flight and parse_flight(self.flight) is None:
-            raise InputError("a flight is like MU103, MU 103, 103 or 0103")
+            raise InputError(N_("a flight is like MU103, MU 103, 103 or 0103"))
         if self.min_score is not None and not 0.0 <= self.min_score <= 1.0:
-            raise InputError("a score is between 0 and 1")
+            raise InputError(N_("a score is between 0 and 1"))
         if self.priority is not None and self.priority not in PRIORITIES:
-            raise InputError("a priority is normal, high or urgent")
+            raise InputError(N_("a priority is normal, high or urgent"))
         if self.when not in WHEN:
-            raise InputError("when is all, departing or departed")
+            raise InputError(N_("when is all, departing or departed"))
 
 
 @dataclass(frozen=True, slots=True)

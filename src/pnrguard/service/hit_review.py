@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from pnrguard.audit.models import Operation
 from pnrguard.domain.model import Traveller
-from pnrguard.errors import ConflictError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.criteria import Rule
 from pnrguard.screening.models import Feature, WatchlistEntry
@@ -73,9 +73,9 @@ def review_hit(
     decision = ReviewDecision(decision)
     reason = reason.strip()
     if not reason:
-        raise InputError("a review needs a reason")
+        raise InputError(N_("a review needs a reason"))
     if len(reason) > _MAX_REASON:
-        raise InputError(f"a review reason has at most {_MAX_REASON} characters")
+        raise InputError(N_("a review reason has at most %(MAX_REASON)s characters"), MAX_REASON=_MAX_REASON)
     status = HitStatus.CONFIRMED if decision is ReviewDecision.CONFIRM else HitStatus.DISMISSED
     now = clock()
     with engine.begin() as conn:
@@ -85,7 +85,9 @@ def review_hit(
         if h.status is not HitStatus.OPEN or not store.set_review(
             conn, hit_id, status=status, by=reviewer, at=now, reason=sealed
         ):
-            raise ConflictError(f"hit {hit_id} is {h.status.value}, not open")
+            raise ConflictError(
+                N_("hit %(hit_id)s is %(status)s, not open"), hit_id=hit_id, status=h.status.value
+            )
         suppressions = 0
         if status is HitStatus.DISMISSED and h.person_digest is not None:
             store.add_suppression(
@@ -134,7 +136,7 @@ def open_hit(
         b = BookingRepository(conn, keystore).get(h.booking_id, version=h.booking_version)
         traveller = dict(_travellers(b)).get(h.traveller_ref)
         if traveller is None:
-            raise NotFoundError(f"hit {hit_id}: traveller not in booking version")
+            raise NotFoundError(N_("hit %(hit_id)s: traveller not in booking version"), hit_id=hit_id)
         entry: WatchlistEntry | None = None
         rule: Rule | None = None
         features: tuple[Feature, ...] = ()
@@ -144,7 +146,7 @@ def open_hit(
             assert h.list_version is not None
             found = store.entries_at(conn, h.watchlist_id, [h.entity_id], h.list_version)
             if h.entity_id not in found:
-                raise NotFoundError(f"hit {hit_id}: list entry not found")
+                raise NotFoundError(N_("hit %(hit_id)s: list entry not found"), hit_id=hit_id)
             entry = found[h.entity_id][0]
             query = person_query(h.traveller_ref, traveller)
             candidates = Screener.build([entry]).screen(query, threshold=0.0)
@@ -156,7 +158,7 @@ def open_hit(
             assert h.rule_version is not None
             rule = store.rule_version(conn, h.rule_id, h.rule_version)
             if rule is None:
-                raise NotFoundError(f"hit {hit_id}: rule version not found")
+                raise NotFoundError(N_("hit %(hit_id)s: rule version not found"), hit_id=hit_id)
             explanation = f"rule {rule.rule_id} v{rule.version} ({rule.name}): {rule.expression}"
         _audit_for(audit, conn).append(
             actor=actor, role=role, operation=Operation.CONSULTATION, purpose=h.purpose,

@@ -42,7 +42,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.domain.model import Booking
-from pnrguard.errors import ConflictError, NotFoundError, ParseError
+from pnrguard.errors import N_, ConflictError, NotFoundError, ParseError
 from pnrguard.formats.edifact import peek_sender
 from pnrguard.formats.reader import read_message
 from pnrguard.formats.result import ReadResult
@@ -299,7 +299,7 @@ def _with_retries(work: Callable[[], IngestResult]) -> IngestResult:
                 raise
             if attempt == _RETRIES - 1:
                 # The driver's message quotes parameters: say what happened, not with what.
-                raise ConflictError("ingest kept colliding with concurrent writers; retry") from None
+                raise ConflictError(N_("ingest kept colliding with concurrent writers; retry")) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -416,7 +416,7 @@ def reprocess_quarantined(
             messages = MessageRepository(conn, keystore)
             record = messages.get(message_id)
             if record.status is not MessageStatus.QUARANTINED:
-                raise NotFoundError(f"message {message_id} is not in quarantine")
+                raise NotFoundError(N_("message %(message_id)s is not in quarantine"), message_id=message_id)
             raw = messages.raw(message_id)
             read = _read_and_protect(raw, reader or _default_reader, sensitive_filter)
             log = _audit_for(audit, conn)

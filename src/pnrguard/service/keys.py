@@ -48,7 +48,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.errors import ConflictError, CryptoError
+from pnrguard.errors import N_, ConflictError, CryptoError
 from pnrguard.protection.crypto import KeyKind, key_context
 from pnrguard.protection.keystore import KeyStore, WrappedKey
 from pnrguard.service.gateway import _PAYLOAD_CONTEXT as _GATEWAY_CONTEXT
@@ -313,7 +313,9 @@ def retire_old(*, engine: Engine, keystore: KeyStore, seal_keystore: KeyStore | 
                 in_use.append(f"KEK version {v} still wraps stored keys ({detail})")
         plan.append((ks, old))
     if in_use:
-        raise ConflictError("refusing to retire: " + "; ".join(in_use) + "; run `pnrguard keys rewrap` first")
+        raise ConflictError(
+            N_("refusing to retire: %(in_use)s; run `pnrguard keys rewrap` first"), in_use="; ".join(in_use)
+        )
     retired: list[int] = []
     for ks, old in plan:
         for v in old:

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.csvsafe import safe_writer
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.links.leads import (
     Lead,
     LeadKind,
@@ -126,7 +126,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> list[Sequence[Any]]:
 
 def _analyst(user: Account) -> None:
     if user.role not in ANALYSTS or not user.is_human:
-        raise ForbiddenError("financing leads are for analysts and supervisors")
+        raise ForbiddenError(N_("financing leads are for analysts and supervisors"))
 
 
 # --- detection ---------------------------------------------------------------------------------
@@ -255,7 +255,7 @@ def detect_leads(
     leads (a rerun files nothing twice). Returns the new leads' ids. One `combination`
     entry in the log, with the leads' ids and counts."""
     if user.role not in ANALYSTS:
-        raise ForbiddenError("financing leads are for analysts and supervisors")
+        raise ForbiddenError(N_("financing leads are for analysts and supervisors"))
     return _detect(
         (user.username, user.role.value), engine=engine, keystore=keystore, audit=audit, clock=clock,
         thresholds=thresholds,
@@ -466,7 +466,7 @@ def lead_view(
     with engine.begin() as conn:
         lead = store.get_lead(conn, lead_id)
         if lead is None:
-            raise NotFoundError("no such lead")
+            raise NotFoundError(N_("no such lead"))
         records = store.records_of(conn, lead_id)
         states = {}
         for chunk in _chunks(sorted({b for b, _, _ in records})):
@@ -510,16 +510,16 @@ def review_lead(
     _analyst(user)
     status = {"confirm": "confirmed", "dismiss": "dismissed"}.get(decision)
     if status is None:
-        raise InputError("confirm or dismiss")
+        raise InputError(N_("confirm or dismiss"))
     if code not in store.REVIEW_CODES[status]:
-        raise InputError(f"a reason is one of {', '.join(store.REVIEW_CODES[status])}")
+        raise InputError(N_("a reason is one of %(items)s"), items=", ".join(store.REVIEW_CODES[status]))
     now = clock()
     with engine.begin() as conn:
         lead = store.get_lead(conn, lead_id)
         if lead is None:
-            raise NotFoundError("no such lead")
+            raise NotFoundError(N_("no such lead"))
         if not store.set_review(conn, lead_id, status=status, by=user.username, at=now, code=code):
-            raise ConflictError(f"lead {lead_id} is {lead.status}")
+            raise ConflictError(N_("lead %(lead_id)s is %(status)s"), lead_id=lead_id, status=lead.status)
         audit(conn).append(
             actor=user.username,
             role=user.role.value,
@@ -573,14 +573,18 @@ def propose_disclosure(
     with engine.begin() as conn:
         lead = store.get_lead(conn, lead_id)
         if lead is None:
-            raise NotFoundError("no such lead")
+            raise NotFoundError(N_("no such lead"))
         if lead.status != "confirmed":
-            raise ConflictError(f"lead {lead_id} is {lead.status}: only a confirmed lead is disclosed")
+            raise ConflictError(
+                N_("lead %(lead_id)s is %(status)s: only a confirmed lead is disclosed"),
+                lead_id=lead_id,
+                status=lead.status,
+            )
         authority = ws_store.get_authority(conn, authority_id)
         if authority is None:
-            raise NotFoundError("no such competent authority")
+            raise NotFoundError(N_("no such competent authority"))
         if authority.kind != "national":
-            raise InputError("a financing lead goes to a national competent authority (the FIU)")
+            raise InputError(N_("a financing lead goes to a national competent authority (the FIU)"))
         rec = store.DisclosureRecord(
             new_id(), lead_id, authority_id, lead.purpose, "pending", user.username, now
         )
@@ -618,10 +622,14 @@ def approve_disclosure(
     with engine.begin() as conn:
         rec = store.get_disclosure(conn, disclosure_id)
         if rec is None:
-            raise NotFoundError("no such disclosure")
+            raise NotFoundError(N_("no such disclosure"))
         may_leave(kind=Kind.AUTHORITY, first=rec.proposed_by, second=user, policy=None)
         if rec.status != "pending":
-            raise ConflictError(f"disclosure {disclosure_id} is {rec.status}")
+            raise ConflictError(
+                N_("disclosure %(disclosure_id)s is %(status)s"),
+                disclosure_id=disclosure_id,
+                status=rec.status,
+            )
         return _release(conn, keystore, rec, user=user, node_name=node_name, log=audit(conn), at=now)
 
 
@@ -630,14 +638,18 @@ def reject_disclosure(
 ) -> store.DisclosureRecord:
     """A supervisor stops a pending disclosure: nothing leaves."""
     if user.role is not Role.SUPERVISOR:
-        raise ForbiddenError("only a supervisor rejects a disclosure")
+        raise ForbiddenError(N_("only a supervisor rejects a disclosure"))
     now = clock()
     with engine.begin() as conn:
         rec = store.get_disclosure(conn, disclosure_id)
         if rec is None:
-            raise NotFoundError("no such disclosure")
+            raise NotFoundError(N_("no such disclosure"))
         if not store.decide_disclosure(conn, disclosure_id, status="rejected", by=user.username, at=now):
-            raise ConflictError(f"disclosure {disclosure_id} is {rec.status}")
+            raise ConflictError(
+                N_("disclosure %(disclosure_id)s is %(status)s"),
+                disclosure_id=disclosure_id,
+                status=rec.status,
+            )
         audit(conn).append(
             actor=user.username,
             role=user.role.value,
@@ -675,7 +687,7 @@ def _release(
     if not store.decide_disclosure(
         conn, rec.id, status="released", by=user.username, at=at, sha256=pkg.sha256
     ):
-        raise ConflictError(f"disclosure {rec.id} is no longer pending")
+        raise ConflictError(N_("disclosure %(id)s is no longer pending"), id=rec.id)
     authority = ws_store.get_authority(conn, rec.authority_id)
     assert authority is not None
     bids = [p["booking_id"] for p in pkg.data["payments"]]
@@ -712,9 +724,11 @@ def disclosure_package(
     with engine.begin() as conn:
         rec = store.get_disclosure(conn, disclosure_id)
         if rec is None:
-            raise NotFoundError("no such disclosure")
+            raise NotFoundError(N_("no such disclosure"))
         if rec.status == "rejected":
-            raise ConflictError(f"disclosure {disclosure_id} was rejected: nothing leaves")
+            raise ConflictError(
+                N_("disclosure %(disclosure_id)s was rejected: nothing leaves"), disclosure_id=disclosure_id
+            )
         pkg = _package(conn, keystore, rec, node_name=node_name)
         audit(conn).append(
             actor=user.username,

@@ -40,7 +40,7 @@ from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.csvsafe import safe_writer
 from pnrguard.domain.model import Booking
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.links.graph import JOINT_TRAVEL_MIN, MAX_FANOUT, Graph, neighbourhood
 from pnrguard.links.model import Crowd, LinkKind, Occurrence
 from pnrguard.links.tokens import BOOKING_WIDE, FIELD_KIND, LinkField
@@ -472,7 +472,7 @@ def _view(
     log: AuditLog,
 ) -> LinkView:
     if depth not in (1, 2):
-        raise InputError("link depth is 1 or 2")
+        raise InputError(N_("link depth is 1 or 2"))
     source = IndexSource(conn)
     source._resolve(start)
     person = source.person_of[start[0]]
@@ -547,14 +547,14 @@ def links_for_hit(
 ) -> LinkView:
     """The neighbourhood of a confirmed hit's traveller, under the hit's purpose."""
     if user.role not in ANALYSTS:
-        raise ForbiddenError("link analysis is for analysts and supervisors")
+        raise ForbiddenError(N_("link analysis is for analysts and supervisors"))
     with engine.begin() as conn:
         h = hits_store.get_hit(conn, hit_id)
         if h.status is not HitStatus.CONFIRMED:
-            raise ConflictError("links are analysed from a confirmed hit only (an open case)")
+            raise ConflictError(N_("links are analysed from a confirmed hit only (an open case)"))
         state = conn.execute(select(booking.c.state).where(booking.c.id == h.booking_id)).scalar_one_or_none()
         if state != "active":
-            raise ConflictError("the hit's booking is masked or deleted: links need a decided unmasking")
+            raise ConflictError(N_("the hit's booking is masked or deleted: links need a decided unmasking"))
         start = _start_records(conn, h.booking_id, h.traveller_ref)
         return _view(conn, keystore, basis=f"hit:{hit_id}", purpose=h.purpose, start=start, depth=depth,
                      user=user, log=audit(conn))  # fmt: skip
@@ -574,23 +574,23 @@ def links_for_request(
     """The neighbourhood of a traveller found for an open authority request, under its
     purpose (Art. 6(2)(b))."""
     if user.role not in ANALYSTS:
-        raise ForbiddenError("link analysis is for analysts and supervisors")
+        raise ForbiddenError(N_("link analysis is for analysts and supervisors"))
     with engine.begin() as conn:
         req = requests_store.get_request(conn, request_id)
         if req is None:
-            raise NotFoundError("no such request")
+            raise NotFoundError(N_("no such request"))
         if req.status != "open":
-            raise ConflictError("the request is closed: no further analysis under it")
+            raise ConflictError(N_("the request is closed: no further analysis under it"))
         row = conn.execute(select(booking.c.state).where(booking.c.id == booking_id)).scalar_one_or_none()
         if row != "active":
-            raise ConflictError("the booking is masked or deleted: links need a decided unmasking")
+            raise ConflictError(N_("the booking is masked or deleted: links need a decided unmasking"))
         known = conn.execute(
             select(traveller_member.c.traveller_ref).where(
                 traveller_member.c.booking_id == booking_id, traveller_member.c.traveller_ref == traveller_ref
             )
         ).first()
         if known is None:
-            raise NotFoundError("no such traveller on that booking")
+            raise NotFoundError(N_("no such traveller on that booking"))
         start = _start_records(conn, booking_id, traveller_ref)
         return _view(conn, keystore, basis=f"request:{request_id}", purpose=Purpose(req.purpose), start=start,
                      depth=depth, user=user, log=audit(conn))  # fmt: skip
@@ -638,9 +638,9 @@ def add_linked_to_request(
                              keystore=keystore, audit=audit)  # fmt: skip
     row = next((r for r in view.rows if r.id == person and r.depth > 0), None)
     if row is None:
-        raise NotFoundError("no such linked traveller in this neighbourhood")
+        raise NotFoundError(N_("no such linked traveller in this neighbourhood"))
     if row.masked or not row.booking_ids:
-        raise ConflictError("a masked traveller is added only under a decided unmasking")
+        raise ConflictError(N_("a masked traveller is added only under a decided unmasking"))
     now = clock()
     with engine.begin() as conn:
         requests_store.add_results(conn, request_id, list(row.booking_ids), at=now)

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.exchange.messages import REQUEST_KINDS, Subject
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
@@ -65,13 +65,13 @@ def _criteria_from_subject(node: Node, conn: Connection, local_id: str) -> Searc
 def criteria_from_subject(s: Subject | None) -> SearchCriteria:
     """The search a request's subject asks for (the starting point the form offers)."""
     if s is None:
-        raise InputError("the request names no subject")
+        raise InputError(N_("the request names no subject"))
     if s.kind == "booking":
         return SearchCriteria(carrier=s.carrier or "", locator=s.locator or "")
     if s.document_number and not s.flight_date:
         return SearchCriteria(document_number=s.document_number, date_of_birth=s.date_of_birth)
     if not (s.surname and s.flight_date):
-        raise InputError("a person is searched by surname and flight date: give criteria")
+        raise InputError(N_("a person is searched by surname and flight date: give criteria"))
     return SearchCriteria(
         surname=s.surname,
         given_names=s.given_names or "",
@@ -86,14 +86,18 @@ def search_peer_request(
     """Search under an incoming peer request awaiting a decision; remember and log what
     was found (ids only)."""
     if user.role not in _SEARCHERS:
-        raise ForbiddenError("only analysts and supervisors search")
+        raise ForbiddenError(N_("only analysts and supervisors search"))
     now = node.clock()
     with node.engine.begin() as conn:
         rec = store.get_message(conn, local_id)
         if rec is None or rec.direction != "in" or rec.kind not in {k.value for k in REQUEST_KINDS}:
-            raise NotFoundError("no such incoming request")
+            raise NotFoundError(N_("no such incoming request"))
         if rec.status != "awaiting_approval":
-            raise ConflictError(f"request {local_id} is {rec.status}: no further searches")
+            raise ConflictError(
+                N_("request %(local_id)s is %(status)s: no further searches"),
+                local_id=local_id,
+                status=rec.status,
+            )
         found, scanned, _ = find_bookings(
             conn, node.keystore, criteria or _criteria_from_subject(node, conn, local_id)
         )
@@ -117,16 +121,20 @@ def require_found(conn: Connection, local_id: str, booking_ids: Sequence[str]) -
     outside = [b for b in dict.fromkeys(booking_ids) if b not in found]
     if outside:
         raise ForbiddenError(
-            f"{len(outside)} booking(s) were not found by this request's searches: search first"
+            N_("%(n)s booking(s) were not found by this request's searches: search first"), n=len(outside)
         )
 
 
 def _incoming_request(conn: Connection, local_id: str, *, open_only: bool) -> store.ExchangeRecord:
     rec = store.get_message(conn, local_id)
     if rec is None or rec.direction != "in" or rec.kind not in {k.value for k in REQUEST_KINDS}:
-        raise NotFoundError("no such incoming request")
+        raise NotFoundError(N_("no such incoming request"))
     if open_only and rec.status != "awaiting_approval":
-        raise ConflictError(f"request {local_id} is {rec.status}: no further searches")
+        raise ConflictError(
+            N_("request %(local_id)s is %(status)s: no further searches"),
+            local_id=local_id,
+            status=rec.status,
+        )
     return rec
 
 
@@ -137,7 +145,7 @@ def search_request_page(
     decision: the page's ids join what the request found, and the page is a consultation
     under the request's purpose (reference: the request's local id)."""
     if user.role not in _SEARCHERS:
-        raise ForbiddenError("only analysts and supervisors search")
+        raise ForbiddenError(N_("only analysts and supervisors search"))
     now = node.clock()
     with node.engine.begin() as conn:
         rec = _incoming_request(conn, local_id, open_only=True)
@@ -177,7 +185,7 @@ def open_found(
     """One booking the request's searches found, whole as this person may see it (masked
     stays masked); a consultation under the request's purpose. Anything else is refused."""
     if user.role not in (*_SEARCHERS, Role.DPO):
-        raise ForbiddenError("only analysts, supervisors and the DPO open records")
+        raise ForbiddenError(N_("only analysts, supervisors and the DPO open records"))
     with node.engine.begin() as conn:
         rec = _incoming_request(conn, local_id, open_only=False)
         purpose = Purpose(rec.purpose)
@@ -206,4 +214,4 @@ def open_found(
             counts={"records.refused": 1},
             reference=local_id,
         )
-    raise ForbiddenError("this record was not found by this request's searches")
+    raise ForbiddenError(N_("this record was not found by this request's searches"))

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from pnrguard.domain.model import Traveller
-from pnrguard.errors import InputError
+from pnrguard.errors import N_, InputError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, name_parts
 from pnrguard.screening.names import normalise
@@ -93,7 +93,7 @@ def find_bookings_for_person(
     """The active bookings holding a traveller with this surname and date of birth (module
     docstring). Reads only; the caller audits."""
     if not _norm(surname):
-        raise InputError("the traveller's surname is needed")
+        raise InputError(N_("the traveller's surname is needed"))
     window: list[ColumnElement[bool]] = []
     if carrier:
         window.append(booking.c.carrier == carrier.strip().upper())
@@ -111,7 +111,12 @@ def find_bookings_for_person(
     total = int(conn.execute(select(func.count()).select_from(booking).where(*active)).scalar_one())
     if total > max_scan:
         raise InputError(
-            f"{total} candidate bookings (at most {max_scan} are read): narrow by carrier or flight dates"
+            N_(
+                "%(total)s candidate bookings (at most %(max_scan)s are read): narrow by carrier or flight "
+                "dates"
+            ),
+            total=total,
+            max_scan=max_scan,
         )
     out.masked_not_searched = int(
         conn.execute(

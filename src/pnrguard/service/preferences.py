@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from pnrguard.errors import InputError
+from pnrguard.errors import N_, InputError
 from pnrguard.service.accounts import Account
 from pnrguard.store import accounts as store
 
@@ -18,6 +18,6 @@ __all__ = ["set_language"]
 def set_language(engine: Engine, account: Account, locale: str | None, *, offered: tuple[str, ...]) -> None:
     """Store `locale` (one of `offered`) as the person's language; None or "" clears it."""
     if locale and locale not in offered:
-        raise InputError(f"language is one of {', '.join(offered)}")
+        raise InputError(N_("language is one of %(items)s"), items=", ".join(offered))
     with engine.begin() as conn:
         store.set_locale(conn, account_id=account.id, locale=locale or None)

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.review import BookingView, Page, booking_view, consultation_purpose, log_unmasking
@@ -81,21 +81,24 @@ def register_request(
     month text key of its registration (`store.texts`), which dies with that month's
     bookings."""
     if user.role not in _SEARCHERS:
-        raise ForbiddenError("only analysts and supervisors register requests")
+        raise ForbiddenError(N_("only analysts and supervisors register requests"))
     try:
         purpose = Purpose(purpose)
     except ValueError:
-        raise InputError("unknown purpose") from None
+        raise InputError(N_("unknown purpose")) from None
     if purpose not in INVESTIGATIVE_PURPOSES:
-        raise InputError("a request serves terrorism or an Annex II offence")
+        raise InputError(N_("a request serves terrorism or an Annex II offence"))
     case_reference = case_reference.strip()
     if not _CASE_REF.fullmatch(case_reference):
-        raise InputError("a case reference is 1-64 letters, digits and . / : _ # - (no line breaks)")
+        raise InputError(N_("a case reference is 1-64 letters, digits and . / : _ # - (no line breaks)"))
     reason = reason.strip()
     if len(reason) < MIN_REASON:
-        raise InputError(f"a duly reasoned request states its reason (at least {MIN_REASON} characters)")
+        raise InputError(
+            N_("a duly reasoned request states its reason (at least %(MIN_REASON)s characters)"),
+            MIN_REASON=MIN_REASON,
+        )
     if len(reason) > _MAX_TEXT:
-        raise InputError(f"a reason has at most {_MAX_TEXT} characters")
+        raise InputError(N_("a reason has at most %(MAX_TEXT)s characters"), MAX_TEXT=_MAX_TEXT)
     now = clock()
     rec = RequestRecord(
         id=new_id(),
@@ -112,7 +115,7 @@ def register_request(
     )
     with engine.begin() as conn:
         if store.get_authority(conn, authority_id) is None:
-            raise NotFoundError("no such competent authority")
+            raise NotFoundError(N_("no such competent authority"))
         sealed = _seal(TextKeys(conn, keystore), rec, reason, "reason")
         store.insert_request(conn, replace(rec, reason=sealed))
     return rec
@@ -147,7 +150,7 @@ def get_request(engine: Engine, request_id: str, *, keystore: KeyStore) -> Reque
     with engine.connect() as conn:
         rec = store.get_request(conn, request_id)
         if rec is None:
-            raise NotFoundError("no such request")
+            raise NotFoundError(N_("no such request"))
         return _opened(TextKeys(conn, keystore), rec)
 
 
@@ -163,21 +166,23 @@ def decide_request(
 ) -> RequestRecord:
     """Close a request as answered or refused: the PIU's decision, with its reason."""
     if user.role not in _SEARCHERS:
-        raise ForbiddenError("only analysts and supervisors decide requests")
+        raise ForbiddenError(N_("only analysts and supervisors decide requests"))
     reason = reason.strip()
     if not reason:
-        raise InputError("a decision on a request needs a reason")
+        raise InputError(N_("a decision on a request needs a reason"))
     with engine.begin() as conn:
         status = "answered" if answered else "refused"
         rec = store.get_request(conn, request_id)
         if rec is None:
-            raise NotFoundError("no such request")
+            raise NotFoundError(N_("no such request"))
         keys = TextKeys(conn, keystore)
         sealed = _seal(keys, rec, reason, "decision_reason")
         if not store.decide_request(
             conn, request_id, status=status, by=user.username, at=clock(), reason=sealed
         ):
-            raise ConflictError(f"request {request_id} is {rec.status}")
+            raise ConflictError(
+                N_("request %(request_id)s is %(status)s"), request_id=request_id, status=rec.status
+            )
         rec = store.get_request(conn, request_id)
         assert rec is not None
         return _opened(keys, rec)
@@ -220,11 +225,11 @@ def open_record(
     """Open a booking under a request. Allowed only for a booking the request's searches
     found; otherwise refused, and the refusal is logged."""
     if user.role not in (*_SEARCHERS, Role.DPO):
-        raise ForbiddenError("this role does not open records")
+        raise ForbiddenError(N_("this role does not open records"))
     with engine.begin() as conn:
         req = store.get_request(conn, request_id)
         if req is None:
-            raise NotFoundError("no such request")
+            raise NotFoundError(N_("no such request"))
         allowed = store.was_found(conn, request_id, booking_id)
         if allowed and req.status != "open" and user.role is not Role.DPO:
             allowed = False
@@ -232,7 +237,7 @@ def open_record(
         _refuse(
             booking_id, user=user, engine=engine, audit=audit, purpose=Purpose(req.purpose), ref=request_id
         )
-        raise ForbiddenError("this record was not found by this request's searches")
+        raise ForbiddenError(N_("this record was not found by this request's searches"))
     purpose = Purpose(req.purpose)
     with engine.begin() as conn:
         view = booking_view(conn, keystore, booking_id, user=user, purpose=purpose)
@@ -253,7 +258,9 @@ def open_record(
 def refuse_without_purpose(booking_id: str, *, user: Account, engine: Engine, audit: AuditFactory) -> None:
     """Log the refusal to open a record without a purpose, then raise `ForbiddenError`."""
     _refuse(booking_id, user=user, engine=engine, audit=audit, purpose=Purpose.SYSTEM_SECURITY, ref=None)
-    raise ForbiddenError("a record opens only under a purpose: from a hit or a competent authority's request")
+    raise ForbiddenError(
+        N_("a record opens only under a purpose: from a hit or a competent authority's request")
+    )
 
 
 def _refuse(

@@ -48,7 +48,7 @@ from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.config import load_settings
 from pnrguard.domain.model import Booking, Traveller, to_dict
-from pnrguard.errors import ConflictError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.protection.protect import protect
 from pnrguard.protection.sensitive import SensitiveFilter, node_filter
@@ -199,9 +199,9 @@ def access_report(
     `surname` (and `date_of_birth`) is left out entirely. A masked candidate is opened
     only under `unmasking_request_id` (`decided_unmasking`)."""
     if not surname.strip():
-        raise InputError("the traveller's surname is needed to select their data")
+        raise InputError(N_("the traveller's surname is needed to select their data"))
     if not booking_ids and not (carrier and locator):
-        raise InputError("give booking ids, or a carrier and a locator")
+        raise InputError(N_("give booking ids, or a carrier and a locator"))
     who = opaque(dpo)
     now = clock.now()
     report = AccessReport(generated_at=now)
@@ -378,10 +378,10 @@ def set_field(obj: Any, path: str, value: str) -> Any:
             i = int(head)
             item = obj[i]
         except (ValueError, IndexError):
-            raise InputError(f"no list item {head!r} in the field path") from None
+            raise InputError(N_("no list item %(head)r in the field path"), head=head) from None
         return [*obj[:i], set_field(item, rest, value) if rest else value, *obj[i + 1 :]]
     if not dataclasses.is_dataclass(obj) or head not in {f.name for f in dataclasses.fields(obj)}:
-        raise InputError(f"no field {head!r} in the field path")
+        raise InputError(N_("no field %(head)r in the field path"), head=head)
     old = getattr(obj, head)
     new = set_field(old, rest, value) if rest else _parse_like(old, value)
     return dataclasses.replace(obj, **{head: new})  # type: ignore[type-var]
@@ -392,11 +392,11 @@ def request_rectification(
 ) -> str:
     """Record a traveller's rectification request for one field of a booking; returns its id."""
     if not field_path or len(field_path) > 100:
-        raise InputError("a field path of 1-100 characters is required")
+        raise InputError(N_("a field path of 1-100 characters is required"))
     with engine.begin() as conn:
         state = conn.execute(select(booking.c.state).where(booking.c.id == booking_id)).scalar()
         if state is None or state == "deleted":
-            raise NotFoundError(f"booking {booking_id} not found or deleted")
+            raise NotFoundError(N_("booking %(booking_id)s not found or deleted"), booking_id=booking_id)
         rid = new_id()
         conn.execute(
             insert(rectification_request).values(
@@ -440,9 +440,11 @@ def apply_rectification(
             select(rectification_request).where(rectification_request.c.id == request_id)
         ).first()
         if req is None:
-            raise NotFoundError(f"rectification request {request_id} not found")
+            raise NotFoundError(N_("rectification request %(request_id)s not found"), request_id=request_id)
         if req.status != "open":
-            raise ConflictError(f"rectification request {request_id} is {req.status}")
+            raise ConflictError(N_(
+                "rectification request %(request_id)s is %(status)s"
+            ), request_id=request_id, status=req.status)
         current = BookingRepository(conn, keystore).get(req.booking_id)
         protected = protect(set_field(current, req.field, value), sensitive_filter=filt)
         corrected, report = protected.booking, protected.report
@@ -500,4 +502,4 @@ def reject_rectification(
             .values(status="rejected", decided_by=opaque(dpo), decided_at=clock.now(), decision_reason=sealed)
         )
         if not done.rowcount:
-            raise ConflictError(f"rectification request {request_id} is not open")
+            raise ConflictError(N_("rectification request %(request_id)s is not open"), request_id=request_id)

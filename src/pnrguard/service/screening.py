@@ -55,7 +55,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
 from pnrguard.domain.model import Booking
-from pnrguard.errors import ConflictError, InputError, NotFoundError, WatchlistFormatError
+from pnrguard.errors import N_, ConflictError, InputError, NotFoundError, WatchlistFormatError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.criteria import CriteriaEngine
 from pnrguard.screening.models import WatchlistEntry
@@ -370,7 +370,7 @@ class ImportResult:
 
 def _check_name(name: str) -> None:
     if not WATCHLIST_NAME.fullmatch(name):
-        raise InputError("a list name is 1-40 of a-z 0-9 . _ - (starting with a letter or digit)")
+        raise InputError(N_("a list name is 1-40 of a-z 0-9 . _ - (starting with a letter or digit)"))
 
 
 def import_watchlist(
@@ -406,9 +406,11 @@ def import_watchlist(
         data = bytes(source)
     actual = detect_format(data, filename) if fmt == "auto" else fmt
     if actual not in FORMATS:
-        raise WatchlistFormatError(f"unknown format {fmt!r}; expected auto or one of {FORMATS}")
+        raise WatchlistFormatError(
+            N_("unknown format %(fmt)r; expected auto or one of %(FORMATS)s"), fmt=fmt, FORMATS=FORMATS
+        )
     if purpose is not None and purpose not in INVESTIGATIVE_PURPOSES:
-        raise InputError("a list must serve terrorism or an Annex II offence")
+        raise InputError(N_("a list must serve terrorism or an Annex II offence"))
     parsed = parse_watchlist(data, actual, filename=filename)
     by_id: dict[str, WatchlistEntry] = {e.entity_id: e for e in parsed}  # a repeated id: last wins
     new_fps = {eid: entry_fingerprint(e) for eid, e in by_id.items()}
@@ -419,13 +421,23 @@ def import_watchlist(
         wl = store.get_watchlist(conn, name, for_update=True)
         if wl is None:
             if purpose is None:
-                raise InputError(f"list {name} is new: give the purpose it is held for")
+                raise InputError(N_("list %(name)s is new: give the purpose it is held for"), name=name)
             wl_id = store.create_watchlist(conn, name=name, fmt=actual, purpose=purpose, at=now)
             wl = WatchlistRecord(wl_id, name, actual, purpose, now)
         elif wl.format != actual:
-            raise ConflictError(f"list {name} is imported as {wl.format}, not {actual}")
+            raise ConflictError(
+                N_("list %(name)s is imported as %(format)s, not %(actual)s"),
+                name=name,
+                format=wl.format,
+                actual=actual,
+            )
         elif purpose is not None and purpose is not wl.purpose:
-            raise ConflictError(f"list {name} is held for {wl.purpose.value}, not {purpose.value}")
+            raise ConflictError(
+                N_("list %(name)s is held for %(purpose)s, not %(purpose2)s"),
+                name=name,
+                purpose=wl.purpose.value,
+                purpose2=purpose.value,
+            )
         current = store.latest_version(conn, wl.id)
         unchanged: VersionRecord | None = None
         if current is not None and current.sha256 == sha:
@@ -505,7 +517,7 @@ def rescreen_version(
     with engine.connect() as conn:
         wl = store.get_watchlist(conn, name)
         if wl is None:
-            raise NotFoundError(f"list {name} not found")
+            raise NotFoundError(N_("list %(name)s not found"), name=name)
         delta = store.entries_first_in(conn, wl.id, version)
         changed = store.entities_superseded_in(conn, wl.id, version)
     current = CurrentList(wl.id, name, wl.purpose, version, b"")

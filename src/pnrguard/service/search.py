@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.domain.model import Booking
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, parse_flight
 from pnrguard.service.accounts import Account, Role
@@ -97,11 +97,11 @@ class SearchCriteria:
             or self.contact
             or self.card
         ):
-            raise InputError("search by locator, flight, surname, document, contact or card")
+            raise InputError(N_("search by locator, flight, surname, document, contact or card"))
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise InputError("the first date is after the last")
+            raise InputError(N_("the first date is after the last"))
         if self.flight_number and parse_flight(self.flight_number) is None:
-            raise InputError("a flight is like MU103, MU 103, 103 or 0103")
+            raise InputError(N_("a flight is like MU103, MU 103, 103 or 0103"))
 
     def terms(self, tok: Tokeniser) -> tuple[list[Term], list[Term]]:
         """(person terms, booking-wide terms) for the blind index."""
@@ -109,7 +109,7 @@ class SearchCriteria:
         if self.surname:
             got = tok.name_terms(self.surname, sounds_like=self.sounds_like)
             if not got:
-                raise InputError("the surname has no letters")
+                raise InputError(N_("the surname has no letters"))
             person += got
         if self.given_names:
             person += tok.name_terms(self.given_names, given=True, sounds_like=self.sounds_like)
@@ -122,7 +122,7 @@ class SearchCriteria:
             (self.card, tok.card_term(self.card), "card number", False),
         ):
             if value and term is None:
-                raise InputError(f"the {what} has nothing to search by")
+                raise InputError(N_("the %(what)s has nothing to search by"), what=what)
             if term is not None:
                 (person if per_person else wide).append(term)
         return person, wide
@@ -167,12 +167,16 @@ class SearchOutcome:
 
 def _check_request(conn: Connection, request_id: str, user: Account) -> RequestRecord:
     if user.role not in _SEARCHERS:
-        raise ForbiddenError("only analysts and supervisors search")
+        raise ForbiddenError(N_("only analysts and supervisors search"))
     req = store.get_request(conn, request_id)
     if req is None:
-        raise NotFoundError("no such request")
+        raise NotFoundError(N_("no such request"))
     if req.status != "open":
-        raise ConflictError(f"request {request_id} is {req.status}: no further searches")
+        raise ConflictError(
+            N_("request %(request_id)s is %(status)s: no further searches"),
+            request_id=request_id,
+            status=req.status,
+        )
     return req
 
 
@@ -386,14 +390,14 @@ def traveller_history(
     with engine.begin() as conn:
         req = _check_request(conn, request_id, user)
         if not store.was_found(conn, request_id, booking_id):
-            raise ForbiddenError("this record was not found by this request's searches")
+            raise ForbiddenError(N_("this record was not found by this request's searches"))
         summary = BookingRepository(conn, keystore).summary(booking_id)
         if summary.state != "active":
-            raise ConflictError("the history of a masked traveller needs the unmasking path")
+            raise ConflictError(N_("the history of a masked traveller needs the unmasking path"))
         b = BookingRepository(conn, keystore).get(booking_id)
         t = dict(traveller_pairs(b)).get(traveller_ref)
         if t is None:
-            raise NotFoundError("no such traveller in this booking")
+            raise NotFoundError(N_("no such traveller in this booking"))
         tok = tokeniser(conn, keystore)
         values = tok.traveller_values(t)
         alternatives: list[list[Term]] = [
@@ -406,7 +410,7 @@ def traveller_history(
             if surname:
                 alternatives.append([*surname, *given, (Field.DOB, tok.token(Field.DOB, dob))])
         if not alternatives:
-            raise InputError("this traveller has no document or date of birth to follow")
+            raise InputError(N_("this traveller has no document or date of birth to follow"))
         cand = candidates(any_of=alternatives)
         rows, total, decrypted = _page(
             conn,

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.domain.model import Booking
-from pnrguard.errors import InputError, NotFoundError
+from pnrguard.errors import N_, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, opaque
@@ -164,7 +164,7 @@ def own_bookings(
     one of theirs (checked again, whatever the caller picked)."""
     ids = list(dict.fromkeys(booking_ids))
     if not ids:
-        raise InputError("name at least one booking found for the person")
+        raise InputError(N_("name at least one booking found for the person"))
     repo = BookingRepository(conn, keystore)
     found = repo.get_many([(b, None) for b in ids])
     out: dict[str, frozenset[str]] = {}
@@ -178,7 +178,9 @@ def own_bookings(
             )
         )
         if not refs:
-            raise NotFoundError(f"booking {bid}: no traveller of that name and birth date (or masked)")
+            raise NotFoundError(N_(
+                "booking %(bid)s: no traveller of that name and birth date (or masked)"
+            ), bid=bid)
         out[bid] = refs
     return out
 

@@ -13,9 +13,10 @@ Why each rule (issue 15; docs/workspace.md, "Triage"):
 - **Reopening** (a supervisor, with a reason of at least `MIN_REASON` characters): a
   confirmed or dismissed hit goes back to open. The decision set aside is kept as a note
   (its reason, who, when), the dismissal's suppression is lifted (the same match may come
-  back), and transmissions of the hit still pending are stopped (nothing leaves for a
-  decision that no longer stands). A released disclosure cannot be recalled; the page says
-  so. Only for an active booking: a masked one's reasons are sealed (Art. 12(3)).
+  back), and transmissions of the hit still pending are *withdrawn* (nothing leaves for a
+  decision that no longer stands; no supervisor rejected them, so they are not "rejected").
+  A released disclosure cannot be recalled; the page says so. Only for an active booking:
+  a masked one's reasons are sealed (Art. 12(3)).
 - **Suppressions** (Art. 12(5)): each dismissal that silences a future match is listed with
   when it ends: when the booking is masked (its identity digest is retired then) or, for a
   list match, as soon as the entry changes. A supervisor can lift one with a reason.
@@ -31,7 +32,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.protection.retention import RetentionProfile
 from pnrguard.protection.sensitive import SensitiveFilter
@@ -45,7 +46,7 @@ from pnrguard.store.hit_notes import NoteKind
 from pnrguard.store.repository import new_id
 from pnrguard.store.screening import HitStatus, hit, suppression
 from pnrguard.store.tables import booking
-from pnrguard.store.texts import TextKeys, open_text
+from pnrguard.store.texts import TextKeys, open_text, seal_text
 from pnrguard.store.workspace import transmission
 
 __all__ = [
@@ -62,22 +63,24 @@ __all__ = [
 ]
 
 MIN_REASON = 20
+#: The decision reason of a pending transmission withdrawn because its hit was reopened.
+WITHDRAWN_ON_REOPEN = "withdrawn: the hit was reopened"
 MAX_NOTE = 2000
 WORKERS = frozenset({Role.ANALYST, Role.SUPERVISOR})
-SENSITIVE_REFUSED = (
-    "the note reveals data of a special category ({categories}); such data is never stored "
+SENSITIVE_REFUSED = N_(
+    "the note reveals data of a special category (%(categories)s); such data is never stored "
     "(Art. 13(4) of Directive 2016/681): rephrase it without that"
 )
 
 
 def _worker(user: Account) -> None:
     if not user.is_human or user.role not in WORKERS:
-        raise ForbiddenError("only analysts and supervisors work on hits")
+        raise ForbiddenError(N_("only analysts and supervisors work on hits"))
 
 
 def _supervisor(user: Account) -> None:
     if not user.is_human or user.role is not Role.SUPERVISOR:
-        raise ForbiddenError("only a supervisor corrects a decision")
+        raise ForbiddenError(N_("only a supervisor corrects a decision"))
 
 
 def _reason(text: str, what: str, sensitive_filter: SensitiveFilter, *, minimum: int = MIN_REASON) -> str:
@@ -85,14 +88,16 @@ def _reason(text: str, what: str, sensitive_filter: SensitiveFilter, *, minimum:
     revealing no special category of data (the filter ingest applies)."""
     text = text.strip()
     if not text:
-        raise InputError(f"{what} is empty")
+        raise InputError(N_("%(what)s is empty"), what=what)
     if len(text) < minimum:
-        raise InputError(f"{what} states why (at least {minimum} characters)")
+        raise InputError(N_(
+            "%(what)s states why (at least %(minimum)s characters)"
+        ), what=what, minimum=minimum)
     if len(text) > MAX_NOTE:
-        raise InputError(f"{what} has at most {MAX_NOTE} characters")
+        raise InputError(N_("%(what)s has at most %(MAX_NOTE)s characters"), what=what, MAX_NOTE=MAX_NOTE)
     found = sensitive_filter.categories(text)
     if found:
-        raise InputError(SENSITIVE_REFUSED.format(categories=", ".join(sorted(found))))
+        raise InputError(SENSITIVE_REFUSED, categories=", ".join(sorted(found)))
     return text
 
 
@@ -126,7 +131,7 @@ def assign(hit_id: str, *, user: Account, assignee: str, engine: Engine, audit: 
     _worker(user)
     target = assignee.strip() or None
     if target is not None and target not in assignable(engine):
-        raise InputError("a hit is assigned to an active analyst or supervisor")
+        raise InputError(N_("a hit is assigned to an active analyst or supervisor"))
     with engine.begin() as conn:
         h = hits_store.get_hit(conn, hit_id, for_update=True)
         conn.execute(update(hit).where(hit.c.id == hit_id).values(assignee=target))
@@ -138,7 +143,7 @@ def assign(hit_id: str, *, user: Account, assignee: str, engine: Engine, audit: 
 def set_priority(hit_id: str, *, user: Account, priority: int, engine: Engine, audit: AuditPort) -> None:
     _worker(user)
     if priority not in PRIORITIES:
-        raise InputError("a priority is normal, high or urgent")
+        raise InputError(N_("a priority is normal, high or urgent"))
     with engine.begin() as conn:
         h = hits_store.get_hit(conn, hit_id, for_update=True)
         conn.execute(update(hit).where(hit.c.id == hit_id).values(priority=priority))
@@ -159,7 +164,7 @@ def add_note(
     """Add a working note to a hit; returns its id. Refused (nothing stored) when the text
     reveals a special category of data."""
     _worker(user)
-    text = _reason(text, "a note", sensitive_filter, minimum=1)
+    text = _reason(text, N_("a note"), sensitive_filter, minimum=1)
     note_id = new_id()
     with engine.begin() as conn:
         h = hits_store.get_hit(conn, hit_id)
@@ -192,15 +197,19 @@ def reopen(
 ) -> Reopened:
     """A supervisor sets a decision aside (module docstring)."""
     _supervisor(user)
-    reason = _reason(reason, "a reopening", sensitive_filter)
+    reason = _reason(reason, N_("a reopening"), sensitive_filter)
     now = clock()
     with engine.begin() as conn:
         h = hits_store.get_hit(conn, hit_id, for_update=True)
         if h.status not in (HitStatus.CONFIRMED, HitStatus.DISMISSED):
-            raise ConflictError(f"hit {hit_id} is {h.status.value}: only a decided hit is reopened")
+            raise ConflictError(N_(
+                "hit %(hit_id)s is %(status)s: only a decided hit is reopened"
+            ), hit_id=hit_id, status=h.status.value)
         state = conn.execute(select(booking.c.state).where(booking.c.id == h.booking_id)).scalar_one()
         if state != "active":
-            raise ConflictError(f"the booking is {state}: its decision stays as it is (Art. 12(2))")
+            raise ConflictError(N_(
+                "the booking is %(state)s: its decision stays as it is (Art. 12(2))"
+            ), state=state)
         hit_notes.add_note(
             conn, keystore=keystore, note_id=new_id(), hit_id=hit_id, booking_id=h.booking_id,
             kind=NoteKind.DECISION,
@@ -221,17 +230,32 @@ def reopen(
             .values(status=HitStatus.OPEN.value, reviewed_by=None, reviewed_at=None, review_reason=None)
         )
         if not done.rowcount:
-            raise ConflictError(f"hit {hit_id} changed meanwhile")
+            raise ConflictError(N_("hit %(hit_id)s changed meanwhile"), hit_id=hit_id)
         lifted = int(conn.execute(delete(suppression).where(suppression.c.hit_id == hit_id)).rowcount or 0)
-        stopped = int(
+        # Pending transmissions of the hit are withdrawn (nobody rejected them on their
+        # merits; they may be proposed again once the hit is decided anew). The reason is
+        # sealed like every decision reason of a transmission.
+        pending = (
+            conn.execute(
+                select(transmission.c.id).where(
+                    transmission.c.hit_id == hit_id, transmission.c.status == "pending"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        keys = TextKeys(conn, keystore)
+        for transmission_id in pending:
             conn.execute(
                 update(transmission)
-                .where(transmission.c.hit_id == hit_id, transmission.c.status == "pending")
-                .values(status="rejected", decided_by=user.username, decided_at=now,
-                        decision_reason="stopped: the hit was reopened")
-            ).rowcount
-            or 0
-        )  # fmt: skip
+                .where(transmission.c.id == transmission_id, transmission.c.status == "pending")
+                .values(status="withdrawn", decided_by=user.username, decided_at=now,
+                        decision_reason=seal_text(
+                            keys.for_booking(h.booking_id), WITHDRAWN_ON_REOPEN, table="transmission",
+                            column="decision_reason", row_id=transmission_id,
+                        ))
+            )  # fmt: skip
+        stopped = len(pending)
         _log(
             audit, conn, user, h.purpose, [hit_id, h.booking_id],
             {"hits.reopened": 1, "suppressions.lifted": lifted, "transmissions.stopped": stopped}, hit_id,
@@ -327,12 +351,12 @@ def lift_suppression(
     """A supervisor lets the match come back: the suppression goes, the hit stays dismissed,
     and the reason is kept as a note on the hit."""
     _supervisor(user)
-    reason = _reason(reason, "lifting a suppression", sensitive_filter)
+    reason = _reason(reason, N_("lifting a suppression"), sensitive_filter)
     with engine.begin() as conn:
         h = hits_store.get_hit(conn, hit_id, for_update=True)
         gone = conn.execute(delete(suppression).where(suppression.c.hit_id == hit_id)).rowcount
         if not gone:
-            raise NotFoundError("no suppression for this hit")
+            raise NotFoundError(N_("no suppression for this hit"))
         hit_notes.add_note(
             conn, keystore=keystore, note_id=new_id(), hit_id=hit_id, booking_id=h.booking_id,
             kind=NoteKind.NOTE, text=f"Suppression lifted: {reason}", by=user.username, at=clock(),

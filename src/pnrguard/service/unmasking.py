@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Operation, Purpose
 from pnrguard.domain.model import Booking
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, opaque
@@ -101,7 +101,7 @@ def _uid(user: Any) -> str:
     """The user's id as the audit log takes it (an opaque id: no spaces, no "@")."""
     uid = user if isinstance(user, str) else getattr(user, "id", None)
     if not isinstance(uid, str) or not uid or len(uid) > _ID_MAX:
-        raise InputError("user must have an id of 1-64 characters")
+        raise InputError(N_("user must have an id of 1-64 characters"))
     return opaque(uid)
 
 
@@ -184,27 +184,31 @@ def request_unmasking(
     try:
         p = Purpose(purpose)
     except ValueError:
-        raise InputError("unknown purpose code") from None
+        raise InputError(N_("unknown purpose code")) from None
     if p not in INVESTIGATIVE_PURPOSES and p is not Purpose.DATA_SUBJECT_REQUEST:
         raise InputError(
-            "unmasking needs an investigative purpose (terrorism or an Annex II offence) or a "
-            "data subject's request"
+            N_(
+                "unmasking needs an investigative purpose (terrorism or an Annex II offence) or a data "
+                "subject's request"
+            )
         )
     if not case_reference or len(case_reference) > _ID_MAX:
-        raise InputError("a case reference of 1-64 characters is required")
+        raise InputError(N_("a case reference of 1-64 characters is required"))
     if len(reason.strip()) < MIN_REASON:
-        raise InputError(f"a duly reasoned request needs a reason of at least {MIN_REASON} characters")
+        raise InputError(N_(
+            "a duly reasoned request needs a reason of at least %(MIN_REASON)s characters"
+        ), MIN_REASON=MIN_REASON)
     for at in (valid_from, valid_until):
         if at.utcoffset() is None:
-            raise InputError("the window needs timezone-aware times")
+            raise InputError(N_("the window needs timezone-aware times"))
     if not valid_from < valid_until or valid_until - valid_from > MAX_WINDOW:
-        raise InputError(f"the window must be non-empty and at most {MAX_WINDOW.days} days")
+        raise InputError(N_("the window must be non-empty and at most %(days)s days"), days=MAX_WINDOW.days)
     ids = list(dict.fromkeys(booking_ids))
     if not ids:
-        raise InputError("name at least one booking")
+        raise InputError(N_("name at least one booking"))
     now = clock.now()
     if valid_until <= now:
-        raise InputError("the window has already ended")
+        raise InputError(N_("the window has already ended"))
     request_id = new_id()
     with engine.begin() as conn:
         rows = {
@@ -218,9 +222,9 @@ def request_unmasking(
         for bid in ids:
             r = rows.get(bid)
             if r is None or r.state == "deleted":
-                raise NotFoundError(f"booking {bid} not found or deleted")
+                raise NotFoundError(N_("booking %(bid)s not found or deleted"), bid=bid)
             if r.state != "masked":
-                raise InputError(f"booking {bid} is not masked; no unmasking is needed")
+                raise InputError(N_("booking %(bid)s is not masked; no unmasking is needed"), bid=bid)
         level = "dormant" if any(rows[b].dormant_at is not None for b in ids) else "masked"
         newest = max(rows[b].first_seen for b in ids)  # the month key that dies last of theirs
         conn.execute(
@@ -263,7 +267,7 @@ def approve_unmasking(
     roles = _roles(judge)
     d = Decision(decision)
     if len(reason.strip()) < 1:
-        raise InputError("a decision needs a reason")
+        raise InputError(N_("a decision needs a reason"))
     now = clock.now()
     with engine.begin() as conn:
         q = select(unmasking_request).where(unmasking_request.c.id == request_id)
@@ -271,16 +275,20 @@ def approve_unmasking(
             q = q.with_for_update()
         req = conn.execute(q).first()
         if req is None:
-            raise NotFoundError(f"unmasking request {request_id} not found")
+            raise NotFoundError(N_("unmasking request %(request_id)s not found"), request_id=request_id)
         needed = {JUDICIAL_SENIOR} if req.level == "dormant" else {JUDICIAL, JUDICIAL_SENIOR}
         if not roles & needed:
             raise ForbiddenError(
-                f"approving a {req.level}-level unmasking needs the role {' or '.join(sorted(needed))}"
+                N_(
+                    "approving a %(level)s-level unmasking needs the role %(items)s"
+                ), level=req.level, items=' or '.join(sorted(needed))
             )
         if who == req.requester:
-            raise ForbiddenError("nobody approves their own unmasking request")
+            raise ForbiddenError(N_("nobody approves their own unmasking request"))
         if req.status != "pending":
-            raise ConflictError(f"unmasking request {request_id} was already {req.status}")
+            raise ConflictError(N_(
+                "unmasking request %(request_id)s was already %(status)s"
+            ), request_id=request_id, status=req.status)
         role = (
             JUDICIAL_SENIOR
             if JUDICIAL_SENIOR in roles and req.level == "dormant"
@@ -453,7 +461,7 @@ def read_visible(
         covering_request(conn, booking_id, user=user, purpose=purpose, now=at) if row is not None else None
     )
     if row is None or request_id is None:
-        raise ForbiddenError("identity data of this booking is not visible to this user for this purpose")
+        raise ForbiddenError(N_("identity data of this booking is not visible to this user for this purpose"))
     tier = "dormant" if row.dormant_at is not None else "masked"
     b = read_sealed(conn, booking_id, keystore=keystore, seal_keystore=seal_keystore or keystore, tier=tier,
                     version=version)  # fmt: skip
@@ -486,11 +494,11 @@ def unmask_view(
             select(booking.c.state, booking.c.dormant_at).where(booking.c.id == booking_id)
         ).first()
         if state is None or state.state == "deleted":
-            raise NotFoundError(f"booking {booking_id} not found or deleted")
+            raise NotFoundError(N_("booking %(booking_id)s not found or deleted"), booking_id=booking_id)
         try:
             p = Purpose(purpose)
         except ValueError:
-            raise InputError("unknown purpose code") from None
+            raise InputError(N_("unknown purpose code")) from None
         log = _audit_for(audit, conn)
         if state.state == "active":
             result = BookingRepository(conn, keystore).get(booking_id, version=version)
@@ -544,8 +552,10 @@ def unmask_view(
             counts={"unmasking.refused": 1},
         )
     raise ForbiddenError(
-        "identity data of a masked booking is shown only under an approved unmasking request "
-        "covering this booking, user, purpose and time"
+        N_(
+            "identity data of a masked booking is shown only under an approved unmasking request covering "
+            "this booking, user, purpose and time"
+        )
     )
 
 

@@ -68,7 +68,7 @@ from pnrguard.audit.merkle import (
 )
 from pnrguard.audit.models import AuditEntry, Operation, Purpose
 from pnrguard.audit.signer_state import SignerState
-from pnrguard.errors import AuditError, AuditVerificationError, ConflictError
+from pnrguard.errors import N_, AuditError, AuditVerificationError, ConflictError
 from pnrguard.store.db import metadata
 
 audit_entry = Table(
@@ -277,7 +277,7 @@ class SqlAuditLog(AuditLog):
         if last is None:
             anchor = self.anchor()
             if anchor is not None:  # pragma: no cover - pruning keeps its checkpoint
-                raise AuditError("pruned log has lost its checkpoint")
+                raise AuditError(N_("pruned log has lost its checkpoint"))
             frontier, chain = Frontier(), GENESIS_CHAIN
         else:
             frontier = Frontier.from_bytes(last.tree_size, bytes(last.frontier))
@@ -410,7 +410,7 @@ class SqlAuditLog(AuditLog):
         if conn.execute(
             select(audit_checkpoint.c.tree_size).where(audit_checkpoint.c.tree_size == before)
         ).first() is None:
-            raise ConflictError("the log can only be pruned at a stored checkpoint")
+            raise ConflictError(N_("the log can only be pruned at a stored checkpoint"))
         removed = conn.execute(delete(audit_entry).where(audit_entry.c.seq < before)).rowcount
         return self.append(
             actor=actor,

@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from pnrguard.errors import ConflictError
+from pnrguard.errors import N_, ConflictError
 from pnrguard.exchange.peers import Peer, PeerDirectory, PeerKind
 from pnrguard.store.db import in_values, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
@@ -236,7 +236,7 @@ class SqlPeerDirectory(PeerDirectory):
             with self._conn.begin_nested():
                 self._conn.execute(insert(peer).values(**values))
         except IntegrityError:
-            raise ConflictError("a peer with this name or signing key is registered already") from None
+            raise ConflictError(N_("a peer with this name or signing key is registered already")) from None
 
     def _one(self, *where: Any) -> Peer | None:
         r = self._conn.execute(select(peer).where(*where)).first()
@@ -413,7 +413,7 @@ def add_permission(conn: Connection, values: dict[str, Any]) -> None:
         with conn.begin_nested():
             conn.execute(insert(exchange_permission).values(**values))
     except IntegrityError:
-        raise ConflictError("a permission for this message and peer is recorded already") from None
+        raise ConflictError(N_("a permission for this message and peer is recorded already")) from None
 
 
 def has_permission(conn: Connection, *, message_id: str, to_peer_id: str) -> str | None:

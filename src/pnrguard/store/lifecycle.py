@@ -58,7 +58,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from pnrguard.domain.model import Booking, booking_from_dict
-from pnrguard.errors import CryptoError, NotFoundError
+from pnrguard.errors import N_, CryptoError, NotFoundError
 from pnrguard.protection.crypto import KeyKind, decrypt_field, encrypt_field, key_context, receipt_period
 from pnrguard.protection.keystore import KeyStore, Secret, WrappedKey
 from pnrguard.protection.retention import RetentionLinks
@@ -283,7 +283,7 @@ def sealed_context(booking_id: str, key_version: int, tier: str) -> bytes:
     normal read path's) by a prefix and the tier, so a sealed blob is useless to any path
     but the one that asks for it by tier after checking an approval."""
     if tier not in SEAL_TIERS:
-        raise CryptoError("unknown seal tier")
+        raise CryptoError(N_("unknown seal tier"))
     return (
         _SEAL_PREFIX + tier.encode("ascii") + b"\x00" + key_context(booking_id, KeyKind.IDENTITY, key_version)
     )
@@ -472,10 +472,10 @@ def read_sealed(
     repo = BookingRepository(conn, keystore)
     summary = repo.summary(booking_id)
     if summary.state == "deleted":
-        raise NotFoundError(f"booking {booking_id} was deleted")
+        raise NotFoundError(N_("booking %(booking_id)s was deleted"), booking_id=booking_id)
     s = conn.execute(select(sealed_key).where(sealed_key.c.booking_id == booking_id)).first()
     if s is None:
-        raise CryptoError(f"booking {booking_id}: no sealed identity key")
+        raise CryptoError(N_("booking %(booking_id)s: no sealed identity key"), booking_id=booking_id)
     raw = seal_keystore.unwrap(
         WrappedKey(s.kek_version, bytes(s.wrapped)), context=sealed_context(booking_id, s.key_version, tier)
     )
@@ -508,12 +508,14 @@ def write_rectified_version(
     repo = BookingRepository(conn, keystore, now=at)
     summary = repo.summary(booking_id)
     if summary.state != "active":
-        raise CryptoError(f"booking {booking_id} is {summary.state}: only active bookings are rectified")
+        raise CryptoError(N_(
+            "booking %(booking_id)s is %(state)s: only active bookings are rectified"
+        ), booking_id=booking_id, state=summary.state)
     krows = {
         r.kind: r for r in conn.execute(select(booking_key).where(booking_key.c.booking_id == booking_id))
     }
     if set(krows) != {KeyKind.IDENTITY.value, KeyKind.CONTENT.value}:
-        raise CryptoError(f"booking {booking_id}: data keys are missing")
+        raise CryptoError(N_("booking %(booking_id)s: data keys are missing"), booking_id=booking_id)
     ik, ck = krows[KeyKind.IDENTITY.value], krows[KeyKind.CONTENT.value]
     ikey = Secret(
         keystore.unwrap(

@@ -49,7 +49,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from pnrguard.domain import model
 from pnrguard.domain.annex import MASKED_AT_6_MONTHS
 from pnrguard.domain.model import Booking, Source, booking_from_dict
-from pnrguard.errors import CryptoError, NotFoundError
+from pnrguard.errors import N_, CryptoError, NotFoundError
 from pnrguard.protection.crypto import (
     AssociatedData,
     BookingKeys,
@@ -398,7 +398,7 @@ class BookingRepository:
         for bid in booking_ids:
             kinds = rows.get(bid, {})
             if KeyKind.IDENTITY.value not in kinds or KeyKind.CONTENT.value not in kinds:
-                raise CryptoError(f"booking {bid}: data keys are missing (masked or shredded)")
+                raise CryptoError(N_("booking %(bid)s: data keys are missing (masked or shredded)"), bid=bid)
             ik, ck = kinds[KeyKind.IDENTITY.value], kinds[KeyKind.CONTENT.value]
             wrapped = WrappedBookingKeys(
                 identity=WrappedKey(ik.kek_version, bytes(ik.wrapped)),
@@ -415,7 +415,11 @@ class BookingRepository:
             )
         ).first()
         if r is None:
-            raise CryptoError(f"booking {booking_id}: {kind.value} key is missing (masked or shredded)")
+            raise CryptoError(
+                N_("booking %(booking_id)s: %(kind)s key is missing (masked or shredded)"),
+                booking_id=booking_id,
+                kind=kind.value,
+            )
         raw = self._keystore.unwrap(
             WrappedKey(r.kek_version, bytes(r.wrapped)),
             context=key_context(booking_id, kind, r.key_version),
@@ -516,7 +520,7 @@ class BookingRepository:
                     seen_only[k.id] = {"b_id": k.id, "p_last_seen": received_at}
                 continue
             if k.keys is None:  # pragma: no cover - loaded or generated above
-                raise CryptoError(f"booking {k.id}: data keys were not loaded")
+                raise CryptoError(N_("booking %(id)s: data keys were not loaded"), id=k.id)
             keys = k.keys
             if status is SaveStatus.NEW:
                 booking_rows.append(
@@ -612,7 +616,7 @@ class BookingRepository:
     def summary(self, booking_id: str) -> BookingSummary:
         row = self._conn.execute(select(booking).where(booking.c.id == booking_id)).first()
         if row is None:
-            raise NotFoundError(f"booking {booking_id} not found")
+            raise NotFoundError(N_("booking %(booking_id)s not found"), booking_id=booking_id)
         return BookingSummary.from_row(row)
 
     def get(self, booking_id: str, *, version: int | None = None, include_identity: bool = True) -> Booking:
@@ -624,7 +628,7 @@ class BookingRepository:
         """
         summary = self.summary(booking_id)
         if summary.state == "deleted":
-            raise NotFoundError(f"booking {booking_id} was deleted")
+            raise NotFoundError(N_("booking %(booking_id)s was deleted"), booking_id=booking_id)
         v = summary.latest_version if version is None else version
         row = self._conn.execute(
             select(booking_version).where(
@@ -632,7 +636,7 @@ class BookingRepository:
             )
         ).first()
         if row is None:
-            raise NotFoundError(f"booking {booking_id} has no version {v}")
+            raise NotFoundError(N_("booking %(booking_id)s has no version %(v)s"), booking_id=booking_id, v=v)
         data: dict[str, Any] = {}
         ckey, ckv = self._key(booking_id, KeyKind.CONTENT)
         data.update(
@@ -707,7 +711,9 @@ class BookingRepository:
                         continue
                     k = keys.get((bid, kind.value))
                     if k is None:
-                        raise CryptoError(f"booking {bid}: {kind.value} key is missing")
+                        raise CryptoError(
+                            N_("booking %(bid)s: %(kind)s key is missing"), bid=bid, kind=kind.value
+                        )
                     raw = self._keystore.unwrap(
                         WrappedKey(k.kek_version, bytes(k.wrapped)),
                         context=key_context(bid, kind, k.key_version),
@@ -952,7 +958,7 @@ class MessageRepository:
     def get(self, message_id: str) -> MessageRecord:
         row = self._conn.execute(select(message).where(message.c.id == message_id)).first()
         if row is None:
-            raise NotFoundError(f"message {message_id} not found")
+            raise NotFoundError(N_("message %(message_id)s not found"), message_id=message_id)
         return MessageRecord.from_row(row)
 
     def add(
@@ -1064,9 +1070,12 @@ class MessageRepository:
         `NotFoundError` once they expired (`purge_raw`): only the reason and digest are left."""
         r = self._conn.execute(select(quarantine).where(quarantine.c.message_id == message_id)).first()
         if r is None:
-            raise NotFoundError(f"message {message_id} is not in quarantine")
+            raise NotFoundError(N_("message %(message_id)s is not in quarantine"), message_id=message_id)
         if r.raw_blob is None:
-            raise NotFoundError(f"message {message_id}: its raw bytes expired; only the reason is kept")
+            raise NotFoundError(
+                N_("message %(message_id)s: its raw bytes expired; only the reason is kept"),
+                message_id=message_id,
+            )
         key = self._keystore.unwrap(
             WrappedKey(r.kek_version, bytes(r.wrapped_key)),
             context=_QUARANTINE_CONTEXT + message_id.encode("ascii"),

@@ -62,7 +62,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 
 from pnrguard.audit.models import Purpose
-from pnrguard.errors import NotFoundError
+from pnrguard.errors import N_, NotFoundError
 from pnrguard.screening.criteria import Rule
 from pnrguard.screening.models import Gender, IdentityDocument, WatchlistEntry
 from pnrguard.screening.watchlists import parse_partial_date
@@ -722,7 +722,7 @@ def get_hit(conn: Connection, hit_id: str, *, for_update: bool = False) -> HitRe
         q = q.with_for_update()
     r = conn.execute(q).first()
     if r is None:
-        raise NotFoundError(f"hit {hit_id} not found")
+        raise NotFoundError(N_("hit %(hit_id)s not found"), hit_id=hit_id)
     return HitRecord.from_row(r)
 
 

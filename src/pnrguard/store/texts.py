@@ -47,7 +47,7 @@ from sqlalchemy import Column, Integer, LargeBinary, String, Table, delete, inse
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from pnrguard.errors import CryptoError
+from pnrguard.errors import N_, CryptoError
 from pnrguard.protection.crypto import (
     AssociatedData,
     KeyKind,
@@ -172,7 +172,7 @@ class TextKeys:
             self._months.pop(period, None)
             found = self._month(period)
             if found is None:
-                raise CryptoError(f"the text key of {period} cannot be read")
+                raise CryptoError(N_("the text key of %(period)s cannot be read"), period=period)
             return found
         key = TextKey(f"period:{period}", raw, 1, f"{MONTH_TEXT_PREFIX}{period}:")
         self._months[period] = key

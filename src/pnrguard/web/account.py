@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from pnrguard.errors import ForbiddenError, InputError, PnrguardError
+from pnrguard.errors import N_, ForbiddenError, InputError, PnrguardError
 from pnrguard.service import account_admin, accounts, preferences, totp
 from pnrguard.service.accounts import Account
 from pnrguard.web.auth import (
@@ -41,7 +41,7 @@ from pnrguard.web.auth import (
     settings_of,
     start_session,
 )
-from pnrguard.web.i18n import LOCALES, gettext
+from pnrguard.web.i18n import LOCALES, error_text, gettext
 from pnrguard.web.views import render
 
 __all__ = ["router"]
@@ -69,7 +69,7 @@ def _unb64(text: str) -> bytes:
     try:
         return base64.urlsafe_b64decode(text.encode("ascii"))
     except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise InputError("the enrolment form was damaged: start again") from None
+        raise InputError(N_("the enrolment form was damaged: start again")) from None
 
 
 def _new_secret_context(request: Request, account: Account) -> dict[str, str]:
@@ -163,9 +163,9 @@ def _check_form_csrf(request: Request, sent: str) -> None:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
-        raise CsrfRefused("cross-origin form refused")
+        raise CsrfRefused(N_("cross-origin form refused"))
     if not expected or not sent or not hmac.compare_digest(expected.encode(), sent.encode()):
-        raise CsrfRefused("the form expired: reload the page and try again")
+        raise CsrfRefused(N_("the form expired: reload the page and try again"))
 
 
 def _enrol_page(request: Request, link: str, ctx: dict[str, object], *, status_code: int = 200) -> Response:
@@ -199,7 +199,7 @@ def enrol_submit(
     try:
         account = account_admin.check_enrolment(node.engine, link_token=link, code=code, now=node.clock())
     except ForbiddenError as exc:
-        return _enrol_page(request, link, {"step": "code", "error": str(exc)}, status_code=403)
+        return _enrol_page(request, link, {"step": "code", "error": error_text(exc)}, status_code=403)
     if not password:
         return _enrol_page(
             request,
@@ -213,13 +213,13 @@ def enrol_submit(
         )
     try:
         if password != password2:
-            raise InputError("the two passwords differ")
+            raise InputError(N_("the two passwords differ"))
         account_admin.enrol(
             node.engine, node.keystore, node.audit, link_token=link, code=code, password=password[:1024],
             sealed_secret=_unb64(sealed[:512]), first_code=totp_code[:16], now=node.clock(),
         )  # fmt: skip
     except (InputError, totp.TotpError) as exc:
-        ctx = {"step": "set", "code": code, "username": account.username, "error": str(exc)}
+        ctx = {"step": "set", "code": code, "username": account.username, "error": error_text(exc)}
         return _enrol_page(request, link, {**ctx, **_new_secret_context(request, account)}, status_code=400)
     return RedirectResponse("/login?enrolled=1", status_code=303)
 
@@ -244,13 +244,15 @@ def password_submit(
     node = node_of(request)
     try:
         if new != new2:
-            raise InputError("the two new passwords differ")
+            raise InputError(N_("the two new passwords differ"))
         account_admin.change_password(
             node.engine, node.keystore, node.audit, account=me, current=current[:1024], new=new[:1024],
             code=code[:16], now=node.clock(),
         )  # fmt: skip
     except (InputError, ForbiddenError) as exc:
-        return render(request, "account_password.html", {"error": str(exc)}, status_code=exc.http_status)
+        return render(
+            request, "account_password.html", {"error": error_text(exc)}, status_code=exc.http_status
+        )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -266,5 +268,7 @@ def locale_submit(
     try:
         preferences.set_language(node_of(request).engine, me, locale[:8], offered=tuple(LOCALES))
     except InputError as exc:
-        return render(request, "account_password.html", {"error": str(exc)}, status_code=exc.http_status)
+        return render(
+            request, "account_password.html", {"error": error_text(exc)}, status_code=exc.http_status
+        )
     return RedirectResponse("/account/password", status_code=303)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.service import account_admin, accounts, disclosure
 from pnrguard.service.accounts import Account, Role
 from pnrguard.store import accounts as accounts_store
 from pnrguard.store.workspace import AUTHORITY_KINDS
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.i18n import gettext
+from pnrguard.web.i18n import error_text, gettext
 from pnrguard.web.views import render
 
 __all__ = ["router"]
@@ -74,7 +74,7 @@ def accounts_add(
             oidc_subject=oidc_subject.strip()[:255] or None, now=node.clock(),
         )  # fmt: skip
     except (InputError, ConflictError, ForbiddenError) as exc:
-        return _accounts_page(request, error=str(exc), status_code=exc.http_status)
+        return _accounts_page(request, error=error_text(exc), status_code=exc.http_status)
     message = gettext("Account %(name)s added.") % {"name": done.account.username}
     if done.change_id:
         message = gettext("Account %(name)s requested: it waits for a second person's approval.") % {
@@ -87,7 +87,7 @@ def _target(request: Request, account_id: str) -> accounts_store.AccountRecord:
     with node_of(request).engine.connect() as conn:
         rec = accounts_store.get_account(conn, account_id=account_id[:64])
     if rec is None:
-        raise NotFoundError("no such account")
+        raise NotFoundError(N_("no such account"))
     return rec
 
 
@@ -134,7 +134,7 @@ def accounts_role(
     except ValueError:
         return _accounts_page(request, error=gettext("unknown role"), status_code=400)
     except (InputError, ConflictError) as exc:
-        return _accounts_page(request, error=str(exc), status_code=exc.http_status)
+        return _accounts_page(request, error=error_text(exc), status_code=exc.http_status)
     message = gettext("Role change of %(name)s waits for a second person.") % {"name": rec.username}
     return _accounts_page(request, message=message)
 
@@ -152,7 +152,7 @@ def accounts_reset(
             node.engine, node.audit, actor=me, username=rec.username, now=node.clock()
         )
     except (InputError, ConflictError) as exc:
-        return _accounts_page(request, error=str(exc), status_code=exc.http_status)
+        return _accounts_page(request, error=error_text(exc), status_code=exc.http_status)
     return _accounts_page(
         request,
         message=gettext("Reset of %(name)s waits for a second person.") % {"name": rec.username},
@@ -188,7 +188,7 @@ def approvals_approve(
             node.engine, node.audit, actor=me, change_id=change_id[:64], now=node.clock()
         )
     except (ForbiddenError, ConflictError) as exc:
-        return _approvals_page(request, error=str(exc), status_code=exc.http_status)
+        return _approvals_page(request, error=error_text(exc), status_code=exc.http_status)
     message = gettext("Approved for %(name)s.") % {"name": done.account.username}
     if done.enrol_code:
         message += " " + gettext("Enrolment code for the person (shown once): %(code)s") % {
@@ -207,7 +207,7 @@ def approvals_refuse(
     try:
         account_admin.refuse(node.engine, node.audit, actor=me, change_id=change_id[:64], now=node.clock())
     except (ForbiddenError, ConflictError) as exc:
-        return _approvals_page(request, error=str(exc), status_code=exc.http_status)
+        return _approvals_page(request, error=error_text(exc), status_code=exc.http_status)
     return _approvals_page(request, message=gettext("Refused."))
 
 
@@ -241,5 +241,5 @@ def authorities_add(
     try:
         disclosure.add_authority(node.engine, code=code, name=name, kind=kind, now=node.clock())
     except (InputError, ConflictError) as exc:
-        return _authorities_page(request, error=str(exc), status_code=exc.http_status)
+        return _authorities_page(request, error=error_text(exc), status_code=exc.http_status)
     return RedirectResponse("/admin/authorities", status_code=303)

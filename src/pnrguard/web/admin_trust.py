@@ -24,12 +24,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from pnrguard.errors import ConfigError, InputError, PnrguardError
+from pnrguard.errors import N_, ConfigError, InputError, PnrguardError
 from pnrguard.exchange.identity import IdentityCard
 from pnrguard.exchange.peers import PeerKind
 from pnrguard.service import carrier_admin, exchange_peers
 from pnrguard.service.accounts import Account, Role
 from pnrguard.web.auth import node_of, require_role
+from pnrguard.web.i18n import error_text, gettext
 from pnrguard.web.views import TEMPLATES, render
 
 __all__ = ["router"]
@@ -102,21 +103,23 @@ async def peers_add(
     node = node_of(request)
     try:
         if not text:
-            raise InputError("paste or upload the peer's identity card (JSON, at most 64 KB)")
+            raise InputError(N_("paste or upload the peer's identity card (JSON, at most 64 KB)"))
         parsed = IdentityCard.from_json(text)  # InputError names what is wrong, never content
         try:
             peer_kind = PeerKind(kind)
         except ValueError:
-            raise InputError("unknown kind of peer") from None
+            raise InputError(N_("unknown kind of peer")) from None
         p = exchange_peers.register_peer(
             parsed, cert_fingerprint=cert_fingerprint, key_fingerprint=key_fingerprint, kind=peer_kind,
             onward_condition=onward_condition or None, actor=me.username, node=node,
         )  # fmt: skip
     except PnrguardError as exc:
-        return _peers_page(request, error=str(exc), form=form, status_code=exc.http_status)
+        return _peers_page(request, error=error_text(exc), form=form, status_code=exc.http_status)
     return _peers_page(
         request,
-        message=f"Peer {p.name} registered. Restart `pnrguard peers serve` so the peer API admits its CA.",
+        message=gettext(
+            "Peer %(name)s registered. The peer API admits its certificate from its next connection."
+        ) % {"name": p.name},
     )
 
 
@@ -126,8 +129,10 @@ def peers_revoke(request: Request, name: str, me: Annotated[Account, Depends(ADM
     try:
         done = exchange_peers.revoke_peer(name[:64], actor=me.username, node=node)
     except PnrguardError as exc:
-        return _peers_page(request, error=str(exc), status_code=exc.http_status)
-    return _peers_page(request, message=f"Peer {name[:64]} revoked." if done else "It was revoked already.")
+        return _peers_page(request, error=error_text(exc), status_code=exc.http_status)
+    if not done:
+        return _peers_page(request, message=gettext("It was revoked already."))
+    return _peers_page(request, message=gettext("Peer %(name)s revoked.") % {"name": name[:64]})
 
 
 def _carriers_page(
@@ -165,10 +170,10 @@ def carriers_issue(
             designators=_codes(designators),
         )  # fmt: skip
     except PnrguardError as exc:
-        return _carriers_page(request, error=str(exc), status_code=exc.http_status)
-    return _carriers_page(
-        request, message=f"Credential {cred.id[-8:]} issued for {cred.carrier}.", token=token
-    )
+        return _carriers_page(request, error=error_text(exc), status_code=exc.http_status)
+    issued = gettext("Credential %(id)s issued for %(carrier)s.")
+    issued %= {"id": cred.id[-8:], "carrier": cred.carrier}
+    return _carriers_page(request, message=issued, token=token)
 
 
 @router.post("/carriers/{credential_id}/rotate", include_in_schema=False)
@@ -176,10 +181,11 @@ def carriers_rotate(request: Request, credential_id: str, me: Annotated[Account,
     try:
         cred, token = carrier_admin.rotate(node_of(request), actor=me, credential_id=credential_id[:64])
     except PnrguardError as exc:
-        return _carriers_page(request, error=str(exc), status_code=exc.http_status)
+        return _carriers_page(request, error=error_text(exc), status_code=exc.http_status)
     return _carriers_page(
         request,
-        message=f"Credential rotated: {cred.id[-8:]} replaces {credential_id[-8:]}, which is revoked.",
+        message=gettext("Credential rotated: %(new)s replaces %(old)s, which is revoked.")
+        % {"new": cred.id[-8:], "old": credential_id[-8:]},
         token=token,
     )
 
@@ -189,5 +195,5 @@ def carriers_revoke(request: Request, credential_id: str, me: Annotated[Account,
     try:
         carrier_admin.revoke(node_of(request), actor=me, credential_id=credential_id[:64])
     except PnrguardError as exc:
-        return _carriers_page(request, error=str(exc), status_code=exc.http_status)
+        return _carriers_page(request, error=error_text(exc), status_code=exc.http_status)
     return RedirectResponse("/admin/carriers", status_code=303)

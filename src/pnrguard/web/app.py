@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select, text
 
 from pnrguard import __version__
-from pnrguard.errors import PnrguardError
+from pnrguard.errors import N_, PnrguardError
 from pnrguard.service.accounts import Role
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.hit_queue import QueueFilter, hit_queue
@@ -84,9 +84,9 @@ def create_app(node: Node) -> FastAPI:
         if user is None:
             if wants_html(request):
                 return login_page(request)
-            raise Unauthenticated("log in first")
+            raise Unauthenticated(N_("log in first"))
         if user.role not in ANY_HUMAN:
-            raise RoleRefused(f"the {user.role.value} role may not do this")
+            raise RoleRefused(N_("the %(role)s role may not do this"), role=user.role.value)
         now = node.clock()
         departing = None
         if user.role in (Role.ANALYST, Role.SUPERVISOR):

@@ -37,7 +37,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pnrguard.errors import ForbiddenError, PnrguardError
+from pnrguard.errors import N_, ForbiddenError, PnrguardError
 from pnrguard.service import accounts
 from pnrguard.service.accounts import Account, Role, SessionPolicy
 from pnrguard.service.bootstrap import Node
@@ -161,7 +161,7 @@ def optional_account(request: Request) -> Account | None:
 def _check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
-        raise CsrfRefused("cross-origin form refused")
+        raise CsrfRefused(N_("cross-origin form refused"))
 
 
 async def check_csrf(request: Request, expected: str) -> None:
@@ -175,7 +175,7 @@ async def check_csrf(request: Request, expected: str) -> None:
             value = form.get("csrf_token", "")
             sent = value if isinstance(value, str) else ""
     if not expected or not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise CsrfRefused("missing or wrong CSRF token: reload the page and try again")
+        raise CsrfRefused(N_("missing or wrong CSRF token: reload the page and try again"))
 
 
 def require_role(*roles: Role) -> Callable[..., Awaitable[Account]]:
@@ -189,9 +189,9 @@ def require_role(*roles: Role) -> Callable[..., Awaitable[Account]]:
         # Sync, so FastAPI runs the database lookup in its thread pool.
         account = _session_account(request)
         if account is None:
-            raise Unauthenticated("log in first")
+            raise Unauthenticated(N_("log in first"))
         if account.role not in allowed:
-            raise RoleRefused(f"the {account.role.value} role may not do this")
+            raise RoleRefused(N_("the %(role)s role may not do this"), role=account.role.value)
         return account
 
     async def dependency(request: Request, account: Account = Depends(authorise)) -> Account:  # noqa: B008 — FastAPI's dependency idiom

@@ -15,14 +15,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Purpose
-from pnrguard.errors import InputError, PnrguardError
+from pnrguard.errors import N_, InputError, PnrguardError
 from pnrguard.screening.criteria import Rule
 from pnrguard.screening.criteria_view import VIEW_FIELDS
 from pnrguard.service import screening
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.criteria_backtest import MAX_DAYS, BacktestResult, backtest
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.i18n import gettext
+from pnrguard.web.i18n import error_text, gettext
 from pnrguard.web.views import render
 
 __all__ = ["router"]
@@ -116,14 +116,14 @@ def _rule(form: dict[str, str]) -> Rule:
     try:
         purpose = Purpose(form["purpose"])
     except ValueError:
-        raise InputError("choose the purpose the criterion serves") from None
+        raise InputError(N_("choose the purpose the criterion serves")) from None
     try:
         review = dt.date.fromisoformat(form["review_date"])
         expires = dt.date.fromisoformat(form["expires"])
     except ValueError:
-        raise InputError("the review date and the expiry are dates (YYYY-MM-DD)") from None
+        raise InputError(N_("the review date and the expiry are dates (YYYY-MM-DD)")) from None
     if not form["expression"].strip():
-        raise InputError("write the expression")
+        raise InputError(N_("write the expression"))
     return Rule(
         rule_id=form["rule_id"].strip(), version=0, name=form["name"].strip(),
         expression=form["expression"].strip(), purpose=purpose, owner=form["owner"].strip(),
@@ -166,16 +166,16 @@ def criterion_submit(
             )  # fmt: skip
             return RedirectResponse(f"/criteria?saved={stored.rule_id}", status_code=303)
         if action != "backtest":
-            raise InputError("unknown action")
+            raise InputError(N_("unknown action"))
         try:
             window = int(days)
         except ValueError:
-            raise InputError(f"a back-test looks back 1 to {MAX_DAYS} days") from None
+            raise InputError(N_("a back-test looks back 1 to %(MAX_DAYS)s days"), MAX_DAYS=MAX_DAYS) from None
         result = backtest(
             dataclasses.replace(rule, rule_id=rule.rule_id or "draft"), days=window, engine=node.engine,
             keystore=node.keystore, audit=node.audit, clock=node.clock, actor=user.username,
             role=user.role.value,
         )  # fmt: skip
     except PnrguardError as exc:
-        return _form(request, form=form, error=str(exc), status_code=exc.http_status)
+        return _form(request, form=form, error=error_text(exc), status_code=exc.http_status)
     return _form(request, form=form, result=result)

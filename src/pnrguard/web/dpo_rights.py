@@ -27,7 +27,7 @@ from pnrguard.service.rights import (
 from pnrguard.store.rights import subject_request
 from pnrguard.store.tables import booking
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.i18n import gettext
+from pnrguard.web.i18n import error_text, gettext
 from pnrguard.web.views import render
 
 __all__ = ["router"]
@@ -90,7 +90,7 @@ def find(
             clock=node.clock, carrier=carrier.strip() or None,
         )  # fmt: skip
     except PnrguardError as exc:
-        return _page(request, form=form, error=str(exc), status_code=400)
+        return _page(request, form=form, error=error_text(exc), status_code=400)
     with node.engine.connect() as conn:
         rows = {r.id: r for r in conn.execute(select(booking).where(booking.c.id.in_(found.booking_ids)))}
     matches = [(m, rows[m.booking_id]) for m in found.matches]
@@ -138,7 +138,7 @@ def act(
             keystore=node.keystore, audit=node.audit, clock=node.clock,
         )  # fmt: skip
     except PnrguardError as exc:
-        return _page(request, form=form, error=str(exc), status_code=400)
+        return _page(request, form=form, error=error_text(exc), status_code=400)
     return _page(request, form=form, answer=answer)
 
 
@@ -188,6 +188,6 @@ def rectify(
                 now=node.clock.now(), request_id=rid,
             )  # fmt: skip
     except PnrguardError as exc:
-        return _page(request, form=form, error=str(exc), status_code=400)
+        return _page(request, form=form, error=error_text(exc), status_code=400)
     answer = sr.RightsAnswer(rid, "rectification", "answered", outcome, [booking_id[:32]])
     return _page(request, form=form, answer=answer)

@@ -41,7 +41,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from pnrguard.audit.models import Purpose
-from pnrguard.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ConflictError, ForbiddenError, InputError, NotFoundError
 from pnrguard.exchange.client import PeerClient, PeerRefused, PeerUnreachable
 from pnrguard.exchange.messages import MIN_REASONING, Evaluation, HandlingCode, Subject
 from pnrguard.service import exchange as service
@@ -206,7 +206,7 @@ def _codes(handling: list[str] | None) -> list[HandlingCode]:
     try:
         return [HandlingCode(h) for h in (handling or ["H0"])]
     except ValueError:
-        raise InputError("unknown handling code") from None
+        raise InputError(N_("unknown handling code")) from None
 
 
 @router.get("/exchange/new/request", include_in_schema=False)
@@ -240,9 +240,12 @@ def _subject(kind: str, fields: dict[str, str]) -> Subject:
         return Subject.model_validate({"kind": kind, **data})
     except ValidationError as exc:
         where = sorted({".".join(str(x) for x in e["loc"]) for e in exc.errors()} - {""})
+        if where:
+            raise InputError(
+                N_("the subject is incomplete or invalid (%(fields)s)"), fields=", ".join(where)
+            ) from None
         raise InputError(
-            "the subject is incomplete or invalid"
-            + (f" ({', '.join(where)})" if where else ": a person needs a surname or a document number, "
+            N_("the subject is incomplete or invalid: a person needs a surname or a document number, "
                "a booking its carrier and record locator")
         ) from None  # fmt: skip
 
@@ -278,12 +281,12 @@ def send_request(
     local_id = new_id()
     try:
         if subject_kind not in ("person", "booking"):
-            raise InputError("the subject is a person or a booking")
+            raise InputError(N_("the subject is a person or a booking"))
         subject = _subject(subject_kind, fields)
         try:
             chosen = Purpose(purpose)
         except ValueError:
-            raise InputError("choose the purpose: terrorism or an Annex II offence") from None
+            raise InputError(N_("choose the purpose: terrorism or an Annex II offence")) from None
         codes = _codes(handling)
         service.send_request(
             user=user, peer_name=peer, subject=subject, purpose=chosen, case_ref=case_ref.strip(),
@@ -305,11 +308,11 @@ def send_request(
 
 def _confirmed_hit(request: Request, hit_id: str) -> hits_store.HitRecord:
     if not _HEX32.fullmatch(hit_id or ""):
-        raise InputError("name a confirmed hit: /exchange/new/transfer?hit=<hit id>")
+        raise InputError(N_("name a confirmed hit: /exchange/new/transfer?hit=<hit id>"))
     with _node(request).engine.connect() as conn:
         h = hits_store.get_hit(conn, hit_id)
     if h.status is not HitStatus.CONFIRMED:
-        raise ConflictError("only a hit a person confirmed is transferred")
+        raise ConflictError(N_("only a hit a person confirmed is transferred"))
     return h
 
 
@@ -355,7 +358,7 @@ def send_transfer(
         try:
             evaluation = Evaluation.model_validate({"source": source, "accuracy": accuracy})
         except ValueError:
-            raise InputError("unknown evaluation code") from None
+            raise InputError(N_("unknown evaluation code")) from None
         out = service.send_transfer(
             user=user, peer_name=peer, case_ref=case_ref.strip(), reason=reason, evaluation=evaluation,
             hit_id=h.id, handling=_codes(handling), handling_conditions=handling_conditions.strip() or None,
@@ -494,7 +497,7 @@ def answer(
         evaluation = Evaluation.model_validate({"source": source, "accuracy": accuracy})
         codes = [HandlingCode(h) for h in (handling or ["H0"])]
     except ValueError:
-        raise InputError("unknown evaluation or handling code") from None
+        raise InputError(N_("unknown evaluation or handling code")) from None
     chosen = [b for v in booking_ids or [] for b in v.split()]
     try:
         out = service.approve_answer(
@@ -583,7 +586,7 @@ def forward(
         try:
             evaluation = Evaluation.model_validate({"source": source, "accuracy": accuracy})
         except ValueError:
-            raise InputError("unknown evaluation code") from None
+            raise InputError(N_("unknown evaluation code")) from None
         out = service.send_transfer(
             user=user, peer_name=peer, case_ref=case_ref.strip(), reason=reason, evaluation=evaluation,
             forward_message_id=exchange_id[:64], handling=_codes(handling), node=_node(request),
@@ -650,7 +653,7 @@ def second_approval(
             four_eyes.return_outgoing(exchange_id, user=user, reason=reason, node=_node(request))
             return _to(exchange_id, "transfer_returned")
         if decision != "approve":
-            raise InputError("approve or return")
+            raise InputError(N_("approve or return"))
         try:
             four_eyes.approve_outgoing(
                 exchange_id, user=user, reason=reason, node=_node(request), client=_client(request)
@@ -662,7 +665,7 @@ def second_approval(
         service.return_answer(exchange_id, user=user, reason=reason, node=_node(request))
         return _to(exchange_id, "returned")
     if decision != "approve":
-        raise InputError("approve or return")
+        raise InputError(N_("approve or return"))
     try:
         service.second_approval(
             exchange_id, user=user, reason=reason, node=_node(request), client=_client(request)

@@ -31,6 +31,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal as _format_decimal
 from babel.support import Translations
 
+from pnrguard.errors import N_, PnrguardError
+
 __all__ = [
     "DEFAULT_LOCALE",
     "LOCALES",
@@ -38,6 +40,7 @@ __all__ = [
     "N_",
     "LocaleMiddleware",
     "current_locale",
+    "error_text",
     "format_date",
     "format_datetime",
     "format_number",
@@ -88,9 +91,19 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 
 
-def N_(message: str) -> str:
-    """Mark a constant for extraction; it is translated where it is shown (`gettext`)."""
-    return message
+def error_text(exc: BaseException) -> str:
+    """An error's message in the reader's language: its message id (`pnrguard.errors`)
+    translated, then its parameters filled in; English when the catalogue has no entry
+    (`tests/web/test_translations.py` makes sure it has)."""
+    if not isinstance(exc, PnrguardError) or not exc.message:
+        return error_text(exc)
+    translated = gettext(exc.message)
+    if not exc.params:
+        return translated
+    try:
+        return translated % exc.params
+    except (KeyError, TypeError, ValueError):
+        return error_text(exc)
 
 
 def negotiate(header: str | None) -> str:

@@ -8,7 +8,7 @@ supervisor's who did not propose it (`four_eyes.may_leave`), who sees the packag
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from pnrguard.errors import InputError
 from pnrguard.service import leads
@@ -17,7 +17,8 @@ from pnrguard.service.review import PAGE_SIZE, Page, ReviewPolicy
 from pnrguard.store import leads as leads_store
 from pnrguard.store import workspace as ws_store
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.views import PageNumber, render
+from pnrguard.web.i18n import gettext
+from pnrguard.web.views import PageNumber, download, render, submit
 
 __all__ = ["router"]
 
@@ -52,10 +53,14 @@ def lead_queue(
 @router.post("/leads/detect", include_in_schema=False)
 def detect(request: Request, user: Account = Depends(require_role(*ANALYSTS))) -> Response:  # noqa: B008
     node = node_of(request)
-    new = leads.detect_leads(
-        user=user, engine=node.engine, keystore=node.keystore, audit=node.audit, clock=node.clock
-    )
-    return RedirectResponse(f"/leads?done={len(new)}", status_code=303)
+
+    def act() -> str:
+        new = leads.detect_leads(
+            user=user, engine=node.engine, keystore=node.keystore, audit=node.audit, clock=node.clock
+        )
+        return f"/leads?done={len(new)}"
+
+    return submit(act)
 
 
 @router.get("/leads/{lead_id}", include_in_schema=False)
@@ -90,16 +95,15 @@ def review(
     user: Account = Depends(require_role(*ANALYSTS)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    leads.review_lead(
-        lead_id,
-        decision=decision,
-        code=code,
-        user=user,
-        engine=node.engine,
-        audit=node.audit,
-        clock=node.clock,
-    )
-    return RedirectResponse(f"/leads/{lead_id}", status_code=303)
+
+    def act() -> str:
+        leads.review_lead(
+            lead_id, decision=decision, code=code, user=user, engine=node.engine, audit=node.audit,
+            clock=node.clock,
+        )  # fmt: skip
+        return f"/leads/{lead_id}"
+
+    return submit(act)
 
 
 @router.post("/leads/{lead_id}/disclosures", include_in_schema=False)
@@ -111,18 +115,15 @@ def propose(
 ) -> Response:
     node = node_of(request)
     policy: ReviewPolicy = request.app.state.review_policy
-    leads.propose_disclosure(
-        lead_id,
-        authority_id=authority_id,
-        user=user,
-        engine=node.engine,
-        keystore=node.keystore,
-        audit=node.audit,
-        clock=node.clock,
-        node_name=node.settings.node_name,
-        policy=policy,
-    )
-    return RedirectResponse(f"/leads/{lead_id}", status_code=303)
+
+    def act() -> str:
+        leads.propose_disclosure(
+            lead_id, authority_id=authority_id, user=user, engine=node.engine, keystore=node.keystore,
+            audit=node.audit, clock=node.clock, node_name=node.settings.node_name, policy=policy,
+        )  # fmt: skip
+        return f"/leads/{lead_id}"
+
+    return submit(act)
 
 
 @router.post("/lead-disclosures/{disclosure_id}/decision", include_in_schema=False)
@@ -133,33 +134,22 @@ def decide(
     user: Account = Depends(require_role(Role.SUPERVISOR)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    if decision == "approve":
-        rec = leads.approve_disclosure(
-            disclosure_id,
-            user=user,
-            engine=node.engine,
-            keystore=node.keystore,
-            audit=node.audit,
-            clock=node.clock,
-            node_name=node.settings.node_name,
-        )
-    elif decision == "reject":
-        rec = leads.reject_disclosure(
-            disclosure_id, user=user, engine=node.engine, audit=node.audit, clock=node.clock
-        )
-    else:
-        raise InputError("approve or reject")
-    return RedirectResponse(f"/leads/{rec.lead_id}", status_code=303)
 
+    def act() -> str:
+        if decision == "approve":
+            rec = leads.approve_disclosure(
+                disclosure_id, user=user, engine=node.engine, keystore=node.keystore, audit=node.audit,
+                clock=node.clock, node_name=node.settings.node_name,
+            )  # fmt: skip
+        elif decision == "reject":
+            rec = leads.reject_disclosure(
+                disclosure_id, user=user, engine=node.engine, audit=node.audit, clock=node.clock
+            )
+        else:
+            raise InputError(gettext("approve or reject"))
+        return f"/leads/{rec.lead_id}"
 
-def _download(body: bytes, media_type: str, filename: str, sha256: bytes | None) -> Response:
-    response = Response(body, media_type=media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    if sha256 is not None:
-        response.headers["X-Package-SHA256-At-Release"] = sha256.hex()
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return submit(act)
 
 
 def _package(request: Request, disclosure_id: str, user: Account) -> leads.LeadPackage:
@@ -181,7 +171,7 @@ def package_json(
     user: Account = Depends(require_role(*ANALYSTS)),  # noqa: B008
 ) -> Response:
     pkg = _package(request, disclosure_id, user)
-    return _download(
+    return download(
         pkg.json_bytes, "application/json", f"fiu-lead-{disclosure_id}.json", pkg.disclosure.package_sha256
     )
 
@@ -193,4 +183,4 @@ def package_csv(
     user: Account = Depends(require_role(*ANALYSTS)),  # noqa: B008
 ) -> Response:
     pkg = _package(request, disclosure_id, user)
-    return _download(pkg.csv(), "text/csv; charset=utf-8", f"fiu-lead-{disclosure_id}.csv", None)
+    return download(pkg.csv(), "text/csv; charset=utf-8", f"fiu-lead-{disclosure_id}.csv", None)

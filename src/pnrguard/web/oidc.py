@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pnrguard.errors import ForbiddenError, NotFoundError
+from pnrguard.errors import N_, ForbiddenError, NotFoundError
 from pnrguard.service import accounts
 from pnrguard.web.auth import cookie_secure, landing, node_of, safe_next, settings_of, start_session
 
@@ -68,7 +68,7 @@ def _public_key(jwk: dict[str, Any]) -> rsa.RSAPublicKey | ec.EllipticCurvePubli
         return ec.EllipticCurvePublicNumbers(
             _b64int(jwk["x"]), _b64int(jwk["y"]), ec.SECP256R1()
         ).public_key()
-    raise OidcError("unsupported key type in the provider's JWKS")
+    raise OidcError(N_("unsupported key type in the provider's JWKS"))
 
 
 def verify_id_token(
@@ -82,7 +82,7 @@ def verify_id_token(
         claims: dict[str, Any] = json.loads(_b64decode(body_b64))
         signature = _b64decode(sig_b64)
     except (ValueError, TypeError) as exc:
-        raise OidcError("malformed ID token") from exc
+        raise OidcError(N_("malformed ID token")) from exc
     alg = header.get("alg")
     keys = [k for k in jwks.get("keys", []) if header.get("kid") in (None, k.get("kid"))]
     signed = f"{head_b64}.{body_b64}".encode("ascii")
@@ -102,20 +102,20 @@ def verify_id_token(
         except InvalidSignature:
             continue
     else:
-        raise OidcError("the ID token's signature does not verify")
+        raise OidcError(N_("the ID token's signature does not verify"))
     now = time.time() if now is None else now
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     if claims.get("iss") != issuer:
-        raise OidcError("the ID token is from another issuer")
+        raise OidcError(N_("the ID token is from another issuer"))
     if client_id not in audiences:
-        raise OidcError("the ID token is for another client")
+        raise OidcError(N_("the ID token is for another client"))
     if not isinstance(claims.get("exp"), int | float) or claims["exp"] + _LEEWAY < now:
-        raise OidcError("the ID token has expired")
+        raise OidcError(N_("the ID token has expired"))
     if not secrets.compare_digest(str(claims.get("nonce", "")), nonce):
-        raise OidcError("the ID token's nonce does not match this login")
+        raise OidcError(N_("the ID token's nonce does not match this login"))
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-        raise OidcError("the ID token names no subject")
+        raise OidcError(N_("the ID token names no subject"))
     return claims
 
 
@@ -143,7 +143,7 @@ def _redirect_uri(request: Request) -> str:
 def oidc_start(request: Request, next: str = "") -> Response:
     s = settings_of(request)
     if not s.oidc_enabled:
-        raise NotFoundError("OIDC login is not configured on this node")
+        raise NotFoundError(N_("OIDC login is not configured on this node"))
     doc = _discovery(request)["doc"]
     state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -177,13 +177,13 @@ def oidc_start(request: Request, next: str = "") -> Response:
 def oidc_callback(request: Request, code: str = "", state: str = "") -> Response:
     s = settings_of(request)
     if not s.oidc_enabled:
-        raise NotFoundError("OIDC login is not configured on this node")
+        raise NotFoundError(N_("OIDC login is not configured on this node"))
     try:
         flow = json.loads(base64.urlsafe_b64decode(request.cookies.get(FLOW_COOKIE, "")))
     except ValueError:
-        raise OidcError("the login expired: start again") from None
+        raise OidcError(N_("the login expired: start again")) from None
     if not code or not state or not secrets.compare_digest(state, str(flow.get("state", ""))):
-        raise OidcError("the login's state does not match: start again")
+        raise OidcError(N_("the login's state does not match: start again"))
     cache = _discovery(request)
     assert s.oidc_client_id is not None
     assert s.oidc_client_secret is not None
@@ -199,7 +199,7 @@ def oidc_callback(request: Request, code: str = "", state: str = "") -> Response
         timeout=_TIMEOUT,
     )
     if token.status_code != 200 or "id_token" not in token.json():
-        raise OidcError("the provider refused the authorization code")
+        raise OidcError(N_("the provider refused the authorization code"))
     claims = verify_id_token(
         token.json()["id_token"],
         jwks=cache["jwks"],
@@ -212,7 +212,7 @@ def oidc_callback(request: Request, code: str = "", state: str = "") -> Response
         node.engine, subject=f"{claims['iss']} {claims['sub']}", now=node.clock()
     )
     if account is None:
-        raise OidcError("no enabled account is registered for this identity: ask the administrator")
+        raise OidcError(N_("no enabled account is registered for this identity: ask the administrator"))
     response = start_session(request, account, safe_next(flow.get("next"), landing(account)))
     response.delete_cookie(FLOW_COOKIE, path="/auth/oidc")
     return response

@@ -14,14 +14,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pnrguard.errors import InputError
+from pnrguard.errors import N_, InputError
 from pnrguard.service import disclosure, requests, search
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.requests import MIN_REASON, SearchCriteria, SearchOutcome
 from pnrguard.service.review import investigative_purposes
 from pnrguard.store import workspace as ws_store
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.i18n import gettext
+from pnrguard.web.i18n import error_text, gettext
 from pnrguard.web.views import PageNumber, json_response, render
 
 __all__ = ["criteria_of", "router"]
@@ -110,7 +110,7 @@ def request_register(
             "purpose": purpose,
             "reason": reason,
         }
-        return _new_form(request, form, str(exc), status_code=400)
+        return _new_form(request, form, error_text(exc), status_code=400)
     return RedirectResponse(f"/requests/{rec.id}", status_code=303)
 
 
@@ -168,7 +168,7 @@ def _date(value: str, what: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InputError(gettext("%(what)s: expected YYYY-MM-DD") % {"what": what}) from None
+        raise InputError(N_("%(what)s: expected YYYY-MM-DD"), what=what) from None
 
 
 def criteria_of(form: dict[str, str]) -> SearchCriteria:
@@ -230,7 +230,7 @@ def request_search(
             page=page,
         )
     except InputError as exc:
-        return _request_page(request, request_id, user, form=form, error=str(exc), status_code=400)
+        return _request_page(request, request_id, user, form=form, error=error_text(exc), status_code=400)
     return _request_page(request, request_id, user, form=form, outcome=outcome)
 
 

@@ -2,7 +2,7 @@
 
 Thin, like `web/workspace.py`: each route checks its roles, calls `service.triage` (or
 `service.flights`) and renders. A refused form comes back with its message and what was
-typed (`workspace.refused_form`). URLs carry opaque ids, flight numbers and dates only.
+typed (`views.submit` with `workspace.refused_hit`). URLs carry opaque ids, flight numbers and dates only.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
-from pnrguard.errors import ConflictError, InputError, NotFoundError
+from pnrguard.errors import InputError, NotFoundError, PnrguardError
 from pnrguard.protection.retention import get_profile
 from pnrguard.service import triage
 from pnrguard.service.accounts import Account, Role
@@ -21,9 +21,9 @@ from pnrguard.service.hit_queue import QueueFilter, countdown, hit_queue
 from pnrguard.service.review import PAGE_SIZE, Page
 from pnrguard.store import workspace as ws_store
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.i18n import gettext
-from pnrguard.web.views import PageNumber, render
-from pnrguard.web.workspace import READERS, REVIEWERS, refused_form
+from pnrguard.web.i18n import error_text, gettext
+from pnrguard.web.views import PageNumber, render, submit
+from pnrguard.web.workspace import READERS, REVIEWERS, refused_hit
 
 __all__ = ["router"]
 
@@ -39,11 +39,12 @@ def hit_assign(
     user: Account = Depends(require_role(*REVIEWERS)),  # noqa: B008 — FastAPI's dependency idiom
 ) -> Response:
     node = node_of(request)
-    try:
+
+    def act() -> str:
         triage.assign(hit_id, user=user, assignee=assignee, engine=node.engine, audit=node.audit)
-    except InputError as exc:
-        return refused_form(request, hit_id, user, exc, {"assignee": assignee})
-    return RedirectResponse(f"/hits/{hit_id}?done=assigned", status_code=303)
+        return f"/hits/{hit_id}?done=assigned"
+
+    return submit(act, refused_hit(request, hit_id, user, {"assignee": assignee}), refusals=(InputError,))
 
 
 @router.post("/hits/{hit_id}/priority", include_in_schema=False)
@@ -54,13 +55,14 @@ def hit_priority(
     user: Account = Depends(require_role(*REVIEWERS)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    try:
+
+    def act() -> str:
         if not priority.isdigit():
             raise InputError(gettext("a priority is normal, high or urgent"))
         triage.set_priority(hit_id, user=user, priority=int(priority), engine=node.engine, audit=node.audit)
-    except InputError as exc:
-        return refused_form(request, hit_id, user, exc, {"priority": priority})
-    return RedirectResponse(f"/hits/{hit_id}?done=priority", status_code=303)
+        return f"/hits/{hit_id}?done=priority"
+
+    return submit(act, refused_hit(request, hit_id, user, {"priority": priority}), refusals=(InputError,))
 
 
 @router.post("/hits/{hit_id}/notes", include_in_schema=False)
@@ -71,15 +73,15 @@ def hit_note(
     user: Account = Depends(require_role(*REVIEWERS)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    try:
+
+    def act() -> str:
         triage.add_note(
             hit_id, user=user, text=text, engine=node.engine, keystore=node.keystore, audit=node.audit,
-            clock=node.clock,
-            sensitive_filter=node.sensitive_filter,
+            clock=node.clock, sensitive_filter=node.sensitive_filter,
         )  # fmt: skip
-    except InputError as exc:
-        return refused_form(request, hit_id, user, exc, {"note": text})
-    return RedirectResponse(f"/hits/{hit_id}?done=noted#notes", status_code=303)
+        return f"/hits/{hit_id}?done=noted#notes"
+
+    return submit(act, refused_hit(request, hit_id, user, {"note": text}), refusals=(InputError,))
 
 
 @router.post("/hits/{hit_id}/reopen", include_in_schema=False)
@@ -90,15 +92,15 @@ def hit_reopen(
     user: Account = _SUPERVISOR,
 ) -> Response:
     node = node_of(request)
-    try:
+
+    def act() -> str:
         triage.reopen(
             hit_id, user=user, reason=reason, engine=node.engine, keystore=node.keystore, audit=node.audit,
-            clock=node.clock,
-            sensitive_filter=node.sensitive_filter,
+            clock=node.clock, sensitive_filter=node.sensitive_filter,
         )  # fmt: skip
-    except (InputError, ConflictError) as exc:
-        return refused_form(request, hit_id, user, exc, {"reopen_reason": reason})
-    return RedirectResponse(f"/hits/{hit_id}?done=reopened", status_code=303)
+        return f"/hits/{hit_id}?done=reopened"
+
+    return submit(act, refused_hit(request, hit_id, user, {"reopen_reason": reason}))
 
 
 # --- suppressions ------------------------------------------------------------------------
@@ -149,17 +151,19 @@ def suppression_lift(
     user: Account = _SUPERVISOR,
 ) -> Response:
     node = node_of(request)
-    try:
+
+    def act() -> str:
         triage.lift_suppression(
             hit_id, user=user, reason=reason, engine=node.engine, keystore=node.keystore, audit=node.audit,
-            clock=node.clock,
-            sensitive_filter=node.sensitive_filter,
+            clock=node.clock, sensitive_filter=node.sensitive_filter,
         )  # fmt: skip
-    except (InputError, NotFoundError) as exc:
-        return _suppressions_page(
-            request, 1, error=str(exc), form={"hit_id": hit_id, "reason": reason}, status_code=exc.http_status
-        )
-    return RedirectResponse("/suppressions?done=lifted", status_code=303)
+        return "/suppressions?done=lifted"
+
+    def refused(exc: PnrguardError) -> Response:
+        form = {"hit_id": hit_id, "reason": reason}
+        return _suppressions_page(request, 1, error=error_text(exc), form=form, status_code=exc.http_status)
+
+    return submit(act, refused, refusals=(InputError, NotFoundError))
 
 
 # --- flights -----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from pnrguard.errors import ForbiddenError, InputError, NotFoundError
+from pnrguard.errors import N_, ForbiddenError, InputError, NotFoundError
 from pnrguard.service import accounts, unmasking
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.ingest import opaque
@@ -46,7 +46,7 @@ from pnrguard.store.lifecycle import unmasking_approval, unmasking_request, unma
 from pnrguard.store.tables import booking
 from pnrguard.store.texts import TextKeys
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.i18n import N_, gettext
+from pnrguard.web.i18n import error_text, gettext
 from pnrguard.web.views import PageNumber, render
 
 __all__ = ["router"]
@@ -130,7 +130,7 @@ def _booking_lines(conn: Connection, ids: Sequence[str]) -> list[BookingLine]:
     for bid in ids:
         r = rows.get(bid)
         if r is None:
-            raise NotFoundError(f"booking {bid} not found")
+            raise NotFoundError(N_("booking %(bid)s not found"), bid=bid)
         out.append(
             BookingLine(
                 r.id,
@@ -209,7 +209,9 @@ def _get(request: Request, request_id: str, user: Account) -> tuple[RequestRow, 
             .where(unmasking_request.c.id == request_id[:_ID_MAX])
         ).first()
         if r is None:
-            raise NotFoundError(f"unmasking request {request_id[:_ID_MAX]} not found")
+            raise NotFoundError(
+                N_("unmasking request %(request_id)s not found"), request_id=request_id[:_ID_MAX]
+            )
         if user.role is Role.ANALYST and r.requester != opaque(user.id):
             raise ForbiddenError(gettext("an analyst sees their own unmasking requests only"))
         ids = list(
@@ -251,7 +253,7 @@ def _day(value: str, what: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise InputError(gettext("%(what)s: expected a date as YYYY-MM-DD") % {"what": what}) from None
+        raise InputError(N_("%(what)s: expected a date as YYYY-MM-DD"), what=what) from None
 
 
 def _booking_ids(values: Sequence[str]) -> list[str]:
@@ -259,9 +261,7 @@ def _booking_ids(values: Sequence[str]) -> list[str]:
     if not ids:
         raise InputError(gettext("name at least one masked booking (open it from a hit or a record)"))
     if len(ids) > MAX_BOOKINGS or any(len(i) > _ID_MAX for i in ids):
-        raise InputError(
-            gettext("a request names at most %(n)s bookings, by their ids") % {"n": MAX_BOOKINGS}
-        )
+        raise InputError(N_("a request names at most %(n)s bookings, by their ids"), n=MAX_BOOKINGS)
     return ids
 
 
@@ -348,7 +348,7 @@ def unmasking_create(
             clock=node.clock,
         )
     except InputError as exc:
-        return _new_form(request, ids, form, error=_sentence(str(exc)), status_code=400)
+        return _new_form(request, ids, form, error=_sentence(error_text(exc)), status_code=400)
     return RedirectResponse(f"/unmasking/{rid}?done=requested", status_code=303)
 
 
@@ -411,8 +411,10 @@ def _check_level(request: Request, request_id: str, user: Account) -> None:
         ).scalar()
     if level == "dormant" and user.role is not Role.JUDICIAL_SENIOR:
         raise ForbiddenError(
-            "a booking of this request is in the dormant (EU-US) store: only a senior judicial "
-            "authority may decide it"
+            N_(
+                "a booking of this request is in the dormant (EU-US) store: only a senior judicial "
+                "authority may decide it"
+            )
         )
 
 
@@ -445,5 +447,7 @@ def unmasking_decision(
             clock=node.clock,
         )
     except InputError as exc:
-        return _detail(request, request_id, user, error=_sentence(str(exc)), form=form, status_code=400)
+        return _detail(
+            request, request_id, user, error=_sentence(error_text(exc)), form=form, status_code=400
+        )
     return RedirectResponse(f"/unmasking/{request_id[:_ID_MAX]}?done={done.value}", status_code=303)

@@ -9,14 +9,15 @@ to another site). Rendering through `render` makes that impossible to forget.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from pnrguard.errors import PnrguardError
-from pnrguard.web.i18n import set_locale
+from pnrguard.errors import ConflictError, InputError, PnrguardError
+from pnrguard.web.i18n import error_text, set_locale
 from pnrguard.web.labels import purpose_label
 from pnrguard.web.templates import TEMPLATES, utc, when
 
@@ -24,10 +25,13 @@ __all__ = [
     "MAX_PAGE",
     "TEMPLATES",
     "PageNumber",
+    "Refusal",
+    "download",
     "error_page",
     "json_response",
     "purpose_label",
     "render",
+    "submit",
     "utc",
     "wants_html",
     "when",
@@ -71,6 +75,40 @@ def render(request: Request, name: str, context: dict[str, Any], *, status_code:
     return with_headers(TEMPLATES.TemplateResponse(request, name, ctx, status_code=status_code))
 
 
+#: How a page shows a refusal of its form: the page again, with the message and what was typed.
+Refusal = Callable[[PnrguardError], Response]
+
+
+def submit(
+    act: Callable[[], str],
+    refused: Refusal | None = None,
+    *,
+    refusals: tuple[type[PnrguardError], ...] = (InputError, ConflictError),
+) -> Response:
+    """The shape of every form POST of the workspace: do it, then see the result (a 303 to
+    the address `act` returns, so a reload does not post again). A refusal the form can
+    explain (`refusals`) comes back through `refused` (issue 15: a refused form keeps what
+    was typed); without `refused`, or for any other error, the app's error page answers."""
+    if refused is None:
+        return RedirectResponse(act(), status_code=303)
+    try:
+        target = act()
+    except refusals as exc:
+        return refused(exc)
+    return RedirectResponse(target, status_code=303)
+
+
+def download(body: bytes, media_type: str, filename: str, sha256: bytes | None) -> Response:
+    """A file to save, never to cache or sniff; `sha256` is the package's digest at release."""
+    response = Response(body, media_type=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if sha256 is not None:
+        response.headers["X-Package-SHA256-At-Release"] = sha256.hex()
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def json_response(data: Any, *, status_code: int = 200) -> Response:
     return with_headers(JSONResponse(data, status_code=status_code))
 
@@ -91,6 +129,6 @@ async def error_page(request: Request, exc: Exception) -> Response:
     return render(
         request,
         "error.html",
-        {"status": exc.http_status, "code": exc.code, "detail": str(exc), "login": login},
+        {"status": exc.http_status, "code": exc.code, "detail": error_text(exc), "login": login},
         status_code=exc.http_status,
     )

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from pnrguard.audit.models import INVESTIGATIVE_PURPOSES, Purpose
-from pnrguard.errors import InputError, NotFoundError, PnrguardError
+from pnrguard.errors import N_, InputError, NotFoundError, PnrguardError
 from pnrguard.screening.watchlists import FORMATS
 from pnrguard.service import screening
 from pnrguard.service.accounts import Account, Role
 from pnrguard.web.auth import node_of, require_role
-from pnrguard.web.i18n import gettext
+from pnrguard.web.i18n import error_text, gettext
 from pnrguard.web.views import render
 
 __all__ = ["MAX_UPLOAD", "router"]
@@ -78,7 +78,7 @@ async def watchlist_import(
     try:
         if len(data) > MAX_UPLOAD:
             raise InputError(
-                gettext("the file is larger than %(n)s MB: use the CLI") % {"n": MAX_UPLOAD // (1024 * 1024)}
+                N_("the file is larger than %(n)s MB: use the CLI"), n=MAX_UPLOAD // (1024 * 1024)
             )
         if not data:
             raise InputError(gettext("choose a list file"))
@@ -92,7 +92,7 @@ async def watchlist_import(
             role=user.role.value, filename=file.filename or "",
         )  # fmt: skip
     except PnrguardError as exc:
-        return _page(request, user, error=str(exc), status_code=exc.http_status)
+        return _page(request, user, error=error_text(exc), status_code=exc.http_status)
     return _page(request, user, result=result)
 
 
@@ -114,5 +114,5 @@ def watchlist_rescreen(
             clock=node.clock, actor=user.username, role=user.role.value,
         )  # fmt: skip
     except PnrguardError as exc:
-        return _page(request, user, error=str(exc), status_code=exc.http_status)
+        return _page(request, user, error=error_text(exc), status_code=exc.http_status)
     return _page(request, user, rescreen=(name, done))

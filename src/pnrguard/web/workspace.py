@@ -15,11 +15,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 
-from pnrguard.errors import ConflictError, InputError, PnrguardError
+from pnrguard.errors import InputError, PnrguardError
 from pnrguard.service import disclosure, review, triage
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
@@ -35,8 +35,17 @@ from pnrguard.web import admin, admin_trust, oidc
 from pnrguard.web import requests as requests_views
 from pnrguard.web.auth import AuthSettings, node_of, require_role
 from pnrguard.web.auth import router as auth_router
-from pnrguard.web.i18n import N_, gettext
-from pnrguard.web.views import PageNumber, error_page, json_response, render, wants_html
+from pnrguard.web.i18n import N_, error_text, gettext
+from pnrguard.web.views import (
+    PageNumber,
+    Refusal,
+    download,
+    error_page,
+    json_response,
+    render,
+    submit,
+    wants_html,
+)
 
 __all__ = ["install", "router"]
 
@@ -122,7 +131,7 @@ def hits(
         status, f, result = _queue(request, status, page)
         error = ""
     except InputError as exc:
-        status, f, result, error = "open", QueueFilter(), Page([], 1, PAGE_SIZE, 0), str(exc)
+        status, f, result, error = "open", QueueFilter(), Page([], 1, PAGE_SIZE, 0), error_text(exc)
     keep = {k: v for k, v in request.query_params.items() if k != "page" and v}
     with node.engine.connect() as conn:
         lists = [w.name for w in hits_store.list_watchlists(conn)]
@@ -245,7 +254,12 @@ def refused_form(
     for browsers (issue 15: a refused form keeps what was typed)."""
     if not wants_html(request):
         raise exc
-    return render_hit(request, hit_id, user, error=str(exc), form=form, status_code=exc.http_status)
+    return render_hit(request, hit_id, user, error=error_text(exc), form=form, status_code=exc.http_status)
+
+
+def refused_hit(request: Request, hit_id: str, user: Account, form: dict[str, str]) -> Refusal:
+    """How a hit form shows a refusal (`views.submit`)."""
+    return lambda exc: refused_form(request, hit_id, user, exc, form)
 
 
 @router.post("/hits/{hit_id}/decision", include_in_schema=False)
@@ -257,7 +271,8 @@ def hit_decision(
     user: Account = Depends(require_role(*REVIEWERS)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    try:
+
+    def act() -> str:
         if decision not in ("confirm", "dismiss"):
             raise InputError(gettext("choose confirm or dismiss"))
         done = review.decide(
@@ -270,9 +285,9 @@ def hit_decision(
             audit=node.audit,
             clock=node.clock,
         )
-    except (InputError, ConflictError) as exc:
-        return refused_form(request, hit_id, user, exc, {"decision": decision, "reason": reason})
-    return RedirectResponse(f"/hits/{hit_id}?done={done.status.value}", status_code=303)
+        return f"/hits/{hit_id}?done={done.status.value}"
+
+    return submit(act, refused_hit(request, hit_id, user, {"decision": decision, "reason": reason}))
 
 
 @router.post("/hits/{hit_id}/transmissions", include_in_schema=False)
@@ -285,7 +300,8 @@ def hit_transmit(
     user: Account = Depends(require_role(*REVIEWERS)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    try:
+
+    def act() -> str:
         rec = disclosure.propose_transmission(
             user=user,
             hit_id=hit_id,
@@ -299,11 +315,11 @@ def hit_transmit(
             node_name=node.settings.node_name,
             policy=policy_of(request),
         )
-    except (InputError, ConflictError) as exc:
-        form = {"authority_id": authority_id, "purpose": purpose, "justification": justification}
-        return refused_form(request, hit_id, user, exc, form)
-    done = "released" if rec.status == "released" else "proposed"
-    return RedirectResponse(f"/transmissions/{rec.id}?done={done}", status_code=303)
+        done = "released" if rec.status == "released" else "proposed"
+        return f"/transmissions/{rec.id}?done={done}"
+
+    form = {"authority_id": authority_id, "purpose": purpose, "justification": justification}
+    return submit(act, refused_hit(request, hit_id, user, form))
 
 
 # --- transmissions -------------------------------------------------------------------------
@@ -373,6 +389,21 @@ def render_transmission(
     )
 
 
+def refused_transmission(
+    request: Request, transmission_id: str, user: Account, form: dict[str, str]
+) -> Refusal:
+    """How a transmission form shows a refusal: JSON for scripts, the page for browsers."""
+
+    def page(exc: PnrguardError) -> Response:
+        if not wants_html(request):
+            raise exc
+        return render_transmission(
+            request, transmission_id, user, error=error_text(exc), form=form, status_code=exc.http_status
+        )
+
+    return page
+
+
 @router.get("/transmissions/{transmission_id}", include_in_schema=False)
 def transmission_view(
     request: Request,
@@ -392,7 +423,8 @@ def transmission_decision(
     user: Account = Depends(require_role(Role.SUPERVISOR)),  # noqa: B008
 ) -> Response:
     node = node_of(request)
-    try:
+
+    def act() -> str:
         if decision == "approve":
             disclosure.approve_transmission(
                 transmission_id,
@@ -413,14 +445,9 @@ def transmission_decision(
             done = "rejected"
         else:
             raise InputError(gettext("approve or reject"))
-    except (InputError, ConflictError) as exc:
-        if not wants_html(request):
-            raise
-        return render_transmission(
-            request, transmission_id, user, error=str(exc), form={"reason": reason},
-            status_code=exc.http_status,
-        )  # fmt: skip
-    return RedirectResponse(f"/transmissions/{transmission_id}?done={done}", status_code=303)
+        return f"/transmissions/{transmission_id}?done={done}"
+
+    return submit(act, refused_transmission(request, transmission_id, user, {"reason": reason}))
 
 
 @router.post("/transmissions/{transmission_id}/withdraw", include_in_schema=False)
@@ -432,19 +459,15 @@ def transmission_withdraw(
 ) -> Response:
     """The proposer takes a pending transmission back."""
     node = node_of(request)
-    try:
+
+    def act() -> str:
         disclosure.withdraw_transmission(
             transmission_id, user=user, reason=reason, engine=node.engine, keystore=node.keystore,
             audit=node.audit, clock=node.clock,
         )  # fmt: skip
-    except (InputError, ConflictError) as exc:
-        if not wants_html(request):
-            raise
-        return render_transmission(
-            request, transmission_id, user, error=str(exc), form={"withdraw_reason": reason},
-            status_code=exc.http_status,
-        )  # fmt: skip
-    return RedirectResponse(f"/transmissions/{transmission_id}?done=withdrawn", status_code=303)
+        return f"/transmissions/{transmission_id}?done=withdrawn"
+
+    return submit(act, refused_transmission(request, transmission_id, user, {"withdraw_reason": reason}))
 
 
 def _package(request: Request, transmission_id: str, user: Account) -> disclosure.Package:
@@ -459,16 +482,6 @@ def _package(request: Request, transmission_id: str, user: Account) -> disclosur
     )
 
 
-def _download(body: bytes, media_type: str, filename: str, sha256: bytes | None) -> Response:
-    response = Response(body, media_type=media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    if sha256 is not None:
-        response.headers["X-Package-SHA256-At-Release"] = sha256.hex()
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @router.get("/transmissions/{transmission_id}/package.json")
 def package_json(
     request: Request,
@@ -476,7 +489,7 @@ def package_json(
     user: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
     pkg = _package(request, transmission_id, user)
-    return _download(
+    return download(
         pkg.json_bytes,
         "application/json",
         f"disclosure-{transmission_id}.json",
@@ -491,7 +504,7 @@ def package_pdf(
     user: Account = Depends(require_role(*READERS)),  # noqa: B008
 ) -> Response:
     pkg = _package(request, transmission_id, user)
-    return _download(pkg.pdf(), "application/pdf", f"disclosure-{transmission_id}.pdf", None)
+    return download(pkg.pdf(), "application/pdf", f"disclosure-{transmission_id}.pdf", None)
 
 
 # --- installation --------------------------------------------------------------------------
