@@ -311,17 +311,51 @@ def _plan_select(conn: Connection, plan: Plan, *cols: Any) -> tuple[Any, Any]:
     return q, d
 
 
-def plan_count(conn: Connection, plan: Plan) -> int:
-    """How many (booking, traveller) the plan finds: an index-only count of the range."""
-    q, _ = _plan_select(conn, plan, lambda d: d.c.booking_id, lambda d: d.c.traveller_ref)
-    return int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+def _day(d: Any) -> Any:
+    return d.c.day
 
 
-def plan_page(conn: Connection, plan: Plan, *, offset: int, limit: int) -> list[tuple[str, str]]:
+def _booking_id(d: Any) -> Any:
+    return d.c.booking_id
+
+
+def _ref(d: Any) -> Any:
+    return d.c.traveller_ref
+
+
+_PAIR_COLS = (_day, _booking_id, _ref)
+
+
+def _pairs(conn: Connection, plans: Sequence[Plan]) -> Any:
+    """(day, booking id, traveller ref) of every plan, as one subquery (a union when several:
+    a traveller's history is a document *or* a name with a date of birth)."""
+    selects: list[Any] = [_plan_select(conn, p, *_PAIR_COLS)[0] for p in plans]
+    q: Any = selects[0] if len(selects) == 1 else union(*selects)
+    return q.subquery()
+
+
+def plan_count(conn: Connection, plan: Plan | Sequence[Plan]) -> int:
+    """How many (booking, traveller) the plan (or any of the plans) finds: an index-only
+    count of the range."""
+    plans = [plan] if isinstance(plan, Plan) else list(plan)
+    if not plans:
+        return 0
+    if len(plans) == 1:
+        q, _ = _plan_select(conn, plans[0], _booking_id, _ref)
+        return int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+    return int(conn.execute(select(func.count()).select_from(_pairs(conn, plans))).scalar_one())
+
+
+def plan_page(
+    conn: Connection, plan: Plan | Sequence[Plan], *, offset: int, limit: int
+) -> list[tuple[str, str]]:
     """(booking id, traveller ref) of one page, in flight-date order (the key's order:
-    the database reads `offset + limit` index entries, not every match)."""
-    q, _ = _plan_select(conn, plan, lambda d: d.c.day, lambda d: d.c.booking_id, lambda d: d.c.traveller_ref)
-    sub = q.subquery()
+    the database reads `offset + limit` index entries, not every match). Several plans:
+    their union, in the same order."""
+    plans = [plan] if isinstance(plan, Plan) else list(plan)
+    if not plans:
+        return []
+    sub = _pairs(conn, plans)
     page = select(sub.c.booking_id, sub.c.traveller_ref).order_by(
         sub.c.day, sub.c.booking_id, sub.c.traveller_ref
     )
