@@ -205,3 +205,25 @@ def test_a_travellers_history_is_the_union_of_document_and_name_in_date_order(no
     assert [r.booking.id for r in history.rows] == [first, by_doc, by_name]
     page2 = traveller_history(rid, first, "1", user=analyst, page=2, page_size=3, **kw)  # type: ignore[arg-type]
     assert [r.booking.id for r in page2.rows] == [both]
+
+
+def test_a_relinked_records_hits_follow_it_to_the_persons_traveller(node: Node) -> None:
+    from pnrguard.service.screening import import_watchlist
+    from pnrguard.store.screening import hit
+
+    import_watchlist(
+        b"entity_id,name,aliases,dob,nationality,documents\nE1,WANG Lei,,1980-01-02,CN,\n",
+        name="national", fmt="csv", purpose=Purpose.TERRORIST_OFFENCES, engine=node.engine,
+        keystore=node.keystore, audit=node.audit, clock=node.clock, actor="operator:test",
+    )  # fmt: skip
+    pnr = node.pnr("REL003", [person("1", "WANG", "LEI", DOB)])
+    [api] = node.api([person("1", "WANG", "LEI", dt.date(1990, 5, 5))])
+    ref = node.ref_of(api, "WANG", "LEI")
+    assert node.traveller(api, ref) != node.traveller(pnr, "1")
+    _rectify(node, api, "travellers.0.date_of_birth", DOB.isoformat())
+    person_id = node.traveller(pnr, "1")
+    assert node.traveller(api, ref) == person_id
+    with node.engine.connect() as conn:
+        hits = conn.execute(select(hit.c.booking_id, hit.c.traveller_id)).all()
+    assert pnr in {b for b, _ in hits}
+    assert {t for _, t in hits} == {person_id}  # the API record's hits, if any, moved with it

@@ -37,6 +37,7 @@ from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field
 from pnrguard.service.search_index import Indexed, flight_condition, index_saved, tokeniser, write_tokens
 from pnrguard.store.repository import SaveOutcome, SaveStatus, flight_columns, new_id
+from pnrguard.store.screening import hit
 from pnrguard.store.tables import booking
 from pnrguard.store.traveller import (
     Member,
@@ -276,7 +277,8 @@ def rectify(
     kept (so its hits stay with it): the record rejoins the same partner, or, alone before
     and after, keeps its own id. A record that leaves a partner gets a new id; the partner
     keeps the old one and, left alone, is marked as its own (``new``, no conflict). Where
-    the partner stays, the conflicts between the two are computed again."""
+    the partner stays, the conflicts between the two are computed again. The record's hits
+    follow it to its new traveller (`_move_hits`)."""
     tok = tokeniser(conn, keystore, now=now)
     items = write_tokens(conn, tok, [(booking_id, corrected)], renew=[booking_id])
     old = members_of_bookings(conn, [booking_id])
@@ -305,8 +307,19 @@ def rectify(
         elif len(rest) == 1 and rest[0].linked_by != "new":
             _set_member(conn, rest[0], linked_by="new", conflicts="")  # the partner left behind
         _set_member(conn, m, traveller_id=m.traveller_id, linked_by=m.linked_by, conflicts=m.conflicts)
+        if m.traveller_id != before.traveller_id:
+            _move_hits(conn, before.traveller_id, m, everything=not rest)
         out.append(m)
     return out
+
+
+def _move_hits(conn: Connection, old_id: str, m: Member, *, everything: bool) -> None:
+    """Hits follow the record to its new traveller: the record's own hits, and, when its
+    old traveller has nobody left, every hit of that traveller (it was this person's)."""
+    q = update(hit).where(hit.c.traveller_id == old_id)
+    if not everything:
+        q = q.where(hit.c.booking_id == m.booking_id, hit.c.traveller_ref == m.traveller_ref)
+    conn.execute(q.values(traveller_id=m.traveller_id))
 
 
 def _set_member(conn: Connection, m: Member, **values: str) -> None:
