@@ -60,8 +60,11 @@ _Tokens = dict[int, set[bytes]]
 _SEAT = int(LinkField.SEAT_PAIR)
 
 
+_NONE: frozenset[bytes] = frozenset()
+
+
 def _same_seat(a: _Tokens, b: _Tokens) -> bool:
-    return len(a.get(_SEAT, set()) & b.get(_SEAT, set())) >= 2
+    return len(a.get(_SEAT, _NONE) & b.get(_SEAT, _NONE)) >= 2
 
 
 #: The fields linking compares (identity, and the seat that tells namesakes apart).
@@ -71,18 +74,18 @@ _LINK_FIELDS = [*sorted(int(f) for f in (Field.SURNAME, Field.GIVEN, Field.DOB, 
 def _conflicts(mine: _Tokens, theirs: _Tokens) -> str:
     found = []
     for field, name in ((Field.DOB, "date_of_birth"), (Field.DOCUMENT, "document"), (Field.SURNAME, "name")):
-        a, b = mine.get(field, set()), theirs.get(field, set())
+        a, b = mine.get(field, _NONE), theirs.get(field, _NONE)
         if a and b and not a & b:
             found.append(name)
     return ",".join(found)
 
 
 def _same_person(mine: _Tokens, theirs: _Tokens) -> bool:
-    if not (mine.get(Field.DOB, set()) & theirs.get(Field.DOB, set())):
+    if not (mine.get(Field.DOB, _NONE) & theirs.get(Field.DOB, _NONE)):
         return False
-    if not (mine.get(Field.SURNAME, set()) & theirs.get(Field.SURNAME, set())):
+    if not (mine.get(Field.SURNAME, _NONE) & theirs.get(Field.SURNAME, _NONE)):
         return False
-    a, b = mine.get(Field.GIVEN, set()), theirs.get(Field.GIVEN, set())
+    a, b = mine.get(Field.GIVEN, _NONE), theirs.get(Field.GIVEN, _NONE)
     return not (a and b and not a & b)
 
 
@@ -110,15 +113,15 @@ class _OtherSide:
             return
         # Every record of theirs with the fields we compare, in one read per 500 bookings
         # through the driver (SQLAlchemy's row processing was a third of linking).
-        every: dict[tuple[str, str], _Tokens] = {}
-        for token, field, _, bid, ref in existing_tokens(conn, ids, _LINK_FIELDS):
-            every.setdefault((bid, ref), {}).setdefault(field, set()).add(token)
+        rows = existing_tokens(conn, ids, _LINK_FIELDS)
         near = (int(Field.DOCUMENT), int(Field.DOB))
-        pairs = sorted(p for p, toks in every.items() if any(toks.get(f, set()) & tokens for f in near))
-        if not pairs:
+        wanted = {(b, r) for t, f, _, b, r in rows if f in near and t in tokens}
+        if not wanted:
             return
-        self.tokens = {p: every[p] for p in pairs}
-        wanted = set(pairs)
+        for token, field, _, bid, ref in rows:  # only the records sharing a token with ours
+            if (bid, ref) in wanted:
+                self.tokens.setdefault((bid, ref), {}).setdefault(field, set()).add(token)
+        pairs = sorted(wanted)
         self.members = {
             k: m for k, m in members_of_bookings(conn, {b for b, _ in pairs}).items() if k in wanted
         }
