@@ -190,4 +190,5 @@ def link_rows(tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]]) ->
         flight = _flight_of(legs, ci.leg_index, b.reported_flight)
         for v in _check_in_pairs(flight, ci.at) if flight else []:
             values.add((LinkField.CHECK_IN_PAIR, v, ref))
-    return [(tok.token(field, value), int(field), ref) for field, value, ref in sorted(values)]
+    token = tok.token  # unsorted: the writer sorts the rows it stores
+    return [(token(field, value), int(field), ref) for field, value, ref in values]

@@ -38,6 +38,9 @@ __all__ = [
 
 TOKEN_BYTES = 16
 _CONTEXT = b"pnrguard/blind-index/v1\x00"
+#: `hmac.digest` without its Python wrapper (OpenSSL's one-shot HMAC, which `hmac.digest`
+#: calls itself; same bytes): the tokens of a message are tens of thousands of calls.
+_hmac_digest = getattr(getattr(hmac, "_hashopenssl", None), "hmac_digest", hmac.digest)
 _FLIGHT = re.compile(r"([A-Z0-9]{2}[A-Z]?)??0*(\d{1,4})([A-Z]?)")
 
 
@@ -140,13 +143,13 @@ class Tokeniser:
     def token(self, field: int, value: str) -> bytes:
         """The keyed token of `value` in `field` (a `Field`, or a link field of
         `links.tokens`: any small int, since it is part of the HMAC input)."""
-        key = (int(field), value)
-        found = self._memo.get(key)
+        # An IntEnum hashes and compares as its int: (Field.DOB, v) and (5, v) are one key.
+        found = self._memo.get((field, value))
         if found is None:
-            found = hmac.digest(self._derived, f"{int(field)}\x00{value}".encode(), "sha256")[:TOKEN_BYTES]
+            found = _hmac_digest(self._derived, f"{int(field)}\x00{value}".encode(), "sha256")[:TOKEN_BYTES]
             if len(self._memo) > 100_000:
                 self._memo.clear()
-            self._memo[key] = found
+            self._memo[(int(field), value)] = found
         return found
 
     # -- values ---------------------------------------------------------------------------

@@ -26,9 +26,10 @@ from pnrguard.errors import N_, InputError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, name_parts
 from pnrguard.screening.names import normalise
-from pnrguard.service.search_index import candidates, tokeniser
+from pnrguard.service.search_index import Plan, plan_count, plan_page, tokeniser
 from pnrguard.store.repository import BookingRepository
 from pnrguard.store.tables import booking
+from pnrguard.store.traveller import day_of
 
 __all__ = ["MAX_SCAN", "LookupResult", "PersonMatch", "find_bookings_for_person", "traveller_matches"]
 
@@ -101,14 +102,20 @@ def find_bookings_for_person(
         window.append(booking.c.flight_date >= flight_from)
     if flight_to:
         window.append(booking.c.flight_date <= flight_to)
-    active = [booking.c.state == "active", *window]
     out = LookupResult()
     tok = tokeniser(conn, keystore)
     terms = [(Field.SURNAME, tok.token(Field.SURNAME, p)) for p in name_parts(surname)]
     terms.append((Field.DOB, tok.token(Field.DOB, date_of_birth.isoformat())))
-    cand = candidates(person=terms).subquery()
-    active.append(booking.c.id.in_(select(cand.c.booking_id)))
-    total = int(conn.execute(select(func.count()).select_from(booking).where(*active)).scalar_one())
+    # The search's query (`search_index.Plan`): one index range driven by the rarest term,
+    # the flight dates bounding it; restricted bookings are kept (the DPO must find them).
+    plan = Plan(
+        person=tuple((t,) for t in terms),
+        day_from=day_of(flight_from) if flight_from else None,
+        day_to=day_of(flight_to) if flight_to else None,
+        booking_where=(booking.c.state == "active", *window),
+        skip_restricted=False,
+    )
+    total = plan_count(conn, plan)  # (booking, traveller) pairs: at least the bookings
     if total > max_scan:
         raise InputError(
             N_(
@@ -124,17 +131,14 @@ def find_bookings_for_person(
         ).scalar_one()
     )
     repo = BookingRepository(conn, keystore)
-    after = ""
-    while True:
+    ids = sorted({b for b, _ in plan_page(conn, plan, offset=0, limit=max(total, 1))})
+    for i in range(0, len(ids), _PAGE):
+        chunk = ids[i : i + _PAGE]
         page = conn.execute(
             select(booking.c.id, booking.c.restricted_at)
-            .where(*active, booking.c.id > after)
+            .where(booking.c.id.in_(chunk))
             .order_by(booking.c.id)
-            .limit(_PAGE)
         ).all()
-        if not page:
-            break
-        after = page[-1].id
         found = repo.get_many([(r.id, None) for r in page])
         out.scanned += len(page)
         for r in page:

@@ -54,7 +54,7 @@ from pnrguard.protection.protect import protect
 from pnrguard.protection.sensitive import SensitiveFilter, node_filter
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import AuditFactory, opaque
-from pnrguard.service.search_index import refresh as refresh_index
+from pnrguard.service.traveller import rectify as rectify_index
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.deletions import add_deletions
 from pnrguard.store.lifecycle import (
@@ -453,8 +453,10 @@ def apply_rectification(
             counts[(corrected.carrier, "elements")] = report.deleted
             add_deletions(conn, day=now.astimezone(dt.UTC).date(), counts=counts)
         version = write_rectified_version(conn, keystore, req.booking_id, corrected, at=now, actor=who)
-        # The blind index follows: the corrected name or birth date is found, the old one not.
-        refresh_index(conn, keystore, req.booking_id, corrected, now=now)
+        # The blind index follows (the corrected name or birth date is found, the old one
+        # not), and so do the traveller links (a corrected birth date may link the API and
+        # PNR records of the person, or part them).
+        rectify_index(conn, keystore, req.booking_id, corrected, now=now)
         conn.execute(
             update(rectification_request)
             .where(rectification_request.c.id == request_id)

@@ -37,7 +37,6 @@ from pnrguard.service.accounts import Account, Role
 from pnrguard.service.search_index import (
     Plan,
     Term,
-    candidates,
     flight_condition,
     plan_count,
     plan_page,
@@ -266,7 +265,7 @@ def _plan(c: SearchCriteria, person: Sequence[Term], wide: Sequence[Term]) -> Pl
 
 
 def _token_page(
-    conn: Connection, keystore: KeyStore, plan: Plan, *, page: int, page_size: int
+    conn: Connection, keystore: KeyStore, plan: Plan | Sequence[Plan], *, page: int, page_size: int
 ) -> tuple[list[SearchRow], int, int]:
     """One page of a token search: the count and the page are ranges of the index in
     flight-date order; only the page's bookings are read and decrypted (one batch)."""
@@ -317,11 +316,23 @@ def find_summaries(
     bookings rather than show people (a peer's request); they log what they show."""
     criteria.check()
     person, wide = criteria.terms(tokeniser(conn, keystore))
-    cand = candidates(person=person, wide=wide)
-    q = select(booking).where(*_filters(criteria))
-    if cand is not None:
-        q = q.where(booking.c.id.in_(select(cand.subquery().c.booking_id)))
-    rows = conn.execute(q.order_by(booking.c.flight_date, booking.c.id).limit(limit + 1)).all()
+    if not (person or wide):  # locator or flight: the booking table's own indexes
+        q = select(booking).where(*_filters(criteria))
+        rows = conn.execute(q.order_by(booking.c.flight_date, booking.c.id).limit(limit + 1)).all()
+        return [BookingSummary.from_row(r) for r in rows[:limit]], len(rows) > limit
+    # The search's own index range (`search_index.Plan`), read in flight-date order until
+    # `limit + 1` bookings (a booking may match on two of its travellers).
+    plan = _plan(criteria, person, wide)
+    ids: list[str] = []
+    offset, step = 0, limit + 1
+    while len(ids) <= limit:
+        hits = plan_page(conn, plan, offset=offset, limit=step)
+        ids += [b for b in dict.fromkeys(b for b, _ in hits) if b not in ids]
+        if len(hits) < step:
+            break
+        offset += step
+    found = {r.id: r for r in conn.execute(select(booking).where(booking.c.id.in_(ids[: limit + 1])))}
+    rows = [found[b] for b in ids[: limit + 1] if b in found and found[b].state != "deleted"]
     return [BookingSummary.from_row(r) for r in rows[:limit]], len(rows) > limit
 
 
@@ -411,14 +422,9 @@ def traveller_history(
                 alternatives.append([*surname, *given, (Field.DOB, tok.token(Field.DOB, dob))])
         if not alternatives:
             raise InputError(N_("this traveller has no document or date of birth to follow"))
-        cand = candidates(any_of=alternatives)
-        rows, total, decrypted = _page(
-            conn,
-            keystore,
-            cand,
-            [booking.c.state != "deleted", not_restricted()],
-            page=page,
-            page_size=page_size,
-        )
+        # One index range per alternative, their union paged in flight-date order: the
+        # same query as a search (restricted bookings left out, nothing decrypted to find).
+        plans = [Plan(person=tuple((t,) for t in alt)) for alt in alternatives]
+        rows, total, decrypted = _token_page(conn, keystore, plans, page=page, page_size=page_size)
         _log(conn, audit, req, user, rows, total=total, decrypted=decrypted, clock=clock, kind="history")
     return SearchOutcome(rows, total, page, page_size, decrypted)

@@ -6,9 +6,10 @@ access report, emptied by the lifecycle.
   (`refresh`) and the backfill and rebuild (`service.index_rebuild`) use the same writer.
 - **Queries** resolve (booking id, traveller ref) candidates from tokens and the clear
   booking columns; nothing is decrypted to find. Callers decrypt only what they show.
-  `Plan` + `plan_count`/`plan_page` are the search's: the key (token, field, flight day,
-  booking, traveller) keeps one token's rows in flight-date order, so a page is one index
-  range, driven by the rarest term.
+  `Plan` + `plan_count`/`plan_page` are the one query every look-up runs (the search,
+  a traveller's history, a peer's list, the DPO's look-up, the access report): the key
+  (token, field, flight day, booking, traveller) keeps one token's rows in flight-date
+  order, so a page is one index range, driven by the rarest term.
 - **Lifecycle**: masking and deletion call `forget(conn, booking_ids)` (one line in each
   run): a masked name can no longer be searched, a deleted booking leaves no token.
 
@@ -23,7 +24,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, exists, func, intersect, literal, select, union
+from sqlalchemy import exists, func, literal, select, union
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.domain.model import Booking, Traveller
@@ -53,7 +54,6 @@ __all__ = [
     "INDEX_KEY_ROW",
     "Plan",
     "Term",
-    "candidates",
     "find_bookings_for_person",
     "forget",
     "index_saved",
@@ -179,60 +179,6 @@ def forget(conn: Connection, booking_ids: Sequence[str], *, deleted: bool = Fals
 # --- queries -------------------------------------------------------------------------------
 
 
-def _term_select(field: int, token: bytes, *more: Term) -> Select[tuple[str, str]]:
-    """(booking id, traveller ref) having this token (or any of `more`: the field is in
-    the HMAC, so tokens of different fields never collide and one IN list serves)."""
-    tokens = [token, *(t for _, t in more)]
-    fields = sorted({int(field), *(int(f) for f, _ in more)})
-    return select(search_token.c.booking_id, search_token.c.traveller_ref).where(
-        search_token.c.token.in_(tokens) if len(tokens) > 1 else search_token.c.token == tokens[0],
-        search_token.c.field.in_(fields) if len(fields) > 1 else search_token.c.field == fields[0],
-    )
-
-
-def _all_of(parts: Sequence[Select[tuple[str, str]]]) -> Select[tuple[str, str]]:
-    """The pairs every part has, as a plain SELECT (SQLite cannot nest compound selects)."""
-    if len(parts) == 1:
-        return parts[0]
-    sub = intersect(*parts).subquery()
-    return select(sub.c.booking_id, sub.c.traveller_ref)
-
-
-def candidates(
-    person: Sequence[Term] = (), wide: Sequence[Term] = (), any_of: Sequence[Sequence[Term]] = ()
-) -> Any:
-    """(booking id, traveller ref) pairs having every `person` term on one traveller, in
-    bookings having every booking-wide term; `any_of` is an alternative list of person-term
-    sets (a union: a document *or* a name with a date of birth). None if no term."""
-    groups = [list(person)] if person else []
-    groups += [list(g) for g in any_of if g]
-    selects = [_all_of([_term_select(f, t) for f, t in g]) for g in groups]
-    q: Any
-    if not selects:
-        q = None
-    elif len(selects) == 1:
-        q = selects[0]
-    else:
-        u = union(*selects).subquery()
-        q = select(u.c.booking_id, u.c.traveller_ref)
-    if wide:
-        booking_sets = [
-            select(search_token.c.booking_id).where(search_token.c.token == t, search_token.c.field == int(f))
-            for f, t in wide
-        ]
-        if len(booking_sets) == 1:
-            bq: Any = booking_sets[0]
-        else:
-            bsub = intersect(*booking_sets).subquery()
-            bq = select(bsub.c.booking_id)
-        if q is None:
-            sub = bq.subquery()
-            return select(sub.c.booking_id, literal("", String(32)).label("traveller_ref"))
-        sub = q.subquery()
-        return select(sub.c.booking_id, sub.c.traveller_ref).where(sub.c.booking_id.in_(bq))
-    return q
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Plan:
     """A token search as one range of the index: `person` groups must all hold on one
@@ -311,17 +257,51 @@ def _plan_select(conn: Connection, plan: Plan, *cols: Any) -> tuple[Any, Any]:
     return q, d
 
 
-def plan_count(conn: Connection, plan: Plan) -> int:
-    """How many (booking, traveller) the plan finds: an index-only count of the range."""
-    q, _ = _plan_select(conn, plan, lambda d: d.c.booking_id, lambda d: d.c.traveller_ref)
-    return int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+def _day(d: Any) -> Any:
+    return d.c.day
 
 
-def plan_page(conn: Connection, plan: Plan, *, offset: int, limit: int) -> list[tuple[str, str]]:
+def _booking_id(d: Any) -> Any:
+    return d.c.booking_id
+
+
+def _ref(d: Any) -> Any:
+    return d.c.traveller_ref
+
+
+_PAIR_COLS = (_day, _booking_id, _ref)
+
+
+def _pairs(conn: Connection, plans: Sequence[Plan]) -> Any:
+    """(day, booking id, traveller ref) of every plan, as one subquery (a union when several:
+    a traveller's history is a document *or* a name with a date of birth)."""
+    selects: list[Any] = [_plan_select(conn, p, *_PAIR_COLS)[0] for p in plans]
+    q: Any = selects[0] if len(selects) == 1 else union(*selects)
+    return q.subquery()
+
+
+def plan_count(conn: Connection, plan: Plan | Sequence[Plan]) -> int:
+    """How many (booking, traveller) the plan (or any of the plans) finds: an index-only
+    count of the range."""
+    plans = [plan] if isinstance(plan, Plan) else list(plan)
+    if not plans:
+        return 0
+    if len(plans) == 1:
+        q, _ = _plan_select(conn, plans[0], _booking_id, _ref)
+        return int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+    return int(conn.execute(select(func.count()).select_from(_pairs(conn, plans))).scalar_one())
+
+
+def plan_page(
+    conn: Connection, plan: Plan | Sequence[Plan], *, offset: int, limit: int
+) -> list[tuple[str, str]]:
     """(booking id, traveller ref) of one page, in flight-date order (the key's order:
-    the database reads `offset + limit` index entries, not every match)."""
-    q, _ = _plan_select(conn, plan, lambda d: d.c.day, lambda d: d.c.booking_id, lambda d: d.c.traveller_ref)
-    sub = q.subquery()
+    the database reads `offset + limit` index entries, not every match). Several plans:
+    their union, in the same order."""
+    plans = [plan] if isinstance(plan, Plan) else list(plan)
+    if not plans:
+        return []
+    sub = _pairs(conn, plans)
     page = select(sub.c.booking_id, sub.c.traveller_ref).order_by(
         sub.c.day, sub.c.booking_id, sub.c.traveller_ref
     )
@@ -351,18 +331,20 @@ def find_bookings_for_person(
         parts = name_parts(name)
         if not parts:
             return []
-        # A part may be a surname or a given name: one alternative per assignment would
-        # explode, so each part is matched in either field via a union per part.
-        # A part may be a surname or a given name: either field matches.
-        per_part = [
-            _term_select(Field.SURNAME, tok.token(Field.SURNAME, p), (Field.GIVEN, tok.token(Field.GIVEN, p)))
-            for p in parts
-        ]
-        per_part.append(_term_select(Field.DOB, tok.token(Field.DOB, dob.isoformat())))
-        q = _all_of(per_part).subquery()
+        # A part may be a surname or a given name: each part is a group of both tokens (any
+        # of a group's terms holds), the date of birth another group: one Plan, like search.
+        plan = Plan(
+            person=(
+                *(((Field.SURNAME, tok.token(Field.SURNAME, p)), (Field.GIVEN, tok.token(Field.GIVEN, p)))
+                  for p in parts),
+                ((Field.DOB, tok.token(Field.DOB, dob.isoformat())),),
+            ),
+            skip_restricted=False,
+        )  # fmt: skip
+        ids = sorted({b for b, _ in plan_page(conn, plan, offset=0, limit=max(plan_count(conn, plan), 1))})
         rows = conn.execute(
             select(booking)
-            .where(booking.c.id.in_(select(q.c.booking_id)), booking.c.state != "deleted")
+            .where(booking.c.id.in_(ids), booking.c.state != "deleted")
             .order_by(booking.c.flight_date, booking.c.id)
         ).all()
     return [BookingSummary.from_row(r) for r in rows]

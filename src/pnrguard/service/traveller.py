@@ -21,34 +21,37 @@ differing from the PNR's, a different document) the field names are kept on the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection
 
 from pnrguard.domain.model import Booking, Traveller
 from pnrguard.links.tokens import LinkField
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field
-from pnrguard.service.search_index import Indexed, flight_condition, index_saved
+from pnrguard.service.search_index import Indexed, flight_condition, index_saved, tokeniser, write_tokens
 from pnrguard.store.repository import SaveOutcome, SaveStatus, flight_columns, new_id
+from pnrguard.store.screening import hit
 from pnrguard.store.tables import booking
 from pnrguard.store.traveller import (
     Member,
+    delete_members,
+    existing_tokens,
     insert_members,
     members_of_bookings,
-    search_token,
+    members_of_travellers,
     traveller_member,
 )
 
-__all__ = ["Discrepancy", "discrepancies", "index_and_link", "link_indexed"]
+__all__ = ["Discrepancy", "discrepancies", "index_and_link", "link_indexed", "rectify"]
 
 _Tokens = dict[int, set[bytes]]
-_IN_CHUNK = 500
 
 
 #: Seats are compared through link analysis's seat-pair tokens: the same seat on the same
@@ -57,41 +60,32 @@ _IN_CHUNK = 500
 _SEAT = int(LinkField.SEAT_PAIR)
 
 
+_NONE: frozenset[bytes] = frozenset()
+
+
 def _same_seat(a: _Tokens, b: _Tokens) -> bool:
-    return len(a.get(_SEAT, set()) & b.get(_SEAT, set())) >= 2
+    return len(a.get(_SEAT, _NONE) & b.get(_SEAT, _NONE)) >= 2
 
 
-def _tokens_of(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Tokens]:
-    out: dict[tuple[str, str], _Tokens] = {}
-    ids = sorted({b for b, _ in pairs})
-    wanted = set(pairs)
-    fields = [int(f) for f in (Field.SURNAME, Field.GIVEN, Field.DOB, Field.DOCUMENT)] + [_SEAT]
-    for i in range(0, len(ids), _IN_CHUNK):
-        q = select(search_token).where(
-            search_token.c.booking_id.in_(ids[i : i + _IN_CHUNK]), search_token.c.field.in_(fields)
-        )
-        for r in conn.execute(q):
-            key = (r.booking_id, r.traveller_ref)
-            if key in wanted:
-                out.setdefault(key, {}).setdefault(r.field, set()).add(bytes(r.token))
-    return out
+#: The fields linking compares (identity, and the seat that tells namesakes apart).
+_LINK_FIELDS = [*sorted(int(f) for f in (Field.SURNAME, Field.GIVEN, Field.DOB, Field.DOCUMENT)), _SEAT]
 
 
 def _conflicts(mine: _Tokens, theirs: _Tokens) -> str:
     found = []
     for field, name in ((Field.DOB, "date_of_birth"), (Field.DOCUMENT, "document"), (Field.SURNAME, "name")):
-        a, b = mine.get(field, set()), theirs.get(field, set())
+        a, b = mine.get(field, _NONE), theirs.get(field, _NONE)
         if a and b and not a & b:
             found.append(name)
     return ",".join(found)
 
 
 def _same_person(mine: _Tokens, theirs: _Tokens) -> bool:
-    if not (mine.get(Field.DOB, set()) & theirs.get(Field.DOB, set())):
+    if not (mine.get(Field.DOB, _NONE) & theirs.get(Field.DOB, _NONE)):
         return False
-    if not (mine.get(Field.SURNAME, set()) & theirs.get(Field.SURNAME, set())):
+    if not (mine.get(Field.SURNAME, _NONE) & theirs.get(Field.SURNAME, _NONE)):
         return False
-    a, b = mine.get(Field.GIVEN, set()), theirs.get(Field.GIVEN, set())
+    a, b = mine.get(Field.GIVEN, _NONE), theirs.get(Field.GIVEN, _NONE)
     return not (a and b and not a & b)
 
 
@@ -107,43 +101,27 @@ class _Flight(NamedTuple):
 class _OtherSide:
     """The records of the other source on one flight that share a document or birth-date
     token with ours: their tokens, traveller ids, and which travellers are already taken
-    by a record of our source. Four queries per flight, however many travellers."""
+    by a record of our source. `ids` are the other source's records on the flight
+    (`_others`); three reads per flight, however many travellers."""
 
-    def __init__(self, conn: Connection, flight: Any, ours: set[str], tokens: set[bytes]) -> None:
+    def __init__(self, conn: Connection, source: str, ids: Sequence[str], tokens: set[bytes]) -> None:
         self.tokens: dict[tuple[str, str], _Tokens] = {}
         self.members: dict[tuple[str, str], Member] = {}
         self.taken: set[str] = set()
         self.by_token: dict[bytes, list[tuple[str, str]]] = {}
-        if not tokens:
+        if not tokens or not ids:
             return
-        # The other source's records on this flight first (a flight holds a few hundred;
-        # the flight index finds them), then their document and birth-date tokens: cost
-        # grows with the flight, not with the number of tokens we bring.
-        others = (
-            select(booking.c.id)
-            .where(
-                booking.c.source != flight.source,
-                booking.c.state == "active",
-                booking.c.flight_date == flight.flight_date,
-                *flight_condition(flight.flight_carrier, flight.flight_number),  # type: ignore[arg-type]
-            )
-            .scalar_subquery()
-        )
-        q = select(search_token.c.booking_id, search_token.c.traveller_ref, search_token.c.token).where(
-            search_token.c.booking_id.in_(others),
-            search_token.c.field.in_([int(Field.DOCUMENT), int(Field.DOB)]),
-        )
-        pairs = sorted(
-            {
-                (r.booking_id, r.traveller_ref)
-                for r in conn.execute(q)
-                if bytes(r.token) in tokens and r.booking_id not in ours
-            }
-        )
-        if not pairs:
+        # Every record of theirs with the fields we compare, in one read per 500 bookings
+        # through the driver (SQLAlchemy's row processing was a third of linking).
+        rows = existing_tokens(conn, ids, _LINK_FIELDS)
+        near = (int(Field.DOCUMENT), int(Field.DOB))
+        wanted = {(b, r) for t, f, _, b, r in rows if f in near and t in tokens}
+        if not wanted:
             return
-        self.tokens = _tokens_of(conn, pairs)
-        wanted = set(pairs)
+        for token, field, _, bid, ref in rows:  # only the records sharing a token with ours
+            if (bid, ref) in wanted:
+                self.tokens.setdefault((bid, ref), {}).setdefault(field, set()).add(token)
+        pairs = sorted(wanted)
         self.members = {
             k: m for k, m in members_of_bookings(conn, {b for b, _ in pairs}).items() if k in wanted
         }
@@ -156,7 +134,7 @@ class _OtherSide:
         ids = sorted({m.traveller_id for m in self.members.values()})
         if ids:
             q2 = select(traveller_member.c.traveller_id).where(
-                traveller_member.c.traveller_id.in_(ids), traveller_member.c.source == flight.source
+                traveller_member.c.traveller_id.in_(ids), traveller_member.c.source == source
             )
             self.taken = {r.traveller_id for r in conn.execute(q2)}
 
@@ -203,15 +181,16 @@ def _lock_flights(conn: Connection, groups: dict[tuple[Any, ...], list[Indexed]]
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-def _other_source_on(conn: Connection, flight: Any) -> bool:
-    """Whether the other source has any active record on this flight (one indexed probe)."""
+def _others(conn: Connection, flight: _Flight) -> set[str]:
+    """The other source's active records on this flight (one indexed query: a flight holds
+    a few hundred; none for the first source of a flight, which then links nothing)."""
     q = select(booking.c.id).where(
         booking.c.source != flight.source,
         booking.c.state == "active",
         booking.c.flight_date == flight.flight_date,
         *flight_condition(flight.flight_carrier, flight.flight_number),  # type: ignore[arg-type]
     )
-    return conn.execute(q.limit(1)).first() is not None
+    return set(conn.execute(q).scalars())
 
 
 def _flight_of(item: Indexed) -> _Flight:
@@ -241,8 +220,9 @@ def link_indexed(conn: Connection, items: Sequence[Indexed], *, new: Collection[
         todo = [(item, ref) for item in group for ref, _ in item.pairs if (item.booking_id, ref) not in known]
         if not todo:
             continue  # a new version of known travellers: their links stand
-        if linkable and not _other_source_on(conn, flight):
-            linkable = False  # the first source of this flight: nothing to link to yet
+        ours = {i.booking_id for i in group}
+        others = sorted(_others(conn, flight) - ours) if linkable else []
+        linkable = bool(others)  # the first source of a flight has nothing to link to yet
         by_pair: dict[tuple[str, str], _Tokens] = {}
         for item in {id(i): i for i, _ in todo}.values() if linkable else ():
             for token, field, ref in item.rows:
@@ -253,7 +233,7 @@ def link_indexed(conn: Connection, items: Sequence[Indexed], *, new: Collection[
             for f in (Field.DOCUMENT, Field.DOB)
             for t in by_pair.get((item.booking_id, ref), {}).get(f, set())
         }
-        other = _OtherSide(conn, flight, {i.booking_id for i in group}, wanted if linkable else set())
+        other = _OtherSide(conn, flight.source, others, wanted)
         members: list[Member] = []
         for item, ref in todo:
             mine = by_pair.get((item.booking_id, ref), {})
@@ -287,6 +267,73 @@ def index_and_link(
     the ingest transaction before screening, so screening sees the traveller."""
     new = {o.booking_id for o in outcomes if o.status is SaveStatus.NEW}
     return link_indexed(conn, index_saved(conn, keystore, bookings, outcomes, now=now), new=new)
+
+
+def rectify(
+    conn: Connection, keystore: KeyStore, booking_id: str, corrected: Booking, *, now: dt.datetime
+) -> list[Member]:
+    """Bring a rectified booking's tokens and traveller links in line with the corrected
+    version (same transaction as the rectification): a corrected birth date or document
+    may now link the record to the other source's one, or no longer.
+
+    The record's links are decided again as at ingest. A traveller id that still fits is
+    kept (so its hits stay with it): the record rejoins the same partner, or, alone before
+    and after, keeps its own id. A record that leaves a partner gets a new id; the partner
+    keeps the old one and, left alone, is marked as its own (``new``, no conflict). Where
+    the partner stays, the conflicts between the two are computed again. The record's hits
+    follow it to its new traveller (`_move_hits`)."""
+    tok = tokeniser(conn, keystore, now=now)
+    items = write_tokens(conn, tok, [(booking_id, corrected)], renew=[booking_id])
+    old = members_of_bookings(conn, [booking_id])
+    delete_members(conn, [booking_id])
+    created = link_indexed(conn, items, new={booking_id})
+    out: list[Member] = []
+    for m in created:
+        before = old.get((m.booking_id, m.traveller_ref))
+        if before is None:
+            out.append(m)
+            continue
+        rest = [
+            x for x in members_of_travellers(conn, [before.traveller_id]).get(before.traveller_id, [])
+            if x.booking_id != booking_id
+        ]  # fmt: skip
+        if m.traveller_id == before.traveller_id:
+            # Same traveller as before: the record that opened it stays "new", and the
+            # partner's conflicts follow the corrected values (the comparison is symmetric).
+            if before.linked_by == "new":
+                for x in rest:
+                    if x.linked_by != "new":
+                        _set_member(conn, x, conflicts=m.conflicts)
+                m = dataclasses.replace(m, linked_by="new", conflicts="")
+        elif m.linked_by == "new" and not rest:
+            m = dataclasses.replace(m, traveller_id=before.traveller_id)  # alone before and after
+        elif len(rest) == 1 and rest[0].linked_by != "new":
+            _set_member(conn, rest[0], linked_by="new", conflicts="")  # the partner left behind
+        _set_member(conn, m, traveller_id=m.traveller_id, linked_by=m.linked_by, conflicts=m.conflicts)
+        if m.traveller_id != before.traveller_id:
+            _move_hits(conn, before.traveller_id, m, everything=not rest)
+        out.append(m)
+    return out
+
+
+def _move_hits(conn: Connection, old_id: str, m: Member, *, everything: bool) -> None:
+    """Hits follow the record to its new traveller: the record's own hits, and, when its
+    old traveller has nobody left, every hit of that traveller (it was this person's)."""
+    q = update(hit).where(hit.c.traveller_id == old_id)
+    if not everything:
+        q = q.where(hit.c.booking_id == m.booking_id, hit.c.traveller_ref == m.traveller_ref)
+    conn.execute(q.values(traveller_id=m.traveller_id))
+
+
+def _set_member(conn: Connection, m: Member, **values: str) -> None:
+    conn.execute(
+        update(traveller_member)
+        .where(
+            traveller_member.c.booking_id == m.booking_id,
+            traveller_member.c.traveller_ref == m.traveller_ref,
+        )
+        .values(**values)
+    )
 
 
 # --- where the sources disagree ------------------------------------------------------------

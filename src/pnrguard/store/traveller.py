@@ -178,20 +178,31 @@ def insert_tokens(conn: Connection, rows: Iterable[TokenRow]) -> None:
 _EXISTING = "SELECT token, field, day, booking_id, traveller_ref FROM search_token WHERE booking_id IN "
 
 
-def existing_tokens(conn: Connection, booking_ids: Sequence[str]) -> set[TokenRow]:
-    """The stored (token, field, day, booking id, traveller ref) rows of these bookings."""
+def existing_tokens(
+    conn: Connection, booking_ids: Sequence[str], fields: Sequence[int] | None = None
+) -> set[TokenRow]:
+    """The stored (token, field, day, booking id, traveller ref) rows of these bookings
+    (only of `fields` when given)."""
     out: set[TokenRow] = set()
     mark = {"sqlite": "?", "postgresql": "%s"}.get(conn.dialect.name)
+    only = sorted({int(f) for f in fields}) if fields is not None else None
     for chunk in _chunks(list(booking_ids)):
         if mark is None:  # any other database: the portable path
             q = select(search_token).where(search_token.c.booking_id.in_(chunk))
+            if only is not None:
+                q = q.where(search_token.c.field.in_(only))
             out |= {(bytes(r.token), r.field, r.day, r.booking_id, r.traveller_ref) for r in conn.execute(q)}
             continue
         # Through the driver: result-row processing was most of a new version's upkeep.
+        sql = _EXISTING + "(" + ", ".join([mark] * len(chunk)) + ")"
+        params = list(chunk)
+        if only is not None:
+            sql += " AND field IN (" + ", ".join([mark] * len(only)) + ")"
+            params += only
         raw: Any = conn.connection.dbapi_connection
         cur = raw.cursor()
         try:
-            cur.execute(_EXISTING + "(" + ", ".join([mark] * len(chunk)) + ")", list(chunk))
+            cur.execute(sql, params)
             out |= {(bytes(t), f, d, b, r) for t, f, d, b, r in cur.fetchall()}
         finally:
             cur.close()
@@ -286,9 +297,29 @@ def _member(r: Any) -> Member:
     return Member(r.booking_id, r.traveller_ref, r.traveller_id, r.source, r.linked_by, r.conflicts)
 
 
+_MEMBERS = (
+    "SELECT booking_id, traveller_ref, traveller_id, source, linked_by, conflicts FROM traveller_member "
+    "WHERE booking_id IN "
+)
+
+
 def members_of_bookings(conn: Connection, booking_ids: Iterable[str]) -> dict[tuple[str, str], Member]:
+    """The links of these bookings' travellers (through the driver, like `existing_tokens`:
+    ingest asks for every booking of a message)."""
     out: dict[tuple[str, str], Member] = {}
+    mark = {"sqlite": "?", "postgresql": "%s"}.get(conn.dialect.name)
     for chunk in _chunks(sorted(set(booking_ids))):
+        if mark is not None:
+            raw: Any = conn.connection.dbapi_connection
+            cur = raw.cursor()
+            try:
+                cur.execute(_MEMBERS + "(" + ", ".join([mark] * len(chunk)) + ")", list(chunk))
+                for row in cur.fetchall():
+                    m = Member(*row)
+                    out[(m.booking_id, m.traveller_ref)] = m
+            finally:
+                cur.close()
+            continue
         for r in conn.execute(select(traveller_member).where(traveller_member.c.booking_id.in_(chunk))):
             out[(r.booking_id, r.traveller_ref)] = _member(r)
     return out
