@@ -38,13 +38,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/rights_lookup.py
 	$(BIN)/python bench/exchange_inbox.py
 
-# Optional: the readers compiled with mypyc (docs/performance.md). Not part of demo or test:
+# Optional: the readers and the matcher compiled with mypyc (docs/performance.md). Not part of demo or test:
 # the pure-Python modules are the build every machine has, so they are what the suite runs.
 compile: $(STAMP)
-	$(BIN)/python tools/compile_formats.py || echo "compile skipped: pure-Python readers in use"
+	$(BIN)/python tools/compile_formats.py || echo "compile skipped: pure-Python readers and matcher in use"
 
 compile-clean:
-	rm -rf src/*__mypyc*.so src/pnrguard/formats/*.so src/pnrguard/formats/*/*.so src/pnrguard/domain/*.so src/build
+	rm -rf src/*__mypyc*.so src/pnrguard/formats/*.so src/pnrguard/formats/*/*.so src/pnrguard/domain/*.so src/pnrguard/screening/*.so src/build
 
 clean: compile-clean
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -1,15 +1,16 @@
-"""Compile `pnrguard.formats` and the booking model with mypyc (as black and mypy ship
-themselves), in place.
+"""Compile `pnrguard.formats`, the booking model and the matcher of `pnrguard.screening`
+with mypyc (as black and mypy ship themselves), in place.
 
     make compile                       # or: .venv/bin/python tools/compile_formats.py
     make compile-clean                 # back to the pure-Python modules
 
 The extension modules land next to the sources (`src/pnrguard/formats/**.so`,
-`src/pnrguard/domain/model*.so`, plus mypyc's shared runtime `src/*__mypyc*.so`); Python
-imports them in preference to the `.py` files, which stay the fallback: a machine without a
-C compiler or Python headers simply never builds them. The readers' code is `mypy --strict`
-clean, which is what mypyc needs; the compiled build must give identical output
-(tests/unit/formats/test_compiled.py).
+`src/pnrguard/domain/model*.so`, `src/pnrguard/screening/*.so`, plus mypyc's shared runtime
+`src/*__mypyc*.so`); Python imports them in preference to the `.py` files, which stay the
+fallback: a machine without a C compiler or Python headers simply never builds them. The
+code is `mypy --strict` clean, which is what mypyc needs; the compiled builds must give
+identical output (tests/unit/formats/test_compiled.py,
+tests/unit/screening/test_compiled_matcher.py).
 
 Exit status 0 when built, 1 when no compiler is there (the caller decides whether that is
 an error; `make compile` says so and carries on).
@@ -31,6 +32,9 @@ PACKAGES = ["edifact", "paxlst", "pnrgov"]  # every module of these packages
 # Outside formats/: the classes the readers build (native classes construct several times
 # faster than interpreted dataclasses; docs/performance.md).
 OTHERS = ["pnrguard/domain/model.py"]
+#: The matcher's query path (docs/performance.md, "Screening"): names, index, query form,
+#: bounds, scoring and the screener. Not the list parsers: they run once per import.
+SCREENING = ["names", "index", "query_form", "bounds", "score", "screener"]
 
 
 def compiler_available() -> bool:
@@ -39,7 +43,11 @@ def compiler_available() -> bool:
 
 
 def clean() -> None:
-    built = [*(SRC / "pnrguard" / "formats").rglob("*.so"), *(SRC / "pnrguard" / "domain").glob("*.so")]
+    built = [
+        *(SRC / "pnrguard" / "formats").rglob("*.so"),
+        *(SRC / "pnrguard" / "domain").glob("*.so"),
+        *(SRC / "pnrguard" / "screening").glob("*.so"),
+    ]
     for path in [*SRC.glob("*__mypyc*.so"), *built]:
         path.unlink()
     shutil.rmtree(SRC / "build", ignore_errors=True)  # setuptools' staging directory
@@ -57,6 +65,7 @@ def build() -> int:
     paths = [f"pnrguard/formats/{m}.py" for m in MODULES] + [
         str(p.relative_to(SRC)) for pkg in PACKAGES for p in sorted((formats / pkg).glob("*.py"))
     ] + OTHERS
+    paths += [f"pnrguard/screening/{m}.py" for m in SCREENING]
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(SRC)  # module names follow the paths: pnrguard.formats.*
         setup(
@@ -65,7 +74,7 @@ def build() -> int:
             script_args=["build_ext", "--inplace", "--build-temp", str(Path(tmp) / "o"), "--quiet"],
         )
     shutil.rmtree(SRC / "build", ignore_errors=True)
-    print(f"compiled {len(paths)} modules of pnrguard.formats", file=sys.stderr)
+    print(f"compiled {len(paths)} modules of pnrguard.formats and pnrguard.screening", file=sys.stderr)
     return 0
 
 

@@ -6,7 +6,7 @@ tables defined on `metadata` are the code's view of them, and a test checks they
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
@@ -24,6 +24,15 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+#: Rows per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits.
+IN_CHUNK = 500
+
+
+def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    """`items` in slices of `size`: one `IN (...)` list or one executemany batch each."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def in_values(column: str, values: Iterable[str]) -> str:
