@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -55,17 +54,3 @@ def test_reports_merge_over_a_message() -> None:
     total = reports[0].merged(reports[1]).merged(reports[2])
     assert total.by_category["health"] == 3
     assert total.deleted == 6
-
-
-def test_protect_is_fast_enough_for_ingest() -> None:
-    # Ingest needs 2,000 bookings/s on one core; protection's share is ~50 us. The bound here
-    # is loose (10x) so a busy CI machine does not flake; docs/data-protection.md has the
-    # measured figure.
-    booking = _booking()
-    protect(booking, sensitive_filter=FILTER)
-    runs = 500
-    start = time.perf_counter()
-    for _ in range(runs):
-        protect(booking, sensitive_filter=FILTER)
-    per_booking = (time.perf_counter() - start) / runs
-    assert per_booking < 500e-6
