@@ -455,16 +455,22 @@ def test_refusals_are_clear_and_logged_by_the_receiver(federation: Federation) -
     data = refused(*_raw(d, a, key=Ed25519PrivateKey.generate()))
     assert data["error"] == "unknown_peer"
 
-    # Revoked peer: D is fine, then revoked; its next message is refused (no restart).
-    with _raw(d, a)[0] as c0:
-        pass
+    # Revoked peer: D is fine, then revoked, with no restart. A connection D opened before
+    # gets a signed, logged refusal for its next message; a new connection is refused at
+    # the TLS handshake (the running server no longer trusts D's CA).
     cl, u, bd, hd = _raw(d, a)
     with cl:
         assert cl.post(u, content=bd, headers=hd).status_code == 202
-    assert svc.revoke_peer("d.piu", actor="operator", node=a.node)
-    data = refused(*_raw(d, a))
-    assert data["error"] == "revoked_peer"
-    del c0
+        assert svc.revoke_peer("d.piu", actor="operator", node=a.node)
+        unused, u2, bd2, hd2 = _raw(d, a)
+        unused.close()
+        r = cl.post(u2, content=bd2, headers=hd2)
+    assert r.status_code == 403, r.status_code
+    assert r.headers["signature-input"]
+    assert r.json()["error"] == "revoked_peer"
+    fresh, u3, bd3, hd3 = _raw(d, a)
+    with fresh, pytest.raises(httpx.TransportError):
+        fresh.post(u3, content=bd3, headers=hd3)
 
     # Expired certificate: E's registered certificate expires; E calls with a renewed one
     # (same CA, so TLS admits it) and the app refuses the stale registration.

@@ -6,6 +6,7 @@ administrator's carrier credentials (issued, rotated, revoked; audited; token sh
 from __future__ import annotations
 
 import datetime as dt
+import html
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -200,7 +201,7 @@ def test_request_searched_chosen_answered_and_shown_like_a_booking(pair: tuple[M
             assert login(http, b.users[Role.ANALYST].username, "x" * 16).status_code == 303
             page = http.get(f"/exchange/{reply.id}")
             assert "Forward to another peer" in page.text
-            assert surname in page.text  # the booking itself, rendered
+            assert html.escape(surname) in page.text  # the booking itself, rendered (D'ANGELO escaped)
             r = http.post(
                 f"/exchange/{reply.id}/forward",
                 data={
