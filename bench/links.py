@@ -74,8 +74,8 @@ def make_shape(n: int, seed: int = 7):  # type: ignore[no-untyped-def]
     return shape
 
 
-def starts(engine: Engine, count: int) -> list[tuple[str, str]]:
-    rng = random.Random(11)
+def starts(engine: Engine, count: int, seed: int = 11) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
     with engine.connect() as conn:
         total = conn.execute(select(traveller_member.c.booking_id).limit(1)).first()
         assert total is not None, "no linked traveller stored"
@@ -87,11 +87,11 @@ def starts(engine: Engine, count: int) -> list[tuple[str, str]]:
 Measured = tuple[list[float], list[int], list[float]]  # wall ms, people, this process's CPU ms
 
 
-def run(engine: Engine, keystore: KeyStore, count: int) -> dict[str, Measured]:
+def run(engine: Engine, keystore: KeyStore, count: int, seed: int = 11) -> dict[str, Measured]:
     analyst, request_id = _desk(engine, keystore)
     audit = _audit(SystemClock())
     out: dict[str, Measured] = {}
-    chosen = starts(engine, count)
+    chosen = starts(engine, count, seed)
     for depth in (1, 2):
         lat: list[float] = []
         sizes: list[int] = []
@@ -149,6 +149,8 @@ def main() -> int:
     ap.add_argument("--pg", default=os.environ.get("PNRGUARD_BENCH_PG", DEFAULT_PG))
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--baseline-bookings", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=11,
+                    help="which travellers to start from (new seed: not yet cached)")  # fmt: skip
     ap.add_argument("--keep", action="store_true", help="keep the filled stores (prints where) for profiling")
     ap.add_argument("--store", action="append", default=[], metavar="DB=URL,KEYS",
                     help="measure a store kept by --keep instead of filling one (repeatable): "
@@ -169,7 +171,7 @@ def main() -> int:
         with engine.connect() as conn:
             stored = int(conn.execute(select(func.count()).select_from(booking)).scalar_one())
         console.print(f"{db}: kept store of {stored:,} bookings; {args.queries} neighbourhoods, depth 1, 2")
-        measured = run(engine, keystore, args.queries)
+        measured = run(engine, keystore, args.queries, args.seed)
         scanned, base_ms = baseline(engine, keystore, args.baseline_bookings)
         for name, (lat, sizes, cpu) in measured.items():
             rows.append((db, stored, name, lat, sizes, scanned, base_ms, cpu))
@@ -198,7 +200,7 @@ def main() -> int:
                 with engine.begin() as conn:
                     conn.execute(text("ANALYZE"))
             console.print(f"{db}: {args.queries} neighbourhoods at depth 1 and 2 ...")
-            measured = run(engine, keystore, args.queries)
+            measured = run(engine, keystore, args.queries, args.seed)
             scanned, base_ms = baseline(engine, keystore, args.baseline_bookings)
             for name, (lat, sizes, cpu) in measured.items():
                 rows.append((db, r.bookings, name, lat, sizes, scanned, base_ms, cpu))
