@@ -188,3 +188,17 @@ def test_an_index_backfill_that_links_two_sources_leaves_one_hit(node: Node) -> 
     assert (actor, purpose, reference) == ("pnrguard-index", Purpose.INGEST.value, "index-backfill")
     assert set(ids) == {by_booking[pnr], by_booking[api], api}
     assert counts == {"hits.collapsed": 1}
+
+
+def test_rectifying_a_record_stored_before_linking_links_its_hit_too(node: Node) -> None:
+    pnr = node.pnr("RLH004", [person("1", "WANG", "LEI", DOB)])
+    _as_before_linking(node, pnr)
+    [api] = node.api([person("1", "WANG", "LEI", DOB)])  # nothing to link to: its own hit
+    by_booking = {b: h for h, (b, _, _, _) in _hits(node).items()}
+    _rectify(node, pnr, "travellers.0.given_names", "LEI")  # re-indexed and linked now
+    person_id = node.traveller(api, node.ref_of(api, "WANG", "LEI"))
+    assert node.traveller(pnr, "1") == person_id
+    hits = _hits(node)
+    assert {t for _, _, t, _ in hits.values()} == {person_id}
+    assert [h for h, (_, status, _, _) in hits.items() if status == "open"] == [by_booking[pnr]]
+    assert _sources(node, by_booking[pnr]) == {api}

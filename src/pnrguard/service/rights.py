@@ -53,7 +53,7 @@ from pnrguard.protection.keystore import KeyStore
 from pnrguard.protection.protect import protect
 from pnrguard.protection.sensitive import SensitiveFilter, node_filter
 from pnrguard.service.clock import Clock
-from pnrguard.service.hit_travellers import collapse_audit, collapse_hits
+from pnrguard.service.hit_travellers import adopt_hits, collapse_audit, collapse_hits
 from pnrguard.service.ingest import AuditFactory, opaque
 from pnrguard.service.traveller import rectify as rectify_index
 from pnrguard.store.audit import SqlAuditLog
@@ -458,9 +458,11 @@ def apply_rectification(
         # not), and so do the traveller links (a corrected birth date may link the API and
         # PNR records of the person, or part them).
         moved = rectify_index(conn, keystore, req.booking_id, corrected, now=now)
-        # A record that joined the other source's traveller: one hit per person and match
-        # key again (its open hit attaches to the person's, as a second source at ingest).
-        collapsed = collapse_hits(conn, {m.traveller_id for m in moved}, by=who, at=now)
+        # A record that joined the other source's traveller (or was linked for the first
+        # time: stored before linking, its hits join it): one hit per person and match key
+        # again (an open hit attaches to the person's, as a second source at ingest).
+        joined = {m.traveller_id for m in moved} | adopt_hits(conn, moved)
+        collapsed = collapse_hits(conn, joined, by=who, at=now)
         conn.execute(
             update(rectification_request)
             .where(rectification_request.c.id == request_id)
