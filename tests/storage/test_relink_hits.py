@@ -202,3 +202,24 @@ def test_rectifying_a_record_stored_before_linking_links_its_hit_too(node: Node)
     assert {t for _, _, t, _ in hits.values()} == {person_id}
     assert [h for h, (_, status, _, _) in hits.items() if status == "open"] == [by_booking[pnr]]
     assert _sources(node, by_booking[pnr]) == {api}
+
+
+def test_decisions_that_disagree_are_both_kept(node: Node) -> None:
+    pnr, _, pnr_hit, api_hit = _two_people(node)
+    _review(node, pnr_hit, "confirm")
+    _review(node, api_hit, "dismiss")
+    _rectify(node, pnr, "travellers.0.date_of_birth", DOB.isoformat())
+    hits = _hits(node)
+    assert (hits[pnr_hit][1], hits[api_hit][1]) == ("confirmed", "dismissed")  # records of decisions
+    assert _collapse_entries(node) == []
+
+
+def test_a_dismissal_of_an_entry_that_changed_since_does_not_cover_the_open_hit(node: Node) -> None:
+    pnr, _, pnr_hit, api_hit = _two_people(node)
+    _review(node, api_hit, "dismiss")
+    with node.engine.begin() as conn:  # dismissed under an earlier content of the entry
+        conn.execute(update(hit).where(hit.c.id == api_hit).values(fingerprint="0" * 64))
+    _rectify(node, pnr, "travellers.0.date_of_birth", DOB.isoformat())
+    hits = _hits(node)
+    assert (hits[pnr_hit][1], hits[api_hit][1]) == ("open", "dismissed")  # left for a reviewer
+    assert _collapse_entries(node) == []
