@@ -27,7 +27,7 @@ from pnrguard.screening.criteria import CriteriaEngine
 from pnrguard.screening.index import normalise_document
 from pnrguard.screening.models import Feature, PersonQuery
 from pnrguard.screening.names import normalise, strip_glued_title
-from pnrguard.service.hit_travellers import attach, hits_of_travellers, with_travellers
+from pnrguard.service.hit_travellers import attach, collapsed_hosts, hits_of_travellers, with_travellers
 from pnrguard.service.search_index import traveller_pairs
 from pnrguard.store import screening as store
 from pnrguard.store.repository import load_node_secret, new_id
@@ -203,6 +203,9 @@ def _record(conn: Connection, proposed: Sequence[HitRecord]) -> _Recorded:
     kept = with_travellers(conn, kept)
     existing = store.hits_for(conn, [p.booking_id for p in kept], {p.match_key for p in kept})
     of_person = hits_of_travellers(conn, kept)
+    # Withdrawn hits collapsed into the person's other hit (records linked after screening,
+    # `hit_travellers.collapse_hits`): their record is a source of that hit now.
+    hosts = collapsed_hosts(conn, [h for h in existing.values() if h.status is HitStatus.WITHDRAWN])
     inserts: list[HitRecord] = []
     updates: list[HitRecord] = []
     attaches: list[tuple[HitRecord, HitRecord]] = []
@@ -219,6 +222,10 @@ def _record(conn: Connection, proposed: Sequence[HitRecord]) -> _Recorded:
             out.new.append(p)
             if p.traveller_id:
                 of_person[(p.traveller_id, p.match_key)] = p
+            continue
+        host = hosts.get(old.id)
+        if host is not None:
+            attaches.append((host, p))  # attached already: the person's one hit stands
             continue
         same_row = dataclasses.replace(p, id=old.id, created_at=old.created_at)
         if old.status is HitStatus.OPEN:

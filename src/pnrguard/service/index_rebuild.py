@@ -32,6 +32,7 @@ from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.clock import Clock
+from pnrguard.service.hit_travellers import adopt_hits, collapse_audit, collapse_hits
 from pnrguard.service.search_index import INDEX_KEY_ROW, tokeniser, write_tokens
 from pnrguard.service.traveller import link_indexed
 from pnrguard.store.repository import BookingRepository, replace_node_secret
@@ -137,7 +138,11 @@ def walk_index(
                 select(traveller_member.c.booking_id).where(traveller_member.c.booking_id.in_(ids))
             ).scalars()
             known = set(linked)
-            result.links += len(link_indexed(conn, indexed, new=[i for i in ids if i not in known]))
+            created = link_indexed(conn, indexed, new=[i for i in ids if i not in known])
+            result.links += len(created)
+            # Hits recorded before their records were linked join the traveller; a person
+            # whose two sources each had a hit keeps one (`hit_travellers.collapse_hits`).
+            collapsed = collapse_hits(conn, adopt_hits(conn, created), by=ACTOR, at=clock.now())
             after = ids[-1]
             _set_marker(conn, f"{run}:{after}", clock.now())
             audit(conn).append(
@@ -148,6 +153,12 @@ def walk_index(
                 record_ids=[i for i, _ in items],
                 counts={f"index.{mode.value}.bookings": len(items)},
             )
+            if collapsed:
+                hit_ids, counts = collapse_audit(collapsed)
+                audit(conn).append(
+                    actor=ACTOR, role=ROLE, operation=Operation.ALTERATION, purpose=Purpose.INGEST,
+                    record_ids=hit_ids, counts=counts, reference=f"index-{mode.value}",
+                )  # fmt: skip
         result.batches += 1
         result.bookings += len(items)
         _log.info("index %s: batch %d, %d bookings", mode.value, result.batches, len(items))

@@ -53,6 +53,7 @@ from pnrguard.protection.keystore import KeyStore
 from pnrguard.protection.protect import protect
 from pnrguard.protection.sensitive import SensitiveFilter, node_filter
 from pnrguard.service.clock import Clock
+from pnrguard.service.hit_travellers import adopt_hits, collapse_audit, collapse_hits
 from pnrguard.service.ingest import AuditFactory, opaque
 from pnrguard.service.traveller import rectify as rectify_index
 from pnrguard.store.audit import SqlAuditLog
@@ -456,7 +457,12 @@ def apply_rectification(
         # The blind index follows (the corrected name or birth date is found, the old one
         # not), and so do the traveller links (a corrected birth date may link the API and
         # PNR records of the person, or part them).
-        rectify_index(conn, keystore, req.booking_id, corrected, now=now)
+        moved = rectify_index(conn, keystore, req.booking_id, corrected, now=now)
+        # A record that joined the other source's traveller (or was linked for the first
+        # time: stored before linking, its hits join it): one hit per person and match key
+        # again (an open hit attaches to the person's, as a second source at ingest).
+        joined = {m.traveller_id for m in moved} | adopt_hits(conn, moved)
+        collapsed = collapse_hits(conn, joined, by=who, at=now)
         conn.execute(
             update(rectification_request)
             .where(rectification_request.c.id == request_id)
@@ -478,6 +484,12 @@ def apply_rectification(
             },
             reference=request_id,
         )
+        if collapsed:
+            ids, totals = collapse_audit(collapsed)
+            _audit_for(audit, conn).append(
+                actor=who, role=_DPO_ROLE, operation=Operation.ALTERATION,
+                purpose=Purpose.DATA_SUBJECT_REQUEST, record_ids=ids, counts=totals, reference=request_id,
+            )  # fmt: skip
     return version
 
 
