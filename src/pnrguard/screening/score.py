@@ -261,7 +261,11 @@ def common_names_feature(
         )
     if distinctive:
         return None
-    return Feature("common", DISTINCTIVE_APPROXIMATE, "only common names matched exactly, the distinctive one as a variant")
+    return Feature(
+        "common",
+        DISTINCTIVE_APPROXIMATE,
+        "only common names matched exactly, the distinctive one as a variant",
+    )
 
 
 def surname_feature(
