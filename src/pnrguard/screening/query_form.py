@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pnrguard.screening.bounds import Shape
 from pnrguard.screening.index import IntArray, NameIndex, TokenMatches
 from pnrguard.screening.names import PARTICLES, NameForm, name_form, normalise
+from pnrguard.screening.score import SPELLING_SIMILARITY
 
 #: A name of at most this many letters counts as common whatever the list holds: few
 #: such names exist (LI, YUN, KIM, ALI), so many people share each (see `score.py`).
@@ -30,7 +31,7 @@ class QueryForm:
     #: Name sets of the retrieval tokens (a glued query pair twice: it stands for two).
     sets: list[IntArray]
     need: int
-    common_mask: int  # query positions whose spellings are in many listed names, or short
+    common_mask: int  # query positions whose spellings are in many listed names, or short names
     #: Glued query pairs that matched a listed token: each may merge two query positions.
     merges: int
     #: (query positions as a bit mask, matches) of each token, then each glued pair.
@@ -136,7 +137,7 @@ def query_form(
         if m.matches or m.pairs:
             names = index.token_names(token) if glued is None else index.token_set(m)
             sets.append(names)
-            if m.matches and (len(names) >= common_df or len(token) <= SHORT_NAME):
+            if m.matches and (len(token) <= SHORT_NAME or _spelling_df(index, m) >= common_df):
                 common_mask |= bit
             matched.append((bit, m))
     merges = 0
@@ -164,3 +165,11 @@ def query_form(
         merges,
         matched,
     )
+
+
+def _spelling_df(index: NameIndex, m: TokenMatches) -> int:
+    """How many listed names hold a spelling of the query's name (an upper bound: a name
+    holding two spellings counts twice). Names that merely look alike are not counted, so a
+    rare name with many neighbours (NASARI: NASRI, NASSAR, ANSARI) stays distinctive."""
+    postings = index.postings
+    return sum(len(postings[tid]) for tid, sim in m.matches.items() if sim >= SPELLING_SIMILARITY)

@@ -37,6 +37,12 @@ DISTINCTIVE_APPROXIMATE = -0.10
 ONE_DISTINCTIVE = -0.08
 #: A matched part is distinctive when it is not common and matched at least this closely.
 DISTINCTIVE_SIMILARITY = 0.95
+#: Listed tokens matched at least this closely are spellings of the query's name (MOHAMMED,
+#: MUHAMMAD); below, other names that look alike (HASSAN, EHSAN; NASARI, ASGARI).
+SPELLING_SIMILARITY = 0.9
+#: Only common names matched, one of them as another name that looks alike: HASSAN
+#: MOHAMMADI against Ehsan MOHAMMADI.
+COMMON_LOOKALIKE = -0.10
 
 # Date of birth, weighed by the precision of the listed date.
 DOB_EXACT = 0.20
@@ -241,17 +247,24 @@ def common_names_feature(
     birth has to agree before a person is asked to look:
 
     - only common names matched and one side has names the other lacks: `COMMON_NAMES_ONLY`;
+    - only common names, one of them as a look-alike name rather than a spelling
+      (HASSAN~EHSAN): `COMMON_LOOKALIKE`;
     - the uncommon names matched only as other spellings (NASARI~ASGARI), the rest common:
-      `DISTINCTIVE_APPROXIMATE`.
-    A name made only of common names that agrees part for part is left alone: it is the
-    listed name, and its DOB decides."""
+      `DISTINCTIVE_APPROXIMATE`;
+    - one distinctive name beside common ones while listed names are left unmatched
+      (ALI AHMADI against Ali AGHA-AHMADI): `ONE_DISTINCTIVE`.
+    A name made only of common names that agrees spelling for spelling is left alone (it is
+    the listed name: its DOB decides), and so is a match without any common name (a
+    misspelt distinctive name)."""
     if not pairs:
         return None
     rare = [sim for m, _, sim in pairs if m & ~common_mask]
     if not rare:
-        if left <= 0:
-            return None
-        return Feature("common", COMMON_NAMES_ONLY, f"only common names matched, {left} other not")
+        if left > 0:
+            return Feature("common", COMMON_NAMES_ONLY, f"only common names matched, {left} other not")
+        if min(sim for _, _, sim in pairs) < SPELLING_SIMILARITY:
+            return Feature("common", COMMON_LOOKALIKE, "only common names matched, one as a look-alike name")
+        return None
     if len(rare) == len(pairs):
         return None  # no common part matched: a (misspelt) distinctive name
     distinctive = sum(1 for sim in rare if sim >= DISTINCTIVE_SIMILARITY)
