@@ -315,3 +315,11 @@ def test_the_listed_person_still_hits(
 ) -> None:
     query = PersonQuery("q", surname, given_names, dob=dob)
     assert entity in {c.entity_id for c in common_screener.screen(query)}
+
+
+def test_short_names_count_as_common() -> None:
+    """YUN (three letters) is shared by many people whatever the list holds: with only a
+    look-alike surname (CHEN for CHENG) beside it, no hit; the listed name itself hits."""
+    screener = Screener.build([WatchlistEntry("C", "t", "Yun CHENG"), *LIST])
+    assert screener.screen(PersonQuery("q", "CHEN", "YUN")) == []
+    assert [c.entity_id for c in screener.screen(PersonQuery("q", "CHENG", "YUN"))] == ["C"]
