@@ -126,7 +126,7 @@ def query_form(
         if len(token) == 1:
             initials.append((qpos, token))
             continue
-        m = index.match_token(token)
+        m = base = index.match_token(token)
         glued = glued_of.get(token)
         if glued is not None:
             extended = dict(m.matches)  # the cached matches are shared: extend a copy
@@ -137,7 +137,10 @@ def query_form(
         if m.matches or m.pairs:
             names = index.token_names(token) if glued is None else index.token_set(m)
             sets.append(names)
-            if m.matches and (len(token) <= SHORT_NAME or _spelling_df(index, m) >= common_df):
+            if m.matches and (
+                len(token) <= SHORT_NAME
+                or index.spelling_count(token, base, SPELLING_SIMILARITY) >= common_df
+            ):
                 common_mask |= bit
             matched.append((bit, m))
     merges = 0
@@ -165,11 +168,3 @@ def query_form(
         merges,
         matched,
     )
-
-
-def _spelling_df(index: NameIndex, m: TokenMatches) -> int:
-    """How many listed names hold a spelling of the query's name (an upper bound: a name
-    holding two spellings counts twice). Names that merely look alike are not counted, so a
-    rare name with many neighbours (NASARI: NASRI, NASSAR, ANSARI) stays distinctive."""
-    postings = index.postings
-    return sum(len(postings[tid]) for tid, sim in m.matches.items() if sim >= SPELLING_SIMILARITY)
