@@ -230,6 +230,7 @@ class NameIndex:
         self._match_cache: dict[str, tuple[dict[int, float], frozenset[int]]] = {}
         self._glued_cache: dict[str, dict[int, float]] = {}
         self._names_cache: dict[str, IntArray] = {}
+        self._spelling_cache: dict[str, int] = {}
         self._set_cache: dict[tuple[int, ...], IntArray] = {}
         self._set_cache_size = 0
 
@@ -457,6 +458,21 @@ class NameIndex:
                 self._names_cache.clear()
             self._names_cache[token] = names
         return names
+
+    def spelling_count(self, token: str, matches: TokenMatches, min_similarity: float) -> int:
+        """How many listed names hold a spelling of `token`: a vocabulary token it matches
+        at `min_similarity` or better (an upper bound: a name holding two spellings counts
+        twice). Names that merely look alike are not counted, so a rare name with many
+        neighbours (NASARI: NASRI, NASSAR, ANSARI) is not made common by them. Remembered
+        per query token; `matches` must be `match_token(token)`'s."""
+        count = self._spelling_cache.get(token)
+        if count is None:
+            postings = self.postings
+            count = sum(len(postings[tid]) for tid, sim in matches.matches.items() if sim >= min_similarity)
+            if len(self._spelling_cache) >= MATCH_CACHE_SIZE:
+                self._spelling_cache.clear()
+            self._spelling_cache[token] = count
+        return count
 
     def token_set(self, matches: TokenMatches) -> IntArray:
         """Sorted ids of the names holding one of the matched tokens (or a listed pair)."""

@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from pnrguard.screening.bounds import Shape
 from pnrguard.screening.index import IntArray, NameIndex, TokenMatches
 from pnrguard.screening.names import PARTICLES, NameForm, name_form, normalise
+from pnrguard.screening.score import SPELLING_SIMILARITY
+
+#: A name of at most this many letters counts as common whatever the list holds: few
+#: such names exist (LI, YUN, KIM, ALI), so many people share each (see `score.py`).
+SHORT_NAME = 3
 
 
 @dataclass(slots=True)
@@ -26,7 +31,7 @@ class QueryForm:
     #: Name sets of the retrieval tokens (a glued query pair twice: it stands for two).
     sets: list[IntArray]
     need: int
-    common_mask: int  # query positions whose spellings are in many listed names
+    common_mask: int  # query positions whose spellings are in many listed names, or short names
     #: Glued query pairs that matched a listed token: each may merge two query positions.
     merges: int
     #: (query positions as a bit mask, matches) of each token, then each glued pair.
@@ -121,7 +126,7 @@ def query_form(
         if len(token) == 1:
             initials.append((qpos, token))
             continue
-        m = index.match_token(token)
+        m = base = index.match_token(token)
         glued = glued_of.get(token)
         if glued is not None:
             extended = dict(m.matches)  # the cached matches are shared: extend a copy
@@ -132,7 +137,10 @@ def query_form(
         if m.matches or m.pairs:
             names = index.token_names(token) if glued is None else index.token_set(m)
             sets.append(names)
-            if m.matches and len(names) >= common_df:
+            if m.matches and (
+                len(token) <= SHORT_NAME
+                or index.spelling_count(token, base, SPELLING_SIMILARITY) >= common_df
+            ):
                 common_mask |= bit
             matched.append((bit, m))
     merges = 0

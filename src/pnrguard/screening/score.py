@@ -27,8 +27,22 @@ INITIAL_SIMILARITY = 0.7
 #: A query token counts for two adjacent listed tokens glued (GARCIALOPEZ) at this similarity.
 GLUED_SIMILARITY = 0.97
 #: Only common names of the list matched while one side has more names: MOHAMMED IBRAHIM
-#: against Abdul Kader Ibrahim MOHAMED is weak evidence.
-COMMON_NAMES_ONLY = -0.07
+#: against Abdul Kader Ibrahim MOHAMED is weak evidence (most such travellers are namesakes).
+COMMON_NAMES_ONLY = -0.15
+#: The only distinctive (uncommon) name matched is a different spelling, the rest common
+#: names: HASSAN NASARI against Hassan ASGARI. Namesake-like unless the DOB agrees.
+DISTINCTIVE_APPROXIMATE = -0.10
+#: One distinctive name matched, the others common, while listed names are left over:
+#: ALI AHMADI against Ali AGHA-AHMADI. Thin evidence unless the DOB agrees.
+ONE_DISTINCTIVE = -0.08
+#: A matched part is distinctive when it is not common and matched at least this closely.
+DISTINCTIVE_SIMILARITY = 0.95
+#: Listed tokens matched at least this closely are spellings of the query's name (MOHAMMED,
+#: MUHAMMAD); below, other names that look alike (HASSAN, EHSAN; NASARI, ASGARI).
+SPELLING_SIMILARITY = 0.9
+#: Only common names matched, one of them as another name that looks alike: HASSAN
+#: MOHAMMADI against Ehsan MOHAMMADI.
+COMMON_LOOKALIKE = -0.10
 
 # Date of birth, weighed by the precision of the listed date.
 DOB_EXACT = 0.20
@@ -221,13 +235,50 @@ def nationality_feature(query: str | None, listed: Sequence[str]) -> Feature | N
     return Feature("nationality", NATIONALITY_CONFLICT, f"nationality {query} not in {'/'.join(listed)}")
 
 
-def common_names_feature(*, all_common: bool, left: int) -> Feature | None:
-    """Only common names of the list matched (MOHAMMED, ALI, WANG), and one side has names
-    the other lacks: a namesake is likelier than the listed person, so the date of birth
-    has to agree before a person is asked to look."""
-    if not all_common or left <= 0:
+def common_names_feature(
+    pairs: Sequence[tuple[int, int, float]], common_mask: int, *, left: int, unmatched_listed: int = 0
+) -> Feature | None:
+    """How much the matched names tell this person apart from namesakes.
+
+    `pairs` are the alignment's (query mask, listed position, similarity); a query
+    position is common when its spelling is in many listed names (MOHAMMED, ALI, KHAN).
+    A name match rests on a distinctive part: one that is not common, matched (nearly)
+    exactly. Without one, a namesake is likelier than the listed person, so the date of
+    birth has to agree before a person is asked to look:
+
+    - only common names matched and one side has names the other lacks: `COMMON_NAMES_ONLY`;
+    - only common names, one of them as a look-alike name rather than a spelling
+      (HASSAN~EHSAN): `COMMON_LOOKALIKE`;
+    - the uncommon names matched only as other spellings (NASARI~ASGARI), the rest common:
+      `DISTINCTIVE_APPROXIMATE`;
+    - one distinctive name beside common ones while listed names are left unmatched
+      (ALI AHMADI against Ali AGHA-AHMADI): `ONE_DISTINCTIVE`.
+    A name made only of common names that agrees spelling for spelling is left alone (it is
+    the listed name: its DOB decides), and so is a match without any common name (a
+    misspelt distinctive name)."""
+    if not pairs:
         return None
-    return Feature("common", COMMON_NAMES_ONLY, f"only common names matched, {left} other not")
+    rare = [sim for m, _, sim in pairs if m & ~common_mask]
+    if not rare:
+        if left > 0:
+            return Feature("common", COMMON_NAMES_ONLY, f"only common names matched, {left} other not")
+        if min(sim for _, _, sim in pairs) < SPELLING_SIMILARITY:
+            return Feature("common", COMMON_LOOKALIKE, "only common names matched, one as a look-alike name")
+        return None
+    if len(rare) == len(pairs):
+        return None  # no common part matched: a (misspelt) distinctive name
+    distinctive = sum(1 for sim in rare if sim >= DISTINCTIVE_SIMILARITY)
+    if distinctive == 1 and len(rare) == 1 and unmatched_listed > 0:
+        return Feature(
+            "common", ONE_DISTINCTIVE, f"one distinctive name matched, {unmatched_listed} listed not"
+        )
+    if distinctive:
+        return None
+    return Feature(
+        "common",
+        DISTINCTIVE_APPROXIMATE,
+        "only common names matched exactly, the distinctive one as a variant",
+    )
 
 
 def surname_feature(

@@ -208,9 +208,9 @@ class Screener:
             )
         common = None
         left = max(al.n_listed, al.n_query) - len(al.pairs)
-        if al.pairs and left > 0 and not surname_only:
+        if al.pairs and not surname_only:
             common = common_names_feature(
-                all_common=all(not m & ~qf.common_mask for m, _, _ in al.pairs), left=left
+                al.pairs, qf.common_mask, left=left, unmatched_listed=al.n_listed - len(al.pairs)
             )
         candidate = _Best(score, name_id, qf, al, role, surname_only, common)
         current = best.get(entity)

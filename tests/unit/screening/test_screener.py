@@ -245,3 +245,81 @@ def test_cli_match_command(tmp_path: Path) -> None:
     assert [(r[0], r[1]) for r in rows[1:]] == [("q1", "W2")]
     bad = CliRunner().invoke(app, ["match", "--watchlist", str(queries), "--queries", str(queries)])
     assert bad.exit_code == 2
+
+
+# ---------------------------------------------------------------- namesakes of common names
+def _common_names_list() -> list[WatchlistEntry]:
+    """Two listed people among 30 others who share MOHAMMED and KHAN, so the list's own
+    token counts mark those two names as common (and ASGARI, YUSUF as distinctive)."""
+    syllables = ["BAR", "DEL", "FOR", "GUN", "HIL", "JOK", "LEM", "NOR", "POT", "RUV"]
+    middles = [a + b + "IQ" for a in syllables[:6] for b in syllables[5:]]
+    others = [
+        WatchlistEntry(f"O{i}", "t", f"Mohammed {m} KHAN", dobs=(PartialDate(1940 + i),))
+        for i, m in enumerate(middles)
+    ]
+    return [
+        *others,
+        WatchlistEntry("T", "t", "Mohammed Yusuf KHAN", dobs=(PartialDate(1970, 3, 4),)),
+        WatchlistEntry("A", "t", "Mohammed ASGARI", dobs=(PartialDate(1966, 5, 6),)),
+        WatchlistEntry("G", "t", "Mohammed AGHA-ZARANDI", dobs=(PartialDate(1958, 9, 10),)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def common_screener() -> Screener:
+    return Screener.build(_common_names_list())
+
+
+@pytest.mark.parametrize(
+    ("surname", "given_names", "dob"),
+    [
+        ("KHAN", "MOHAMMED", dt.date(1985, 7, 1)),  # only the common names; YUSUF left over
+        ("KHAN", "MOHAMMED", None),
+        ("NASARI", "MOHAMMED", None),  # the distinctive name only as another name's spelling
+        ("ZARANDI", "MOHAMMED", None),  # one distinctive name, half of the listed surname
+    ],
+)
+def test_namesakes_sharing_only_common_names_do_not_hit(
+    common_screener: Screener, surname: str, given_names: str, dob: dt.date | None
+) -> None:
+    query = PersonQuery("q", surname, given_names, dob=dob)
+    assert common_screener.screen(query) == []
+
+
+def test_common_names_are_visible_in_the_explanation(common_screener: Screener) -> None:
+    found = [
+        c
+        for c in common_screener.screen(PersonQuery("q", "KHAN", "MOHAMMED"), threshold=0.0)
+        if c.entity_id == "T"
+    ]
+    assert found
+    common = [f for f in found[0].features if f.feature == "common"]
+    assert common
+    assert common[0].value < 0
+    assert "only common names matched" in found[0].explanation
+
+
+@pytest.mark.parametrize(
+    ("surname", "given_names", "dob", "entity"),
+    [
+        ("KHAN", "MOHAMMED YUSUF", None, "T"),  # the distinctive name matched too
+        ("KHAN", "MOHAMMED", dt.date(1970, 3, 4), "T"),  # common names plus the exact DOB
+        ("ASGARI", "MOHAMMED", None, "A"),  # the distinctive name exactly
+        ("NASARI", "MOHAMMED", dt.date(1966, 5, 6), "A"),  # a variant plus the exact DOB
+        ("AGHA-ZARANDI", "MOHAMMED", None, "G"),  # the whole listed surname
+        ("ZARANDI", "MOHAMMED", dt.date(1958, 9, 10), "G"),  # half of it plus the exact DOB
+    ],
+)
+def test_the_listed_person_still_hits(
+    common_screener: Screener, surname: str, given_names: str, dob: dt.date | None, entity: str
+) -> None:
+    query = PersonQuery("q", surname, given_names, dob=dob)
+    assert entity in {c.entity_id for c in common_screener.screen(query)}
+
+
+def test_short_names_count_as_common() -> None:
+    """YUN (three letters) is shared by many people whatever the list holds: with only a
+    look-alike surname (CHEN for CHENG) beside it, no hit; the listed name itself hits."""
+    screener = Screener.build([WatchlistEntry("C", "t", "Yun CHENG"), *LIST])
+    assert screener.screen(PersonQuery("q", "CHEN", "YUN")) == []
+    assert [c.entity_id for c in screener.screen(PersonQuery("q", "CHENG", "YUN"))] == ["C"]
