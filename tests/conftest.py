@@ -20,11 +20,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from db_urls import PG_URL
 from pnrguard.store.db import make_engine, upgrade
+
+# Properties, not stopwatches: hypothesis's default 200 ms per-example deadline is a timing
+# assertion that fails on a loaded CI machine (it did, in test_evidence.py). Speed is measured
+# in bench/ (a runaway example still shows as a slow suite, and CI bounds the whole run).
+settings.register_profile("pnrguard", deadline=None)
+settings.load_profile("pnrguard")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
