@@ -45,6 +45,7 @@ from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.clock import Clock
 from pnrguard.service.ingest import opaque
 from pnrguard.store.audit import SqlAuditLog, audit_entry
+from pnrguard.store.db import chunks
 from pnrguard.store.deletions import deletion_counts, shown
 from pnrguard.store.lifecycle import (
     dpo_notification,
@@ -379,7 +380,7 @@ def people_disclosed(conn: Connection, entries: Sequence[Sequence[str]]) -> set[
     plain = sorted({i for ids in entries for i in ids if ":" not in i})
     found: set[str] = set()
     members: dict[str, set[str]] = {}
-    for chunk in _chunks(plain):
+    for chunk in chunks(plain):
         found.update(conn.execute(select(booking.c.id).where(booking.c.id.in_(chunk))).scalars())
         for t in conn.execute(
             select(traveller_member.c.booking_id, traveller_member.c.traveller_id).where(
@@ -392,11 +393,6 @@ def people_disclosed(conn: Connection, entries: Sequence[Sequence[str]]) -> set[
         linked = members.get(bid, set())
         people |= linked or {f"{bid}/#0"}
     return people
-
-
-def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def statistics(engine: Engine, *, start: dt.datetime, end: dt.datetime) -> Art20Report:

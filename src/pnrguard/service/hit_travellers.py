@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
+from pnrguard.store.db import chunks
 from pnrguard.store.screening import HitRecord, HitStatus, hit
 from pnrguard.store.traveller import (
     Member,
@@ -47,8 +48,6 @@ __all__ = [
     "with_travellers",
 ]
 
-_IN_CHUNK = 500
-
 
 def with_travellers(conn: Connection, proposed: Sequence[HitRecord]) -> list[HitRecord]:
     """The proposals with the traveller id of their record (None for records stored before
@@ -66,8 +65,8 @@ def hits_of_travellers(conn: Connection, proposed: Sequence[HitRecord]) -> dict[
     ids = sorted({p.traveller_id for p in proposed if p.traveller_id})
     keys = {p.match_key for p in proposed}
     out: dict[tuple[str, str], HitRecord] = {}
-    for i in range(0, len(ids), _IN_CHUNK):
-        q = select(hit).where(hit.c.traveller_id.in_(ids[i : i + _IN_CHUNK])).order_by(hit.c.created_at)
+    for chunk in chunks(ids):
+        q = select(hit).where(hit.c.traveller_id.in_(chunk)).order_by(hit.c.created_at)
         for r in conn.execute(q):
             rec = HitRecord.from_row(r)
             if rec.match_key in keys:
@@ -165,10 +164,10 @@ def collapse_hits(
     returned collapses in the audit log (`collapse_audit`)."""
     ids = sorted(set(traveller_ids))
     groups: dict[tuple[str, str], list[HitRecord]] = {}
-    for i in range(0, len(ids), _IN_CHUNK):
+    for chunk in chunks(ids):
         q = (
             select(hit)
-            .where(hit.c.traveller_id.in_(ids[i : i + _IN_CHUNK]))
+            .where(hit.c.traveller_id.in_(chunk))
             .order_by(hit.c.created_at, hit.c.id)
         )
         for r in conn.execute(q):
@@ -241,8 +240,7 @@ def collapsed_hosts(conn: Connection, withdrawn: Collection[HitRecord]) -> dict[
     by_record = {(h.booking_id, h.traveller_ref, h.match_key): h for h in withdrawn}
     out: dict[str, HitRecord] = {}
     items = list(by_record.values())
-    for i in range(0, len(items), _IN_CHUNK):
-        part = items[i : i + _IN_CHUNK]
+    for part in chunks(items):
         q = (
             select(
                 hit, hit_source.c.booking_id.label("src_booking"), hit_source.c.traveller_ref.label("src_ref")

@@ -39,7 +39,7 @@ from sqlalchemy import Column, ForeignKey, Index, String, Table, delete, select,
 from sqlalchemy.engine import Connection
 
 from pnrguard.protection.keystore import KeyStore, WrappedKey
-from pnrguard.store.db import metadata
+from pnrguard.store.db import chunks, metadata
 from pnrguard.store.exchange import exchange_message
 from pnrguard.store.hit_notes import hit_note
 from pnrguard.store.lifecycle import (
@@ -70,7 +70,6 @@ __all__ = [
     "shown_text",
 ]
 
-_IN_CHUNK = 500
 #: The wrap context of an exchange message's data key (normal read path) ...
 PAYLOAD_CONTEXT = b"pnrguard/exchange-payload/v1\x00"
 #: ... and of the same key once the booking it carries was masked: only an unmasking path
@@ -86,11 +85,6 @@ exchange_message_booking = Table(
     Column("booking_id", String(ID_LENGTH), ForeignKey("booking.id"), primary_key=True),
     Index("ix_exchange_message_booking_booking_id", "booking_id"),
 )
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), _IN_CHUNK):
-        yield items[i : i + _IN_CHUNK]
 
 
 #: A masked booking's identity key in clear, for the length of the masking transaction
@@ -117,7 +111,7 @@ def link_copy(conn: Connection, *, exchange_id: str, booking_ids: Iterable[str])
     if not ids:
         return
     present: set[str] = set()
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         present.update(conn.execute(select(booking.c.id).where(booking.c.id.in_(chunk))).scalars())
     rows = [{"exchange_id": exchange_id, "booking_id": b} for b in ids if b in present]
     if rows:
@@ -171,7 +165,7 @@ def _seal_payload_keys(
     at: dt.datetime,
 ) -> int:
     n = 0
-    for chunk in _chunks(list(exchange_ids)):
+    for chunk in chunks(list(exchange_ids)):
         rows = conn.execute(
             select(
                 exchange_message.c.id,
@@ -213,7 +207,7 @@ def _seal_payload_keys(
 
 def _retire_digests(conn: Connection, ids: Sequence[str]) -> int:
     n = 0
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         hit_ids = select(hit.c.id).where(hit.c.booking_id.in_(chunk)).scalar_subquery()
         n += int(conn.execute(delete(suppression).where(suppression.c.hit_id.in_(hit_ids))).rowcount or 0)
         n += int(
@@ -229,7 +223,7 @@ def _retire_digests(conn: Connection, ids: Sequence[str]) -> int:
 
 def _linked_copies(conn: Connection, ids: Sequence[str]) -> list[str]:
     out: set[str] = set()
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         out.update(
             conn.execute(
                 select(exchange_message_booking.c.exchange_id).where(
@@ -261,7 +255,7 @@ def mask_copies(
         (transmission, ("justification", "decision_reason")),
         (rectification_request, ("decision_reason",)),
     )
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for table, columns in targets:
             rows = conn.execute(
                 select(table.c.id, table.c.booking_id, *(table.c[c] for c in columns)).where(
@@ -280,7 +274,7 @@ def mask_copies(
 
 def _wipe_copies(conn: Connection, exchange_ids: Sequence[str], *, at: dt.datetime) -> int:
     n = 0
-    for chunk in _chunks(list(exchange_ids)):
+    for chunk in chunks(list(exchange_ids)):
         n += int(
             conn.execute(
                 update(exchange_message)
@@ -300,7 +294,7 @@ def delete_copies(conn: Connection, ids: Sequence[str], *, at: dt.datetime) -> C
     if not ids:
         return counts
     counts.digests = _retire_digests(conn, ids)
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         counts.texts += int(
             conn.execute(
                 update(hit)
@@ -343,7 +337,7 @@ def delete_copies(conn: Connection, ids: Sequence[str], *, at: dt.datetime) -> C
         )
     # An unmasking request's reasoning goes when no booking it names is left.
     named: set[str] = set()
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         named.update(
             conn.execute(
                 select(unmasking_request_booking.c.request_id).where(
@@ -352,7 +346,7 @@ def delete_copies(conn: Connection, ids: Sequence[str], *, at: dt.datetime) -> C
             ).scalars()
         )
     alive: set[str] = set()
-    for chunk in _chunks(sorted(named)):
+    for chunk in chunks(sorted(named)):
         alive.update(
             conn.execute(
                 select(unmasking_request_booking.c.request_id)
@@ -361,7 +355,7 @@ def delete_copies(conn: Connection, ids: Sequence[str], *, at: dt.datetime) -> C
             ).scalars()
         )
     spent = sorted(named - alive)
-    for chunk in _chunks(spent):
+    for chunk in chunks(spent):
         conn.execute(update(unmasking_request).where(unmasking_request.c.id.in_(chunk)).values(reason=""))
         conn.execute(
             update(unmasking_approval).where(unmasking_approval.c.request_id.in_(chunk)).values(reason="")

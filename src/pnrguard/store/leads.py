@@ -24,7 +24,7 @@ digest could). Schema via `migrations/versions/0024_links_leads.py`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Row
 
-from pnrguard.store.db import in_values, metadata
+from pnrguard.store.db import chunks, in_values, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
 
 __all__ = [
@@ -61,7 +61,6 @@ __all__ = [
     "lead_disclosure",
 ]
 
-_IN_CHUNK = 500
 LEAD_KINDS = ("card_many_unrelated", "card_of_confirmed", "cash_on_route")
 LEAD_STATUSES = ("open", "confirmed", "dismissed")
 DISCLOSURE_STATUSES = ("pending", "released", "rejected")
@@ -180,17 +179,12 @@ class DisclosureRecord:
         return cls(**m)
 
 
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 # --- leads ---------------------------------------------------------------------------------
 
 
 def known_fingerprints(conn: Connection, fingerprints: Sequence[str]) -> set[str]:
     out: set[str] = set()
-    for chunk in _chunks(sorted(set(fingerprints))):
+    for chunk in chunks(sorted(set(fingerprints))):
         q = select(financing_lead.c.fingerprint).where(financing_lead.c.fingerprint.in_(chunk))
         out.update(conn.execute(q).scalars())
     return out
@@ -288,7 +282,7 @@ def decide_disclosure(
 
 def _leads_naming(conn: Connection, booking_ids: Sequence[str]) -> set[str]:
     out: set[str] = set()
-    for chunk in _chunks(list(booking_ids)):
+    for chunk in chunks(list(booking_ids)):
         q = select(financing_lead_record.c.lead_id).where(financing_lead_record.c.booking_id.in_(chunk))
         out.update(conn.execute(q).scalars())
     return out
@@ -305,11 +299,11 @@ def forget_leads(conn: Connection, booking_ids: Sequence[str], *, deleted: bool)
         drop = leads
     else:
         drop = []
-        for chunk in _chunks(leads):
+        for chunk in chunks(leads):
             drop += list(conn.execute(select(financing_lead.c.id).where(
                 financing_lead.c.id.in_(chunk), financing_lead.c.status == "open")).scalars())  # fmt: skip
             conn.execute(update(financing_lead).where(financing_lead.c.id.in_(chunk)).values(card_token=None))
-    for chunk in _chunks(sorted(drop)):
+    for chunk in chunks(sorted(drop)):
         conn.execute(delete(lead_disclosure).where(lead_disclosure.c.lead_id.in_(chunk)))
         conn.execute(delete(financing_lead_record).where(financing_lead_record.c.lead_id.in_(chunk)))
         conn.execute(delete(financing_lead).where(financing_lead.c.id.in_(chunk)))

@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,7 @@ from pnrguard.errors import N_, CryptoError, NotFoundError
 from pnrguard.protection.crypto import KeyKind, decrypt_field, encrypt_field, key_context, receipt_period
 from pnrguard.protection.keystore import KeyStore, Secret, WrappedKey
 from pnrguard.protection.retention import RetentionLinks
-from pnrguard.store.db import in_values, metadata
+from pnrguard.store.db import chunks, in_values, metadata
 from pnrguard.store.leads import forget_leads
 from pnrguard.store.peer_results import forget_found
 from pnrguard.store.repository import (
@@ -101,7 +101,6 @@ __all__ = [
     "write_rectified_version",
 ]
 
-_IN_CHUNK = 500
 SEAL_TIERS = ("masked", "dormant")
 REQUEST_STATUSES = ("pending", "approved", "rejected")
 REQUEST_LEVELS = ("masked", "dormant")
@@ -235,11 +234,6 @@ retention_run = Table(
 ix_booking_dormant = Index("ix_booking_dormant", booking.c.state, booking.c.dormant_at, booking.c.first_seen)
 
 
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 # --- claiming ----------------------------------------------------------------------------
 
 
@@ -291,7 +285,7 @@ def sealed_context(booking_id: str, key_version: int, tier: str) -> bytes:
 
 def _identity_keys(conn: Connection, ids: Sequence[str]) -> dict[str, Row[Any]]:
     out: dict[str, Row[Any]] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         q = select(booking_key).where(
             booking_key.c.booking_id.in_(chunk), booking_key.c.kind == KeyKind.IDENTITY.value
         )
@@ -348,7 +342,7 @@ def mask_bookings(
     # transaction, while the identity key is in hand (store/copies.py).
     mask_copies(conn, in_hand, keystore=keystore, seal_keystore=seal_keystore, at=at)
     conn.execute(insert(sealed_key), sealed_rows)
-    for chunk in _chunks(done):
+    for chunk in chunks(done):
         conn.execute(
             delete(booking_key).where(
                 booking_key.c.booking_id.in_(chunk), booking_key.c.kind == KeyKind.IDENTITY.value
@@ -379,7 +373,7 @@ def make_dormant(
     context (the masked-tier path can no longer open it) and stamp `dormant_at`."""
     ids = [r.id for r in rows if r.state == "masked" and not r.dormant]
     found: dict[str, Row[Any]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         found.update(
             {
                 r.booking_id: r
@@ -407,7 +401,7 @@ def make_dormant(
                 .values(tier="dormant", kek_version=w.kek_version, wrapped=w.blob, sealed_at=at)
             )
         done.append(bid)
-    for chunk in _chunks(done):
+    for chunk in chunks(done):
         conn.execute(update(booking).where(booking.c.id.in_(chunk)).values(dormant_at=at))
     return done
 
@@ -430,7 +424,7 @@ def delete_bookings(conn: Connection, ids: Sequence[str], *, at: dt.datetime) ->
     from pnrguard.store.copies import delete_copies  # copies imports this module's tables
 
     keys = versions = bookings = 0
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         keys += int(
             conn.execute(delete(booking_key).where(booking_key.c.booking_id.in_(chunk))).rowcount or 0
         )
@@ -585,7 +579,7 @@ class StoreRetentionLinks(RetentionLinks):
     def linked(self, booking_ids: Sequence[str], *, now: dt.datetime) -> set[str]:
         out: set[str] = set()
         conn = self._conn
-        for chunk in _chunks(list(booking_ids)):
+        for chunk in chunks(list(booking_ids)):
             out.update(
                 conn.execute(
                     select(hit.c.booking_id).where(hit.c.booking_id.in_(chunk), hit.c.status == "confirmed")

@@ -64,6 +64,7 @@ from pnrguard.protection.crypto import (
     wrap_booking_keys,
 )
 from pnrguard.protection.keystore import KeyStore, Secret, WrappedKey
+from pnrguard.store.db import chunks
 from pnrguard.store.tables import (
     booking,
     booking_key,
@@ -90,8 +91,6 @@ __all__ = [
     "replace_node_secret",
 ]
 
-#: Rows per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits.
-_IN_CHUNK = 500
 _DIGEST_KEY_NAME = "digest-hmac"
 _SECRET_CONTEXT = b"pnrguard/node-secret/v1\x00"
 _QUARANTINE_CONTEXT = b"pnrguard/quarantine-key/v1\x00"
@@ -107,11 +106,6 @@ def new_id() -> str:
     telling nothing about content; random enough that ids cannot be guessed.
     """
     return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
-
-
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def _dumps(obj: Any) -> bytes:
@@ -391,7 +385,7 @@ class BookingRepository:
     # -- keys ----------------------------------------------------------------------------
     def _load_keys(self, booking_ids: Sequence[str]) -> dict[str, BookingKeys]:
         rows: dict[str, dict[str, Row[Any]]] = {}
-        for chunk in _chunks(list(booking_ids)):
+        for chunk in chunks(list(booking_ids)):
             for r in self._conn.execute(select(booking_key).where(booking_key.c.booking_id.in_(chunk))):
                 rows.setdefault(r.booking_id, {})[r.kind] = r
         out: dict[str, BookingKeys] = {}
@@ -451,7 +445,7 @@ class BookingRepository:
         known: dict[bytes, _Known] = {}
         retire: list[str] = []
         latest = booking_version.alias("latest")
-        for chunk in _chunks(digests):
+        for chunk in chunks(digests):
             q = (
                 select(
                     booking.c.id,
@@ -676,7 +670,7 @@ class BookingRepository:
         kinds = [KeyKind.CONTENT.value] + ([KeyKind.IDENTITY.value] if include_identity else [])
         keys: dict[tuple[str, str], Row[Any]] = {}
         rows: dict[str, Row[Any]] = {}
-        for chunk in _chunks(list(wanted)):
+        for chunk in chunks(list(wanted)):
             q = select(booking_key).where(booking_key.c.booking_id.in_(chunk), booking_key.c.kind.in_(kinds))
             for r in self._conn.execute(q):
                 keys[(r.booking_id, r.kind)] = r
@@ -737,7 +731,7 @@ class BookingRepository:
         wanted = list(dict.fromkeys(booking_ids))
         keys: dict[str, Row[Any]] = {}
         blobs: dict[str, tuple[int, bytes]] = {}
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             q = select(booking_key).where(
                 booking_key.c.booking_id.in_(chunk), booking_key.c.kind == KeyKind.IDENTITY.value
             )
@@ -1097,7 +1091,7 @@ class MessageRepository:
                 .order_by(quarantine.c.message_id)
             ).scalars()
         )
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             self._conn.execute(
                 update(quarantine)
                 .where(quarantine.c.message_id.in_(chunk))
@@ -1127,7 +1121,7 @@ class MessageRepository:
     def many(self, ids: Iterable[str]) -> list[MessageRecord]:
         """Inbox rows by id (unknown ids are skipped)."""
         out: list[MessageRecord] = []
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids)):
             rows = self._conn.execute(select(message).where(message.c.id.in_(chunk)))
             out += [MessageRecord.from_row(r) for r in rows]
         return out

@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from pnrguard.store.db import metadata
+from pnrguard.store.db import chunks, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
 
 __all__ = [
@@ -63,7 +63,6 @@ __all__ = [
     "traveller_member",
 ]
 
-_IN_CHUNK = 500
 #: Bytes of a token: 128 bits make a collision between two values negligible.
 TOKEN_BYTES = 16
 _EPOCH = dt.date(1970, 1, 1)
@@ -122,11 +121,6 @@ hit_source = Table(
 )
 
 
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 # --- blind index -----------------------------------------------------------------------------
 
 
@@ -165,7 +159,7 @@ def insert_tokens(conn: Connection, rows: Iterable[TokenRow]) -> None:
         finally:
             cur.close()
         return
-    for chunk in _chunks(unique, 2000):  # any other database: the portable path
+    for chunk in chunks(unique, 2000):  # any other database: the portable path
         conn.execute(
             insert(search_token),
             [
@@ -186,7 +180,7 @@ def existing_tokens(
     out: set[TokenRow] = set()
     mark = {"sqlite": "?", "postgresql": "%s"}.get(conn.dialect.name)
     only = sorted({int(f) for f in fields}) if fields is not None else None
-    for chunk in _chunks(list(booking_ids)):
+    for chunk in chunks(list(booking_ids)):
         if mark is None:  # any other database: the portable path
             q = select(search_token).where(search_token.c.booking_id.in_(chunk))
             if only is not None:
@@ -228,7 +222,7 @@ def delete_tokens(conn: Connection, booking_ids: Sequence[str]) -> int:
     """Remove every token of these bookings: the lifecycle hook of masking and deletion.
     Returns the rows removed."""
     n = 0
-    for chunk in _chunks(list(booking_ids)):
+    for chunk in chunks(list(booking_ids)):
         n += conn.execute(delete(search_token).where(search_token.c.booking_id.in_(chunk))).rowcount or 0
     return n
 
@@ -240,7 +234,7 @@ def forget_bookings(conn: Connection, booking_ids: Sequence[str], *, deleted: bo
     n = delete_tokens(conn, booking_ids)
     if deleted:
         delete_members(conn, booking_ids)
-        for chunk in _chunks(list(booking_ids)):
+        for chunk in chunks(list(booking_ids)):
             conn.execute(delete(hit_source).where(hit_source.c.booking_id.in_(chunk)))
     return n
 
@@ -289,7 +283,7 @@ def insert_members(conn: Connection, members: Sequence[Member]) -> None:
 
 def delete_members(conn: Connection, booking_ids: Sequence[str]) -> None:
     """Forget links of deleted bookings (the traveller id left on a hit stays an opaque id)."""
-    for chunk in _chunks(list(booking_ids)):
+    for chunk in chunks(list(booking_ids)):
         conn.execute(delete(traveller_member).where(traveller_member.c.booking_id.in_(chunk)))
 
 
@@ -308,7 +302,7 @@ def members_of_bookings(conn: Connection, booking_ids: Iterable[str]) -> dict[tu
     ingest asks for every booking of a message)."""
     out: dict[tuple[str, str], Member] = {}
     mark = {"sqlite": "?", "postgresql": "%s"}.get(conn.dialect.name)
-    for chunk in _chunks(sorted(set(booking_ids))):
+    for chunk in chunks(sorted(set(booking_ids))):
         if mark is not None:
             raw: Any = conn.connection.dbapi_connection
             cur = raw.cursor()
@@ -327,7 +321,7 @@ def members_of_bookings(conn: Connection, booking_ids: Iterable[str]) -> dict[tu
 
 def members_of_travellers(conn: Connection, traveller_ids: Iterable[str]) -> dict[str, list[Member]]:
     out: dict[str, list[Member]] = {}
-    for chunk in _chunks(sorted(set(traveller_ids))):
+    for chunk in chunks(sorted(set(traveller_ids))):
         q = (
             select(traveller_member)
             .where(traveller_member.c.traveller_id.in_(chunk))
