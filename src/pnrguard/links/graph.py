@@ -141,9 +141,12 @@ def links_of(
         for o in occs:
             grouped[(o.person, kind)].append((token, o))
     mine_days = defaultdict(list)
+    mine_unmasked: dict[tuple[LinkKind, bytes], bool] = {}  # every own occurrence of it unmasked
     for o in own:
         if o.person == person:
             mine_days[(o.kind, o.token)].append(o.day)
+            key = (o.kind, o.token)
+            mine_unmasked[key] = mine_unmasked.get(key, True) and o.unmasked
     edges: list[Edge] = []
     for (other, kind), pairs in sorted(grouped.items(), key=lambda kv: (kv[0][1].value, kv[0][0])):
         if kind is LinkKind.JOINT_TRAVEL:
@@ -155,7 +158,9 @@ def links_of(
             count = len({o.booking_id for _, o in pairs})
         first, last = _span([o.day for _, o in pairs] + [d for t, _ in pairs for d in mine_days[(kind, t)]])
         a, b = sorted((person, other))
-        edges.append(Edge(a, b, kind, first, last, count, frozenset(o.source for _, o in pairs)))
+        # Marked when either side holds the digest only on a booking opened under an unmasking.
+        unmasked = any(o.unmasked or mine_unmasked.get((kind, t), False) for t, o in pairs)
+        edges.append(Edge(a, b, kind, first, last, count, frozenset(o.source for _, o in pairs), unmasked))
     return edges, hubs
 
 

@@ -70,6 +70,8 @@ class Occurrence:
     token: bytes
     day: dt.date | None  # flight date
     source: str = "PNR"  # PNR or API
+    #: on a masked booking read under a decided judicial unmasking (`service.links_unmasked`)
+    unmasked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,8 @@ class Edge:
     last: dt.date | None
     count: int  # distinct bookings (or, for joint travel, distinct flights) that join them
     sources: frozenset[str] = field(default_factory=frozenset)
+    #: found through a masked booking opened under a decided judicial unmasking
+    unmasked: bool = False
 
     def other(self, person: str) -> str:
         return self.b if person == self.a else self.a

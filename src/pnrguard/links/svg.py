@@ -71,7 +71,7 @@ def render_svg(graph: Graph, labels: Mapping[str, str], *, title: str = "Linked 
         colour = _CO_TRAVEL_COLOUR if e.kind in CO_TRAVEL else _IDENTIFIER_COLOUR
         dash = ' stroke-dasharray="5 3"' if e.kind is LinkKind.JOINT_TRAVEL else ""
         width = min(1.5 + e.count * 0.5, 5.0)
-        kind = escape(e.kind.label)
+        kind = escape(e.kind.label + (" (unmasked booking)" if e.unmasked else ""))
         out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
                    f'stroke-width="{width:.1f}"{dash}><title>{kind} ×{e.count}</title></line>')  # fmt: skip
         mx, my = (x1 + x2) / 2, (y1 + y2) / 2

@@ -432,6 +432,8 @@ class PersonRow:
     ]  # (to, kind label, count, first, last, sources)
     #: the person's bookings that are active (what "add to the case" adds); none if masked
     booking_ids: tuple[str, ...] = ()
+    #: shown through a masked booking opened under a decided unmasking (`links_unmasked`)
+    unmasked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,6 +445,10 @@ class LinkView:
     rows: list[PersonRow]
     labels: dict[str, str]
     hubs: list[tuple[str, int]]
+
+
+def _now(clock: Clock | None) -> dt.datetime:
+    return clock() if clock is not None else dt.datetime.now(dt.UTC)
 
 
 def _start_records(conn: Connection, booking_id: str, traveller_ref: str) -> list[Record]:
@@ -470,10 +476,15 @@ def _view(
     depth: int,
     user: Account,
     log: AuditLog,
+    now: dt.datetime,
 ) -> LinkView:
+    # Imported here: the masked bookings' source is a subclass of `IndexSource`.
+    from pnrguard.service.links_unmasked import log_opened, open_for, source_for
+
     if depth not in (1, 2):
         raise InputError(N_("link depth is 1 or 2"))
-    source = IndexSource(conn)
+    opened = open_for(conn, keystore, basis=basis, user=user, purpose=purpose, now=now)
+    source = source_for(conn, opened)
     source._resolve(start)
     person = source.person_of[start[0]]
     for rec in start[1:]:  # API and PNR records of the start traveller are one person
@@ -512,17 +523,24 @@ def _view(
         if active:
             chosen[pid] = active[0]
     # Only the identity part is decrypted, and only its travellers decoded: a label is a name.
-    read = BookingRepository(conn, keystore).travellers_many([bid for bid, _ in chosen.values()])
+    # A booking opened under an unmasking was decrypted already (its sealed key, in memory).
+    read = BookingRepository(conn, keystore).travellers_many(
+        [bid for bid, _ in chosen.values() if bid not in opened.rows]
+    )
     shown: list[str] = []
     for pid, (bid, ref) in chosen.items():
         travellers = read.get(bid)
         t = dict(traveller_pairs(Booking(travellers=travellers))).get(ref) if travellers is not None else None
+        if bid in opened.rows:
+            t = opened.travellers[bid].get(ref)
         if t is not None:
             dob = f" ({t.date_of_birth.isoformat()})" if t.date_of_birth else ""
             labels[pid] = f"{t.surname}, {t.given_names}{dob}".strip(", ")
             shown.append(bid)
     for pid in graph.persons:
         labels.setdefault(pid, "traveller")
+    if opened.rows:
+        log_opened(log, opened, user=user, purpose=purpose, basis=basis)
     if shown:
         log.append(
             actor=user.username, role=user.role.value, operation=Operation.CONSULTATION, purpose=logged,
@@ -531,21 +549,32 @@ def _view(
     rows = []
     for pid, node in sorted(graph.persons.items(), key=lambda kv: (kv[1].depth, labels.get(kv[0], ""))):
         links = [
-            (labels.get(other, other), e.kind.label, e.count, e.first, e.last, ", ".join(sorted(e.sources)))
+            (labels.get(other, other), e.kind.label, e.count, e.first, e.last,
+             ", ".join([*sorted(e.sources), *(["unmasked"] if e.unmasked else [])]))
             for other, e in graph.neighbours(pid)
-        ]
+        ]  # fmt: skip
         recs = source.records_of.get(pid, [])
-        shown_bookings = () if node.masked else tuple(sorted({
-            b for b, _ in recs if source.booking_day.get(b, (None, "", ""))[2] == "active"}))  # fmt: skip
-        rows.append(PersonRow(pid, node.depth, labels[pid], node.masked, len(recs), links, shown_bookings))
+        visible = {b for b, _ in recs if source.booking_day.get(b, (None, "", ""))[2] == "active"}
+        shown_bookings = () if node.masked else tuple(sorted(visible - set(opened.rows)))
+        unmasked = chosen.get(pid, ("", ""))[0] in opened.rows
+        rows.append(PersonRow(pid, node.depth, labels[pid], node.masked, len(recs), links, shown_bookings,
+                              unmasked))  # fmt: skip
     hubs = sorted({(h.kind.label, h.count) for h in graph.hubs})
     return LinkView(basis, purpose, depth, graph, rows, labels, hubs)
 
 
 def links_for_hit(
-    hit_id: str, *, depth: int, user: Account, engine: Engine, keystore: KeyStore, audit: AuditFactory
+    hit_id: str,
+    *,
+    depth: int,
+    user: Account,
+    engine: Engine,
+    keystore: KeyStore,
+    audit: AuditFactory,
+    clock: Clock | None = None,
 ) -> LinkView:
-    """The neighbourhood of a confirmed hit's traveller, under the hit's purpose."""
+    """The neighbourhood of a confirmed hit's traveller, under the hit's purpose. `clock`
+    dates the check of a decided unmasking (system time by default)."""
     if user.role not in ANALYSTS:
         raise ForbiddenError(N_("link analysis is for analysts and supervisors"))
     with engine.begin() as conn:
@@ -557,7 +586,7 @@ def links_for_hit(
             raise ConflictError(N_("the hit's booking is masked or deleted: links need a decided unmasking"))
         start = _start_records(conn, h.booking_id, h.traveller_ref)
         return _view(conn, keystore, basis=f"hit:{hit_id}", purpose=h.purpose, start=start, depth=depth,
-                     user=user, log=audit(conn))  # fmt: skip
+                     user=user, log=audit(conn), now=_now(clock))  # fmt: skip
 
 
 def links_for_request(
@@ -570,6 +599,7 @@ def links_for_request(
     engine: Engine,
     keystore: KeyStore,
     audit: AuditFactory,
+    clock: Clock | None = None,
 ) -> LinkView:
     """The neighbourhood of a traveller found for an open authority request, under its
     purpose (Art. 6(2)(b))."""
@@ -593,7 +623,7 @@ def links_for_request(
             raise NotFoundError(N_("no such traveller on that booking"))
         start = _start_records(conn, booking_id, traveller_ref)
         return _view(conn, keystore, basis=f"request:{request_id}", purpose=Purpose(req.purpose), start=start,
-                     depth=depth, user=user, log=audit(conn))  # fmt: skip
+                     depth=depth, user=user, log=audit(conn), now=_now(clock))  # fmt: skip
 
 
 TABLE_COLUMNS = ("traveller", "step", "linked_to", "link", "times", "first", "last", "source")
@@ -635,7 +665,7 @@ def add_linked_to_request(
     Only a person the neighbourhood shows (recomputed here, so logged again) and never a
     masked one: nothing outside what the purpose allowed to be seen enters the case."""
     view = links_for_request(request_id, booking_id, traveller_ref, depth=depth, user=user, engine=engine,
-                             keystore=keystore, audit=audit)  # fmt: skip
+                             keystore=keystore, audit=audit, clock=clock)  # fmt: skip
     row = next((r for r in view.rows if r.id == person and r.depth > 0), None)
     if row is None:
         raise NotFoundError(N_("no such linked traveller in this neighbourhood"))

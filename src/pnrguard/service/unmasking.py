@@ -371,13 +371,21 @@ def _linked_named(conn: Connection, booking_id: str) -> list[str]:
 
 
 def covering_request(
-    conn: Connection, booking_id: str, *, user: Any, purpose: Purpose | str, now: dt.datetime
+    conn: Connection,
+    booking_id: str,
+    *,
+    user: Any,
+    purpose: Purpose | str,
+    now: dt.datetime,
+    case_references: Collection[str] | None = None,
 ) -> str | None:
     """The id of an approved request that lets `user` see `booking_id` for `purpose` at
     `now`, or None. Approved *before* now, window ``valid_from <= now < valid_until``, the
     booking named (or the other source of the same people on the same flight named:
     `_linked_named`), the same requester and purpose, and a level that covers the
-    booking's tier (a dormant booking needs a dormant-level approval)."""
+    booking's tier (a dormant booking needs a dormant-level approval). With
+    `case_references`, only a request naming one of them as its case (link analysis opens
+    masked bookings only for the request or hit the unmasking was decided for)."""
     try:
         p = Purpose(purpose)
     except ValueError:
@@ -407,6 +415,8 @@ def covering_request(
         .order_by(unmasking_request.c.valid_until.desc())
         .limit(1)
     )
+    if case_references is not None:
+        q = q.where(unmasking_request.c.case_reference.in_(sorted(case_references)))
     return conn.execute(q).scalar()
 
 
@@ -446,11 +456,13 @@ def read_visible(
     version: int | None = None,
     now: dt.datetime | None = None,
     seal_keystore: KeyStore | None = None,
+    case_references: Collection[str] | None = None,
 ) -> tuple[Booking, str | None]:
     """The full booking for a viewer `can_see_identity_on` admits, and the id of the request
     that covers it (None for an active booking). For views that log themselves: the caller
     appends the ``unmasking`` entry (reference = that id) with its consultation.
-    `ForbiddenError` when the viewer is not admitted (no entry is written here)."""
+    `ForbiddenError` when the viewer is not admitted (no entry is written here);
+    `case_references` as for `covering_request`."""
     at = now or dt.datetime.now(dt.UTC)
     row = conn.execute(
         select(booking.c.state, booking.c.dormant_at).where(booking.c.id == booking_id)
@@ -458,7 +470,11 @@ def read_visible(
     if row is not None and row.state == "active":
         return BookingRepository(conn, keystore).get(booking_id, version=version), None
     request_id = (
-        covering_request(conn, booking_id, user=user, purpose=purpose, now=at) if row is not None else None
+        covering_request(
+            conn, booking_id, user=user, purpose=purpose, now=at, case_references=case_references
+        )
+        if row is not None
+        else None
     )
     if row is None or request_id is None:
         raise ForbiddenError(N_("identity data of this booking is not visible to this user for this purpose"))

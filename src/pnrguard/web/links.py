@@ -53,8 +53,9 @@ def _export(view: links.LinkView, what: str, name: str) -> Response:
 def _hit_view(request: Request, hit_id: str, depth: str, user: Account) -> links.LinkView:
     node = node_of(request)
     return links.links_for_hit(
-        hit_id, depth=_depth(depth), user=user, engine=node.engine, keystore=node.keystore, audit=node.audit
-    )
+        hit_id, depth=_depth(depth), user=user, engine=node.engine, keystore=node.keystore, audit=node.audit,
+        clock=node.clock,
+    )  # fmt: skip
 
 
 def _request_view(request: Request, request_id: str, booking_id: str, ref: str, depth: str,
@@ -62,7 +63,7 @@ def _request_view(request: Request, request_id: str, booking_id: str, ref: str, 
     node = node_of(request)
     return links.links_for_request(
         request_id, booking_id, ref, depth=_depth(depth), user=user, engine=node.engine,
-        keystore=node.keystore, audit=node.audit,
+        keystore=node.keystore, audit=node.audit, clock=node.clock,
     )  # fmt: skip
 
 
