@@ -121,6 +121,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/hits/{hit_id}/links.{what}"): REVIEWERS,
     ("GET", "/requests/{request_id}/bookings/{booking_id}/travellers/{ref}/links.{what}"): REVIEWERS,
     ("POST", "/requests/{request_id}/bookings/{booking_id}/travellers/{ref}/links/case"): REVIEWERS,
+    ("POST", "/hits/{hit_id}/links/disclosure"): REVIEWERS,
     ("GET", "/leads"): REVIEWERS,
     ("POST", "/leads/detect"): REVIEWERS,
     ("GET", "/leads/{lead_id}"): REVIEWERS,

@@ -35,6 +35,7 @@ from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.four_eyes import Gate, Kind, may_leave
 from pnrguard.service.hit_travellers import linked_records
+from pnrguard.service.links_case import package_links
 from pnrguard.service.package_pdf import render_package_pdf
 from pnrguard.service.review import ReviewPolicy, booking_view, consultation_purpose, log_unmasking
 from pnrguard.service.unmasking import can_see_identity_on
@@ -217,7 +218,7 @@ def propose_transmission(
             store.insert_transmission(conn, _stored(conn, keystore, rec))
             return rec
         released = _released(rec, by=user.username, at=now, reason="released without second approval")
-        pkg = _package(conn, keystore, released, user=user, node_name=node_name, log=audit(conn))
+        pkg = _package(conn, keystore, released, user=user, node_name=node_name, log=audit(conn), now=now)
         released = _with(released, package_sha256=pkg.sha256)
         store.insert_transmission(conn, _stored(conn, keystore, released))
         _log_disclosure(audit(conn), released, authority, user, pkg)
@@ -278,6 +279,12 @@ def _released(rec: TransmissionRecord, *, by: str, at: dt.datetime, reason: str)
     return _with(rec, status="released", decided_by=by, decided_at=at, decision_reason=reason, released_at=at)
 
 
+def _linked_ids(data: dict[str, Any]) -> list[str]:
+    """The other bookings a package carries: the hit's other source, and the records added
+    from its link analysis (`service.links_case`)."""
+    return [str(s["booking_id"]) for s in [*data.get("linked_sources", []), *data.get("linked_persons", [])]]
+
+
 def _log_disclosure(
     log: AuditLog,
     rec: TransmissionRecord,
@@ -285,7 +292,7 @@ def _log_disclosure(
     user: Account,
     pkg: Package | None = None,
 ) -> None:
-    linked = [str(s["booking_id"]) for s in (pkg.data.get("linked_sources", []) if pkg else [])]
+    linked = _linked_ids(pkg.data) if pkg else []
     ids = [rec.booking_id, *linked, *([rec.hit_id] if rec.hit_id else []), f"authority:{authority.code}"]
     if rec.request_id:
         ids.append(f"request:{rec.request_id}")
@@ -332,7 +339,7 @@ def approve_transmission(
         # Masked since the proposal? Then the release needs the unmasking too.
         _only_unmasked(conn, rec.booking_id, user=user, purpose=Purpose(rec.purpose), now=now)
         released = _released(rec, by=user.username, at=now, reason=reason)
-        pkg = _package(conn, keystore, released, user=user, node_name=node_name, log=audit(conn))
+        pkg = _package(conn, keystore, released, user=user, node_name=node_name, log=audit(conn), now=now)
         sealed = _seal(TextKeys(conn, keystore), rec, reason, "decision_reason")
         if not store.decide_transmission(
             conn, transmission_id, status="released", by=user.username, at=now, reason=sealed,
@@ -453,13 +460,13 @@ def preview_transmission(
                 "transmission %(transmission_id)s is %(status)s"
             ), transmission_id=transmission_id, status=rec.status)
         would = _released(rec, by=user.username, at=now, reason="(the approval reason)")
-        pkg = _package(conn, keystore, would, user=user, node_name=node_name, log=audit(conn))
+        pkg = _package(conn, keystore, would, user=user, node_name=node_name, log=audit(conn), now=now)
         audit(conn).append(
             actor=user.username,
             role=user.role.value,
             operation=Operation.CONSULTATION,
             purpose=consultation_purpose(user, Purpose(rec.purpose)),
-            record_ids=[rec.booking_id, *([rec.hit_id] if rec.hit_id else [])],
+            record_ids=[rec.booking_id, *_linked_ids(pkg.data), *([rec.hit_id] if rec.hit_id else [])],
             counts={"packages.previewed": 1},
             reference=rec.id,
         )
@@ -492,7 +499,7 @@ def package(
             purpose=consultation_purpose(user, Purpose(rec.purpose)),
             record_ids=[
                 rec.booking_id,
-                *(str(x["booking_id"]) for x in pkg.data.get("linked_sources", [])),
+                *_linked_ids(pkg.data),
                 *([rec.hit_id] if rec.hit_id else []),
             ],
             counts={"packages.downloaded": 1},
@@ -509,6 +516,7 @@ def _package(
     user: Account,
     node_name: str,
     log: AuditLog,
+    now: dt.datetime | None = None,
 ) -> Package:
     authority = store.get_authority(conn, rec.authority_id)
     assert authority is not None
@@ -606,6 +614,8 @@ def _package(
         "justification": rec.justification,
         "approvals": approvals,
         **origin,
+        # Prepared from a link graph: the records added from it and the graph itself.
+        **package_links(conn, keystore, rec, user=user, log=log, now=now or dt.datetime.now(dt.UTC)),
         "booking": view.to_json(),
     }
     raw = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8")

@@ -61,6 +61,7 @@ __all__ = [
     "LinkView",
     "PersonRow",
     "add_linked_to_request",
+    "graph_on",
     "links_for_hit",
     "links_for_request",
     "table_csv",
@@ -626,6 +627,24 @@ def links_for_request(
                      depth=depth, user=user, log=audit(conn), now=_now(clock))  # fmt: skip
 
 
+def graph_on(
+    conn: Connection,
+    keystore: KeyStore,
+    *,
+    basis: str,
+    purpose: Purpose,
+    start: Record,
+    depth: int,
+    user: Account,
+    log: AuditLog,
+    now: dt.datetime,
+) -> LinkView:
+    """The neighbourhood on the caller's connection, for a use case that has checked its own
+    basis (a transmission package rebuilding the graph it was prepared from), logged alike."""
+    return _view(conn, keystore, basis=basis, purpose=purpose, start=_start_records(conn, *start),
+                 depth=depth, user=user, log=log, now=now)  # fmt: skip
+
+
 TABLE_COLUMNS = ("traveller", "step", "linked_to", "link", "times", "first", "last", "source")
 
 
@@ -674,6 +693,8 @@ def add_linked_to_request(
     now = clock()
     with engine.begin() as conn:
         requests_store.add_results(conn, request_id, list(row.booking_ids), at=now)
+        requests_store.add_links(conn, view.basis, row.booking_ids, start=(booking_id, traveller_ref),
+                                 depth=depth, by=user.username, at=now)  # fmt: skip
         audit(conn).append(
             actor=user.username, role=user.role.value, operation=Operation.ALTERATION,
             purpose=consultation_purpose(user, view.purpose), record_ids=list(row.booking_ids),

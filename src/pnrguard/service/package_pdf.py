@@ -39,7 +39,14 @@ _FONT_DIRS = (
     Path("/usr/share/fonts/TTF"),
     Path("/usr/local/share/fonts"),
 )
-_SECTIONS = (("approvals", "Approvals"), ("hit", "Hit"), ("request", "Request"), ("booking", "Booking"))
+_SECTIONS = (
+    ("approvals", "Approvals"),
+    ("hit", "Hit"),
+    ("request", "Request"),
+    ("booking", "Booking"),
+    ("linked_persons", "Linked travellers added from link analysis"),
+    ("graph", "Link graph"),
+)
 _GREY = (90, 90, 90)
 _RULE = (200, 200, 200)
 
@@ -161,6 +168,14 @@ def _summary(data: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _graph_rows(graph: dict[str, Any]) -> list[tuple[str, str]]:
+    """The link graph as printed: what it is, then its table (the SVG stays in the JSON)."""
+    rows: list[tuple[str, str]] = [(k, str(graph[k])) for k in ("basis", "depth", "people", "masked_counted")
+                                   if k in graph]  # fmt: skip
+    lines = str(graph.get("csv", "")).splitlines()
+    return rows + [(f"table {i}", line) for i, line in enumerate(lines[1:], start=1)] if lines else rows
+
+
 def package_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
     """The package as (style, text) lines, "h" a heading and "t" text: what the PDF prints,
     for the second person's preview of exactly what leaves (issue 11, section 4)."""
@@ -170,7 +185,9 @@ def package_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
         if key not in data:
             continue
         out.append(("h", label))
-        if isinstance(data[key], dict | list):
+        if key == "graph":
+            out += [("t", f"{k}: {v}") for k, v in _graph_rows(data[key])]
+        elif isinstance(data[key], dict | list):
             out += [("t", f"{k}: {v}") for k, v in _flatten(data[key])]
         else:
             out.append(("t", str(data[key])))
@@ -217,6 +234,8 @@ def render_package_pdf(data: dict[str, Any], *, unicode_font: bool = True) -> by
                  for a in data["approvals"]],
                 (14, 22, 34, 30),
             )  # fmt: skip
+        elif key == "graph":
+            pdf.rows(_graph_rows(data[key]))
         elif isinstance(data[key], dict | list):
             rows = list(_flatten(data[key]))
             if rows:

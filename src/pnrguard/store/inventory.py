@@ -710,6 +710,13 @@ TABLES: dict[str, TableRule] = {
             _BY_SHRED,
         ),
         TableRule(
+            "link_addition",
+            False,
+            "booking ids a link analysis added to a hit's or request's case, and the graph's start (opaque)",
+            "Art. 13(6)",
+            _BY_NONE,
+        ),
+        TableRule(
             "request_result",
             False,
             "booking ids found (opaque)",
@@ -1114,6 +1121,15 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "new_version": _COUNT,
     },
     "request_result": {"request_id": _ID, "booking_id": _ID, "found_at": _TIME},
+    "link_addition": {
+        "basis": "the hit or request (an opaque id)",
+        "booking_id": _ID,
+        "start_booking_id": _ID,
+        "start_ref": "a traveller's position within a booking (a number, not a name)",
+        "depth": _COUNT,
+        "added_by": _STAFF,
+        "added_at": _TIME,
+    },
     "exchange_result": {"message_id": _ID, "booking_id": _ID, "found_at": _TIME},
     "retention_hold": {
         "id": _ID,

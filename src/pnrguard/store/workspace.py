@@ -10,6 +10,9 @@ What is stored and why (docs/workspace.md):
 - `request_result`: the bookings a request's searches found. A record can be opened under
   a request only if one of its searches found it, so the purpose binds the records opened
   and not only the search.
+- `link_addition`: what link analysis added to a case (issue 16): the bookings of a person a
+  hit's or request's neighbourhood showed, and the graph they were added from (its start
+  record and depth), so a disclosure package can carry that graph. Ids only.
 - `transmission`: a disclosure to a named competent authority, with the legal purpose, the
   proposer and (with four eyes) the approving supervisor. The disclosure package itself is
   *not* stored: it holds personal data and is rebuilt from the encrypted booking version it
@@ -23,6 +26,7 @@ Functions here run on the caller's `Connection` and never commit. Schema only vi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,10 +55,12 @@ __all__ = [
     "REQUEST_STATUSES",
     "TRANSMISSION_STATUSES",
     "AuthorityRecord",
+    "LinkAddition",
     "RequestRecord",
     "TransmissionRecord",
     "authority_request",
     "competent_authority",
+    "link_addition",
     "request_result",
     "transmission",
 ]
@@ -101,6 +107,19 @@ request_result = Table(
     Column("request_id", String(ID_LENGTH), ForeignKey("authority_request.id"), primary_key=True),
     Column("booking_id", String(ID_LENGTH), ForeignKey("booking.id"), primary_key=True),
     Column("found_at", UTCDateTime(), nullable=False),
+)
+
+link_addition = Table(
+    "link_addition",
+    metadata,
+    Column("basis", String(80), primary_key=True),  # "hit:<id>" or "request:<id>"
+    Column("booking_id", String(ID_LENGTH), ForeignKey("booking.id"), primary_key=True),
+    Column("start_booking_id", String(ID_LENGTH), ForeignKey("booking.id"), nullable=False),
+    Column("start_ref", String(32), nullable=False),
+    Column("depth", Integer, nullable=False),
+    Column("added_by", String(64), nullable=False),
+    Column("added_at", UTCDateTime(), nullable=False),
+    CheckConstraint("depth IN (1, 2)", name="depth"),
 )
 
 transmission = Table(
@@ -318,6 +337,51 @@ def add_results(conn: Connection, request_id: str, booking_ids: list[str], *, at
     ]
     if rows:
         conn.execute(insert(request_result), rows)
+
+
+def add_links(
+    conn: Connection,
+    basis: str,
+    booking_ids: Sequence[str],
+    *,
+    start: tuple[str, str],
+    depth: int,
+    by: str,
+    at: dt.datetime,
+) -> None:
+    """Remember that link analysis added these bookings to a hit's or request's case, and
+    from which graph (start booking and traveller ref, depth); ids already there are kept."""
+    q = select(link_addition.c.booking_id).where(link_addition.c.basis == basis)
+    known = set(conn.execute(q).scalars())
+    rows = [
+        {"basis": basis, "booking_id": b, "start_booking_id": start[0], "start_ref": start[1], "depth": depth,
+         "added_by": by, "added_at": at}
+        for b in dict.fromkeys(booking_ids) if b not in known
+    ]  # fmt: skip
+    if rows:
+        conn.execute(insert(link_addition), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkAddition:
+    basis: str
+    booking_id: str
+    start_booking_id: str
+    start_ref: str
+    depth: int
+    added_by: str
+    added_at: dt.datetime
+
+
+def links_added(conn: Connection, basis: str, *, until: dt.datetime | None = None) -> list[LinkAddition]:
+    """What link analysis added to this case (up to `until`: a released package is rebuilt
+    with what it had at its release), oldest first."""
+    q = select(link_addition).where(link_addition.c.basis == basis)
+    if until is not None:
+        q = q.where(link_addition.c.added_at <= until)
+    rows = conn.execute(q.order_by(link_addition.c.added_at, link_addition.c.booking_id))
+    return [LinkAddition(r.basis, r.booking_id, r.start_booking_id, r.start_ref, int(r.depth), r.added_by,
+                         r.added_at) for r in rows]  # fmt: skip
 
 
 def was_found(conn: Connection, request_id: str, booking_id: str) -> bool:

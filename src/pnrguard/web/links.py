@@ -7,6 +7,9 @@ page (`service.links` logs each expansion with its purpose). The exports (the SV
 table as CSV, for the case file or a disclosure package) recompute the neighbourhood, so
 they are logged the same way. From a request's neighbourhood a linked person's bookings
 can be added to the request (the case): they are then opened and transmitted under it.
+From a confirmed hit's neighbourhood a linked person's active bookings are added to the
+hit's disclosure package (`service.links_case`): they leave with the hit's transmission,
+with the graph, once a second person approved it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from pnrguard.links.svg import render_svg
-from pnrguard.service import links
+from pnrguard.service import links, links_case
 from pnrguard.service.accounts import Account, Role
 from pnrguard.web.auth import node_of, require_role
 from pnrguard.web.views import render
@@ -75,7 +78,24 @@ def hit_links(
     user: Account = Depends(require_role(*ANALYSTS)),  # noqa: B008 — FastAPI's dependency idiom
 ) -> Response:
     view = _hit_view(request, hit_id, depth, user)
-    return _page(request, view, back=f"/hits/{hit_id}", here=f"/hits/{hit_id}/links")
+    here = f"/hits/{hit_id}/links"
+    return _page(request, view, back=f"/hits/{hit_id}", here=here, add=f"{here}/disclosure")
+
+
+@router.post("/hits/{hit_id}/links/disclosure", include_in_schema=False)
+def add_to_disclosure(
+    request: Request,
+    hit_id: str,
+    person: str = Form(""),
+    depth: str = Form("1"),
+    user: Account = Depends(require_role(*ANALYSTS)),  # noqa: B008
+) -> Response:
+    node = node_of(request)
+    links_case.add_linked_to_hit(
+        hit_id, person, depth=_depth(depth), user=user, engine=node.engine, keystore=node.keystore,
+        audit=node.audit, clock=node.clock,
+    )  # fmt: skip
+    return RedirectResponse(f"/hits/{hit_id}", status_code=303)
 
 
 @router.get("/hits/{hit_id}/links.{what}", include_in_schema=False)
