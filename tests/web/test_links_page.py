@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from workspace_env import Env, csrf_from
 
@@ -29,3 +31,26 @@ def test_links_of_a_confirmed_hit_are_drawn_and_logged(env: Env) -> None:
     assert any(e.counts.get("links.expanded") for e in logged)
     with env.client(Role.DPO) as c:
         assert c.get(f"/hits/{hit_id}/links").status_code == 403
+
+
+def test_a_linked_person_is_added_to_a_confirmed_hits_disclosure(env: Env) -> None:
+    hit_id = env.hit_ids()[0]
+    here = f"/hits/{hit_id}/links"
+    with env.client(Role.ANALYST) as c:
+        token = csrf_from(c.get(f"/hits/{hit_id}").text)
+        c.post(f"/hits/{hit_id}/decision", data={"decision": "confirm", "reason": "documents agree",
+                                                 "csrf_token": token})  # fmt: skip
+        page = c.get(here).text
+        people = re.findall(r'name="person" value="([^"]+)"', page)
+        assert f'action="{here}/disclosure"' in page
+        assert people  # the hit's co-travellers at least
+        token = csrf_from(page)
+        nobody = {"person": "p" + "0" * 24, "depth": "1", "csrf_token": token}
+        refused = c.post(f"{here}/disclosure", data=nobody)
+        assert refused.status_code == 404  # only someone the neighbourhood shows
+        added = c.post(f"{here}/disclosure", data={"person": people[0], "depth": "1", "csrf_token": token})
+    assert added.status_code == 303
+    assert added.headers["location"] == f"/hits/{hit_id}"
+    altered = env.audit(operation=Operation.ALTERATION)
+    [entry] = [e for e in altered if e.counts.get("links.added_to_disclosure")]
+    assert entry.reference == f"hit:{hit_id}"
