@@ -61,6 +61,7 @@ __all__ = [
     "LinkView",
     "PersonRow",
     "add_linked_to_request",
+    "addable",
     "graph_on",
     "links_for_hit",
     "links_for_request",
@@ -665,6 +666,18 @@ def table_csv(view: LinkView) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def addable(view: LinkView, person: str) -> PersonRow:
+    """The person of `view` (not its start) whose active bookings may be added to a case:
+    `NotFoundError` when the neighbourhood does not show them, `ConflictError` when none of
+    their bookings is active (masked, or shown only under an unmasking)."""
+    row = next((r for r in view.rows if r.id == person and r.depth > 0), None)
+    if row is None:
+        raise NotFoundError(N_("no such linked traveller in this neighbourhood"))
+    if row.masked or not row.booking_ids:
+        raise ConflictError(N_("only a traveller's active bookings are added to a case"))
+    return row
+
+
 def add_linked_to_request(
     request_id: str,
     booking_id: str,
@@ -685,11 +698,7 @@ def add_linked_to_request(
     masked one: nothing outside what the purpose allowed to be seen enters the case."""
     view = links_for_request(request_id, booking_id, traveller_ref, depth=depth, user=user, engine=engine,
                              keystore=keystore, audit=audit, clock=clock)  # fmt: skip
-    row = next((r for r in view.rows if r.id == person and r.depth > 0), None)
-    if row is None:
-        raise NotFoundError(N_("no such linked traveller in this neighbourhood"))
-    if row.masked or not row.booking_ids:
-        raise ConflictError(N_("a masked traveller is added only under a decided unmasking"))
+    row = addable(view, person)
     now = clock()
     with engine.begin() as conn:
         requests_store.add_results(conn, request_id, list(row.booking_ids), at=now)

@@ -37,11 +37,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.errors import N_, ConflictError, NotFoundError
 from pnrguard.links.svg import render_svg
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.service.accounts import Account
-from pnrguard.service.links import graph_on, links_for_hit, table_csv
+from pnrguard.service.links import addable, graph_on, links_for_hit, table_csv
 from pnrguard.service.review import booking_view, consultation_purpose, log_unmasking
 from pnrguard.store import screening as hits_store
 from pnrguard.store import workspace as store
@@ -69,11 +68,7 @@ def add_linked_to_hit(
     (module docstring): their active bookings, logged as an alteration with ``hit:<id>``."""
     view = links_for_hit(hit_id, depth=depth, user=user, engine=engine, keystore=keystore, audit=audit,
                          clock=clock)  # fmt: skip
-    row = next((r for r in view.rows if r.id == person and r.depth > 0), None)
-    if row is None:
-        raise NotFoundError(N_("no such linked traveller in this neighbourhood"))
-    if row.masked or not row.booking_ids:
-        raise ConflictError(N_("only a traveller with active bookings is added to a hit's disclosure"))
+    row = addable(view, person)
     now = clock()
     with engine.begin() as conn:
         h = hits_store.get_hit(conn, hit_id)
