@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import func, select
 from workspace_env import Env, csrf_from
 
 from pnrguard.audit.models import Operation
 from pnrguard.service.accounts import Role
+from pnrguard.store.screening import hit
+from pnrguard.store.traveller import traveller_member
 
 pytestmark = pytest.mark.storage
 
@@ -33,8 +36,18 @@ def test_links_of_a_confirmed_hit_are_drawn_and_logged(env: Env) -> None:
         assert c.get(f"/hits/{hit_id}/links").status_code == 403
 
 
+def _hit_with_co_travellers(env: Env) -> str:
+    """A hit whose booking has other travellers (the synthetic traffic has families)."""
+    with env.node.engine.connect() as conn:
+        sizes = dict(conn.execute(
+            select(traveller_member.c.booking_id, func.count()).group_by(traveller_member.c.booking_id)
+        ).all())  # fmt: skip
+        hits = conn.execute(select(hit.c.id, hit.c.booking_id).where(hit.c.status == "open")).all()
+    return min(h.id for h in hits if sizes.get(h.booking_id, 0) > 1)
+
+
 def test_a_linked_person_is_added_to_a_confirmed_hits_disclosure(env: Env) -> None:
-    hit_id = env.hit_ids()[0]
+    hit_id = _hit_with_co_travellers(env)
     here = f"/hits/{hit_id}/links"
     with env.client(Role.ANALYST) as c:
         token = csrf_from(c.get(f"/hits/{hit_id}").text)
