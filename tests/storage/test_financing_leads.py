@@ -33,7 +33,7 @@ from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node as BootedNode
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.disclosure import add_authority
-from pnrguard.service.gateway import GatewaySettings
+from pnrguard.service.gateway_settings import GatewaySettings
 from pnrguard.service.ingest import ingest
 from pnrguard.service.review import ReviewPolicy
 from pnrguard.service.worker import WorkerPool
