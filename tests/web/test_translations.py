@@ -289,8 +289,25 @@ def test_a_service_error_is_shown_in_the_readers_language() -> None:
     assert str(reopened) == "hit h1 is open: only a decided hit is reopened"  # logs, JSON, CLI
     try:
         i18n.set_locale("fr")
-        assert i18n.error_text(reopened) == "le résultat h1 est open : seul un résultat décidé est rouvert"
+        assert i18n.error_text(reopened) == "le résultat h1 est ouvert : seul un résultat décidé est rouvert"
         assert i18n.error_text(refused).startswith("la note révèle des données d'une catégorie particulière")
     finally:
         i18n.set_locale("en")
     assert i18n.error_text(reopened) == str(reopened)
+
+
+@pytest.mark.unit
+def test_codes_inside_an_error_are_shown_as_their_labels() -> None:
+    from pnrguard.errors import ConflictError
+    from pnrguard.store.hits import HitStatus
+
+    message = N_("hit %(hit_id)s is %(status)s, not open")
+    decided = ConflictError(message, hit_id="h1", status=HitStatus.CONFIRMED)
+    unknown = ConflictError(message, hit_id="h1", status="on_hold")
+    try:
+        i18n.set_locale("fr")
+        assert i18n.error_text(decided) == "le résultat h1 est confirmé, pas ouvert"
+        assert i18n.error_text(unknown) == "le résultat h1 est on hold, pas ouvert"  # never a raw code
+    finally:
+        i18n.set_locale("en")
+    assert i18n.error_text(decided) == "hit h1 is confirmed, not open"
