@@ -16,11 +16,11 @@ from sqlalchemy.engine import Engine
 
 from pnrguard.audit.models import Purpose
 from pnrguard.service.hit_review import review_hit
-from pnrguard.service.hit_travellers import COLLAPSED_REASON
 from pnrguard.service.index_rebuild import Mode, walk_index
 from pnrguard.service.ingest import opaque
 from pnrguard.service.rights import apply_rectification, request_rectification
 from pnrguard.service.screening import import_watchlist
+from pnrguard.service.system_reasons import COLLAPSED, system_reason
 from pnrguard.store.audit import audit_entry
 from pnrguard.store.screening import hit
 from pnrguard.store.traveller import hit_source, search_token, traveller_member
@@ -110,7 +110,7 @@ def test_a_rectification_that_links_two_open_hits_leaves_the_person_one(node: No
     # The older hit (the PNR's, screened first) is the person's; the API record's match is
     # attached to it as at ingest, and its own hit is closed, naming the host.
     assert [h for h, (_, status, _, _) in hits.items() if status == "open"] == [pnr_hit]
-    assert hits[api_hit][1:] == ("withdrawn", person_id, COLLAPSED_REASON.format(host=pnr_hit))
+    assert hits[api_hit][1:] == ("withdrawn", person_id, system_reason(COLLAPSED, host=pnr_hit))
     assert {t for _, _, t, _ in hits.values()} == {person_id}
     assert _sources(node, pnr_hit) == {api}
     # Logged: who (the DPO's opaque id), why (the request), which records; counts only.
@@ -139,7 +139,7 @@ def test_an_open_hit_joining_a_decided_one_shows_the_decision(node: Node, decisi
     # A decision covers the person: the open hit attaches to the decided one, although
     # that one is younger; nothing of the person is left open.
     assert hits[api_hit][1] == status
-    assert hits[pnr_hit][1:] == ("withdrawn", hits[api_hit][2], COLLAPSED_REASON.format(host=api_hit))
+    assert hits[pnr_hit][1:] == ("withdrawn", hits[api_hit][2], system_reason(COLLAPSED, host=api_hit))
     assert _sources(node, api_hit) == {pnr}
     [(_, _, ids, counts, _)] = _collapse_entries(node)
     assert set(ids) == {api_hit, pnr_hit, pnr}

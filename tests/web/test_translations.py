@@ -23,6 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 from babel.messages.pofile import read_po
+from hypothesis import given
+from hypothesis import strategies as st
 from workspace_env import Env, csrf_from, env  # noqa: F401 — `env` is the fixture
 
 from pnrguard.errors import N_
@@ -311,3 +313,27 @@ def test_codes_inside_an_error_are_shown_as_their_labels() -> None:
     finally:
         i18n.set_locale("en")
     assert i18n.error_text(decided) == "hit h1 is confirmed, not open"
+
+
+@pytest.mark.unit
+@given(st.integers(min_value=1, max_value=10**6), st.from_regex(r"[0-9a-f]{8,32}", fullmatch=True))
+def test_a_reason_the_node_wrote_is_shown_in_the_readers_language(version: int, host: str) -> None:
+    from pnrguard.service.system_reasons import CHANGED_IN_LIST, COLLAPSED, shown_reason, system_reason
+
+    changed = system_reason(CHANGED_IN_LIST, version=version)
+    collapsed = system_reason(COLLAPSED, host=host)
+    try:
+        i18n.set_locale("fr")
+        assert shown_reason(changed, i18n.gettext) == (
+            f"entrée modifiée dans la liste en version {version}, elle ne correspond plus"
+        )
+        assert shown_reason(collapsed, i18n.gettext) == (
+            f"fusionné dans le résultat {host} : son enregistrement a été rattaché au même voyageur"
+        )
+        # A person's own words are never taken for a system reason, whatever they say.
+        assert shown_reason(f"entry removed from list version {version} (checked)", i18n.gettext) == (
+            f"entry removed from list version {version} (checked)"
+        )
+    finally:
+        i18n.set_locale("en")
+    assert shown_reason(changed, i18n.gettext) == changed

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
+from pnrguard.service.system_reasons import COLLAPSED, system_reason
 from pnrguard.store.db import chunks
 from pnrguard.store.screening import HitRecord, HitStatus, hit
 from pnrguard.store.traveller import (
@@ -36,7 +37,6 @@ from pnrguard.store.traveller import (
 )
 
 __all__ = [
-    "COLLAPSED_REASON",
     "Collapse",
     "adopt_hits",
     "attach",
@@ -108,8 +108,6 @@ def linked_records(conn: Connection, h: HitRecord) -> list[Member]:
 
 # --- records linked after their hits were recorded -------------------------------------------
 
-#: The review reason of a hit collapsed into the person's other hit (ids only).
-COLLAPSED_REASON = "collapsed into hit {host}: its record was linked to the same traveller"
 _DECIDED = (HitStatus.CONFIRMED, HitStatus.DISMISSED)
 
 
@@ -181,7 +179,7 @@ def collapse_hits(
                 .where(hit.c.id == h.id, hit.c.status == HitStatus.OPEN.value)
                 .values(
                     status=HitStatus.WITHDRAWN.value, reviewed_by=by, reviewed_at=at,
-                    review_reason=COLLAPSED_REASON.format(host=host.id),
+                    review_reason=system_reason(COLLAPSED, host=host.id),
                 )
             )  # fmt: skip
             if not closed.rowcount:
