@@ -10,8 +10,8 @@ first source covers the second (Art. 6(5): one person decides about one person).
 Records can also be linked after their hits were recorded: a rectification moves a record
 to the traveller of the other source, an index backfill links records stored before
 linking existed. The person may then hold two hits for one match key; `collapse_hits`
-brings that back to what ingest would have recorded (docs/screening.md, "One hit per
-person"): the open hit attaches to the person's other hit, as a second source does at
+brings that back to what ingest would have recorded (docs/data-protection.md, "One
+traveller across API and PNR"): the open hit attaches to the person's other hit, as a second source does at
 ingest (`attach`), and is closed as ``withdrawn`` with the host's id as its reason.
 """
 
