@@ -30,7 +30,8 @@ from pnrguard.protection.keystore import LocalKeyFileStore
 from pnrguard.protection.sensitive import SensitiveFilter
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.clock import SystemClock
-from pnrguard.service.gateway import GatewaySettings, issue_credential
+from pnrguard.service.gateway_credentials import issue_credential
+from pnrguard.service.gateway_settings import GatewaySettings
 from pnrguard.web.carrier import PUSH_PATH, CarrierGateway, carrier_router
 
 RECIPIENT = "PIUDE"

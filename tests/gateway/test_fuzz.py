@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from pnrguard.errors import ParseError
 from pnrguard.formats.reader import read_message
-from pnrguard.service.gateway import GatewayRejection, check_envelope
+from pnrguard.service.gateway_envelope import GatewayRejection, check_envelope
 
 PUSHES = synthetic_pushes(seed=11, flights=2, passengers=8)
 BODIES = [p.pnrgov.encode() for p in PUSHES] + [p.paxlst.encode() for p in PUSHES if p.paxlst]

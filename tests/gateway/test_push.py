@@ -13,7 +13,8 @@ from gateway_env import MAX_BYTES, RECIPIENT, GatewayEnv, synthetic_pushes, with
 from sqlalchemy import func, select
 
 from pnrguard.service.clock import FixedClock
-from pnrguard.service.gateway import ProcessStatus, process_next, revoke_credential
+from pnrguard.service.gateway import ProcessStatus, process_next
+from pnrguard.service.gateway_credentials import revoke_credential
 from pnrguard.store.gateway import carrier_credential, gateway_inbox, gateway_quarantine
 from pnrguard.store.tables import message
 from pnrguard.web.carrier import PUSH_PATH

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy.engine import Engine
 
-from pnrguard.service.gateway import issue_credential
+from pnrguard.service.gateway_credentials import issue_credential
 from pnrguard.web.carrier import CarrierGateway, carrier_router
 
 

@@ -33,7 +33,7 @@ from pnrguard.protection.sensitive import SensitiveFilter
 from pnrguard.service import audit_signing
 from pnrguard.service.audit_signing import REFUSALS, CheckpointRefused
 from pnrguard.service.bootstrap import Node
-from pnrguard.service.gateway import GatewaySettings
+from pnrguard.service.gateway_settings import GatewaySettings
 from pnrguard.service.worker import WorkerPool
 from pnrguard.store.audit import SqlAuditLog, audit_checkpoint, audit_entry
 from pnrguard.store.witness import export_file

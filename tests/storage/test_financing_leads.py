@@ -10,12 +10,13 @@ import datetime as dt
 import hashlib
 import io
 import json
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
@@ -33,7 +34,7 @@ from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node as BootedNode
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.disclosure import add_authority
-from pnrguard.service.gateway import GatewaySettings
+from pnrguard.service.gateway_settings import GatewaySettings
 from pnrguard.service.ingest import ingest
 from pnrguard.service.review import ReviewPolicy
 from pnrguard.service.worker import WorkerPool
@@ -485,3 +486,54 @@ def test_the_worker_runs_the_detectors_on_its_schedule_as_a_logged_system_run(
     off._housekeeping()
     runs = [e for e in node.entries(Operation.COMBINATION) if e.counts.get("leads.found") is not None]
     assert len(runs) == 2  # 0 = on demand only: the idle pool ran nothing
+
+
+def test_two_workers_finding_the_same_lead_at_once_file_it_once(node: Node, analyst: Account) -> None:
+    """Worker processes on one PostgreSQL run the detectors side by side: both read no such
+    fingerprint, both insert it. The second waits on the unique key and must then skip the
+    lead, not fail its run (SQLite cannot race here: every write transaction is IMMEDIATE)."""
+    if node.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises write transactions (BEGIN IMMEDIATE)")
+    _unrelated_card_bookings(node)
+    assert len(_detect(node, analyst)) == 1
+    with node.engine.begin() as conn:
+        lead = dict(conn.execute(select(financing_lead)).mappings().one())
+        records = [dict(r) for r in conn.execute(select(financing_lead_record)).mappings()]
+        conn.execute(delete(financing_lead_record))
+        conn.execute(delete(financing_lead))
+    outcome: dict[str, object] = {}
+
+    def second_worker() -> None:
+        try:
+            outcome["new"] = _detect(node, analyst)
+        except Exception as exc:  # the assertion below names it
+            outcome["error"] = exc
+
+    with node.engine.connect() as first:
+        tx = first.begin()
+        first.execute(insert(financing_lead).values(lead))  # the first worker's run, not committed yet
+        first.execute(insert(financing_lead_record), records)
+        worker = threading.Thread(target=second_worker)
+        worker.start()
+        deadline = time.monotonic() + 60
+        while not _waiting_on_a_lock(node.engine) and worker.is_alive():
+            assert time.monotonic() < deadline, "the second run never reached the lead's unique key"
+            time.sleep(0.05)
+        tx.commit()
+    worker.join(timeout=60)
+    assert "error" not in outcome, outcome
+    assert outcome["new"] == []
+    assert [(k, n) for _, k, n in _leads(node)] == [("card_many_unrelated", 3)]
+    last = [e for e in node.entries(Operation.COMBINATION) if e.counts.get("leads.found") is not None][-1]
+    assert last.counts["leads.new"] == 0
+
+
+def _waiting_on_a_lock(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database() AND query LIKE 'INSERT INTO financing_lead %'"
+            )
+        ).scalar_one()
+    return bool(waiting)

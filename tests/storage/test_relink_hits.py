@@ -16,11 +16,11 @@ from sqlalchemy.engine import Engine
 
 from pnrguard.audit.models import Purpose
 from pnrguard.service.hit_review import review_hit
-from pnrguard.service.hit_travellers import COLLAPSED_REASON
 from pnrguard.service.index_rebuild import Mode, walk_index
 from pnrguard.service.ingest import opaque
 from pnrguard.service.rights import apply_rectification, request_rectification
 from pnrguard.service.screening import import_watchlist
+from pnrguard.service.system_reasons import COLLAPSED, system_reason
 from pnrguard.store.audit import audit_entry
 from pnrguard.store.screening import hit
 from pnrguard.store.traveller import hit_source, search_token, traveller_member
@@ -110,7 +110,7 @@ def test_a_rectification_that_links_two_open_hits_leaves_the_person_one(node: No
     # The older hit (the PNR's, screened first) is the person's; the API record's match is
     # attached to it as at ingest, and its own hit is closed, naming the host.
     assert [h for h, (_, status, _, _) in hits.items() if status == "open"] == [pnr_hit]
-    assert hits[api_hit][1:] == ("withdrawn", person_id, COLLAPSED_REASON.format(host=pnr_hit))
+    assert hits[api_hit][1:] == ("withdrawn", person_id, system_reason(COLLAPSED, host=pnr_hit))
     assert {t for _, _, t, _ in hits.values()} == {person_id}
     assert _sources(node, pnr_hit) == {api}
     # Logged: who (the DPO's opaque id), why (the request), which records; counts only.
@@ -139,21 +139,48 @@ def test_an_open_hit_joining_a_decided_one_shows_the_decision(node: Node, decisi
     # A decision covers the person: the open hit attaches to the decided one, although
     # that one is younger; nothing of the person is left open.
     assert hits[api_hit][1] == status
-    assert hits[pnr_hit][1:] == ("withdrawn", hits[api_hit][2], COLLAPSED_REASON.format(host=api_hit))
+    assert hits[pnr_hit][1:] == ("withdrawn", hits[api_hit][2], system_reason(COLLAPSED, host=api_hit))
     assert _sources(node, api_hit) == {pnr}
     [(_, _, ids, counts, _)] = _collapse_entries(node)
     assert set(ids) == {api_hit, pnr_hit, pnr}
     assert counts == {"hits.collapsed": 1}
 
 
-def test_a_rectification_that_parts_records_collapses_nothing(node: Node) -> None:
+@pytest.mark.parametrize("rectified", ["pnr", "api"])
+@pytest.mark.parametrize("decision", [None, "confirm", "dismiss"])
+def test_records_a_rectification_parts_each_get_their_own_hit(
+    node: Node, rectified: str, decision: str | None
+) -> None:
     pnr = node.pnr("RLH002", [person("1", "WANG", "LEI", DOB)])
     [api] = node.api([person("1", "WANG", "LEI", DOB)])
+    api_ref = node.ref_of(api, "WANG", "LEI")
     [(only, (_, status, _, _))] = _hits(node).items()  # linked at ingest: one hit
     assert status == "open"
     assert _sources(node, only) == {api}
-    _rectify(node, pnr, "travellers.0.date_of_birth", WRONG.isoformat())
-    assert _hits(node)[only][1] == "open"
+    if decision:
+        _review(node, only, decision)
+    before = _hits(node)[only][1]
+    for path in ("travellers.0.date_of_birth", "travellers.0.documents.0.date_of_birth"):
+        _rectify(node, pnr if rectified == "pnr" else api, path, WRONG.isoformat())
+    pnr_person, api_person = node.traveller(pnr, "1"), node.traveller(api, api_ref)
+    assert pnr_person != api_person
+    hits = _hits(node)
+    # The PNR record's hit keeps its status and is the PNR person's; the API record's match
+    # no longer hangs on it (a decision about one person covers no stranger) ...
+    assert hits[only][1:3] == (before, pnr_person)
+    assert _sources(node, only) == set()
+    # ... it is screened again on its own: an open hit of the API person, explained; unless
+    # its identity, unchanged, is the very one an analyst dismissed for this entry (the
+    # dismissal's suppression covers it, as it would at ingest).
+    own = [(h, v) for h, v in hits.items() if v[0] == api]
+    if decision == "dismiss" and rectified == "pnr":
+        assert own == []
+        return
+    [(api_hit, (_, status, person_id, _))] = own
+    assert (status, person_id) == ("open", api_person)
+    with node.engine.connect() as conn:
+        features = conn.execute(select(hit.c.features).where(hit.c.id == api_hit)).scalar_one()
+    assert features  # its own contributions, shown on its page
     assert _collapse_entries(node) == []
 
 

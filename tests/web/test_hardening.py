@@ -111,7 +111,7 @@ def sqlite_node(tmp_path: Path) -> Iterator[Node]:
 
 
 def test_operators_endpoints_need_the_token(sqlite_node: Node) -> None:
-    from pnrguard.service.gateway import GatewaySettings
+    from pnrguard.service.gateway_settings import GatewaySettings
 
     settings = GatewaySettings(recipients="PIUDE", inline_workers=0, ops_token=SecretStr("s3cret-ops-token"))
     gw = CarrierGateway.build(sqlite_node, settings)

@@ -23,6 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 from babel.messages.pofile import read_po
+from hypothesis import given
+from hypothesis import strategies as st
 from workspace_env import Env, csrf_from, env  # noqa: F401 — `env` is the fixture
 
 from pnrguard.errors import N_
@@ -289,8 +291,49 @@ def test_a_service_error_is_shown_in_the_readers_language() -> None:
     assert str(reopened) == "hit h1 is open: only a decided hit is reopened"  # logs, JSON, CLI
     try:
         i18n.set_locale("fr")
-        assert i18n.error_text(reopened) == "le résultat h1 est open : seul un résultat décidé est rouvert"
+        assert i18n.error_text(reopened) == "le résultat h1 est ouvert : seul un résultat décidé est rouvert"
         assert i18n.error_text(refused).startswith("la note révèle des données d'une catégorie particulière")
     finally:
         i18n.set_locale("en")
     assert i18n.error_text(reopened) == str(reopened)
+
+
+@pytest.mark.unit
+def test_codes_inside_an_error_are_shown_as_their_labels() -> None:
+    from pnrguard.errors import ConflictError
+    from pnrguard.store.hits import HitStatus
+
+    message = N_("hit %(hit_id)s is %(status)s, not open")
+    decided = ConflictError(message, hit_id="h1", status=HitStatus.CONFIRMED)
+    unknown = ConflictError(message, hit_id="h1", status="on_hold")
+    try:
+        i18n.set_locale("fr")
+        assert i18n.error_text(decided) == "le résultat h1 est confirmé, pas ouvert"
+        assert i18n.error_text(unknown) == "le résultat h1 est on hold, pas ouvert"  # never a raw code
+    finally:
+        i18n.set_locale("en")
+    assert i18n.error_text(decided) == "hit h1 is confirmed, not open"
+
+
+@pytest.mark.unit
+@given(st.integers(min_value=1, max_value=10**6), st.from_regex(r"[0-9a-f]{8,32}", fullmatch=True))
+def test_a_reason_the_node_wrote_is_shown_in_the_readers_language(version: int, host: str) -> None:
+    from pnrguard.service.system_reasons import CHANGED_IN_LIST, COLLAPSED, shown_reason, system_reason
+
+    changed = system_reason(CHANGED_IN_LIST, version=version)
+    collapsed = system_reason(COLLAPSED, host=host)
+    try:
+        i18n.set_locale("fr")
+        assert shown_reason(changed, i18n.gettext) == (
+            f"entrée modifiée dans la liste en version {version}, elle ne correspond plus"
+        )
+        assert shown_reason(collapsed, i18n.gettext) == (
+            f"fusionné dans le résultat {host} : son enregistrement a été rattaché au même voyageur"
+        )
+        # A person's own words are never taken for a system reason, whatever they say.
+        assert shown_reason(f"entry removed from list version {version} (checked)", i18n.gettext) == (
+            f"entry removed from list version {version} (checked)"
+        )
+    finally:
+        i18n.set_locale("en")
+    assert shown_reason(changed, i18n.gettext) == changed

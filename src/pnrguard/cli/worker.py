@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from pnrguard.service.bootstrap import Node
-from pnrguard.service.gateway import GatewaySettings
+from pnrguard.service.gateway_settings import GatewaySettings
 from pnrguard.service.worker import WorkerPool
 from pnrguard.store.gateway import GatewayRepository
 from pnrguard.web.logging import configure_logging
@@ -59,4 +59,3 @@ def worker(
             if parent and os.getppid() != parent:  # the serve process is gone
                 break
         pool.stop()
-

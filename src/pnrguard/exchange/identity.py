@@ -223,7 +223,7 @@ def client_context(*, cert_file: Path, key_file: Path, peer_ca_pem: str) -> ssl.
         ctx.load_cert_chain(str(cert_file), str(key_file))
     except (ssl.SSLError, OSError) as exc:
         raise ConfigError(
-            N_("cannot build the TLS client context: %(name__)s"), name__=type(exc).__name__
+            N_("cannot build the TLS client context: %(error)s"), error=type(exc).__name__
         ) from None
     return ctx
 
@@ -240,6 +240,6 @@ def server_context(*, cert_file: Path, key_file: Path, peer_ca_pem: str) -> ssl.
             ctx.load_verify_locations(cadata=peer_ca_pem)
     except (ssl.SSLError, OSError) as exc:
         raise ConfigError(
-            N_("cannot build the TLS server context: %(name__)s"), name__=type(exc).__name__
+            N_("cannot build the TLS server context: %(error)s"), error=type(exc).__name__
         ) from None
     return ctx

@@ -114,9 +114,9 @@ def assert_annex_only(booking: Booking) -> None:
         cls = type(obj)
         names = fields.get(cls)
         if names is None:
-            raise AnnexViolation(N_("%(name__)s is not a model class"), name__=cls.__name__)
+            raise AnnexViolation(N_("%(model)s is not a model class"), model=cls.__name__)
         if getattr(obj, "__dict__", None):
-            raise AnnexViolation(N_("%(name__)s carries attributes outside the model"), name__=cls.__name__)
+            raise AnnexViolation(N_("%(model)s carries attributes outside the model"), model=cls.__name__)
         for name in names:
             value = getattr(obj, name)
             kind = type(value)
@@ -131,10 +131,10 @@ def assert_annex_only(booking: Booking) -> None:
                     stack.append(item)
                 else:
                     raise AnnexViolation(
-                        N_("%(name__)s.%(name)s: unexpected %(name__2)s"),
-                        name__=cls.__name__,
+                        N_("%(model)s.%(name)s: unexpected %(value_type)s"),
+                        model=cls.__name__,
                         name=name,
-                        name__2=kind.__name__,
+                        value_type=kind.__name__,
                     )
 
 

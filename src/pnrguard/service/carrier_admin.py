@@ -4,7 +4,7 @@ Why (issue 15, "Administrators"; docs/workspace.md): the workspace (`/admin/carr
 the CLI (`pnrguard carriers add|rotate|revoke --as`) both call these functions, so every
 change is audited alike: an ``alteration`` (purpose ``system_security``) naming the
 administrator and the credential id, never the token. A token is shown once (only its SHA-256 is stored,
-`service.gateway.issue_credential`). Rotating issues a new token with the same carrier,
+`service.gateway_credentials.issue_credential`). Rotating issues a new token with the same carrier,
 senders and designators, then revokes the old one: in between both work, so the carrier
 never has a gap; revocation reaches every web process within the credential cache's TTL.
 A carrier credential is a machine identity: the two-person rule of `account_admin` covers
@@ -19,7 +19,7 @@ from pnrguard.audit.models import Operation, Purpose
 from pnrguard.errors import N_, ConflictError, ForbiddenError, NotFoundError
 from pnrguard.service.accounts import Account, Role
 from pnrguard.service.bootstrap import Node
-from pnrguard.service.gateway import issue_credential, list_credentials, revoke_credential
+from pnrguard.service.gateway_credentials import issue_credential, list_credentials, revoke_credential
 from pnrguard.store.gateway import Credential
 
 __all__ = ["issue", "list_all", "revoke", "rotate"]

@@ -10,8 +10,8 @@ first source covers the second (Art. 6(5): one person decides about one person).
 Records can also be linked after their hits were recorded: a rectification moves a record
 to the traveller of the other source, an index backfill links records stored before
 linking existed. The person may then hold two hits for one match key; `collapse_hits`
-brings that back to what ingest would have recorded (docs/screening.md, "One hit per
-person"): the open hit attaches to the person's other hit, as a second source does at
+brings that back to what ingest would have recorded (docs/data-protection.md, "One
+traveller across API and PNR"): the open hit attaches to the person's other hit, as a second source does at
 ingest (`attach`), and is closed as ``withdrawn`` with the host's id as its reason.
 """
 
@@ -21,10 +21,12 @@ import dataclasses
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
+from pnrguard.service.system_reasons import COLLAPSED, system_reason
 from pnrguard.store.db import chunks
 from pnrguard.store.screening import HitRecord, HitStatus, hit
 from pnrguard.store.traveller import (
@@ -36,13 +38,13 @@ from pnrguard.store.traveller import (
 )
 
 __all__ = [
-    "COLLAPSED_REASON",
     "Collapse",
     "adopt_hits",
     "attach",
     "collapse_audit",
     "collapse_hits",
     "collapsed_hosts",
+    "detach_strangers",
     "hits_of_travellers",
     "linked_records",
     "with_travellers",
@@ -108,8 +110,6 @@ def linked_records(conn: Connection, h: HitRecord) -> list[Member]:
 
 # --- records linked after their hits were recorded -------------------------------------------
 
-#: The review reason of a hit collapsed into the person's other hit (ids only).
-COLLAPSED_REASON = "collapsed into hit {host}: its record was linked to the same traveller"
 _DECIDED = (HitStatus.CONFIRMED, HitStatus.DISMISSED)
 
 
@@ -181,7 +181,7 @@ def collapse_hits(
                 .where(hit.c.id == h.id, hit.c.status == HitStatus.OPEN.value)
                 .values(
                     status=HitStatus.WITHDRAWN.value, reviewed_by=by, reviewed_at=at,
-                    review_reason=COLLAPSED_REASON.format(host=host.id),
+                    review_reason=system_reason(COLLAPSED, host=host.id),
                 )
             )  # fmt: skip
             if not closed.rowcount:
@@ -256,3 +256,39 @@ def collapsed_hosts(conn: Connection, withdrawn: Collection[HitRecord]) -> dict[
             if mine is not None and mine.id != r.id:
                 out[mine.id] = HitRecord.from_row(r)
     return out
+
+
+def detach_strangers(conn: Connection, booking_ids: Collection[str]) -> set[str]:
+    """Detach, from the hits of these bookings' travellers and from the hits their records
+    are sources of, every source that is no longer the hit's person: a rectification that
+    parts a linked pair leaves each record's match with the other's hit otherwise (a
+    decision on one person would cover a stranger). Returns the bookings whose records were
+    detached: screened again, they get hits of their own, with their own explanations.
+    Records stored before linking existed (no traveller) are left as they are."""
+    ids = sorted(set(booking_ids))
+    travellers = sorted({m.traveller_id for m in members_of_bookings(conn, ids).values()})
+    sources = select(
+        hit_source.c.hit_id, hit_source.c.booking_id, hit_source.c.traveller_ref, hit.c.traveller_id
+    ).join(hit, hit.c.id == hit_source.c.hit_id)
+    rows: list[Any] = []  # (hit id, booking id, traveller ref, the hit's traveller id)
+    for part in chunks(ids):
+        rows += conn.execute(sources.where(hit_source.c.booking_id.in_(part))).all()
+    for part in chunks(travellers):
+        rows += conn.execute(sources.where(hit.c.traveller_id.in_(part))).all()
+    members = members_of_bookings(conn, {r.booking_id for r in rows})
+    strangers = {
+        (r.hit_id, r.booking_id, r.traveller_ref)
+        for r in rows
+        if r.traveller_id is not None
+        and (m := members.get((r.booking_id, r.traveller_ref))) is not None
+        and m.traveller_id != r.traveller_id
+    }
+    for hit_id, booking_id, ref in sorted(strangers):
+        conn.execute(
+            delete(hit_source).where(
+                hit_source.c.hit_id == hit_id,
+                hit_source.c.booking_id == booking_id,
+                hit_source.c.traveller_ref == ref,
+            )
+        )
+    return {b for _, b, _ in strangers}

@@ -398,8 +398,8 @@ def _detect(
                 for ref in uses.members.get(b, [])
                 if uses.source.person_of.get((b, ref)) in people
             )
-            store.insert_lead(conn, rec, records)
-            new.append(rec.id)
+            if store.insert_lead(conn, rec, records):  # False: another worker recorded it just now
+                new.append(rec.id)
         audit(conn).append(
             actor=actor[0],
             role=actor[1],

@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import typing
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,8 +54,9 @@ from pnrguard.protection.keystore import KeyStore
 from pnrguard.protection.protect import protect
 from pnrguard.protection.sensitive import SensitiveFilter, node_filter
 from pnrguard.service.clock import Clock
-from pnrguard.service.hit_travellers import adopt_hits, collapse_audit, collapse_hits
+from pnrguard.service.hit_travellers import adopt_hits, collapse_audit, collapse_hits, detach_strangers
 from pnrguard.service.ingest import AuditFactory, opaque
+from pnrguard.service.screening import screen_booking
 from pnrguard.service.traveller import rectify as rectify_index
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.deletions import add_deletions
@@ -358,15 +360,43 @@ def access_report(
 # --- rectification -----------------------------------------------------------------------
 
 
-def _parse_like(old: Any, value: str) -> Any:
-    if isinstance(old, dt.datetime):
-        return dt.datetime.fromisoformat(value)
-    if isinstance(old, dt.date):
-        return dt.date.fromisoformat(value)
-    if isinstance(old, bool):
+def _field_type(obj: Any, name: str, old: Any) -> type | None:
+    """The type a field holds: its value's, or, for an empty one (an API record's document
+    without a birth date), the type its annotation names (``date | None`` -> date)."""
+    if old is not None:
+        return type(old)
+    hint = typing.get_type_hints(type(obj)).get(name)
+    for t in (*typing.get_args(hint), hint):
+        if t in (dt.datetime, dt.date, bool, int):
+            return t  # type: ignore[no-any-return]
+    return None
+
+
+def _parse_as(kind: type | None, value: str, field_name: str) -> Any:
+    """`value` as a `kind`; a clear error (naming the field, never the value) otherwise."""
+    if kind is None or kind is str:
+        return value
+    if kind is bool:
         return value.lower() in ("1", "true", "yes", "y")
-    if isinstance(old, int):
-        return int(value)
+    if issubclass(kind, dt.datetime):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise InputError(
+                N_("the corrected %(field)s is not a date and time (YYYY-MM-DDTHH:MM)"), field=field_name
+            ) from None
+    if issubclass(kind, dt.date):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise InputError(
+                N_("the corrected %(field)s is not a date (YYYY-MM-DD)"), field=field_name
+            ) from None
+    if issubclass(kind, int):
+        try:
+            return int(value)
+        except ValueError:
+            raise InputError(N_("the corrected %(field)s is not a whole number"), field=field_name) from None
     return value
 
 
@@ -384,7 +414,7 @@ def set_field(obj: Any, path: str, value: str) -> Any:
     if not dataclasses.is_dataclass(obj) or head not in {f.name for f in dataclasses.fields(obj)}:
         raise InputError(N_("no field %(head)r in the field path"), head=head)
     old = getattr(obj, head)
-    new = set_field(old, rest, value) if rest else _parse_like(old, value)
+    new = set_field(old, rest, value) if rest else _parse_as(_field_type(obj, head, old), value, head)
     return dataclasses.replace(obj, **{head: new})  # type: ignore[type-var]
 
 
@@ -463,6 +493,9 @@ def apply_rectification(
         # again (an open hit attaches to the person's, as a second source at ingest).
         joined = {m.traveller_id for m in moved} | adopt_hits(conn, moved)
         collapsed = collapse_hits(conn, joined, by=who, at=now)
+        # Records that parted: each one's match leaves the other's hit and is screened
+        # again on its own (a hit of its own, with its own explanation).
+        parted = detach_strangers(conn, [req.booking_id])
         conn.execute(
             update(rectification_request)
             .where(rectification_request.c.id == request_id)
@@ -490,7 +523,38 @@ def apply_rectification(
                 actor=who, role=_DPO_ROLE, operation=Operation.ALTERATION,
                 purpose=Purpose.DATA_SUBJECT_REQUEST, record_ids=ids, counts=totals, reference=request_id,
             )  # fmt: skip
+        _screen_parted(conn, keystore, audit, parted, now=now, reference=request_id)
     return version
+
+
+def _screen_parted(
+    conn: Connection,
+    keystore: KeyStore,
+    audit: AuditLog | AuditFactory,
+    booking_ids: set[str],
+    *,
+    now: dt.datetime,
+    reference: str,
+) -> None:
+    """Screen the latest version of each active booking whose record parted from a hit's
+    person, as a rescreen does (system actor, the request as reference; screening skips
+    restricted bookings itself)."""
+    if not booking_ids:
+        return
+    rows = conn.execute(
+        select(booking.c.id, booking.c.latest_version).where(
+            booking.c.id.in_(sorted(booking_ids)), booking.c.state == "active"
+        )
+    ).all()
+    repo = BookingRepository(conn, keystore, now=now)
+    readable = repo.get_many([(r.id, int(r.latest_version)) for r in rows])
+    for r in rows:
+        b = readable.get(r.id)
+        if b is not None:
+            screen_booking(
+                b, booking_id=r.id, booking_version=int(r.latest_version), conn=conn, keystore=keystore,
+                audit=_audit_for(audit, conn), now=now, reference=reference,
+            )  # fmt: skip
 
 
 def _sealed_decision(

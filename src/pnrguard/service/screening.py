@@ -84,6 +84,7 @@ from pnrguard.service.hit_recording import (
     person_query,
 )
 from pnrguard.service.hit_review import HitView, ReviewDecision, open_hit, review_hit
+from pnrguard.service.system_reasons import CHANGED_IN_LIST, REMOVED_FROM_LIST, system_reason
 from pnrguard.store import screening as store
 from pnrguard.store.repository import BookingRepository, SaveOutcome, SaveStatus
 from pnrguard.store.screening import (
@@ -469,7 +470,7 @@ def import_watchlist(
             )  # fmt: skip
             withdrawn = store.withdraw_open_hits(
                 conn, watchlist_id=wl.id, entity_ids=delta.removed, at=now, by=actor,
-                reason=f"entry removed from list version {version}",
+                reason=system_reason(REMOVED_FROM_LIST, version=version),
             )  # fmt: skip
             if withdrawn:
                 _append_chunked(
@@ -584,7 +585,7 @@ def rescreen_version(
     with engine.begin() as conn:
         withdrawn = store.withdraw_open_hits(
             conn, watchlist_id=wl.id, entity_ids=changed, at=now, by=actor,
-            reason=f"entry changed in list version {version} and no longer matches",
+            reason=system_reason(CHANGED_IN_LIST, version=version),
             before_version=version, active_bookings_only=True,
         )  # fmt: skip
         if withdrawn:

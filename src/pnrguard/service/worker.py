@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pnrguard.service.audit_signing import CheckpointRefused
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.gateway import (
-    GatewaySettings,
     ProcessOutcome,
     ProcessStatus,
     housekeeping,
     process_next,
 )
+from pnrguard.service.gateway_settings import GatewaySettings
 from pnrguard.service.leads import detect_leads_scheduled
 from pnrguard.service.witness import sign_and_witness
 

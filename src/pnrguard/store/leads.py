@@ -44,6 +44,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from pnrguard.store.db import chunks, in_values, metadata
@@ -190,12 +192,19 @@ def known_fingerprints(conn: Connection, fingerprints: Sequence[str]) -> set[str
     return out
 
 
-def insert_lead(conn: Connection, rec: LeadRecord, records: Sequence[tuple[str, str, str]]) -> None:
-    """A lead and its (booking id, traveller ref, person) records."""
-    conn.execute(insert(financing_lead).values({k: getattr(rec, k) for k in _LEAD_COLS}))
+def insert_lead(conn: Connection, rec: LeadRecord, records: Sequence[tuple[str, str, str]]) -> bool:
+    """A lead and its (booking id, traveller ref, person) records; False, and nothing written,
+    when a lead with its fingerprint exists: two worker processes detecting the same pattern
+    at once both pass `known_fingerprints`, and the second must not fail its whole run."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    values = dialect_insert(financing_lead).values({k: getattr(rec, k) for k in _LEAD_COLS})
+    stmt = values.on_conflict_do_nothing(index_elements=["fingerprint"]).returning(financing_lead.c.id)
+    if conn.execute(stmt).first() is None:  # (rowcount is -1 for an INSERT through psycopg)
+        return False
     rows = [{"lead_id": rec.id, "booking_id": b, "traveller_ref": r, "person": p} for b, r, p in records]
     if rows:
         conn.execute(insert(financing_lead_record), rows)
+    return True
 
 
 def get_lead(conn: Connection, lead_id: str) -> LeadRecord | None:

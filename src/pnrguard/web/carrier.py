@@ -43,23 +43,25 @@ from pydantic import BaseModel
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.carrier_scope import Limits
 from pnrguard.service.gateway import (
-    CHARSET_PARAMS,
-    MEDIA_TYPES,
-    AckInfo,
-    CredentialCache,
     Enqueuer,
     EnqueueStatus,
-    GatewayRejection,
-    GatewaySettings,
     InboxBacklog,
-    Reason,
-    check_envelope,
-    contrl_ack,
     inbox_status,
     queue_stats,
     queue_values,
     rejection_values,
 )
+from pnrguard.service.gateway_credentials import CredentialCache
+from pnrguard.service.gateway_envelope import (
+    CHARSET_PARAMS,
+    MEDIA_TYPES,
+    AckInfo,
+    GatewayRejection,
+    Reason,
+    check_envelope,
+    contrl_ack,
+)
+from pnrguard.service.gateway_settings import GatewaySettings
 from pnrguard.service.worker import WorkerPool
 from pnrguard.store.gateway import Credential
 from pnrguard.web.carrier_quality import add_quality_route

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext as _gettext
 import io
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextvars import ContextVar
 from decimal import Decimal
 from functools import cache
@@ -101,9 +101,31 @@ def error_text(exc: BaseException) -> str:
     if not exc.params:
         return translated
     try:
-        return translated % exc.params
+        return translated % _shown_params(exc.params)
     except (KeyError, TypeError, ValueError):
         return error_text(exc)
+
+
+#: Error parameters that carry a stored code (a status, a purpose, a role): a page shows
+#: its label in the reader's language ("est ouvert", not "est open").
+_CODED_PARAMS = frozenset({"status", "state", "kind", "decision", "outcome"})
+
+
+def _shown_params(params: Mapping[str, object]) -> dict[str, object]:
+    # Imported here: labels builds on this module's gettext.
+    from pnrguard.web.labels import purpose_label, role_label, status_label
+
+    shown = dict(params)
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name in _CODED_PARAMS:
+            shown[name] = status_label(value)
+        elif name == "purpose":
+            shown[name] = purpose_label(str(getattr(value, "value", value)))
+        elif name == "role":
+            shown[name] = role_label(str(getattr(value, "value", value)))
+    return shown
 
 
 def negotiate(header: str | None) -> str:

@@ -19,6 +19,7 @@ from pnrguard.audit.models import Purpose
 from pnrguard.service.accounts import Role
 from pnrguard.service.hit_queue import countdown
 from pnrguard.service.review import MASKED, Moment
+from pnrguard.service.system_reasons import shown_reason
 from pnrguard.store.copies import shown_text
 from pnrguard.web import i18n
 from pnrguard.web.labels import field_label, purpose_label, role_label, short_id, status_label
@@ -83,6 +84,7 @@ def _environment() -> WorkspaceEnvironment:
     env.filters["short"] = short_id
     env.filters["countdown"] = countdown
     env.filters["status"] = status_label
+    env.filters["reason"] = lambda text: shown_reason(text, i18n.gettext)  # system reasons translated
     env.filters["role"] = role_label
     env.filters["field"] = field_label
     env.tests["masked"] = is_masked

@@ -1,46 +1,22 @@
 """The mypyc build of `pnrguard.formats` reads exactly as the pure-Python modules do.
 
 Runs only where `make compile` built the extension modules: the compiled readers read the
-corpus here, the pure-Python ones (a copy of `src/` without the `.so` files) in a child
-process, and both readings must be identical, errors included.
+corpus here, the pure-Python ones in a child process (`pure_build`), and both readings must
+be identical, errors included.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import pnrguard
-import pnrguard.formats.pnrgov
 from compiled_corpus import readings
+from pure_build import NOT_BUILT, compiled, pure_output
 
 pytestmark = pytest.mark.unit
 
-COMPILED = not pnrguard.formats.pnrgov.__file__.endswith(".py")
-SRC = Path(pnrguard.__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parents[2]
 
-
-@pytest.mark.skipif(not COMPILED, reason="the mypyc build is not present (make compile)")
+@pytest.mark.skipif(not compiled("pnrguard.formats.pnrgov"), reason=NOT_BUILT)
 def test_compiled_and_pure_python_builds_read_identically(tmp_path: Path) -> None:
-    pure = tmp_path / "src"
-    shutil.copytree(SRC, pure, ignore=shutil.ignore_patterns("*.so", "__pycache__", "build"))
-    env = {**os.environ, "PYTHONPATH": f"{pure}{os.pathsep}{TESTS}"}
-    child = subprocess.run(
-        [sys.executable, str(TESTS / "compiled_corpus.py")],
-        env=env,
-        capture_output=True,
-        check=True,
-        timeout=600,
-    )
-    check = subprocess.run(
-        [sys.executable, "-c", "import pnrguard.formats.pnrgov as m; print(m.__file__)"],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert check.stdout.strip().endswith(".py")  # the child really ran the pure build
-    assert child.stdout.decode("utf-8") == readings()
+    assert pure_output(tmp_path, "compiled_corpus.py", "pnrguard.formats.pnrgov") == readings()
