@@ -323,10 +323,15 @@ def evaluate_ofac(
         per = {n: false_by_group(split(systems[n][0])[index], pool) for n in names}
         rates = {n: pool_rate(split(systems[n][0])[index], pool) for n in names}
         spread = {n: max(per[n].values()) / rates[n] if rates[n] else 0.0 for n in names}
+        flagged = {n: [h for h in split(systems[n][0])[index] if h] for n in names}
         table.add_row(
             f"[b]{label} (target < {target:.0f}, no culture > 2x mean)[/b]",
             str(len(pool)),
-            *(f"[b]{rates[n]:.1f}[/b] (max/mean {spread[n]:.1f})" for n in names),
+            *(
+                f"[b]{rates[n]:.1f}[/b] (max/mean {spread[n]:.1f}; {len(flagged[n])} hit, on "
+                f"{len(set().union(*flagged[n]))} listed people)"
+                for n in names
+            ),
         )
         cultures: dict[str, int] = defaultdict(int)
         for lq in pool:
