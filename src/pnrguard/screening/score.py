@@ -57,7 +57,11 @@ DOB_YEAR = 0.05
 DOB_YEAR_OF_RANGE = 0.03
 DOB_CONFLICT = -0.20
 DOCUMENT_MATCH = 0.25
-NATIONALITY_MATCH = 0.02
+#: A nationality that agrees is shown but adds nothing: a namesake's name already says which
+#: country they likely come from (most Iranians named like a listed Iranian are Iranian), so
+#: agreement does not tell the listed person from namesakes, and a plus for it would score
+#: travellers higher for their nationality.
+NATIONALITY_MATCH = 0.0
 NATIONALITY_CONFLICT = -0.05
 #: The list gives no date of birth: the nationality is the one identifier besides the name,
 #: and its disagreement counts as a conflicting date of birth would.
@@ -247,7 +251,8 @@ def listed_nationalities(nationalities: Sequence[str], documents: Sequence[Ident
 
 
 def nationality_feature(query: str | None, listed: Sequence[str], *, dated: bool = True) -> Feature | None:
-    """Nationality agrees: small support; disagrees: small doubt (dual nationals exist).
+    """Nationality agrees: shown, adds nothing (`NATIONALITY_MATCH`); disagrees: small doubt
+    (dual nationals exist).
 
     When the list gives no date of birth (`dated` false), the nationality is the only
     identifier besides the name, so its disagreement counts as a conflicting date would:

@@ -102,6 +102,19 @@ def test_nationality_decides_for_an_undated_exact_name(tokens: list[str], listed
     screener = Screener.build([*LIST, entry])
     base = PersonQuery("q", tokens[-1], " ".join(tokens[:-1]))
     with_nat = PersonQuery("q", tokens[-1], " ".join(tokens[:-1]), nationality=carried)
-    found = {c.entity_id for c in screener.screen(with_nat)}
-    assert "T" in {c.entity_id for c in screener.screen(base)}
+    found = {c.entity_id: c.score for c in screener.screen(with_nat)}
+    without = {c.entity_id: c.score for c in screener.screen(base)}
+    assert "T" in without
     assert ("T" in found) == (carried == listed)
+    if carried == listed:  # agreement is shown but scores no higher than no nationality at all
+        assert found["T"] == without["T"]
+
+
+def test_an_agreeing_nationality_does_not_lift_a_namesake(screener: Screener) -> None:
+    """Most travellers named like a listed Iranian are Iranian: agreement is shown on the
+    hit page and adds nothing, so nobody scores higher for their nationality."""
+    base = screener.screen(PersonQuery("q", "TAVAKOLI", "DAVOUD"))
+    same = screener.screen(PersonQuery("q", "TAVAKOLI", "DAVOUD", nationality="IRN"))
+    assert [c.score for c in same] == [c.score for c in base]
+    nat = [f for f in same[0].features if f.feature == "nationality"]
+    assert nat[0].value == 0.0
