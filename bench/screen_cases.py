@@ -325,3 +325,56 @@ def common_innocents(per_culture: int, seed: int) -> list[Labelled]:
             q = _query(f"C{culture[:3]}{i}", given, surname, _random_dob(rng))
             out.append(Labelled(q, " ".join(given + surname), None, culture))
     return out
+
+
+# ---------------------------------------------------------------- document nationality
+#: The countries whose passports travellers of each naming culture of the two pools mostly
+#: carry (a rough, uniform draw: which country matters, not how often).
+CULTURE_COUNTRIES: dict[str, tuple[str, ...]] = {
+    "arabic": ("EGY", "SAU", "IRQ", "SYR", "JOR", "MAR", "DZA", "YEM", "ARE", "LBN"),
+    "south_asian": ("IND", "PAK", "BGD"),
+    "indian": ("IND",),
+    "iranian": ("IRN",),
+    "turkish": ("TUR",),
+    "turkish_persian": ("TUR", "IRN"),
+    "russian_central_asian": ("RUS", "UZB", "KAZ", "TJK", "KGZ"),
+    "russian": ("RUS",),
+    "chinese": ("CHN",),
+    "korean": ("KOR",),
+    "vietnamese": ("VNM",),
+    "vietnamese_korean": ("VNM", "KOR"),
+    "hispanic": ("MEX", "ESP", "COL", "ARG", "PER"),
+    "west_african": ("NGA", "GHA", "SEN", "CIV", "MLI"),
+    "english": ("GBR", "USA"),
+    "french": ("FRA",),
+    "german": ("DEU",),
+}
+
+
+def with_documents(
+    queries: Sequence[Labelled], entries: Sequence[WatchlistEntry], seed: int
+) -> list[Labelled]:
+    """The same travellers carrying a document nationality, as API data gives it: a listed
+    person the first nationality the list gives (else the country of a listed passport,
+    else none), an innocent a country of their naming culture."""
+    rng = random.Random(seed)
+    by_id = {e.entity_id: e for e in entries}
+    out: list[Labelled] = []
+    for lq in queries:
+        if lq.answer is not None:
+            e = by_id[lq.answer]
+            countries = list(e.nationalities) or [d.country for d in e.documents if d.country]
+            nationality = countries[0] if countries else None
+        else:
+            nationality = rng.choice(CULTURE_COUNTRIES[lq.group])
+        query = PersonQuery(
+            lq.query.query_id,
+            lq.query.surname,
+            lq.query.given_names,
+            lq.query.full_name,
+            lq.query.dob,
+            nationality,
+            lq.query.document,
+        )
+        out.append(Labelled(query, lq.text, lq.answer, lq.group))
+    return out

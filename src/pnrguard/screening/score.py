@@ -43,6 +43,9 @@ SPELLING_SIMILARITY = 0.9
 #: Only common names matched, one of them as another name that looks alike: HASSAN
 #: MOHAMMADI against Ehsan MOHAMMADI.
 COMMON_LOOKALIKE = -0.10
+#: Only common names matched, spelling for spelling, and the list gives no date of birth that
+#: could tell the listed person from namesakes: still proposed, in a lower band.
+COMMON_UNDATED = -0.10
 
 # Date of birth, weighed by the precision of the listed date.
 DOB_EXACT = 0.20
@@ -54,8 +57,17 @@ DOB_YEAR = 0.05
 DOB_YEAR_OF_RANGE = 0.03
 DOB_CONFLICT = -0.20
 DOCUMENT_MATCH = 0.25
-NATIONALITY_MATCH = 0.02
+#: A nationality that agrees is shown but adds nothing: a namesake's name already says which
+#: country they likely come from (most Iranians named like a listed Iranian are Iranian), so
+#: agreement does not tell the listed person from namesakes, and a plus for it would score
+#: travellers higher for their nationality.
+NATIONALITY_MATCH = 0.0
 NATIONALITY_CONFLICT = -0.05
+#: The list gives no date of birth: the nationality is the one identifier besides the name,
+#: and its disagreement counts as a conflicting date of birth would.
+NATIONALITY_CONFLICT_UNDATED = -0.20
+#: Documents issued to the holder's own nationals: their country stands for a nationality.
+NATIONAL_DOCUMENTS = frozenset({"passport", "national_id"})
 # Roles: which listed name is the surname (when the list marks it).
 SURNAME_MATCH = 0.02
 SURNAME_CROSS = -0.03
@@ -226,17 +238,45 @@ def document_feature(query: str | None, listed: Sequence[IdentityDocument]) -> F
     return Feature("document", 0.0, "document number differs")
 
 
-def nationality_feature(query: str | None, listed: Sequence[str]) -> Feature | None:
-    """Nationality agrees: small support; disagrees: small doubt (dual nationals exist)."""
+def listed_nationalities(nationalities: Sequence[str], documents: Sequence[IdentityDocument]) -> list[str]:
+    """The listed nationalities, with the issuing country of a listed passport or national
+    identity card when the list names no nationality (those documents go to nationals)."""
+    if nationalities:
+        return list(nationalities)
+    out: list[str] = []
+    for doc in documents:
+        if doc.country and doc.kind in NATIONAL_DOCUMENTS and doc.country not in out:
+            out.append(doc.country)
+    return out
+
+
+def nationality_feature(query: str | None, listed: Sequence[str], *, dated: bool = True) -> Feature | None:
+    """Nationality agrees: shown, adds nothing (`NATIONALITY_MATCH`); disagrees: small doubt
+    (dual nationals exist).
+
+    When the list gives no date of birth (`dated` false), the nationality is the only
+    identifier besides the name, so its disagreement counts as a conflicting date would:
+    a traveller whose document is of another country is not proposed on a name alone."""
     if not query or not listed:
         return None
     if query in listed:
         return Feature("nationality", NATIONALITY_MATCH, f"nationality {query} matches")
+    if not dated:
+        return Feature(
+            "nationality",
+            NATIONALITY_CONFLICT_UNDATED,
+            f"nationality {query} not in {'/'.join(listed)}, and no DOB listed",
+        )
     return Feature("nationality", NATIONALITY_CONFLICT, f"nationality {query} not in {'/'.join(listed)}")
 
 
 def common_names_feature(
-    pairs: Sequence[tuple[int, int, float]], common_mask: int, *, left: int, unmatched_listed: int = 0
+    pairs: Sequence[tuple[int, int, float]],
+    common_mask: int,
+    *,
+    left: int,
+    unmatched_listed: int = 0,
+    dated: bool = True,
 ) -> Feature | None:
     """How much the matched names tell this person apart from namesakes.
 
@@ -254,8 +294,10 @@ def common_names_feature(
     - one distinctive name beside common ones while listed names are left unmatched
       (ALI AHMADI against Ali AGHA-AHMADI): `ONE_DISTINCTIVE`.
     A name made only of common names that agrees spelling for spelling is left alone (it is
-    the listed name: its DOB decides), and so is a match without any common name (a
-    misspelt distinctive name)."""
+    the listed name: its DOB decides), unless the list gives no DOB (`dated` false): then
+    nothing can tell the person from namesakes and the hit is proposed in a lower band
+    (`COMMON_UNDATED`). A match without any common name (a misspelt distinctive name) is
+    left alone."""
     if not pairs:
         return None
     rare = [sim for m, _, sim in pairs if m & ~common_mask]
@@ -264,6 +306,8 @@ def common_names_feature(
             return Feature("common", COMMON_NAMES_ONLY, f"only common names matched, {left} other not")
         if min(sim for _, _, sim in pairs) < SPELLING_SIMILARITY:
             return Feature("common", COMMON_LOOKALIKE, "only common names matched, one as a look-alike name")
+        if not dated:
+            return Feature("common", COMMON_UNDATED, "only common names matched, and no DOB listed")
         return None
     if len(rare) == len(pairs):
         return None  # no common part matched: a (misspelt) distinctive name

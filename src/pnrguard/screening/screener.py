@@ -23,6 +23,7 @@ from pnrguard.screening.score import (
     dob_feature,
     document_feature,
     explain,
+    listed_nationalities,
     nationality_feature,
     surname_feature,
 )
@@ -144,7 +145,8 @@ class Screener:
             doc = document_feature(query.document, entry.documents)
             if doc is not None:
                 features.append(doc)
-            nat = nationality_feature(nationality, entry.nationalities)
+            listed = listed_nationalities(entry.nationalities, entry.documents)
+            nat = nationality_feature(nationality, listed, dated=bool(entry.dobs))
             if nat is not None:
                 features.append(nat)
             score = combine(features)
@@ -210,7 +212,11 @@ class Screener:
         left = max(al.n_listed, al.n_query) - len(al.pairs)
         if al.pairs and not surname_only:
             common = common_names_feature(
-                al.pairs, qf.common_mask, left=left, unmatched_listed=al.n_listed - len(al.pairs)
+                al.pairs,
+                qf.common_mask,
+                left=left,
+                unmatched_listed=al.n_listed - len(al.pairs),
+                dated=bool(self._entries[entity].dobs),
             )
         candidate = _Best(score, name_id, qf, al, role, surname_only, common)
         current = best.get(entity)

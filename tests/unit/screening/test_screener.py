@@ -131,9 +131,13 @@ def test_document_number_is_strong(screener: Screener) -> None:
 
 
 def test_nationality_conflict_lowers_slightly(screener: Screener) -> None:
-    same = score_of(screener, PersonQuery("q", "TERLIKOV", "ANDREY", nationality="RU"), "E5")
-    other = score_of(screener, PersonQuery("q", "TERLIKOV", "ANDREY", nationality="FRA"), "E5")
+    """With a listed date of birth; without one the nationality decides (test_weak_identifiers)."""
+    same = score_of(screener, PersonQuery("q", "AL-ZAWAHIRI", "AYMAN", nationality="EG"), "E1")
+    other = score_of(screener, PersonQuery("q", "AL-ZAWAHIRI", "AYMAN", nationality="FRA"), "E1")
     assert 0 < same - other <= 0.1
+    undated_same = score_of(screener, PersonQuery("q", "TERLIKOV", "ANDREY", nationality="RU"), "E5")
+    undated_other = score_of(screener, PersonQuery("q", "TERLIKOV", "ANDREY", nationality="FRA"), "E5")
+    assert undated_other < DEFAULT_THRESHOLD <= undated_same
 
 
 def test_one_shared_token_is_not_a_match(screener: Screener) -> None:
