@@ -18,6 +18,7 @@ from pnrguard.formats.edifact import (
     scan_interchange,
     segment_at,
 )
+from pnrguard.formats.edifact.splitting import split_elements_c
 from pnrguard.formats.pnrgov import history, itinerary, reservation, ssr, travellers
 from pnrguard.formats.pnrgov.documents import _derive_traveller
 from pnrguard.formats.pnrgov.fast import FAST
@@ -231,6 +232,7 @@ def _read_raw(mr: _MessageReader, body: RawBody) -> None:
     new_segment = tuple.__new__
     segment = mr.segment
     handlers = _HANDLERS
+    split_c = split_elements_c  # the C accelerator where built (`make compile`), else None
     for a, b in body.ranges:
         index = body.first + a
         for raw in raws[a:b]:
@@ -243,7 +245,9 @@ def _read_raw(mr: _MessageReader, body: RawBody) -> None:
                     reader.fed += 1
                     index += 1
                     continue
-            if restore is not None and not raw.isascii():
+            if split_c is not None:
+                seg = new_segment(Segment, (raw[:3], split_c(raw, esep, csep, restore), index))
+            elif restore is not None and not raw.isascii():
                 seg = segment_at(raw, index, esep, csep, restore)
             else:
                 tag, _, rest = raw.partition(esep)
