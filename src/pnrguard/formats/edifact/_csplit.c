@@ -17,6 +17,28 @@
 /* A stand-in (escapes._RELEASED: U+0080 .. U+0084), which `restore` maps back. */
 #define STAND_IN(c) ((c) >= 0x80 && (c) <= 0x84)
 
+/* The first `ch` at or after `from`, or n: memchr speed in Latin-1 text. */
+INLINE Py_ssize_t
+find_char(int kind, const void *data, Py_ssize_t from, Py_ssize_t n, Py_UCS4 ch)
+{
+    if (from >= n) {
+        return n;
+    }
+    if (kind == PyUnicode_1BYTE_KIND) {
+        if (ch > 0xff) {
+            return n;
+        }
+        const Py_UCS1 *p = memchr((const Py_UCS1 *)data + from, (int)ch, (size_t)(n - from));
+        return p != NULL ? p - (const Py_UCS1 *)data : n;
+    }
+    for (Py_ssize_t i = from; i < n; i++) {
+        if (PyUnicode_READ(kind, data, i) == ch) {
+            return i;
+        }
+    }
+    return n;
+}
+
 /* raw[start:end] as a new string; where `restore` is given, stand-ins translated back as
  * str.translate(restore) would (the table's keys are the stand-ins, which the tokenizer
  * maps to one character or none: other characters are kept, as str.translate keeps them;
@@ -144,14 +166,73 @@ error:
     return NULL;
 }
 
+#define MAX_SEPARATORS 256
+
+/* split_from_kind in one pass over the text: the separators' positions noted first (a
+ * segment with more than MAX_SEPARATORS goes the two-pass way). */
+INLINE PyObject *
+split_once_kind(PyObject *raw, int kind, Py_ssize_t start, Py_UCS4 esep, Py_UCS4 csep, PyObject *restore)
+{
+    const void *data = PyUnicode_DATA(raw);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(raw);
+    const int ascii = PyUnicode_IS_ASCII(raw);
+    Py_ssize_t pos[MAX_SEPARATORS];
+    char is_element[MAX_SEPARATORS];
+    Py_ssize_t found = 0, count = 1;
+    for (Py_ssize_t i = start; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch != esep && ch != csep) {
+            continue;
+        }
+        if (found == MAX_SEPARATORS) {
+            return split_from_kind(raw, kind, start, esep, csep, restore);
+        }
+        pos[found] = i;
+        is_element[found] = ch == esep;
+        count += ch == esep;
+        found++;
+    }
+    PyObject *elements = PyList_New(count);
+    if (elements == NULL) {
+        return NULL;
+    }
+    Py_ssize_t k = 0, from = start;
+    for (Py_ssize_t e = 0; e < count; e++) {
+        Py_ssize_t j = k; /* the separator that ends this element (or `found`: the text's end) */
+        while (j < found && !is_element[j]) {
+            j++;
+        }
+        PyObject *comps = PyList_New(j - k + 1);
+        if (comps == NULL) {
+            Py_DECREF(elements);
+            return NULL;
+        }
+        PyList_SET_ITEM(elements, e, comps);
+        Py_ssize_t at = from;
+        for (Py_ssize_t c = 0; c <= j - k; c++) {
+            Py_ssize_t stop = k + c < found ? pos[k + c] : n;
+            PyObject *comp = component(raw, kind, data, ascii, at, stop, restore);
+            if (comp == NULL) {
+                Py_DECREF(elements); /* the unset items are NULL, which list_dealloc skips */
+                return NULL;
+            }
+            PyList_SET_ITEM(comps, c, comp);
+            at = stop + 1;
+        }
+        from = j < found ? pos[j] + 1 : n;
+        k = j + 1;
+    }
+    return elements;
+}
+
 static PyObject *
 split_from(PyObject *raw, Py_ssize_t start, Py_UCS4 esep, Py_UCS4 csep, PyObject *restore)
 {
     int kind = PyUnicode_KIND(raw);
     if (kind == PyUnicode_1BYTE_KIND) {
-        return split_from_kind(raw, PyUnicode_1BYTE_KIND, start, esep, csep, restore);
+        return split_once_kind(raw, PyUnicode_1BYTE_KIND, start, esep, csep, restore);
     }
-    return split_from_kind(raw, kind, start, esep, csep, restore);
+    return split_once_kind(raw, kind, start, esep, csep, restore);
 }
 
 static PyObject *
@@ -226,8 +307,8 @@ regular_tags_kind(int kind, const void *data, Py_ssize_t n, Py_UCS4 s, Py_UCS4 e
     if (n == 0 || !TAG_AT(0)) {
         return 0;
     }
-    for (Py_ssize_t i = 0; i < n - 1; i++) {
-        if (PyUnicode_READ(kind, data, i) == s && !TAG_AT(i + 1)) {
+    for (Py_ssize_t i = find_char(kind, data, 0, n, s); i < n - 1; i = find_char(kind, data, i + 1, n, s)) {
+        if (!TAG_AT(i + 1)) {
             return 0;
         }
     }
@@ -258,18 +339,20 @@ regular_tags(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 INLINE Py_ssize_t
 stand_ins_kind(int kind, const void *data, Py_ssize_t n, void *buf, Py_UCS4 r, Py_UCS4 s, Py_UCS4 e, Py_UCS4 c)
 {
-    Py_ssize_t out = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        if (ch != r) {
-            PyUnicode_WRITE(kind, buf, out++, ch);
-            continue;
+    Py_ssize_t out = 0, from = 0;
+    while (from < n) {
+        Py_ssize_t at = find_char(kind, data, from, n, r);
+        /* The run before it, copied whole (`buf` has the body's kind). */
+        memcpy((char *)buf + out * kind, (const char *)data + from * kind, (size_t)((at - from) * kind));
+        out += at - from;
+        if (at >= n) {
+            break;
         }
-        if (i + 1 >= n) {
+        if (at + 1 >= n) {
             PyUnicode_WRITE(kind, buf, out++, 0x84); /* a release character at the very end */
             break;
         }
-        Py_UCS4 next = PyUnicode_READ(kind, data, ++i);
+        Py_UCS4 next = PyUnicode_READ(kind, data, at + 1);
         if (next == c) {
             PyUnicode_WRITE(kind, buf, out++, 0x83);
         } else if (next == e) {
@@ -282,6 +365,7 @@ stand_ins_kind(int kind, const void *data, Py_ssize_t n, void *buf, Py_UCS4 r, P
             PyUnicode_WRITE(kind, buf, out++, 0x84);
             PyUnicode_WRITE(kind, buf, out++, next);
         }
+        from = at + 2;
     }
     return out;
 }
@@ -323,10 +407,7 @@ service_ends_kind(int kind, const void *data, Py_ssize_t n, Py_UCS4 s)
         return NULL;
     }
     Py_ssize_t count = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (PyUnicode_READ(kind, data, i) != s) {
-            continue;
-        }
+    for (Py_ssize_t i = find_char(kind, data, 0, n, s); i < n; i = find_char(kind, data, i + 1, n, s)) {
         count++;
         if (i + 3 < n && PyUnicode_READ(kind, data, i + 1) == 'U' && PyUnicode_READ(kind, data, i + 2) == 'N') {
             Py_UCS4 t = PyUnicode_READ(kind, data, i + 3);
