@@ -1,27 +1,21 @@
 """The tokenizer's C accelerator (`edifact/_csplit.c`, built by `make compile`) gives what
 its pure-Python twins in `edifact/splitting.py` give, on every body and segment of the
 synthetic, sample and mutated corpora and on hypothesis soups of separators, release
-characters, stand-ins, line breaks and non-ASCII letters; and the readers read the corpora
-the same with it as without it (errors included).
+characters, stand-ins, line breaks and non-ASCII letters.
 
 Runs only where the accelerator was built; the pure-Python versions are what every other
-test runs when it was not.
+test runs when it was not. That the readers read the corpora the same with it (bookings,
+deviations, counts, errors) is tests/unit/formats/test_compiled.py: `make compile` builds the
+accelerator with the mypyc modules, and that test compares the whole build with the pure one.
 """
 
 from __future__ import annotations
-
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pnrguard
-from compiled_corpus import corpus, readings
+from compiled_corpus import corpus
 from pnrguard.errors import ParseError
 from pnrguard.formats.edifact import splitting
 from pnrguard.formats.edifact.charset import decode
@@ -34,8 +28,6 @@ pytestmark = [
 ]
 
 ACCEL = splitting.ACCEL
-SRC = Path(pnrguard.__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parents[2]
 _SEPARATORS = [("'", "+", ":", "?"), ("\n", "*", "^", "!"), ("\r", "+", ":", "?")]
 
 
@@ -84,18 +76,9 @@ def test_soups_split_the_same(text: str, seps: tuple[str, str, str, str]) -> Non
     _same_everywhere(text, text.split(ssep), ssep, esep, csep, rel)
 
 
-def test_readers_read_the_corpora_as_without_the_accelerator(tmp_path: Path) -> None:
-    """Every reading (bookings, deviations, counts, errors) with the C accelerator and the
-    rest of this build equals the pure-Python build's, read in a child process from a copy
-    of `src/` without extension modules."""
-    pure = tmp_path / "src"
-    shutil.copytree(SRC, pure, ignore=shutil.ignore_patterns("*.so", "__pycache__", "build"))
-    env = {**os.environ, "PYTHONPATH": f"{pure}{os.pathsep}{TESTS}"}
-    child = subprocess.run(
-        [sys.executable, "-c", "import sys, compiled_corpus\n"
-         "from pnrguard.formats.edifact import splitting\n"
-         "assert splitting.ACCEL is None\n"
-         "sys.stdout.write(compiled_corpus.readings())"],
-        env=env, capture_output=True, check=True, timeout=600,
-    )  # fmt: skip
-    assert child.stdout.decode("utf-8") == readings()
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from(["+", ":", "A", "é", "\x81", "\U0001d11e"]), min_size=200, max_size=900))
+def test_segments_with_hundreds_of_separators_split_the_same(pieces: list[str]) -> None:
+    """Past the C version's table of separator positions (256), it splits in two passes."""
+    rest = "".join(pieces)
+    _same_everywhere("FTX+" + rest, ["FTX+" + rest], "'", "+", ":", "?")
