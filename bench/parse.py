@@ -274,8 +274,10 @@ def markdown(results: Sequence[Result], datasets: Sequence[Dataset], command: st
     lines.append(
         "Builds: `ours (mypyc)` is `make compile` (tools/compile_formats.py, mypyc opt level 3 "
         "over the edifact, paxlst and pnrgov packages, formats/reader, result, deviations and the "
-        "booking model domain/model.py); `ours (pure Python)` is the same source interpreted, timed "
-        "in a child process of the same run."
+        "booking model domain/model.py, plus the tokenizer's hand-written C accelerator "
+        "formats/edifact/_csplit.c); `ours (pure Python)` is the same source interpreted (the "
+        "accelerator's pure twins in formats/edifact/splitting.py), timed in a child process of "
+        "the same run."
     )
     lines.append("")
     return "\n".join(lines)

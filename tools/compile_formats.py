@@ -6,10 +6,12 @@ with mypyc (as black and mypy ship themselves), in place.
 
 The extension modules land next to the sources (`src/pnrguard/formats/**.so`,
 `src/pnrguard/domain/model*.so`, `src/pnrguard/screening/*.so`, plus mypyc's shared runtime
-`src/*__mypyc*.so`); Python imports them in preference to the `.py` files, which stay the
-fallback: a machine without a C compiler or Python headers simply never builds them. The
-code is `mypy --strict` clean, which is what mypyc needs; the compiled builds must give
-identical output (tests/unit/formats/test_compiled.py,
+`src/*__mypyc*.so`), with the tokenizer's hand-written C accelerator
+(`formats/edifact/_csplit.c`, whose pure-Python twin is `formats/edifact/splitting.py`);
+Python imports them in preference to the `.py` files, which stay the fallback: a machine
+without a C compiler or Python headers simply never builds them. The code is `mypy --strict`
+clean, which is what mypyc needs; the compiled builds must give identical output
+(tests/unit/formats/test_compiled.py, tests/unit/formats/test_csplit.py,
 tests/unit/screening/test_compiled_matcher.py).
 
 Exit status 0 when built, 1 when no compiler is there (the caller decides whether that is
@@ -35,6 +37,8 @@ OTHERS = ["pnrguard/domain/model.py"]
 #: The matcher's query path (docs/performance.md, "Screening"): names, index, query form,
 #: bounds, scoring and the screener. Not the list parsers: they run once per import.
 SCREENING = ["names", "index", "query_form", "bounds", "score", "screener"]
+#: A hand-written C extension (not mypyc): the tokenizer's per-character passes.
+ACCELERATOR = "pnrguard.formats.edifact._csplit"
 
 
 def compiler_available() -> bool:
@@ -58,7 +62,7 @@ def build() -> int:
         print("no C compiler or Python headers: keeping the pure-Python readers", file=sys.stderr)
         return 1
     from mypyc.build import mypycify
-    from setuptools import setup
+    from setuptools import Extension, setup
 
     clean()
     formats = SRC / "pnrguard" / "formats"
@@ -70,11 +74,18 @@ def build() -> int:
         os.chdir(SRC)  # module names follow the paths: pnrguard.formats.*
         setup(
             name="pnrguard-formats-compiled",
-            ext_modules=mypycify(paths, opt_level="3", target_dir=str(Path(tmp) / "c")),
+            ext_modules=[
+                *mypycify(paths, opt_level="3", target_dir=str(Path(tmp) / "c")),
+                # The tokenizer's C accelerator (edifact/splitting.py falls back to Python).
+                Extension(ACCELERATOR, [ACCELERATOR.replace(".", "/") + ".c"], extra_compile_args=["-O2"]),
+            ],
             script_args=["build_ext", "--inplace", "--build-temp", str(Path(tmp) / "o"), "--quiet"],
         )
     shutil.rmtree(SRC / "build", ignore_errors=True)
-    print(f"compiled {len(paths)} modules of pnrguard.formats and pnrguard.screening", file=sys.stderr)
+    print(
+        f"compiled {len(paths)} modules of pnrguard.formats and pnrguard.screening, and {ACCELERATOR}",
+        file=sys.stderr,
+    )
     return 0
 
 

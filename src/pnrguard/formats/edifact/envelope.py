@@ -3,7 +3,6 @@ segments alone; message bodies kept as ranges of raw segments."""
 
 from __future__ import annotations
 
-import functools
 import re
 
 from pnrguard.errors import EdifactError
@@ -18,6 +17,7 @@ from pnrguard.formats.edifact.model import (
     Segment,
     safe_tag,
 )
+from pnrguard.formats.edifact.splitting import service_ends
 from pnrguard.formats.edifact.tokenizer import (
     _prepare,
     _segments,
@@ -119,14 +119,7 @@ def _parse_one(
     if lazy and prep.lazy:
         n = len(raws)
         # Positions of the service segments, found by C-speed scans of the raw text.
-        joined = prep.body
-        service: list[int] = []
-        pos = 0
-        count = 0
-        for m in _service_re(ssep).finditer(joined):
-            count += joined.count(ssep, pos, m.start() + 1)
-            pos = m.start() + 1
-            service.append(count)
+        service = service_ends(prep.body, ssep)
         restore = prep.restore
 
         def seg_at(k: int) -> Segment:
@@ -256,9 +249,3 @@ def _parse_one(
         raise EdifactError("interchange holds no message", segment_index=first.index)
     ichg.first_index = first.index
     return ichg, last + 1
-
-
-@functools.lru_cache(maxsize=16)
-def _service_re(ssep: str) -> re.Pattern[str]:
-    """Where a service segment (UNH, UNT, UNG, UNE, UNZ) starts in raws joined by `ssep`."""
-    return re.compile(re.escape(ssep) + "(?=UN[HTZEG])")

@@ -20,20 +20,8 @@ from pnrguard.formats.edifact.model import (
     Deviation,
     Segment,
 )
+from pnrguard.formats.edifact.splitting import regular_tags, split_elements, stand_ins, unwrap
 from pnrguard.formats.edifact.una import _read_una
-
-
-def _wrapped(body: str, ssep: str, breaks: list[str]) -> bool:
-    """Whether a line break sits inside a segment. Counting breaks and breaks right after a
-    terminator (C speed) settles the usual case; only a difference needs the scan."""
-    for ch in breaks:
-        if ch not in body:
-            continue
-        total = body.count(ch)
-        layout = body.count(ssep + ch) + (body.count(ssep + "\r\n") if ch == "\n" else 0)
-        if total > layout and re.search("[^" + re.escape(ssep) + "\r\n\t ][" + "".join(breaks) + "]", body):
-            return True
-    return False
 
 
 class _Prepared(NamedTuple):
@@ -52,8 +40,8 @@ class _Prepared(NamedTuple):
 
 def _prepare(text: str, first_index: int) -> _Prepared:
     """Find the service characters and cut the interchange into raw segments (C-speed
-    passes over the whole text: `str.split`, one `re.sub` for released characters, one
-    regular-expression check of every tag)."""
+    passes over the whole text: `str.split`, one pass for released characters, one check
+    of every tag; the last two in C where `make compile` built `splitting`'s accelerator)."""
     deviations: list[Deviation] = []
     stripped = text.lstrip("\ufeff\r\n\t ")
     start = 0
@@ -71,12 +59,11 @@ def _prepare(text: str, first_index: int) -> _Prepared:
     body = stripped[body_start:]
     # Line breaks are transport artefacts (80-column wrapping), unless they are delimiters.
     # One after a terminator is layout; one inside a segment is wrapping, worth recording.
-    breaks = [ch for ch in ("\r", "\n") if ch not in (delims.segment, delims.element, delims.component)]
-    if _wrapped(body, delims.segment, breaks):
+    delimiters = (delims.segment, delims.element, delims.component)
+    breaks = "".join(ch for ch in ("\r", "\n") if ch not in delimiters)
+    body, wrapped = unwrap(body, delims.segment, breaks)
+    if wrapped:
         deviations.append(Deviation("line_break_in_segment"))
-    for ch in breaks:
-        if ch in body:
-            body = body.replace(ch, "")
     rel = delims.release
     ssep, esep, csep = delims.segment, delims.element, delims.component
     released = bool(rel) and rel in body
@@ -88,17 +75,14 @@ def _prepare(text: str, first_index: int) -> _Prepared:
         raws = _split_escaped(body, ssep, rel)
         lazy = False  # escapes stay in the raws: only the eager path reads them
     else:
-        # Released characters become stand-ins in one regular-expression pass, so that plain
-        # `str.split` serves every level (2x faster than re-joining pieces in Python; one
-        # `re.sub` is 8x faster than five `str.replace`, measured). The pattern takes each
-        # release character with the character after it, left to right, as ISO 9735 reads.
+        # Released characters become stand-ins in one pass (`splitting.stand_ins`), so that
+        # plain `str.split` serves every level (2x faster than re-joining pieces in Python).
+        body = stand_ins(body, rel, ssep, esep, csep)
         r_rel, r_seg, r_el, r_comp, r_lone = _RELEASED
-        stand_in = {rel: r_rel, ssep: r_seg, esep: r_el, csep: r_comp}.get
-        body = re.compile(re.escape(rel) + "(.?)", re.S).sub(lambda m: stand_in(m[1]) or r_lone + m[1], body)
         restore = {ord(r_rel): rel, ord(r_seg): ssep, ord(r_el): esep, ord(r_comp): csep, ord(r_lone): ""}
         raws = body.split(ssep)
     if lazy:
-        lazy = _regular_tags(body, ssep, esep, csep)
+        lazy = regular_tags(body, ssep, esep, csep)
         if lazy and raws[-1] == "":
             raws.pop()  # the text after the last terminator
     first = (1 if body_start else 0) + first_index
@@ -106,20 +90,6 @@ def _prepare(text: str, first_index: int) -> _Prepared:
     # (one regular-expression scan is 4x faster than two `in` tests, measured).
     blanks = not lazy and (body[:1] in (" ", "\t") or re.search(re.escape(ssep) + "[ \t]", body) is not None)
     return _Prepared(delims, raws, first, deviations, restore, lazy, released, blanks, body)
-
-
-def _regular_tags(body: str, ssep: str, esep: str, csep: str) -> bool:
-    """Whether every segment starts with a plain tag (three capitals or digits, then a
-    separator): then each raw segment's tag is its first three characters, and no raw is
-    empty or padded, so the tokenizer's per-segment checks can be skipped."""
-    if not body or not _TAG_START.match(body) or body[3:4] not in (esep, csep, ssep, ""):
-        return False
-    s, e, c = re.escape(ssep), re.escape(esep), re.escape(csep)
-    irregular = re.compile(f"{s}(?!\\Z)(?![A-Z0-9]{{3}}(?:{e}|{c}|{s}|\\Z))")
-    return irregular.search(body) is None
-
-
-_TAG_START = re.compile("[A-Z0-9]{3}")
 
 
 def tokenize(text: str, first_index: int = 0) -> tuple[Delimiters, list[Segment], list[Deviation]]:
@@ -184,12 +154,4 @@ def _segments(prep: _Prepared) -> list[Segment]:
 
 def segment_at(raw: str, index: int, esep: str, csep: str, restore: dict[int, str] | None) -> Segment:
     """One raw segment of a lazily read body (its tag already known regular) as a Segment."""
-    tag, _, rest = raw.partition(esep)
-    if restore is not None and not raw.isascii():
-        elements: list[list[str]] = [[c.translate(restore) for c in e.split(csep)] for e in raw.split(esep)]
-        del elements[0]
-    elif rest:
-        elements = [e.split(csep) for e in rest.split(esep)]
-    else:
-        elements = []
-    return tuple.__new__(Segment, (tag[:3], elements, index))
+    return tuple.__new__(Segment, (raw[:3], split_elements(raw, esep, csep, restore), index))

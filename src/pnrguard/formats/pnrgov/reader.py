@@ -18,6 +18,7 @@ from pnrguard.formats.edifact import (
     scan_interchange,
     segment_at,
 )
+from pnrguard.formats.edifact.splitting import split_elements_c
 from pnrguard.formats.pnrgov import history, itinerary, reservation, ssr, travellers
 from pnrguard.formats.pnrgov.documents import _derive_traveller
 from pnrguard.formats.pnrgov.fast import FAST
@@ -231,19 +232,23 @@ def _read_raw(mr: _MessageReader, body: RawBody) -> None:
     new_segment = tuple.__new__
     segment = mr.segment
     handlers = _HANDLERS
+    split_c = split_elements_c  # the C accelerator where built (`make compile`), else None
     for a, b in body.ranges:
         index = body.first + a
         for raw in raws[a:b]:
+            tag3 = raw[:3]  # the tag (regular: the body is lazy), one string for both look-ups
             reader = mr.reader
             if reader is not None and reader.state >= _SPLIT:
                 reader = None  # split, non-air or history state: the general path (`feed`)
             if reader is not None and (restore is None or raw.isascii()):
-                fast = fast_table.get(raw[:3])
+                fast = fast_table.get(tag3)
                 if fast is not None and raw[3:4] in ("+", "") and fast(reader, raw):
                     reader.fed += 1
                     index += 1
                     continue
-            if restore is not None and not raw.isascii():
+            if split_c is not None:
+                seg = new_segment(Segment, (tag3, split_c(raw, esep, csep, restore), index))
+            elif restore is not None and not raw.isascii():
                 seg = segment_at(raw, index, esep, csep, restore)
             else:
                 tag, _, rest = raw.partition(esep)

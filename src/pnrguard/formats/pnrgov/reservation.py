@@ -122,15 +122,13 @@ def ift(rd: BookingReader, seg: Segment) -> bool:
 def org(rd: BookingReader, seg: Segment) -> bool:
     if rd.state in (_BOOKING, _TRAVELLER) and rd.b.agency is None:
         els = seg.elements
-        agency = Agency(
-            airline=_comp(els, 0, 0),
-            location=_comp(els, 0, 1),
-            iata_number=_comp(els, 1, 0),
-            country=_comp(els, 5, 0),
-            agent_id=_comp(els, 6, 0),
-        )
-        if agency != Agency():
-            rd.b.agency = agency
+        airline, location, iata = _comp(els, 0, 0), _comp(els, 0, 1), _comp(els, 1, 0)
+        country, agent = _comp(els, 5, 0), _comp(els, 6, 0)
+        # Some field given (`!= Agency()` without the dataclass's interpreted `__eq__`).
+        if airline or location or iata or country or agent:
+            rd.b.agency = Agency(
+                airline=airline, location=location, iata_number=iata, country=country, agent_id=agent
+            )
             return False
     rd.ctx.result.unknown_segments["ORG"] += 1
     return False

@@ -123,6 +123,28 @@ class Pending:
     index: int
     birth_place: str = ""
 
+    # Written out rather than generated: mypyc compiles this one into a native constructor
+    # (a dataclass's generated `__init__` stays interpreted; docs/performance.md).
+    def __init__(
+        self,
+        kind: str,
+        obj: Document | Address | None,
+        ref: str,
+        context: Traveller | None,
+        infant: bool,
+        surname: str,
+        index: int,
+        birth_place: str = "",
+    ) -> None:
+        self.kind = kind
+        self.obj = obj
+        self.ref = ref
+        self.context = context
+        self.infant = infant
+        self.surname = surname
+        self.index = index
+        self.birth_place = birth_place
+
 
 class BookingReader:
     """Builds one Booking from the segments of one SRC group (the handlers of each group
