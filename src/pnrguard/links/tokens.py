@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from pnrguard.domain.model import Address, Booking, Leg, Traveller
@@ -35,6 +35,7 @@ __all__ = [
 _SEAT = re.compile(r"0*(\d{1,3})([A-K])")
 _LETTERS = "ABCDEFGHJK"  # cabin seat letters (I is not used)
 _CHECK_IN_BUCKET = 120  # seconds
+_WORDS = re.compile(r"[^A-Z]+")
 
 
 class LinkField(enum.IntEnum):
@@ -45,7 +46,7 @@ class LinkField(enum.IntEnum):
     ADDRESS = 34
     FREQUENT_FLYER = 35
     AGENCY_OFFICE = 36
-    FLIGHT = 37  # one flight (carrier, number, date) a traveller is booked on
+    FLIGHT = 37  # one flight (carrier, number, date) of a booking's itinerary (booking-wide)
     SEAT_PAIR = 38
     CHECK_IN_PAIR = 39
     GROUP = 40  # a record and the records split from it
@@ -128,28 +129,39 @@ def payment_forms(b: Booking) -> set[str]:
     """`CASH` when a payment is cash or miscellaneous, `THIRD_PARTY` when a card's holder
     bears none of the travellers' surnames (an unknown holder is not a third party)."""
     out: set[str] = set()
-    surnames = {part for t in b.travellers for part in re.split(r"[^A-Z]+", t.surname.upper()) if part}
+    if not b.payments:
+        return out
+    surnames = {part for t in b.travellers for part in _WORDS.split(t.surname.upper()) if part}
     for p in b.payments:
         if p.form.strip().upper() in CASH_FORMS:
             out.add(CASH)
-        holder = {part for part in re.split(r"[^A-Z]+", p.holder.upper()) if part}
+        holder = {part for part in _WORDS.split(p.holder.upper()) if part}
         if holder and surnames and not holder & surnames:
             out.add(THIRD_PARTY)
     return out
 
 
-def link_rows(tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]]) -> list[tuple[bytes, int, str]]:
+def link_rows(
+    tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]], *, indexed: Collection[str] = ()
+) -> list[tuple[bytes, int, str]]:
     """(token, field, traveller ref) rows of a booking for link analysis; `pairs` are the
     screening refs, as for the search tokens. Documents and cards are search tokens already
-    (fields 6 and 8) and are not repeated."""
+    (fields 6 and 8) and are not repeated.
+
+    The flights (joint travel) are the booking's itinerary: one booking-wide row per leg,
+    which link analysis reads as every traveller of the booking (`service.links`), not one
+    row per traveller per leg. A traveller with no row of its own at all (`indexed`: the
+    refs holding search rows; no name part, birth date, document, seat, ...) keeps its own
+    flight rows: a booking's travellers are the refs holding rows of their own, so a
+    traveller dropped by a later version (its link in `traveller_member` stays) is told
+    apart from one still on the booking."""
     values: set[tuple[int, str, str]] = set()
     by_ref = {t.ref: ref for ref, t in pairs if t.ref}
     legs = list(b.itinerary) or ([b.reported_flight] if b.reported_flight else [])
-    flights = [_flight_key(leg) for leg in legs]
+    flights = [f for leg in legs if (f := _flight_key(leg))]
+    if pairs:
+        values.update((LinkField.FLIGHT, f, "") for f in flights)
     for ref, t in pairs:
-        for f in flights:
-            if f:
-                values.add((LinkField.FLIGHT, f, ref))
         for ff in t.frequent_flyers:
             if ff.number.strip():
                 account = f"{ff.airline.upper()}|{ff.number.strip().upper()}"
@@ -190,5 +202,10 @@ def link_rows(tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]]) ->
         flight = _flight_of(legs, ci.leg_index, b.reported_flight)
         for v in _check_in_pairs(flight, ci.at) if flight else []:
             values.add((LinkField.CHECK_IN_PAIR, v, ref))
+    if flights:
+        own = set(indexed) | {ref for _, _, ref in values}
+        for ref, _ in pairs:
+            if ref not in own:  # nothing else says this traveller is on the booking
+                values.update((LinkField.FLIGHT, f, ref) for f in flights)
     token = tok.token  # unsorted: the writer sorts the rows it stores
     return [(token(field, value), int(field), ref) for field, value, ref in values]

@@ -110,7 +110,8 @@ class Indexed:
 def booking_tokens(tok: Tokeniser, b: Booking, booking_id: str) -> Indexed:
     """Every token row of one booking: search's and link analysis's, in one pass."""
     pairs = traveller_pairs(b)
-    rows = tok.booking_rows(b, pairs) + link_rows(tok, b, pairs)
+    rows = tok.booking_rows(b, pairs)
+    rows += link_rows(tok, b, pairs, indexed={ref for _, _, ref in rows})
     return Indexed(b, booking_id, pairs, rows, day_of(flight_columns(b)["flight_date"]))
 
 
