@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
 from collections.abc import Collection, Sequence
 from typing import Protocol
@@ -36,6 +37,8 @@ _SEAT = re.compile(r"0*(\d{1,3})([A-K])")
 _LETTERS = "ABCDEFGHJK"  # cabin seat letters (I is not used)
 _CHECK_IN_BUCKET = 120  # seconds
 _WORDS = re.compile(r"[^A-Z]+")
+_NOT_ALNUM_RUN = re.compile(r"[^A-Z0-9]+")
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 
 
 class LinkField(enum.IntEnum):
@@ -90,20 +93,28 @@ def _flight_key(leg: Leg) -> str:
     return f"{leg.carrier.upper()}{number}/{leg.departure.date().isoformat()}"
 
 
-def _flight_of(legs: Sequence[Leg], index: int | None, reported: Leg | None) -> str:
-    """The flight key of the leg an element names (the reported flight when it names none)."""
-    leg = legs[index] if index is not None and 0 <= index < len(legs) else reported
-    return _flight_key(leg) if leg is not None else ""
+def _flight_of(keys: Sequence[str], index: int | None, reported: str) -> str:
+    """The flight key of the leg an element names (the reported flight when it names none);
+    `keys` are the legs' keys, `reported` the reported flight's."""
+    return keys[index] if index is not None and 0 <= index < len(keys) else reported
 
 
 def _address(a: Address) -> str:
-    street = re.sub(r"[^A-Z0-9]+", " ", a.street.upper()).strip()
+    return _address_key(a.street, a.postal_code, a.country)
+
+
+# Memoised (bounded): a carrier pushes a booking several times before departure, with the
+# same contacts, addresses and seats each time.
+@functools.lru_cache(maxsize=16384)
+def _address_key(street: str, postal_code: str, country: str) -> str:
+    street = _NOT_ALNUM_RUN.sub(" ", street.upper()).strip()
     if not street:
         return ""
-    postal = re.sub(r"[^A-Z0-9]", "", a.postal_code.upper())
-    return f"{street}|{postal}|{a.country.upper()}"
+    postal = _NOT_ALNUM.sub("", postal_code.upper())
+    return f"{street}|{postal}|{country.upper()}"
 
 
+@functools.lru_cache(maxsize=16384)
 def _phone_or_mail(value: str) -> tuple[LinkField, str] | None:
     value = value.strip()
     if "@" in value:
@@ -112,12 +123,13 @@ def _phone_or_mail(value: str) -> tuple[LinkField, str] | None:
     return (LinkField.PHONE, digits[-9:]) if len(digits) >= 6 else None
 
 
-def _seat_pairs(flight: str, seat: str) -> list[str]:
+@functools.lru_cache(maxsize=16384)
+def _seat_pairs(flight: str, seat: str) -> tuple[str, ...]:
     m = _SEAT.fullmatch(seat.strip().upper())
     if m is None or m.group(2) not in _LETTERS:
-        return []
+        return ()
     row, i = int(m.group(1)), _LETTERS.index(m.group(2))
-    return [f"{flight}|{row}|{i - 1}", f"{flight}|{row}|{i}"]
+    return (f"{flight}|{row}|{i - 1}", f"{flight}|{row}|{i}")
 
 
 def _check_in_pairs(flight: str, at: dt.datetime) -> list[str]:
@@ -158,7 +170,9 @@ def link_rows(
     values: set[tuple[int, str, str]] = set()
     by_ref = {t.ref: ref for ref, t in pairs if t.ref}
     legs = list(b.itinerary) or ([b.reported_flight] if b.reported_flight else [])
-    flights = [f for leg in legs if (f := _flight_key(leg))]
+    keys = [_flight_key(leg) for leg in legs]
+    flights = [f for f in keys if f]
+    reported = _flight_key(b.reported_flight) if b.reported_flight is not None else ""
     if pairs:
         values.update((LinkField.FLIGHT, f, "") for f in flights)
     for ref, t in pairs:
@@ -192,14 +206,14 @@ def link_rows(
         ref = by_ref.get(s.traveller_ref, "")
         if not ref:
             continue
-        flight = _flight_of(legs, s.leg_index, b.reported_flight)
-        for v in _seat_pairs(flight, s.seat) if flight else []:
+        flight = _flight_of(keys, s.leg_index, reported)
+        for v in _seat_pairs(flight, s.seat) if flight else ():
             values.add((LinkField.SEAT_PAIR, v, ref))
     for ci in b.check_ins:
         ref = by_ref.get(ci.traveller_ref, "")
         if not ref or ci.at is None:
             continue
-        flight = _flight_of(legs, ci.leg_index, b.reported_flight)
+        flight = _flight_of(keys, ci.leg_index, reported)
         for v in _check_in_pairs(flight, ci.at) if flight else []:
             values.add((LinkField.CHECK_IN_PAIR, v, ref))
     if flights:
