@@ -154,7 +154,7 @@ def payment_forms(b: Booking) -> set[str]:
 
 
 def link_rows(
-    tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]], *, indexed: Collection[str] = ()
+    tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]], *, bare: Collection[str] | None = None
 ) -> list[tuple[bytes, int, str]]:
     """(token, field, traveller ref) rows of a booking for link analysis; `pairs` are the
     screening refs, as for the search tokens. Documents and cards are search tokens already
@@ -162,8 +162,8 @@ def link_rows(
 
     The flights (joint travel) are the booking's itinerary: one booking-wide row per leg,
     which link analysis reads as every traveller of the booking (`service.links`), not one
-    row per traveller per leg. A traveller with no row of its own at all (`indexed`: the
-    refs holding search rows; no name part, birth date, document, seat, ...) keeps its own
+    row per traveller per leg. A traveller with no row of its own at all (`bare`: the refs
+    without search rows, None for every ref; no name part, birth date, document, seat, ...) keeps its own
     flight rows: a booking's travellers are the refs holding rows of their own, so a
     traveller dropped by a later version (its link in `traveller_member` stays) is told
     apart from one still on the booking."""
@@ -216,10 +216,10 @@ def link_rows(
         flight = _flight_of(keys, ci.leg_index, reported)
         for v in _check_in_pairs(flight, ci.at) if flight else []:
             values.add((LinkField.CHECK_IN_PAIR, v, ref))
-    if flights:
-        own = set(indexed) | {ref for _, _, ref in values}
+    if flights and (bare is None or bare):
+        own = {ref for _, _, ref in values}
         for ref, _ in pairs:
-            if ref not in own:  # nothing else says this traveller is on the booking
+            if (bare is None or ref in bare) and ref not in own:  # nothing else says it is on the booking
                 values.update((LinkField.FLIGHT, f, ref) for f in flights)
     token = tok.token  # unsorted: the writer sorts the rows it stores
     return [(token(field, value), int(field), ref) for field, value, ref in values]

@@ -119,7 +119,7 @@ def test_flights_are_the_booking_s_rows_and_a_traveller_without_rows_keeps_its_o
     ]
     travellers = [Traveller(ref="1", surname="KAYA"), Traveller(ref="2", surname="")]
     b = Booking(source=Source.PNR, carrier="LH", locator="X", travellers=travellers, itinerary=legs)
-    rows = link_rows(Keyed(), b, [("1", travellers[0]), ("2", travellers[1])], indexed={"1"})
+    rows = link_rows(Keyed(), b, [("1", travellers[0]), ("2", travellers[1])], bare=["2"])
     flights = sorted((f, ref) for t, f, ref in rows if f == LinkField.FLIGHT)
     # One row a leg for the booking; "2" holds no other row, so it keeps its own two.
     assert flights == [(LinkField.FLIGHT, "")] * 2 + [(LinkField.FLIGHT, "2")] * 2
