@@ -16,7 +16,8 @@ What it does, per database (a fresh SQLite file; a fresh PostgreSQL schema, drop
    one transaction per batch. The bookings are copies of synthetic PNR bookings (one pool
    from `generate`) with fresh locators, names (`synth_names`, all cultures), birth dates,
    document numbers, contacts and flight dates spread over a year. Screening is not run
-   for them (there is no watchlist in this bench).
+   for them. With `--watchlist FILE` (the OFAC list in /work/shared/data) the list is
+   imported first, so step 1's ingest screens against it as a production node would.
 3. **Searches** through `service.search.search` under a registered request by an analyst
    (the consultation is logged, the page decrypted): by surname and given name, by surname
    alone, by document number, by flight and date; p50 / p95 / p99 over `--queries` each.
@@ -63,6 +64,7 @@ from pnrguard.service.accounts import Account, Role
 from pnrguard.service.clock import SystemClock
 from pnrguard.service.disclosure import add_authority
 from pnrguard.service.ingest import ingest
+from pnrguard.service.screening import import_watchlist
 from pnrguard.service.search import SearchCriteria, search
 from pnrguard.service.traveller import index_and_link
 from pnrguard.store.audit import SqlAuditLog
@@ -169,6 +171,16 @@ def measure_ingest(
     finally:
         ingest_module.index_and_link = index_and_link  # type: ignore[attr-defined]
     result.ingest.append(cost)
+
+
+def load_list(engine: Engine, keystore: KeyStore, path: Path) -> None:
+    """Import a watchlist as an operator would (`pnrguard watchlist import`), before any
+    booking is stored: ingest then screens every traveller against it, as in production."""
+    clock = SystemClock()
+    import_watchlist(
+        path, name="bench-list", purpose=Purpose.TERRORIST_OFFENCES, engine=engine, keystore=keystore,
+        audit=_audit(clock), clock=clock, actor="bench",
+    )  # fmt: skip
 
 
 def templates(seed: int = 5, flights: int = 12) -> list[Booking]:
@@ -514,6 +526,10 @@ def main() -> int:
         help="a PostgreSQL schema this bench filled with --keep DIR (keys in DIR): queries only",
     )  # fmt: skip
     ap.add_argument("--fill-minutes", type=float, default=None, help="stop filling after this long")
+    ap.add_argument(
+        "--watchlist", type=Path, default=None,
+        help="import this list (e.g. the OFAC file) before ingesting, so screening costs what it would",
+    )  # fmt: skip
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -552,14 +568,17 @@ def main() -> int:
                 for _ in copies(templates(), args.bookings, probes):
                     pass
             else:
+                listed = ""
+                if args.watchlist is not None:
+                    load_list(engine, keystore, args.watchlist)
+                    listed = f", list {args.watchlist.name} loaded"
                 console.print(f"{db}: whole ingest of {args.ingest_flights} flights of real messages ...")
-                measure_ingest(engine, keystore, args.ingest_flights, r)
+                measure_ingest(engine, keystore, args.ingest_flights, r, label="empty store" + listed)
                 console.print(f"{db}: storing {args.bookings:,} bookings (schema {schema}) ...")
                 load(engine, keystore, args.bookings, r, probes, console, minutes=args.fill_minutes)
                 console.print(f"{db}: {r.bookings:,} bookings stored; whole ingest into the filled store ...")
-                measure_ingest(
-                    engine, keystore, args.ingest_flights, r, seed=12, label=f"{r.bookings:,} bookings stored"
-                )
+                filled = f"{r.bookings:,} bookings stored{listed}"
+                measure_ingest(engine, keystore, args.ingest_flights, r, seed=12, label=filled)
             if engine.dialect.name == "postgresql":
                 with engine.begin() as conn:
                     conn.execute(text("ANALYZE"))

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from pnrguard.domain.model import Address, Booking, Leg, Traveller
@@ -35,6 +36,9 @@ __all__ = [
 _SEAT = re.compile(r"0*(\d{1,3})([A-K])")
 _LETTERS = "ABCDEFGHJK"  # cabin seat letters (I is not used)
 _CHECK_IN_BUCKET = 120  # seconds
+_WORDS = re.compile(r"[^A-Z]+")
+_NOT_ALNUM_RUN = re.compile(r"[^A-Z0-9]+")
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 
 
 class LinkField(enum.IntEnum):
@@ -45,7 +49,7 @@ class LinkField(enum.IntEnum):
     ADDRESS = 34
     FREQUENT_FLYER = 35
     AGENCY_OFFICE = 36
-    FLIGHT = 37  # one flight (carrier, number, date) a traveller is booked on
+    FLIGHT = 37  # one flight (carrier, number, date) of a booking's itinerary (booking-wide)
     SEAT_PAIR = 38
     CHECK_IN_PAIR = 39
     GROUP = 40  # a record and the records split from it
@@ -89,20 +93,28 @@ def _flight_key(leg: Leg) -> str:
     return f"{leg.carrier.upper()}{number}/{leg.departure.date().isoformat()}"
 
 
-def _flight_of(legs: Sequence[Leg], index: int | None, reported: Leg | None) -> str:
-    """The flight key of the leg an element names (the reported flight when it names none)."""
-    leg = legs[index] if index is not None and 0 <= index < len(legs) else reported
-    return _flight_key(leg) if leg is not None else ""
+def _flight_of(keys: Sequence[str], index: int | None, reported: str) -> str:
+    """The flight key of the leg an element names (the reported flight when it names none);
+    `keys` are the legs' keys, `reported` the reported flight's."""
+    return keys[index] if index is not None and 0 <= index < len(keys) else reported
 
 
 def _address(a: Address) -> str:
-    street = re.sub(r"[^A-Z0-9]+", " ", a.street.upper()).strip()
+    return _address_key(a.street, a.postal_code, a.country)
+
+
+# Memoised (bounded): a carrier pushes a booking several times before departure, with the
+# same contacts, addresses and seats each time.
+@functools.lru_cache(maxsize=16384)
+def _address_key(street: str, postal_code: str, country: str) -> str:
+    street = _NOT_ALNUM_RUN.sub(" ", street.upper()).strip()
     if not street:
         return ""
-    postal = re.sub(r"[^A-Z0-9]", "", a.postal_code.upper())
-    return f"{street}|{postal}|{a.country.upper()}"
+    postal = _NOT_ALNUM.sub("", postal_code.upper())
+    return f"{street}|{postal}|{country.upper()}"
 
 
+@functools.lru_cache(maxsize=16384)
 def _phone_or_mail(value: str) -> tuple[LinkField, str] | None:
     value = value.strip()
     if "@" in value:
@@ -111,12 +123,13 @@ def _phone_or_mail(value: str) -> tuple[LinkField, str] | None:
     return (LinkField.PHONE, digits[-9:]) if len(digits) >= 6 else None
 
 
-def _seat_pairs(flight: str, seat: str) -> list[str]:
+@functools.lru_cache(maxsize=16384)
+def _seat_pairs(flight: str, seat: str) -> tuple[str, ...]:
     m = _SEAT.fullmatch(seat.strip().upper())
     if m is None or m.group(2) not in _LETTERS:
-        return []
+        return ()
     row, i = int(m.group(1)), _LETTERS.index(m.group(2))
-    return [f"{flight}|{row}|{i - 1}", f"{flight}|{row}|{i}"]
+    return (f"{flight}|{row}|{i - 1}", f"{flight}|{row}|{i}")
 
 
 def _check_in_pairs(flight: str, at: dt.datetime) -> list[str]:
@@ -128,28 +141,41 @@ def payment_forms(b: Booking) -> set[str]:
     """`CASH` when a payment is cash or miscellaneous, `THIRD_PARTY` when a card's holder
     bears none of the travellers' surnames (an unknown holder is not a third party)."""
     out: set[str] = set()
-    surnames = {part for t in b.travellers for part in re.split(r"[^A-Z]+", t.surname.upper()) if part}
+    if not b.payments:
+        return out
+    surnames = {part for t in b.travellers for part in _WORDS.split(t.surname.upper()) if part}
     for p in b.payments:
         if p.form.strip().upper() in CASH_FORMS:
             out.add(CASH)
-        holder = {part for part in re.split(r"[^A-Z]+", p.holder.upper()) if part}
+        holder = {part for part in _WORDS.split(p.holder.upper()) if part}
         if holder and surnames and not holder & surnames:
             out.add(THIRD_PARTY)
     return out
 
 
-def link_rows(tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]]) -> list[tuple[bytes, int, str]]:
+def link_rows(
+    tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]], *, bare: Collection[str] | None = None
+) -> list[tuple[bytes, int, str]]:
     """(token, field, traveller ref) rows of a booking for link analysis; `pairs` are the
     screening refs, as for the search tokens. Documents and cards are search tokens already
-    (fields 6 and 8) and are not repeated."""
+    (fields 6 and 8) and are not repeated.
+
+    The flights (joint travel) are the booking's itinerary: one booking-wide row per leg,
+    which link analysis reads as every traveller of the booking (`service.links`), not one
+    row per traveller per leg. A traveller with no row of its own at all (`bare`: the refs
+    without search rows, None for every ref; no name part, birth date, document, seat, ...) keeps its own
+    flight rows: a booking's travellers are the refs holding rows of their own, so a
+    traveller dropped by a later version (its link in `traveller_member` stays) is told
+    apart from one still on the booking."""
     values: set[tuple[int, str, str]] = set()
     by_ref = {t.ref: ref for ref, t in pairs if t.ref}
     legs = list(b.itinerary) or ([b.reported_flight] if b.reported_flight else [])
-    flights = [_flight_key(leg) for leg in legs]
+    keys = [_flight_key(leg) for leg in legs]
+    flights = [f for f in keys if f]
+    reported = _flight_key(b.reported_flight) if b.reported_flight is not None else ""
+    if pairs:
+        values.update((LinkField.FLIGHT, f, "") for f in flights)
     for ref, t in pairs:
-        for f in flights:
-            if f:
-                values.add((LinkField.FLIGHT, f, ref))
         for ff in t.frequent_flyers:
             if ff.number.strip():
                 account = f"{ff.airline.upper()}|{ff.number.strip().upper()}"
@@ -180,15 +206,20 @@ def link_rows(tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]]) ->
         ref = by_ref.get(s.traveller_ref, "")
         if not ref:
             continue
-        flight = _flight_of(legs, s.leg_index, b.reported_flight)
-        for v in _seat_pairs(flight, s.seat) if flight else []:
+        flight = _flight_of(keys, s.leg_index, reported)
+        for v in _seat_pairs(flight, s.seat) if flight else ():
             values.add((LinkField.SEAT_PAIR, v, ref))
     for ci in b.check_ins:
         ref = by_ref.get(ci.traveller_ref, "")
         if not ref or ci.at is None:
             continue
-        flight = _flight_of(legs, ci.leg_index, b.reported_flight)
+        flight = _flight_of(keys, ci.leg_index, reported)
         for v in _check_in_pairs(flight, ci.at) if flight else []:
             values.add((LinkField.CHECK_IN_PAIR, v, ref))
+    if flights and (bare is None or bare):
+        own = {ref for _, _, ref in values}
+        for ref, _ in pairs:
+            if (bare is None or ref in bare) and ref not in own:  # nothing else says it is on the booking
+                values.update((LinkField.FLIGHT, f, ref) for f in flights)
     token = tok.token  # unsorted: the writer sorts the rows it stores
     return [(token(field, value), int(field), ref) for field, value, ref in values]

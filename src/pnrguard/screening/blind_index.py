@@ -80,6 +80,11 @@ def _parts(text: str, given: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for p in norm.split() if p))
 
 
+@functools.lru_cache(maxsize=65536)
+def _document(number: str) -> str:
+    return normalise_document(number)
+
+
 def name_parts(text: str, *, given: bool = False) -> list[str]:
     """The normalised parts of a name, in order, without repeats (cached: names repeat)."""
     return list(_parts(text, given))
@@ -172,7 +177,7 @@ class Tokeniser:
                     out.add((Field.GIVEN_SOUND, key))
         dobs: list[dt.date | None] = [t.date_of_birth] + [d.date_of_birth for d in t.documents]
         out |= {(Field.DOB, d.isoformat()) for d in dobs if d is not None}
-        out |= {(Field.DOCUMENT, n) for d in t.documents if (n := normalise_document(d.number))}
+        out |= {(Field.DOCUMENT, n) for d in t.documents if (n := _document(d.number))}
         return out
 
     def traveller_tokens(self, t: Traveller) -> tuple[tuple[bytes, int], ...]:

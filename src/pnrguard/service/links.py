@@ -91,6 +91,19 @@ def _chunks(items: Sequence[_T], size: int = _CHUNK) -> list[Sequence[_T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+#: A flight digest is counted in records, as when it was a row per traveller: its rows are
+#: a booking's (one per leg), each counted once per traveller of the booking. (A traveller a
+#: later version dropped still counts: its link stays in `traveller_member`.)
+_FLIGHT_RECORDS = (
+    "search_token s JOIN traveller_member m ON m.booking_id = s.booking_id AND s.traveller_ref = ''"
+)
+
+
+def _source(field: int) -> str:
+    """The rows a digest of `field` is counted over (see `IndexSource._counts`)."""
+    return _FLIGHT_RECORDS if field == LinkField.FLIGHT else "search_token s"
+
+
 def _crowd(field: int, token: bytes, people: int) -> Crowd:
     """A hub digest as the graph is told it: how many people, and nobody behind it resolved
     (it was `people` anonymous stand-in occurrences, built and walked once per person)."""
@@ -208,11 +221,19 @@ class IndexSource:
         return out
 
     def _occurrences(
-        self, rows: Sequence[tuple[bytes, int, str, str]], members: dict[str, list[str]]
+        self,
+        rows: Sequence[tuple[bytes, int, str, str]],
+        members: dict[str, list[str]],
+        on_booking: set[Record] | None = None,
     ) -> list[Occurrence]:
+        """`on_booking`: the records a booking-wide flight row reaches (its travellers still
+        on the booking, `_on_booking`); None when the flight rows were expanded already."""
         recs: list[tuple[Record, int, bytes]] = []
+        flight = int(LinkField.FLIGHT)
         for token, field, bid, ref in rows:
             refs = members.get(bid, []) if ref == "" else [ref]  # "" : the whole booking's
+            if ref == "" and field == flight and on_booking is not None:
+                refs = [r for r in refs if (bid, r) in on_booking]
             recs += [((bid, r), field, token) for r in refs if r]
         self._resolve([r for r, _, _ in recs])
         self._days([r[0] for r, _, _ in recs])
@@ -239,7 +260,7 @@ class IndexSource:
                     rows.append((bytes(r.token), int(r.field), r.booking_id, r.traveller_ref))
         members = self._members(bids)
         members = {b: [ref for ref in refs if (b, ref) in wanted] for b, refs in members.items()}
-        out = self._occurrences(rows, members)
+        out = self._occurrences(rows, members, self._on_booking(records, rows))
         # Co-travellers on the same booking: the booking id is the "digest".
         for bid, ref in records:
             day, source, state = self.booking_day.get(bid, (None, "PNR", "active"))
@@ -326,8 +347,8 @@ class IndexSource:
         out: dict[tuple[int, bytes], int] = {}
         for chunk in _chunks(keys, _COMPOUND):
             sql = " UNION ALL ".join(
-                f"SELECT {i}, count(*) FROM (SELECT 1 FROM search_token WHERE token = {mark} "  # noqa: S608
-                f"AND field = {int(field)} LIMIT {int(cap(field))}) AS t{i}"  # (integers of ours only)
+                f"SELECT {i}, count(*) FROM (SELECT 1 FROM {_source(field)} WHERE s.token = {mark} "  # noqa: S608
+                f"AND s.field = {int(field)} LIMIT {int(cap(field))}) AS t{i}"  # (integers of ours only)
                 for i, (field, _) in enumerate(chunk)
             )
             params = tuple(token for _, token in chunk)
@@ -388,18 +409,37 @@ class IndexSource:
                 out.update({(int(f), bytes(t)): int(n) for f, t, n in self.conn.execute(q)})
         return out
 
+    def _on_booking(
+        self, records: Sequence[Record], rows: Sequence[tuple[bytes, int, str, str]]
+    ) -> set[Record]:
+        """The records still on their booking: those holding a row of their own (identity
+        tokens, read when they were resolved, or a link row). A booking's flights are one
+        booking-wide row per leg (`links.tokens.link_rows`), and `traveller_member` keeps
+        the link of a traveller a later version dropped: this tells the two apart, as the
+        per-traveller flight rows did."""
+        flight = int(LinkField.FLIGHT)  # a traveller with flight rows of its own needs no other
+        own = {(b, r) for _, f, b, r in rows if r and f != flight}
+        return {rec for rec in records if rec in own or rec in self.identity}
+
     def _repeatable(self, rows: list[tuple[bytes, int, str, str]]) -> list[tuple[bytes, int, str, str]]:
-        """Drop the flight rows of passengers who cannot have travelled with anyone twice.
+        """The flight rows as one row per passenger who can have travelled with someone
+        twice (a booking's row stands for each of its travellers); the others are dropped.
 
         A flight's digest reaches hundreds of records, and resolving who each one is costs
         a read of its identity tokens. A passenger can make a repeated-joint-travel edge only
         if their date of birth appears on at least two of the flights read: one cheap read
-        of the date-of-birth tokens sorts out the rest before any resolution."""
+        of the date-of-birth tokens sorts out the rest before any resolution. The same read
+        names a booking's travellers (a traveller without a date of birth is dropped
+        anyway), so a booking-wide flight row becomes one row per traveller here."""
         flight = int(LinkField.FLIGHT)
-        flights = [r for r in rows if r[1] == flight]
-        if not flights:
+        booked = [r for r in rows if r[1] == flight]
+        if not booked:
             return rows
-        dob = self._dob_tokens([b for _, _, b, _ in flights])
+        dob = self._dob_tokens([b for _, _, b, _ in booked])
+        refs: dict[str, list[str]] = defaultdict(list)
+        for bid, ref in dob:
+            refs[bid].append(ref)
+        flights = [(t, f, b, r) for t, f, b, ref in booked for r in (refs.get(b, []) if ref == "" else [ref])]
         days: dict[bytes, set[bytes]] = defaultdict(set)
         for token, _, bid, ref in flights:
             if (d := dob.get((bid, ref))) is not None:

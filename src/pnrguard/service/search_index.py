@@ -110,7 +110,10 @@ class Indexed:
 def booking_tokens(tok: Tokeniser, b: Booking, booking_id: str) -> Indexed:
     """Every token row of one booking: search's and link analysis's, in one pass."""
     pairs = traveller_pairs(b)
-    rows = tok.booking_rows(b, pairs) + link_rows(tok, b, pairs)
+    rows = tok.booking_rows(b, pairs)
+    # The travellers without a search row (rare: no name part, birth date or document).
+    bare = [ref for ref, t in pairs if not tok.traveller_tokens(t)]
+    rows += link_rows(tok, b, pairs, bare=bare)
     return Indexed(b, booking_id, pairs, rows, day_of(flight_columns(b)["flight_date"]))
 
 

@@ -69,6 +69,7 @@ def _same_seat(a: _Tokens, b: _Tokens) -> bool:
 
 #: The fields linking compares (identity, and the seat that tells namesakes apart).
 _LINK_FIELDS = [*sorted(int(f) for f in (Field.SURNAME, Field.GIVEN, Field.DOB, Field.DOCUMENT)), _SEAT]
+_COMPARED = frozenset(_LINK_FIELDS)
 
 
 def _conflicts(mine: _Tokens, theirs: _Tokens) -> str:
@@ -226,7 +227,8 @@ def link_indexed(conn: Connection, items: Sequence[Indexed], *, new: Collection[
         by_pair: dict[tuple[str, str], _Tokens] = {}
         for item in {id(i): i for i, _ in todo}.values() if linkable else ():
             for token, field, ref in item.rows:
-                by_pair.setdefault((item.booking_id, ref), {}).setdefault(field, set()).add(token)
+                if field in _COMPARED:  # the fields linking compares, not the whole booking's rows
+                    by_pair.setdefault((item.booking_id, ref), {}).setdefault(field, set()).add(token)
         wanted = {
             t
             for item, ref in todo

@@ -197,7 +197,9 @@ def existing_tokens(
         cur = raw.cursor()
         try:
             cur.execute(sql, params)
-            out |= {(bytes(t), f, d, b, r) for t, f, d, b, r in cur.fetchall()}
+            # Both drivers give bytes for the token: the rows are the stored tuples as they
+            # come (a second tuple per row was most of this read's allocations).
+            out.update(cur.fetchall())
         finally:
             cur.close()
     return out

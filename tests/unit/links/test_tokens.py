@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 
@@ -109,3 +110,18 @@ def test_payment_form_tokens_follow_the_forms_and_never_call_a_traveller_a_third
     forms_rows = [r for r in rows if r[1] == LinkField.PAYMENT_FORM]
     assert {ref for _, _, ref in forms_rows} <= {""}
     assert len(forms_rows) == len(got)
+
+
+def test_flights_are_the_booking_s_rows_and_a_traveller_without_rows_keeps_its_own() -> None:
+    legs = [
+        Leg(carrier="LH", flight_number="0400", departure=dt.datetime(2026, 3, 2, 9)),
+        Leg(carrier="LH", flight_number="402", departure=dt.datetime(2026, 3, 20, 9)),
+    ]
+    travellers = [Traveller(ref="1", surname="KAYA"), Traveller(ref="2", surname="")]
+    b = Booking(source=Source.PNR, carrier="LH", locator="X", travellers=travellers, itinerary=legs)
+    rows = link_rows(Keyed(), b, [("1", travellers[0]), ("2", travellers[1])], bare=["2"])
+    flights = sorted((f, ref) for t, f, ref in rows if f == LinkField.FLIGHT)
+    # One row a leg for the booking; "2" holds no other row, so it keeps its own two.
+    assert flights == [(LinkField.FLIGHT, "")] * 2 + [(LinkField.FLIGHT, "2")] * 2
+    nobody = link_rows(Keyed(), dataclasses.replace(b, travellers=[]), [])
+    assert not [r for r in nobody if r[1] == LinkField.FLIGHT]
