@@ -5,8 +5,8 @@ the hit's disclosure package (or the request's results); the row names the basis
 booking added, the graph it came from (start booking, traveller ref, depth), who and when,
 so the transmission package can carry that graph. Ids only, no personal content.
 
-Revision ID: 0027_link_additions
-Revises: 0026_links_speed
+Revision ID: 0028_link_additions
+Revises: 0027_upkeep
 Create Date: 2026-12-06
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027_link_additions"
-down_revision = "0026_links_speed"
+revision = "0028_link_additions"
+down_revision = "0027_upkeep"
 branch_labels = None
 depends_on = None
 
