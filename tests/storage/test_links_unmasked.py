@@ -141,3 +141,11 @@ def test_through_an_unmasked_person_at_depth_two_and_never_a_deleted_booking(
     with node.engine.begin() as conn:
         delete_bookings(conn, [b], at=T0)
     assert _names(_view(node, analyst, request_id, a, depth=2)) == set()
+
+
+def test_an_unmasking_without_a_case_reference_opens_no_analysis() -> None:
+    from pnrguard.service.links_unmasked import case_references
+
+    assert case_references("request:r1") == {"request:r1", "r1"}
+    assert "" not in case_references("r1")  # a blank case reference names no analysis
+    assert case_references(" ") == frozenset()

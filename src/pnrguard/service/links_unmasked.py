@@ -74,7 +74,7 @@ class Opened:
 
 def case_references(basis: str) -> frozenset[str]:
     """What an unmasking request's case reference may say to be for this analysis."""
-    return frozenset({basis, basis.partition(":")[2]})
+    return frozenset(ref for ref in (basis, basis.partition(":")[2]) if ref.strip())  # never ""
 
 
 def _named(conn: Connection, *, user: Account, purpose: Purpose, cases: frozenset[str], now: dt.datetime
