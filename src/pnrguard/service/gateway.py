@@ -44,8 +44,6 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from pnrguard.errors import N_, CryptoError, PnrguardError
@@ -60,6 +58,7 @@ from pnrguard.service.gateway_envelope import (
 )
 from pnrguard.service.gateway_settings import GatewaySettings
 from pnrguard.service.ingest import IngestResult
+from pnrguard.store.db import conflict_insert
 from pnrguard.store.gateway import (
     Claimed,
     Credential,
@@ -176,7 +175,7 @@ class Enqueuer:
         self._lock = threading.Lock()
         self._closed = False
         dialect = engine.dialect.name
-        self._insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(gateway_inbox)
+        self._insert = conflict_insert(dialect, gateway_inbox)
 
     def _ensure_started(self) -> None:
         if self._thread is None:

@@ -42,11 +42,9 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
-from pnrguard.store.db import in_values, metadata
+from pnrguard.store.db import conflict_insert, in_values, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
 
 __all__ = [
@@ -294,8 +292,9 @@ def count_failure(conn: Connection, account_id: str) -> int:
 def bump_throttle(conn: Connection, key_hash: bytes, *, now: dt.datetime) -> int:
     """Add one failure to a throttle key atomically (insert or increment in one statement)
     and return the new count."""
-    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    base = ins(login_throttle).values(key_hash=key_hash, failures=1, locked_until=None, updated_at=now)
+    base = conflict_insert(conn.dialect.name, login_throttle).values(
+        key_hash=key_hash, failures=1, locked_until=None, updated_at=now
+    )
     stmt = base.on_conflict_do_update(
         index_elements=[login_throttle.c.key_hash],
         set_={"failures": login_throttle.c.failures + 1, "updated_at": now},

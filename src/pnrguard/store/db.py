@@ -12,7 +12,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, Table, create_engine, event
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 NAMING_CONVENTION = {
@@ -27,6 +31,12 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 #: Rows per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits.
 IN_CHUNK = 500
+
+
+def conflict_insert(dialect: str, table: Table) -> PgInsert | SqliteInsert:
+    """An INSERT into `table` that can say ON CONFLICT, in the dialect of the node's database
+    (PostgreSQL's or SQLite's: the two it runs on; both spell it the same way)."""
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:

@@ -13,10 +13,9 @@ import re
 from collections.abc import Mapping
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from pnrguard.store.db import conflict_insert
 from pnrguard.store.tables import sensitive_deletion
 
 __all__ = ["SUPPRESS_BELOW", "DeletionCount", "add_deletions", "deletion_counts", "shown"]
@@ -41,9 +40,10 @@ def add_deletions(conn: Connection, *, day: dt.date, counts: Mapping[tuple[str, 
             merged[key] = merged.get(key, 0) + n
     if not merged:
         return
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     for (carrier, category), n in sorted(merged.items()):
-        stmt = insert(sensitive_deletion).values(day=day, carrier=carrier, category=category, deleted=n)
+        stmt = conflict_insert(conn.dialect.name, sensitive_deletion).values(
+            day=day, carrier=carrier, category=category, deleted=n
+        )
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["day", "carrier", "category"],

@@ -44,11 +44,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
-from pnrguard.store.db import chunks, in_values, metadata
+from pnrguard.store.db import chunks, conflict_insert, in_values, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
 
 __all__ = [
@@ -196,8 +194,8 @@ def insert_lead(conn: Connection, rec: LeadRecord, records: Sequence[tuple[str, 
     """A lead and its (booking id, traveller ref, person) records; False, and nothing written,
     when a lead with its fingerprint exists: two worker processes detecting the same pattern
     at once both pass `known_fingerprints`, and the second must not fail its whole run."""
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    values = dialect_insert(financing_lead).values({k: getattr(rec, k) for k in _LEAD_COLS})
+    columns = {k: getattr(rec, k) for k in _LEAD_COLS}
+    values = conflict_insert(conn.dialect.name, financing_lead).values(columns)
     stmt = values.on_conflict_do_nothing(index_elements=["fingerprint"]).returning(financing_lead.c.id)
     if conn.execute(stmt).first() is None:  # (rowcount is -1 for an INSERT through psycopg)
         return False

@@ -18,11 +18,9 @@ import datetime as dt
 from collections.abc import Collection, Mapping
 
 from sqlalchemy import Column, Date, Integer, PrimaryKeyConstraint, String, Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from pnrguard.store.db import metadata
+from pnrguard.store.db import conflict_insert, metadata
 
 __all__ = ["add_counts", "carrier_quality", "read_counts"]
 
@@ -43,9 +41,7 @@ def add_counts(conn: Connection, *, carrier: str, day: dt.date, counts: Mapping[
     rows = [{"carrier": carrier, "day": day, "metric": m, "value": v} for m, v in counts.items() if v]
     if not rows:
         return
-    dialect = conn.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(carrier_quality).values(rows)
+    stmt = conflict_insert(conn.dialect.name, carrier_quality).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=["carrier", "day", "metric"],
         set_={"value": carrier_quality.c.value + stmt.excluded.value},

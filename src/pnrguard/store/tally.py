@@ -14,11 +14,9 @@ import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import Column, Date, Integer, String, Table, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from pnrguard.store.db import metadata
+from pnrguard.store.db import conflict_insert, metadata
 
 __all__ = ["add_travellers", "traveller_tally", "travellers_counted"]
 
@@ -41,9 +39,8 @@ def add_travellers(conn: Connection, new: Iterable[tuple[dt.datetime, str, int]]
         row[1] += n
     if not merged:
         return
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     for (day, source), (bookings, travellers) in sorted(merged.items()):
-        stmt = insert(traveller_tally).values(
+        stmt = conflict_insert(conn.dialect.name, traveller_tally).values(
             day=day, source=source, bookings=bookings, travellers=travellers
         )
         conn.execute(
