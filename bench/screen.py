@@ -21,11 +21,12 @@ p50/p99 per traveller, against the brute-force baseline on a sample.
 
 Builds: the matcher runs as it is imported, compiled by mypyc when `make compile` built it
 (the tables say which), else pure Python; `make compile-clean` goes back to pure Python.
-`--documents` gives every traveller a document nationality, as API data does: a listed
-person the nationality the list gives, an innocent a country of their naming culture
-(screen_cases.CULTURE_COUNTRIES). `--pool-scale N` makes both innocent pools N times
-larger (30,000 each at 10), so the false-hit rate of each culture rests on enough hits to
-compare it with the pool's mean.
+`--documents` gives every traveller a document nationality and gender, as API data does: a
+listed person the nationality and gender the list gives, an innocent a country of their
+naming culture (screen_cases.CULTURE_COUNTRIES) and a gender (screen_cases.with_documents:
+the given name's gender where bench/common_names.csv gives one, else even odds).
+`--pool-scale N` makes both innocent pools N times larger (30,000 each at 10), so the
+false-hit rate of each culture rests on enough hits to compare it with the pool's mean.
 """
 
 from __future__ import annotations
@@ -241,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--documents",
         action="store_true",
-        help="every traveller carries a document nationality (listed people their listed one)",
+        help="every traveller carries a document nationality and gender (listed people their listed ones)",
     )
     args = parser.parse_args(argv)
     per_category = 100 if args.quick else 300

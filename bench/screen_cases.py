@@ -31,6 +31,7 @@ class Labelled:
     text: str  # the full-name string the baselines see (given names then surname)
     answer: str | None  # entity id, None for an innocent
     group: str  # category, or the innocent's culture
+    gender: str | None = None  # M/F when the pool drew it (common names), for `with_documents`
 
 
 def _dob(entry: WatchlistEntry, rng: random.Random) -> dt.date | None:
@@ -323,7 +324,7 @@ def common_innocents(per_culture: int, seed: int) -> list[Labelled]:
                     given.append(_weighted(rng, middle))
                 surname = [_weighted(rng, pool["surname"])]
             q = _query(f"C{culture[:3]}{i}", given, surname, _random_dob(rng))
-            out.append(Labelled(q, " ".join(given + surname), None, culture))
+            out.append(Labelled(q, " ".join(given + surname), None, culture, "F" if female else "M"))
     return out
 
 
@@ -351,13 +352,30 @@ CULTURE_COUNTRIES: dict[str, tuple[str, ...]] = {
 }
 
 
+def _given_name_genders() -> dict[str, str]:
+    """Given name -> M or F, for the names `common_names.csv` lists under one gender only
+    (in any culture); names it lists under both, or not at all, are left out."""
+    seen: dict[str, set[str]] = {}
+    for pool in _common_pools().values():
+        for kind, letter in (("male", "M"), ("female", "F")):
+            for name in pool.get(kind, []):
+                seen.setdefault(name, set()).add(letter)
+    return {name: letters.pop() for name, letters in seen.items() if len(letters) == 1}
+
+
 def with_documents(
     queries: Sequence[Labelled], entries: Sequence[WatchlistEntry], seed: int
 ) -> list[Labelled]:
-    """The same travellers carrying a document nationality, as API data gives it: a listed
-    person the first nationality the list gives (else the country of a listed passport,
-    else none), an innocent a country of their naming culture."""
+    """The same travellers carrying a document nationality and gender, as API data gives
+    them: a listed person the first nationality the list gives (else the country of a listed
+    passport, else none) and the listed gender (none if not listed); an innocent a country of
+    their naming culture and a gender: the one the common-names pool drew the given name
+    for; in the mixed pool, the gender `common_names.csv` gives the first given name if it
+    lists it under one gender only, else male or female at even odds (seeded, drawn apart
+    from the nationality so that the nationalities are those of the runs without gender)."""
     rng = random.Random(seed)
+    coin = random.Random(seed + 1_000_003)
+    genders = _given_name_genders()
     by_id = {e.entity_id: e for e in entries}
     out: list[Labelled] = []
     for lq in queries:
@@ -365,8 +383,11 @@ def with_documents(
             e = by_id[lq.answer]
             countries = list(e.nationalities) or [d.country for d in e.documents if d.country]
             nationality = countries[0] if countries else None
+            gender = {"male": "M", "female": "F"}.get(e.gender.value) if e.gender else None
         else:
             nationality = rng.choice(CULTURE_COUNTRIES[lq.group])
+            first = lq.query.given_names.split()[:1]
+            gender = lq.gender or (genders.get(first[0]) if first else None) or coin.choice(("M", "F"))
         query = PersonQuery(
             lq.query.query_id,
             lq.query.surname,
@@ -375,6 +396,7 @@ def with_documents(
             lq.query.dob,
             nationality,
             lq.query.document,
+            gender,
         )
-        out.append(Labelled(query, lq.text, lq.answer, lq.group))
+        out.append(Labelled(query, lq.text, lq.answer, lq.group, gender))
     return out

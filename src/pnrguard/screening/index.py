@@ -23,11 +23,14 @@ from rapidfuzz.distance import Indel
 from pnrguard.screening.models import WatchlistEntry
 from pnrguard.screening.names import (
     _VARIANTS,
+    FAMILY_SPELLINGS,
+    HONORIFICS,
     NAME_FAMILY,
     PARTICLES,
     deletions,
     deletions2,
     fold,
+    honorific_variants,
     name_form,
     phonetic_key,
     split_glued_particle,
@@ -63,6 +66,8 @@ SET_CACHE_MAX_IDS = 50_000_000
 SET_CACHE_ENTRY_COST = 64
 
 _EMPTY: IntArray = np.zeros(0, dtype=np.int32)
+#: Lookup key shared by every spelling of a hereditary honorific.
+HONORIFIC_KEY = "=*SAYYID"
 
 
 def token_similarity(query: str, listed: str) -> float:
@@ -86,17 +91,26 @@ class TokenTraits:
     family: str | None
     variant: str
     sound: str
+    honorific: bool = False  # a spelling of a hereditary honorific (`names.HONORIFICS`)
 
     @classmethod
     def of(cls, token: str) -> TokenTraits:
         folded = fold(token)
-        return cls(token, folded, NAME_FAMILY.get(folded), _VARIANTS.get(token, token), phonetic_key(token))
+        return cls(
+            token, folded, NAME_FAMILY.get(folded), _VARIANTS.get(token, token), phonetic_key(token),
+            token in HONORIFICS,
+        )  # fmt: skip
 
 
 def _similarity(q: TokenTraits, t: TokenTraits) -> float:
     """`token_similarity` of two tokens' traits (the tokens differ)."""
     query, listed = q.token, t.token
     ratio = Indel.normalized_similarity(query, listed)
+    if q.honorific or t.honorific:  # SEYED and SAYYID are one honorific; SAYYED is not SAEED
+        if q.honorific and t.honorific:
+            return max(ratio, 0.95)
+        if (listed if q.honorific else query) in FAMILY_SPELLINGS:
+            return min(ratio, DISTINCT_NAMES)
     fq, fl = q.folded, t.folded
     if q.family is not None and t.family is not None:
         return max(ratio, 0.95) if q.family == t.family else min(ratio, DISTINCT_NAMES)
@@ -125,6 +139,16 @@ def _nisba(longer: str, shorter: str) -> bool:
         and not shorter.endswith("I")
         and Indel.normalized_similarity(longer[:-1], shorter) >= 0.8
     )
+
+
+def _names_to_index(names: Sequence[str]) -> Iterator[tuple[str, int, str]]:
+    """(name, position of the listed name it comes from, honorific set aside): each listed
+    name, then the same without a hereditary honorific it carries beside its names."""
+    for pos, raw in enumerate(names):
+        yield raw, pos, ""
+    for pos, raw in enumerate(names):
+        for text, honorific in honorific_variants(raw):
+            yield text, pos, honorific
 
 
 def normalise_document(number: str) -> str:
@@ -221,6 +245,9 @@ class NameIndex:
         self.entity_year_min: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
         self.entity_year_max: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
         self.name_length: IntArray = _EMPTY
+        #: Names indexed without a hereditary honorific: name id -> (the id of the name as
+        #: listed, the honorific set aside). See `names.honorific_variants`.
+        self.honorific_names: dict[int, tuple[int, str]] = {}
         self.documents: dict[str, list[int]] = {}
         #: Numbers too short to find a person by, which still count as evidence.
         self.short_documents: dict[str, list[int]] = {}
@@ -265,12 +292,17 @@ class NameIndex:
                 elif number:
                     index.short_documents.setdefault(number, []).append(ei)
             seen_names: set[tuple[str, ...]] = set()
-            for raw in entry.names:
+            listed_ids: dict[int, int] = {}  # position in entry.names -> name id
+            for raw, source, aside in _names_to_index(entry.names):
                 form = name_form(raw)
                 if not form.core or form.core in seen_names:
                     continue
                 seen_names.add(form.core)
                 name_id = len(name_entity)
+                if aside:
+                    index.honorific_names[name_id] = (listed_ids.get(source, -1), aside)
+                else:
+                    listed_ids[source] = name_id
                 name_entity.append(ei)
                 ids: list[int] = []
                 for token in form.core:  # a repeated name (MOHAMMED MOHAMMED) stays twice
@@ -333,6 +365,8 @@ class NameIndex:
             family = traits.family
             if family is not None:  # MEHMET and MUHAMMAD: one name, letters far apart
                 self._add_key("=" + family, tid)
+            if traits.honorific:  # SYED and SEYYED: one honorific, letters far apart
+                self._add_key(HONORIFIC_KEY, tid)
             self._add_key("~" + folded, tid)  # zero deletions: equal folds meet here too
             for deleted in deletions(folded):
                 self._add_key("~" + deleted, tid)
@@ -412,6 +446,8 @@ class NameIndex:
             probe.add(tid_c)
         if query.family is not None:
             probe.update(self._key_ids("=" + query.family))
+        if query.honorific:
+            probe.update(self._key_ids(HONORIFIC_KEY))
         keys = self.keys
         for deleted in (folded, *deletions(folded)):
             found = keys.get("~" + deleted)

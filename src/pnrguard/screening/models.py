@@ -87,6 +87,7 @@ class PersonQuery:
     dob: dt.date | None = None
     nationality: str | None = None  # alpha-2 or alpha-3; normalised by the screener
     document: str | None = None
+    gender: str | None = None  # as carriers send it (M, F, MI, FI, U, X); only M/F count
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,19 @@ TITLES: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+#: Hereditary honorifics (sayyid: a descendant of the Prophet), written before the given
+#: name in Iran, Iraq, Afghanistan, Pakistan and India and often on the passport, often not:
+#: a part a listed person may or may not carry, not a name that tells them apart. They are
+#: not dropped like TITLES, because SYED, SAYED and SAYYED are also borne as a given name or
+#: a surname (`SAYYED, Jamil`, `HABIB, Sayed`, `AL-SAYYID`): see `honorific_variants`.
+#: SAYID is left out: it also writes SA'ID (SAID, SAEED), another name.
+HONORIFICS: frozenset[str] = frozenset(
+    {
+        "SAYYID", "SAYYED", "SEYYED", "SEYYID", "SEYED", "SAYED", "SYED", "SAIYID", "SAIYED",
+        "SAYYIDA", "SAYYIDAH", "SEYYEDEH", "SEYEDEH", "SEYYEDE", "SEYEDE", "SAYEDA", "SYEDA",
+    }
+)  # fmt: skip
+
 PARTICLES: frozenset[str] = frozenset(
     {
         "AL", "EL", "UL", "AS", "AD", "AN", "AR", "AZ", "AT",
@@ -307,6 +320,58 @@ def _families() -> dict[str, str]:
 
 #: Folded spelling -> the name it is a spelling of, for common names spelled alike.
 NAME_FAMILY: dict[str, str] = _families()
+
+
+def _spellings() -> frozenset[str]:
+    return frozenset(sp for row in _data_rows("name_families.csv") for sp in row["spellings"].split())
+
+
+#: Written spellings of the common names of `name_families.csv` (SAID, SAEED, HASSAN ...):
+#: an honorific that looks like one of them is not that name (SAYYED is not SAEED).
+FAMILY_SPELLINGS: frozenset[str] = _spellings()
+
+_WORD = re.compile(r"[^\s,]+")
+
+
+def honorific_variants(raw: str) -> list[tuple[str, str]]:
+    """(the name without it, the honorific) for each hereditary honorific (`HONORIFICS`)
+    that a name carries beside its names: `GHASEMI, Seyyed Reza` -> `GHASEMI, Reza`.
+
+    Not when the honorific is (part of) the marked surname (`SAYYED, Jamil`), follows a
+    particle (`al-Sayyid`, a family name) or stands with fewer than two other names beside
+    it (`HABIB, Sayed`, `Syed SALAHUDDIN`: then it is the name the person is known by).
+    The name with the honorific is still matched: this adds a form, it drops nothing."""
+    words = [(m.start(), m.end(), normalise(m.group())) for m in _WORD.finditer(raw)]
+    if not any(w in HONORIFICS for _, _, w in words):
+        return []
+    others = [t for t in name_form(raw).core if t not in HONORIFICS and t not in PARTICLES and len(t) > 1]
+    if len(others) < 2:
+        return []
+    surnames = surname_tokens(raw)
+    out: list[tuple[str, str]] = []
+    for i, (start, end, word) in enumerate(words):
+        if word not in HONORIFICS or word in surnames:
+            continue
+        before = words[i - 1][2].split()[-1:] if i else []
+        if before and before[0] in PARTICLES:
+            continue
+        text = " ".join((raw[:start] + raw[end:]).split()).replace(" ,", ",").strip(" ,")
+        out.append((text, word))
+    return out
+
+
+def drop_honorific(given_names: str, surname: str) -> tuple[str, str] | None:
+    """The traveller's given names without a hereditary honorific (`SEYED REZA` ->
+    `REZA`), and the honorific, when at least two other names remain with the surname."""
+    tokens = normalise(given_names).split()
+    for i, token in enumerate(tokens):
+        if token not in HONORIFICS or (i and tokens[i - 1] in PARTICLES):
+            continue
+        rest = tokens[:i] + tokens[i + 1 :]
+        names = [t for t in (*rest, *normalise(surname).split()) if t not in PARTICLES and len(t) > 1]
+        if len(names) >= 2 and token not in names:
+            return " ".join(rest), token
+    return None
 
 
 def surname_tokens(raw: str) -> frozenset[str]:

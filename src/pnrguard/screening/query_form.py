@@ -36,6 +36,8 @@ class QueryForm:
     merges: int
     #: (query positions as a bit mask, matches) of each token, then each glued pair.
     matched: list[tuple[int, TokenMatches]]
+    #: A hereditary honorific of the traveller's given names this form leaves out ("": none).
+    set_aside: str = ""
     # Built on first use: half the travellers have no candidate to score.
     _sims: dict[int, list[tuple[int, float]]] | None = None
     _best: dict[int, float] | None = None
@@ -93,7 +95,7 @@ class QueryForm:
 
 
 def query_form(
-    index: NameIndex, text: str, surname: str | None, *, surname_only: bool = False
+    index: NameIndex, text: str, surname: str | None, *, surname_only: bool = False, set_aside: str = ""
 ) -> QueryForm | None:
     """The query side of one spelling of a name; None when nothing is left to compare."""
     form = name_form(text)
@@ -167,4 +169,5 @@ def query_form(
         common_mask,
         merges,
         matched,
+        set_aside,
     )

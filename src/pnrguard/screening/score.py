@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pnrguard.screening.models import Feature, IdentityDocument, PartialDate
+from pnrguard.screening.models import Feature, Gender, IdentityDocument, PartialDate
 
 #: Cost of each token of the longer name left unmatched (a missing middle name).
 MISSING_TOKEN_PENALTY = 0.05
@@ -46,6 +46,11 @@ COMMON_LOOKALIKE = -0.10
 #: Only common names matched, spelling for spelling, and the list gives no date of birth that
 #: could tell the listed person from namesakes: still proposed, in a lower band.
 COMMON_UNDATED = -0.10
+#: Only common names matched, spelling for spelling, and the traveller's date of birth only
+#: near a listed one (a year off): the date that should decide does not agree, and most
+#: travellers with that name and a date a year off are namesakes. Counts as a conflicting
+#: date would (the near date itself counts 0: lists' years are often approximate).
+COMMON_DOB_NEAR = -0.20
 
 # Date of birth, weighed by the precision of the listed date.
 DOB_EXACT = 0.20
@@ -68,6 +73,12 @@ NATIONALITY_CONFLICT = -0.05
 NATIONALITY_CONFLICT_UNDATED = -0.20
 #: Documents issued to the holder's own nationals: their country stands for a nationality.
 NATIONAL_DOCUMENTS = frozenset({"passport", "national_id"})
+#: The traveller's gender (as the document or reservation gives it) against the listed one.
+#: A person has one: unlike nationality (dual nationals) a disagreement is not explained
+#: by another document, so it counts as a conflicting date of birth does. Agreement adds
+#: nothing: half of all namesakes share it.
+GENDER_MATCH = 0.0
+GENDER_CONFLICT = -0.20
 # Roles: which listed name is the surname (when the list marks it).
 SURNAME_MATCH = 0.02
 SURNAME_CROSS = -0.03
@@ -268,6 +279,39 @@ def nationality_feature(query: str | None, listed: Sequence[str], *, dated: bool
             f"nationality {query} not in {'/'.join(listed)}, and no DOB listed",
         )
     return Feature("nationality", NATIONALITY_CONFLICT, f"nationality {query} not in {'/'.join(listed)}")
+
+
+def gender_feature(query: str | None, listed: Gender | None) -> Feature | None:
+    """Gender agrees: shown, adds nothing; disagrees: `GENDER_CONFLICT`. Nothing when
+    either side does not give male or female (U, X, unknown)."""
+    letter = (query or "").strip().upper()[:1]
+    if listed is None or letter not in ("M", "F"):
+        return None
+    if letter == ("M" if listed is Gender.MALE else "F"):
+        return Feature("gender", GENDER_MATCH, f"gender {letter} matches")
+    return Feature("gender", GENDER_CONFLICT, f"gender {letter}, listed {listed.value}")
+
+
+def only_common_names(pairs: Sequence[tuple[int, int, float]], common_mask: int, *, left: int) -> bool:
+    """The match is a name of common names agreeing part for part, spelling for spelling
+    (`KHAN, Mohammad` against Mohammad KHAN): the case `common_names_feature` leaves to the
+    date of birth."""
+    return (
+        bool(pairs)
+        and left == 0
+        and all(not m & ~common_mask for m, _, _ in pairs)
+        and min(sim for _, _, sim in pairs) >= SPELLING_SIMILARITY
+    )
+
+
+def common_dob_feature(
+    pairs: Sequence[tuple[int, int, float]], common_mask: int, *, left: int, dob_near: bool
+) -> Feature | None:
+    """A name of common names is left to the date of birth; when the date is only near a
+    listed one (a year off), it does not decide for the listed person: `COMMON_DOB_NEAR`."""
+    if dob_near and only_common_names(pairs, common_mask, left=left):
+        return Feature("common", COMMON_DOB_NEAR, "only common names matched, and the DOB a year off")
+    return None
 
 
 def common_names_feature(

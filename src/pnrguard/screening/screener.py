@@ -9,7 +9,7 @@ from pnrguard.screening.bounds import MIN_TO_BOUND, Reach
 from pnrguard.screening.countries import to_alpha3
 from pnrguard.screening.index import TOKEN_MIN_SIMILARITY, IntArray, NameIndex
 from pnrguard.screening.models import Candidate, Feature, PersonQuery, WatchlistEntry
-from pnrguard.screening.names import strip_glued_title
+from pnrguard.screening.names import drop_honorific, strip_glued_title
 from pnrguard.screening.query_form import QueryForm, query_form
 from pnrguard.screening.score import (
     DOB_EXACT,
@@ -19,10 +19,12 @@ from pnrguard.screening.score import (
     Alignment,
     align_names,
     combine,
+    common_dob_feature,
     common_names_feature,
     dob_feature,
     document_feature,
     explain,
+    gender_feature,
     listed_nationalities,
     nationality_feature,
     surname_feature,
@@ -78,11 +80,17 @@ class Screener:
         """Candidates scoring at least `threshold`, best first."""
         index = self._index
         given = strip_glued_title(query.given_names) if query.given_names else ""
+        honorific = drop_honorific(given, query.surname) if given else None
         forms = [
             f
             for f in (
                 query_form(index, f"{given} {query.surname}".strip(), query.surname, surname_only=not given),
                 query_form(index, query.full_name, None) if query.full_name else None,
+                query_form(
+                    index, f"{honorific[0]} {query.surname}".strip(), query.surname, set_aside=honorific[1]
+                )
+                if honorific
+                else None,
             )
             if f is not None
         ]
@@ -139,8 +147,13 @@ class Screener:
             features = [self._name_feature(entity, b)]
             if b.role is not None:
                 features.append(b.role)
-            if b.common is not None:
-                features.append(b.common)
+            common = b.common
+            if common is None and not b.surname_only and dob.value == 0.0 and query.dob and entry.dobs:
+                al = b.alignment  # both dates given and only near: a year off
+                left = max(al.n_listed, al.n_query) - len(al.pairs)
+                common = common_dob_feature(al.pairs, b.form.common_mask, left=left, dob_near=True)
+            if common is not None:
+                features.append(common)
             features.append(dob)
             doc = document_feature(query.document, entry.documents)
             if doc is not None:
@@ -149,6 +162,9 @@ class Screener:
             nat = nationality_feature(nationality, listed, dated=bool(entry.dobs))
             if nat is not None:
                 features.append(nat)
+            gender = gender_feature(query.gender, entry.gender)
+            if gender is not None:
+                features.append(gender)
             score = combine(features)
             if score >= threshold:
                 results.append(Candidate(entry.entity_id, score, tuple(features), explain(features)))
@@ -227,7 +243,9 @@ class Screener:
         index = self._index
         listed = index.name_tokens(b.name_id)
         al = b.alignment
-        which = "name" if b.name_id == int(index.entity_first_name[entity]) else "alias"
+        first = int(index.entity_first_name[entity])
+        source, honorific = index.honorific_names.get(b.name_id, (b.name_id, ""))
+        which = "name" if source == first else "alias"
         shorter = min(al.n_listed, al.n_query) if al.pairs else min(len(listed), len(b.form.tokens))
         longer = max(al.n_listed, al.n_query) if al.pairs else max(len(listed), len(b.form.tokens))
 
@@ -244,6 +262,10 @@ class Screener:
             detail += ", glued parts"
         if b.surname_only:
             detail += ", surname only"
+        if honorific:
+            detail += f", listed honorific {honorific} set aside"
+        if b.form.set_aside:
+            detail += f", honorific {b.form.set_aside} set aside"
         if notes:
             detail += ", " + " ".join(notes)
         return Feature("name", round(b.score, 4), f"{which} {b.score:.2f} ({detail})")

@@ -123,6 +123,7 @@ def person_query(ref: str, t: Traveller) -> PersonQuery:
         dob=t.date_of_birth or doc_dob,
         nationality=t.nationality or doc_nat or None,
         document=number or None,
+        gender=t.gender or (t.documents[0].gender if t.documents else "") or None,
     )
 
 
