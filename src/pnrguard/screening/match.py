@@ -1,6 +1,7 @@
 """Batch matching for `pnrguard match`: a CSV of people in, a CSV of candidate hits out.
 
-Input header `id,name,dob,nationality,document`. The name may be `SURNAME, Given`,
+Input header `id,name,dob,nationality,document`, optionally `,gender` (M/F as documents
+give it). The name may be `SURNAME, Given`,
 `SURNAME/GIVENMR` (as carriers write it) or free order `Given Surname`. Output header
 `query_id,entity_id,score,explanation`, best first within each query.
 """
@@ -23,7 +24,7 @@ OUTPUT_HEADER = ("query_id", "entity_id", "score", "explanation")
 
 
 def query_from_fields(
-    query_id: str, name: str, dob: str = "", nationality: str = "", document: str = ""
+    query_id: str, name: str, dob: str = "", nationality: str = "", document: str = "", gender: str = ""
 ) -> PersonQuery:
     """Build a query from the CSV fields. Raises ValueError on a malformed date."""
     name = " ".join(name.split())
@@ -40,6 +41,7 @@ def query_from_fields(
         dob=dt.date.fromisoformat(dob.strip()) if dob.strip() else None,
         nationality=nationality.strip() or None,
         document=document.strip() or None,
+        gender=gender.strip() or None,
     )
 
 
@@ -49,14 +51,16 @@ def read_queries(text: TextIO) -> Iterator[PersonQuery]:
     header = next(reader, None)
     if header is None or tuple(h.strip().lower() for h in header[:5]) != QUERY_HEADER:
         raise InputError(N_("line 1: expected header %(header)s"), header=",".join(QUERY_HEADER))
+    has_gender = len(header) > 5 and header[5].strip().lower() == "gender"
     for lineno, row in enumerate(reader, start=2):
         if not row or not any(c.strip() for c in row):
             continue
-        row = row + [""] * (5 - len(row))
+        row = row + [""] * (6 - len(row))
         if not row[0].strip() or not row[1].strip():
             raise InputError(N_("line %(lineno)s: id and name are required"), lineno=lineno)
         try:
-            yield query_from_fields(row[0].strip(), row[1], row[2], row[3], row[4])
+            gender = row[5] if has_gender else ""
+            yield query_from_fields(row[0].strip(), row[1], row[2], row[3], row[4], gender)
         except ValueError:
             raise InputError(N_("line %(lineno)s: dob must be YYYY-MM-DD or empty"), lineno=lineno) from None
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pnrguard.screening.match import match_text
 from pnrguard.screening.models import Gender, PartialDate, PersonQuery, WatchlistEntry
 from pnrguard.screening.score import GENDER_CONFLICT, gender_feature
 from pnrguard.screening.screener import Screener
@@ -63,6 +64,14 @@ def test_an_exact_date_still_proposes_despite_another_gender(screener: Screener)
     hits = screener.screen(q)
     assert hits[0].entity_id == "G1"
     assert "gender F, listed male (-0.20)" in hits[0].explanation
+
+
+def test_match_reads_an_optional_gender_column(screener: Screener) -> None:
+    head = "id,name,dob,nationality,document,gender\n"
+    assert "G1" not in match_text(screener, head + "q1,\"NKOSINATHI, Themba\",1976-02-02,,,F\n")
+    assert "G1" in match_text(screener, head + "q1,\"NKOSINATHI, Themba\",1976-02-02,,,M\n")
+    row = "q1,\"NKOSINATHI, Themba\",1976-02-02,,\n"
+    assert "G1" in match_text(screener, "id,name,dob,nationality,document\n" + row)
 
 
 def test_gender_feature_reads_what_carriers_send() -> None:
