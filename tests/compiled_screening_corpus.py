@@ -17,7 +17,7 @@ import json
 import random
 import sys
 
-from pnrguard.screening.models import IdentityDocument, PartialDate, PersonQuery, WatchlistEntry
+from pnrguard.screening.models import Gender, IdentityDocument, PartialDate, PersonQuery, WatchlistEntry
 from pnrguard.screening.screener import Screener
 
 GIVEN = (
@@ -80,7 +80,10 @@ def entries(rng: random.Random, n: int) -> list[WatchlistEntry]:
             else ()
         )
         nationalities = (rng.choice(("IRQ", "RUS", "CHN", "ESP", "GBR")),) if rng.random() < 0.4 else ()
-        out.append(WatchlistEntry(f"E{k}", "t", name, aliases, dobs, nationalities, docs))
+        if k % 11 == 0:  # a hereditary honorific (no draw: the rest of the corpus stays as it was)
+            name = f"Seyyed {name}" if "," not in name else name.replace(", ", ", Sayyid ", 1)
+        gender = (Gender.MALE, Gender.FEMALE, None)[k % 3]
+        out.append(WatchlistEntry(f"E{k}", "t", name, aliases, dobs, nationalities, docs, gender))
     return out
 
 
@@ -115,7 +118,14 @@ def queries(rng: random.Random, listed: list[WatchlistEntry], n: int) -> list[Pe
             dob = dt.date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28))
         document = e.documents[0].number if e.documents and rng.random() < 0.5 else None
         nationality = rng.choice(("IQ", "RU", "CN", "ES", None))
-        out.append(PersonQuery(f"Q{k}", surname, given, dob=dob, document=document, nationality=nationality))
+        if k % 13 == 0 and given:
+            given = f"SEYED {given}"
+        gender = ("M", "F", "U", None, "FI")[k % 5]
+        out.append(
+            PersonQuery(
+                f"Q{k}", surname, given, dob=dob, document=document, nationality=nationality, gender=gender
+            )
+        )
     return out
 
 
