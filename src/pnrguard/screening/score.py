@@ -310,7 +310,8 @@ def common_dob_feature(
     """A name of common names is left to the date of birth; when the date is only near a
     listed one (a year off), it does not decide for the listed person: `COMMON_DOB_NEAR`."""
     if dob_near and only_common_names(pairs, common_mask, left=left):
-        return Feature("common", COMMON_DOB_NEAR, "only common names matched, and the DOB a year off")
+        why = "only common names matched, and the DOB only near a listed one"
+        return Feature("common", COMMON_DOB_NEAR, why)
     return None
 
 

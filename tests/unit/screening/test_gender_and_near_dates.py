@@ -89,7 +89,7 @@ def test_a_year_off_on_a_name_of_common_names_is_not_proposed(screener: Screener
     scored = screener.screen(off, threshold=0.0)
     common = [f for c in scored if c.entity_id == "C1" for f in c.features if f.feature == "common"]
     assert common
-    assert "a year off" in common[0].explanation
+    assert "DOB only near" in common[0].explanation
     assert "C1" in found(screener, PersonQuery("q", "MOLEFE", "TUMELO", dob=dt.date(1970, 3, 3)))
     assert "C1" in found(screener, PersonQuery("q", "MOLEFE", "TUMELO"))  # no date: as before
 
