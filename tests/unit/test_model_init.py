@@ -5,7 +5,9 @@ them; a field added to a class but not to its `__init__` must fail here)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import inspect
+import typing
 
 import pytest
 
@@ -53,3 +55,20 @@ def _another(default: object, name: str) -> object:
     if isinstance(default, str) and not isinstance(default, model.enum.Enum):
         return f"v-{name}"
     return default
+
+
+def _scalar(hint: object) -> type | None:
+    for t in (*typing.get_args(hint), hint):
+        if t in (dt.datetime, dt.date, bool, int):
+            return t  # type: ignore[return-value]
+    return None
+
+
+@pytest.mark.skipif(COMPILED, reason="the compiled model keeps no usable annotations")
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_scalar_types_follow_the_annotations(cls: type) -> None:
+    """`model.scalar_type` (what rectification parses an empty field by) names the type
+    every date, time, number and flag field is annotated with, and nothing else."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        assert model.scalar_type(f.name) is _scalar(hints[f.name]), f.name

@@ -606,6 +606,21 @@ _DATE_FIELDS = {
     "expiry", "date_of_birth", "date_of_issue", "ticketed", "issue_date",
 }
 _DATETIME_FIELDS = {"created", "departure", "arrival", "at"}
+_SCALAR_TYPES: dict[str, type] = {
+    **dict.fromkeys(_DATE_FIELDS, dt.date),
+    **dict.fromkeys(_DATETIME_FIELDS, dt.datetime),
+    "party_size": int, "leg_index": int, "count": int, "one_way": bool,
+}
+
+
+def scalar_type(name: str) -> type | None:
+    """The type a field of this name holds wherever it appears in the model, when it is a
+    date, a time, a number or a flag (None: text, an enum or a nested object).
+
+    Rectification parses a typed value by it even for an empty field; the annotations cannot
+    tell, because the compiled model (`make compile`) reports `date | None` as `type`.
+    `tests/unit/test_model_init.py` holds this table equal to the annotations."""
+    return _SCALAR_TYPES.get(name)
 
 
 def _from(cls: type[Any], data: dict[str, Any]) -> Any:

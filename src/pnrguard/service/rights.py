@@ -35,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import typing
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation, Purpose
 from pnrguard.config import load_settings
-from pnrguard.domain.model import Booking, Traveller, to_dict
+from pnrguard.domain.model import Booking, Traveller, scalar_type, to_dict
 from pnrguard.errors import N_, ConflictError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.protection.protect import protect
@@ -360,16 +359,10 @@ def access_report(
 # --- rectification -----------------------------------------------------------------------
 
 
-def _field_type(obj: Any, name: str, old: Any) -> type | None:
+def _field_type(name: str, old: Any) -> type | None:
     """The type a field holds: its value's, or, for an empty one (an API record's document
-    without a birth date), the type its annotation names (``date | None`` -> date)."""
-    if old is not None:
-        return type(old)
-    hint = typing.get_type_hints(type(obj)).get(name)
-    for t in (*typing.get_args(hint), hint):
-        if t in (dt.datetime, dt.date, bool, int):
-            return t  # type: ignore[no-any-return]
-    return None
+    without a birth date), the model's declared date, time, number or flag type."""
+    return type(old) if old is not None else scalar_type(name)
 
 
 def _parse_as(kind: type | None, value: str, field_name: str) -> Any:
@@ -414,7 +407,7 @@ def set_field(obj: Any, path: str, value: str) -> Any:
     if not dataclasses.is_dataclass(obj) or head not in {f.name for f in dataclasses.fields(obj)}:
         raise InputError(N_("no field %(head)r in the field path"), head=head)
     old = getattr(obj, head)
-    new = set_field(old, rest, value) if rest else _parse_as(_field_type(obj, head, old), value, head)
+    new = set_field(old, rest, value) if rest else _parse_as(_field_type(head, old), value, head)
     return dataclasses.replace(obj, **{head: new})  # type: ignore[type-var]
 
 
