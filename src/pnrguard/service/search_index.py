@@ -21,21 +21,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import exists, func, literal, select, union
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.domain.model import Booking, Traveller
-from pnrguard.links.tokens import link_rows
+from pnrguard.links.tokens import LinkField, link_rows
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, flight_number_variants, name_parts
 from pnrguard.store.repository import (
     BookingSummary,
     SaveOutcome,
     SaveStatus,
-    flight_columns,
     load_node_secret,
 )
 from pnrguard.store.tables import booking
@@ -98,27 +97,110 @@ def traveller_pairs(b: Booking) -> list[tuple[str, Traveller]]:
     return out
 
 
+#: The fields linking compares (`service.traveller`): identity, and the seat pairs that
+#: tell namesakes apart (link analysis's `SEAT_PAIR` tokens; search keeps no seat token).
+LINK_IDENTITY = (int(Field.SURNAME), int(Field.GIVEN), int(Field.DOB), int(Field.DOCUMENT))
+SEAT_PAIR = int(LinkField.SEAT_PAIR)
+#: Per field, the tokens linking compares for one traveller (read only: memoised, shared).
+Compared = dict[int, frozenset[bytes]]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Indexed:
+    """One booking's token rows, derived once and used three times: stored (search and
+    link analysis), diffed against a new version's stored rows, and compared by linking."""
+
     booking: Booking
     booking_id: str
     pairs: list[tuple[str, Traveller]]
-    rows: list[tuple[bytes, int, str]]
+    #: The rows as stored: (token, field, day, booking id, traveller ref), no repeats.
+    stored: list[TokenRow]
+    #: Per traveller ref, the tokens linking compares (`LINK_IDENTITY` and `SEAT_PAIR`).
+    compared: dict[str, Compared] = dataclasses.field(default_factory=dict)
     day: int = NO_DAY
+
+    @property
+    def rows(self) -> list[tuple[bytes, int, str]]:
+        """(token, field, traveller ref) of every stored row."""
+        return [(t, f, r) for t, f, _, _, r in self.stored]
+
+
+_Person = tuple[tuple[tuple[bytes, int], ...], Compared]
+
+
+class _People:
+    """A traveller's search rows (`Tokeniser.traveller_tokens`, same rows) and the tokens
+    linking compares, memoised per index key on what they depend on: one look-up per
+    traveller of a pushed-again booking, and linking reuses the sets instead of rebuilding
+    them from the rows."""
+
+    __slots__ = ("memo", "tok")
+
+    def __init__(self, tok: Tokeniser) -> None:
+        self.tok = tok
+        self.memo: dict[tuple[object, ...], _Person] = {}
+
+    def of(self, t: Traveller) -> _Person:
+        docs = t.documents
+        key = (
+            t.surname,
+            t.given_names,
+            t.date_of_birth,
+            tuple([(d.surname, d.given_names, d.date_of_birth, d.number) for d in docs]) if docs else (),
+        )
+        found = self.memo.get(key)
+        if found is None:
+            token = self.tok.token
+            own = tuple(sorted((token(f, v), int(f)) for f, v in self.tok.traveller_values(t)))
+            by: dict[int, set[bytes]] = {}
+            for token, field in own:
+                if field in LINK_IDENTITY:
+                    by.setdefault(field, set()).add(token)
+            found = (own, {f: frozenset(v) for f, v in by.items()})
+            if len(self.memo) > 50_000:
+                self.memo.clear()
+            self.memo[key] = found
+        return found
+
+
+#: `_People` per tokeniser in use (a strong reference to it keeps its id unique).
+_PEOPLE: dict[int, _People] = {}
+
+
+def _people(tok: Tokeniser) -> _People:
+    found = _PEOPLE.get(id(tok))
+    if found is None or found.tok is not tok:
+        if len(_PEOPLE) > 8:
+            _PEOPLE.clear()
+        found = _PEOPLE[id(tok)] = _People(tok)
+    return found
 
 
 def booking_tokens(tok: Tokeniser, b: Booking, booking_id: str) -> Indexed:
     """Every token row of one booking: search's and link analysis's, in one pass."""
     pairs = traveller_pairs(b)
-    rows = tok.booking_rows(b, pairs)
-    # The travellers without a search row (rare: no name part, birth date or document).
-    bare = [ref for ref, t in pairs if not tok.traveller_tokens(t)]
-    rows += link_rows(tok, b, pairs, bare=bare)
-    return Indexed(b, booking_id, pairs, rows, day_of(flight_columns(b)["flight_date"]))
-
-
-def _stored(items: Iterable[Indexed]) -> set[TokenRow]:
-    return {(t, f, item.day, item.booking_id, r) for item in items for t, f, r in item.rows}
+    leg = b.reported_flight or (b.itinerary[0] if b.itinerary else None)
+    day = day_of(leg.departure.date() if leg is not None and leg.departure is not None else None)
+    people = _people(tok)
+    stored: list[TokenRow] = []
+    compared: dict[str, Compared] = {}
+    bare: list[str] = []  # travellers without a search row (rare: no name, birth date or document)
+    for ref, t in pairs:
+        own, compared[ref] = people.of(t)
+        if own:
+            stored += [(token, field, day, booking_id, ref) for token, field in own]
+        else:
+            bare.append(ref)
+    cards = {term for p in b.payments if p.card_number and (term := tok.card_term(p.card_number))}
+    stored += [(token, int(field), day, booking_id, "") for field, token in cards]
+    seats: dict[str, set[bytes]] = {}
+    for token, field, ref in link_rows(tok, b, pairs, bare=bare):
+        stored.append((token, field, day, booking_id, ref))
+        if field == SEAT_PAIR:
+            seats.setdefault(ref, set()).add(token)
+    for ref, pair_tokens in seats.items():
+        compared[ref] = {**compared.get(ref, {}), SEAT_PAIR: frozenset(pair_tokens)}
+    return Indexed(b, booking_id, pairs, stored, compared, day)
 
 
 def write_tokens(
@@ -128,14 +210,17 @@ def write_tokens(
     have rows already (a new version, a rectification, a rebuild): only the difference is
     written, so rerunning is idempotent. The last item of a booking id wins."""
     latest = {bid: booking_tokens(tok, b, bid) for bid, b in items}
-    rows = _stored(latest.values())
-    if renew:
+    renewing = set(renew)
+    # A booking new in this transaction has no rows yet: its rows go in as derived.
+    rows = [row for bid, item in latest.items() if bid not in renewing for row in item.stored]
+    if renewing:
         # A new version mostly changes seats, check-in or bags: write only what changed.
-        stored = existing_tokens(conn, sorted(set(renew)))
-        gone = stored - rows
+        mine = {row for bid in renewing if bid in latest for row in latest[bid].stored}
+        stored = existing_tokens(conn, sorted(renewing))
+        gone = stored - mine
         if gone:
             delete_token_rows(conn, sorted(gone))
-        rows -= stored
+        rows += mine - stored
     insert_tokens(conn, rows)
     return list(latest.values())
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -51,7 +52,7 @@ from pnrguard.store.traveller import (
 
 __all__ = ["Discrepancy", "discrepancies", "index_and_link", "link_indexed", "rectify"]
 
-_Tokens = dict[int, set[bytes]]
+_Tokens = Mapping[int, AbstractSet[bytes]]
 
 
 #: Seats are compared through link analysis's seat-pair tokens: the same seat on the same
@@ -61,6 +62,9 @@ _SEAT = int(LinkField.SEAT_PAIR)
 
 
 _NONE: frozenset[bytes] = frozenset()
+_EMPTY: dict[int, frozenset[bytes]] = {}
+#: The fields that find the other source's candidates (the rest only confirm).
+_NEAR = (int(Field.DOCUMENT), int(Field.DOB))
 
 
 def _same_seat(a: _Tokens, b: _Tokens) -> bool:
@@ -224,17 +228,14 @@ def link_indexed(conn: Connection, items: Sequence[Indexed], *, new: Collection[
         ours = {i.booking_id for i in group}
         others = sorted(_others(conn, flight) - ours) if linkable else []
         linkable = bool(others)  # the first source of a flight has nothing to link to yet
+        # The tokens linking compares, as tokenising derived them (`Indexed.compared`).
         by_pair: dict[tuple[str, str], _Tokens] = {}
-        for item in {id(i): i for i, _ in todo}.values() if linkable else ():
-            for token, field, ref in item.rows:
-                if field in _COMPARED:  # the fields linking compares, not the whole booking's rows
-                    by_pair.setdefault((item.booking_id, ref), {}).setdefault(field, set()).add(token)
-        wanted = {
-            t
-            for item, ref in todo
-            for f in (Field.DOCUMENT, Field.DOB)
-            for t in by_pair.get((item.booking_id, ref), {}).get(f, set())
-        }
+        wanted: set[bytes] = set()
+        if linkable:
+            for item, ref in todo:
+                mine = by_pair[(item.booking_id, ref)] = item.compared.get(ref, _EMPTY)
+                for f in _NEAR:
+                    wanted.update(mine.get(f, _NONE))
         other = _OtherSide(conn, flight.source, others, wanted)
         members: list[Member] = []
         for item, ref in todo:
