@@ -28,7 +28,7 @@ from sqlalchemy import exists, func, literal, select, union
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.domain.model import Booking, Traveller
-from pnrguard.links.tokens import LinkField, link_rows
+from pnrguard.links.tokens import link_rows
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, flight_number_variants, name_parts
 from pnrguard.store.repository import (
@@ -97,14 +97,6 @@ def traveller_pairs(b: Booking) -> list[tuple[str, Traveller]]:
     return out
 
 
-#: The fields linking compares (`service.traveller`): identity, and the seat pairs that
-#: tell namesakes apart (link analysis's `SEAT_PAIR` tokens; search keeps no seat token).
-LINK_IDENTITY = (int(Field.SURNAME), int(Field.GIVEN), int(Field.DOB), int(Field.DOCUMENT))
-SEAT_PAIR = int(LinkField.SEAT_PAIR)
-#: Per field, the tokens linking compares for one traveller (read only: memoised, shared).
-Compared = dict[int, frozenset[bytes]]
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Indexed:
     """One booking's token rows, derived once and used three times: stored (search and
@@ -115,8 +107,6 @@ class Indexed:
     pairs: list[tuple[str, Traveller]]
     #: The rows as stored: (token, field, day, booking id, traveller ref), no repeats.
     stored: list[TokenRow]
-    #: Per traveller ref, the tokens linking compares (`LINK_IDENTITY` and `SEAT_PAIR`).
-    compared: dict[str, Compared] = dataclasses.field(default_factory=dict)
     day: int = NO_DAY
 
     @property
@@ -125,82 +115,26 @@ class Indexed:
         return [(t, f, r) for t, f, _, _, r in self.stored]
 
 
-_Person = tuple[tuple[tuple[bytes, int], ...], Compared]
-
-
-class _People:
-    """A traveller's search rows (`Tokeniser.traveller_tokens`, same rows) and the tokens
-    linking compares, memoised per index key on what they depend on: one look-up per
-    traveller of a pushed-again booking, and linking reuses the sets instead of rebuilding
-    them from the rows."""
-
-    __slots__ = ("memo", "tok")
-
-    def __init__(self, tok: Tokeniser) -> None:
-        self.tok = tok
-        self.memo: dict[tuple[object, ...], _Person] = {}
-
-    def of(self, t: Traveller) -> _Person:
-        docs = t.documents
-        key = (
-            t.surname,
-            t.given_names,
-            t.date_of_birth,
-            tuple([(d.surname, d.given_names, d.date_of_birth, d.number) for d in docs]) if docs else (),
-        )
-        found = self.memo.get(key)
-        if found is None:
-            token = self.tok.token
-            own = tuple(sorted((token(f, v), int(f)) for f, v in self.tok.traveller_values(t)))
-            by: dict[int, set[bytes]] = {}
-            for token, field in own:
-                if field in LINK_IDENTITY:
-                    by.setdefault(field, set()).add(token)
-            found = (own, {f: frozenset(v) for f, v in by.items()})
-            if len(self.memo) > 50_000:
-                self.memo.clear()
-            self.memo[key] = found
-        return found
-
-
-#: `_People` per tokeniser in use (a strong reference to it keeps its id unique).
-_PEOPLE: dict[int, _People] = {}
-
-
-def _people(tok: Tokeniser) -> _People:
-    found = _PEOPLE.get(id(tok))
-    if found is None or found.tok is not tok:
-        if len(_PEOPLE) > 8:
-            _PEOPLE.clear()
-        found = _PEOPLE[id(tok)] = _People(tok)
-    return found
-
-
 def booking_tokens(tok: Tokeniser, b: Booking, booking_id: str) -> Indexed:
-    """Every token row of one booking: search's and link analysis's, in one pass."""
+    """Every token row of one booking, search's and link analysis's, in one pass and
+    directly in the stored form (each traveller's rows once: `traveller_tokens` is also
+    what tells a traveller without a search row)."""
     pairs = traveller_pairs(b)
     leg = b.reported_flight or (b.itinerary[0] if b.itinerary else None)
     day = day_of(leg.departure.date() if leg is not None and leg.departure is not None else None)
-    people = _people(tok)
     stored: list[TokenRow] = []
-    compared: dict[str, Compared] = {}
     bare: list[str] = []  # travellers without a search row (rare: no name, birth date or document)
     for ref, t in pairs:
-        own, compared[ref] = people.of(t)
-        if own:
+        if own := tok.traveller_tokens(t):
             stored += [(token, field, day, booking_id, ref) for token, field in own]
         else:
             bare.append(ref)
-    cards = {term for p in b.payments if p.card_number and (term := tok.card_term(p.card_number))}
-    stored += [(token, int(field), day, booking_id, "") for field, token in cards]
-    seats: dict[str, set[bytes]] = {}
-    for token, field, ref in link_rows(tok, b, pairs, bare=bare):
-        stored.append((token, field, day, booking_id, ref))
-        if field == SEAT_PAIR:
-            seats.setdefault(ref, set()).add(token)
-    for ref, pair_tokens in seats.items():
-        compared[ref] = {**compared.get(ref, {}), SEAT_PAIR: frozenset(pair_tokens)}
-    return Indexed(b, booking_id, pairs, stored, compared, day)
+    if b.payments:  # cards are booking-wide (Tokeniser.booking_rows' own rule)
+        cards = {term for p in b.payments if p.card_number and (term := tok.card_term(p.card_number))}
+        stored += [(token, int(field), day, booking_id, "") for field, token in cards]
+    links = link_rows(tok, b, pairs, bare=bare)
+    stored += [(token, field, day, booking_id, ref) for token, field, ref in links]
+    return Indexed(b, booking_id, pairs, stored, day)
 
 
 def write_tokens(

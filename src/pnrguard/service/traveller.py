@@ -228,14 +228,19 @@ def link_indexed(conn: Connection, items: Sequence[Indexed], *, new: Collection[
         ours = {i.booking_id for i in group}
         others = sorted(_others(conn, flight) - ours) if linkable else []
         linkable = bool(others)  # the first source of a flight has nothing to link to yet
-        # The tokens linking compares, as tokenising derived them (`Indexed.compared`).
-        by_pair: dict[tuple[str, str], _Tokens] = {}
-        wanted: set[bytes] = set()
+        # The fields linking compares, from the rows tokenising derived (not the whole rows).
+        by_pair: dict[tuple[str, str], dict[int, set[bytes]]] = {}
         if linkable:
-            for item, ref in todo:
-                mine = by_pair[(item.booking_id, ref)] = item.compared.get(ref, _EMPTY)
-                for f in _NEAR:
-                    wanted.update(mine.get(f, _NONE))
+            for item in {id(i): i for i, _ in todo}.values():
+                for token, field, _, bid, ref in item.stored:
+                    if field in _COMPARED:
+                        by_pair.setdefault((bid, ref), {}).setdefault(field, set()).add(token)
+        wanted = {
+            t
+            for item, ref in todo
+            for f in _NEAR
+            for t in by_pair.get((item.booking_id, ref), _EMPTY).get(f, _NONE)
+        }
         other = _OtherSide(conn, flight.source, others, wanted)
         members: list[Member] = []
         for item, ref in todo:
