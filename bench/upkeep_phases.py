@@ -40,7 +40,7 @@ from pnrguard.service.worker import settle_heap
 from pnrguard.store.db import make_engine, upgrade
 from search import BASE_DATE, DEFAULT_PG, _audit, load_list
 
-Spent = collections.Counter[str]
+Spent = collections.defaultdict[str, float]
 
 
 def _timed(module: Any, name: str, label: str, spent: Spent) -> None:
@@ -76,7 +76,7 @@ def main() -> None:
         engine = make_engine(args.pg, connect_args={"options": f"-csearch_path={schema}"})
     else:
         engine = make_engine(f"sqlite:///{work / 'phases.db'}")
-    spent: Spent = collections.Counter()
+    spent: Spent = collections.defaultdict(float)
     passes: collections.Counter[int] = collections.Counter()
     inside = [False]
     started = [0.0]

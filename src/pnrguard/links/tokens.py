@@ -197,7 +197,7 @@ def link_rows(
         if a.phone and (found := _phone_or_mail(a.phone)):
             add((found[0], found[1], ""))
     for p in b.payments:
-        if (a := p.billing_address) and (v := _address_key(a.street, a.postal_code, a.country)):
+        if (bill := p.billing_address) and (v := _address_key(bill.street, bill.postal_code, bill.country)):
             add((_ADDRESS, v, ""))
     for c in b.contacts:
         if found := _phone_or_mail(c.value):

@@ -110,7 +110,7 @@ class _OtherSide:
     (`_others`); three reads per flight, however many travellers."""
 
     def __init__(self, conn: Connection, source: str, ids: Sequence[str], tokens: set[bytes]) -> None:
-        self.tokens: dict[tuple[str, str], _Tokens] = {}
+        self.tokens: dict[tuple[str, str], dict[int, set[bytes]]] = {}
         self.members: dict[tuple[str, str], Member] = {}
         self.taken: set[str] = set()
         self.by_token: dict[bytes, list[tuple[str, str]]] = {}
