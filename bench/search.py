@@ -67,6 +67,7 @@ from pnrguard.service.ingest import ingest
 from pnrguard.service.screening import import_watchlist
 from pnrguard.service.search import SearchCriteria, search
 from pnrguard.service.traveller import index_and_link
+from pnrguard.service.worker import settle_heap
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.db import make_engine, upgrade
 from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus, new_id
@@ -530,6 +531,10 @@ def main() -> int:
         "--watchlist", type=Path, default=None,
         help="import this list (e.g. the OFAC file) before ingesting, so screening costs what it would",
     )  # fmt: skip
+    ap.add_argument(
+        "--gc-freeze", action="store_true",
+        help="settle the heap before ingesting, as `pnrguard worker` does at start (settle_heap)",
+    )  # fmt: skip
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -572,6 +577,9 @@ def main() -> int:
                 if args.watchlist is not None:
                     load_list(engine, keystore, args.watchlist)
                     listed = f", list {args.watchlist.name} loaded"
+                if args.gc_freeze:
+                    settle_heap()
+                    listed += ", heap settled"
                 console.print(f"{db}: whole ingest of {args.ingest_flights} flights of real messages ...")
                 measure_ingest(engine, keystore, args.ingest_flights, r, label="empty store" + listed)
                 console.print(f"{db}: storing {args.bookings:,} bookings (schema {schema}) ...")

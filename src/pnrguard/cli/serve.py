@@ -23,6 +23,7 @@ from pnrguard.service.demo_scenario import (
     mask_the_past,
     request_demo_unmasking,
 )
+from pnrguard.service.worker import settle_heap
 from pnrguard.web.app import create_app
 
 DEMO_DIR = Path("var/demo")
@@ -48,7 +49,9 @@ def serve(
         os.environ["PNRGUARD_GATEWAY_INLINE_WORKERS"] = str(workers_inline)
     node = Node.from_settings()
     try:
-        uvicorn.run(create_app(node), host=host, port=port, log_level="info", access_log=False)
+        app = create_app(node)
+        settle_heap()  # inline workers ingest in this process (service.worker)
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
     finally:
         node.close()
 

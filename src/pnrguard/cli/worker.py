@@ -19,7 +19,7 @@ from rich.console import Console
 
 from pnrguard.service.bootstrap import Node
 from pnrguard.service.gateway_settings import GatewaySettings
-from pnrguard.service.worker import WorkerPool
+from pnrguard.service.worker import WorkerPool, settle_heap
 from pnrguard.store.gateway import GatewayRepository
 from pnrguard.web.logging import configure_logging
 
@@ -43,6 +43,7 @@ def worker(
                 n = GatewayRepository(conn).retry_failed(now=node.clock.now())
             Console(stderr=True).print(f"{n} failed message(s) queued again")
         pool = WorkerPool(node, settings, threads=threads)
+        settle_heap()
         if drain:
             n = pool.drain()
             Console(stderr=True).print(f"processed {n} message(s)")

@@ -19,7 +19,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from pnrguard.domain.model import Address, Booking, Leg, Traveller
+from pnrguard.domain.model import Booking, Leg, Traveller
 from pnrguard.links.model import LinkKind
 
 __all__ = [
@@ -56,6 +56,14 @@ class LinkField(enum.IntEnum):
     PAYMENT_FORM = 41  # "cash" or "third_party": the payer hides (financing leads, links/leads.py)
 
 
+# The fields as plain ints for the ingest path (an IntEnum hashes and compares as its int,
+# so memo keys and stored rows are the same either way; plain ints are cheaper to handle).
+_PHONE, _EMAIL, _ADDRESS = int(LinkField.PHONE), int(LinkField.EMAIL), int(LinkField.ADDRESS)
+_FREQUENT_FLYER, _AGENCY_OFFICE = int(LinkField.FREQUENT_FLYER), int(LinkField.AGENCY_OFFICE)
+_FLIGHT, _SEAT_PAIR = int(LinkField.FLIGHT), int(LinkField.SEAT_PAIR)
+_CHECK_IN_PAIR = int(LinkField.CHECK_IN_PAIR)
+_GROUP, _PAYMENT_FORM = int(LinkField.GROUP), int(LinkField.PAYMENT_FORM)
+
 #: Which link each field (search's or link analysis's) stands for.
 FIELD_KIND: dict[int, LinkKind] = {
     LinkField.PHONE: LinkKind.PHONE,
@@ -89,18 +97,20 @@ class Keyed(Protocol):
 def _flight_key(leg: Leg) -> str:
     if leg.departure is None or not leg.flight_number:
         return ""
-    number = leg.flight_number.lstrip("0") or "0"
-    return f"{leg.carrier.upper()}{number}/{leg.departure.date().isoformat()}"
+    return _flight_key_of(leg.carrier, leg.flight_number, leg.departure.date())
 
 
-def _flight_of(keys: Sequence[str], index: int | None, reported: str) -> str:
-    """The flight key of the leg an element names (the reported flight when it names none);
-    `keys` are the legs' keys, `reported` the reported flight's."""
-    return keys[index] if index is not None and 0 <= index < len(keys) else reported
+@functools.lru_cache(maxsize=4096)
+def _flight_key_of(carrier: str, flight_number: str, day: dt.date) -> str:
+    number = flight_number.lstrip("0") or "0"
+    return f"{carrier.upper()}{number}/{day.isoformat()}"
 
 
-def _address(a: Address) -> str:
-    return _address_key(a.street, a.postal_code, a.country)
+@functools.lru_cache(maxsize=16384)
+def _account(airline: str, number: str) -> str:
+    """A frequent-flyer account as compared: airline and number, upper case."""
+    number = number.strip()
+    return f"{airline.upper()}|{number.upper()}" if number else ""
 
 
 # Memoised (bounded): a carrier pushes a booking several times before departure, with the
@@ -115,12 +125,12 @@ def _address_key(street: str, postal_code: str, country: str) -> str:
 
 
 @functools.lru_cache(maxsize=16384)
-def _phone_or_mail(value: str) -> tuple[LinkField, str] | None:
+def _phone_or_mail(value: str) -> tuple[int, str] | None:
     value = value.strip()
     if "@" in value:
-        return LinkField.EMAIL, value.lower()
+        return _EMAIL, value.lower()
     digits = "".join(ch for ch in value if ch.isdigit())
-    return (LinkField.PHONE, digits[-9:]) if len(digits) >= 6 else None
+    return (_PHONE, digits[-9:]) if len(digits) >= 6 else None
 
 
 @functools.lru_cache(maxsize=16384)
@@ -130,11 +140,6 @@ def _seat_pairs(flight: str, seat: str) -> tuple[str, ...]:
         return ()
     row, i = int(m.group(1)), _LETTERS.index(m.group(2))
     return (f"{flight}|{row}|{i - 1}", f"{flight}|{row}|{i}")
-
-
-def _check_in_pairs(flight: str, at: dt.datetime) -> list[str]:
-    bucket = int(at.timestamp()) // _CHECK_IN_BUCKET
-    return [f"{flight}|{bucket}", f"{flight}|{bucket + 1}"]
 
 
 def payment_forms(b: Booking) -> set[str]:
@@ -166,60 +171,73 @@ def link_rows(
     without search rows, None for every ref; no name part, birth date, document, seat, ...) keeps its own
     flight rows: a booking's travellers are the refs holding rows of their own, so a
     traveller dropped by a later version (its link in `traveller_member` stays) is told
-    apart from one still on the booking."""
+    apart from one still on the booking.
+
+    Runs for every booking at ingest (index upkeep, issue 12 §3): plain int fields, the
+    per-value normalisations memoised, and a set only where a value can repeat."""
     values: set[tuple[int, str, str]] = set()
-    by_ref = {t.ref: ref for ref, t in pairs if t.ref}
-    legs = list(b.itinerary) or ([b.reported_flight] if b.reported_flight else [])
+    add = values.add
+    legs = b.itinerary or ([b.reported_flight] if b.reported_flight else [])
     keys = [_flight_key(leg) for leg in legs]
-    flights = [f for f in keys if f]
     reported = _flight_key(b.reported_flight) if b.reported_flight is not None else ""
-    if pairs:
-        values.update((LinkField.FLIGHT, f, "") for f in flights)
+    flights = [f for f in keys if f]
+    by_ref: dict[str, str] = {}
     for ref, t in pairs:
+        if t.ref:
+            by_ref[t.ref] = ref
         for ff in t.frequent_flyers:
-            if ff.number.strip():
-                account = f"{ff.airline.upper()}|{ff.number.strip().upper()}"
-                values.add((LinkField.FREQUENT_FLYER, account, ref))
+            if account := _account(ff.airline, ff.number):
+                add((_FREQUENT_FLYER, account, ref))
         for a in t.addresses:
-            if v := _address(a):
-                values.add((LinkField.ADDRESS, v, ref))
-    wide_addresses = list(b.addresses) + [p.billing_address for p in b.payments if p.billing_address]
-    for a in wide_addresses:
-        if v := _address(a):
-            values.add((LinkField.ADDRESS, v, ""))
+            if v := _address_key(a.street, a.postal_code, a.country):
+                add((_ADDRESS, v, ref))
+    for a in b.addresses:
+        if v := _address_key(a.street, a.postal_code, a.country):
+            add((_ADDRESS, v, ""))
+        if a.phone and (found := _phone_or_mail(a.phone)):
+            add((found[0], found[1], ""))
+    for p in b.payments:
+        if (bill := p.billing_address) and (v := _address_key(bill.street, bill.postal_code, bill.country)):
+            add((_ADDRESS, v, ""))
     for c in b.contacts:
         if found := _phone_or_mail(c.value):
-            values.add((found[0], found[1], ""))  # contacts reach the whole booking
-    for a in b.addresses:
-        if a.phone and (found := _phone_or_mail(a.phone)):
-            values.add((found[0], found[1], ""))
+            add((found[0], found[1], ""))  # contacts reach the whole booking
     if b.agency is not None and (b.agency.iata_number or b.agency.location):
-        values.add((LinkField.AGENCY_OFFICE, f"{b.agency.iata_number}|{b.agency.location.upper()}", ""))
+        add((_AGENCY_OFFICE, f"{b.agency.iata_number}|{b.agency.location.upper()}", ""))
     if b.locator:
-        values.add((LinkField.GROUP, f"{b.carrier.upper()}|{b.locator.upper()}", ""))
+        add((_GROUP, f"{b.carrier.upper()}|{b.locator.upper()}", ""))
     for split in b.split_from:
         if split.strip():
-            values.add((LinkField.GROUP, f"{b.carrier.upper()}|{split.strip().upper()}", ""))
-    for form in payment_forms(b):
-        values.add((LinkField.PAYMENT_FORM, form, ""))
+            add((_GROUP, f"{b.carrier.upper()}|{split.strip().upper()}", ""))
+    if b.payments:
+        for form in payment_forms(b):
+            add((_PAYMENT_FORM, form, ""))
     for s in b.seats:
         ref = by_ref.get(s.traveller_ref, "")
         if not ref:
             continue
-        flight = _flight_of(keys, s.leg_index, reported)
-        for v in _seat_pairs(flight, s.seat) if flight else ():
-            values.add((LinkField.SEAT_PAIR, v, ref))
+        i = s.leg_index
+        flight = keys[i] if i is not None and 0 <= i < len(keys) else reported
+        if flight:
+            for v in _seat_pairs(flight, s.seat):
+                add((_SEAT_PAIR, v, ref))
     for ci in b.check_ins:
         ref = by_ref.get(ci.traveller_ref, "")
         if not ref or ci.at is None:
             continue
-        flight = _flight_of(keys, ci.leg_index, reported)
-        for v in _check_in_pairs(flight, ci.at) if flight else []:
-            values.add((LinkField.CHECK_IN_PAIR, v, ref))
+        i = ci.leg_index
+        flight = keys[i] if i is not None and 0 <= i < len(keys) else reported
+        if flight:
+            bucket = int(ci.at.timestamp()) // _CHECK_IN_BUCKET
+            add((_CHECK_IN_PAIR, f"{flight}|{bucket}", ref))
+            add((_CHECK_IN_PAIR, f"{flight}|{bucket + 1}", ref))
     if flights and (bare is None or bare):
         own = {ref for _, _, ref in values}
         for ref, _ in pairs:
             if (bare is None or ref in bare) and ref not in own:  # nothing else says it is on the booking
-                values.update((LinkField.FLIGHT, f, ref) for f in flights)
+                values.update((_FLIGHT, f, ref) for f in flights)
     token = tok.token  # unsorted: the writer sorts the rows it stores
-    return [(token(field, value), int(field), ref) for field, value, ref in values]
+    rows = [(token(field, value), field, ref) for field, value, ref in values]
+    if pairs:  # the booking's legs, booking-wide (distinct values: no set needed)
+        rows += [(token(_FLIGHT, f), _FLIGHT, "") for f in dict.fromkeys(flights)]
+    return rows

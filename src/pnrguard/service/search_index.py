@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import exists, func, literal, select, union
@@ -35,7 +35,6 @@ from pnrguard.store.repository import (
     BookingSummary,
     SaveOutcome,
     SaveStatus,
-    flight_columns,
     load_node_secret,
 )
 from pnrguard.store.tables import booking
@@ -100,25 +99,42 @@ def traveller_pairs(b: Booking) -> list[tuple[str, Traveller]]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Indexed:
+    """One booking's token rows, derived once and used three times: stored (search and
+    link analysis), diffed against a new version's stored rows, and compared by linking."""
+
     booking: Booking
     booking_id: str
     pairs: list[tuple[str, Traveller]]
-    rows: list[tuple[bytes, int, str]]
+    #: The rows as stored: (token, field, day, booking id, traveller ref), no repeats.
+    stored: list[TokenRow]
     day: int = NO_DAY
+
+    @property
+    def rows(self) -> list[tuple[bytes, int, str]]:
+        """(token, field, traveller ref) of every stored row."""
+        return [(t, f, r) for t, f, _, _, r in self.stored]
 
 
 def booking_tokens(tok: Tokeniser, b: Booking, booking_id: str) -> Indexed:
-    """Every token row of one booking: search's and link analysis's, in one pass."""
+    """Every token row of one booking, search's and link analysis's, in one pass and
+    directly in the stored form (each traveller's rows once: `traveller_tokens` is also
+    what tells a traveller without a search row)."""
     pairs = traveller_pairs(b)
-    rows = tok.booking_rows(b, pairs)
-    # The travellers without a search row (rare: no name part, birth date or document).
-    bare = [ref for ref, t in pairs if not tok.traveller_tokens(t)]
-    rows += link_rows(tok, b, pairs, bare=bare)
-    return Indexed(b, booking_id, pairs, rows, day_of(flight_columns(b)["flight_date"]))
-
-
-def _stored(items: Iterable[Indexed]) -> set[TokenRow]:
-    return {(t, f, item.day, item.booking_id, r) for item in items for t, f, r in item.rows}
+    leg = b.reported_flight or (b.itinerary[0] if b.itinerary else None)
+    day = day_of(leg.departure.date() if leg is not None and leg.departure is not None else None)
+    stored: list[TokenRow] = []
+    bare: list[str] = []  # travellers without a search row (rare: no name, birth date or document)
+    for ref, t in pairs:
+        if own := tok.traveller_tokens(t):
+            stored += [(token, field, day, booking_id, ref) for token, field in own]
+        else:
+            bare.append(ref)
+    if b.payments:  # cards are booking-wide (Tokeniser.booking_rows' own rule)
+        cards = {term for p in b.payments if p.card_number and (term := tok.card_term(p.card_number))}
+        stored += [(token, int(field), day, booking_id, "") for field, token in cards]
+    links = link_rows(tok, b, pairs, bare=bare)
+    stored += [(token, field, day, booking_id, ref) for token, field, ref in links]
+    return Indexed(b, booking_id, pairs, stored, day)
 
 
 def write_tokens(
@@ -128,14 +144,17 @@ def write_tokens(
     have rows already (a new version, a rectification, a rebuild): only the difference is
     written, so rerunning is idempotent. The last item of a booking id wins."""
     latest = {bid: booking_tokens(tok, b, bid) for bid, b in items}
-    rows = _stored(latest.values())
-    if renew:
+    renewing = set(renew)
+    # A booking new in this transaction has no rows yet: its rows go in as derived.
+    rows = [row for bid, item in latest.items() if bid not in renewing for row in item.stored]
+    if renewing:
         # A new version mostly changes seats, check-in or bags: write only what changed.
-        stored = existing_tokens(conn, sorted(set(renew)))
-        gone = stored - rows
+        mine = {row for bid in renewing if bid in latest for row in latest[bid].stored}
+        stored = existing_tokens(conn, sorted(renewing))
+        gone = stored - mine
         if gone:
             delete_token_rows(conn, sorted(gone))
-        rows -= stored
+        rows += mine - stored
     insert_tokens(conn, rows)
     return list(latest.values())
 

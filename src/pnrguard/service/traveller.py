@@ -24,7 +24,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -51,7 +52,7 @@ from pnrguard.store.traveller import (
 
 __all__ = ["Discrepancy", "discrepancies", "index_and_link", "link_indexed", "rectify"]
 
-_Tokens = dict[int, set[bytes]]
+_Tokens = Mapping[int, AbstractSet[bytes]]
 
 
 #: Seats are compared through link analysis's seat-pair tokens: the same seat on the same
@@ -61,6 +62,9 @@ _SEAT = int(LinkField.SEAT_PAIR)
 
 
 _NONE: frozenset[bytes] = frozenset()
+_EMPTY: dict[int, frozenset[bytes]] = {}
+#: The fields that find the other source's candidates (the rest only confirm).
+_NEAR = (int(Field.DOCUMENT), int(Field.DOB))
 
 
 def _same_seat(a: _Tokens, b: _Tokens) -> bool:
@@ -106,7 +110,7 @@ class _OtherSide:
     (`_others`); three reads per flight, however many travellers."""
 
     def __init__(self, conn: Connection, source: str, ids: Sequence[str], tokens: set[bytes]) -> None:
-        self.tokens: dict[tuple[str, str], _Tokens] = {}
+        self.tokens: dict[tuple[str, str], dict[int, set[bytes]]] = {}
         self.members: dict[tuple[str, str], Member] = {}
         self.taken: set[str] = set()
         self.by_token: dict[bytes, list[tuple[str, str]]] = {}
@@ -224,16 +228,18 @@ def link_indexed(conn: Connection, items: Sequence[Indexed], *, new: Collection[
         ours = {i.booking_id for i in group}
         others = sorted(_others(conn, flight) - ours) if linkable else []
         linkable = bool(others)  # the first source of a flight has nothing to link to yet
-        by_pair: dict[tuple[str, str], _Tokens] = {}
-        for item in {id(i): i for i, _ in todo}.values() if linkable else ():
-            for token, field, ref in item.rows:
-                if field in _COMPARED:  # the fields linking compares, not the whole booking's rows
-                    by_pair.setdefault((item.booking_id, ref), {}).setdefault(field, set()).add(token)
+        # The fields linking compares, from the rows tokenising derived (not the whole rows).
+        by_pair: dict[tuple[str, str], dict[int, set[bytes]]] = {}
+        if linkable:
+            for item in {id(i): i for i, _ in todo}.values():
+                for token, field, _, bid, ref in item.stored:
+                    if field in _COMPARED:
+                        by_pair.setdefault((bid, ref), {}).setdefault(field, set()).add(token)
         wanted = {
             t
             for item, ref in todo
-            for f in (Field.DOCUMENT, Field.DOB)
-            for t in by_pair.get((item.booking_id, ref), {}).get(f, set())
+            for f in _NEAR
+            for t in by_pair.get((item.booking_id, ref), _EMPTY).get(f, _NONE)
         }
         other = _OtherSide(conn, flight.source, others, wanted)
         members: list[Member] = []
