@@ -146,7 +146,8 @@ def test_dates_and_times_of_the_corpora_read_the_same() -> None:
 def test_every_shape_the_c_reader_takes_is_read_the_same() -> None:
     """Every day, month and two-digit year of DDMMYY and DDMMMYY (impossible ones too),
     every hour and minute, and four-digit years around the edges."""
-    months = ["JAN", "feb", "Mar", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", "XYZ", "1AN"]
+    months = ["JAN", "feb", "Mar", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    months += ["XYZ", "1AN"]
     for yy in range(100):
         for mm in range(14):
             for dd in range(0, 33):
@@ -162,8 +163,8 @@ def test_every_shape_the_c_reader_takes_is_read_the_same() -> None:
 
 
 _DATE_PIECES = st.sampled_from(
-    ["0", "1", "2", "3", "9", "29", "31", "02", "12", "JAN", "feb", "FEB", "Dec", " ", "\t", "\n", "\xa0", "٣",
-     "²", "é", "A", "+", ":"]
+    ["0", "1", "2", "3", "9", "29", "31", "02", "12", "JAN", "feb", "FEB", "Dec", " ", "\t", "\n", "\xa0",
+     "٣", "²", "é", "A", "+", ":"]
 )  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Final, cast
 
 from pnrguard.formats.edifact import Segment
 from pnrguard.formats.edifact.splitting import ACCEL
@@ -27,10 +27,11 @@ _MONTH_NO = {m: i + 1 for i, m in enumerate(_MONTHS)}
 # any other shape, which the functions below then read; tests/unit/formats/test_csplit.py
 # holds its answers equal to theirs.
 _CACHE_MAX = 4096
-_C_DATE6 = ACCEL.date6 if ACCEL is not None else None
-_C_TIME = ACCEL.time if ACCEL is not None else None
-_C_DATETIME = ACCEL.datetime if ACCEL is not None else None
-_C_DATE7 = ACCEL.date7 if ACCEL is not None else None
+# Final: mypyc keeps them in C statics (a plain module global is a dict look-up per call).
+_C_DATE6: Final = ACCEL.date6 if ACCEL is not None else None
+_C_TIME: Final = ACCEL.time if ACCEL is not None else None
+_C_DATETIME: Final = ACCEL.datetime if ACCEL is not None else None
+_C_DATE7: Final = ACCEL.date7 if ACCEL is not None else None
 _DATE6: dict[str, dt.date | None] = {}
 _TIME: dict[str, dt.time | None] = {}
 _DATETIME: dict[tuple[str, str], dt.datetime | None] = {}
