@@ -45,6 +45,9 @@ def _same_everywhere(body: str, raws: list[str], ssep: str, esep: str, csep: str
     assert ACCEL.regular_tags(body, ssep, esep, csep) == splitting.regular_tags_py(body, ssep, esep, csep)
     assert ACCEL.stand_ins(body, rel, ssep, esep, csep) == splitting.stand_ins_py(body, rel, ssep, esep, csep)
     assert ACCEL.service_ends(body, ssep) == splitting.service_ends_py(body, ssep)
+    for start in sorted({0, 1, 2, len(body) // 2, max(len(body) - 4, 0), len(body), len(body) + 3}):
+        for sep in {esep, "+"}:
+            assert ACCEL.find_unz(body, sep, start) == splitting.find_unz_py(body, sep, start)
     for breaks in ("\r\n", "\n", "\r", ""):
         if ssep not in breaks:
             assert ACCEL.unwrap(body, ssep, breaks) == splitting.unwrap_py(body, ssep, breaks)

@@ -38,6 +38,8 @@ class Accelerator(Protocol):
         self, body: str, ssep: str, esep: str, csep: str, rel: str, breaks: str, /
     ) -> Scanned | None: ...
 
+    def find_unz(self, text: str, esep: str, start: int, /) -> int: ...
+
     # PNRGOV's dates and times (formats/pnrgov/values.py): the value, None where the digits
     # name no real day or time, or False for any other shape (the pure function decides).
     def date6(self, value: str, /) -> dt.date | bool | None: ...
@@ -160,6 +162,11 @@ def scan_body_py(body: str, ssep: str, esep: str, csep: str, rel: str, breaks: s
     return raws, wrapped, released, regular, blanks, service
 
 
+def find_unz_py(text: str, esep: str, start: int) -> int:
+    """Where the next UNZ segment's tag and separator start (`boundaries.interchange_starts`)."""
+    return text.find("UNZ" + esep, start)
+
+
 def _accelerated() -> Accelerator | None:
     try:
         # By name: this runs while the package itself is still being imported.
@@ -177,5 +184,6 @@ stand_ins = ACCEL.stand_ins if ACCEL is not None else stand_ins_py
 service_ends = ACCEL.service_ends if ACCEL is not None else service_ends_py
 unwrap = ACCEL.unwrap if ACCEL is not None else unwrap_py
 scan_body = ACCEL.scan_body if ACCEL is not None else scan_body_py
+find_unz = ACCEL.find_unz if ACCEL is not None else find_unz_py
 #: `split_elements` when it is the C version, else None (a hot loop inlines the pure one).
 split_elements_c = ACCEL.split_elements if ACCEL is not None else None
