@@ -107,6 +107,16 @@ def test_segments_with_hundreds_of_separators_split_the_same(pieces: list[str]) 
     _same_everywhere("FTX+" + rest, ["FTX+" + rest], "'", "+", ":", "?")
 
 
+def test_short_components_handed_out_again_keep_their_values() -> None:
+    """The C split shares recent short ASCII components between segments: thousands of
+    different ones, colliding in its table, each read back as the pure split reads it."""
+    assert ACCEL is not None
+    words = [f"{k:x}" * (1 + k % 4) for k in range(20000)]
+    raws = [f"TIF+{':'.join(words[k : k + 7])}+{words[(k * 7919) % len(words)]}" for k in range(0, 20000, 7)]
+    for raw in [*raws, *raws]:
+        assert ACCEL.split_elements(raw, "+", ":", None) == splitting.split_elements_py(raw, "+", ":", None)
+
+
 # ---- PNRGOV dates and times -------------------------------------------------------------
 
 _TODAYS = [dt.date(2026, 12, 6), dt.date(2024, 2, 28), dt.date(2000, 1, 1), dt.date(2099, 12, 31)]

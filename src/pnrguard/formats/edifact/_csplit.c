@@ -12,6 +12,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define INLINE static inline __attribute__((always_inline))
 
 /* A stand-in (escapes._RELEASED: U+0080 .. U+0084), which `restore` maps back. */
@@ -39,6 +43,40 @@ find_char(int kind, const void *data, Py_ssize_t from, Py_ssize_t n, Py_UCS4 ch)
     return n;
 }
 
+/* Short ASCII components recur (carrier codes, airports, dates, element qualifiers): the
+ * last one seen for each slot of a small table is handed out again rather than built anew
+ * (strings are immutable; which object holds a value is invisible to the readers). Saves
+ * an allocation, a copy and a deallocation each time, and the shared string keeps its hash
+ * for the readers' dictionary look-ups. At most RECENT strings of up to RECENT_LEN
+ * characters stay alive. */
+#define RECENT 4096
+#define RECENT_LEN 8
+static PyObject *recent[RECENT];
+
+INLINE PyObject *
+short_ascii(const Py_UCS1 *p, Py_ssize_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t k = 0; k < len; k++) {
+        h = (h ^ p[k]) * 16777619u;
+    }
+    PyObject **slot = &recent[(h ^ (h >> 15)) & (RECENT - 1)];
+    PyObject *hit = *slot;
+    if (hit != NULL && PyUnicode_GET_LENGTH(hit) == len && memcmp(PyUnicode_DATA(hit), p, (size_t)len) == 0) {
+        Py_INCREF(hit);
+        return hit;
+    }
+    PyObject *comp = PyUnicode_New(len, 127);
+    if (comp == NULL) {
+        return NULL;
+    }
+    memcpy(PyUnicode_DATA(comp), p, (size_t)len);
+    Py_INCREF(comp);
+    *slot = comp;
+    Py_XDECREF(hit);
+    return comp;
+}
+
 /* raw[start:end] as a new string; where `restore` is given, stand-ins translated back as
  * str.translate(restore) would (the table's keys are the stand-ins, which the tokenizer
  * maps to one character or none: other characters are kept, as str.translate keeps them;
@@ -52,6 +90,9 @@ component(PyObject *raw, int kind, const void *data, int ascii, Py_ssize_t start
     if (ascii) {
         if (len == 1) {
             return PyUnicode_FromOrdinal(((const Py_UCS1 *)data)[start]); /* cached */
+        }
+        if (len > 1 && len <= RECENT_LEN) {
+            return short_ascii((const Py_UCS1 *)data + start, len);
         }
         PyObject *comp = PyUnicode_New(len, 127); /* the empty string is a singleton */
         if (comp != NULL && len > 0) {
@@ -179,19 +220,40 @@ split_once_kind(PyObject *raw, int kind, Py_ssize_t start, Py_UCS4 esep, Py_UCS4
     Py_ssize_t pos[MAX_SEPARATORS];
     char is_element[MAX_SEPARATORS];
     Py_ssize_t found = 0, count = 1;
-    for (Py_ssize_t i = start; i < n; i++) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        if (ch != esep && ch != csep) {
-            continue;
+    Py_ssize_t i = start;
+#define NOTE_SEPARATOR(at, ch)                                                                      \
+    do {                                                                                           \
+        if (found == MAX_SEPARATORS) {                                                             \
+            return split_from_kind(raw, kind, start, esep, csep, restore);                         \
+        }                                                                                          \
+        pos[found] = (at);                                                                         \
+        is_element[found] = (ch) == esep;                                                          \
+        count += (ch) == esep;                                                                     \
+        found++;                                                                                   \
+    } while (0)
+#if defined(__SSE2__)
+    /* Latin-1 text, sixteen characters at a time (the separators' positions, in order). */
+    if (kind == PyUnicode_1BYTE_KIND && esep < 256 && csep < 256) {
+        const Py_UCS1 *bytes = data;
+        const __m128i ve = _mm_set1_epi8((char)esep), vc = _mm_set1_epi8((char)csep);
+        for (; i + 16 <= n; i += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(bytes + i));
+            unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, ve), _mm_cmpeq_epi8(x, vc)));
+            while (mask != 0) {
+                Py_ssize_t at = i + __builtin_ctz(mask);
+                mask &= mask - 1;
+                NOTE_SEPARATOR(at, bytes[at]);
+            }
         }
-        if (found == MAX_SEPARATORS) {
-            return split_from_kind(raw, kind, start, esep, csep, restore);
-        }
-        pos[found] = i;
-        is_element[found] = ch == esep;
-        count += ch == esep;
-        found++;
     }
+#endif
+    for (; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch == esep || ch == csep) {
+            NOTE_SEPARATOR(i, ch);
+        }
+    }
+#undef NOTE_SEPARATOR
     PyObject *elements = PyList_New(count);
     if (elements == NULL) {
         return NULL;
@@ -618,10 +680,6 @@ raw_string(int kind, const void *from, Py_ssize_t len, int ascii)
     }
     return PyUnicode_FromKindAndData(kind, from, len);
 }
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 /* The first of the four characters at or after `i` in Latin-1 text, or n: sixteen bytes at a
  * time where SSE2 is there (every x86-64), else byte by byte through `special`. */
