@@ -8,6 +8,12 @@
  * The elements (lists of components) of one raw segment after its tag, in one pass over the
  * text: no intermediate string per element, and stand-ins (released characters) translated
  * back only in the components that hold a non-ASCII character.
+ *
+ * Also: scan_body (a whole body cut into raw segments in one pass, with what the tokenizer
+ * needs to know of them), the older single passes it replaces on the hot path (unwrap,
+ * stand_ins, regular_tags, service_ends; still the pure twins' building blocks), find_unz
+ * (interchange boundaries) and the commonest PNRGOV date and time shapes (date6, time,
+ * datetime, date7; their pure twins are formats/pnrgov/values.py's readers).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
