@@ -37,7 +37,8 @@ OTHERS = ["pnrguard/domain/model.py"]
 #: The matcher's query path (docs/performance.md, "Screening"): names, index, query form,
 #: bounds, scoring and the screener. Not the list parsers: they run once per import.
 SCREENING = ["names", "index", "query_form", "bounds", "score", "screener"]
-#: A hand-written C extension (not mypyc): the tokenizer's per-character passes.
+#: A hand-written C extension (not mypyc): the tokenizer's per-character passes, and the
+#: commonest PNRGOV date and time shapes (formats/pnrgov/values.py).
 ACCELERATOR = "pnrguard.formats.edifact._csplit"
 
 

@@ -1,7 +1,8 @@
 """The tokenizer's C accelerator (`edifact/_csplit.c`, built by `make compile`) gives what
 its pure-Python twins in `edifact/splitting.py` give, on every body and segment of the
 synthetic, sample and mutated corpora and on hypothesis soups of separators, release
-characters, stand-ins, line breaks and non-ASCII letters.
+characters, stand-ins, line breaks and non-ASCII letters; and its readings of PNRGOV dates
+and times are those of `pnrgov/values.py` wherever it gives one.
 
 Runs only where the accelerator was built; the pure-Python versions are what every other
 test runs when it was not. That the readers read the corpora the same with it (bookings,
@@ -10,6 +11,8 @@ accelerator with the mypyc modules, and that test compares the whole build with 
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +24,7 @@ from pnrguard.formats.edifact import splitting
 from pnrguard.formats.edifact.charset import decode
 from pnrguard.formats.edifact.escapes import _RELEASED
 from pnrguard.formats.edifact.tokenizer import _prepare
+from pnrguard.formats.pnrgov import values
 
 pytestmark = [
     pytest.mark.unit,
@@ -41,9 +45,27 @@ def _same_everywhere(body: str, raws: list[str], ssep: str, esep: str, csep: str
     assert ACCEL.regular_tags(body, ssep, esep, csep) == splitting.regular_tags_py(body, ssep, esep, csep)
     assert ACCEL.stand_ins(body, rel, ssep, esep, csep) == splitting.stand_ins_py(body, rel, ssep, esep, csep)
     assert ACCEL.service_ends(body, ssep) == splitting.service_ends_py(body, ssep)
+    for start in sorted({0, 1, 2, len(body) // 2, max(len(body) - 4, 0), len(body), len(body) + 3}):
+        for sep in {esep, "+"}:
+            assert ACCEL.find_unz(body, sep, start) == splitting.find_unz_py(body, sep, start)
     for breaks in ("\r\n", "\n", "\r", ""):
         if ssep not in breaks:
             assert ACCEL.unwrap(body, ssep, breaks) == splitting.unwrap_py(body, ssep, breaks)
+            for release in (rel, "", "\r", "\n"):
+                if release not in (ssep, esep, csep):
+                    _same_scan(body, ssep, esep, csep, release, breaks)
+
+
+def _same_scan(body: str, ssep: str, esep: str, csep: str, rel: str, breaks: str) -> None:
+    """`scan_body` in one C pass equals the pure passes one after the other, and its raw
+    segments are canonical strings (ASCII ones flagged ASCII: `==` and hashing rely on it)."""
+    assert ACCEL is not None
+    expected = splitting.scan_body_py(body, ssep, esep, csep, rel, breaks)
+    found = ACCEL.scan_body(body, ssep, esep, csep, rel, breaks)
+    assert found == expected
+    if found is not None:
+        assert [r.isascii() for r in found[0]] == [all(ord(ch) < 128 for ch in r) for r in found[0]]
+        assert [hash(r) for r in found[0]] == [hash("".join(list(r))) for r in found[0]]
 
 
 def test_every_body_and_segment_of_the_corpora_splits_the_same() -> None:
@@ -56,7 +78,8 @@ def test_every_body_and_segment_of_the_corpora_splits_the_same() -> None:
             except ParseError:
                 continue
             d = prep.delims
-            _same_everywhere(prep.body, prep.raws, d.segment, d.element, d.component, d.release or "?")
+            body = d.segment.join(prep.raws)
+            _same_everywhere(body, prep.raws, d.segment, d.element, d.component, d.release or "?")
             # and the text before any of it: line breaks and release characters still in
             _same_everywhere(text, text.split(d.segment), d.segment, d.element, d.component, d.release or "?")
             checked += 1
@@ -82,3 +105,96 @@ def test_segments_with_hundreds_of_separators_split_the_same(pieces: list[str]) 
     """Past the C version's table of separator positions (256), it splits in two passes."""
     rest = "".join(pieces)
     _same_everywhere("FTX+" + rest, ["FTX+" + rest], "'", "+", ":", "?")
+
+
+def test_short_components_handed_out_again_keep_their_values() -> None:
+    """The C split shares recent short ASCII components between segments: thousands of
+    different ones, colliding in its table, each read back as the pure split reads it."""
+    assert ACCEL is not None
+    words = [f"{k:x}" * (1 + k % 4) for k in range(20000)]
+    raws = [f"TIF+{':'.join(words[k : k + 7])}+{words[(k * 7919) % len(words)]}" for k in range(0, 20000, 7)]
+    for raw in [*raws, *raws]:
+        assert ACCEL.split_elements(raw, "+", ":", None) == splitting.split_elements_py(raw, "+", ":", None)
+
+
+# ---- PNRGOV dates and times -------------------------------------------------------------
+
+_TODAYS = [dt.date(2026, 12, 6), dt.date(2024, 2, 28), dt.date(2000, 1, 1), dt.date(2099, 12, 31)]
+
+
+def _same_dates(value: str, other: str = "") -> None:
+    """Where the C reader answers (anything but False), it answers as the pure reader."""
+    assert ACCEL is not None
+    checks: list[tuple[object, object]] = [
+        (ACCEL.date6(value), values._read_date6(value)),
+        (ACCEL.time(value), values._read_time(value)),
+        (ACCEL.datetime(value, other), values._read_datetime(value, other)),
+    ]
+    checks += [(ACCEL.date7(value, past, today), values._read_date7(value, past, today))
+               for past in (True, False) for today in _TODAYS]  # fmt: skip
+    for found, expected in checks:
+        if found is not False:
+            assert type(found) is type(expected)
+            assert found == expected
+
+
+def test_dates_and_times_of_the_corpora_read_the_same() -> None:
+    """Every component of every segment of the corpora, alone and with the next one."""
+    seen: set[tuple[str, str]] = set()
+    for data in corpus():
+        text, _ = decode(data)
+        try:
+            prep = _prepare(text, 0)
+        except ParseError:
+            continue
+        d = prep.delims
+        for raw in prep.raws:
+            comps = [c for e in raw.split(d.element) for c in e.split(d.component)]
+            seen.update(zip(comps, [*comps[1:], ""], strict=True))
+    assert len(seen) > 1000
+    for value, other in seen:
+        _same_dates(value, other)
+
+
+def test_every_shape_the_c_reader_takes_is_read_the_same() -> None:
+    """Every day, month and two-digit year of DDMMYY and DDMMMYY (impossible ones too),
+    every hour and minute, and four-digit years around the edges."""
+    months = ["JAN", "feb", "Mar", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    months += ["XYZ", "1AN"]
+    for yy in range(100):
+        for mm in range(14):
+            for dd in range(0, 33):
+                _same_dates(f"{dd:02d}{mm:02d}{yy:02d}")
+                _same_dates(f"{dd:02d}{months[mm]}{yy:02d}")
+    for year in (0, 1, 1900, 1999, 2000, 2024, 2100, 9999):
+        for dd in (0, 1, 28, 29, 30, 31):
+            _same_dates(f"{dd:02d}FEB{year:04d}")
+    for hh in range(26):
+        for mi in range(0, 62):
+            _same_dates("010125", f"{hh:02d}{mi:02d}")
+            _same_dates(f"{hh:02d}{mi:02d}", f"{hh:02d}{mi:02d}59")
+
+
+_DATE_PIECES = st.sampled_from(
+    ["0", "1", "2", "3", "9", "29", "31", "02", "12", "JAN", "feb", "FEB", "Dec", " ", "\t", "\n", "\xa0",
+     "٣", "²", "é", "A", "+", ":"]
+)  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_DATE_PIECES, max_size=6).map("".join), st.lists(_DATE_PIECES, max_size=4).map("".join))
+def test_date_and_time_soups_read_the_same(value: str, other: str) -> None:
+    _same_dates(value, other)
+
+
+def test_the_reader_uses_the_c_dates_and_keeps_its_caches_for_other_shapes() -> None:
+    """Compiled or not, `values` reads through the accelerator when it is built; the odd
+    shapes (blanks, other digits) still go the pure way, with the same results."""
+    assert values._C_DATE6 is not None
+    assert values._date6("010125") == dt.date(2025, 1, 1)
+    assert values._date6(" 010125 ") == dt.date(2025, 1, 1)
+    assert values._datetime("010125", "") == dt.datetime(2025, 1, 1)
+    assert values._datetime("010125", " ") == dt.datetime(2025, 1, 1)
+    assert values._datetime("010125", "4321") is None
+    assert values._date7("29FEB00", True, dt.date(1999, 1, 1)) is None  # 1900 was not a leap year
+    assert values._date7("29feb28", True, dt.date(2026, 1, 1)) == dt.date(1928, 2, 29)

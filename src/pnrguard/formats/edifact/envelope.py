@@ -17,7 +17,6 @@ from pnrguard.formats.edifact.model import (
     Segment,
     safe_tag,
 )
-from pnrguard.formats.edifact.splitting import service_ends
 from pnrguard.formats.edifact.tokenizer import (
     _prepare,
     _segments,
@@ -114,12 +113,11 @@ def _parse_one(
     prep = _prepare(text, first_index)
     raws = prep.raws
     first_pos = prep.first
-    esep, csep, ssep = prep.delims.element, prep.delims.component, prep.delims.segment
+    esep, csep = prep.delims.element, prep.delims.component
     segs: list[Segment] | None = None
     if lazy and prep.lazy:
         n = len(raws)
-        # Positions of the service segments, found by C-speed scans of the raw text.
-        service = service_ends(prep.body, ssep)
+        service = prep.service  # positions of the service segments, found by `_prepare`
         restore = prep.restore
 
         def seg_at(k: int) -> Segment:

@@ -1,12 +1,16 @@
 """The tokenizer's per-character work, from the optional C accelerator (`_csplit.c`, built
 by `make compile`) where it is present, else in pure Python here: a raw segment's elements,
 the check that every tag is regular, released characters turned into stand-ins, line breaks
-removed (and wrapping detected), and where the service segments sit. Both give the same
-results (tests/unit/formats/test_csplit.py); the pure versions are what `make test` and
-`make demo` run on a machine without a compiler."""
+removed (and wrapping detected), where the service segments sit, and all of these at once
+(`scan_body`). Both give the same results (tests/unit/formats/test_csplit.py); the pure
+versions are what `make test` and `make demo` run on a machine without a compiler.
+
+The accelerator also reads PNRGOV's commonest date and time shapes (`formats/pnrgov/values.py`
+uses them; its own functions are their pure twins)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib
 import re
@@ -29,6 +33,30 @@ class Accelerator(Protocol):
     def service_ends(self, body: str, ssep: str, /) -> list[int]: ...
 
     def unwrap(self, body: str, ssep: str, breaks: str, /) -> tuple[str, bool]: ...
+
+    def scan_body(
+        self, body: str, ssep: str, esep: str, csep: str, rel: str, breaks: str, /
+    ) -> Scanned | None: ...
+
+    def find_unz(self, text: str, esep: str, start: int, /) -> int: ...
+
+    # PNRGOV's dates and times (formats/pnrgov/values.py): the value, None where the digits
+    # name no real day or time, or False for any other shape (the pure function decides).
+    def date6(self, value: str, /) -> dt.date | bool | None: ...
+
+    def time(self, value: str, /) -> dt.time | bool | None: ...
+
+    def datetime(self, date_value: str, time_value: str, /) -> dt.datetime | bool | None: ...
+
+    def date7(self, value: str, past: bool, today: dt.date, /) -> dt.date | bool | None: ...
+
+
+#: What `scan_body` finds: the raw segments (`body.split(ssep)` after line breaks are removed
+#: and released characters turned into stand-ins), whether a line break sat inside a segment,
+#: whether the release character occurs, whether every tag is regular, whether a raw
+#: segment starts with a blank (only said when the tags are not regular: the lazy path never
+#: asks) and where the service segments sit (only when the tags are regular, likewise).
+Scanned = tuple[list[str], bool, bool, bool, bool, list[int]]
 
 
 def split_elements_py(raw: str, esep: str, csep: str, restore: dict[int, str] | None) -> list[list[str]]:
@@ -112,6 +140,33 @@ def _wrapped(body: str, ssep: str, breaks: str) -> bool:
     return False
 
 
+def scan_body_py(body: str, ssep: str, esep: str, csep: str, rel: str, breaks: str) -> Scanned | None:
+    """`unwrap`, `stand_ins`, `str.split`, `regular_tags` and `service_ends` in turn (the C
+    version does them in one pass over the text). None when the release character is also
+    a line break or the body holds a stand-in character (only the tokenizer's escaped path
+    reads those)."""
+    if rel and rel in breaks:
+        return None
+    body, wrapped = unwrap_py(body, ssep, breaks)
+    released = bool(rel) and rel in body
+    if released:
+        if any(c in body for c in _RELEASED):
+            return None
+        body = stand_ins_py(body, rel, ssep, esep, csep)
+    raws = body.split(ssep)
+    regular = regular_tags_py(body, ssep, esep, csep)
+    service = service_ends_py(body, ssep) if regular else []
+    blanks = not regular and (
+        body[:1] in (" ", "\t") or re.search(re.escape(ssep) + "[ \t]", body) is not None
+    )
+    return raws, wrapped, released, regular, blanks, service
+
+
+def find_unz_py(text: str, esep: str, start: int) -> int:
+    """Where the next UNZ segment's tag and separator start (`boundaries.interchange_starts`)."""
+    return text.find("UNZ" + esep, start)
+
+
 def _accelerated() -> Accelerator | None:
     try:
         # By name: this runs while the package itself is still being imported.
@@ -128,5 +183,7 @@ regular_tags = ACCEL.regular_tags if ACCEL is not None else regular_tags_py
 stand_ins = ACCEL.stand_ins if ACCEL is not None else stand_ins_py
 service_ends = ACCEL.service_ends if ACCEL is not None else service_ends_py
 unwrap = ACCEL.unwrap if ACCEL is not None else unwrap_py
+scan_body = ACCEL.scan_body if ACCEL is not None else scan_body_py
+find_unz = ACCEL.find_unz if ACCEL is not None else find_unz_py
 #: `split_elements` when it is the C version, else None (a hot loop inlines the pure one).
 split_elements_c = ACCEL.split_elements if ACCEL is not None else None

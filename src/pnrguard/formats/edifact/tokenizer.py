@@ -20,7 +20,7 @@ from pnrguard.formats.edifact.model import (
     Deviation,
     Segment,
 )
-from pnrguard.formats.edifact.splitting import regular_tags, split_elements, stand_ins, unwrap
+from pnrguard.formats.edifact.splitting import regular_tags, scan_body, service_ends, split_elements, unwrap
 from pnrguard.formats.edifact.una import _read_una
 
 
@@ -34,14 +34,14 @@ class _Prepared(NamedTuple):
     restore: dict[int, str] | None  # stand-in -> released character (None: no stand-ins)
     lazy: bool  # every raw is `TAG` + separator: tag and index known without splitting
     released: bool  # the release character occurs
-    blanks: bool  # blanks after a terminator (to strip)
-    body: str  # the raws joined by the terminator (stand-ins in place)
+    blanks: bool  # blanks after a terminator (to strip); only said when not `lazy`
+    service: list[int]  # positions in `raws` of the service segments after the first (`lazy` only)
 
 
 def _prepare(text: str, first_index: int) -> _Prepared:
-    """Find the service characters and cut the interchange into raw segments (C-speed
-    passes over the whole text: `str.split`, one pass for released characters, one check
-    of every tag; the last two in C where `make compile` built `splitting`'s accelerator)."""
+    """Find the service characters and cut the interchange into raw segments (one C pass
+    over the whole text where `make compile` built `splitting`'s accelerator, else C-speed
+    passes: `str.split`, one for released characters, one check of every tag)."""
     deviations: list[Deviation] = []
     stripped = text.lstrip("\ufeff\r\n\t ")
     start = 0
@@ -61,35 +61,41 @@ def _prepare(text: str, first_index: int) -> _Prepared:
     # One after a terminator is layout; one inside a segment is wrapping, worth recording.
     delimiters = (delims.segment, delims.element, delims.component)
     breaks = "".join(ch for ch in ("\r", "\n") if ch not in delimiters)
-    body, wrapped = unwrap(body, delims.segment, breaks)
-    if wrapped:
-        deviations.append(Deviation("line_break_in_segment"))
     rel = delims.release
     ssep, esep, csep = delims.segment, delims.element, delims.component
-    released = bool(rel) and rel in body
     restore: dict[int, str] | None = None
-    lazy = True
-    if not released:
-        raws = body.split(ssep)
-    elif any(c in body for c in _RELEASED):
-        raws = _split_escaped(body, ssep, rel)
-        lazy = False  # escapes stay in the raws: only the eager path reads them
-    else:
-        # Released characters become stand-ins in one pass (`splitting.stand_ins`), so that
-        # plain `str.split` serves every level (2x faster than re-joining pieces in Python).
-        body = stand_ins(body, rel, ssep, esep, csep)
-        r_rel, r_seg, r_el, r_comp, r_lone = _RELEASED
-        restore = {ord(r_rel): rel, ord(r_seg): ssep, ord(r_el): esep, ord(r_comp): csep, ord(r_lone): ""}
-        raws = body.split(ssep)
-    if lazy:
-        lazy = regular_tags(body, ssep, esep, csep)
+    # Line breaks removed, released characters turned into stand-ins (so that plain
+    # `str.split` serves every level later), the text cut into raw segments and every tag
+    # checked: one pass where the C accelerator is built (`splitting.scan_body`).
+    scanned = scan_body(body, ssep, esep, csep, rel, breaks)
+    if scanned is not None:
+        raws, wrapped, released, lazy, blanks, service = scanned
+        if wrapped:
+            deviations.append(Deviation("line_break_in_segment"))
+        if released:
+            r_rel, r_seg, r_el, r_comp, r_lone = _RELEASED
+            restore = {ord(r_rel): rel, ord(r_seg): ssep, ord(r_el): esep, ord(r_comp): csep, ord(r_lone): ""}
         if lazy and raws[-1] == "":
             raws.pop()  # the text after the last terminator
+    else:
+        # A release character that is also a line break, or stand-in characters in the text
+        # (C1 controls, which carriers do not send): the passes one by one, escapes left in
+        # the raws for the eager path to read.
+        body, wrapped = unwrap(body, ssep, breaks)
+        if wrapped:
+            deviations.append(Deviation("line_break_in_segment"))
+        released = bool(rel) and rel in body
+        raws = _split_escaped(body, ssep, rel) if released else body.split(ssep)
+        lazy = not released and regular_tags(body, ssep, esep, csep)
+        if lazy and raws[-1] == "":
+            raws.pop()
+        service = service_ends(body, ssep) if lazy else []
+        # Spaces after terminators are rare: look for them once rather than in every segment.
+        blanks = not lazy and (
+            body[:1] in (" ", "\t") or re.search(re.escape(ssep) + "[ \t]", body) is not None
+        )
     first = (1 if body_start else 0) + first_index
-    # Spaces after terminators are rare: look for them once rather than in every segment
-    # (one regular-expression scan is 4x faster than two `in` tests, measured).
-    blanks = not lazy and (body[:1] in (" ", "\t") or re.search(re.escape(ssep) + "[ \t]", body) is not None)
-    return _Prepared(delims, raws, first, deviations, restore, lazy, released, blanks, body)
+    return _Prepared(delims, raws, first, deviations, restore, lazy, released, blanks, service)
 
 
 def tokenize(text: str, first_index: int = 0) -> tuple[Delimiters, list[Segment], list[Deviation]]:

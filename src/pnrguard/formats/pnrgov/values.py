@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final, cast
 
 from pnrguard.formats.edifact import Segment
+from pnrguard.formats.edifact.splitting import ACCEL
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _MONTH_NO = {m: i + 1 for i, m in enumerate(_MONTHS)}
@@ -17,7 +19,19 @@ _MONTH_NO = {m: i + 1 for i, m in enumerate(_MONTHS)}
 # the compiled reader, a dict look-up a tenth of that (docs/performance.md). Results are
 # immutable, so sharing them between bookings is safe; the caches only ever hold what the
 # functions return, so a reading never depends on what was read before.
+#
+# Where `make compile` built the C accelerator (formats/edifact/_csplit.c), it reads the
+# commonest shapes (exact-length ASCII digits, and a month name) without any cache: building
+# the value there costs less than the cached look-up of a tuple key, and a day of traffic,
+# which empties the caches over and over, no longer pays the misses. It answers False for
+# any other shape, which the functions below then read; tests/unit/formats/test_csplit.py
+# holds its answers equal to theirs.
 _CACHE_MAX = 4096
+# Final: mypyc keeps them in C statics (a plain module global is a dict look-up per call).
+_C_DATE6: Final = ACCEL.date6 if ACCEL is not None else None
+_C_TIME: Final = ACCEL.time if ACCEL is not None else None
+_C_DATETIME: Final = ACCEL.datetime if ACCEL is not None else None
+_C_DATE7: Final = ACCEL.date7 if ACCEL is not None else None
 _DATE6: dict[str, dt.date | None] = {}
 _TIME: dict[str, dt.time | None] = {}
 _DATETIME: dict[tuple[str, str], dt.datetime | None] = {}
@@ -26,6 +40,10 @@ _DATE7: dict[tuple[str, bool, dt.date], dt.date | None] = {}
 
 def _date6(value: str) -> dt.date | None:
     """DDMMYY as PNRGOV sends event dates (bookings, flights, check-in): always 20YY."""
+    if _C_DATE6 is not None:
+        found = _C_DATE6(value)
+        if found is not False:
+            return cast("dt.date | None", found)
     try:
         return _DATE6[value]
     except KeyError:
@@ -50,6 +68,10 @@ def _read_date6(value: str) -> dt.date | None:
 
 def _time(value: str) -> dt.time | None:
     """HHMM or HHMMSS."""
+    if _C_TIME is not None:
+        found = _C_TIME(value)
+        if found is not False:
+            return cast("dt.time | None", found)
     try:
         return _TIME[value]
     except KeyError:
@@ -75,6 +97,10 @@ def _read_time(value: str) -> dt.time | None:
 def _datetime(date_value: str, time_value: str) -> dt.datetime | None:
     """The moment, or None when the date or a time that was sent is unreadable (an
     impossible time such as 4321 is not midnight); a date alone is midnight."""
+    if _C_DATETIME is not None:
+        found = _C_DATETIME(date_value, time_value)
+        if found is not False:
+            return cast("dt.datetime | None", found)
     key = (date_value, time_value)
     try:
         return _DATETIME[key]
@@ -111,6 +137,10 @@ def _moments_ok(seg: Segment, element: int, pairs: int) -> bool:
 def _date7(value: str, past: bool, today: dt.date) -> dt.date | None:
     """DDMMMYY as in SSR DOCS. `past` dates (birth, issue) are never in the future, so the
     century is 20YY unless that lies after today; other dates (expiry) are 20YY."""
+    if _C_DATE7 is not None:
+        found = _C_DATE7(value, past, today)
+        if found is not False:
+            return cast("dt.date | None", found)
     key = (value, past, today)
     try:
         return _DATE7[key]
