@@ -178,7 +178,7 @@ def _slash_fields_reference(text: str) -> list[str]:
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(st.sampled_from("/ AB1-.\t"), max_size=20))
+@given(st.text(st.sampled_from("/ AB12-.\t"), max_size=20))
 def test_slash_fields_strip_only_what_needs_it(text: str) -> None:
     assert _slash_fields(text) == _slash_fields_reference(text)
 

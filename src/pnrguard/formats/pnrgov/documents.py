@@ -24,12 +24,12 @@ def _slash_fields(text: str) -> list[str]:
     stripped = text.strip(" ")
     if stripped.startswith("/"):
         stripped = stripped[1:]
-    if "-" in stripped:
+    if "-" in stripped and "." in stripped:  # both in the suffix: hyphenated names skip the scan
         stripped = _ASSOCIATION.sub("", stripped)
     fields = stripped.split("/")
     # Only a blank next to a slash (or in front) makes a field need stripping; blanks
     # inside a field (given names) do not (measured: most DOCS hold a blank).
-    if stripped[:1] == " " or " /" in stripped or "/ " in stripped:
+    if " " in stripped and (stripped[:1] == " " or " /" in stripped or "/ " in stripped):
         fields = [f.strip(" ") for f in fields]
     return fields
 

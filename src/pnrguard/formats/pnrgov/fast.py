@@ -15,7 +15,10 @@ takes; `tests/unit/formats/test_fast_paths.py` holds the two ways equal.
 
 from __future__ import annotations
 
+from typing import Final
+
 from pnrguard.domain.model import Agency, HistoryEntry, Leg
+from pnrguard.formats.edifact.splitting import split_elements
 from pnrguard.formats.pnrgov.itinerary import open_leg
 from pnrguard.formats.pnrgov.reservation import add_payment, place_ift, place_ticket
 from pnrguard.formats.pnrgov.ssr import _SEAT_CODES, place_ssr
@@ -23,17 +26,41 @@ from pnrguard.formats.pnrgov.state import _LEG, BookingReader
 from pnrguard.formats.pnrgov.travellers import add_traveller
 from pnrguard.formats.pnrgov.values import _date6, _datetime
 
+#: The elements of a raw segment, split as the general path splits them (C where built).
+_split: Final = split_elements
+
+
+def _end(raw: str, start: int) -> int:
+    """Where the element starting at `start` ends: the next `+`, or the end of `raw`."""
+    i = raw.find("+", start)
+    return len(raw) if i < 0 else i
+
+
+def _nth(raw: str, start: int, end: int, k: int) -> str:
+    """Component `k` of the element `raw[start:end]`, "" when it has fewer: sliced out,
+    without splitting the element (a split makes a list and a string per component)."""
+    for _ in range(k):
+        i = raw.find(":", start, end)
+        if i < 0:
+            return ""
+        start = i + 1
+    i = raw.find(":", start, end)
+    return raw[start : end if i < 0 else i]
+
+
+def _second(raw: str, k: int) -> str:
+    """Component `k` of the second element (after the tag's), "" when there is none."""
+    a = raw.find("+", 4)
+    if a < 0:
+        return ""
+    return _nth(raw, a + 1, _end(raw, a + 1), k)
+
 
 def tri(rd: BookingReader, raw: str, index: int) -> bool:
     """`TRI++:::1`: a traveller's check-in group on the current leg."""
     if rd.state != _LEG or rd.leg is None:
         return False
-    parts = raw.split("+", 3)
-    ref = ""
-    if len(parts) > 2:
-        e1 = parts[2].split(":", 4)
-        ref = e1[3] if len(e1) > 3 else ""
-    rd.start_tri(ref)
+    rd.start_tri(_second(raw, 3))
     rd.tri_expect_tif = True
     return True
 
@@ -45,11 +72,7 @@ def tif(rd: BookingReader, raw: str, index: int) -> bool:
         return new_traveller(rd, raw)
     if not rd.tri_expect_tif:
         return False
-    parts = raw.split("+", 3)
-    ref = ""
-    if len(parts) > 2:
-        e1 = parts[2].split(":", 3)
-        ref = e1[2] if len(e1) > 2 else ""
+    ref = _second(raw, 2)
     rd.tri_expect_tif = False
     if ref:
         rd.tri_ref = ref
@@ -63,11 +86,10 @@ def rpi(rd: BookingReader, raw: str, index: int) -> bool:
     leg = rd.leg
     if rd.state != _LEG or leg is None:
         return False
-    parts = raw.split("+", 3)
-    n = len(parts)
-    size = parts[1].partition(":")[0].strip() if n > 1 else ""
+    a = _end(raw, 4)
+    size = _nth(raw, 4, a, 0).strip()
     leg.party_size = int(size) if size.isdigit() and len(size) < 10 else None
-    leg.status = parts[2].partition(":")[0] if n > 2 else ""
+    leg.status = _nth(raw, a + 1, _end(raw, a + 1), 0) if a < len(raw) else ""
     return True
 
 
@@ -76,7 +98,7 @@ def apd(rd: BookingReader, raw: str, index: int) -> bool:
     leg = rd.leg
     if rd.state != _LEG or leg is None:
         return False
-    leg.equipment = raw[4:].partition("+")[0].partition(":")[0]
+    leg.equipment = _nth(raw, 4, _end(raw, 4), 0)
     return True
 
 
@@ -90,9 +112,9 @@ def lts(rd: BookingReader, raw: str, index: int) -> bool:
 def dat(rd: BookingReader, raw: str, index: int) -> bool:
     """`DAT+2:date:time` on a leg (its check-in block), `DAT+710:date` elsewhere (ticketing)."""
     if rd.state == _LEG:
-        e0 = raw[4:].partition("+")[0].split(":")
-        date_v = e0[1] if len(e0) > 1 else ""
-        time_v = e0[2] if len(e0) > 2 else ""
+        a = _end(raw, 4)
+        date_v = _nth(raw, 4, a, 1)
+        time_v = _nth(raw, 4, a, 2)
         at = _datetime(date_v, time_v)
         if at is None and (date_v.strip() or time_v.strip()):
             return False  # a deviation: the general handler records it
@@ -103,26 +125,32 @@ def dat(rd: BookingReader, raw: str, index: int) -> bool:
         return True
     if len(raw) < 5:
         return False
-    for element in raw[4:].split("+"):
-        el = element.split(":")
-        if el[0] == "710":
-            day = _date6(el[1]) if len(el) > 1 else None
+    n = len(raw)
+    start = 4
+    while start <= n:  # each element: `710:date` sets the ticketing date
+        end = _end(raw, start)
+        c = raw.find(":", start, end)
+        if c < 0:
+            c = end
+        if c - start == 3 and raw[start:c] == "710":
+            day = _date6(_nth(raw, c + 1, end, 0)) if c < end else None
             ticket = rd.ticket
             if ticket is not None:
                 if ticket.issue_date is None:
                     ticket.issue_date = day
             elif rd.b.ticketed is None:
                 rd.b.ticketed = day
+        start = end + 1
     return True
 
 
 def new_traveller(rd: BookingReader, raw: str) -> bool:
     """`TIF+SURNAME+GIVEN:A:1[:1]` in a PNR's own groups: a new traveller."""
-    parts = raw.split("+")
-    if len(parts) != 3 or ":" in parts[1]:
+    els: list[list[str]] = _split(raw, "+", ":", None)
+    if len(els) != 2 or len(els[0]) != 1:
         return False
-    surname = parts[1]
-    e1 = parts[2].split(":")
+    surname = els[0][0]
+    e1 = els[1]
     m = len(e1)
     given = e1[0]
     ref = e1[2] if m > 2 else ""
@@ -168,33 +196,25 @@ def ssr(rd: BookingReader, raw: str, index: int) -> bool:
         return True
     if len(raw) < 5:
         return False
-    parts = raw.split("+")
-    head = parts[1].split(":")
+    els: list[list[str]] = _split(raw, "+", ":", None)
+    head = els[0]
     code = head[0]
     if code != code.strip().upper():
         return False  # `docs`: a deviation
     h = len(head)
     text = (head[8] if h == 9 else ":".join(head[8:])) if h > 8 else ""
-    n = len(parts)
-    ref = ""
-    if n > 2:
-        e1 = parts[2].split(":")
-        if len(e1) > 2:
-            ref = e1[2]
-    rest = [p.split(":") for p in parts[2:]] if code in _SEAT_CODES else None
+    ref = els[1][2] if len(els) > 1 and len(els[1]) > 2 else ""
+    rest = els[1:] if code in _SEAT_CODES else None
     place_ssr(rd, code, head[1] if h > 1 else "", head[3] if h > 3 else "", text, ref, rest, index)
     return True
 
 
 def ift(rd: BookingReader, raw: str, index: int) -> bool:
     """`IFT+4:28+CTCE ...`, `IFT+4:15+<fare calculation>`: one free-text element."""
-    parts = raw.split("+")
-    if len(parts) != 3:
-        return False
-    c0, _, c1 = parts[1].partition(":")
-    if ":" in c1:
-        c1 = c1.partition(":")[0]
-    place_ift(rd, c0, c1, parts[2], None)
+    a = raw.find("+", 4)
+    if a < 0 or raw.find("+", a + 1) >= 0:
+        return False  # not two elements
+    place_ift(rd, _nth(raw, 4, a, 0), _nth(raw, 4, a, 1), raw[a + 1 :], None)
     return True
 
 
@@ -213,17 +233,18 @@ def mon(rd: BookingReader, raw: str, index: int) -> bool:
     if ticket is None or len(raw) < 5:
         return False
     total_currency = ""
-    for element in raw[4:].split("+"):
-        el = element.split(":")
-        qualifier = el[0]
-        n = len(el)
-        amount = el[1] if n > 1 else ""
-        currency = el[2] if n > 2 else ""
+    n = len(raw)
+    start = 4
+    while start <= n:
+        end = _end(raw, start)
+        qualifier = _nth(raw, start, end, 0)
         if qualifier == "B":
-            ticket.fare_amount, ticket.fare_currency = amount, currency
+            ticket.fare_amount = _nth(raw, start, end, 1)
+            ticket.fare_currency = _nth(raw, start, end, 2)
         elif qualifier == "T":
-            ticket.total_amount = amount
-            total_currency = currency
+            ticket.total_amount = _nth(raw, start, end, 1)
+            total_currency = _nth(raw, start, end, 2)
+        start = end + 1
     if not ticket.fare_currency:
         ticket.fare_currency = total_currency
     return True
@@ -231,10 +252,10 @@ def mon(rd: BookingReader, raw: str, index: int) -> bool:
 
 def tvl(rd: BookingReader, raw: str, index: int) -> bool:
     """`TVL+020625:2035:030625:1740+LAX+LYS+DL+121:H`: a leg whose four moments read."""
-    parts = raw.split("+")
-    if len(parts) != 6:
+    els: list[list[str]] = _split(raw, "+", ":", None)
+    if len(els) != 5:
         return False
-    e0 = parts[1].split(":")
+    e0 = els[0]
     if len(e0) != 4:
         return False
     dep_d, dep_t, arr_d, arr_t = e0[0], e0[1], e0[2], e0[3]
@@ -245,15 +266,14 @@ def tvl(rd: BookingReader, raw: str, index: int) -> bool:
     if departure is None or arrival is None:
         return False  # a deviation
     rd.flush_fare()
-    carrier, _, operating = parts[4].partition(":")
-    flight, _, booking_class = parts[5].partition(":")
+    e3, e4 = els[3], els[4]
     leg = Leg(
-        carrier=carrier,
-        operating_carrier=operating.partition(":")[0],
-        flight_number=flight,
-        booking_class=booking_class.partition(":")[0],
-        origin=parts[2].partition(":")[0],
-        destination=parts[3].partition(":")[0],
+        carrier=e3[0],
+        operating_carrier=e3[1] if len(e3) > 1 else "",
+        flight_number=e4[0],
+        booking_class=e4[1] if len(e4) > 1 else "",
+        origin=els[1][0],
+        destination=els[2][0],
         departure=departure,
         arrival=arrival,
     )
@@ -265,13 +285,14 @@ def org(rd: BookingReader, raw: str, index: int) -> bool:
     """`ORG+DL:LAX+++++US+WEB`: the booking's agency, in a PNR's or a traveller's group."""
     if rd.state == _LEG or rd.b.agency is not None or len(raw) < 5:
         return False
-    parts = raw.split("+")
-    n = len(parts)
-    airline, _, rest = parts[1].partition(":")
-    location = rest.partition(":")[0]
-    iata = parts[2].partition(":")[0] if n > 2 else ""
-    country = parts[6].partition(":")[0] if n > 6 else ""
-    agent = parts[7].partition(":")[0] if n > 7 else ""
+    els: list[list[str]] = _split(raw, "+", ":", None)
+    n = len(els)
+    e0 = els[0]
+    airline = e0[0]
+    location = e0[1] if len(e0) > 1 else ""
+    iata = els[1][0] if n > 1 else ""
+    country = els[5][0] if n > 5 else ""
+    agent = els[6][0] if n > 6 else ""
     if not (airline or location or iata or country or agent):
         return False  # nothing given: counted by the general handler
     rd.b.agency = Agency(
@@ -284,8 +305,8 @@ def fop(rd: BookingReader, raw: str, index: int) -> bool:
     """`FOP+CC::1079.00:DC:XXXXXXXXXXXX8110:0128`: payments, in a PNR's or a traveller's group."""
     if rd.state == _LEG or len(raw) < 5:
         return False  # on a leg: a deviation
-    for element in raw[4:].split("+"):
-        add_payment(rd, element.split(":"))
+    for el in _split(raw, "+", ":", None):
+        add_payment(rd, el)
     return True
 
 
