@@ -15,6 +15,7 @@ takes; `tests/unit/formats/test_fast_paths.py` holds the two ways equal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from pnrguard.domain.model import Agency, HistoryEntry, Leg
@@ -30,37 +31,16 @@ from pnrguard.formats.pnrgov.values import _date6, _datetime
 _split: Final = split_elements
 
 
-def _end(raw: str, start: int) -> int:
-    """Where the element starting at `start` ends: the next `+`, or the end of `raw`."""
-    i = raw.find("+", start)
-    return len(raw) if i < 0 else i
-
-
-def _nth(raw: str, start: int, end: int, k: int) -> str:
-    """Component `k` of the element `raw[start:end]`, "" when it has fewer: sliced out,
-    without splitting the element (a split makes a list and a string per component)."""
-    for _ in range(k):
-        i = raw.find(":", start, end)
-        if i < 0:
-            return ""
-        start = i + 1
-    i = raw.find(":", start, end)
-    return raw[start : end if i < 0 else i]
-
-
-def _second(raw: str, k: int) -> str:
-    """Component `k` of the second element (after the tag's), "" when there is none."""
-    a = raw.find("+", 4)
-    if a < 0:
-        return ""
-    return _nth(raw, a + 1, _end(raw, a + 1), k)
-
-
 def tri(rd: BookingReader, raw: str, index: int) -> bool:
     """`TRI++:::1`: a traveller's check-in group on the current leg."""
     if rd.state != _LEG or rd.leg is None:
         return False
-    rd.start_tri(_second(raw, 3))
+    parts = raw.split("+", 3)
+    ref = ""
+    if len(parts) > 2:
+        e1 = parts[2].split(":", 4)
+        ref = e1[3] if len(e1) > 3 else ""
+    rd.start_tri(ref)
     rd.tri_expect_tif = True
     return True
 
@@ -72,7 +52,11 @@ def tif(rd: BookingReader, raw: str, index: int) -> bool:
         return new_traveller(rd, raw)
     if not rd.tri_expect_tif:
         return False
-    ref = _second(raw, 2)
+    parts = raw.split("+", 3)
+    ref = ""
+    if len(parts) > 2:
+        e1 = parts[2].split(":", 3)
+        ref = e1[2] if len(e1) > 2 else ""
     rd.tri_expect_tif = False
     if ref:
         rd.tri_ref = ref
@@ -86,10 +70,11 @@ def rpi(rd: BookingReader, raw: str, index: int) -> bool:
     leg = rd.leg
     if rd.state != _LEG or leg is None:
         return False
-    a = _end(raw, 4)
-    size = _nth(raw, 4, a, 0).strip()
+    parts = raw.split("+", 3)
+    n = len(parts)
+    size = parts[1].partition(":")[0].strip() if n > 1 else ""
     leg.party_size = int(size) if size.isdigit() and len(size) < 10 else None
-    leg.status = _nth(raw, a + 1, _end(raw, a + 1), 0) if a < len(raw) else ""
+    leg.status = parts[2].partition(":")[0] if n > 2 else ""
     return True
 
 
@@ -98,7 +83,7 @@ def apd(rd: BookingReader, raw: str, index: int) -> bool:
     leg = rd.leg
     if rd.state != _LEG or leg is None:
         return False
-    leg.equipment = _nth(raw, 4, _end(raw, 4), 0)
+    leg.equipment = raw[4:].partition("+")[0].partition(":")[0]
     return True
 
 
@@ -112,9 +97,9 @@ def lts(rd: BookingReader, raw: str, index: int) -> bool:
 def dat(rd: BookingReader, raw: str, index: int) -> bool:
     """`DAT+2:date:time` on a leg (its check-in block), `DAT+710:date` elsewhere (ticketing)."""
     if rd.state == _LEG:
-        a = _end(raw, 4)
-        date_v = _nth(raw, 4, a, 1)
-        time_v = _nth(raw, 4, a, 2)
+        e0 = raw[4:].partition("+")[0].split(":")
+        date_v = e0[1] if len(e0) > 1 else ""
+        time_v = e0[2] if len(e0) > 2 else ""
         at = _datetime(date_v, time_v)
         if at is None and (date_v.strip() or time_v.strip()):
             return False  # a deviation: the general handler records it
@@ -125,22 +110,16 @@ def dat(rd: BookingReader, raw: str, index: int) -> bool:
         return True
     if len(raw) < 5:
         return False
-    n = len(raw)
-    start = 4
-    while start <= n:  # each element: `710:date` sets the ticketing date
-        end = _end(raw, start)
-        c = raw.find(":", start, end)
-        if c < 0:
-            c = end
-        if c - start == 3 and raw[start:c] == "710":
-            day = _date6(_nth(raw, c + 1, end, 0)) if c < end else None
+    for element in raw[4:].split("+"):
+        el = element.split(":")
+        if el[0] == "710":
+            day = _date6(el[1]) if len(el) > 1 else None
             ticket = rd.ticket
             if ticket is not None:
                 if ticket.issue_date is None:
                     ticket.issue_date = day
             elif rd.b.ticketed is None:
                 rd.b.ticketed = day
-        start = end + 1
     return True
 
 
@@ -211,10 +190,13 @@ def ssr(rd: BookingReader, raw: str, index: int) -> bool:
 
 def ift(rd: BookingReader, raw: str, index: int) -> bool:
     """`IFT+4:28+CTCE ...`, `IFT+4:15+<fare calculation>`: one free-text element."""
-    a = raw.find("+", 4)
-    if a < 0 or raw.find("+", a + 1) >= 0:
-        return False  # not two elements
-    place_ift(rd, _nth(raw, 4, a, 0), _nth(raw, 4, a, 1), raw[a + 1 :], None)
+    parts = raw.split("+")
+    if len(parts) != 3:
+        return False
+    c0, _, c1 = parts[1].partition(":")
+    if ":" in c1:
+        c1 = c1.partition(":")[0]
+    place_ift(rd, c0, c1, parts[2], None)
     return True
 
 
@@ -233,18 +215,17 @@ def mon(rd: BookingReader, raw: str, index: int) -> bool:
     if ticket is None or len(raw) < 5:
         return False
     total_currency = ""
-    n = len(raw)
-    start = 4
-    while start <= n:
-        end = _end(raw, start)
-        qualifier = _nth(raw, start, end, 0)
+    for element in raw[4:].split("+"):
+        el = element.split(":")
+        qualifier = el[0]
+        n = len(el)
+        amount = el[1] if n > 1 else ""
+        currency = el[2] if n > 2 else ""
         if qualifier == "B":
-            ticket.fare_amount = _nth(raw, start, end, 1)
-            ticket.fare_currency = _nth(raw, start, end, 2)
+            ticket.fare_amount, ticket.fare_currency = amount, currency
         elif qualifier == "T":
-            ticket.total_amount = _nth(raw, start, end, 1)
-            total_currency = _nth(raw, start, end, 2)
-        start = end + 1
+            ticket.total_amount = amount
+            total_currency = currency
     if not ticket.fare_currency:
         ticket.fare_currency = total_currency
     return True
@@ -343,3 +324,24 @@ def read(rd: BookingReader, tag: str, raw: str, index: int) -> bool:
     if tag == "FOP":
         return fop(rd, raw, index)
     return False
+
+
+FastPath = Callable[[BookingReader, str, int], bool]
+
+#: Tag -> fast path: how the interpreted build dispatches (a dict look-up and one call
+#: cost less there than a chain of tests in a Python function; compiled, `read` wins).
+FAST: Final[dict[str, FastPath]] = {
+    "TRI": tri,
+    "TIF": tif,
+    "RPI": rpi,
+    "APD": apd,
+    "LTS": lts,
+    "DAT": dat,
+    "SSR": ssr,
+    "IFT": ift,
+    "TKT": tkt,
+    "MON": mon,
+    "TVL": tvl,
+    "ORG": org,
+    "FOP": fop,
+}

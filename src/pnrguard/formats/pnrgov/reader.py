@@ -21,6 +21,7 @@ from pnrguard.formats.edifact import (
 from pnrguard.formats.edifact.splitting import split_elements_c
 from pnrguard.formats.pnrgov import history, itinerary, reservation, ssr, travellers
 from pnrguard.formats.pnrgov.documents import _derive_traveller
+from pnrguard.formats.pnrgov.fast import FAST
 from pnrguard.formats.pnrgov.fast import read as fast_read
 from pnrguard.formats.pnrgov.history import history_segment
 from pnrguard.formats.pnrgov.itinerary import _leg_from_tvl
@@ -36,6 +37,10 @@ from pnrguard.formats.pnrgov.state import (
 from pnrguard.formats.pnrgov.travellers import infant_for, place
 from pnrguard.formats.pnrgov.values import _int, _moments_ok
 from pnrguard.formats.result import ReadResult
+
+#: Whether this module runs compiled (mypyc): the fast paths are then reached through
+#: `fast.read`'s chain of direct native calls, else through the `fast.FAST` dict.
+_COMPILED: Final = not __file__.endswith(".py")
 
 #: Major versions of the PNRGOV message this reader accepts (10.1 ... 21.1).
 SUPPORTED_VERSIONS: Final = range(10, 22)
@@ -229,6 +234,8 @@ def _read_raw(mr: _MessageReader, body: RawBody) -> None:
     `fast.read` (everything else, and every deviation, goes the general way)."""
     raws, esep, csep, restore = body.raws, body.element, body.component, body.restore
     fast = esep == "+" and csep == ":"  # the fast paths know the default separators only
+    chain = fast and _COMPILED
+    fast_table = FAST if fast and not _COMPILED else {}
     new_segment = tuple.__new__
     segment = mr.segment
     handlers = _HANDLERS
@@ -240,16 +247,16 @@ def _read_raw(mr: _MessageReader, body: RawBody) -> None:
             reader = mr.reader
             if reader is not None and reader.state >= _SPLIT:
                 reader = None  # split, non-air or history state: the general path (`feed`)
-            if (
-                reader is not None
-                and fast
-                and (restore is None or raw.isascii())
-                and raw[3:4] in ("+", "")
-                and fast_read(reader, tag3, raw, index)
-            ):
-                reader.fed += 1
-                index += 1
-                continue
+            if reader is not None and fast and (restore is None or raw.isascii()) and raw[3:4] in ("+", ""):
+                if chain:
+                    placed = fast_read(reader, tag3, raw, index)
+                else:
+                    read_fast = fast_table.get(tag3)
+                    placed = read_fast is not None and read_fast(reader, raw, index)
+                if placed:
+                    reader.fed += 1
+                    index += 1
+                    continue
             if split_c is not None:
                 seg = new_segment(Segment, (tag3, split_c(raw, esep, csep, restore), index))
             elif restore is not None and not raw.isascii():
