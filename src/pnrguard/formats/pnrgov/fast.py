@@ -1,16 +1,18 @@
 """Fast paths: the commonest PNRGOV segments, in their commonest shape, read from the raw text.
 
-About 40% of the segments of a push (synthetic traffic) are a handful of shapes
-(`TRI++:::1`, the `TIF` that names a checked-in traveller, `RPI+1+HK`, `APD+788`,
-`DAT+710:020225`, `LTS+...`). Reading them from the raw segment, without splitting it into
-a `Segment` first and without the general dispatch, saves that work for them
-(docs/performance.md).
+About 85% of the segments of a push (synthetic traffic) are a handful of shapes
+(`TRI++:::1`, `TIF+SURNAME+GIVEN:A:1`, `RPI+1+HK`, `APD+788`, `DAT+710:020225`, `LTS+...`,
+`SSR+DOCS:HK:::::::/P/...`, `IFT+4:28+CTCE ...`, `TKT`, `MON`, `TVL`, `ORG`, `FOP`). Reading
+them from the raw segment, slicing or splitting only what is kept and without a `Segment`
+or the general dispatch, saves that work for them (docs/performance.md).
 
-Each function reads one raw segment (default separators `+` and `:`, ASCII, no released
+Each function reads one raw segment (default separators `+` and `:`, ASCII or no released
 character: the caller checks) and returns True when it placed it, or False, having changed
-nothing, when the segment needs the general handler: another state, or any case that
-records a deviation. Each does exactly what its general handler does for the shapes it
-takes; `tests/unit/formats/test_fast_paths.py` holds the two ways equal.
+nothing, when the segment needs the general handler: another state, another shape, or a
+case whose deviation the general handler records. Where a fast path shares the general
+handler's placing code (`ssr.place_ssr`, `reservation.place_ift` ...), what that code
+records is recorded the same way. `tests/unit/formats/test_fast_paths.py` holds the two
+ways equal.
 """
 
 from __future__ import annotations
