@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Final
 
 from pnrguard.domain.model import Address, Document, Traveller
 from pnrguard.formats.pnrgov.values import _date7
 
-_DOCS_ONLY_FIELDS = ("nationality", "surname", "given_names", "gender", "date_of_birth", "expiry")
+_DOCS_ONLY_FIELDS: Final = ("nationality", "surname", "given_names", "gender", "date_of_birth", "expiry")
 
-_ASSOCIATION = re.compile(r"\s*-\s*[0-9]{1,3}\.[0-9]{1,3}\s*$")
+_ASSOCIATION: Final = re.compile(r"\s*-\s*[0-9]{1,3}\.[0-9]{1,3}\s*$")
 
 
 def _slash_fields(text: str) -> list[str]:
@@ -23,10 +24,12 @@ def _slash_fields(text: str) -> list[str]:
     stripped = text.strip(" ")
     if stripped.startswith("/"):
         stripped = stripped[1:]
-    if "-" in stripped:
+    if "-" in stripped and "." in stripped:  # both in the suffix: hyphenated names skip the scan
         stripped = _ASSOCIATION.sub("", stripped)
     fields = stripped.split("/")
-    if " " in stripped:
+    # Only a blank next to a slash (or in front) makes a field need stripping; blanks
+    # inside a field (given names) do not (measured: most DOCS hold a blank).
+    if " " in stripped and (stripped[:1] == " " or " /" in stripped or "/ " in stripped):
         fields = [f.strip(" ") for f in fields]
     return fields
 

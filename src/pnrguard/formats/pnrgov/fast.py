@@ -1,28 +1,39 @@
 """Fast paths: the commonest PNRGOV segments, in their commonest shape, read from the raw text.
 
-About 40% of the segments of a push (synthetic traffic) are a handful of shapes
-(`TRI++:::1`, the `TIF` that names a checked-in traveller, `RPI+1+HK`, `APD+788`,
-`DAT+710:020225`, `LTS+...`). Reading them from the raw segment, without splitting it into
-a `Segment` first and without the general dispatch, saves that work for them
-(docs/performance.md).
+About 85% of the segments of a push (synthetic traffic) are a handful of shapes
+(`TRI++:::1`, `TIF+SURNAME+GIVEN:A:1`, `RPI+1+HK`, `APD+788`, `DAT+710:020225`, `LTS+...`,
+`SSR+DOCS:HK:::::::/P/...`, `IFT+4:28+CTCE ...`, `TKT`, `MON`, `TVL`, `ORG`, `FOP`). Reading
+them from the raw segment, slicing or splitting only what is kept and without a `Segment`
+or the general dispatch, saves that work for them (docs/performance.md).
 
-Each function reads one raw segment (default separators `+` and `:`, ASCII, no released
+Each function reads one raw segment (default separators `+` and `:`, ASCII or no released
 character: the caller checks) and returns True when it placed it, or False, having changed
-nothing, when the segment needs the general handler: another state, or any case that
-records a deviation. Each does exactly what its general handler does for the shapes it
-takes; `tests/unit/formats/test_fast_paths.py` holds the two ways equal.
+nothing, when the segment needs the general handler: another state, another shape, or a
+case whose deviation the general handler records. Where a fast path shares the general
+handler's placing code (`ssr.place_ssr`, `reservation.place_ift` ...), what that code
+records is recorded the same way. `tests/unit/formats/test_fast_paths.py` holds the two
+ways equal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
-from pnrguard.domain.model import HistoryEntry
+from pnrguard.domain.model import Agency, HistoryEntry, Leg
+from pnrguard.formats.edifact.splitting import split_elements
+from pnrguard.formats.pnrgov.itinerary import open_leg
+from pnrguard.formats.pnrgov.reservation import add_payment, place_ift, place_ticket
+from pnrguard.formats.pnrgov.ssr import _SEAT_CODES, place_ssr
 from pnrguard.formats.pnrgov.state import _LEG, BookingReader
+from pnrguard.formats.pnrgov.travellers import add_traveller
 from pnrguard.formats.pnrgov.values import _date6, _datetime
 
+#: The elements of a raw segment, split as the general path splits them (C where built).
+_split: Final = split_elements
 
-def tri(rd: BookingReader, raw: str) -> bool:
+
+def tri(rd: BookingReader, raw: str, index: int) -> bool:
     """`TRI++:::1`: a traveller's check-in group on the current leg."""
     if rd.state != _LEG or rd.leg is None:
         return False
@@ -36,9 +47,12 @@ def tri(rd: BookingReader, raw: str) -> bool:
     return True
 
 
-def tif(rd: BookingReader, raw: str) -> bool:
-    """The `TIF` right after a `TRI`: names the checked-in traveller (no new traveller)."""
-    if rd.state != _LEG or not rd.tri_expect_tif:
+def tif(rd: BookingReader, raw: str, index: int) -> bool:
+    """The `TIF` right after a `TRI` names the checked-in traveller; elsewhere, a
+    `TIF+SURNAME+GIVEN:A:1` opens a traveller's group (`travellers.add_traveller`)."""
+    if rd.state != _LEG:
+        return new_traveller(rd, raw)
+    if not rd.tri_expect_tif:
         return False
     parts = raw.split("+", 3)
     ref = ""
@@ -53,7 +67,7 @@ def tif(rd: BookingReader, raw: str) -> bool:
     return True
 
 
-def rpi(rd: BookingReader, raw: str) -> bool:
+def rpi(rd: BookingReader, raw: str, index: int) -> bool:
     """`RPI+1+HK`: the leg's party size and status."""
     leg = rd.leg
     if rd.state != _LEG or leg is None:
@@ -66,7 +80,7 @@ def rpi(rd: BookingReader, raw: str) -> bool:
     return True
 
 
-def apd(rd: BookingReader, raw: str) -> bool:
+def apd(rd: BookingReader, raw: str, index: int) -> bool:
     """`APD+788`: the leg's equipment."""
     leg = rd.leg
     if rd.state != _LEG or leg is None:
@@ -75,14 +89,14 @@ def apd(rd: BookingReader, raw: str) -> bool:
     return True
 
 
-def lts(rd: BookingReader, raw: str) -> bool:
+def lts(rd: BookingReader, raw: str, index: int) -> bool:
     """`LTS+<text>`: a history line, the text as sent (separators included)."""
     rd.flush_history()
     rd.b.history.append(HistoryEntry(text=raw[4:]))
     return True
 
 
-def dat(rd: BookingReader, raw: str) -> bool:
+def dat(rd: BookingReader, raw: str, index: int) -> bool:
     """`DAT+2:date:time` on a leg (its check-in block), `DAT+710:date` elsewhere (ticketing)."""
     if rd.state == _LEG:
         e0 = raw[4:].partition("+")[0].split(":")
@@ -111,7 +125,225 @@ def dat(rd: BookingReader, raw: str) -> bool:
     return True
 
 
-FastPath = Callable[[BookingReader, str], bool]
+def new_traveller(rd: BookingReader, raw: str) -> bool:
+    """`TIF+SURNAME+GIVEN:A:1[:1]` in a PNR's own groups: a new traveller."""
+    els: list[list[str]] = _split(raw, "+", ":", None)
+    if len(els) != 2 or len(els[0]) != 1:
+        return False
+    surname = els[0][0]
+    e1 = els[1]
+    m = len(e1)
+    given = e1[0]
+    ref = e1[2] if m > 2 else ""
+    if ref:
+        same = rd.b.traveller(ref)
+        if same is not None and same.surname == surname and same.given_names == given:
+            return False  # the traveller group sent again: a deviation
+    add_traveller(rd, surname, given, e1[1] if m > 1 else "", ref, m > 3 and e1[3] == "1")
+    return True
 
-#: Tag -> fast path, for messages with the default separators.
-FAST: dict[str, FastPath] = {"TRI": tri, "TIF": tif, "RPI": rpi, "APD": apd, "LTS": lts, "DAT": dat}
+
+def docs(rd: BookingReader, raw: str, index: int) -> bool:
+    """`SSR+DOCS:HK:::::::/P/GBR/...+::1`: only the text and the traveller reference are
+    kept, so they are sliced out (ten `find`s) rather than every component split."""
+    n = len(raw)
+    end = raw.find("+", 9)
+    if end < 0:
+        end = n
+    i = 8  # the colon after DOCS
+    for _ in range(7):
+        i = raw.find(":", i + 1, end)
+        if i < 0:
+            return False  # no free text: the split path
+    text = raw[i + 1 : end]  # components 8 and after, joined by their colons
+    ref = ""
+    if end < n:
+        stop = raw.find("+", end + 1)
+        if stop < 0:
+            stop = n
+        a = raw.find(":", end + 1, stop)
+        if a >= 0:
+            b = raw.find(":", a + 1, stop)
+            if b >= 0:
+                c = raw.find(":", b + 1, stop)
+                ref = raw[b + 1 : stop if c < 0 else c]
+    place_ssr(rd, "DOCS", "", "", text, ref, None, index)
+    return True
+
+
+def ssr(rd: BookingReader, raw: str, index: int) -> bool:
+    """SSRs whose code is regular (DOCS by `docs`, the rest split here)."""
+    if raw.startswith("SSR+DOCS:") and docs(rd, raw, index):
+        return True
+    if len(raw) < 5:
+        return False
+    els: list[list[str]] = _split(raw, "+", ":", None)
+    head = els[0]
+    code = head[0]
+    if code != code.strip().upper():
+        return False  # `docs`: a deviation
+    h = len(head)
+    text = (head[8] if h == 9 else ":".join(head[8:])) if h > 8 else ""
+    ref = els[1][2] if len(els) > 1 and len(els[1]) > 2 else ""
+    rest = els[1:] if code in _SEAT_CODES else None
+    place_ssr(rd, code, head[1] if h > 1 else "", head[3] if h > 3 else "", text, ref, rest, index)
+    return True
+
+
+def ift(rd: BookingReader, raw: str, index: int) -> bool:
+    """`IFT+4:28+CTCE ...`, `IFT+4:15+<fare calculation>`: one free-text element."""
+    parts = raw.split("+")
+    if len(parts) != 3:
+        return False
+    c0, _, c1 = parts[1].partition(":")
+    if ":" in c1:
+        c1 = c1.partition(":")[0]
+    place_ift(rd, c0, c1, parts[2], None)
+    return True
+
+
+def tkt(rd: BookingReader, raw: str, index: int) -> bool:
+    """`TKT+0064941187915:T` in a PNR's or a traveller's group."""
+    if rd.state == _LEG or len(raw) < 5:
+        return False  # on a leg: a deviation
+    number, _, rest = raw[4:].partition("+")[0].partition(":")
+    place_ticket(rd, number, rest.partition(":")[0])
+    return True
+
+
+def mon(rd: BookingReader, raw: str, index: int) -> bool:
+    """`MON+B:732.00:USD+T:852.00`: the current ticket's fare and total."""
+    ticket = rd.ticket
+    if ticket is None or len(raw) < 5:
+        return False
+    total_currency = ""
+    for element in raw[4:].split("+"):
+        el = element.split(":")
+        qualifier = el[0]
+        n = len(el)
+        amount = el[1] if n > 1 else ""
+        currency = el[2] if n > 2 else ""
+        if qualifier == "B":
+            ticket.fare_amount, ticket.fare_currency = amount, currency
+        elif qualifier == "T":
+            ticket.total_amount = amount
+            total_currency = currency
+    if not ticket.fare_currency:
+        ticket.fare_currency = total_currency
+    return True
+
+
+def tvl(rd: BookingReader, raw: str, index: int) -> bool:
+    """`TVL+020625:2035:030625:1740+LAX+LYS+DL+121:H`: a leg whose four moments read."""
+    els: list[list[str]] = _split(raw, "+", ":", None)
+    if len(els) != 5:
+        return False
+    e0 = els[0]
+    if len(e0) != 4:
+        return False
+    dep_d, dep_t, arr_d, arr_t = e0[0], e0[1], e0[2], e0[3]
+    if not (dep_d and arr_d and arr_t):
+        return False  # an operating flight's TVL, the arrival time alone, a date left out
+    departure = _datetime(dep_d, dep_t)
+    arrival = _datetime(arr_d, arr_t)
+    if departure is None or arrival is None:
+        return False  # a deviation
+    rd.flush_fare()
+    e3, e4 = els[3], els[4]
+    leg = Leg(
+        carrier=e3[0],
+        operating_carrier=e3[1] if len(e3) > 1 else "",
+        flight_number=e4[0],
+        booking_class=e4[1] if len(e4) > 1 else "",
+        origin=els[1][0],
+        destination=els[2][0],
+        departure=departure,
+        arrival=arrival,
+    )
+    open_leg(rd, leg)
+    return True
+
+
+def org(rd: BookingReader, raw: str, index: int) -> bool:
+    """`ORG+DL:LAX+++++US+WEB`: the booking's agency, in a PNR's or a traveller's group."""
+    if rd.state == _LEG or rd.b.agency is not None or len(raw) < 5:
+        return False
+    els: list[list[str]] = _split(raw, "+", ":", None)
+    n = len(els)
+    e0 = els[0]
+    airline = e0[0]
+    location = e0[1] if len(e0) > 1 else ""
+    iata = els[1][0] if n > 1 else ""
+    country = els[5][0] if n > 5 else ""
+    agent = els[6][0] if n > 6 else ""
+    if not (airline or location or iata or country or agent):
+        return False  # nothing given: counted by the general handler
+    rd.b.agency = Agency(
+        airline=airline, location=location, iata_number=iata, country=country, agent_id=agent
+    )
+    return True
+
+
+def fop(rd: BookingReader, raw: str, index: int) -> bool:
+    """`FOP+CC::1079.00:DC:XXXXXXXXXXXX8110:0128`: payments, in a PNR's or a traveller's group."""
+    if rd.state == _LEG or len(raw) < 5:
+        return False  # on a leg: a deviation
+    for el in _split(raw, "+", ":", None):
+        add_payment(rd, el)
+    return True
+
+
+def read(rd: BookingReader, tag: str, raw: str, index: int) -> bool:
+    """Read one raw segment by its fast path, if its tag has one: True when placed.
+
+    A chain of tests, commonest tags first, rather than a dict of functions: mypyc makes
+    each a direct native call, where a look-up and a call through the Python calling
+    convention cost about 600 instructions a segment (docs/performance.md)."""
+    if tag == "TIF":
+        return tif(rd, raw, index)
+    if tag == "DAT":
+        return dat(rd, raw, index)
+    if tag == "IFT":
+        return ift(rd, raw, index)
+    if tag == "SSR":
+        return ssr(rd, raw, index)
+    if tag == "TRI":
+        return tri(rd, raw, index)
+    if tag == "LTS":
+        return lts(rd, raw, index)
+    if tag == "TVL":
+        return tvl(rd, raw, index)
+    if tag == "TKT":
+        return tkt(rd, raw, index)
+    if tag == "MON":
+        return mon(rd, raw, index)
+    if tag == "RPI":
+        return rpi(rd, raw, index)
+    if tag == "APD":
+        return apd(rd, raw, index)
+    if tag == "ORG":
+        return org(rd, raw, index)
+    if tag == "FOP":
+        return fop(rd, raw, index)
+    return False
+
+
+FastPath = Callable[[BookingReader, str, int], bool]
+
+#: Tag -> fast path: how the interpreted build dispatches (a dict look-up and one call
+#: cost less there than a chain of tests in a Python function; compiled, `read` wins).
+FAST: Final[dict[str, FastPath]] = {
+    "TRI": tri,
+    "TIF": tif,
+    "RPI": rpi,
+    "APD": apd,
+    "LTS": lts,
+    "DAT": dat,
+    "SSR": ssr,
+    "IFT": ift,
+    "TKT": tkt,
+    "MON": mon,
+    "TVL": tvl,
+    "ORG": org,
+    "FOP": fop,
+}

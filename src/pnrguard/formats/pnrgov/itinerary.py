@@ -5,6 +5,7 @@ with seats (SSD) and bags (TBD)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 
 from pnrguard.domain.model import Bag, Leg, Seat
 from pnrguard.formats.edifact import Segment
@@ -13,7 +14,7 @@ from pnrguard.formats.pnrgov.values import _NONE, _comp, _datetime, _int, _momen
 
 #: Max bags expanded from one "first tag + number of consecutive tags" element; a larger
 #: count is kept as the single tag given (real traffic sends garbage counts like 722356).
-MAX_TAG_RUN = 99
+MAX_TAG_RUN: Final = 99
 
 
 def _leg_from_tvl(seg: Segment) -> Leg:
@@ -77,6 +78,13 @@ def tvl(rd: BookingReader, seg: Segment) -> bool:
     leg = _leg_from_tvl(seg)
     if not _moments_ok(seg, 0, 2):
         rd.ctx.deviate("datetime_unreadable", seg)
+    open_leg(rd, leg)
+    return False
+
+
+def open_leg(rd: BookingReader, leg: Leg) -> None:
+    """The leg a TVL gave (by `tvl`, or from the raw text by `fast.tvl`) joins the
+    itinerary, and the reader is now in its group."""
     rd.b.itinerary.append(leg)
     rd.leg = leg
     rd.leg_index = len(rd.b.itinerary) - 1
@@ -89,7 +97,6 @@ def tvl(rd: BookingReader, seg: Segment) -> bool:
     rd.tri_ref = None
     rd.tri_checkin = None
     rd.tri_expect_tif = False
-    return False
 
 
 def rpi(rd: BookingReader, seg: Segment) -> bool:

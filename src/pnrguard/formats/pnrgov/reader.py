@@ -4,7 +4,7 @@ segment tag to the handler of its group."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from pnrguard.domain.model import Booking, Leg
 from pnrguard.errors import MessageError
@@ -22,6 +22,7 @@ from pnrguard.formats.edifact.splitting import split_elements_c
 from pnrguard.formats.pnrgov import history, itinerary, reservation, ssr, travellers
 from pnrguard.formats.pnrgov.documents import _derive_traveller
 from pnrguard.formats.pnrgov.fast import FAST
+from pnrguard.formats.pnrgov.fast import read as fast_read
 from pnrguard.formats.pnrgov.history import history_segment
 from pnrguard.formats.pnrgov.itinerary import _leg_from_tvl
 from pnrguard.formats.pnrgov.state import (
@@ -37,8 +38,12 @@ from pnrguard.formats.pnrgov.travellers import infant_for, place
 from pnrguard.formats.pnrgov.values import _int, _moments_ok
 from pnrguard.formats.result import ReadResult
 
+#: Whether this module runs compiled (mypyc): the fast paths are then reached through
+#: `fast.read`'s chain of direct native calls, else through the `fast.FAST` dict.
+_COMPILED: Final = not __file__.endswith(".py")
+
 #: Major versions of the PNRGOV message this reader accepts (10.1 ... 21.1).
-SUPPORTED_VERSIONS = range(10, 22)
+SUPPORTED_VERSIONS: Final = range(10, 22)
 
 
 def feed(rd: BookingReader, seg: Segment) -> bool:
@@ -81,7 +86,7 @@ def finish(rd: BookingReader) -> Booking:
 
 
 _Handler = Callable[[BookingReader, Segment], bool]
-_HANDLERS: dict[str, _Handler] = {
+_HANDLERS: Final[dict[str, _Handler]] = {
     "RCI": reservation.rci,
     "SSR": ssr.ssr,
     "DAT": reservation.dat,
@@ -114,7 +119,7 @@ _HANDLERS: dict[str, _Handler] = {
     "CBD": reservation.count,
     "PBD": reservation.count,
 }
-_LEAVE_NONAIR = frozenset({"MSG", "ABI", "SAC", "LTS", "EQN", "TIF"})
+_LEAVE_NONAIR: Final = frozenset({"MSG", "ABI", "SAC", "LTS", "EQN", "TIF"})
 
 
 class _MessageReader:
@@ -226,9 +231,11 @@ def _read_message(msg: Message, ctx: Context) -> tuple[int, int | None]:
 def _read_raw(mr: _MessageReader, body: RawBody) -> None:
     """The hot loop: a lazily scanned body, each segment split only as it is read, and the
     commonest segments of a PNR in their commonest shape read from the raw text by
-    `fast.FAST` (everything else, and every deviation, goes the general way)."""
+    `fast.read` (everything else, and every deviation, goes the general way)."""
     raws, esep, csep, restore = body.raws, body.element, body.component, body.restore
-    fast_table = FAST if (esep, csep) == ("+", ":") else {}
+    fast = esep == "+" and csep == ":"  # the fast paths know the default separators only
+    chain = fast and _COMPILED
+    fast_table = FAST if fast and not _COMPILED else {}
     new_segment = tuple.__new__
     segment = mr.segment
     handlers = _HANDLERS
@@ -240,9 +247,13 @@ def _read_raw(mr: _MessageReader, body: RawBody) -> None:
             reader = mr.reader
             if reader is not None and reader.state >= _SPLIT:
                 reader = None  # split, non-air or history state: the general path (`feed`)
-            if reader is not None and (restore is None or raw.isascii()):
-                fast = fast_table.get(tag3)
-                if fast is not None and raw[3:4] in ("+", "") and fast(reader, raw):
+            if reader is not None and fast and (restore is None or raw.isascii()) and raw[3:4] in ("+", ""):
+                if chain:
+                    placed = fast_read(reader, tag3, raw, index)
+                else:
+                    read_fast = fast_table.get(tag3)
+                    placed = read_fast is not None and read_fast(reader, raw, index)
+                if placed:
                     reader.fed += 1
                     index += 1
                     continue

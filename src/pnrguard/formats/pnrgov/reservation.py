@@ -85,6 +85,16 @@ def ift(rd: BookingReader, seg: Segment) -> bool:
     c1 = head[1] if len(head) > 1 else ""
     # Nearly every IFT holds one free-text element: join it alone (measured).
     text = ":".join(els[1]) if n == 2 else " ".join(map(":".join, els[1:]))
+    billing: list[str] | None = None
+    if c0 == "4" and c1 == "43" and rd.payment is not None:
+        billing = [":".join(e) for e in els[1:]]
+    place_ift(rd, c0, c1, text, billing)
+    return False
+
+
+def place_ift(rd: BookingReader, c0: str, c1: str, text: str, billing: list[str] | None) -> None:
+    """One IFT, its parts read (by `ift`, or from the raw text by `fast.ift`): `billing`
+    (each free-text element) is needed only for billing details (4:43) under a payment."""
     traveller = rd.traveller if rd.state == _TRAVELLER else None
     ref = traveller.ref if traveller is not None else ""
     if c0 == "4" and c1 == "15":  # fare calculation
@@ -93,22 +103,22 @@ def ift(rd: BookingReader, seg: Segment) -> bool:
         else:
             rd.flush_fare()
             rd.pending_fare = (text, ref)
-        return False
+        return
     if c0 == "4" and c1 == "43" and rd.payment is not None:  # billing: holder, address, phone
         pay = rd.payment
-        texts = [":".join(e) for e in els[1:]]
+        texts = billing if billing is not None else [text]
         if texts and not pay.holder:
             pay.holder = texts[0]
         if len(texts) > 1 and pay.billing_address is None:
             pay.billing_address = Address(street=texts[1], phone=" ".join(texts[2:]))
-        return False
+        return
     if not text:
-        return False
+        return
     contact = _contact(text)
     if contact is not None:
         kind, value, use = contact
         rd.b.contacts.append(Contact(kind=kind, value=value, traveller_ref=ref, use=use))
-        return False
+        return
     if c0 == "4" and c1 == "28":
         kind = "OSI"
     elif c0 == "3" and not c1:
@@ -116,7 +126,6 @@ def ift(rd: BookingReader, seg: Segment) -> bool:
     else:
         kind = f"{c0}:{c1}"
     rd.b.remarks.append(Remark(kind=kind, text=text, traveller_ref=ref))
-    return False
 
 
 def org(rd: BookingReader, seg: Segment) -> bool:
@@ -173,17 +182,22 @@ def tkt(rd: BookingReader, seg: Segment) -> bool:
         rd.ctx.deviate("segment_out_of_order", seg)
         rd.ctx.result.unknown_segments["TKT"] += 1
         return False
-    ref = rd.traveller.ref if rd.state == _TRAVELLER and rd.traveller is not None else ""
     els = seg.elements
     e0 = els[0] if els else _NONE
-    ticket = Ticket(number=e0[0] if e0 else "", document_type=e0[1] if len(e0) > 1 else "", traveller_ref=ref)
+    place_ticket(rd, e0[0] if e0 else "", e0[1] if len(e0) > 1 else "")
+    return False
+
+
+def place_ticket(rd: BookingReader, number: str, document_type: str) -> None:
+    """A TKT read in a PNR's or a traveller's group (by `tkt`, or by `fast.tkt`)."""
+    ref = rd.traveller.ref if rd.state == _TRAVELLER and rd.traveller is not None else ""
+    ticket = Ticket(number=number, document_type=document_type, traveller_ref=ref)
     if rd.pending_fare is not None:
         ticket.fare_calculation = rd.pending_fare[0]
         rd.pending_fare = None
     rd.b.tickets.append(ticket)
     rd.ticket = ticket
     rd.payment = None
-    return False
 
 
 def mon(rd: BookingReader, seg: Segment) -> bool:
@@ -210,19 +224,25 @@ def fop(rd: BookingReader, seg: Segment) -> bool:
     if rd.state not in (_BOOKING, _TRAVELLER):
         rd.ctx.deviate("segment_out_of_order", seg)
     for el in seg.elements:
-        pay = Payment(
-            form=el[0] if el else "",
-            amount=el[2] if len(el) > 2 else "",
-            card_vendor=el[3] if len(el) > 3 else "",
-            card_number=el[4] if len(el) > 4 else "",
-            card_expiry=el[5] if len(el) > 5 else "",
-        )
-        rd.b.payments.append(pay)
-        rd.payment = pay
+        add_payment(rd, el)
     if not seg.elements:
         rd.payment = Payment()
         rd.b.payments.append(rd.payment)
     return False
+
+
+def add_payment(rd: BookingReader, el: list[str]) -> None:
+    """One FOP element (by `fop`, or from the raw text by `fast.fop`): the payment now read."""
+    n = len(el)
+    pay = Payment(
+        form=el[0] if n else "",
+        amount=el[2] if n > 2 else "",
+        card_vendor=el[3] if n > 3 else "",
+        card_number=el[4] if n > 4 else "",
+        card_expiry=el[5] if n > 5 else "",
+    )
+    rd.b.payments.append(pay)
+    rd.payment = pay
 
 
 def count(rd: BookingReader, seg: Segment) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import operator
+from typing import Final
 
 from pnrguard.domain.model import (
     Address,
@@ -29,10 +30,10 @@ from pnrguard.formats.result import ReadResult
 
 #: CheckIn.status for a traveller reported in a leg's check-in (DCS) group. PNRGOV carries
 #: the check-in time, not a status code, so this is the only status the reader produces.
-CHECKED_IN = "checked_in"
+CHECKED_IN: Final = "checked_in"
 
 # Tags that belong to PNRGOV: outside Annex I they are counted, not reported as deviations.
-_PNRGOV_TAGS = frozenset(
+_PNRGOV_TAGS: Final = frozenset(
     {
         "MSG",
         "ORG",
@@ -79,8 +80,14 @@ def _copy_leg(leg: Leg) -> Leg:
     return Leg(*_leg_values(leg))
 
 
-# Where in the SRC group the reader is.
-_BOOKING, _TRAVELLER, _LEG, _SPLIT, _NONAIR, _HISTORY = range(6)
+# Where in the SRC group the reader is. `Final`: mypyc inlines them (a plain module
+# global is a dict look-up at every use, ~150 instructions; docs/performance.md).
+_BOOKING: Final = 0
+_TRAVELLER: Final = 1
+_LEG: Final = 2
+_SPLIT: Final = 3
+_NONAIR: Final = 4
+_HISTORY: Final = 5
 
 
 class Context:
@@ -98,6 +105,12 @@ class Context:
         if self.strict:
             raise MessageError(code, segment_index=index)
         self.result.deviations.append(Deviation(code, index, safe_tag(seg.tag) if seg else ""))
+
+    def deviate_at(self, code: str, index: int, tag: str) -> None:
+        """`deviate` for a segment read from its raw text (`fast`): no `Segment` exists."""
+        if self.strict:
+            raise MessageError(code, segment_index=index)
+        self.result.deviations.append(Deviation(code, index, safe_tag(tag)))
 
     def unknown(self, seg: Segment) -> None:
         tag = seg.tag

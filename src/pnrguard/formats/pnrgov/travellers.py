@@ -3,12 +3,14 @@ documents and addresses on travellers once the SRC group has ended."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from pnrguard.domain.model import Address, Document, FrequentFlyer, Traveller, TravellerType
 from pnrguard.formats.edifact import Deviation, Segment
 from pnrguard.formats.pnrgov.state import _LEG, _TRAVELLER, BookingReader, Pending
 from pnrguard.formats.pnrgov.values import _NONE
 
-_TYPE_CODES: dict[str, TravellerType] = {
+_TYPE_CODES: Final[dict[str, TravellerType]] = {
     "": TravellerType.ADULT,
     "A": TravellerType.ADULT,
     "C": TravellerType.CHILD,
@@ -47,7 +49,6 @@ def tif(rd: BookingReader, seg: Segment) -> bool:
         return False
     if rd.pending_fare is not None:
         rd.flush_fare()
-    t_type = _TYPE_CODES.get(e1[1] if m > 1 else "", TravellerType.OTHER)
     surname, given = e0[0] if e0 else "", e1[0] if m else ""
     if ref:
         same = rd.b.traveller(ref)
@@ -57,14 +58,25 @@ def tif(rd: BookingReader, seg: Segment) -> bool:
             rd.ctx.deviate("traveller_repeated", seg)
             rd.enter_traveller(same)
             return False
+    add_traveller(rd, surname, given, e1[1] if m > 1 else "", ref, m > 3 and e1[3] == "1")
+    return False
+
+
+def add_traveller(
+    rd: BookingReader, surname: str, given: str, type_code: str, ref: str, with_infant: bool
+) -> None:
+    """A new traveller group (by `tif`, or from the raw text by `fast.tif`): the traveller,
+    an infant's adult, and the reader now in this traveller's group."""
+    if rd.pending_fare is not None:
+        rd.flush_fare()
+    t_type = _TYPE_CODES.get(type_code, TravellerType.OTHER)
     t = Traveller(ref=ref, surname=surname, given_names=given, traveller_type=t_type)
     if t_type is TravellerType.INFANT:
         t.accompanied_by_ref = infant_adult(rd, ref)
-    elif m > 3 and e1[3] == "1":
+    elif with_infant:
         rd.infant_flagged.append(t)
     rd.b.travellers.append(t)
     rd.enter_traveller(t)
-    return False
 
 
 def infant_adult(rd: BookingReader, infant_ref: str) -> str:
