@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,6 +43,46 @@ def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]
     """`items` in slices of `size`: one `IN (...)` list or one executemany batch each."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def bulk_insert(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    copy_types: Sequence[str] | None = None,
+) -> None:
+    """Insert many `rows` (tuples in `columns` order) through the driver, in the caller's
+    transaction: COPY on PostgreSQL (binary when `copy_types` names the columns' types),
+    `executemany` on SQLite, the expression layer on anything else.
+
+    For the blind index and the traveller links: ingest writes ~20 rows a booking, and
+    SQLAlchemy's per-row parameter processing cost more than the rest of the index upkeep
+    (bench/search.py), psycopg's `executemany` a round of messages per row.
+    """
+    if not rows:
+        return
+    raw: Any = conn.connection.dbapi_connection
+    names = ", ".join(table.c[c].name for c in columns)  # the table's own columns, no other text
+    if conn.dialect.name == "postgresql":
+        binary = " (FORMAT BINARY)" if copy_types is not None else ""
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN{binary}") as copy:
+            if copy_types is not None:
+                copy.set_types(list(copy_types))
+            for row in rows:
+                copy.write_row(row)
+        return
+    if conn.dialect.name == "sqlite":
+        cur = raw.cursor()
+        try:
+            marks = ", ".join("?" * len(columns))
+            cur.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+        finally:
+            cur.close()
+        return
+    for chunk in chunks(rows, 2000):  # any other database: the portable path
+        conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in chunk])
 
 
 def in_values(column: str, values: Iterable[str]) -> str:

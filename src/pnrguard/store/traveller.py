@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from pnrguard.store.db import chunks, metadata
+from pnrguard.store.db import bulk_insert, chunks, metadata
 from pnrguard.store.tables import ID_LENGTH, UTCDateTime
 
 __all__ = [
@@ -124,6 +124,10 @@ hit_source = Table(
 # --- blind index -----------------------------------------------------------------------------
 
 
+_TOKEN_COLUMNS = ("token", "field", "day", "booking_id", "traveller_ref")
+_TOKEN_TYPES = ("bytea", "int2", "int4", "varchar", "varchar")
+
+
 def insert_tokens(conn: Connection, rows: Iterable[TokenRow]) -> None:
     """Add (token, field, day, booking id, traveller ref) rows; duplicates are dropped first.
 
@@ -133,40 +137,7 @@ def insert_tokens(conn: Connection, rows: Iterable[TokenRow]) -> None:
     Same transaction as the caller's (the connection's own DBAPI connection).
     """
     # Sorted: neighbouring keys land on the same pages of the primary-key tree.
-    unique = sorted(set(rows))
-    if not unique:
-        return
-    raw: Any = conn.connection.dbapi_connection
-    if conn.dialect.name == "postgresql":
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                "COPY search_token (token, field, day, booking_id, traveller_ref) FROM STDIN (FORMAT BINARY)"
-            ) as copy,
-        ):
-            copy.set_types(["bytea", "int2", "int4", "varchar", "varchar"])
-            for row in unique:
-                copy.write_row(row)
-        return
-    if conn.dialect.name == "sqlite":
-        cur = raw.cursor()
-        try:
-            cur.executemany(
-                "INSERT INTO search_token (token, field, day, booking_id, traveller_ref) "
-                "VALUES (?, ?, ?, ?, ?)",
-                unique,
-            )
-        finally:
-            cur.close()
-        return
-    for chunk in chunks(unique, 2000):  # any other database: the portable path
-        conn.execute(
-            insert(search_token),
-            [
-                {"token": t, "field": f, "day": d, "booking_id": b, "traveller_ref": r}
-                for t, f, d, b, r in chunk
-            ],
-        )
+    bulk_insert(conn, search_token, _TOKEN_COLUMNS, sorted(set(rows)), copy_types=_TOKEN_TYPES)
 
 
 _EXISTING = "SELECT token, field, day, booking_id, traveller_ref FROM search_token WHERE booking_id IN "
@@ -254,43 +225,16 @@ class Member:
     conflicts: str = ""
 
 
-_MEMBER_INSERT = {
-    "sqlite": "INSERT INTO traveller_member (booking_id, traveller_ref, traveller_id, source, linked_by, "
-    "conflicts) VALUES (?, ?, ?, ?, ?, ?)",
-}
+_MEMBER_COLUMNS = ("booking_id", "traveller_ref", "traveller_id", "source", "linked_by", "conflicts")
 
 
 def insert_members(conn: Connection, members: Sequence[Member]) -> None:
-    """Through the driver, like `insert_tokens` (SQLAlchemy's per-row processing was a tenth
-    of the index upkeep at ingest): COPY on PostgreSQL, `executemany` on SQLite."""
-    if not members:
-        return
+    """Through the driver, like `insert_tokens` (`db.bulk_insert`: SQLAlchemy's per-row
+    processing was a tenth of the index upkeep at ingest)."""
     rows = [
         (m.booking_id, m.traveller_ref, m.traveller_id, m.source, m.linked_by, m.conflicts) for m in members
     ]
-    raw: Any = conn.connection.dbapi_connection
-    if conn.dialect.name == "postgresql":
-        # COPY, like the tokens: psycopg's executemany is a round of messages per row.
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                "COPY traveller_member (booking_id, traveller_ref, traveller_id, source, linked_by, "
-                "conflicts) FROM STDIN"
-            ) as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    sql = _MEMBER_INSERT.get(conn.dialect.name)
-    if sql is not None:
-        cur = raw.cursor()
-        try:
-            cur.executemany(sql, rows)
-        finally:
-            cur.close()
-        return
-    names = ("booking_id", "traveller_ref", "traveller_id", "source", "linked_by", "conflicts")
-    conn.execute(insert(traveller_member), [dict(zip(names, r, strict=True)) for r in rows])
+    bulk_insert(conn, traveller_member, _MEMBER_COLUMNS, rows)
 
 
 def delete_members(conn: Connection, booking_ids: Sequence[str]) -> None:
