@@ -23,7 +23,7 @@ from typing import Final
 from pnrguard.domain.model import Agency, HistoryEntry, Leg
 from pnrguard.formats.edifact.splitting import split_elements
 from pnrguard.formats.pnrgov.itinerary import open_leg
-from pnrguard.formats.pnrgov.reservation import add_payment, place_ift, place_ticket
+from pnrguard.formats.pnrgov.reservation import add_payment, place_ift, place_ticket, set_amounts
 from pnrguard.formats.pnrgov.ssr import _SEAT_CODES, place_ssr
 from pnrguard.formats.pnrgov.state import _LEG, BookingReader
 from pnrguard.formats.pnrgov.travellers import add_traveller
@@ -216,20 +216,7 @@ def mon(rd: BookingReader, raw: str, index: int) -> bool:
     ticket = rd.ticket
     if ticket is None or len(raw) < 5:
         return False
-    total_currency = ""
-    for element in raw[4:].split("+"):
-        el = element.split(":")
-        qualifier = el[0]
-        n = len(el)
-        amount = el[1] if n > 1 else ""
-        currency = el[2] if n > 2 else ""
-        if qualifier == "B":
-            ticket.fare_amount, ticket.fare_currency = amount, currency
-        elif qualifier == "T":
-            ticket.total_amount = amount
-            total_currency = currency
-    if not ticket.fare_currency:
-        ticket.fare_currency = total_currency
+    set_amounts(ticket, [element.split(":") for element in raw[4:].split("+")])
     return True
 
 

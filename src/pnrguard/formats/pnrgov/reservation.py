@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pnrguard.domain.model import Address, Agency, Bag, Contact, Payment, Remark, Ticket
 from pnrguard.formats.edifact import Segment
 from pnrguard.formats.pnrgov.contacts import _clean_phone, _contact
@@ -205,8 +207,15 @@ def mon(rd: BookingReader, seg: Segment) -> bool:
     if ticket is None:
         rd.ctx.result.unknown_segments["MON"] += 1
         return False
+    set_amounts(ticket, seg.elements)
+    return False
+
+
+def set_amounts(ticket: Ticket, elements: Sequence[Sequence[str]]) -> None:
+    """MON's amounts on the current ticket (by `mon`, or by `fast.mon`): the fare (`B`) and
+    the total (`T`); a fare without a currency takes the total's."""
     total_currency = ""
-    for el in seg.elements:
+    for el in elements:
         qualifier = el[0] if el else ""
         amount = el[1] if len(el) > 1 else ""
         currency = el[2] if len(el) > 2 else ""
@@ -217,7 +226,6 @@ def mon(rd: BookingReader, seg: Segment) -> bool:
             total_currency = currency
     if not ticket.fare_currency:
         ticket.fare_currency = total_currency
-    return False
 
 
 def fop(rd: BookingReader, seg: Segment) -> bool:
