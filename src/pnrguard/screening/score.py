@@ -315,6 +315,23 @@ def common_dob_feature(
     return None
 
 
+def waived_by_exact_dob(common: Feature | None) -> bool:
+    """`ONE_DISTINCTIVE` is doubt about namesakes of a distinctive name; an exact date of
+    birth removes it (few people share a distinctive name and a birthday), so two of three
+    names and the exact date are a hit (`KARIM YOUSSEF NASSAR` against Karim Abdel NASSAR,
+    KARIM common on the list). The other `common` penalties stay: a name of common names
+    is shared by many people, enough of whom share a birthday."""
+    return common is not None and common.value == ONE_DISTINCTIVE
+
+
+def common_given_dob(common: Feature | None, dob: Feature) -> Feature | None:
+    """`common` as it counts beside the date-of-birth evidence `dob` (`waived_by_exact_dob`):
+    shown at 0 with the reason, so the hit page still says the name alone was thin."""
+    if common is not None and dob.value == DOB_EXACT and waived_by_exact_dob(common):
+        return Feature("common", 0.0, f"{common.explanation}, but the exact DOB agrees")
+    return common
+
+
 def common_names_feature(
     pairs: Sequence[tuple[int, int, float]],
     common_mask: int,

@@ -20,6 +20,7 @@ from pnrguard.screening.score import (
     align_names,
     combine,
     common_dob_feature,
+    common_given_dob,
     common_names_feature,
     dob_feature,
     document_feature,
@@ -28,6 +29,7 @@ from pnrguard.screening.score import (
     listed_nationalities,
     nationality_feature,
     surname_feature,
+    waived_by_exact_dob,
 )
 
 #: Default hit threshold, measured in bench/screen.py (docs/performance.md): keeps false
@@ -135,6 +137,8 @@ class Screener:
         )
         for entity, b in best.items():
             name_total = b.total
+            if query.dob and waived_by_exact_dob(b.common):
+                name_total -= b.common.value if b.common else 0.0  # an exact date may lift it
             if name_total + headroom < threshold and entity not in doc_set:
                 continue
             entry = self._entries[entity]
@@ -147,7 +151,7 @@ class Screener:
             features = [self._name_feature(entity, b)]
             if b.role is not None:
                 features.append(b.role)
-            common = b.common
+            common = common_given_dob(b.common, dob)
             if common is None and not b.surname_only and dob.value == 0.0 and query.dob and entry.dobs:
                 al = b.alignment  # both dates given and only near: a year off
                 left = max(al.n_listed, al.n_query) - len(al.pairs)
