@@ -4,7 +4,8 @@
 
 Evaluation (OFAC SDN individuals, real): per category of spelling difference (real
 aliases, transliteration, one typo, two typos in one part, order swap, dropped middle
-name, glued parts and titles, initials, surname only + DOB; bench/screen_cases.py), each
+name, glued parts and titles, initials, surname only + DOB, two of three names + DOB;
+bench/screen_cases.py), each
 query carrying the traveller's date of birth consistent with the list; and two pools of
 innocent travellers with random dates of birth: mixed cultures (synthetic surnames) and
 the commonest real names of ten cultures (bench/common_names.csv), false hits per culture.

@@ -230,6 +230,30 @@ def _surname_only(entry: WatchlistEntry, rng: random.Random, qid: str) -> Labell
     return Labelled(q, " ".join(surname), entry.entity_id, "surname only + DOB")
 
 
+# A middle name the reservation gives instead of the listed one (the category below); any
+# name will do as long as it is not one of the listed person's.
+_OTHER_GIVEN = ("YOUSSEF", "HASSAN", "IVAN", "PETER", "JOSE", "KENJI", "SAMUEL", "TARIQ", "LUIS", "ANDREI")
+
+
+def _two_of_three(entry: WatchlistEntry, rng: random.Random, qid: str) -> Labelled | None:
+    """Two of three names or more and the exact listed date: the first given name and the
+    surname kept, another given name replaced by a name the listed person does not bear."""
+    if not entry.dobs or entry.dobs[0].day is None:
+        return None
+    split = _split(entry.name)
+    if split is None:
+        return None
+    given, surname = split
+    core = [i for i, t in enumerate(given) if t not in PARTICLES]
+    if len(core) < 2:
+        return None
+    other = rng.choice([n for n in _OTHER_GIVEN if n not in given and n not in surname])
+    replaced = rng.choice(core[1:])
+    new_given = [other if i == replaced else t for i, t in enumerate(given)]
+    q = _query(qid, new_given, surname, _dob(entry, rng))
+    return Labelled(q, " ".join([*new_given, *surname]), entry.entity_id, "two of three names + DOB")
+
+
 CATEGORIES: dict[str, Maker] = {
     "alias": _alias,
     "transliteration": _from_primary(_whole(_translit), "transliteration"),
@@ -240,6 +264,7 @@ CATEGORIES: dict[str, Maker] = {
     "glued parts and titles": _from_primary(_glued, "glued parts and titles"),
     "initials": _from_primary(_initials, "initials"),
     "surname only + DOB": _surname_only,
+    "two of three names + DOB": _two_of_three,  # last: the categories above keep their seeds
 }
 
 
