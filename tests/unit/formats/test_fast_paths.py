@@ -245,3 +245,26 @@ def test_fused_readers_edge_shapes(segment: str) -> None:
     for before in (["TIF+RAVAL+CHRISTOPHER:A:1'", "TIF+B+C:A:2'"], ["TIF+B+C:A:2'", "FOP+CC'", "TKT+1:T'"]):
         text = pnr(*before, segment, "TIF+D+E:A:3'", segment, _TVL, segment)
         assert _lazy(text) == _eager(text)
+
+
+def test_each_booking_gets_a_complete_copy_of_the_flight() -> None:
+    """`state._copy_leg` names every field of Leg: a field added to Leg must be copied too."""
+    import dataclasses
+    import datetime as dt
+
+    from pnrguard.domain.model import Leg
+    from pnrguard.formats.pnrgov.state import _LEG_FIELDS, _copy_leg
+
+    assert tuple(f.name for f in dataclasses.fields(Leg)) == _LEG_FIELDS
+    moments = ("departure", "arrival")
+    values = {
+        name: (i if name == "party_size" else dt.datetime(2025, 1, 1 + i) if name in moments else f"v{i}")
+        for i, name in enumerate(_LEG_FIELDS)
+    }
+    leg = Leg(**values)  # type: ignore[arg-type]
+    copy = _copy_leg(leg)
+    assert copy is not leg
+    assert copy == leg
+    assert {name: getattr(copy, name) for name in _LEG_FIELDS} == values
+    copy.status = "XX"
+    assert leg.status == "v7"
