@@ -248,20 +248,30 @@ def _read_raw(mr: _MessageReader, body: RawBody) -> None:
     for a, b in body.ranges:
         index = body.first + a
         for raw in raws[a:b]:
-            tag3 = raw[:3]  # the tag (regular: the body is lazy), one string for both look-ups
+            # The tag (regular: the body is lazy), sliced only where it is looked up; the
+            # tag ends the raw segment or an element separator (43, "+") follows it.
+            tag3 = ""
             reader = mr.reader
             if reader is not None and reader.state >= _SPLIT:
                 reader = None  # split, non-air or history state: the general path (`feed`)
-            if reader is not None and fast and (restore is None or is_ascii(raw)) and raw[3:4] in ("+", ""):
+            if (
+                reader is not None
+                and fast
+                and (restore is None or is_ascii(raw))
+                and (len(raw) <= 3 or ord(raw[3]) == 43)
+            ):
                 if chain:
-                    placed = fast_read(reader, tag3, raw, index)
+                    placed = fast_read(reader, raw, index)
                 else:
+                    tag3 = raw[:3]
                     read_fast = fast_table.get(tag3)
                     placed = read_fast is not None and read_fast(reader, raw, index)
                 if placed:
                     reader.fed += 1
                     index += 1
                     continue
+            if not tag3:
+                tag3 = raw[:3]
             if make_segment is not None:
                 seg = make_segment(Segment, tag3, raw, esep, csep, restore, index)
             elif restore is not None and not raw.isascii():
