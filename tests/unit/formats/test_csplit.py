@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from compiled_corpus import corpus
 from pnrguard.errors import ParseError
-from pnrguard.formats.edifact import splitting
+from pnrguard.formats.edifact import Segment, splitting
 from pnrguard.formats.edifact.charset import decode
 from pnrguard.formats.edifact.escapes import _RELEASED
 from pnrguard.formats.edifact.tokenizer import _prepare
@@ -42,6 +42,7 @@ def _same_everywhere(body: str, raws: list[str], ssep: str, esep: str, csep: str
         for table in (None, restore):
             expected = splitting.split_elements_py(raw, esep, csep, table)
             assert ACCEL.split_elements(raw, esep, csep, table) == expected
+            _same_segment(raw, esep, csep, table)
     assert ACCEL.regular_tags(body, ssep, esep, csep) == splitting.regular_tags_py(body, ssep, esep, csep)
     assert ACCEL.stand_ins(body, rel, ssep, esep, csep) == splitting.stand_ins_py(body, rel, ssep, esep, csep)
     assert ACCEL.service_ends(body, ssep) == splitting.service_ends_py(body, ssep)
@@ -54,6 +55,53 @@ def _same_everywhere(body: str, raws: list[str], ssep: str, esep: str, csep: str
             for release in (rel, "", "\r", "\n"):
                 if release not in (ssep, esep, csep):
                     _same_scan(body, ssep, esep, csep, release, breaks)
+
+
+def _same_segment(raw: str, esep: str, csep: str, table: dict[int, str] | None, index: int = 7) -> None:
+    """`segment` (C) builds the very Segment `segment_py` builds: type, tag, elements, index."""
+    assert ACCEL is not None
+    expected = splitting.segment_py(Segment, raw[:3], raw, esep, csep, table, index)
+    got = ACCEL.segment(Segment, raw[:3], raw, esep, csep, table, index)
+    assert type(got) is Segment
+    assert type(expected) is Segment
+    assert got == expected
+    assert got.tag == raw[:3]
+    assert got.index == index
+    assert got.elements == splitting.split_elements_py(raw, esep, csep, table)
+
+
+def test_segments_built_in_c_are_the_named_tuples_the_pure_twin_builds() -> None:
+    assert ACCEL is not None
+    seen = []
+    for index in (0, 1, 2**40, -3):
+        for raw in ("TVL+020625:2035+LAX", "SRC", "RCI+", "DAT+710:020225", "SSR+DOCS:HK::::::/P/GB/1 ?+A"):
+            _same_segment(raw, "+", ":", None, index)
+            seen.append(ACCEL.segment(Segment, raw[:3], raw, "+", ":", None, index))
+    # The segments live on after their arguments, and read as any Segment does.
+    assert seen[0].get(0, 1) == "2035"
+    assert seen[0][2] == 0
+    assert len(seen[0]) == 3
+    assert seen[0]._replace(index=5) == Segment("TVL", [["020625", "2035"], ["LAX"]], 5)
+    with pytest.raises(TypeError):
+        ACCEL.segment(dict, "TVL", "TVL+1", "+", ":", None, 0)  # type: ignore[type-var]
+    with pytest.raises(TypeError):
+        ACCEL.segment(Segment, "TVL", "TVL+1", "+", ":", None, "0")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="single characters"):
+        ACCEL.segment(Segment, "TVL", "TVL+1", "++", ":", None, 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["+", ":", "A", "1", " ", "\x80", "\x82", "é", "\U0001d11e"]), max_size=60).map(
+        "".join
+    ),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.booleans(),
+)
+def test_segment_soups_build_the_same(text: str, index: int, restored: bool) -> None:
+    table = {0x80: "?", 0x81: "'", 0x82: "+", 0x83: ":", 0x84: ""} if restored else None
+    _same_segment("TIF" + text, "+", ":", table, index)
+    _same_segment(text, "+", ":", table, index)
 
 
 def _same_scan(body: str, ssep: str, esep: str, csep: str, rel: str, breaks: str) -> None:

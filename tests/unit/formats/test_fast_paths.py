@@ -21,9 +21,10 @@ from edifact_inputs import pnr
 from pnrguard.domain.model import to_dict
 from pnrguard.errors import ParseError
 from pnrguard.formats.edifact import message_segments, parse_interchange, scan_interchange
-from pnrguard.formats.pnrgov import read_pnrgov
+from pnrguard.formats.pnrgov import fast, read_pnrgov
 from pnrguard.formats.pnrgov.contacts import _clean_phone, _phone_by_patterns, _plain_number
 from pnrguard.formats.pnrgov.documents import _ASSOCIATION, _slash_fields
+from pnrguard.formats.pnrgov.state import BookingReader, Context
 from pnrguard.formats.result import ReadResult
 
 pytestmark = pytest.mark.unit
@@ -245,3 +246,48 @@ def test_fused_readers_edge_shapes(segment: str) -> None:
     for before in (["TIF+RAVAL+CHRISTOPHER:A:1'", "TIF+B+C:A:2'"], ["TIF+B+C:A:2'", "FOP+CC'", "TKT+1:T'"]):
         text = pnr(*before, segment, "TIF+D+E:A:3'", segment, _TVL, segment)
         assert _lazy(text) == _eager(text)
+
+
+def test_each_booking_gets_a_complete_copy_of_the_flight() -> None:
+    """`state._copy_leg` names every field of Leg: a field added to Leg must be copied too."""
+    import dataclasses
+    import datetime as dt
+
+    from pnrguard.domain.model import Leg
+    from pnrguard.formats.pnrgov.state import _LEG_FIELDS, _copy_leg
+
+    assert tuple(f.name for f in dataclasses.fields(Leg)) == _LEG_FIELDS
+    moments = ("departure", "arrival")
+    values = {
+        name: (i if name == "party_size" else dt.datetime(2025, 1, 1 + i) if name in moments else f"v{i}")
+        for i, name in enumerate(_LEG_FIELDS)
+    }
+    leg = Leg(**values)  # type: ignore[arg-type]
+    copy = _copy_leg(leg)
+    assert copy is not leg
+    assert copy == leg
+    assert {name: getattr(copy, name) for name in _LEG_FIELDS} == values
+    copy.status = "XX"
+    assert leg.status == "v7"
+
+
+_NEAR_TAG = st.sampled_from([*"TIFDASRLVKMONPGt+\x00", "\u0154", "\u0149", "\U00100054", "\U0010ffff"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_NEAR_TAG, min_size=3, max_size=3).map("".join), st.text(min_size=3, max_size=3),
+       st.sampled_from(sorted(fast.FAST)))
+def test_tag_keys_tell_every_tag_apart(near: str, anything: str, tag: str) -> None:
+    """`fast.read` (compiled) dispatches by `tag_key`: equal keys only for equal tags."""
+    for a, b in ((near, tag), (anything, tag), (near, anything), (tag + "+X", tag)):
+        assert (fast.tag_key(a) == fast.tag_key(b)) == (a[:3] == b[:3])
+
+
+def test_the_chain_reads_no_tag_without_a_fast_path() -> None:
+    result = ReadResult(message_type="PNRGOV", version="", bookings=[])
+    reader = BookingReader(Context(result, False), None, "", set())
+    for raw in ("", "T", "TI", "SRC", "RCI+1:AB", "ADD+7", "TIG+A+B", "tif+A+B:A:1", "\u0154IF+A"):
+        assert fast.read(reader, raw, 0) is False
+    assert reader.b.travellers == []
+    assert fast.read(reader, "TIF+DOE+JOHN:A:1", 0) is True
+    assert [t.surname for t in reader.b.travellers] == ["DOE"]

@@ -344,6 +344,37 @@ split_elements(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return split_from(raw, at + 1, esep, csep, Py_None);
 }
 
+/* segment(cls, tag, raw, esep, csep, restore, index) -> cls((tag, split_elements(...), index)):
+ * the named tuple built here (tuple_subtype_new's own way: tp_alloc, then the items), where
+ * `tuple.__new__(Segment, (...))` went through a keyword-capable call, an argument tuple
+ * and a temporary tuple copied into the new one (splitting.segment_py). */
+static PyObject *
+segment(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)
+        || !PyUnicode_Check(args[1]) || !PyLong_Check(args[6])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "segment(cls: type[tuple], tag: str, raw: str, esep: str, csep: str, restore, index: int)");
+        return NULL;
+    }
+    PyObject *elements = split_elements(self, args + 2, 4);
+    if (elements == NULL) {
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)args[0];
+    PyObject *seg = cls->tp_alloc(cls, 3);
+    if (seg == NULL) {
+        Py_DECREF(elements);
+        return NULL;
+    }
+    Py_INCREF(args[1]);
+    PyTuple_SET_ITEM(seg, 0, args[1]);
+    PyTuple_SET_ITEM(seg, 1, elements);
+    Py_INCREF(args[6]);
+    PyTuple_SET_ITEM(seg, 2, args[6]);
+    return seg;
+}
+
 
 static int
 single(PyObject *sep, Py_UCS4 *out)
@@ -1194,6 +1225,8 @@ date7(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef methods[] = {
+    {"segment", (PyCFunction)(void (*)(void))segment, METH_FASTCALL,
+     "cls((tag, split_elements(raw, esep, csep, restore), index)), built in C."},
     {"split_elements", (PyCFunction)(void (*)(void))split_elements, METH_FASTCALL,
      "The elements (lists of components) of one raw segment after its tag."},
     {"regular_tags", (PyCFunction)(void (*)(void))regular_tags, METH_FASTCALL,

@@ -14,9 +14,11 @@ import datetime as dt
 import functools
 import importlib
 import re
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pnrguard.formats.edifact.escapes import _RELEASED
+
+_T = TypeVar("_T", bound="tuple[object, ...]")
 
 
 class Accelerator(Protocol):
@@ -25,6 +27,18 @@ class Accelerator(Protocol):
     def split_elements(
         self, raw: str, esep: str, csep: str, restore: dict[int, str] | None, /
     ) -> list[list[str]]: ...
+
+    def segment(
+        self,
+        cls: type[_T],
+        tag: str,
+        raw: str,
+        esep: str,
+        csep: str,
+        restore: dict[int, str] | None,
+        index: int,
+        /,
+    ) -> _T: ...
 
     def regular_tags(self, body: str, ssep: str, esep: str, csep: str, /) -> bool: ...
 
@@ -162,6 +176,14 @@ def scan_body_py(body: str, ssep: str, esep: str, csep: str, rel: str, breaks: s
     return raws, wrapped, released, regular, blanks, service
 
 
+def segment_py(
+    cls: type[_T], tag: str, raw: str, esep: str, csep: str, restore: dict[int, str] | None, index: int
+) -> _T:
+    """A `Segment` (`cls`) of `tag`, the elements of `raw` and `index` (the C version builds
+    the named tuple without the argument tuple and the copy of `tuple.__new__`)."""
+    return tuple.__new__(cls, (tag, split_elements_py(raw, esep, csep, restore), index))
+
+
 def find_unz_py(text: str, esep: str, start: int) -> int:
     """Where the next UNZ segment's tag and separator start (`boundaries.interchange_starts`)."""
     return text.find("UNZ" + esep, start)
@@ -187,3 +209,5 @@ scan_body = ACCEL.scan_body if ACCEL is not None else scan_body_py
 find_unz = ACCEL.find_unz if ACCEL is not None else find_unz_py
 #: `split_elements` when it is the C version, else None (a hot loop inlines the pure one).
 split_elements_c = ACCEL.split_elements if ACCEL is not None else None
+#: `segment` when it is the C version, else None.
+segment_c = ACCEL.segment if ACCEL is not None else None

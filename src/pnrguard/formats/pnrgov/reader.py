@@ -18,7 +18,7 @@ from pnrguard.formats.edifact import (
     scan_interchange,
     segment_at,
 )
-from pnrguard.formats.edifact.splitting import split_elements_c
+from pnrguard.formats.edifact.splitting import segment_c
 from pnrguard.formats.pnrgov import history, itinerary, reservation, ssr, travellers
 from pnrguard.formats.pnrgov.documents import _derive_traveller
 from pnrguard.formats.pnrgov.fast import FAST
@@ -239,26 +239,41 @@ def _read_raw(mr: _MessageReader, body: RawBody) -> None:
     new_segment = tuple.__new__
     segment = mr.segment
     handlers = _HANDLERS
-    split_c = split_elements_c  # the C accelerator where built (`make compile`), else None
+    # The C accelerator where built (`make compile`), else None: the Segment built in C.
+    make_segment = segment_c
+    # `str.isascii` has no mypyc primitive: `raw.isascii()` is a method look-up by name at
+    # every segment (about 210 instructions, compiled); the descriptor called directly is
+    # about a third of that, and no slower interpreted.
+    is_ascii = str.isascii
     for a, b in body.ranges:
         index = body.first + a
         for raw in raws[a:b]:
-            tag3 = raw[:3]  # the tag (regular: the body is lazy), one string for both look-ups
+            # The tag (regular: the body is lazy), sliced only where it is looked up; the
+            # tag ends the raw segment or an element separator (43, "+") follows it.
+            tag3 = ""
             reader = mr.reader
             if reader is not None and reader.state >= _SPLIT:
                 reader = None  # split, non-air or history state: the general path (`feed`)
-            if reader is not None and fast and (restore is None or raw.isascii()) and raw[3:4] in ("+", ""):
+            if (
+                reader is not None
+                and fast
+                and (restore is None or is_ascii(raw))
+                and (len(raw) <= 3 or ord(raw[3]) == 43)
+            ):
                 if chain:
-                    placed = fast_read(reader, tag3, raw, index)
+                    placed = fast_read(reader, raw, index)
                 else:
+                    tag3 = raw[:3]
                     read_fast = fast_table.get(tag3)
                     placed = read_fast is not None and read_fast(reader, raw, index)
                 if placed:
                     reader.fed += 1
                     index += 1
                     continue
-            if split_c is not None:
-                seg = new_segment(Segment, (tag3, split_c(raw, esep, csep, restore), index))
+            if not tag3:
+                tag3 = raw[:3]
+            if make_segment is not None:
+                seg = make_segment(Segment, tag3, raw, esep, csep, restore, index)
             elif restore is not None and not raw.isascii():
                 seg = segment_at(raw, index, esep, csep, restore)
             else:
