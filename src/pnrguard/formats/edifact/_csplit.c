@@ -387,6 +387,25 @@ single(PyObject *sep, Py_UCS4 *out)
     return 0;
 }
 
+/* Which of CR and LF the text `breaks` names (the UNA-dependent set of layout line breaks). */
+static int
+line_breaks(PyObject *breaks, int *cr, int *lf)
+{
+    *cr = *lf = 0;
+    for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(breaks); j++) {
+        Py_UCS4 b = PyUnicode_READ_CHAR(breaks, j);
+        if (b == '\r') {
+            *cr = 1;
+        } else if (b == '\n') {
+            *lf = 1;
+        } else {
+            PyErr_SetString(PyExc_ValueError, "breaks are CR and LF");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 #define TAG_CHAR(c) (((c) >= 'A' && (c) <= 'Z') || ((c) >= '0' && (c) <= '9'))
 
 /* Each pass below is written once for any string kind and compiled twice: for Latin-1
@@ -661,19 +680,10 @@ unwrap(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (single(args[1], &s) < 0) {
         return NULL;
     }
-    PyObject *body = args[0], *breaks = args[2];
-    const Py_ssize_t nb = PyUnicode_GET_LENGTH(breaks);
-    int cr = 0, lf = 0;
-    for (Py_ssize_t j = 0; j < nb; j++) {
-        Py_UCS4 b = PyUnicode_READ_CHAR(breaks, j);
-        if (b == '\r') {
-            cr = 1;
-        } else if (b == '\n') {
-            lf = 1;
-        } else {
-            PyErr_SetString(PyExc_ValueError, "breaks are CR and LF");
-            return NULL;
-        }
+    PyObject *body = args[0];
+    int cr, lf;
+    if (line_breaks(args[2], &cr, &lf) < 0) {
+        return NULL;
     }
     const int kind = PyUnicode_KIND(body);
     const Py_ssize_t n = PyUnicode_GET_LENGTH(body);
@@ -943,17 +953,9 @@ scan_body(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "the release character is one character or none");
         return NULL;
     }
-    int cr = 0, lf = 0;
-    for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(breaks); j++) {
-        Py_UCS4 b = PyUnicode_READ_CHAR(breaks, j);
-        if (b == '\r') {
-            cr = 1;
-        } else if (b == '\n') {
-            lf = 1;
-        } else {
-            PyErr_SetString(PyExc_ValueError, "breaks are CR and LF");
-            return NULL;
-        }
+    int cr, lf;
+    if (line_breaks(breaks, &cr, &lf) < 0) {
+        return NULL;
     }
     const int kind = PyUnicode_KIND(body);
     const void *data = PyUnicode_DATA(body);
