@@ -19,6 +19,9 @@ import pnrguard
 SRC = Path(pnrguard.__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 NOT_BUILT = "the mypyc build is not present (make compile)"
+#: Why a test that extends a model class skips on the compiled build: interpreted classes
+#: cannot inherit from compiled ones, so there the threat it guards against cannot arise.
+NO_SUBCLASS = "interpreted classes cannot extend the compiled model (make compile)"
 
 
 def compiled(module: str) -> bool:

@@ -38,6 +38,7 @@ from pnrguard.protection.minimise import (
     minimisation_counts,
     unmapped_fields,
 )
+from pure_build import NO_SUBCLASS, compiled
 
 pytestmark = pytest.mark.unit
 
@@ -103,6 +104,9 @@ def _full_booking() -> Booking:
     )
 
 
+COMPILED_MODEL = compiled("pnrguard.domain.model")
+
+
 def test_a_booking_built_from_the_model_passes() -> None:
     assert_annex_only(_full_booking())
     assert_annex_only(Booking())
@@ -113,6 +117,7 @@ class _LeakyTraveller(Traveller):
     religion: str = ""
 
 
+@pytest.mark.skipif(COMPILED_MODEL, reason=NO_SUBCLASS)
 def test_a_subclass_that_grew_a_field_is_refused() -> None:
     booking = _full_booking()
     booking.travellers.append(_LeakyTraveller(ref="2", religion="SECRET"))
@@ -132,7 +137,11 @@ def test_a_subclass_that_grew_a_field_is_refused() -> None:
 )
 def test_values_of_foreign_types_are_refused(smuggle: object) -> None:
     booking = _full_booking()
-    smuggle(booking)  # type: ignore[operator]
+    try:
+        smuggle(booking)  # type: ignore[operator]
+    except TypeError:  # the compiled model (make compile) refuses it at assignment already
+        assert COMPILED_MODEL
+        return
     with pytest.raises(AnnexViolation) as err:
         assert_annex_only(booking)
     assert "SEGMENT" not in str(err.value)

@@ -24,6 +24,7 @@ from pnrguard.protection.sensitive import (
     field_policy,
 )
 from pnrguard.protection.terms import fold
+from pure_build import NO_SUBCLASS, compiled
 from sensitive_corpus import base_booking, load, plant, strings, survives, value_at
 
 pytestmark = pytest.mark.unit
@@ -132,9 +133,7 @@ def test_every_string_field_of_the_model_has_a_decision() -> None:
     assert field_policy(model.Remark, "no_such_field") is Policy.TEXT
 
 
-@pytest.mark.skipif(
-    not model.__file__.endswith(".py"), reason="interpreted classes cannot extend the compiled model (make compile)"
-)
+@pytest.mark.skipif(compiled("pnrguard.domain.model"), reason=NO_SUBCLASS)
 def test_a_field_nobody_decided_about_is_free_text() -> None:
     @dataclass(slots=True)
     class Note:
