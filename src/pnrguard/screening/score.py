@@ -105,6 +105,11 @@ class Alignment:
     n_query: int = 0
     n_listed: int = 0
 
+    @property
+    def left(self) -> int:
+        """Names of the longer side left without a partner."""
+        return max(self.n_listed, self.n_query) - len(self.pairs)
+
 
 def align_names(
     n_query: int,
@@ -305,11 +310,12 @@ def only_common_names(pairs: Sequence[tuple[int, int, float]], common_mask: int,
 
 
 def common_dob_feature(
-    pairs: Sequence[tuple[int, int, float]], common_mask: int, *, left: int, dob_near: bool
+    pairs: Sequence[tuple[int, int, float]], common_mask: int, *, left: int
 ) -> Feature | None:
-    """A name of common names is left to the date of birth; when the date is only near a
-    listed one (a year off), it does not decide for the listed person: `COMMON_DOB_NEAR`."""
-    if dob_near and only_common_names(pairs, common_mask, left=left):
+    """For a traveller whose date of birth is only near a listed one (a year off): a name of
+    common names is left to the date, and this date does not decide for the listed person
+    (`COMMON_DOB_NEAR`)."""
+    if only_common_names(pairs, common_mask, left=left):
         why = "only common names matched, and the DOB only near a listed one"
         return Feature("common", COMMON_DOB_NEAR, why)
     return None

@@ -154,8 +154,7 @@ class Screener:
             common = common_given_dob(b.common, dob)
             if common is None and not b.surname_only and dob.value == 0.0 and query.dob and entry.dobs:
                 al = b.alignment  # both dates given and only near: a year off
-                left = max(al.n_listed, al.n_query) - len(al.pairs)
-                common = common_dob_feature(al.pairs, b.form.common_mask, left=left, dob_near=True)
+                common = common_dob_feature(al.pairs, b.form.common_mask, left=al.left)
             if common is not None:
                 features.append(common)
             features.append(dob)
@@ -229,12 +228,11 @@ class Screener:
                 n_query=al.n_query,
             )
         common = None
-        left = max(al.n_listed, al.n_query) - len(al.pairs)
         if al.pairs and not surname_only:
             common = common_names_feature(
                 al.pairs,
                 qf.common_mask,
-                left=left,
+                left=al.left,
                 unmatched_listed=al.n_listed - len(al.pairs),
                 dated=bool(self._entries[entity].dobs),
             )
