@@ -20,9 +20,8 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Sequence
 
-from pnrguard.domain.model import Booking, Traveller
+from pnrguard.domain.model import Traveller
 from pnrguard.screening.index import normalise_document
 from pnrguard.screening.names import normalise, phonetic_key, strip_glued_title
 
@@ -196,22 +195,6 @@ class Tokeniser:
                 self._people.clear()
             self._people[key] = found
         return found
-
-    def booking_rows(
-        self, b: Booking, pairs: Sequence[tuple[str, Traveller]]
-    ) -> list[tuple[bytes, int, str]]:
-        """(token, field, traveller ref) rows of a booking; `pairs` are the screening refs
-        (`service.hit_recording._travellers`), so a token names the same traveller a hit does."""
-        rows: list[tuple[bytes, int, str]] = []
-        for ref, t in pairs:
-            rows += [(token, field, ref) for token, field in self.traveller_tokens(t)]
-        # Contacts and seats: link analysis's tokens (`links.tokens`) serve search too.
-        wide: set[tuple[Field, str]] = set()
-        for p in b.payments:
-            if v := _card(p.card_number):
-                wide.add((Field.PAYMENT, v))
-        rows += [(self.token(f, v), int(f), "") for f, v in sorted(wide)]
-        return rows
 
     # -- search terms ---------------------------------------------------------------------
     def name_terms(

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import exists, func, literal, select, union
 from sqlalchemy.engine import Connection, Engine
 
-from pnrguard.domain.model import Booking, Traveller
+from pnrguard.domain.model import Booking, Traveller, reporting_leg
 from pnrguard.links.tokens import link_rows
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, flight_number_variants, name_parts
@@ -120,7 +120,7 @@ def booking_tokens(tok: Tokeniser, b: Booking, booking_id: str) -> Indexed:
     directly in the stored form (each traveller's rows once: `traveller_tokens` is also
     what tells a traveller without a search row)."""
     pairs = traveller_pairs(b)
-    leg = b.reported_flight or (b.itinerary[0] if b.itinerary else None)
+    leg = reporting_leg(b)
     day = day_of(leg.departure.date() if leg is not None and leg.departure is not None else None)
     stored: list[TokenRow] = []
     bare: list[str] = []  # travellers without a search row (rare: no name, birth date or document)
@@ -129,7 +129,7 @@ def booking_tokens(tok: Tokeniser, b: Booking, booking_id: str) -> Indexed:
             stored += [(token, field, day, booking_id, ref) for token, field in own]
         else:
             bare.append(ref)
-    if b.payments:  # cards are booking-wide (Tokeniser.booking_rows' own rule)
+    if b.payments:  # cards are booking-wide: no traveller ref
         cards = {term for p in b.payments if p.card_number and (term := tok.card_term(p.card_number))}
         stored += [(token, int(field), day, booking_id, "") for field, token in cards]
     links = link_rows(tok, b, pairs, bare=bare)

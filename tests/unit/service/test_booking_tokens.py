@@ -1,6 +1,7 @@
 """Issue 12 §3, index upkeep, fourth pass: the one-pass derivation of a booking's stored
 rows (`search_index.booking_tokens`, with the leaner `links.tokens.link_rows`) gives exactly
-the rows of the derivation it replaced: search's rows from `Tokeniser.booking_rows`, link
+the rows of the derivation it replaced: search's rows from `Tokeniser.booking_rows` (kept below as
+`reference_search_rows`), link
 analysis's from the reference below (main's `link_rows` before this pass, kept verbatim
 but for names), the flight day from `flight_columns`. Over synthetic traffic (PNRGOV and
 PAXLST as read) and over hand-made bookings that reach every branch: multi-leg itineraries,
@@ -158,9 +159,22 @@ def reference_link_rows(
     return [(tok.token(field, value), int(field), ref) for field, value, ref in values]
 
 
+def reference_search_rows(
+    tok: Tokeniser, b: Booking, pairs: Sequence[tuple[str, Traveller]]
+) -> list[tuple[bytes, int, str]]:
+    """Search's rows as `Tokeniser.booking_rows` derived them before this pass: each
+    traveller's own tokens under its ref, the booking's cards under no ref."""
+    rows: list[tuple[bytes, int, str]] = []
+    for ref, t in pairs:
+        rows += [(token, field, ref) for token, field in tok.traveller_tokens(t)]
+    cards = {term for p in b.payments if (term := tok.card_term(p.card_number))}
+    rows += [(token, int(field), "") for field, token in sorted(cards)]
+    return rows
+
+
 def reference_rows(tok: Tokeniser, b: Booking, booking_id: str) -> set[tuple[bytes, int, int, str, str]]:
     pairs = traveller_pairs(b)
-    rows = tok.booking_rows(b, pairs)
+    rows = reference_search_rows(tok, b, pairs)
     bare = [ref for ref, t in pairs if not tok.traveller_tokens(t)]
     rows += reference_link_rows(tok, b, pairs, bare=bare)
     day = day_of(flight_columns(b)["flight_date"])
