@@ -602,6 +602,12 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+def reporting_leg(b: Booking) -> Leg | None:
+    """The flight a booking is reported on: the message's reported flight, else the first
+    leg of its itinerary (None: neither)."""
+    return b.reported_flight or (b.itinerary[0] if b.itinerary else None)
+
+
 _DATE_FIELDS = {
     "expiry", "date_of_birth", "date_of_issue", "ticketed", "issue_date",
 }

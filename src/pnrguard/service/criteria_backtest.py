@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.audit.log import AuditLog
 from pnrguard.audit.models import Operation
+from pnrguard.domain.model import reporting_leg
 from pnrguard.errors import N_, InputError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.criteria import CriteriaEngine, Rule, compile_rule
@@ -106,7 +107,7 @@ def backtest(
                 bookings += 1
                 travellers += len(b.travellers)
                 errors += sum(run.errors.values())
-                leg = b.reported_flight or (b.itinerary[0] if b.itinerary else None)
+                leg = reporting_leg(b)
                 if leg is None or leg.departure is None:
                     continue
                 flight = f"{leg.carrier}{leg.flight_number}"

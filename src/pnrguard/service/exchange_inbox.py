@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from pnrguard.audit.models import Operation, Purpose
-from pnrguard.domain.model import booking_from_dict
+from pnrguard.domain.model import booking_from_dict, reporting_leg
 from pnrguard.errors import N_, ForbiddenError, NotFoundError
 from pnrguard.exchange.messages import Envelope, Record
 from pnrguard.exchange.peers import Peer
@@ -166,7 +166,7 @@ def received_view(record: Record) -> BookingView:
     are ``masked`` when the sender withheld them; nothing else is inferred."""
     b = booking_from_dict(record.booking)
     visible = not record.masked
-    first = b.reported_flight or (b.itinerary[0] if b.itinerary else None)
+    first = reporting_leg(b)
     at = b.created or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     summary = BookingSummary(
         id=record.ref,

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from pnrguard.domain.model import reporting_leg
 from pnrguard.errors import N_, CryptoError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import parse_flight
@@ -102,7 +103,7 @@ def flight_summary(
                 b = BookingRepository(conn, keystore).get(sample, include_identity=False)
             except (NotFoundError, CryptoError):
                 b = None
-            leg = (b.reported_flight or (b.itinerary[0] if b.itinerary else None)) if b else None
+            leg = reporting_leg(b) if b else None
             if leg is not None:
                 departure = moment(leg.departure, leg.origin)
     utc = getattr(departure, "utc", None)

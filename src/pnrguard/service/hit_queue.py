@@ -25,6 +25,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Engine
 
 from pnrguard.audit.models import Purpose
+from pnrguard.domain.model import reporting_leg
 from pnrguard.errors import N_, CryptoError, InputError, NotFoundError
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import parse_flight
@@ -227,7 +228,7 @@ def hit_queue(
                     b = repo.get(rec.booking_id, version=rec.booking_version, include_identity=False)
                 except (NotFoundError, CryptoError):
                     b = None
-                leg = (b.reported_flight or (b.itinerary[0] if b.itinerary else None)) if b else None
+                leg = reporting_leg(b) if b else None
                 if leg is not None:
                     departure = moment(leg.departure, leg.origin)
             if rec.kind is HitKind.WATCHLIST:

@@ -48,7 +48,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pnrguard.domain import model
 from pnrguard.domain.annex import MASKED_AT_6_MONTHS
-from pnrguard.domain.model import Booking, Source, booking_from_dict
+from pnrguard.domain.model import Booking, Source, booking_from_dict, reporting_leg
 from pnrguard.errors import N_, CryptoError, NotFoundError
 from pnrguard.protection.crypto import (
     AssociatedData,
@@ -296,7 +296,7 @@ class _Known:
 
 
 def flight_columns(b: Booking) -> dict[str, Any]:
-    leg = b.reported_flight or (b.itinerary[0] if b.itinerary else None)
+    leg = reporting_leg(b)
     if leg is None:
         return {
             "flight_carrier": "", "flight_number": "", "flight_date": None,
