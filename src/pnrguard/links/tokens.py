@@ -29,6 +29,7 @@ __all__ = [
     "FIELD_KIND",
     "THIRD_PARTY",
     "LinkField",
+    "contact_rows",
     "link_rows",
     "payment_forms",
 ]
@@ -158,12 +159,29 @@ def payment_forms(b: Booking) -> set[str]:
     return out
 
 
+def contact_rows(tok: Keyed, b: Booking) -> list[tuple[bytes, int, str]]:
+    """(token, field, "") of the booking's telephone numbers and e-mail addresses (its
+    contacts and its addresses' telephones): booking-wide, as a contact reaches the whole
+    booking. They are the search index's contact digests (issue 12 §2: search by contact
+    reads them, `Tokeniser.contact_term`) and link analysis's PHONE and EMAIL links; stored
+    once for both, derived apart from `link_rows` so each has its own cost at ingest."""
+    values: dict[tuple[int, str], None] = {}
+    for a in b.addresses:
+        if a.phone and (found := _phone_or_mail(a.phone)):
+            values[found] = None
+    for c in b.contacts:
+        if found := _phone_or_mail(c.value):
+            values[found] = None
+    token = tok.token
+    return [(token(field, value), field, "") for field, value in values]
+
+
 def link_rows(
     tok: Keyed, b: Booking, pairs: Sequence[tuple[str, Traveller]], *, bare: Collection[str] | None = None
 ) -> list[tuple[bytes, int, str]]:
-    """(token, field, traveller ref) rows of a booking for link analysis; `pairs` are the
-    screening refs, as for the search tokens. Documents and cards are search tokens already
-    (fields 6 and 8) and are not repeated.
+    """(token, field, traveller ref) rows of a booking that only link analysis reads;
+    `pairs` are the screening refs, as for the search tokens. Documents, cards and contacts
+    are search tokens (fields 6 and 8, `contact_rows`) and are not repeated.
 
     The flights (joint travel) are the booking's itinerary: one booking-wide row per leg,
     which link analysis reads as every traveller of the booking (`service.links`), not one
@@ -194,14 +212,9 @@ def link_rows(
     for a in b.addresses:
         if v := _address_key(a.street, a.postal_code, a.country):
             add((_ADDRESS, v, ""))
-        if a.phone and (found := _phone_or_mail(a.phone)):
-            add((found[0], found[1], ""))
     for p in b.payments:
         if (bill := p.billing_address) and (v := _address_key(bill.street, bill.postal_code, bill.country)):
             add((_ADDRESS, v, ""))
-    for c in b.contacts:
-        if found := _phone_or_mail(c.value):
-            add((found[0], found[1], ""))  # contacts reach the whole booking
     if b.agency is not None and (b.agency.iata_number or b.agency.location):
         add((_AGENCY_OFFICE, f"{b.agency.iata_number}|{b.agency.location.upper()}", ""))
     if b.locator:

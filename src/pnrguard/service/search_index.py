@@ -28,7 +28,7 @@ from sqlalchemy import exists, func, literal, select, union
 from sqlalchemy.engine import Connection, Engine
 
 from pnrguard.domain.model import Booking, Traveller, reporting_leg
-from pnrguard.links.tokens import link_rows
+from pnrguard.links.tokens import contact_rows, link_rows
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, flight_number_variants, name_parts
 from pnrguard.store.repository import (
@@ -132,6 +132,8 @@ def booking_tokens(tok: Tokeniser, b: Booking, booking_id: str) -> Indexed:
     if b.payments:  # cards are booking-wide: no traveller ref
         cards = {term for p in b.payments if p.card_number and (term := tok.card_term(p.card_number))}
         stored += [(token, int(field), day, booking_id, "") for field, token in cards]
+    if b.contacts or b.addresses:
+        stored += [(token, field, day, booking_id, ref) for token, field, ref in contact_rows(tok, b)]
     links = link_rows(tok, b, pairs, bare=bare)
     stored += [(token, field, day, booking_id, ref) for token, field, ref in links]
     return Indexed(b, booking_id, pairs, stored, day)

@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pnrguard.domain.model import Booking, CheckIn, Contact, Leg, Payment, Seat, Source, Traveller
-from pnrguard.links.tokens import CASH, CASH_FORMS, THIRD_PARTY, LinkField, link_rows, payment_forms
+from pnrguard.links.tokens import (
+    CASH,
+    CASH_FORMS,
+    THIRD_PARTY,
+    LinkField,
+    contact_rows,
+    link_rows,
+    payment_forms,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -42,7 +50,8 @@ def _booking(
 
 
 def _tokens(b: Booking, field: LinkField) -> set[bytes]:
-    return {t for t, f, _ in link_rows(Keyed(), b, [("1", b.travellers[0])]) if f == field}
+    rows = link_rows(Keyed(), b, [("1", b.travellers[0])]) + contact_rows(Keyed(), b)
+    return {t for t, f, _ in rows if f == field}
 
 
 @given(st.integers(1, 60), st.sampled_from(LETTERS), st.integers(1, 60), st.sampled_from(LETTERS))
@@ -81,6 +90,9 @@ def test_contacts_are_told_apart_and_normalised() -> None:
     assert _tokens(b, LinkField.PHONE) == _tokens(c, LinkField.PHONE) != set()
     assert _tokens(b, LinkField.EMAIL) == _tokens(c, LinkField.EMAIL) != set()
     assert not _tokens(b, LinkField.PHONE) & _tokens(b, LinkField.EMAIL)
+    # Search's contact digests: link analysis's own rows never repeat them.
+    own = {f for _, f, _ in link_rows(Keyed(), b, [("1", b.travellers[0])])}
+    assert not own & {LinkField.PHONE, LinkField.EMAIL}
 
 
 _NAMES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ -'", min_size=0, max_size=20)
