@@ -135,6 +135,9 @@ def main() -> None:
                 n += r.bookings_new + r.bookings_new_version
             total = time.process_time() - c0
             hook_s = spent["hook"]
+            if n == 0:  # a seed given twice: its messages are all duplicates the second time
+                print(f"seed {seed}: no new booking or version (seed repeated?), skipped")
+                continue
             print(
                 f"seed {seed}: {n} bookings, ingest {total:.2f} s CPU, hook {hook_s:.2f} s "
                 f"({100 * hook_s / total:.1f}%), hook {1000 * hook_s / n:.3f} ms a booking, "
