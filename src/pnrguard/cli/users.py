@@ -315,7 +315,9 @@ def synthetic_watchlist(node: Node, *, people: int = 12) -> bytes:
             conn.execute(
                 select(booking.c.id)
                 .where(booking.c.state == "active", booking.c.source == "PNR")
-                .order_by(booking.c.id)
+                # By the record's own locator, not its id (ids are random within a
+                # millisecond): the same synthetic traffic lists the same people every run.
+                .order_by(booking.c.carrier, booking.c.locator, booking.c.id)
             ).scalars()
         )
         repo = BookingRepository(conn, node.keystore)
