@@ -1,18 +1,19 @@
-"""Compile `pnrguard.formats`, the booking model and the matcher of `pnrguard.screening`
-with mypyc (as black and mypy ship themselves), in place.
+"""Compile `pnrguard.formats`, the booking model, the matcher of `pnrguard.screening` and
+the blind index's tokenisers with mypyc (as black and mypy ship themselves), in place.
 
     make compile                       # or: .venv/bin/python tools/compile_formats.py
     make compile-clean                 # back to the pure-Python modules
 
 The extension modules land next to the sources (`src/pnrguard/formats/**.so`,
-`src/pnrguard/domain/model*.so`, `src/pnrguard/screening/*.so`, plus mypyc's shared runtime
+`src/pnrguard/domain/model*.so`, `src/pnrguard/screening/*.so`, `src/pnrguard/links/tokens*.so`,
+plus mypyc's shared runtime
 `src/*__mypyc*.so`), with the tokenizer's hand-written C accelerator
 (`formats/edifact/_csplit.c`, whose pure-Python twin is `formats/edifact/splitting.py`);
 Python imports them in preference to the `.py` files, which stay the fallback: a machine
 without a C compiler or Python headers simply never builds them. The code is `mypy --strict`
 clean, which is what mypyc needs; the compiled builds must give identical output
 (tests/unit/formats/test_compiled.py, tests/unit/formats/test_csplit.py,
-tests/unit/screening/test_compiled_matcher.py).
+tests/unit/screening/test_compiled_matcher.py, tests/unit/service/test_compiled_tokens.py).
 
 Exit status 0 when built, 1 when no compiler is there (the caller decides whether that is
 an error; `make compile` says so and carries on).
@@ -32,11 +33,13 @@ SRC = ROOT / "src"
 MODULES = ["reader", "result", "deviations"]
 PACKAGES = ["edifact", "paxlst", "pnrgov"]  # every module of these packages
 # Outside formats/: the classes the readers build (native classes construct several times
-# faster than interpreted dataclasses; docs/performance.md).
-OTHERS = ["pnrguard/domain/model.py"]
+# faster than interpreted dataclasses; docs/performance.md), and link analysis's tokens,
+# derived for every booking at ingest (index upkeep: docs/performance.md, fifth pass).
+OTHERS = ["pnrguard/domain/model.py", "pnrguard/links/tokens.py"]
 #: The matcher's query path (docs/performance.md, "Screening"): names, index, query form,
-#: bounds, scoring and the screener. Not the list parsers: they run once per import.
-SCREENING = ["names", "index", "query_form", "bounds", "score", "screener"]
+#: bounds, scoring and the screener. Not the list parsers: they run once per import. And the
+#: blind index's tokeniser, which runs for every traveller at ingest.
+SCREENING = ["names", "index", "query_form", "bounds", "score", "screener", "blind_index"]
 #: A hand-written C extension (not mypyc): the tokenizer's per-character passes, and the
 #: commonest PNRGOV date and time shapes (formats/pnrgov/values.py).
 ACCELERATOR = "pnrguard.formats.edifact._csplit"
@@ -52,6 +55,7 @@ def clean() -> None:
         *(SRC / "pnrguard" / "formats").rglob("*.so"),
         *(SRC / "pnrguard" / "domain").glob("*.so"),
         *(SRC / "pnrguard" / "screening").glob("*.so"),
+        *(SRC / "pnrguard" / "links").glob("*.so"),
     ]
     for path in [*SRC.glob("*__mypyc*.so"), *built]:
         path.unlink()
@@ -84,7 +88,7 @@ def build() -> int:
         )
     shutil.rmtree(SRC / "build", ignore_errors=True)
     print(
-        f"compiled {len(paths)} modules of pnrguard.formats and pnrguard.screening, and {ACCELERATOR}",
+        f"compiled {len(paths)} modules (formats, domain, links, screening), and {ACCELERATOR}",
         file=sys.stderr,
     )
     return 0
