@@ -170,25 +170,49 @@ def _link_share(rows: Iterable[TokenRow]) -> float:
     return sum(1 for f in fields if f not in SEARCH_FIELDS) / len(fields) if fields else 0.0
 
 
-def _attribute(cost: IngestCost) -> Callable[[], None]:
-    """Time the hook's parts in place (module attributes, as `measure_ingest` times the
-    hook); returns what puts the originals back."""
-    saved: list[tuple[Any, str, Any]] = []
+#: What a timed call reports: its wall and CPU seconds, its arguments, its result (None when
+#: it raised).
+Record = Callable[[float, float, tuple[Any, ...], Any], None]
+#: The functions `time_in_place` replaced: (module, name, original), for `restore`.
+Saved = list[tuple[Any, str, Any]]
 
-    def wrap(module: Any, name: str, kind: str, share: Callable[[tuple[Any, ...], Any], float]) -> None:
-        f = getattr(module, name)
-        saved.append((module, name, f))
 
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            t, c = time.perf_counter(), time.process_time()
+def time_in_place(module: Any, name: str, record: Record, saved: Saved) -> None:
+    """Replace `module.name` by a wrapper that hands each call's times to `record` (the
+    callers look the name up in that module at call time, so they run the wrapper).
+    Instrumentation for the benches only; `restore(saved)` puts the originals back."""
+    f = getattr(module, name)
+    saved.append((module, name, f))
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t, c = time.perf_counter(), time.process_time()
+        out = None
+        try:
             out = f(*args, **kwargs)
-            wall, cpu = time.perf_counter() - t, time.process_time() - c
+            return out
+        finally:
+            record(time.perf_counter() - t, time.process_time() - c, args, out)
+
+    setattr(module, name, timed)
+
+
+def restore(saved: Saved) -> None:
+    for module, name, f in reversed(saved):
+        setattr(module, name, f)
+    saved.clear()
+
+
+def _attribute(cost: IngestCost, saved: Saved) -> None:
+    """Time the whole hook and its parts in place, into `cost`: link analysis's rows and
+    their share (by rows) of the writes and the diff read, and linking."""
+
+    def add(kind: str, share: Callable[[tuple[Any, ...], Any], float]) -> Record:
+        def record(wall: float, cpu: float, args: tuple[Any, ...], out: Any) -> None:
             k = share(args, out)
             setattr(cost, f"{kind}_wall_s", getattr(cost, f"{kind}_wall_s") + wall * k)
             setattr(cost, f"{kind}_cpu_s", getattr(cost, f"{kind}_cpu_s") + cpu * k)
-            return out
 
-        setattr(module, name, timed)
+        return record
 
     def whole(args: tuple[Any, ...], out: Any) -> float:
         return 1.0
@@ -197,19 +221,14 @@ def _attribute(cost: IngestCost) -> Callable[[], None]:
         return _link_share(args[1])
 
     def of_read(args: tuple[Any, ...], out: Any) -> float:
-        return _link_share(out)
+        return _link_share(out or ())
 
-    wrap(search_index, "link_rows", "link_rows", whole)
-    wrap(search_index, "insert_tokens", "link_rows", of_written)
-    wrap(search_index, "delete_token_rows", "link_rows", of_written)
-    wrap(search_index, "existing_tokens", "link_rows", of_read)
-    wrap(traveller_module, "link_indexed", "linking", whole)
-
-    def restore() -> None:
-        for module, name, f in saved:
-            setattr(module, name, f)
-
-    return restore
+    time_in_place(ingest_module, "index_and_link", add("index", whole), saved)
+    time_in_place(search_index, "link_rows", add("link_rows", whole), saved)
+    time_in_place(search_index, "insert_tokens", add("link_rows", of_written), saved)
+    time_in_place(search_index, "delete_token_rows", add("link_rows", of_written), saved)
+    time_in_place(search_index, "existing_tokens", add("link_rows", of_read), saved)
+    time_in_place(traveller_module, "link_indexed", add("linking", whole), saved)
 
 
 def measure_ingest(
@@ -228,19 +247,10 @@ def measure_ingest(
         if push.paxlst:
             messages.append(push.paxlst.encode("utf-8"))
     cost = IngestCost(label)
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        t, c = time.perf_counter(), time.process_time()
-        try:
-            return index_and_link(*args, **kwargs)
-        finally:
-            cost.index_wall_s += time.perf_counter() - t
-            cost.index_cpu_s += time.process_time() - c
-
     clock = SystemClock()
     sf = SensitiveFilter.load()
-    ingest_module.index_and_link = timed  # type: ignore[attr-defined]  # instrumentation only
-    restore = _attribute(cost)
+    saved: Saved = []
+    _attribute(cost, saved)
     try:
         t0, c0 = time.perf_counter(), time.process_time()
         for m in messages:
@@ -250,8 +260,7 @@ def measure_ingest(
             cost.bookings += r.bookings_new + r.bookings_new_version
         cost.wall_s, cost.cpu_s = time.perf_counter() - t0, time.process_time() - c0
     finally:
-        ingest_module.index_and_link = index_and_link  # type: ignore[attr-defined]
-        restore()
+        restore(saved)
     result.ingest.append(cost)
 
 

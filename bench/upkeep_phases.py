@@ -23,7 +23,6 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,22 +37,18 @@ from pnrguard.protection.sensitive import SensitiveFilter
 from pnrguard.service.clock import SystemClock
 from pnrguard.service.worker import settle_heap
 from pnrguard.store.db import make_engine, upgrade
-from search import BASE_DATE, DEFAULT_PG, _audit, load_list
+from search import BASE_DATE, DEFAULT_PG, _audit, load_list, time_in_place
 
 Spent = collections.defaultdict[str, float]
 
 
 def _timed(module: Any, name: str, label: str, spent: Spent) -> None:
-    f: Callable[..., Any] = getattr(module, name)
+    """Add the CPU of every call of `module.name` to `spent[label]` (for the whole run)."""
 
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        c = time.process_time()
-        try:
-            return f(*args, **kwargs)
-        finally:
-            spent[label] += time.process_time() - c
+    def record(wall: float, cpu: float, args: tuple[Any, ...], out: Any) -> None:
+        spent[label] += cpu
 
-    setattr(module, name, timed)
+    time_in_place(module, name, record, [])
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ the blind index's tokenisers with mypyc (as black and mypy ship themselves), in 
     make compile-clean                 # back to the pure-Python modules
 
 The extension modules land next to the sources (`src/pnrguard/formats/**.so`,
-`src/pnrguard/domain/model*.so`, `src/pnrguard/screening/*.so`, `src/pnrguard/links/tokens*.so`,
-plus mypyc's shared runtime
-`src/*__mypyc*.so`), with the tokenizer's hand-written C accelerator
+`src/pnrguard/domain/model*.so`, `src/pnrguard/screening/*.so`,
+`src/pnrguard/links/tokens*.so`, plus mypyc's shared runtime `src/*__mypyc*.so`), with the
+tokenizer's hand-written C accelerator
 (`formats/edifact/_csplit.c`, whose pure-Python twin is `formats/edifact/splitting.py`);
 Python imports them in preference to the `.py` files, which stay the fallback: a machine
 without a C compiler or Python headers simply never builds them. The code is `mypy --strict`
