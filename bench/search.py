@@ -12,6 +12,8 @@ What it does, per database (a fresh SQLite file; a fresh PostgreSQL schema, drop
    parts: the search index of issue 12 §2 (names, sounds, dates of birth, documents, cards,
    contacts), link analysis's rows in the same table (issue 16), and linking API and PNR
    records (§1). The heap is settled first as `pnrguard worker` does (`--no-gc-freeze`: not).
+   Each measurement is `--ingest-rounds` (3) seeds of `--ingest-flights` (6) flights, ~6,000
+   bookings, timed as one window: into an empty store, then after step 2's fill.
 2. **Stored bookings.** Generating a million bookings through message text and the reader
    would take hours here, so the store is filled in batches through the *same storage code
    paths* ingest uses after parsing: `BookingRepository.save_versions` (per-booking data
@@ -237,15 +239,20 @@ def measure_ingest(
     flights: int,
     result: Result,
     *,
-    seed: int = 11,
+    seeds: Sequence[int] = (11,),
     label: str = "empty store",
 ) -> None:
-    """Whole ingest of real messages, with the index hook's own time measured inside."""
+    """Whole ingest of real messages, with the index hook's own time measured inside: the
+    traffic of each seed in turn (`flights` flights each), timed as one window. One seed is
+    ~2,000 bookings, ~1-2 s: a collector pass or a memo being emptied (~0.05-0.1 s each, a
+    cost paid every ~20,000 bookings) moves one seed's shares by 2-5 points, so the bench
+    times several (`--ingest-rounds`) and reports their whole."""
     messages: list[bytes] = []
-    for push in generate(seed, flights=flights, base_date=BASE_DATE - dt.timedelta(days=30 + seed)):
-        messages.append(push.pnrgov.encode("utf-8"))
-        if push.paxlst:
-            messages.append(push.paxlst.encode("utf-8"))
+    for seed in seeds:
+        for push in generate(seed, flights=flights, base_date=BASE_DATE - dt.timedelta(days=30 + seed)):
+            messages.append(push.pnrgov.encode("utf-8"))
+            if push.paxlst:
+                messages.append(push.paxlst.encode("utf-8"))
     cost = IngestCost(label)
     clock = SystemClock()
     sf = SensitiveFilter.load()
@@ -615,6 +622,10 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--baseline-bookings", type=int, default=5000)
     ap.add_argument("--ingest-flights", type=int, default=6)
+    ap.add_argument(
+        "--ingest-rounds", type=int, default=3,
+        help="seeds of --ingest-flights flights each, timed as one window, per store state",
+    )  # fmt: skip
     ap.add_argument("--keep", type=Path, default=None, help="keep the SQLite file here (and the PG schema)")
     ap.add_argument(
         "--reuse-sqlite", type=Path, default=None,
@@ -680,7 +691,11 @@ def main() -> int:
                     settle_heap()
                     listed += ", heap settled"
                 console.print(f"{db}: whole ingest of {args.ingest_flights} flights of real messages ...")
-                measure_ingest(engine, keystore, args.ingest_flights, r, label="empty store" + listed)
+                rounds = range(args.ingest_rounds)
+                measure_ingest(
+                    engine, keystore, args.ingest_flights, r, seeds=[11 + 10 * i for i in rounds],
+                    label="empty store" + listed,
+                )  # fmt: skip
                 console.print(f"{db}: storing {args.bookings:,} bookings (schema {schema}) ...")
                 load(engine, keystore, args.bookings, r, probes, console, minutes=args.fill_minutes)
                 console.print(f"{db}: {r.bookings:,} bookings stored; whole ingest into the filled store ...")
@@ -692,7 +707,10 @@ def main() -> int:
                     # the other source's records) took a third more wall time.
                     with engine.begin() as conn:
                         conn.execute(text("ANALYZE"))
-                measure_ingest(engine, keystore, args.ingest_flights, r, seed=12, label=filled)
+                measure_ingest(
+                    engine, keystore, args.ingest_flights, r, seeds=[12 + 10 * i for i in rounds],
+                    label=filled,
+                )  # fmt: skip
             if engine.dialect.name == "postgresql":
                 with engine.begin() as conn:
                     conn.execute(text("ANALYZE"))

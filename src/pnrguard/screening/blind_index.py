@@ -143,6 +143,7 @@ class Tokeniser:
         # what the process handled recently anyway, and go with a new key.
         self._memo: dict[tuple[int, str], bytes] = {}
         self._people: dict[tuple[object, ...], tuple[tuple[bytes, int], ...]] = {}
+        self._names: dict[tuple[str, bool], tuple[tuple[bytes, int], ...]] = {}
 
     def token(self, field: int, value: str) -> bytes:
         """The keyed token of `value` in `field` (a `Field`, or a link field of
@@ -180,8 +181,10 @@ class Tokeniser:
         return out
 
     def traveller_tokens(self, t: Traveller) -> tuple[tuple[bytes, int], ...]:
-        """(token, field) of one traveller (`traveller_values`), memoised on what they
-        depend on: a pushed-again booking costs a dictionary look-up per traveller."""
+        """(token, field) of one traveller: the tokens of `traveller_values`, memoised on
+        what they depend on (a pushed-again booking costs a dictionary look-up per
+        traveller) and, for a traveller not seen yet, built from memoised names (a name
+        recurs across travellers far more often than a whole traveller does)."""
         key = (
             t.surname,
             t.given_names,
@@ -190,10 +193,39 @@ class Tokeniser:
         )
         found = self._people.get(key)
         if found is None:
-            found = tuple(sorted((self.token(f, v), int(f)) for f, v in self.traveller_values(t)))
+            rows = set(self._name_tokens(t.surname, False))
+            rows.update(self._name_tokens(t.given_names, True))
+            if t.date_of_birth is not None:
+                rows.add((self.token(Field.DOB, t.date_of_birth.isoformat()), Field.DOB.value))
+            for d in t.documents:
+                if d.surname:
+                    rows.update(self._name_tokens(d.surname, False))
+                if d.given_names:
+                    rows.update(self._name_tokens(d.given_names, True))
+                if d.date_of_birth is not None:
+                    rows.add((self.token(Field.DOB, d.date_of_birth.isoformat()), Field.DOB.value))
+                if n := _document(d.number):
+                    rows.add((self.token(Field.DOCUMENT, n), Field.DOCUMENT.value))
+            found = tuple(sorted(rows))
             if len(self._people) > 50_000:
                 self._people.clear()
             self._people[key] = found
+        return found
+
+    def _name_tokens(self, text: str, given: bool) -> tuple[tuple[bytes, int], ...]:
+        """(token, field) of each part of a surname (or given names) and of its sound."""
+        found = self._names.get((text, given))
+        if found is None:
+            exact, sound = (Field.GIVEN, Field.GIVEN_SOUND) if given else (Field.SURNAME, Field.SURNAME_SOUND)
+            rows: list[tuple[bytes, int]] = []
+            for p in name_parts(text, given=given):
+                rows.append((self.token(exact, p), exact.value))
+                if key := phonetic_key(p):
+                    rows.append((self.token(sound, key), sound.value))
+            found = tuple(rows)
+            if len(self._names) > 50_000:
+                self._names.clear()
+            self._names[(text, given)] = found
         return found
 
     # -- search terms ---------------------------------------------------------------------

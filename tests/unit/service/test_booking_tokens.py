@@ -272,3 +272,38 @@ def bookings(draw: st.DrawFn) -> Booking:
 @given(bookings())
 def test_every_branch_gives_the_same_rows_as_before(b: Booking) -> None:
     _same(Tokeniser(KEY), b)
+
+
+# --- a traveller's tokens: built from memoised names, equal to its values' tokens -----------
+
+
+def _by_values(tok: Tokeniser, t: Traveller) -> list[tuple[bytes, int]]:
+    return sorted({(tok.token(f, v), int(f)) for f, v in Tokeniser.traveller_values(t)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(bookings())
+def test_a_travellers_tokens_are_the_tokens_of_its_values(b: Booking) -> None:
+    warm = Tokeniser(KEY)
+    for t in b.travellers:
+        # Cold (a fresh tokeniser), then warm: names, people and tokens memoised.
+        assert list(Tokeniser(KEY).traveller_tokens(t)) == _by_values(Tokeniser(KEY), t)
+        assert list(warm.traveller_tokens(t)) == _by_values(warm, t)
+        assert list(warm.traveller_tokens(t)) == _by_values(warm, t)
+
+
+def test_travellers_sharing_a_name_keep_their_own_tokens() -> None:
+    """The name memo is shared between travellers: what differs (a birth date, a document,
+    a second given name, a document's own name) still gives each their own rows."""
+    tok = Tokeniser(KEY)
+    people = [
+        Traveller(surname="WANG", given_names="LEI"),
+        Traveller(surname="WANG", given_names="LEI", date_of_birth=dt.date(1990, 5, 6)),
+        Traveller(surname="WANG", given_names="LEI MING"),
+        Traveller(surname="WANG", given_names="LEI", documents=[Document(number="E1", surname="WONG")]),
+        Traveller(surname="LEI", given_names="WANG"),  # swapped: surname tokens are not given-name tokens
+    ]
+    rows = [tok.traveller_tokens(t) for t in people]
+    assert len(set(rows)) == len(people)
+    for t, got in zip(people, rows, strict=True):
+        assert list(got) == _by_values(tok, t)
