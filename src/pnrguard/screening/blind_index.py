@@ -124,6 +124,37 @@ def flight_number_variants(number: str) -> list[str]:
     return sorted({digits.zfill(n) + suffix for n in range(len(digits), 5)})
 
 
+def _sources(t: Traveller) -> tuple[list[tuple[str, bool]], list[str], list[str]]:
+    """What a traveller's values come from: its names (text, is a given name) from the
+    reservation and its documents, its dates of birth (ISO), its document numbers
+    (normalised, non-empty)."""
+    names = [(t.surname, False), (t.given_names, True)]
+    dobs = [t.date_of_birth.isoformat()] if t.date_of_birth is not None else []
+    documents: list[str] = []
+    for d in t.documents:
+        if d.surname:
+            names.append((d.surname, False))
+        if d.given_names:
+            names.append((d.given_names, True))
+        if d.date_of_birth is not None:
+            dobs.append(d.date_of_birth.isoformat())
+        if n := _document(d.number):
+            documents.append(n)
+    return names, dobs, documents
+
+
+def _name_values(text: str, given: bool) -> list[tuple[Field, str]]:
+    """(field, value) of each normalised part of a surname (or of given names) and of its
+    phonetic key."""
+    exact, sound = (Field.GIVEN, Field.GIVEN_SOUND) if given else (Field.SURNAME, Field.SURNAME_SOUND)
+    out: list[tuple[Field, str]] = []
+    for p in name_parts(text, given=given):
+        out.append((exact, p))
+        if key := phonetic_key(p):
+            out.append((sound, key))
+    return out
+
+
 class Tokeniser:
     """Keyed tokens of a booking's travellers and of search terms."""
 
@@ -162,22 +193,10 @@ class Tokeniser:
     def traveller_values(t: Traveller) -> set[tuple[Field, str]]:
         """The (field, normalised value) pairs of one traveller: reservation and document
         names, dates of birth, document numbers."""
-        out: set[tuple[Field, str]] = set()
-        surnames = dict.fromkeys([t.surname] + [d.surname for d in t.documents if d.surname])
-        givens = dict.fromkeys([t.given_names] + [d.given_names for d in t.documents if d.given_names])
-        for s in surnames:
-            for p in name_parts(s):
-                out.add((Field.SURNAME, p))
-                if key := phonetic_key(p):
-                    out.add((Field.SURNAME_SOUND, key))
-        for g in givens:
-            for p in name_parts(g, given=True):
-                out.add((Field.GIVEN, p))
-                if key := phonetic_key(p):
-                    out.add((Field.GIVEN_SOUND, key))
-        dobs: list[dt.date | None] = [t.date_of_birth] + [d.date_of_birth for d in t.documents]
-        out |= {(Field.DOB, d.isoformat()) for d in dobs if d is not None}
-        out |= {(Field.DOCUMENT, n) for d in t.documents if (n := _document(d.number))}
+        names, dobs, documents = _sources(t)
+        out = {value for text, given in names for value in _name_values(text, given)}
+        out |= {(Field.DOB, d) for d in dobs}
+        out |= {(Field.DOCUMENT, n) for n in documents}
         return out
 
     def traveller_tokens(self, t: Traveller) -> tuple[tuple[bytes, int], ...]:
@@ -193,19 +212,14 @@ class Tokeniser:
         )
         found = self._people.get(key)
         if found is None:
-            rows = set(self._name_tokens(t.surname, False))
-            rows.update(self._name_tokens(t.given_names, True))
-            if t.date_of_birth is not None:
-                rows.add((self.token(Field.DOB, t.date_of_birth.isoformat()), Field.DOB.value))
-            for d in t.documents:
-                if d.surname:
-                    rows.update(self._name_tokens(d.surname, False))
-                if d.given_names:
-                    rows.update(self._name_tokens(d.given_names, True))
-                if d.date_of_birth is not None:
-                    rows.add((self.token(Field.DOB, d.date_of_birth.isoformat()), Field.DOB.value))
-                if n := _document(d.number):
-                    rows.add((self.token(Field.DOCUMENT, n), Field.DOCUMENT.value))
+            names, dobs, documents = _sources(t)
+            rows: set[tuple[bytes, int]] = set()
+            for text, given in names:
+                rows.update(self._name_tokens(text, given))
+            for d in dobs:
+                rows.add((self.token(Field.DOB, d), Field.DOB.value))
+            for n in documents:
+                rows.add((self.token(Field.DOCUMENT, n), Field.DOCUMENT.value))
             found = tuple(sorted(rows))
             if len(self._people) > 50_000:
                 self._people.clear()
@@ -213,16 +227,10 @@ class Tokeniser:
         return found
 
     def _name_tokens(self, text: str, given: bool) -> tuple[tuple[bytes, int], ...]:
-        """(token, field) of each part of a surname (or given names) and of its sound."""
+        """(token, field) of `_name_values(text, given)`, memoised by name."""
         found = self._names.get((text, given))
         if found is None:
-            exact, sound = (Field.GIVEN, Field.GIVEN_SOUND) if given else (Field.SURNAME, Field.SURNAME_SOUND)
-            rows: list[tuple[bytes, int]] = []
-            for p in name_parts(text, given=given):
-                rows.append((self.token(exact, p), exact.value))
-                if key := phonetic_key(p):
-                    rows.append((self.token(sound, key), sound.value))
-            found = tuple(rows)
+            found = tuple((self.token(f, v), f.value) for f, v in _name_values(text, given))
             if len(self._names) > 50_000:
                 self._names.clear()
             self._names[(text, given)] = found

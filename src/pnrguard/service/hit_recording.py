@@ -30,7 +30,8 @@ from pnrguard.screening.names import normalise, strip_glued_title
 from pnrguard.service.hit_travellers import attach, collapsed_hosts, hits_of_travellers, with_travellers
 from pnrguard.service.search_index import traveller_pairs
 from pnrguard.store import screening as store
-from pnrguard.store.repository import load_node_secret, new_id
+from pnrguard.store.node_secrets import load_node_secret
+from pnrguard.store.repository import new_id
 from pnrguard.store.screening import (
     CurrentList,
     HitKind,

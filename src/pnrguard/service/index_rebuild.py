@@ -35,7 +35,8 @@ from pnrguard.service.clock import Clock
 from pnrguard.service.hit_travellers import adopt_hits, collapse_audit, collapse_hits
 from pnrguard.service.search_index import INDEX_KEY_ROW, tokeniser, write_tokens
 from pnrguard.service.traveller import link_indexed
-from pnrguard.store.repository import BookingRepository, replace_node_secret
+from pnrguard.store.node_secrets import replace_node_secret
+from pnrguard.store.repository import BookingRepository
 from pnrguard.store.tables import booking, node_marker
 from pnrguard.store.traveller import search_token, traveller_member
 

@@ -31,12 +31,8 @@ from pnrguard.domain.model import Booking, Traveller, reporting_leg
 from pnrguard.links.tokens import contact_rows, link_rows
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.screening.blind_index import Field, Tokeniser, flight_number_variants, name_parts
-from pnrguard.store.repository import (
-    BookingSummary,
-    SaveOutcome,
-    SaveStatus,
-    load_node_secret,
-)
+from pnrguard.store.node_secrets import load_node_secret
+from pnrguard.store.repository import BookingSummary, SaveOutcome, SaveStatus
 from pnrguard.store.tables import booking
 from pnrguard.store.traveller import (
     NO_DAY,

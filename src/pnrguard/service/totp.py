@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from pnrguard.protection.keystore import KeyStore
 from pnrguard.store import accounts as store
-from pnrguard.store.repository import load_node_secret
+from pnrguard.store.node_secrets import load_node_secret
 
 __all__ = [
     "STEP_SECONDS",

@@ -35,7 +35,6 @@ import hmac
 import json
 import secrets
 import time
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -43,7 +42,6 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from pnrguard.domain import model
@@ -65,12 +63,12 @@ from pnrguard.protection.crypto import (
 )
 from pnrguard.protection.keystore import KeyStore, Secret, WrappedKey
 from pnrguard.store.db import chunks
+from pnrguard.store.node_secrets import load_node_secret
 from pnrguard.store.tables import (
     booking,
     booking_key,
     booking_version,
     message,
-    node_secret,
     quarantine,
 )
 from pnrguard.store.tally import add_travellers
@@ -88,11 +86,9 @@ __all__ = [
     "VersionInfo",
     "flight_columns",
     "new_id",
-    "replace_node_secret",
 ]
 
 _DIGEST_KEY_NAME = "digest-hmac"
-_SECRET_CONTEXT = b"pnrguard/node-secret/v1\x00"
 _QUARANTINE_CONTEXT = b"pnrguard/quarantine-key/v1\x00"
 _JSON_SEPARATORS = (",", ":")
 #: Booking fields encrypted under the identity key, in model order.
@@ -150,59 +146,6 @@ def _compact_json(obj: Any) -> bytes:
     them from the field defaults, so the round trip is exact (tested).
     """
     return json.dumps(obj, separators=_JSON_SEPARATORS, ensure_ascii=False, default=_default).encode("utf-8")
-
-
-# --- node secrets ------------------------------------------------------------------------
-
-
-#: Unwrapped node secrets per key store object, by (name, wrapped blob): one unwrap per
-#: process rather than one per message; a rewrapped secret is a new entry, and a key store
-#: that is garbage-collected takes its entries with it.
-_SECRET_CACHE: weakref.WeakKeyDictionary[KeyStore, dict[tuple[str, bytes], bytes]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def load_node_secret(conn: Connection, keystore: KeyStore, name: str, *, now: dt.datetime) -> bytes:
-    """A node-wide 32-byte secret, created on first use and stored wrapped by the key store.
-
-    Creation runs in a savepoint, so two workers creating it at once do not fail the
-    caller's transaction: the loser reads the winner's secret.
-    """
-    context = _SECRET_CONTEXT + name.encode("ascii")
-    query = select(node_secret.c.kek_version, node_secret.c.wrapped).where(node_secret.c.name == name)
-    row = conn.execute(query).first()
-    if row is None:
-        wrapped = keystore.wrap(new_data_key(), context=context)
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(node_secret).values(
-                        name=name, kek_version=wrapped.kek_version, wrapped=wrapped.blob, created_at=now
-                    )
-                )
-        except IntegrityError:
-            pass
-        row = conn.execute(query).one()
-    blob = bytes(row.wrapped)
-    cache = _SECRET_CACHE.setdefault(keystore, {})
-    secret = cache.get((name, blob))
-    if secret is None:
-        secret = keystore.unwrap(WrappedKey(row.kek_version, blob), context=context)
-        cache[(name, blob)] = secret
-    return secret
-
-
-def replace_node_secret(conn: Connection, keystore: KeyStore, name: str, *, now: dt.datetime) -> None:
-    """Put a fresh secret in place of node secret `name` (the blind index's, when its key
-    is replaced: `service.index_rebuild`). What was derived from the old one is stale."""
-    conn.execute(delete(node_secret).where(node_secret.c.name == name))
-    wrapped = keystore.wrap(new_data_key(), context=_SECRET_CONTEXT + name.encode("ascii"))
-    conn.execute(
-        insert(node_secret).values(
-            name=name, kek_version=wrapped.kek_version, wrapped=wrapped.blob, created_at=now
-        )
-    )
 
 
 # --- bookings ----------------------------------------------------------------------------
