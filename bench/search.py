@@ -579,13 +579,13 @@ def report(console: Console, results: list[Result]) -> None:
         "ms/booking: ingest", "search index",
     ):  # fmt: skip
         t3.add_column(col, justify="left" if col in ("database", "store when ingesting") else "right")
+
+    def pct(part: float, whole: float) -> str:
+        return f"{part / whole:.1%}" if whole else "-"
+
     for r in results:
         for c in r.ingest:
             n = max(c.bookings, 1)
-
-            def pct(part: float, whole: float) -> str:
-                return f"{part / whole:.1%}" if whole else "-"
-
             sc = c.search_cpu_s / c.cpu_s if c.cpu_s else 0.0
             t3.add_row(
                 r.db, c.label, f"{c.bookings:,}", f"{c.cpu_s:.2f}", f"{c.search_cpu_s:.2f}",
@@ -690,7 +690,10 @@ def main() -> int:
                 if args.gc_freeze:
                     settle_heap()
                     listed += ", heap settled"
-                console.print(f"{db}: whole ingest of {args.ingest_flights} flights of real messages ...")
+                console.print(
+                    f"{db}: whole ingest of {args.ingest_rounds} x {args.ingest_flights} flights of real"
+                    " messages ..."
+                )
                 rounds = range(args.ingest_rounds)
                 measure_ingest(
                     engine, keystore, args.ingest_flights, r, seeds=[11 + 10 * i for i in rounds],

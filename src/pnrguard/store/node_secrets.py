@@ -39,18 +39,12 @@ def load_node_secret(conn: Connection, keystore: KeyStore, name: str, *, now: dt
     Creation runs in a savepoint, so two workers creating it at once do not fail the
     caller's transaction: the loser reads the winner's secret.
     """
-    context = _SECRET_CONTEXT + name.encode("ascii")
     query = select(node_secret.c.kek_version, node_secret.c.wrapped).where(node_secret.c.name == name)
     row = conn.execute(query).first()
     if row is None:
-        wrapped = keystore.wrap(new_data_key(), context=context)
         try:
             with conn.begin_nested():
-                conn.execute(
-                    insert(node_secret).values(
-                        name=name, kek_version=wrapped.kek_version, wrapped=wrapped.blob, created_at=now
-                    )
-                )
+                _insert_new(conn, keystore, name, now)
         except IntegrityError:
             pass
         row = conn.execute(query).one()
@@ -58,7 +52,7 @@ def load_node_secret(conn: Connection, keystore: KeyStore, name: str, *, now: dt
     cache = _SECRET_CACHE.setdefault(keystore, {})
     secret = cache.get((name, blob))
     if secret is None:
-        secret = keystore.unwrap(WrappedKey(row.kek_version, blob), context=context)
+        secret = keystore.unwrap(WrappedKey(row.kek_version, blob), context=_context(name))
         cache[(name, blob)] = secret
     return secret
 
@@ -67,7 +61,16 @@ def replace_node_secret(conn: Connection, keystore: KeyStore, name: str, *, now:
     """Put a fresh secret in place of node secret `name` (the blind index's, when its key
     is replaced: `service.index_rebuild`). What was derived from the old one is stale."""
     conn.execute(delete(node_secret).where(node_secret.c.name == name))
-    wrapped = keystore.wrap(new_data_key(), context=_SECRET_CONTEXT + name.encode("ascii"))
+    _insert_new(conn, keystore, name, now)
+
+
+def _context(name: str) -> bytes:
+    return _SECRET_CONTEXT + name.encode("ascii")
+
+
+def _insert_new(conn: Connection, keystore: KeyStore, name: str, now: dt.datetime) -> None:
+    """Store a fresh 32-byte secret as row `name`, wrapped by the key store."""
+    wrapped = keystore.wrap(new_data_key(), context=_context(name))
     conn.execute(
         insert(node_secret).values(
             name=name, kek_version=wrapped.kek_version, wrapped=wrapped.blob, created_at=now
