@@ -28,7 +28,8 @@ from pnrguard.domain.model import Booking, Leg, Source, Traveller
 from pnrguard.protection.keystore import InMemoryKeyStore
 from pnrguard.service.person_lookup import find_bookings_for_person
 from pnrguard.store.db import make_engine, upgrade
-from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus, new_id
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import BookingRepository, new_id
 
 T0 = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
 

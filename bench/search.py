@@ -78,7 +78,8 @@ from pnrguard.service.traveller import index_and_link
 from pnrguard.service.worker import settle_heap
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.db import make_engine, upgrade
-from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus, new_id
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import BookingRepository, new_id
 from pnrguard.store.tables import booking
 from pnrguard.store.traveller import TokenRow, search_token
 

@@ -21,7 +21,8 @@ from pnrguard.service.clock import FixedClock
 from pnrguard.service.retention import RetentionSummary, run_retention
 from pnrguard.service.traveller import index_and_link
 from pnrguard.store.audit import SqlAuditLog
-from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus, new_id
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import BookingRepository, new_id
 from pnrguard.store.screening import create_watchlist, criteria_rule, get_watchlist, hit, watchlist_version
 
 T0 = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)

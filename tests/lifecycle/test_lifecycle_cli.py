@@ -15,7 +15,8 @@ from pnrguard.domain.model import Booking, Leg, Source, Traveller
 from pnrguard.service import accounts
 from pnrguard.service.accounts import Role
 from pnrguard.service.bootstrap import Node
-from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus, new_id
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import BookingRepository, new_id
 
 pytestmark = pytest.mark.storage
 

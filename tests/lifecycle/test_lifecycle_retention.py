@@ -22,7 +22,8 @@ from pnrguard.protection.retention import EU_2016_681, EU_2016_681_STRICT, EU_US
 from pnrguard.service.retention import due_counts, last_runs, run_retention
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.lifecycle import read_sealed, retention_hold, sealed_key
-from pnrguard.store.repository import MessageRepository, MessageStatus, new_id
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import new_id
 from pnrguard.store.tables import booking, booking_key
 from pnrguard.store.tally import travellers_counted
 from pnrguard.store.workspace import AUTHORITY_KINDS, authority_request, competent_authority, request_result

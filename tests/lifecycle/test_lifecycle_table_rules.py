@@ -19,7 +19,8 @@ from pnrguard.service.rights import request_rectification
 from pnrguard.store.gateway import gateway_inbox
 from pnrguard.store.inventory import TABLES as TABLE_RULES
 from pnrguard.store.lifecycle import rectification_request
-from pnrguard.store.repository import MessageRepository, MessageStatus, new_id
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import new_id
 from pnrguard.store.tables import message, quarantine
 
 pytestmark = pytest.mark.storage

@@ -23,7 +23,8 @@ from pnrguard.service.bootstrap import Node
 from pnrguard.service.clock import FixedClock
 from pnrguard.service.retention import run_retention
 from pnrguard.store.audit import SqlAuditLog
-from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus, new_id
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import BookingRepository, new_id
 from pnrguard.store.screening import watchlist
 from pnrguard.store.tables import node_marker
 

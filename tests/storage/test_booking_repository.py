@@ -13,13 +13,8 @@ from pnrguard.domain.model import Booking, Document, Leg, Remark, Source, Travel
 from pnrguard.errors import CryptoError, NotFoundError
 from pnrguard.formats.synth import generate
 from pnrguard.protection.keystore import InMemoryKeyStore
-from pnrguard.store.repository import (
-    BookingRepository,
-    MessageRepository,
-    MessageStatus,
-    SaveStatus,
-    new_id,
-)
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import BookingRepository, SaveStatus, new_id
 from pnrguard.store.tables import booking, booking_key, booking_version
 
 pytestmark = pytest.mark.storage

@@ -28,7 +28,8 @@ from pnrguard.service.ingest import (
     reprocess_quarantined,
 )
 from pnrguard.store.audit import SqlAuditLog
-from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import BookingRepository
 from pnrguard.store.tables import booking, booking_version, message
 
 pytestmark = pytest.mark.storage

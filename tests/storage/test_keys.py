@@ -21,7 +21,8 @@ from pnrguard.service.ingest import IngestResult, IngestStatus, ingest
 from pnrguard.service.keys import KEY_TABLES, Progress, RewrapResult, key_usage, retire_old, rewrap_all
 from pnrguard.store.audit import SqlAuditLog
 from pnrguard.store.lifecycle import claim_bookings, mask_bookings, read_sealed
-from pnrguard.store.repository import BookingRepository, MessageRepository
+from pnrguard.store.messages import MessageRepository
+from pnrguard.store.repository import BookingRepository
 from pnrguard.store.tables import booking, booking_key, booking_version
 
 pytestmark = pytest.mark.storage

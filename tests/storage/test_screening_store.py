@@ -18,7 +18,8 @@ from pnrguard.screening.criteria import Rule
 from pnrguard.screening.models import WatchlistEntry
 from pnrguard.screening.watchlists import entry_fingerprint, load_watchlist, parse_csv
 from pnrguard.store import screening as store
-from pnrguard.store.repository import BookingRepository, MessageRepository, MessageStatus, new_id
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import BookingRepository, new_id
 from pnrguard.store.screening import HitKind, HitRecord, HitStatus
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)

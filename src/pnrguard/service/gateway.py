@@ -66,7 +66,8 @@ from pnrguard.store.gateway import (
     InboxRow,
     gateway_inbox,
 )
-from pnrguard.store.repository import MessageRepository, new_id
+from pnrguard.store.messages import MessageRepository
+from pnrguard.store.repository import new_id
 
 __all__ = [
     "EnqueueOutcome",

@@ -56,14 +56,8 @@ from pnrguard.service.quality import record_quality
 from pnrguard.service.screening import screen_saved
 from pnrguard.service.traveller import index_and_link
 from pnrguard.store.deletions import add_deletions
-from pnrguard.store.repository import (
-    BookingRepository,
-    MessageRepository,
-    MessageStatus,
-    SaveOutcome,
-    SaveStatus,
-    new_id,
-)
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import BookingRepository, SaveOutcome, SaveStatus, new_id
 
 __all__ = [
     "DEFAULT_QUARANTINE_RETENTION",

@@ -9,7 +9,7 @@ table          blob column                      wrap context
 ============== ================================ ==========================================
 booking_key    wrapped                          `crypto.key_context(booking_id, kind, key_version)`
 node_secret    wrapped                          `node_secrets._SECRET_CONTEXT` + name
-quarantine     wrapped_key                      `repository._QUARANTINE_CONTEXT` + message_id
+quarantine     wrapped_key                      `messages._QUARANTINE_CONTEXT` + message_id
 gateway_inbox  wrapped_key (NULL once done)     `service.gateway._PAYLOAD_CONTEXT` + id
 exchange_msg   wrapped_key (active copies)      `store.copies.PAYLOAD_CONTEXT` + id
 exchange_msg   wrapped_key (masked copies;      `store.copies.SEALED_PAYLOAD_CONTEXT` + id
@@ -58,8 +58,9 @@ from pnrguard.store.copies import SEALED_PAYLOAD_CONTEXT as _EXCHANGE_SEALED_CON
 from pnrguard.store.exchange import exchange_message
 from pnrguard.store.gateway import gateway_inbox
 from pnrguard.store.lifecycle import sealed_context, sealed_key
+from pnrguard.store.messages import _QUARANTINE_CONTEXT
 from pnrguard.store.node_secrets import _SECRET_CONTEXT
-from pnrguard.store.repository import _QUARANTINE_CONTEXT, new_id
+from pnrguard.store.repository import new_id
 from pnrguard.store.tables import booking_key, node_secret, quarantine
 from pnrguard.store.texts import TEXT_KEY_CONTEXT, text_key
 

@@ -21,7 +21,7 @@ from pnrguard.protection.retention import RetentionProfile, months_before
 from pnrguard.store.accounts import delete_expired_sessions
 from pnrguard.store.gateway import GatewayRepository
 from pnrguard.store.lifecycle import rectification_request, retention_run
-from pnrguard.store.repository import MessageRepository
+from pnrguard.store.messages import MessageRepository
 from pnrguard.store.rights import subject_request
 from pnrguard.store.tables import booking
 

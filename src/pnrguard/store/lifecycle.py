@@ -64,12 +64,11 @@ from pnrguard.protection.keystore import KeyStore, Secret, WrappedKey
 from pnrguard.protection.retention import RetentionLinks
 from pnrguard.store.db import chunks, in_values, metadata
 from pnrguard.store.leads import forget_leads
+from pnrguard.store.messages import MessageRepository, MessageStatus
 from pnrguard.store.peer_results import forget_found
 from pnrguard.store.repository import (
     _IDENTITY_FIELDS,
     BookingRepository,
-    MessageRepository,
-    MessageStatus,
     _aad,
     _compact_json,
     _fields_of,

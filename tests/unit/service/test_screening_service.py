@@ -37,13 +37,8 @@ from pnrguard.service.screening import (
     screen_saved,
 )
 from pnrguard.store.audit import SqlAuditLog
-from pnrguard.store.repository import (
-    BookingRepository,
-    MessageRepository,
-    MessageStatus,
-    SaveOutcome,
-    new_id,
-)
+from pnrguard.store.messages import MessageRepository, MessageStatus
+from pnrguard.store.repository import BookingRepository, SaveOutcome, new_id
 from pnrguard.store.screening import hit, suppression, watchlist_version
 
 pytestmark = pytest.mark.storage
