@@ -28,6 +28,8 @@ naming culture (screen_cases.CULTURE_COUNTRIES) and a gender (screen_cases.with_
 the given name's gender where bench/common_names.csv gives one, else even odds).
 `--pool-scale N` makes both innocent pools N times larger (30,000 each at 10), so the
 false-hit rate of each culture rests on enough hits to compare it with the pool's mean.
+`--seed N` draws other listed people, variants and innocents (every seed shifted by N), to
+see how much a figure owes to one draw.
 """
 
 from __future__ import annotations
@@ -241,6 +243,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="innocent pools N times larger (per-culture false-hit rates)",
     )
     parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="draw other queries and innocents (added to every seed; 0: the figures of docs/performance.md)",
+    )
+    parser.add_argument(
         "--documents",
         action="store_true",
         help="every traveller carries a document nationality and gender (listed people their listed ones)",
@@ -264,13 +272,14 @@ def evaluate_ofac(
     t0 = time.process_time()
     screener = Screener.build(ofac)
     build_cpu = time.process_time() - t0
-    positives = labelled(ofac, per_category, seed=7)
-    mixed = mixed_innocents(n_mixed, seed=99)
-    common = common_innocents(per_culture, seed=2024)
+    shift = args.seed
+    positives = labelled(ofac, per_category, seed=7 + shift)
+    mixed = mixed_innocents(n_mixed, seed=99 + shift)
+    common = common_innocents(per_culture, seed=2024 + shift)
     if args.documents:
-        positives = with_documents(positives, ofac, seed=5)
-        mixed = with_documents(mixed, ofac, seed=6)
-        common = with_documents(common, ofac, seed=8)
+        positives = with_documents(positives, ofac, seed=5 + shift)
+        mixed = with_documents(mixed, ofac, seed=6 + shift)
+        common = with_documents(common, ofac, seed=8 + shift)
     queries = positives + mixed + common
 
     systems: dict[str, tuple[Hits, list[float]]] = {}

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.storage
 
 WRONG = dt.date(1990, 5, 5)
 #: A name-only entry: the PNR and the API record both match it, whatever their birth dates.
-LIST = b"entity_id,name,aliases,dob,nationality,documents\nE1,WANG Lei,,,CN,\n"
+LIST = b"entity_id,name,aliases,dob,nationality,documents\nE1,TAVAKOLI Davoud,,,CN,\n"
 
 
 def _import(node: Node, data: bytes) -> None:
@@ -85,9 +85,9 @@ def _collapse_entries(node: Node) -> list[tuple[str, str, list[str], dict[str, i
 def _two_people(node: Node) -> tuple[str, str, str, str]:
     """A PNR and an API record of one person, apart (the PNR's birth date is wrong), each
     with its open hit: (pnr, api, pnr hit, api hit)."""
-    pnr = node.pnr("RLH001", [person("1", "WANG", "LEI", WRONG)])
-    [api] = node.api([person("1", "WANG", "LEI", DOB)])
-    ref = node.ref_of(api, "WANG", "LEI")
+    pnr = node.pnr("RLH001", [person("1", "TAVAKOLI", "DAVOUD", WRONG)])
+    [api] = node.api([person("1", "TAVAKOLI", "DAVOUD", DOB)])
+    ref = node.ref_of(api, "TAVAKOLI", "DAVOUD")
     assert node.traveller(pnr, "1") != node.traveller(api, ref)
     by_booking = {b: h for h, (b, status, _, _) in _hits(node).items() if status == "open"}
     assert set(by_booking) == {pnr, api}  # two travellers, two open hits
@@ -104,7 +104,7 @@ def _review(node: Node, hit_id: str, decision: str) -> None:
 def test_a_rectification_that_links_two_open_hits_leaves_the_person_one(node: Node) -> None:
     pnr, api, pnr_hit, api_hit = _two_people(node)
     rid = _rectify(node, pnr, "travellers.0.date_of_birth", DOB.isoformat())
-    person_id = node.traveller(api, node.ref_of(api, "WANG", "LEI"))
+    person_id = node.traveller(api, node.ref_of(api, "TAVAKOLI", "DAVOUD"))
     assert node.traveller(pnr, "1") == person_id
     hits = _hits(node)
     # The older hit (the PNR's, screened first) is the person's; the API record's match is
@@ -123,7 +123,7 @@ def test_a_rectification_that_links_two_open_hits_leaves_the_person_one(node: No
 
     # The entry changes (an alias): the rescreen matches both records again; the API
     # record's match attaches to the person's hit, the collapsed hit is not reopened.
-    _import(node, LIST.replace(b"WANG Lei,,", b"WANG Lei,WANG Ley,"))
+    _import(node, LIST.replace(b"TAVAKOLI Davoud,,", b"TAVAKOLI Davoud,TAVAKOLI Davud,"))
     again = _hits(node)
     assert [h for h, (_, status, _, _) in again.items() if status == "open"] == [pnr_hit]
     assert again[api_hit][1] == "withdrawn"
@@ -151,9 +151,9 @@ def test_an_open_hit_joining_a_decided_one_shows_the_decision(node: Node, decisi
 def test_records_a_rectification_parts_each_get_their_own_hit(
     node: Node, rectified: str, decision: str | None
 ) -> None:
-    pnr = node.pnr("RLH002", [person("1", "WANG", "LEI", DOB)])
-    [api] = node.api([person("1", "WANG", "LEI", DOB)])
-    api_ref = node.ref_of(api, "WANG", "LEI")
+    pnr = node.pnr("RLH002", [person("1", "TAVAKOLI", "DAVOUD", DOB)])
+    [api] = node.api([person("1", "TAVAKOLI", "DAVOUD", DOB)])
+    api_ref = node.ref_of(api, "TAVAKOLI", "DAVOUD")
     [(only, (_, status, _, _))] = _hits(node).items()  # linked at ingest: one hit
     assert status == "open"
     assert _sources(node, only) == {api}
@@ -193,9 +193,9 @@ def _as_before_linking(node: Node, booking_id: str) -> None:
 
 
 def test_an_index_backfill_that_links_two_sources_leaves_one_hit(node: Node) -> None:
-    pnr = node.pnr("RLH003", [person("1", "WANG", "LEI", DOB)])
+    pnr = node.pnr("RLH003", [person("1", "TAVAKOLI", "DAVOUD", DOB)])
     _as_before_linking(node, pnr)  # the API list then finds nobody to link to
-    [api] = node.api([person("1", "WANG", "LEI", DOB)])
+    [api] = node.api([person("1", "TAVAKOLI", "DAVOUD", DOB)])
     _as_before_linking(node, api)
     by_booking = {b: h for h, (b, _, _, _) in _hits(node).items()}
     assert set(by_booking) == {pnr, api}
@@ -204,7 +204,7 @@ def test_an_index_backfill_that_links_two_sources_leaves_one_hit(node: Node) -> 
         Mode.BACKFILL, engine=node.engine, keystore=node.keystore, audit=node.audit, clock=node.clock
     )
     assert result.finished
-    ref = node.ref_of(api, "WANG", "LEI")
+    ref = node.ref_of(api, "TAVAKOLI", "DAVOUD")
     person_id = node.traveller(pnr, "1")
     assert node.traveller(api, ref) == person_id
     hits = _hits(node)
@@ -218,12 +218,12 @@ def test_an_index_backfill_that_links_two_sources_leaves_one_hit(node: Node) -> 
 
 
 def test_rectifying_a_record_stored_before_linking_links_its_hit_too(node: Node) -> None:
-    pnr = node.pnr("RLH004", [person("1", "WANG", "LEI", DOB)])
+    pnr = node.pnr("RLH004", [person("1", "TAVAKOLI", "DAVOUD", DOB)])
     _as_before_linking(node, pnr)
-    [api] = node.api([person("1", "WANG", "LEI", DOB)])  # nothing to link to: its own hit
+    [api] = node.api([person("1", "TAVAKOLI", "DAVOUD", DOB)])  # nothing to link to: its own hit
     by_booking = {b: h for h, (b, _, _, _) in _hits(node).items()}
-    _rectify(node, pnr, "travellers.0.given_names", "LEI")  # re-indexed and linked now
-    person_id = node.traveller(api, node.ref_of(api, "WANG", "LEI"))
+    _rectify(node, pnr, "travellers.0.given_names", "DAVOUD")  # re-indexed and linked now
+    person_id = node.traveller(api, node.ref_of(api, "TAVAKOLI", "DAVOUD"))
     assert node.traveller(pnr, "1") == person_id
     hits = _hits(node)
     assert {t for _, _, t, _ in hits.values()} == {person_id}

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz.distance import Indel
 
+from pnrguard.screening.commonness import common_by_form
 from pnrguard.screening.models import WatchlistEntry
 from pnrguard.screening.names import (
     _VARIANTS,
@@ -57,6 +58,11 @@ MAX_PROBE = 400
 COMMON_SHARE = 0.002
 #: ... and at least this many names.
 COMMON_MIN_NAMES = 20
+#: A token in half as many listed names is not common on the list, but many people bear it
+#: (BILAL, KWANG): it counts as shared when deciding whether a name identifies anybody
+#: (`score.unidentified_feature`, `commonness.py`).
+SHARED_SHARE = COMMON_SHARE / 2
+SHARED_MIN_NAMES = COMMON_MIN_NAMES // 2
 #: Distinct query tokens whose vocabulary matches are remembered (cleared when full).
 MATCH_CACHE_SIZE = 200_000
 #: Merged postings of a query token's spellings are cached up to this many name ids in
@@ -252,12 +258,18 @@ class NameIndex:
         #: Numbers too short to find a person by, which still count as evidence.
         self.short_documents: dict[str, list[int]] = {}
         self.common_df = COMMON_MIN_NAMES
+        self.shared_df = SHARED_MIN_NAMES
+        #: Folded tokens the list uses as given names (outside a marked surname): the stems
+        #: of patronymic surnames (`commonness.py`).
+        self.given_names: set[str] = set()
         # Query tokens repeat heavily (given names, common surnames): their vocabulary
         # matches are cached per index, bounded, and copied out so callers may extend them.
         self._match_cache: dict[str, tuple[dict[int, float], frozenset[int]]] = {}
         self._glued_cache: dict[str, dict[int, float]] = {}
         self._names_cache: dict[str, IntArray] = {}
         self._spelling_cache: dict[str, int] = {}
+        self._form_cache: dict[str, bool] = {}
+        self._vocab_form: dict[int, bool] = {}
         self._set_cache: dict[tuple[int, ...], IntArray] = {}
         self._set_cache_size = 0
 
@@ -323,6 +335,10 @@ class NameIndex:
                     if index.tokens[tid] in surnames:
                         mask |= 1 << pos
                 surname_masks.append(mask if mask != (1 << len(ids)) - 1 else 0)
+                if mask and mask != (1 << len(ids)) - 1:
+                    index.given_names.update(
+                        fold(index.tokens[tid]) for pos, tid in enumerate(ids) if not mask >> pos & 1
+                    )
                 for glued, token in form.glued:
                     glued_keys.setdefault("+" + fold(glued), set()).add(vocab[token])
                 for left, right, glued_forms in _adjacent_glues(form.text.split(), form.core):
@@ -342,6 +358,7 @@ class NameIndex:
         index.name_length = np.diff(index.name_offsets).astype(np.int32)
         index._build_keys(glued_keys)
         index.common_df = max(COMMON_MIN_NAMES, int(len(name_entity) * COMMON_SHARE))
+        index.shared_df = max(SHARED_MIN_NAMES, int(len(name_entity) * SHARED_SHARE))
         return index, kept
 
     def _add_key(self, key: str, tid: int) -> None:
@@ -509,6 +526,32 @@ class NameIndex:
                 self._spelling_cache.clear()
             self._spelling_cache[token] = count
         return count
+
+    def common_by_form(self, token: str, matches: TokenMatches, min_similarity: float) -> bool:
+        """`token`, a vocabulary token it matches at `min_similarity` or better (its
+        spellings), or every listed part it glues (KWANGIL: the listed Kwang-Il) is common
+        by its form (`commonness.common_by_form`) however few listed names hold it.
+        Remembered per token; `matches` must be `match_token(token)`'s."""
+        known = self._form_cache.get(token)
+        if known is None:
+            known = (
+                self._form_common(token)
+                or any(self._vocab_common(t) for t, sim in matches.matches.items() if sim >= min_similarity)
+                or (bool(matches.pairs) and all(self._vocab_common(tid) for tid in matches.pairs))
+            )
+            if len(self._form_cache) >= MATCH_CACHE_SIZE:
+                self._form_cache.clear()
+            self._form_cache[token] = known
+        return known
+
+    def _form_common(self, token: str) -> bool:
+        return common_by_form(token, self.given_names.__contains__)
+
+    def _vocab_common(self, tid: int) -> bool:
+        known = self._vocab_form.get(tid)
+        if known is None:
+            known = self._vocab_form[tid] = self._form_common(self.tokens[tid])
+        return known
 
     def token_set(self, matches: TokenMatches) -> IntArray:
         """Sorted ids of the names holding one of the matched tokens (or a listed pair)."""

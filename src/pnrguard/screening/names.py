@@ -58,6 +58,11 @@ PARTICLES: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+#: Words that make a name a kunya, a by-name after a child (ABU QASIM: father of Qasim; UMM
+#: for a mother; BU in the Gulf): names a person is known by, which lists record and which
+#: few passports carry, so a traveller bearing one in full is not a chance namesake.
+KUNYA: frozenset[str] = frozenset({"ABU", "ABOU", "BU", "UMM", "OUM"})
+
 # Prefixes a carrier or a list may glue to the next token ("ALZAWAHIRI", "VANDERBERG").
 _GLUED_PREFIXES: tuple[tuple[str, int], ...] = (
     ("VANDER", 3), ("VANDEN", 3), ("DELA", 3), ("ABOU", 3), ("ABU", 3), ("BIN", 3),
@@ -95,7 +100,7 @@ _ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا",
 _HERE = Path(__file__).parent
 
 
-def _data_rows(name: str) -> list[dict[str, str]]:
+def data_rows(name: str) -> list[dict[str, str]]:
     """Rows of a CSV shipped next to this module; lines starting with `#` are comments."""
     text = (_HERE / name).read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
@@ -106,7 +111,7 @@ def _arabic_key(word: str) -> str:
     return _ARABIC_MARKS.sub("", unicodedata.normalize("NFC", word)).translate(_ARABIC_LETTERS)
 
 
-ARABIC_NAMES: dict[str, str] = {_arabic_key(r["arabic"]): r["latin"] for r in _data_rows("arabic_names.csv")}
+ARABIC_NAMES: dict[str, str] = {_arabic_key(r["arabic"]): r["latin"] for r in data_rows("arabic_names.csv")}
 
 
 def _arabic_word(match: re.Match[str]) -> str:
@@ -283,7 +288,7 @@ FOLD_RULES: tuple[FoldRule, ...] = tuple(
         _trigger(r["pattern"]),
         _substitution(r["pattern"], r["replacement"]),
     )
-    for r in _data_rows("transliteration.csv")
+    for r in data_rows("transliteration.csv")
 )
 
 
@@ -312,7 +317,7 @@ def fold(token: str) -> str:
 
 def _families() -> dict[str, str]:
     out: dict[str, str] = {}
-    for row in _data_rows("name_families.csv"):
+    for row in data_rows("name_families.csv"):
         for spelling in row["spellings"].split():
             out[fold(spelling)] = row["family"]
     return out
@@ -323,7 +328,7 @@ NAME_FAMILY: dict[str, str] = _families()
 
 
 def _spellings() -> frozenset[str]:
-    return frozenset(sp for row in _data_rows("name_families.csv") for sp in row["spellings"].split())
+    return frozenset(sp for row in data_rows("name_families.csv") for sp in row["spellings"].split())
 
 
 #: Written spellings of the common names of `name_families.csv` (SAID, SAEED, HASSAN ...):

@@ -13,13 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pnrguard.screening.bounds import Shape
+from pnrguard.screening.commonness import SHORT_NAME
 from pnrguard.screening.index import IntArray, NameIndex, TokenMatches
 from pnrguard.screening.names import PARTICLES, NameForm, name_form, normalise
 from pnrguard.screening.score import SPELLING_SIMILARITY
-
-#: A name of at most this many letters counts as common whatever the list holds: few
-#: such names exist (LI, YUN, KIM, ALI), so many people share each (see `score.py`).
-SHORT_NAME = 3
 
 
 @dataclass(slots=True)
@@ -32,6 +29,9 @@ class QueryForm:
     sets: list[IntArray]
     need: int
     common_mask: int  # query positions whose spellings are in many listed names, or short names
+    #: `common_mask` and the positions whose names are common by their form (syllable names,
+    #: patronymics: `commonness.py`): names many people bear, however few listed names do.
+    shared_mask: int
     #: Glued query pairs that matched a listed token: each may merge two query positions.
     merges: int
     #: (query positions as a bit mask, matches) of each token, then each glued pair.
@@ -119,7 +119,7 @@ def query_form(
     initials: list[tuple[int, str]] = []
     matched: list[tuple[int, TokenMatches]] = []
     sets: list[IntArray] = []
-    common_mask = 0
+    common_mask = shared_mask = 0
     common_df = index.common_df
     for qpos, token in enumerate(tokens):
         bit = 1 << qpos
@@ -139,11 +139,12 @@ def query_form(
         if m.matches or m.pairs:
             names = index.token_names(token) if glued is None else index.token_set(m)
             sets.append(names)
-            if m.matches and (
-                len(token) <= SHORT_NAME
-                or index.spelling_count(token, base, SPELLING_SIMILARITY) >= common_df
-            ):
+            count = index.spelling_count(token, base, SPELLING_SIMILARITY) if m.matches else 0
+            if m.matches and (len(token) <= SHORT_NAME or count >= common_df):
                 common_mask |= bit
+                shared_mask |= bit
+            elif count >= index.shared_df or index.common_by_form(token, base, SPELLING_SIMILARITY):
+                shared_mask |= bit  # KWANGIL, matched only as the listed KWANG IL, too
             matched.append((bit, m))
     merges = 0
     for pos in range(len(tokens) - 1):  # two query tokens that a list writes as one
@@ -167,6 +168,7 @@ def query_form(
         sets,
         max(1, min(2, n_named)),
         common_mask,
+        shared_mask,
         merges,
         matched,
         set_aside,

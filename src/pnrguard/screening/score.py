@@ -43,14 +43,14 @@ SPELLING_SIMILARITY = 0.9
 #: Only common names matched, one of them as another name that looks alike: HASSAN
 #: MOHAMMADI against Ehsan MOHAMMADI.
 COMMON_LOOKALIKE = -0.10
-#: Only common names matched, spelling for spelling, and the list gives no date of birth that
-#: could tell the listed person from namesakes: still proposed, in a lower band.
-COMMON_UNDATED = -0.10
-#: Only common names matched, spelling for spelling, and the traveller's date of birth only
-#: near a listed one (a year off): the date that should decide does not agree, and most
-#: travellers with that name and a date a year off are namesakes. Counts as a conflicting
-#: date would (the near date itself counts 0: lists' years are often approximate).
-COMMON_DOB_NEAR = -0.20
+#: Only common names matched and nothing tells the listed person from the many people who
+#: bear them: neither the exact listed date of birth nor a listed document number agrees
+#: (the list gives no date, only a year or a month, or the traveller's date is a year off).
+#: Keeps such a match under the default threshold whatever else agrees (name 1.00, surname
+#: +0.02, the listed month +0.10: 0.82): a reviewer could not tell the traveller from a
+#: namesake either, and those namesakes are the people of the cultures the list's names
+#: come from (docs/watchlists.md, "Names that identify nobody").
+COMMON_UNIDENTIFIED = -0.30
 
 # Date of birth, weighed by the precision of the listed date.
 DOB_EXACT = 0.20
@@ -297,37 +297,63 @@ def gender_feature(query: str | None, listed: Gender | None) -> Feature | None:
     return Feature("gender", GENDER_CONFLICT, f"gender {letter}, listed {listed.value}")
 
 
-def only_common_names(pairs: Sequence[tuple[int, int, float]], common_mask: int, *, left: int) -> bool:
-    """The match is a name of common names agreeing part for part, spelling for spelling
-    (`KHAN, Mohammad` against Mohammad KHAN): the case `common_names_feature` leaves to the
-    date of birth."""
-    return (
-        bool(pairs)
-        and left == 0
-        and all(not m & ~common_mask for m, _, _ in pairs)
-        and min(sim for _, _, sim in pairs) >= SPELLING_SIMILARITY
-    )
+def common_only(pairs: Sequence[tuple[int, int, float]], common_mask: int) -> bool:
+    """Every matched query name is in `common_mask` (none distinctive; initials are not
+    names): the match rests on names many people share."""
+    return bool(pairs) and all(not m & ~common_mask for m, _, _ in pairs)
 
 
-def common_dob_feature(
-    pairs: Sequence[tuple[int, int, float]], common_mask: int, *, left: int
+def identified(dob: Feature, document: Feature | None) -> bool:
+    """The traveller agrees with the listed person on something few namesakes share: the
+    exact listed date of birth (or its day and month swapped) or a listed document number."""
+    by_document = document is not None and document.value == DOCUMENT_MATCH
+    return dob.value in (DOB_EXACT, DOB_SWAPPED) or by_document
+
+
+#: The traveller's date agrees with a listed date as far as the list gives one (the year of
+#: a year, the month of a month, one year of a range): all the list can tell.
+AGREES_AS_LISTED = frozenset({DOB_YEAR, DOB_YEAR_OF_RANGE, DOB_YEAR_MONTH})
+
+
+def unidentified_feature(
+    *,
+    list_common: bool,
+    kunya: bool,
+    extra_names: int,
+    dob: Feature,
+    document: Feature | None,
 ) -> Feature | None:
-    """For a traveller whose date of birth is only near a listed one (a year off): a name of
-    common names is left to the date, and this date does not decide for the listed person
-    (`COMMON_DOB_NEAR`)."""
-    if only_common_names(pairs, common_mask, left=left):
-        why = "only common names matched, and the DOB only near a listed one"
-        return Feature("common", COMMON_DOB_NEAR, why)
-    return None
+    """`COMMON_UNIDENTIFIED` when a match made only of names many people bear identifies
+    nobody and nothing else does (docs/watchlists.md, "Names that identify nobody"); None
+    otherwise. Call it only for such a match (`common_only` over the shared mask).
+
+    `list_common`: every matched name is also common on the list (its counts) or short;
+    `kunya`: the traveller's name is a by-name (ABU QASIM), which few passports carry;
+    `extra_names`: the traveller's names the listed name lacks. Without the exact date or a
+    document, a name of common names identifies nobody (the list itself holds many people
+    who bear it), unless it is a kunya; a name of names common by their form identifies
+    nobody unless the date agrees as far as the list gives one and the traveller bears no
+    other name (FANG JING is not JING: a syllable more is another given name)."""
+    if identified(dob, document):
+        return None
+    if list_common and not kunya:
+        why = "only common names matched"
+    elif extra_names:
+        why = f"only names many people bear matched, {extra_names} of the traveller's not"
+    elif dob.value not in AGREES_AS_LISTED:
+        why = "only names many people bear matched, the DOB not as listed"
+    else:
+        return None
+    return Feature("common", COMMON_UNIDENTIFIED, f"{why}; no exact DOB or document")
 
 
 def waived_by_exact_dob(common: Feature | None) -> bool:
-    """`ONE_DISTINCTIVE` is doubt about namesakes of a distinctive name; an exact date of
-    birth removes it (few people share a distinctive name and a birthday), so two of three
-    names and the exact date are a hit (`KARIM YOUSSEF NASSAR` against Karim Abdel NASSAR,
-    KARIM common on the list). The other `common` penalties stay: a name of common names
-    is shared by many people, enough of whom share a birthday."""
-    return common is not None and common.value == ONE_DISTINCTIVE
+    """Doubts an exact date of birth removes: `ONE_DISTINCTIVE` (few people share a
+    distinctive name and a birthday) and `COMMON_NAMES_ONLY` (two common names of three
+    and the birthday: `IVANOVA, Tatyana Jose` against Tatyana Grigoryevna IVANOVA), so two
+    of three names and the exact date are a hit. The look-alike doubts stay: a name that
+    only looks like the listed one is another name, whatever the date."""
+    return common is not None and common.value in (ONE_DISTINCTIVE, COMMON_NAMES_ONLY)
 
 
 def common_given_dob(common: Feature | None, dob: Feature) -> Feature | None:
@@ -344,7 +370,6 @@ def common_names_feature(
     *,
     left: int,
     unmatched_listed: int = 0,
-    dated: bool = True,
 ) -> Feature | None:
     """How much the matched names tell this person apart from namesakes.
 
@@ -362,10 +387,8 @@ def common_names_feature(
     - one distinctive name beside common ones while listed names are left unmatched
       (ALI AHMADI against Ali AGHA-AHMADI): `ONE_DISTINCTIVE`.
     A name made only of common names that agrees spelling for spelling is left alone (it is
-    the listed name: its DOB decides), unless the list gives no DOB (`dated` false): then
-    nothing can tell the person from namesakes and the hit is proposed in a lower band
-    (`COMMON_UNDATED`). A match without any common name (a misspelt distinctive name) is
-    left alone."""
+    the listed name: its DOB decides; without an exact one, `unidentified_feature` replaces
+    this one). A match without any common name (a misspelt distinctive name) is left alone."""
     if not pairs:
         return None
     rare = [sim for m, _, sim in pairs if m & ~common_mask]
@@ -374,8 +397,6 @@ def common_names_feature(
             return Feature("common", COMMON_NAMES_ONLY, f"only common names matched, {left} other not")
         if min(sim for _, _, sim in pairs) < SPELLING_SIMILARITY:
             return Feature("common", COMMON_LOOKALIKE, "only common names matched, one as a look-alike name")
-        if not dated:
-            return Feature("common", COMMON_UNDATED, "only common names matched, and no DOB listed")
         return None
     if len(rare) == len(pairs):
         return None  # no common part matched: a (misspelt) distinctive name

@@ -9,7 +9,7 @@ from pnrguard.screening.bounds import MIN_TO_BOUND, Reach
 from pnrguard.screening.countries import to_alpha3
 from pnrguard.screening.index import TOKEN_MIN_SIMILARITY, IntArray, NameIndex
 from pnrguard.screening.models import Candidate, Feature, PersonQuery, WatchlistEntry
-from pnrguard.screening.names import drop_honorific, strip_glued_title
+from pnrguard.screening.names import KUNYA, drop_honorific, strip_glued_title
 from pnrguard.screening.query_form import QueryForm, query_form
 from pnrguard.screening.score import (
     DOB_EXACT,
@@ -19,9 +19,9 @@ from pnrguard.screening.score import (
     Alignment,
     align_names,
     combine,
-    common_dob_feature,
     common_given_dob,
     common_names_feature,
+    common_only,
     dob_feature,
     document_feature,
     explain,
@@ -29,6 +29,7 @@ from pnrguard.screening.score import (
     listed_nationalities,
     nationality_feature,
     surname_feature,
+    unidentified_feature,
     waived_by_exact_dob,
 )
 
@@ -46,6 +47,9 @@ class _Best:
     alignment: Alignment
     role: Feature | None
     surname_only: bool = False
+    #: How common the matched names are: `score.common_names_feature`, or
+    #: `score.unidentified_feature` when they identify nobody (decided with the entity's
+    #: date and documents already, so nothing lifts it later).
     common: Feature | None = None
 
     @property
@@ -116,13 +120,12 @@ class Screener:
                     ids = reach.filter(index, ids, counts)
                     reach = None
             if len(ids):
-                self._consider_many(best, qf, ids, counts, reach)
+                self._consider_many(best, qf, ids, counts, reach, query)
         for entity in doc_entities:
             for name_id in index.entity_names(entity):
                 for qf in forms:
-                    self._consider(
-                        best, qf, name_id, index.name_tokens(name_id), index.surname_mask(name_id), entity
-                    )
+                    listed = index.name_tokens(name_id)
+                    self._consider(best, qf, name_id, listed, index.surname_mask(name_id), entity, query)
             if entity not in best and forms:
                 best[entity] = _Best(0.0, index.entity_names(entity)[0], forms[0], Alignment(0.0, []), None)
 
@@ -136,46 +139,65 @@ class Screener:
             + (NATIONALITY_MATCH if nationality else 0.0)
         )
         for entity, b in best.items():
-            name_total = b.total
-            if query.dob and waived_by_exact_dob(b.common):
-                name_total -= b.common.value if b.common else 0.0  # an exact date may lift it
-            if name_total + headroom < threshold and entity not in doc_set:
-                continue
-            entry = self._entries[entity]
-            dob = dob_feature(query.dob, entry.dobs)
-            if (
-                name_total + dob.value + headroom - DOB_EXACT * bool(query.dob) < threshold
-                and entity not in doc_set
-            ):
-                continue
-            features = [self._name_feature(entity, b)]
-            if b.role is not None:
-                features.append(b.role)
-            common = common_given_dob(b.common, dob)
-            if common is None and not b.surname_only and dob.value == 0.0 and query.dob and entry.dobs:
-                al = b.alignment  # both dates given and only near: a year off
-                common = common_dob_feature(al.pairs, b.form.common_mask, left=al.left)
-            if common is not None:
-                features.append(common)
-            features.append(dob)
-            doc = document_feature(query.document, entry.documents)
-            if doc is not None:
-                features.append(doc)
-            listed = listed_nationalities(entry.nationalities, entry.documents)
-            nat = nationality_feature(nationality, listed, dated=bool(entry.dobs))
-            if nat is not None:
-                features.append(nat)
-            gender = gender_feature(query.gender, entry.gender)
-            if gender is not None:
-                features.append(gender)
-            score = combine(features)
-            if score >= threshold:
-                results.append(Candidate(entry.entity_id, score, tuple(features), explain(features)))
+            found = self._score(query, entity, b, threshold, headroom, nationality, entity in doc_set)
+            if found is not None:
+                results.append(found)
         results.sort(key=lambda c: (-c.score, c.entity_id))
         return results
 
+    def _score(
+        self,
+        query: PersonQuery,
+        entity: int,
+        b: _Best,
+        threshold: float,
+        headroom: float,
+        nationality: str | None,
+        by_document: bool,
+    ) -> Candidate | None:
+        """The candidate `b` makes of its entity, if it reaches `threshold`. `headroom`: what
+        the non-name features can still add, so hopeless names are dropped before their
+        explanation is written; `by_document`: the entity was found by the traveller's
+        document number, so it is always scored."""
+        name_total = b.total
+        if query.dob and waived_by_exact_dob(b.common):
+            name_total -= b.common.value if b.common else 0.0  # an exact date may lift it
+        if name_total + headroom < threshold and not by_document:
+            return None
+        entry = self._entries[entity]
+        dob = dob_feature(query.dob, entry.dobs)
+        if name_total + dob.value + headroom - DOB_EXACT * bool(query.dob) < threshold and not by_document:
+            return None
+        features = [self._name_feature(entity, b)]
+        if b.role is not None:
+            features.append(b.role)
+        common = common_given_dob(b.common, dob)
+        if common is not None:
+            features.append(common)
+        features.append(dob)
+        doc = document_feature(query.document, entry.documents)
+        if doc is not None:
+            features.append(doc)
+        listed = listed_nationalities(entry.nationalities, entry.documents)
+        nat = nationality_feature(nationality, listed, dated=bool(entry.dobs))
+        if nat is not None:
+            features.append(nat)
+        gender = gender_feature(query.gender, entry.gender)
+        if gender is not None:
+            features.append(gender)
+        score = combine(features)
+        if score < threshold:
+            return None
+        return Candidate(entry.entity_id, score, tuple(features), explain(features))
+
     def _consider_many(
-        self, best: dict[int, _Best], qf: QueryForm, ids: IntArray, counts: IntArray, reach: Reach | None
+        self,
+        best: dict[int, _Best],
+        qf: QueryForm,
+        ids: IntArray,
+        counts: IntArray,
+        reach: Reach | None,
+        query: PersonQuery,
     ) -> None:
         """`_consider` each name id, reading what it needs from the index in one go; with
         `reach`, a name is first bounded (a few names: cheaper one by one than in numpy)."""
@@ -195,12 +217,22 @@ class Screener:
                 listed, masks[i], shared[i], lows[i], highs[i], entity
             ):
                 continue
-            self._consider(best, qf, name_id, listed, masks[i], entity)
+            self._consider(best, qf, name_id, listed, masks[i], entity, query)
 
     def _consider(
-        self, best: dict[int, _Best], qf: QueryForm, name_id: int, listed: list[int], lmask: int, entity: int
+        self,
+        best: dict[int, _Best],
+        qf: QueryForm,
+        name_id: int,
+        listed: list[int],
+        lmask: int,
+        entity: int,
+        query: PersonQuery,
     ) -> None:
-        """Score one listed name against one query form; keep it if its entity's best."""
+        """Score one listed name against one query form; keep it if its entity's best. A name
+        matched only on names many people bear is weighed with the entity's date and
+        documents here (`unidentified_feature`), so that another of its names which
+        identifies the traveller can be the best."""
         tokens = self._index.tokens
         al = align_names(
             len(qf.tokens),
@@ -234,8 +266,17 @@ class Screener:
                 qf.common_mask,
                 left=al.left,
                 unmatched_listed=al.n_listed - len(al.pairs),
-                dated=bool(self._entries[entity].dobs),
             )
+        if al.pairs and not surname_only and common_only(al.pairs, qf.shared_mask):
+            entry = self._entries[entity]
+            unidentified = unidentified_feature(
+                list_common=common_only(al.pairs, qf.common_mask),
+                kunya=not KUNYA.isdisjoint(qf.tokens),
+                extra_names=al.n_query - sum(m.bit_count() for m, _, _ in al.pairs),
+                dob=dob_feature(query.dob, entry.dobs),
+                document=document_feature(query.document, entry.documents),
+            )
+            common = unidentified or common
         candidate = _Best(score, name_id, qf, al, role, surname_only, common)
         current = best.get(entity)
         if current is None or candidate.total > current.total:

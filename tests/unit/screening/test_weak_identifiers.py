@@ -1,6 +1,7 @@
 """Listed people with weak identifiers (no date of birth): what can still tell a namesake
-apart is the nationality, the list's own or that of a listed passport, and the commonness
-of the name, each visible on the hit page."""
+apart is the nationality, the list's own or that of a listed passport, a listed document
+number, and the name itself when it is not made of names many people bear, each visible on
+the hit page."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import datetime as dt
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from pnrguard.screening.commonness import common_by_form
 from pnrguard.screening.models import IdentityDocument, PartialDate, PersonQuery, WatchlistEntry
-from pnrguard.screening.names import PARTICLES
+from pnrguard.screening.names import PARTICLES, name_form
 from pnrguard.screening.score import listed_nationalities
 from pnrguard.screening.screener import DEFAULT_THRESHOLD, Screener
 
@@ -22,6 +24,7 @@ LIST = [
     WatchlistEntry("U1", "t", "RI, Chol-Jong", nationalities=("PRK",)),
     WatchlistEntry("U2", "t", "TAVAKOLI, Davoud", documents=(IdentityDocument("Q12345", "passport", "IRN"),)),
     WatchlistEntry("U3", "t", "PAE, Yu Ho"),
+    WatchlistEntry("U4", "t", "CHOE, Song Il", documents=(IdentityDocument("654321987", "passport", "PRK"),)),
     WatchlistEntry("D3", "t", "SEO, Ji Ho", dobs=(PartialDate(1971, 2, 3),)),
     WatchlistEntry("D1", "t", "RYANG, Jong-Nam", dobs=(PartialDate(1965, 4, 5),), nationalities=("PRK",)),
     WatchlistEntry("X1", "t", "Nasrin TAHERI", dobs=(PartialDate(1980),)),
@@ -44,9 +47,11 @@ def test_undated_entry_and_another_nationality_is_not_a_hit(screener: Screener) 
 
 
 def test_undated_entry_still_hits_when_nationality_agrees_or_is_unknown(screener: Screener) -> None:
-    agrees = hits(screener, PersonQuery("q", "RI", "CHOL JONG", nationality="KP"))
-    assert "nationality PRK matches" in agrees["U1"]
-    assert "U1" in hits(screener, PersonQuery("q", "RI", "CHOL JONG"))
+    """A name that identifies (TAVAKOLI), no listed date: proposed unless the nationality
+    disagrees."""
+    agrees = hits(screener, PersonQuery("q", "TAVAKOLI", "DAVOUD", nationality="IR"))
+    assert "nationality IRN matches" in agrees["U2"]
+    assert "U2" in hits(screener, PersonQuery("q", "TAVAKOLI", "DAVOUD"))
 
 
 def test_dated_entry_keeps_the_slight_nationality_doubt(screener: Screener) -> None:
@@ -71,19 +76,27 @@ def test_passport_country_stands_for_an_unlisted_nationality(screener: Screener)
     assert listed_nationalities((), (IdentityDocument("1", "visa", "FRA"),)) == []
 
 
-def test_common_names_without_a_listed_dob_hit_in_a_lower_band(screener: Screener) -> None:
-    """Three short names, no DOB on the list: still proposed (it may be the person), with
-    the reason it is weak on the hit page; the same names with the listed DOB are not marked."""
-    undated = screener.screen(PersonQuery("q", "PAE", "YU HO"))
-    assert [c.entity_id for c in undated] == ["U3"]
-    common = [f for f in undated[0].features if f.feature == "common"]
+def test_names_many_people_bear_without_a_listed_dob_need_a_document(screener: Screener) -> None:
+    """Three syllable names and no DOB on the list: nothing tells the listed person from the
+    many who bear them, so no proposal on the name, whatever the nationality; shown below the
+    threshold with the reason; the listed document number proposes them."""
+    for query in (
+        PersonQuery("q", "PAE", "YU HO"),
+        PersonQuery("q", "RI", "CHOL JONG", nationality="KP"),
+        PersonQuery("q", "CHOE", "SONG IL", dob=dt.date(1970, 1, 2), nationality="PRK"),
+    ):
+        assert hits(screener, query) == {}
+    below = screener.screen(PersonQuery("q", "PAE", "YU HO"), threshold=0.0)
+    common = [f for c in below if c.entity_id == "U3" for f in c.features if f.feature == "common"]
     assert common
     assert common[0].value < 0
-    assert "no DOB listed" in common[0].explanation
+    assert common[0].explanation == "only common names matched; no exact DOB or document"
+    found = screener.screen(PersonQuery("q", "CHOE", "SONG IL", document="654321987"))
+    assert [c.entity_id for c in found] == ["U4"]
+    assert not [f for f in found[0].features if f.feature == "common"]
     dated = screener.screen(PersonQuery("q", "SEO", "JI HO", dob=dt.date(1971, 2, 3)))
     assert dated[0].entity_id == "D3"
     assert not [f for f in dated[0].features if f.feature == "common"]
-    assert undated[0].score < dated[0].score
 
 
 # ------------------------------------------------------------------ properties
@@ -96,8 +109,10 @@ countries = st.sampled_from(["PRK", "KOR", "IRN", "TUR", "CHN", "EGY"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(token, min_size=2, max_size=3), countries, countries)
 def test_nationality_decides_for_an_undated_exact_name(tokens: list[str], listed: str, carried: str) -> None:
-    """An undated listed name queried exactly: a hit when the traveller's nationality is
-    unknown or the listed one, none when it is another."""
+    """An undated listed name that identifies (not made only of names many people bear),
+    queried exactly: a hit when the traveller's nationality is unknown or the listed one,
+    none when it is another."""
+    assume(not all(common_by_form(t, lambda _: False) for t in name_form(" ".join(tokens)).core))
     entry = WatchlistEntry("T", "t", " ".join(tokens), nationalities=(listed,))
     screener = Screener.build([*LIST, entry])
     base = PersonQuery("q", tokens[-1], " ".join(tokens[:-1]))
