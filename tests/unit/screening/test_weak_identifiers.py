@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pnrguard.screening.commonness import common_by_form
 from pnrguard.screening.models import IdentityDocument, PartialDate, PersonQuery, WatchlistEntry
-from pnrguard.screening.names import PARTICLES, name_form
+from pnrguard.screening.names import PARTICLES
+from pnrguard.screening.query_form import query_form
 from pnrguard.screening.score import listed_nationalities
 from pnrguard.screening.screener import DEFAULT_THRESHOLD, Screener
 
@@ -112,9 +112,10 @@ def test_nationality_decides_for_an_undated_exact_name(tokens: list[str], listed
     """An undated listed name that identifies (not made only of names many people bear),
     queried exactly: a hit when the traveller's nationality is unknown or the listed one,
     none when it is another."""
-    assume(not all(common_by_form(t, lambda _: False) for t in name_form(" ".join(tokens)).core))
     entry = WatchlistEntry("T", "t", " ".join(tokens), nationalities=(listed,))
     screener = Screener.build([*LIST, entry])
+    form = query_form(screener.index, " ".join(tokens), tokens[-1])
+    assume(form is not None and form.shared_mask != (1 << len(form.tokens)) - 1)
     base = PersonQuery("q", tokens[-1], " ".join(tokens[:-1]))
     with_nat = PersonQuery("q", tokens[-1], " ".join(tokens[:-1]), nationality=carried)
     found = {c.entity_id: c.score for c in screener.screen(with_nat)}
