@@ -139,11 +139,15 @@ def query_form(
         if m.matches or m.pairs:
             names = index.token_names(token) if glued is None else index.token_set(m)
             sets.append(names)
-            count = index.spelling_count(token, base, SPELLING_SIMILARITY) if m.matches else 0
-            if m.matches and (len(token) <= SHORT_NAME or count >= common_df):
+            if m.matches and (
+                len(token) <= SHORT_NAME
+                or index.spelling_count(token, base, SPELLING_SIMILARITY) >= common_df
+            ):
                 common_mask |= bit
                 shared_mask |= bit
-            elif count >= index.shared_df or index.common_by_form(token, base, SPELLING_SIMILARITY):
+            elif (
+                m.matches and index.spelling_count(token, base, SPELLING_SIMILARITY) >= index.shared_df
+            ) or index.common_by_form(token, base, SPELLING_SIMILARITY):
                 shared_mask |= bit  # KWANGIL, matched only as the listed KWANG IL, too
             matched.append((bit, m))
     merges = 0

@@ -43,9 +43,10 @@ SPELLING_SIMILARITY = 0.9
 #: Only common names matched, one of them as another name that looks alike: HASSAN
 #: MOHAMMADI against Ehsan MOHAMMADI.
 COMMON_LOOKALIKE = -0.10
-#: Only common names matched and nothing tells the listed person from the many people who
-#: bear them: neither the exact listed date of birth nor a listed document number agrees
-#: (the list gives no date, only a year or a month, or the traveller's date is a year off).
+#: Only names many people bear matched and nothing tells the listed person from them:
+#: neither the exact listed date of birth nor a listed document number agrees
+#: (`unidentified_feature` says when; names common only by their form may still be
+#: proposed on a date that agrees as far as the list gives one).
 #: Keeps such a match under the default threshold whatever else agrees (name 1.00, surname
 #: +0.02, the listed month +0.10: 0.82): a reviewer could not tell the traveller from a
 #: namesake either, and those namesakes are the people of the cultures the list's names
@@ -109,6 +110,11 @@ class Alignment:
     def left(self) -> int:
         """Names of the longer side left without a partner."""
         return max(self.n_listed, self.n_query) - len(self.pairs)
+
+    @property
+    def query_left(self) -> int:
+        """The traveller's names left without a partner (a glued pair pairs two)."""
+        return self.n_query - sum(m.bit_count() for m, _, _ in self.pairs)
 
 
 def align_names(

@@ -272,7 +272,7 @@ class Screener:
             unidentified = unidentified_feature(
                 list_common=common_only(al.pairs, qf.common_mask),
                 kunya=not KUNYA.isdisjoint(qf.tokens),
-                extra_names=al.n_query - sum(m.bit_count() for m, _, _ in al.pairs),
+                extra_names=al.query_left,
                 dob=dob_feature(query.dob, entry.dobs),
                 document=document_feature(query.document, entry.documents),
             )
